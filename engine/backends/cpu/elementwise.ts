@@ -1,0 +1,67 @@
+import { allocate, type DType, type TypedArray } from '../../dtype';
+import { broadcastStrides, stridedOffsets } from './strided';
+
+export type UnaryFn = (x: number) => number;
+export type BinaryFn = (a: number, b: number) => number;
+
+export function unaryKernel(x: TypedArray, fn: UnaryFn, dtype: DType): TypedArray {
+  const n = x.length;
+  const out = allocate(dtype, n);
+  for (let i = 0; i < n; i++) out[i] = fn(x[i]);
+  return out;
+}
+
+/** Binary elementwise op with NumPy broadcasting; fast paths for equal shapes, scalars and row vectors. */
+export function binaryKernel(
+  a: TypedArray, aShape: readonly number[],
+  b: TypedArray, bShape: readonly number[],
+  outShape: readonly number[], fn: BinaryFn, dtype: DType,
+): TypedArray {
+  let size = 1;
+  for (const d of outShape) size *= d;
+  const out = allocate(dtype, size);
+  if (a.length === size && b.length === size) {
+    for (let i = 0; i < size; i++) out[i] = fn(a[i], b[i]);
+  } else if (b.length === 1 && a.length === size) {
+    const bv = b[0];
+    for (let i = 0; i < size; i++) out[i] = fn(a[i], bv);
+  } else if (a.length === 1 && b.length === size) {
+    const av = a[0];
+    for (let i = 0; i < size; i++) out[i] = fn(av, b[i]);
+  } else if (a.length === size && isTrailingVector(bShape, outShape)) {
+    const n = b.length;
+    for (let i = 0; i < size; i += n) for (let j = 0; j < n; j++) out[i + j] = fn(a[i + j], b[j]);
+  } else if (b.length === size && isTrailingVector(aShape, outShape)) {
+    const n = a.length;
+    for (let i = 0; i < size; i += n) for (let j = 0; j < n; j++) out[i + j] = fn(a[j], b[i + j]);
+  } else {
+    const offA = stridedOffsets(outShape, broadcastStrides(aShape, outShape));
+    const offB = stridedOffsets(outShape, broadcastStrides(bShape, outShape));
+    for (let i = 0; i < size; i++) out[i] = fn(a[offA[i]], b[offB[i]]);
+  }
+  return out;
+}
+
+/** True when `shape` is (after dropping leading 1s) exactly the last axis of `outShape`. */
+function isTrailingVector(shape: readonly number[], outShape: readonly number[]): boolean {
+  let r = shape.length;
+  let start = 0;
+  while (start < r - 1 && shape[start] === 1) start++;
+  if (r - start !== 1 || outShape.length === 0) return false;
+  return shape[r - 1] === outShape[outShape.length - 1] && shape[r - 1] > 1;
+}
+
+/** where(cond, a, b) with broadcasting of all three. */
+export function whereKernel(
+  c: TypedArray, cShape: readonly number[],
+  a: TypedArray, aShape: readonly number[],
+  b: TypedArray, bShape: readonly number[],
+  outShape: readonly number[], dtype: DType,
+): TypedArray {
+  const offC = stridedOffsets(outShape, broadcastStrides(cShape, outShape));
+  const offA = stridedOffsets(outShape, broadcastStrides(aShape, outShape));
+  const offB = stridedOffsets(outShape, broadcastStrides(bShape, outShape));
+  const out = allocate(dtype, offC.length);
+  for (let i = 0; i < out.length; i++) out[i] = c[offC[i]] !== 0 ? a[offA[i]] : b[offB[i]];
+  return out;
+}

@@ -1,0 +1,96 @@
+/** Data movement kernels: permute, slice/pad, concat, gather/scatter-add. */
+import { allocate, type DType, type TypedArray } from '../../dtype';
+import { stridesOf } from '../../shape';
+import { stridedOffsets } from './strided';
+
+export function permuteKernel(x: TypedArray, shape: readonly number[], perm: readonly number[], dtype: DType): TypedArray {
+  const inStrides = stridesOf(shape);
+  const outShape = perm.map((p) => shape[p]);
+  const off = stridedOffsets(outShape, perm.map((p) => inStrides[p]));
+  const out = allocate(dtype, off.length);
+  for (let i = 0; i < off.length; i++) out[i] = x[off[i]];
+  return out;
+}
+
+/** out = x[starts[d] : starts[d] + outShape[d]] along every axis. */
+export function sliceKernel(x: TypedArray, shape: readonly number[], starts: readonly number[], outShape: readonly number[], dtype: DType): TypedArray {
+  const strides = stridesOf(shape);
+  let base = 0;
+  for (let d = 0; d < shape.length; d++) base += starts[d] * strides[d];
+  const off = stridedOffsets(outShape, strides, base);
+  const out = allocate(dtype, off.length);
+  for (let i = 0; i < off.length; i++) out[i] = x[off[i]];
+  return out;
+}
+
+/** Zero tensor of `outShape` with `x` written at offsets `before` (the adjoint of slice). */
+export function padKernel(x: TypedArray, shape: readonly number[], before: readonly number[], outShape: readonly number[], dtype: DType): TypedArray {
+  const outStrides = stridesOf(outShape);
+  let base = 0;
+  for (let d = 0; d < shape.length; d++) base += before[d] * outStrides[d];
+  const off = stridedOffsets(shape, outStrides, base);
+  let size = 1;
+  for (const d of outShape) size *= d;
+  const out = allocate(dtype, size);
+  for (let i = 0; i < off.length; i++) out[off[i]] = x[i];
+  return out;
+}
+
+export function concatKernel(parts: readonly TypedArray[], shapes: readonly (readonly number[])[], axis: number, outShape: readonly number[], dtype: DType): TypedArray {
+  let outer = 1;
+  for (let d = 0; d < axis; d++) outer *= outShape[d];
+  let inner = 1;
+  for (let d = axis + 1; d < outShape.length; d++) inner *= outShape[d];
+  const outRow = outShape[axis] * inner;
+  const out = allocate(dtype, outer * outRow);
+  let offset = 0;
+  for (let p = 0; p < parts.length; p++) {
+    const chunk = shapes[p][axis] * inner;
+    const src = parts[p];
+    for (let o = 0; o < outer; o++) {
+      const s = o * chunk;
+      const t = o * outRow + offset;
+      for (let i = 0; i < chunk; i++) out[t + i] = src[s + i];
+    }
+    offset += chunk;
+  }
+  return out;
+}
+
+/** index_select: out[.., j, ..] = x[.., indices[j], ..] along `axis`. */
+export function gatherKernel(x: TypedArray, shape: readonly number[], indices: TypedArray, axis: number, dtype: DType): TypedArray {
+  let outer = 1;
+  for (let d = 0; d < axis; d++) outer *= shape[d];
+  let inner = 1;
+  for (let d = axis + 1; d < shape.length; d++) inner *= shape[d];
+  const dim = shape[axis];
+  const k = indices.length;
+  const out = allocate(dtype, outer * k * inner);
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < k; j++) {
+      const src = (o * dim + indices[j]) * inner;
+      const dst = (o * k + j) * inner;
+      for (let i = 0; i < inner; i++) out[dst + i] = x[src + i];
+    }
+  }
+  return out;
+}
+
+/** The adjoint of gather: adds rows of `g` back to the positions they were taken from. */
+export function scatterAddKernel(g: TypedArray, indices: TypedArray, axis: number, outShape: readonly number[], dtype: DType): TypedArray {
+  let outer = 1;
+  for (let d = 0; d < axis; d++) outer *= outShape[d];
+  let inner = 1;
+  for (let d = axis + 1; d < outShape.length; d++) inner *= outShape[d];
+  const dim = outShape[axis];
+  const k = indices.length;
+  const out = allocate(dtype, outer * dim * inner);
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < k; j++) {
+      const dst = (o * dim + indices[j]) * inner;
+      const src = (o * k + j) * inner;
+      for (let i = 0; i < inner; i++) out[dst + i] += g[src + i];
+    }
+  }
+  return out;
+}

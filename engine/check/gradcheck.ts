@@ -1,0 +1,95 @@
+/**
+ * Gradient check: compares backward()'s gradients with centered finite differences
+ * (f(θ + h) − f(θ − h)) / 2h, computed in float64 whatever the parameters' dtype.
+ */
+import { allocate, type DType, type TypedArray } from '../dtype';
+import { Tensor } from '../tensor';
+import { noGrad } from '../ops/context';
+import { backward } from '../autograd';
+
+export interface GradcheckOptions {
+  /** Step for the centered difference (default 1e-5). */
+  h?: number;
+  /** Largest acceptable relative error (default 1e-5). */
+  rtol?: number;
+  /** Absolute errors below this pass too (default 1e-8): near-zero gradients have no meaningful relative error. */
+  atol?: number;
+}
+
+export interface ParamCheck {
+  name: string;
+  shape: number[];
+  maxRelError: number;
+  maxAbsError: number;
+  /** Flat index of the worst element. */
+  worstIndex: number;
+  analytic: number[];
+  numeric: number[];
+  passed: boolean;
+}
+
+export interface GradcheckResult {
+  passed: boolean;
+  params: ParamCheck[];
+}
+
+/**
+ * Checks ∂f/∂p for each parameter. `f` must rebuild the scalar output from the parameters each time
+ * it is called and be deterministic (dropout off, eval mode). Parameters are temporarily switched to
+ * float64 and restored afterwards.
+ */
+export function gradcheck(f: () => Tensor, params: Tensor[], opts: GradcheckOptions = {}): GradcheckResult {
+  const h = opts.h ?? 1e-5;
+  const rtol = opts.rtol ?? 1e-5;
+  const atol = opts.atol ?? 1e-8;
+  const saved: { data: TypedArray; dtype: DType; grad: Tensor | null }[] = params.map((p) => ({ data: p.data, dtype: p.dtype, grad: p.grad }));
+  try {
+    for (const p of params) {
+      if (!p.requiresGrad) throw new Error(`gradcheck: ${p.name ?? `tensor #${p.id}`} does not require grad`);
+      const d = allocate('float64', p.size);
+      d.set(p.data);
+      p.data = d;
+      p.dtype = 'float64';
+      p.grad = null;
+    }
+    const out = f();
+    if (out.size !== 1) throw new Error(`gradcheck: f() must return a scalar, got ${out.size} elements`);
+    backward(out);
+    const checks = params.map((p, k) => {
+      const analytic = p.grad ? Array.from(p.grad.data) : new Array<number>(p.size).fill(0);
+      const numeric = new Array<number>(p.size);
+      noGrad(() => {
+        for (let i = 0; i < p.size; i++) {
+          const v = p.data[i];
+          p.data[i] = v + h;
+          const plus = f().item();
+          p.data[i] = v - h;
+          const minus = f().item();
+          p.data[i] = v;
+          numeric[i] = (plus - minus) / (2 * h);
+        }
+      });
+      let maxRel = 0, maxAbs = 0, worst = -1, passed = true;
+      for (let i = 0; i < p.size; i++) {
+        const abs = Math.abs(analytic[i] - numeric[i]);
+        const scale = Math.max(Math.abs(analytic[i]), Math.abs(numeric[i]));
+        // both (numerically) zero: no meaningful relative error
+        const rel = scale <= atol ? (abs <= atol ? 0 : Infinity) : abs / scale;
+        if (!(rel <= maxRel)) { maxRel = rel; worst = i; }
+        if (abs > maxAbs) maxAbs = abs;
+        if (!(rel <= rtol || abs <= atol)) passed = false;
+      }
+      return {
+        name: p.name ?? `param${k}`, shape: p.shape.slice(), maxRelError: maxRel, maxAbsError: maxAbs,
+        worstIndex: worst, analytic, numeric, passed,
+      };
+    });
+    return { passed: checks.every((c) => c.passed), params: checks };
+  } finally {
+    params.forEach((p, k) => {
+      p.data = saved[k].data;
+      p.dtype = saved[k].dtype;
+      p.grad = saved[k].grad;
+    });
+  }
+}

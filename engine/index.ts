@@ -1,0 +1,23 @@
+/**
+ * backprop-lens: a small tensor autodiff library that can explain itself. Model files import
+ * everything from here: `import { scalar, tensor, param, nn, losses, init } from 'backprop-lens'`.
+ */
+export { Tensor, tensor, scalar, param, zeros, ones, full, type TensorLike, type TensorOptions, type NestedArray, type SourceLocation } from './tensor';
+export type { DType } from './dtype';
+export { randn, rand } from './init';
+export { manualSeed, Rng } from './random';
+export { noGrad, setGradEnabled, composite, withScope, setHooks, type GroupFrame, type OpHooks } from './ops/context';
+export {
+  add, sub, mul, div, pow, maximum, minimum, neg, exp, log, sqrt, abs, square, sign, erf, where, clamp,
+  greater, less, equal, relu, leakyRelu, elu, sigmoid, tanh, softplus, gelu,
+  matmul, transpose, permute, reshape, slice, concat, gather, broadcastTo, sumTo,
+  sum, mean, max, min, variance, softmax, logSoftmax, linear, oneHot,
+} from './ops/functional';
+export { OPS, COMPOSITE_OPS, type OpDef, type OpCategory } from './ops/index';
+export { backward, backwardSteps, topoOrder, forwardOrder, zeroGrad, type BackwardOptions, type BackwardStep, type InputStep } from './autograd';
+export { summarize, countNonFinite, type TensorStats, type Histogram } from './stats/summary';
+export { firstNonFiniteForward, firstNonFiniteBackward, describeNode, type NonFiniteFinding } from './stats/nonfinite';
+export { gradcheck, type GradcheckResult, type ParamCheck, type GradcheckOptions } from './check/gradcheck';
+export * as nn from './nn/index';
+export * as init from './init';
+export * as losses from './losses';

@@ -1,0 +1,26 @@
+/** Neural-network building blocks, PyTorch-style, with lowerCamelCase factories. */
+import * as F from '../ops/functional';
+import type { Tensor } from '../tensor';
+import { Activation, BatchNorm1d, Dropout, Linear, Sequential, type BatchNormOptions, type LinearOptions } from './layers';
+import type { Module } from './module';
+
+export { Module } from './module';
+export { Activation, BatchNorm1d, Dropout, Linear, Sequential };
+export type { BatchNormOptions, InitName, Initializer, LinearOptions } from './layers';
+
+/** A fully connected layer y = x·Wᵀ + b, W of shape [out, in]. */
+export const linear = (inFeatures: number, outFeatures: number, opts?: LinearOptions) => new Linear(inFeatures, outFeatures, opts);
+/** Chains modules: the output of each is the input of the next. */
+export const sequential = (...layers: Module[]) => new Sequential(...layers);
+export const relu = () => new Activation('relu', (x: Tensor) => F.relu(x));
+export const leakyRelu = (alpha = 0.01) => new Activation('leakyRelu', (x: Tensor) => F.leakyRelu(x, alpha));
+export const elu = (alpha = 1) => new Activation('elu', (x: Tensor) => F.elu(x, alpha));
+export const sigmoid = () => new Activation('sigmoid', (x: Tensor) => F.sigmoid(x));
+export const tanh = () => new Activation('tanh', (x: Tensor) => F.tanh(x));
+export const softplus = () => new Activation('softplus', (x: Tensor) => F.softplus(x));
+export const gelu = () => new Activation('gelu', (x: Tensor) => F.gelu(x));
+export const identity = () => new Activation('identity', (x: Tensor) => x);
+/** Batch normalization over [N, C] with running statistics. */
+export const batchNorm1d = (numFeatures: number, opts?: BatchNormOptions) => new BatchNorm1d(numFeatures, opts);
+/** Inverted dropout with its own seeded generator. */
+export const dropout = (p = 0.5, opts?: { seed?: number }) => new Dropout(p, opts);

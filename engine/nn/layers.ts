@@ -1,0 +1,169 @@
+/** Standard layers: linear, sequential, activations, batch norm, dropout. */
+import type { DType } from '../dtype';
+import { Rng, rngFor } from '../random';
+import { shapeString } from '../shape';
+import { Tensor, param, tensor } from '../tensor';
+import { composite, noGrad } from '../ops/context';
+import * as F from '../ops/functional';
+import * as init from '../init';
+import { Module } from './module';
+
+export type InitName = 'default' | 'he' | 'kaiming' | 'xavier' | 'glorot' | 'lecun' | 'normal' | 'zeros';
+export type Initializer = InitName | ((shape: number[], opts: init.InitOptions) => Tensor);
+
+export interface LinearOptions {
+  bias?: boolean;
+  /**
+   * Weight initialization: 'default' (PyTorch's U(±1/√fanIn)), 'he'/'kaiming' (He normal for ReLU),
+   * 'xavier'/'glorot' (Glorot uniform), 'lecun' (LeCun normal), 'normal' (N(0, 0.01²)), 'zeros',
+   * or a function of (shape, { seed, dtype }).
+   */
+  init?: Initializer;
+  dtype?: DType;
+  seed?: number;
+}
+
+function initWeight(shape: number[], how: Initializer, opts: init.InitOptions): Tensor {
+  if (typeof how === 'function') return how(shape, opts);
+  switch (how) {
+    case 'default': {
+      const b = 1 / Math.sqrt(shape[1]);
+      return init.uniform(shape, { ...opts, low: -b, high: b });
+    }
+    case 'he': case 'kaiming': return init.kaimingNormal(shape, opts);
+    case 'xavier': case 'glorot': return init.xavierUniform(shape, opts);
+    case 'lecun': return init.lecunNormal(shape, opts);
+    case 'normal': return init.normal(shape, { ...opts, std: 0.01 });
+    case 'zeros': return init.zeros(shape, opts);
+    default: throw new Error(`linear: unknown init ${JSON.stringify(how)}; use default, he, xavier, lecun, normal, zeros or a function`);
+  }
+}
+
+/** y = x·Wᵀ + b with W of shape [out, in]. */
+export class Linear extends Module {
+  weight: Tensor;
+  bias: Tensor | null;
+  constructor(readonly inFeatures: number, readonly outFeatures: number, opts: LinearOptions = {}) {
+    super();
+    for (const [k, v] of [['inFeatures', inFeatures], ['outFeatures', outFeatures]] as const) {
+      if (!Number.isInteger(v) || v <= 0) throw new Error(`linear: ${k} must be a positive integer, got ${v}`);
+    }
+    const how = opts.init ?? 'default';
+    const rng = opts.seed === undefined ? undefined : opts.seed;
+    const iopts = { dtype: opts.dtype, seed: rng };
+    this.weight = param(initWeight([outFeatures, inFeatures], how, iopts));
+    if (opts.bias === false) this.bias = null;
+    else if (how === 'default') {
+      const b = 1 / Math.sqrt(inFeatures);
+      this.bias = param(init.uniform([outFeatures], { ...iopts, seed: rng === undefined ? undefined : rng + 1, low: -b, high: b }));
+    } else this.bias = param(init.zeros([outFeatures], iopts));
+  }
+  forward(x: Tensor): Tensor {
+    return F.linear(x, this.weight, this.bias);
+  }
+}
+
+/** Runs modules one after another. */
+export class Sequential extends Module {
+  layers: Module[];
+  constructor(...layers: Module[]) {
+    super();
+    layers.forEach((l, i) => {
+      if (!(l instanceof Module)) throw new Error(`sequential: argument ${i} is not a module (got ${typeof l})`);
+    });
+    this.layers = layers;
+  }
+  forward(x: Tensor): Tensor {
+    let h = x;
+    for (const layer of this.layers) h = layer.forward(h);
+    return h;
+  }
+}
+
+/** An elementwise activation as a module (ReLU, Tanh, …). */
+export class Activation extends Module {
+  constructor(readonly kind: string, private readonly fn: (x: Tensor) => Tensor) {
+    super();
+    Object.defineProperty(this, 'fn', { enumerable: false });
+  }
+  forward(x: Tensor): Tensor {
+    return this.fn(x);
+  }
+}
+
+export interface BatchNormOptions {
+  eps?: number;
+  momentum?: number;
+  affine?: boolean;
+  dtype?: DType;
+}
+
+/** Batch normalization over [N, C] inputs, with running statistics for evaluation. */
+export class BatchNorm1d extends Module {
+  weight: Tensor | null;
+  bias: Tensor | null;
+  /** Running mean and (unbiased) variance, updated in training mode; not trainable. */
+  runningMean: Tensor;
+  runningVar: Tensor;
+  readonly eps: number;
+  readonly momentum: number;
+  constructor(readonly numFeatures: number, opts: BatchNormOptions = {}) {
+    super();
+    if (!Number.isInteger(numFeatures) || numFeatures <= 0) throw new Error(`batchNorm1d: numFeatures must be a positive integer, got ${numFeatures}`);
+    this.eps = opts.eps ?? 1e-5;
+    this.momentum = opts.momentum ?? 0.1;
+    const dtype = opts.dtype ?? 'float32';
+    const affine = opts.affine ?? true;
+    this.weight = affine ? param(init.ones([numFeatures], { dtype })) : null;
+    this.bias = affine ? param(init.zeros([numFeatures], { dtype })) : null;
+    this.runningMean = init.zeros([numFeatures], { dtype }).named('runningMean');
+    this.runningVar = init.ones([numFeatures], { dtype }).named('runningVar');
+  }
+  forward(x: Tensor): Tensor {
+    if (x.rank !== 2 || x.shape[1] !== this.numFeatures) {
+      throw new Error(`batchNorm1d: expected input [N, ${this.numFeatures}], got ${shapeString(x.shape)}`);
+    }
+    return composite('batchNorm1d', () => {
+      let mean: Tensor;
+      let varBiased: Tensor;
+      if (this.training) {
+        if (x.shape[0] < 2) throw new Error(`batchNorm1d: training needs a batch of at least 2 rows, got ${shapeString(x.shape)}`);
+        mean = F.mean(x, 0);
+        varBiased = F.variance(x, 0, false, 0);
+        const n = x.shape[0];
+        noGrad(() => {
+          const m = this.momentum;
+          this.runningMean = F.add(F.mul(this.runningMean, 1 - m), F.mul(mean.detach(), m)).named('runningMean');
+          this.runningVar = F.add(F.mul(this.runningVar, 1 - m), F.mul(varBiased.detach(), (m * n) / (n - 1))).named('runningVar');
+        });
+      } else {
+        mean = this.runningMean;
+        varBiased = this.runningVar;
+      }
+      let y = F.div(F.sub(x, mean), F.sqrt(F.add(varBiased, this.eps)));
+      if (this.weight) y = F.mul(y, this.weight);
+      if (this.bias) y = F.add(y, this.bias);
+      return y;
+    });
+  }
+}
+
+/** Inverted dropout: zeroes each element with probability p in training and scales the rest by 1/(1−p). */
+export class Dropout extends Module {
+  private rng: Rng;
+  constructor(readonly p = 0.5, opts: { seed?: number } = {}) {
+    super();
+    if (!(p >= 0 && p < 1)) throw new Error(`dropout: p must be in [0, 1), got ${p}`);
+    this.rng = opts.seed === undefined ? new Rng(rngFor().nextUint32()) : new Rng(opts.seed);
+    Object.defineProperty(this, 'rng', { enumerable: false });
+  }
+  forward(x: Tensor): Tensor {
+    if (!this.training || this.p === 0) return x;
+    return composite('dropout', () => {
+      const keep = 1 - this.p;
+      const mask = new Float64Array(x.size);
+      for (let i = 0; i < mask.length; i++) mask[i] = this.rng.uniform() < keep ? 1 / keep : 0;
+      return F.mul(x, tensor(mask, { shape: x.shape.slice(), dtype: x.dtype === 'float64' ? 'float64' : 'float32' }).named('dropoutMask'));
+    });
+  }
+}

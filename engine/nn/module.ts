@@ -1,0 +1,127 @@
+/**
+ * nn.Module: a container of parameters and submodules with PyTorch's naming. Fields that hold
+ * parameters, modules, or arrays of them are discovered automatically, so
+ * `this.layers = [new Linear(2, 4)]` yields the parameter `layers.0.weight`. Every op run inside
+ * `forward` is tagged with the module's scope path (e.g. `mlp.layers.0`) for the graph view.
+ */
+import { Tensor } from '../tensor';
+import { getScope, withScope } from '../ops/context';
+
+type Child = Module | Tensor;
+
+export abstract class Module {
+  /** Training mode (dropout active, batch norm uses batch statistics). */
+  training = true;
+  /** Name of this module when it is the root of a call (defaults to its class name in lowerCamelCase). */
+  name: string | null = null;
+  private scopePath: string | null = null;
+
+  constructor() {
+    // Wrap the subclass's forward (already on the prototype chain) so its ops carry this scope.
+    const forward = this.forward as (...args: unknown[]) => Tensor;
+    Object.defineProperty(this, 'forward', {
+      enumerable: false, configurable: true, writable: true,
+      value: (...args: unknown[]) => {
+        if (getScope() === null) this.assignPaths(this.name ?? defaultName(this));
+        return withScope(this.scopePath, () => forward.apply(this, args));
+      },
+    });
+    Object.defineProperty(this, 'scopePath', { enumerable: false, writable: true, value: null });
+  }
+
+  /** The computation of this module. */
+  abstract forward(...inputs: unknown[]): Tensor;
+
+  /** Names this module for the graph view (the root of `mlp.layers.0.weight`). */
+  named(name: string): this {
+    this.name = name;
+    return this;
+  }
+
+  /** Direct children: [field name, module or parameter], arrays expanded as `field.i`. */
+  protected entries(): [string, Child][] {
+    const out: [string, Child][] = [];
+    for (const [key, value] of Object.entries(this)) {
+      if (key === 'training' || key === 'name') continue;
+      if (value instanceof Module || (value instanceof Tensor && value.isParam)) out.push([key, value]);
+      else if (Array.isArray(value)) {
+        value.forEach((v, i) => {
+          if (v instanceof Module || (v instanceof Tensor && v.isParam)) out.push([`${key}.${i}`, v]);
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Parameters with their dotted paths relative to this module, e.g. `layers.0.weight`. */
+  namedParameters(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    const seen = new Set<Tensor>();
+    const walk = (m: Module, p: string) => {
+      for (const [key, child] of m.entries()) {
+        const path = p ? `${p}.${key}` : key;
+        if (child instanceof Module) walk(child, path);
+        else if (!seen.has(child)) {
+          seen.add(child);
+          out.push([path, child]);
+        }
+      }
+    };
+    walk(this, prefix);
+    return out;
+  }
+
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  /** Submodules with their dotted paths (this module first, with path ''). */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [key, child] of this.entries()) {
+      if (child instanceof Module) out.push(...child.namedModules(prefix ? `${prefix}.${key}` : key));
+    }
+    return out;
+  }
+
+  /** Total number of trainable scalars. */
+  numParameters(): number {
+    return this.parameters().reduce((n, p) => n + p.size, 0);
+  }
+
+  /** Switches training mode on (default) or off, recursively. */
+  train(mode = true): this {
+    for (const [, m] of this.namedModules()) m.training = mode;
+    return this;
+  }
+
+  /** Evaluation mode: dropout off, batch norm uses running statistics. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Clears the gradients of all parameters. */
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = null;
+  }
+
+  /** Sets scope paths below `path` and names unnamed parameters after their field. */
+  private assignPaths(path: string): void {
+    this.scopePath = path;
+    for (const [key, child] of this.entries()) {
+      if (child instanceof Module) child.assignPaths(`${path}.${key}`);
+      else {
+        child.scope = path;
+        if (child.name === null) child.name = key;
+      }
+    }
+  }
+}
+
+function defaultName(m: Module): string {
+  const cls = m.constructor.name || 'model';
+  // MLP → mlp, MyNet → myNet, RNNCell → rnnCell
+  const caps = /^[A-Z]+/.exec(cls)?.[0] ?? '';
+  if (caps.length <= 1 || caps.length === cls.length) return cls.length === caps.length ? cls.toLowerCase() : cls.charAt(0).toLowerCase() + cls.slice(1);
+  return cls.slice(0, caps.length - 1).toLowerCase() + cls.slice(caps.length - 1);
+}

@@ -1,0 +1,103 @@
+/**
+ * Global state every op consults: whether gradients are tracked, which composite op and module
+ * scope we are inside, and the hooks a tracer installs. Kept in one place so it is easy to audit.
+ */
+import type { Tensor } from '../tensor';
+
+/** A composite op invocation (softmax, mse, linear…): the nodes created inside it point to it. */
+export interface GroupFrame {
+  readonly id: number;
+  readonly name: string;
+  readonly parent: GroupFrame | null;
+}
+
+export interface OpHooks {
+  /** Called for every node an op creates while gradients or tracing are on (not inside backward). */
+  onNode?(node: Tensor): void;
+}
+
+let gradEnabled = true;
+let currentGroup: GroupFrame | null = null;
+let currentScope: string | null = null;
+let nextGroupId = 1;
+let hooks: OpHooks = {};
+let hooksSuspended = 0;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs `fn` without recording gradients (like `torch.no_grad()`); returns what `fn` returns. */
+export function noGrad<T>(fn: () => T): T {
+  const saved = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = saved;
+  }
+}
+
+/** Runs `fn` with gradient tracking forced on or off. */
+export function setGradEnabled<T>(enabled: boolean, fn: () => T): T {
+  const saved = gradEnabled;
+  gradEnabled = enabled;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = saved;
+  }
+}
+
+/** Runs `fn` as the named composite op: every node it creates is tagged with this group. */
+export function composite<T>(name: string, fn: () => T): T {
+  const saved = currentGroup;
+  currentGroup = { id: nextGroupId++, name, parent: saved };
+  try {
+    return fn();
+  } finally {
+    currentGroup = saved;
+  }
+}
+
+export function getGroup(): GroupFrame | null {
+  return currentGroup;
+}
+
+/** Runs `fn` inside a module scope path such as `mlp.layers.0`. */
+export function withScope<T>(scope: string | null, fn: () => T): T {
+  const saved = currentScope;
+  currentScope = scope;
+  try {
+    return fn();
+  } finally {
+    currentScope = saved;
+  }
+}
+
+export function getScope(): string | null {
+  return currentScope;
+}
+
+/** Installs hooks (the tracer does); returns a function that restores the previous ones. */
+export function setHooks(next: OpHooks): () => void {
+  const saved = hooks;
+  hooks = next;
+  return () => {
+    hooks = saved;
+  };
+}
+
+export function getHooks(): OpHooks | null {
+  return hooksSuspended > 0 ? null : hooks;
+}
+
+/** Runs `fn` (the backward pass, internal bookkeeping) without reporting its nodes to the hooks. */
+export function withoutHooks<T>(fn: () => T): T {
+  hooksSuspended++;
+  try {
+    return fn();
+  } finally {
+    hooksSuspended--;
+  }
+}

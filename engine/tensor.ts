@@ -1,0 +1,301 @@
+import { allocate, checkDType, type DType, type TypedArray } from './dtype';
+import { checkShape, shapeString, sizeOf, type Shape } from './shape';
+import type { GroupFrame } from './ops/context';
+import type { OpDef } from './ops/registry';
+import * as F from './ops/functional';
+import { backward, type BackwardOptions } from './autograd';
+
+/** Where a node came from in the user's file (filled in by the tracer). */
+export interface SourceLocation {
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** Anything an op accepts: a tensor or a plain JS number (which takes the other operand's dtype). */
+export type TensorLike = Tensor | number;
+
+let nextId = 1;
+
+/**
+ * An n-dimensional array of numbers that remembers how it was computed. Leaves have `op === null`;
+ * every other tensor is a node of the computational graph with its op, ordered inputs and attributes.
+ */
+export class Tensor {
+  /** Creation order: ids increase as the program runs, so sorting by id gives the forward order. */
+  readonly id: number;
+  readonly shape: readonly number[];
+  dtype: DType;
+  /** Row-major contiguous storage. */
+  data: TypedArray;
+  /** ∂output/∂this after backward(); null before. Set on every node that requires grad, not only leaves. */
+  grad: Tensor | null = null;
+  requiresGrad: boolean;
+  /** True for trainable leaves created with `param()` or by a module. */
+  isParam = false;
+  /** The user's name for this tensor: `.named()`, a module parameter name, or the traced variable name. */
+  name: string | null = null;
+  /** The op that produced this tensor, or null for a leaf. */
+  readonly op: string | null;
+  /** The registry entry of that op (kernel, gradient, formula). */
+  readonly def: OpDef | null;
+  readonly inputs: readonly Tensor[];
+  readonly attrs: Readonly<Record<string, unknown>>;
+  /** The innermost composite op (softmax, mse, linear…) this node was computed in. */
+  group: GroupFrame | null = null;
+  /** The module path this node was computed in, e.g. `mlp.layers.0`. */
+  scope: string | null = null;
+  source: SourceLocation | null = null;
+  /** Set once a backward pass without retainGraph went through this node. */
+  graphFreed = false;
+  /** Scratch mark for graph walks (see autograd.ts). */
+  visitMark = 0;
+
+  constructor(
+    data: TypedArray,
+    shape: Shape,
+    opts: { requiresGrad?: boolean; def?: OpDef | null; inputs?: readonly Tensor[]; attrs?: Record<string, unknown> } = {},
+  ) {
+    this.id = nextId++;
+    this.data = data;
+    this.shape = shape;
+    this.dtype = data instanceof Float64Array ? 'float64' : data instanceof Int32Array ? 'int32' : 'float32';
+    this.requiresGrad = opts.requiresGrad ?? false;
+    this.def = opts.def ?? null;
+    this.op = this.def ? this.def.name : null;
+    this.inputs = opts.inputs ?? NO_INPUTS;
+    this.attrs = opts.attrs ?? NO_ATTRS;
+  }
+
+  get size(): number {
+    return this.data.length;
+  }
+  get rank(): number {
+    return this.shape.length;
+  }
+  get isLeaf(): boolean {
+    return this.op === null;
+  }
+
+  /** Gives this tensor a name shown in the graph (overrides the traced variable name). */
+  named(name: string): this {
+    this.name = String(name);
+    return this;
+  }
+
+  /** The single number in a one-element tensor. */
+  item(): number {
+    if (this.size !== 1) throw new Error(`item(): tensor of shape ${shapeString(this.shape)} has ${this.size} elements; item() needs exactly one`);
+    return this.data[0];
+  }
+
+  /** Nested JS arrays (a number for a 0-d tensor). */
+  tolist(): NestedArray {
+    return toNested(this.data, this.shape);
+  }
+
+  toString(): string {
+    const label = this.name ?? this.op ?? 'tensor';
+    const v = this.size <= 16 ? JSON.stringify(this.tolist()) : `${this.size} elements`;
+    return `Tensor(${label}, shape=${shapeString(this.shape)}, ${this.dtype}, ${v})`;
+  }
+
+  /** A leaf with the same values that does not track gradients. */
+  detach(): Tensor {
+    return new Tensor(this.data, this.shape.slice());
+  }
+
+  /** Runs reverse mode from this scalar: fills `.grad` of every node that requires grad. */
+  backward(opts?: BackwardOptions): void {
+    backward(this, opts);
+  }
+
+  zeroGrad(): void {
+    this.grad = null;
+  }
+
+  // Elementwise arithmetic
+  add(other: TensorLike): Tensor { return F.add(this, other); }
+  sub(other: TensorLike): Tensor { return F.sub(this, other); }
+  mul(other: TensorLike): Tensor { return F.mul(this, other); }
+  div(other: TensorLike): Tensor { return F.div(this, other); }
+  pow(exponent: TensorLike): Tensor { return F.pow(this, exponent); }
+  maximum(other: TensorLike): Tensor { return F.maximum(this, other); }
+  minimum(other: TensorLike): Tensor { return F.minimum(this, other); }
+  neg(): Tensor { return F.neg(this); }
+  exp(): Tensor { return F.exp(this); }
+  log(): Tensor { return F.log(this); }
+  sqrt(): Tensor { return F.sqrt(this); }
+  abs(): Tensor { return F.abs(this); }
+  square(): Tensor { return F.square(this); }
+  // Activations
+  relu(): Tensor { return F.relu(this); }
+  leakyRelu(alpha = 0.01): Tensor { return F.leakyRelu(this, alpha); }
+  elu(alpha = 1): Tensor { return F.elu(this, alpha); }
+  sigmoid(): Tensor { return F.sigmoid(this); }
+  tanh(): Tensor { return F.tanh(this); }
+  softplus(): Tensor { return F.softplus(this); }
+  gelu(): Tensor { return F.gelu(this); }
+  // Comparisons (no gradient; 1 where true, 0 where false)
+  gt(other: TensorLike): Tensor { return F.greater(this, other); }
+  lt(other: TensorLike): Tensor { return F.less(this, other); }
+  eq(other: TensorLike): Tensor { return F.equal(this, other); }
+  // Linear algebra and layout
+  matmul(other: Tensor): Tensor { return F.matmul(this, other); }
+  /** Swaps two axes (default: the last two). */
+  transpose(axis0 = -2, axis1 = -1): Tensor { return F.transpose(this, axis0, axis1); }
+  /** Reorders all axes. */
+  permute(...perm: number[]): Tensor { return F.permute(this, perm); }
+  /** Transpose of a 2-D tensor. */
+  get T(): Tensor { return F.transpose(this, -2, -1); }
+  reshape(...shape: (number | number[])[]): Tensor { return F.reshape(this, shape.flat()); }
+  flatten(): Tensor { return F.reshape(this, [-1]); }
+  /** Half-open ranges per axis, like `x[s0:e0, s1:e1]` in NumPy; negative indices count from the end. */
+  slice(starts: number[], ends?: number[]): Tensor { return F.slice(this, starts, ends); }
+  /** Picks entries along `axis` by integer index (like torch.index_select). */
+  gather(indices: Tensor | number[], axis = 0): Tensor { return F.gather(this, indices, axis); }
+  broadcastTo(shape: number[]): Tensor { return F.broadcastTo(this, shape); }
+  // Reductions
+  sum(axis?: number | number[], keepdims = false): Tensor { return F.sum(this, axis, keepdims); }
+  mean(axis?: number | number[], keepdims = false): Tensor { return F.mean(this, axis, keepdims); }
+  max(axis?: number | number[], keepdims = false): Tensor { return F.max(this, axis, keepdims); }
+  min(axis?: number | number[], keepdims = false): Tensor { return F.min(this, axis, keepdims); }
+  /** Variance with Bessel's correction by default (correction = 1), as in PyTorch. */
+  var(axis?: number | number[], keepdims = false, correction = 1): Tensor { return F.variance(this, axis, keepdims, correction); }
+  softmax(axis = -1): Tensor { return F.softmax(this, axis); }
+  logSoftmax(axis = -1): Tensor { return F.logSoftmax(this, axis); }
+}
+
+const NO_INPUTS: readonly Tensor[] = Object.freeze([]);
+const NO_ATTRS: Readonly<Record<string, unknown>> = Object.freeze({});
+
+export type NestedArray = number | NestedArray[];
+
+function toNested(data: TypedArray, shape: readonly number[]): NestedArray {
+  if (shape.length === 0) return data[0];
+  const build = (offset: number, dim: number): NestedArray[] => {
+    const n = shape[dim];
+    const out: NestedArray[] = new Array(n);
+    if (dim === shape.length - 1) {
+      for (let i = 0; i < n; i++) out[i] = data[offset + i];
+      return out;
+    }
+    const stride = sizeOf(shape.slice(dim + 1));
+    for (let i = 0; i < n; i++) out[i] = build(offset + i * stride, dim + 1);
+    return out;
+  };
+  return build(0, 0);
+}
+
+export interface TensorOptions {
+  /** float32 (default for tensors), float64, or int32 for labels. */
+  dtype?: DType;
+  requiresGrad?: boolean;
+  name?: string;
+}
+
+/** Infers the shape of nested arrays and flattens them; ragged input is an error naming the path. */
+function flattenNested(value: unknown, where: string): { shape: number[]; values: number[] } {
+  const shape: number[] = [];
+  let probe: unknown = value;
+  while (Array.isArray(probe)) {
+    shape.push(probe.length);
+    probe = probe[0];
+  }
+  const values: number[] = [];
+  const walk = (v: unknown, dim: number, path: string) => {
+    if (dim === shape.length) {
+      if (typeof v !== 'number') throw new Error(`${where}: element ${path || '(root)'} is ${JSON.stringify(v)}, not a number`);
+      values.push(v);
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== shape[dim]) {
+      throw new Error(`${where}: ragged nested array at ${path || '(root)'}: expected ${shape[dim]} entries like the first row, got ${Array.isArray(v) ? v.length : typeof v}`);
+    }
+    for (let i = 0; i < v.length; i++) walk(v[i], dim + 1, `${path}[${i}]`);
+  };
+  walk(value, 0, '');
+  return { shape, values };
+}
+
+/** Creates a tensor from a number, nested arrays or a typed array (float32 unless `dtype` says otherwise). */
+export function tensor(value: number | unknown[] | TypedArray | Tensor, opts: TensorOptions & { shape?: number[] } = {}): Tensor {
+  const dtype = checkDType(opts.dtype ?? (value instanceof Tensor ? value.dtype : 'float32'), 'tensor');
+  let shape: number[];
+  let data: TypedArray;
+  if (value instanceof Tensor) {
+    shape = value.shape.slice();
+    data = allocate(dtype, value.size);
+    data.set(value.data);
+  } else if (ArrayBuffer.isView(value)) {
+    shape = opts.shape ? checkShape(opts.shape, 'tensor') : [value.length];
+    if (sizeOf(shape) !== value.length) throw new Error(`tensor: ${value.length} values do not fill shape ${shapeString(shape)}`);
+    data = allocate(dtype, value.length);
+    data.set(value as ArrayLike<number>);
+  } else if (typeof value === 'number') {
+    shape = [];
+    data = allocate(dtype, 1);
+    data[0] = value;
+  } else if (Array.isArray(value)) {
+    const flat = flattenNested(value, 'tensor');
+    shape = flat.shape;
+    data = allocate(dtype, flat.values.length);
+    for (let i = 0; i < flat.values.length; i++) data[i] = flat.values[i];
+  } else {
+    throw new Error(`tensor: expected a number, nested arrays or a typed array, got ${value === null ? 'null' : typeof value}`);
+  }
+  if (opts.shape && !ArrayBuffer.isView(value)) {
+    const target = checkShape(opts.shape, 'tensor');
+    if (sizeOf(target) !== data.length) throw new Error(`tensor: ${data.length} values do not fill shape ${shapeString(target)}`);
+    shape = target;
+  }
+  const t = new Tensor(data, shape, { requiresGrad: opts.requiresGrad ?? false });
+  if (opts.name !== undefined) t.name = opts.name;
+  return t;
+}
+
+/** A micrograd-style scalar: a 0-d float64 tensor that tracks gradients, optionally named. */
+export function scalar(value: number, name?: string, opts: { dtype?: DType } = {}): Tensor {
+  if (typeof value !== 'number') throw new Error(`scalar: expected a number, got ${typeof value}`);
+  const t = tensor(value, { dtype: opts.dtype ?? 'float64', requiresGrad: true });
+  if (name !== undefined) t.name = name;
+  return t;
+}
+
+/** A trainable leaf (a parameter): a number, nested array or tensor; float32 unless `dtype` says otherwise. */
+export function param(value: number | unknown[] | TypedArray | Tensor, opts: TensorOptions = {}): Tensor {
+  const t = tensor(value, { ...opts, requiresGrad: true });
+  if (t.dtype === 'int32') throw new Error('param: parameters must be float32 or float64, not int32');
+  t.isParam = true;
+  return t;
+}
+
+export function full(shape: number[], value: number, opts: TensorOptions = {}): Tensor {
+  const s = checkShape(shape, 'full');
+  const data = allocate(checkDType(opts.dtype ?? 'float32', 'full'), sizeOf(s));
+  data.fill(value);
+  const t = new Tensor(data, s, { requiresGrad: opts.requiresGrad ?? false });
+  if (opts.name !== undefined) t.name = opts.name;
+  return t;
+}
+
+/** A tensor of zeros. */
+export function zeros(shape: number[], opts: TensorOptions = {}): Tensor {
+  return full(shape, 0, opts);
+}
+
+/** A tensor of ones. */
+export function ones(shape: number[], opts: TensorOptions = {}): Tensor {
+  return full(shape, 1, opts);
+}
+
+/** Wraps a plain number as a constant of the given dtype; tensors pass through. */
+export function asTensor(x: TensorLike, dtype: DType, where: string): Tensor {
+  if (x instanceof Tensor) return x;
+  if (typeof x === 'number') {
+    const data = allocate(dtype === 'int32' ? 'float32' : dtype, 1);
+    data[0] = x;
+    return new Tensor(data, []);
+  }
+  throw new Error(`${where}: expected a tensor or a number, got ${x === null ? 'null' : typeof x}`);
+}
