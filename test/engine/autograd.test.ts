@@ -1,0 +1,197 @@
+import assert from 'node:assert/strict';
+import {
+  Tensor, backwardSteps, forwardOrder, losses, nn, noGrad, param, randn, scalar, tensor, topoOrder, type BackwardStep,
+} from '../../engine/index';
+
+describe('worked examples', () => {
+  it('f = (x + y)·z at (−2, 5, −4): ∂f/∂x = ∂f/∂y = −4, ∂f/∂z = 3', () => {
+    const x = scalar(-2, 'x'), y = scalar(5, 'y'), z = scalar(-4, 'z');
+    const q = x.add(y);
+    const f = q.mul(z);
+    f.backward();
+    assert.equal(f.item(), -12);
+    assert.equal(q.grad!.item(), -4);
+    assert.equal(x.grad!.item(), -4);
+    assert.equal(y.grad!.item(), -4);
+    assert.equal(z.grad!.item(), 3);
+  });
+
+  it("micrograd's README expression gives its published values (g = 24.7041, ∂g/∂a = 138.8338, ∂g/∂b = 645.5773)", () => {
+    const a = scalar(-4), b = scalar(2);
+    let c = a.add(b);
+    let d = a.mul(b).add(b.pow(3));
+    c = c.add(c.add(1));
+    c = c.add(scalar(1).add(c).add(a.neg()));
+    d = d.add(d.mul(2).add(b.add(a).relu()));
+    d = d.add(scalar(3).mul(d).add(b.sub(a).relu()));
+    const e = c.sub(d);
+    const f = e.pow(2);
+    let g = f.div(2);
+    g = g.add(scalar(10).div(f));
+    g.backward();
+    assert.equal(g.item().toFixed(4), '24.7041');
+    assert.equal(a.grad!.item().toFixed(4), '138.8338');
+    assert.equal(b.grad!.item().toFixed(4), '645.5773');
+  });
+
+  it('scalars are float64 and tensors float32 unless asked', () => {
+    assert.equal(scalar(0.1).dtype, 'float64');
+    assert.equal(scalar(0.1).item(), 0.1);
+    assert.equal(tensor([[1, 2]]).dtype, 'float32');
+    assert.equal(tensor([[1, 2]], { dtype: 'float64' }).dtype, 'float64');
+    assert.equal(scalar(1).add(tensor(2)).dtype, 'float64', 'float64 wins over float32');
+    assert.equal(tensor([1.5]).add(2).dtype, 'float32', 'plain numbers take the tensor dtype');
+  });
+
+  it('a sigmoid neuron: ∂σ(w·x + b)/∂w = σ(1−σ)·x', () => {
+    const w = scalar(0.7), x = scalar(-1.3), b = scalar(0.2);
+    const s = w.mul(x).add(b).sigmoid();
+    s.backward();
+    const sv = 1 / (1 + Math.exp(-(0.7 * -1.3 + 0.2)));
+    assert.ok(Math.abs(w.grad!.item() - sv * (1 - sv) * -1.3) < 1e-15);
+    assert.ok(Math.abs(b.grad!.item() - sv * (1 - sv)) < 1e-15);
+  });
+});
+
+describe('accumulation when a value feeds several ops', () => {
+  it('x·x + x has gradient 2x + 1, and the step record shows the sum', () => {
+    const x = scalar(3, 'x');
+    const sq = x.mul(x);
+    const y = sq.add(x);
+    const steps = [...backwardSteps(y)];
+    assert.equal(x.grad!.item(), 7);
+    // add step: x receives 1 first; mul step: x receives 3 twice (once per operand)
+    const xContributions = steps.flatMap((s) => s.inputs.filter((i) => i.input === x));
+    assert.deepEqual(xContributions.map((c) => c.contribution.item()), [1, 3, 3]);
+    assert.deepEqual(xContributions.map((c) => c.accumulatedGrad.item()), [1, 4, 7]);
+    assert.deepEqual(xContributions.map((c) => c.accumulated), [false, true, true]);
+  });
+
+  it('leaf gradients accumulate across backward calls until zeroed; intermediate ones do not', () => {
+    const w = param([1, 2], { dtype: 'float64' });
+    const run = () => w.mul(w).sum();
+    run().backward();
+    run().backward();
+    assert.deepEqual(Array.from(w.grad!.data), [4, 8]);
+    w.zeroGrad();
+    const out = run();
+    out.backward();
+    assert.deepEqual(Array.from(w.grad!.data), [2, 4]);
+  });
+});
+
+function mlpLoss(seed: number): { loss: Tensor; params: Tensor[] } {
+  const model = nn.sequential(nn.linear(3, 5, { seed, dtype: 'float64' }), nn.tanh(), nn.linear(5, 4, { seed: seed + 10, dtype: 'float64' }));
+  const x = randn([6, 3], { seed: seed + 20, dtype: 'float64' });
+  const h = model.forward(x);
+  // fan-out: the logits feed both the loss and an L2 penalty
+  const loss = losses.softmaxCrossEntropy(h, [0, 1, 2, 3, 0, 1]).add(h.square().mean().mul(0.1));
+  return { loss, params: model.parameters() };
+}
+
+describe('the step-wise backward iterator', () => {
+  it('produces exactly the gradients backward() produces', () => {
+    const a = mlpLoss(1);
+    a.loss.backward();
+    const b = mlpLoss(1);
+    const steps = [...backwardSteps(b.loss)];
+    assert.ok(steps.length > 10);
+    a.params.forEach((p, i) => {
+      assert.deepEqual(Array.from(b.params[i].grad!.data), Array.from(p.grad!.data), `parameter ${i} differs`);
+    });
+  });
+
+  it('visits nodes in reverse topological order with complete upstream gradients', () => {
+    const { loss } = mlpLoss(2);
+    const steps: BackwardStep[] = [...backwardSteps(loss)];
+    assert.equal(steps[0].node, loss);
+    assert.equal(steps[0].upstreamGrad.item(), 1);
+    const position = new Map(steps.map((s, i) => [s.node, i]));
+    for (const s of steps) {
+      for (const { input } of s.inputs) {
+        if (position.has(input)) assert.ok(position.get(input)! > position.get(s.node)!, `${input.op} processed before its consumer ${s.node.op}`);
+      }
+      // the upstream gradient a step sees is the node's final gradient
+      assert.equal(s.upstreamGrad, s.node.grad);
+      assert.deepEqual(s.upstreamGrad.shape, s.node.shape);
+    }
+  });
+
+  it('each input step: contribution = upstream ⊙ local gradient (elementwise ops), summed to the input shape', () => {
+    const { loss } = mlpLoss(3);
+    let checked = 0;
+    for (const s of backwardSteps(loss)) {
+      for (const i of s.inputs) {
+        assert.deepEqual(i.contribution.shape, i.input.shape);
+        if (i.localGrad !== null && s.node.size === i.input.size && typeof i.localGrad !== 'number' && i.localGrad.size === s.node.size) {
+          for (let k = 0; k < i.contribution.size; k++) {
+            assert.equal(i.contribution.data[k], s.upstreamGrad.data[k] * i.localGrad.data[k]);
+          }
+          checked++;
+        }
+      }
+    }
+    assert.ok(checked > 3, 'some elementwise steps were checked');
+  });
+
+  it('the forward record lists every node in computation order, inputs first', () => {
+    const { loss } = mlpLoss(4);
+    const order = forwardOrder(loss);
+    const seen = new Set<Tensor>();
+    for (const node of order) {
+      for (const input of node.inputs) assert.ok(seen.has(input), `${node.op} listed before its input ${input.op}`);
+      seen.add(node);
+    }
+    assert.equal(order[order.length - 1], loss);
+    assert.ok(order.length > topoOrder(loss).length, 'constants are part of the forward record');
+  });
+
+  it('handles deep graphs without recursion (100 000 chained ops)', () => {
+    const x = scalar(1);
+    let y = x;
+    for (let i = 0; i < 100_000; i++) y = y.mul(1.000001);
+    y.backward();
+    assert.ok(Math.abs(x.grad!.item() - Math.pow(1.000001, 100_000)) < 1e-9);
+  });
+});
+
+describe('graph lifetime and grad mode', () => {
+  it('a second backward through a freed graph is an error that says what to do', () => {
+    const x = scalar(2);
+    const y = x.mul(x).add(1);
+    y.backward();
+    assert.throws(() => y.backward(), /already used by an earlier backward\(\).*retainGraph: true/s);
+  });
+
+  it('retainGraph allows a second pass and gradients add up', () => {
+    const x = scalar(2);
+    const y = x.mul(x);
+    y.backward({ retainGraph: true });
+    y.backward();
+    assert.equal(x.grad!.item(), 8);
+  });
+
+  it('noGrad records nothing', () => {
+    const w = param([1, 2]);
+    const y = noGrad(() => w.mul(3).sum());
+    assert.equal(y.requiresGrad, false);
+    assert.throws(() => y.backward(), /does not depend on any tensor that requires grad/);
+    assert.equal(w.mul(3).sum().requiresGrad, true, 'grad mode is restored after noGrad');
+  });
+
+  it('backward on a non-scalar names the shape', () => {
+    const w = param([[1, 2], [3, 4]]);
+    assert.throws(() => w.mul(2).backward(), /shape \[2, 2\] \(4 elements\).*\.sum\(\) or \.mean\(\)/s);
+  });
+
+  it('createGraph gives differentiable gradients (second derivative of x³ is 6x)', () => {
+    const x = scalar(2);
+    const y = x.pow(3);
+    y.backward({ createGraph: true });
+    const dx = x.grad!;
+    assert.equal(dx.item(), 12);
+    x.zeroGrad();
+    dx.backward();
+    assert.equal(x.grad!.item(), 12);
+  });
+});

@@ -1,0 +1,345 @@
+/**
+ * One row per differentiable op (primitive or composite): how to build random inputs in the op's
+ * domain and the expression to differentiate. ops.test.ts runs a float64 gradient check on each
+ * row for several random shapes. Adding an op means adding a row here.
+ */
+import { Rng, Tensor, losses, nn, manualSeed } from '../../engine/index';
+import * as F from '../../engine/ops/functional';
+import { broadcastPartner, c64, p64, randomShape, signedAwayFromZero, size, values } from './helpers';
+
+export interface OpCase {
+  /** Differentiable inputs (float64 params). */
+  params: Tensor[];
+  /** The op applied to them; the test sums it against fixed random weights. */
+  run: () => Tensor;
+}
+
+export interface OpRow {
+  /** Registry name or composite group name this row covers. */
+  op: string;
+  /** A short description of the case, shown in the test title. */
+  title?: string;
+  build: (rng: Rng) => OpCase;
+}
+
+function unaryRow(op: string, fn: (x: Tensor) => Tensor, domain: (rng: Rng, n: number) => Float64Array, minRank = 0): OpRow {
+  return {
+    op,
+    build: (rng) => {
+      const shape = randomShape(rng, minRank).map((d, i, all) => (minRank > 0 && i === all.length - 1 ? d + 1 : d));
+      const x = p64(domain(rng, size(shape)), shape, 'x');
+      return { params: [x], run: () => fn(x) };
+    },
+  };
+}
+
+function binaryRow(op: string, fn: (a: Tensor, b: Tensor) => Tensor, domA: (rng: Rng, n: number) => Float64Array, domB = domA): OpRow {
+  return {
+    op,
+    title: 'broadcasting',
+    build: (rng) => {
+      const shapeA = randomShape(rng, 1);
+      let shapeB = broadcastPartner(rng, shapeA);
+      if (rng.uniform() < 0.5) [shapeB] = [shapeA.slice()];
+      const swap = rng.uniform() < 0.5;
+      const [sa, sb] = swap ? [shapeB, shapeA] : [shapeA, shapeB];
+      const a = p64(domA(rng, size(sa)), sa, 'a');
+      const b = p64(domB(rng, size(sb)), sb, 'b');
+      return { params: [a, b], run: () => fn(a, b) };
+    },
+  };
+}
+
+const anyReal = (rng: Rng, n: number) => values(rng, n, -2, 2);
+const positive = (rng: Rng, n: number) => values(rng, n, 0.5, 2);
+const awayFromZero = (rng: Rng, n: number) => signedAwayFromZero(rng, n);
+/** Distinct values (no ties), for max/min and maximum/minimum. */
+const distinct = (rng: Rng, n: number) => {
+  const order = rng.permutation(n);
+  return Float64Array.from(order, (k) => (k - n / 2) * 0.37 + 0.05 * rng.uniform());
+};
+
+export const OP_ROWS: OpRow[] = [
+  binaryRow('add', F.add, anyReal),
+  binaryRow('sub', F.sub, anyReal),
+  binaryRow('mul', F.mul, anyReal),
+  binaryRow('div', F.div, anyReal, awayFromZero),
+  binaryRow('pow', F.pow, positive, anyReal),
+  {
+    op: 'maximum',
+    build: (rng) => {
+      const shape = randomShape(rng, 1);
+      const v = distinct(rng, 2 * size(shape));
+      const a = p64(v.slice(0, size(shape)), shape, 'a');
+      const b = p64(v.slice(size(shape)), shape, 'b');
+      return { params: [a, b], run: () => F.maximum(a, b) };
+    },
+  },
+  {
+    op: 'minimum',
+    build: (rng) => {
+      const shape = randomShape(rng, 1);
+      const v = distinct(rng, 2 * size(shape));
+      const a = p64(v.slice(0, size(shape)), shape, 'a');
+      const b = p64(v.slice(size(shape)), shape, 'b');
+      return { params: [a, b], run: () => F.minimum(a, b) };
+    },
+  },
+  unaryRow('neg', F.neg, anyReal),
+  unaryRow('exp', F.exp, anyReal),
+  unaryRow('log', F.log, positive),
+  unaryRow('sqrt', F.sqrt, positive),
+  unaryRow('abs', F.abs, awayFromZero),
+  unaryRow('square', F.square, anyReal),
+  unaryRow('erf', F.erf, anyReal),
+  {
+    op: 'where',
+    build: (rng) => {
+      const shape = randomShape(rng, 1);
+      const cond = c64(Float64Array.from({ length: size(shape) }, () => (rng.uniform() < 0.5 ? 1 : 0)), shape);
+      const a = p64(anyReal(rng, size(shape)), shape, 'a');
+      const bShape = broadcastPartner(rng, shape);
+      const b = p64(anyReal(rng, size(bShape)), bShape, 'b');
+      return { params: [a, b], run: () => F.where(cond, a, b) };
+    },
+  },
+  unaryRow('relu', F.relu, awayFromZero),
+  unaryRow('leakyRelu', (x) => F.leakyRelu(x, 0.1), awayFromZero),
+  unaryRow('elu', (x) => F.elu(x, 0.7), awayFromZero),
+  unaryRow('sigmoid', F.sigmoid, (rng, n) => values(rng, n, -4, 4)),
+  unaryRow('tanh', F.tanh, anyReal),
+  unaryRow('softplus', F.softplus, (rng, n) => values(rng, n, -4, 4)),
+  unaryRow('gelu', F.gelu, (rng, n) => values(rng, n, -3, 3)),
+  {
+    op: 'matmul',
+    title: '2-D, batched with broadcast batch axes, transposed flags, 1-D operands',
+    build: (rng) => {
+      const m = 1 + rng.int(4), k = 1 + rng.int(4), n = 1 + rng.int(4);
+      const variant = rng.int(5);
+      if (variant === 0) {
+        const a = p64(anyReal(rng, m * k), [m, k], 'A');
+        const b = p64(anyReal(rng, k * n), [k, n], 'B');
+        return { params: [a, b], run: () => F.matmul(a, b) };
+      }
+      if (variant === 1) {
+        const a = p64(anyReal(rng, 2 * 3 * m * k), [2, 3, m, k], 'A');
+        const b = p64(anyReal(rng, 3 * k * n), [3, k, n], 'B');
+        return { params: [a, b], run: () => F.matmul(a, b) };
+      }
+      if (variant === 2) {
+        const tA = rng.uniform() < 0.5, tB = rng.uniform() < 0.5;
+        const a = p64(anyReal(rng, m * k), tA ? [k, m] : [m, k], 'A');
+        const b = p64(anyReal(rng, k * n), tB ? [n, k] : [k, n], 'B');
+        return { params: [a, b], run: () => F.matmulT(a, b, { transA: tA, transB: tB }) };
+      }
+      if (variant === 3) {
+        const a = p64(anyReal(rng, k), [k], 'v');
+        const b = p64(anyReal(rng, 2 * k * n), [2, k, n], 'B');
+        return { params: [a, b], run: () => F.matmul(a, b) };
+      }
+      const a = p64(anyReal(rng, m * k), [m, k], 'A');
+      const b = p64(anyReal(rng, k), [k], 'v');
+      return { params: [a, b], run: () => F.matmul(a, b) };
+    },
+  },
+  {
+    op: 'sum',
+    title: 'over random axes, keepdims or not',
+    build: (rng) => {
+      const shape = randomShape(rng, 1);
+      const x = p64(anyReal(rng, size(shape)), shape, 'x');
+      const axes = shape.map((_, i) => i).filter(() => rng.uniform() < 0.5);
+      const keep = rng.uniform() < 0.5;
+      return { params: [x], run: () => F.sum(x, axes.length ? axes : undefined, keep) };
+    },
+  },
+  ...(['max', 'min'] as const).map((op): OpRow => ({
+    op,
+    build: (rng) => {
+      const shape = randomShape(rng, 1);
+      const x = p64(distinct(rng, size(shape)), shape, 'x');
+      const axis = rng.int(shape.length);
+      const keep = rng.uniform() < 0.5;
+      return { params: [x], run: () => (op === 'max' ? F.max(x, axis, keep) : F.min(x, axis, keep)) };
+    },
+  })),
+  {
+    op: 'broadcastTo',
+    build: (rng) => {
+      const target = randomShape(rng, 1);
+      const shape = broadcastPartner(rng, target);
+      const x = p64(anyReal(rng, size(shape)), shape, 'x');
+      return { params: [x], run: () => F.broadcastTo(x, target) };
+    },
+  },
+  {
+    op: 'sumTo',
+    build: (rng) => {
+      const shape = randomShape(rng, 1);
+      const target = broadcastPartner(rng, shape);
+      const x = p64(anyReal(rng, size(shape)), shape, 'x');
+      return { params: [x], run: () => F.sumTo(x, target) };
+    },
+  },
+  {
+    op: 'reshape',
+    build: (rng) => {
+      const shape = randomShape(rng, 1);
+      const x = p64(anyReal(rng, size(shape)), shape, 'x');
+      return { params: [x], run: () => F.reshape(x, [-1, 1]) };
+    },
+  },
+  {
+    op: 'permute',
+    build: (rng) => {
+      const shape = randomShape(rng, 2, 4);
+      const x = p64(anyReal(rng, size(shape)), shape, 'x');
+      const perm = rng.permutation(shape.length);
+      return { params: [x], run: () => F.permute(x, perm) };
+    },
+  },
+  {
+    op: 'slice',
+    build: (rng) => {
+      const shape = randomShape(rng, 1).map((d) => d + 1);
+      const x = p64(anyReal(rng, size(shape)), shape, 'x');
+      const starts = shape.map((d) => rng.int(d));
+      const ends = shape.map((d, i) => starts[i] + 1 + rng.int(d - starts[i]));
+      return { params: [x], run: () => F.slice(x, starts, ends) };
+    },
+  },
+  {
+    op: 'pad',
+    build: (rng) => {
+      const shape = randomShape(rng, 1);
+      const x = p64(anyReal(rng, size(shape)), shape, 'x');
+      const before = shape.map(() => rng.int(3));
+      const after = shape.map(() => rng.int(3));
+      return { params: [x], run: () => F.pad(x, before, after) };
+    },
+  },
+  {
+    op: 'concat',
+    build: (rng) => {
+      const shape = randomShape(rng, 1);
+      const axis = rng.int(shape.length);
+      const other = shape.slice();
+      other[axis] = 1 + rng.int(3);
+      const a = p64(anyReal(rng, size(shape)), shape, 'a');
+      const b = p64(anyReal(rng, size(other)), other, 'b');
+      return { params: [a, b], run: () => F.concat([a, b, a], axis) };
+    },
+  },
+  {
+    op: 'gather',
+    title: 'with repeated indices (gradients accumulate)',
+    build: (rng) => {
+      const shape = randomShape(rng, 1);
+      const axis = rng.int(shape.length);
+      const x = p64(anyReal(rng, size(shape)), shape, 'x');
+      const idx = Array.from({ length: 1 + rng.int(5) }, () => rng.int(shape[axis]));
+      return { params: [x], run: () => F.gather(x, idx, axis) };
+    },
+  },
+  {
+    op: 'scatterAdd',
+    build: (rng) => {
+      const shape = [1 + rng.int(4), 1 + rng.int(3)];
+      const idx = Array.from({ length: 1 + rng.int(5) }, () => rng.int(shape[0]));
+      const g = p64(anyReal(rng, idx.length * shape[1]), [idx.length, shape[1]], 'g');
+      const idxT = F.gather(c64(Float64Array.from(idx), [idx.length]), [...idx.keys()]);
+      return { params: [g], run: () => F.scatterAdd(g, idxT, 0, shape) };
+    },
+  },
+  // Composite ops
+  {
+    op: 'mean',
+    build: (rng) => {
+      const shape = randomShape(rng, 1);
+      const x = p64(anyReal(rng, size(shape)), shape, 'x');
+      const axis = rng.uniform() < 0.5 ? 0 : undefined;
+      return { params: [x], run: () => F.mean(x, axis, true) };
+    },
+  },
+  {
+    op: 'var',
+    build: (rng) => {
+      const shape = [2 + rng.int(3), 1 + rng.int(3)];
+      const x = p64(anyReal(rng, size(shape)), shape, 'x');
+      const correction = rng.int(2);
+      return { params: [x], run: () => F.variance(x, 0, false, correction) };
+    },
+  },
+  unaryRow('softmax', (x) => F.softmax(x, -1), anyReal, 1),
+  unaryRow('logSoftmax', (x) => F.logSoftmax(x, -1), anyReal, 1),
+  {
+    op: 'linear',
+    build: (rng) => {
+      const n = 1 + rng.int(4), i = 1 + rng.int(4), o = 1 + rng.int(4);
+      const x = p64(anyReal(rng, n * i), [n, i], 'x');
+      const w = p64(anyReal(rng, o * i), [o, i], 'W');
+      const b = p64(anyReal(rng, o), [o], 'b');
+      return { params: [x, w, b], run: () => F.linear(x, w, b) };
+    },
+  },
+  unaryRow('clamp', (x) => F.clamp(x, -0.5, 0.5), (rng, n) => Float64Array.from(values(rng, n, -1, 1), (v, i) => (i === 0 ? 0.1 : Math.abs(Math.abs(v) - 0.5) < 0.05 ? v * 0.5 : v)), 1),
+  ...(['mse', 'l1', 'huber'] as const).map((op): OpRow => ({
+    op,
+    build: (rng) => {
+      const shape = randomShape(rng, 1);
+      const p = p64(anyReal(rng, size(shape)), shape, 'pred');
+      const t = p64(Float64Array.from(p.data, (v) => v + signedAwayFromZero(rng, 1, 0.05, 2)[0]), shape, 'target');
+      const fn = op === 'mse' ? losses.mse : op === 'l1' ? losses.l1 : losses.huber;
+      return { params: [p, t], run: () => fn(p, t) };
+    },
+  })),
+  {
+    op: 'bce',
+    build: (rng) => {
+      const shape = [1 + rng.int(5)];
+      const p = p64(values(rng, shape[0], 0.05, 0.95), shape, 'prob');
+      const t = c64(Float64Array.from({ length: shape[0] }, () => rng.int(2)), shape);
+      return { params: [p], run: () => losses.bce(p, t) };
+    },
+  },
+  {
+    op: 'bceWithLogits',
+    build: (rng) => {
+      const shape = randomShape(rng, 1);
+      const x = p64(values(rng, size(shape), -5, 5), shape, 'logits');
+      const t = p64(values(rng, size(shape), 0, 1), shape, 'target');
+      return { params: [x, t], run: () => losses.bceWithLogits(x, t) };
+    },
+  },
+  {
+    op: 'softmaxCrossEntropy',
+    title: 'integer labels and one-hot rows',
+    build: (rng) => {
+      const n = 1 + rng.int(4), c = 2 + rng.int(4);
+      const x = p64(anyReal(rng, n * c), [n, c], 'logits');
+      const labels = Array.from({ length: n }, () => rng.int(c));
+      if (rng.uniform() < 0.5) return { params: [x], run: () => losses.softmaxCrossEntropy(x, labels) };
+      const onehot = F.oneHot(labels, c, 'float64');
+      return { params: [x], run: () => losses.softmaxCrossEntropy(x, onehot) };
+    },
+  },
+  {
+    op: 'batchNorm1d',
+    build: (rng) => {
+      manualSeed(rng.nextUint32());
+      const n = 3 + rng.int(3), c = 1 + rng.int(3);
+      const bn = nn.batchNorm1d(c, { dtype: 'float64' });
+      const x = p64(anyReal(rng, n * c), [n, c], 'x');
+      bn.weight!.data.set(values(rng, c, 0.5, 2));
+      return { params: [x, bn.weight!, bn.bias!], run: () => bn.forward(x) };
+    },
+  },
+];
+
+/** Ops with no gradient: checked for values and for not requiring grad. */
+export const NONDIFFERENTIABLE: Record<string, (a: number, b: number) => number> = {
+  greater: (a, b) => (a > b ? 1 : 0),
+  less: (a, b) => (a < b ? 1 : 0),
+  equal: (a, b) => (a === b ? 1 : 0),
+  sign: (a) => Math.sign(a),
+};

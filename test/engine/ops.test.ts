@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { OPS, Rng, gradcheck, param, tensor } from '../../engine/index';
+import * as F from '../../engine/ops/functional';
+import { NONDIFFERENTIABLE, OP_ROWS } from './op-table';
+import { c64, values } from './helpers';
+import { apply, defineOp } from '../../engine/ops/registry';
+import { unaryKernel } from '../../engine/backends/cpu/elementwise';
+
+const TRIALS = 8;
+
+describe('every op: gradient against centered finite differences (float64, random shapes)', () => {
+  for (const [rowIndex, row] of OP_ROWS.entries()) {
+    it(`${row.op}${row.title ? ` (${row.title})` : ''}`, () => {
+      let nonZeroTrials = 0;
+      for (let trial = 0; trial < TRIALS; trial++) {
+        const rng = new Rng(1000 * rowIndex + trial);
+        const { params, run } = row.build(rng);
+        const probe = run();
+        // a fixed random projection to a scalar, so every output element matters differently
+        const weights = c64(values(rng, probe.size, -1, 1), probe.shape.slice());
+        const result = gradcheck(() => F.sum(F.mul(run(), weights)), params, { rtol: 1e-6 });
+        for (const p of result.params) {
+          assert.ok(p.passed, `${row.op} trial ${trial}: ∂/∂${p.name} ${JSON.stringify(p.shape)} max relative error ${p.maxRelError.toExponential(2)} (analytic ${p.analytic[p.worstIndex]}, numeric ${p.numeric[p.worstIndex]})`);
+        }
+        if (result.params.some((p) => p.analytic.some((g) => g !== 0))) nonZeroTrials++;
+      }
+      assert.ok(nonZeroTrials >= TRIALS / 2, `${row.op}: gradients were all zero in ${TRIALS - nonZeroTrials} of ${TRIALS} trials, the check proves little`);
+    });
+  }
+
+  it('covers every differentiable op in the registry', () => {
+    const covered = new Set(OP_ROWS.map((r) => r.op));
+    const missing = [...OPS.values()].filter((d) => !d.nondifferentiable && !covered.has(d.name)).map((d) => d.name);
+    assert.deepEqual(missing, [], `ops without a row in test/engine/op-table.ts: ${missing.join(', ')}`);
+  });
+
+  it('every registry entry documents itself (category, symbol, local-gradient formula)', () => {
+    for (const def of OPS.values()) {
+      assert.ok(def.formula.length > 3, `${def.name} has no formula`);
+      assert.ok(def.symbol.length > 0, `${def.name} has no symbol`);
+      assert.ok(def.category, `${def.name} has no category`);
+    }
+  });
+});
+
+describe('ops without gradients', () => {
+  for (const [name, ref] of Object.entries(NONDIFFERENTIABLE)) {
+    it(`${name}: values and no gradient tracking`, () => {
+      const rng = new Rng(7);
+      const a = param(tensor(Array.from({ length: 12 }, () => rng.int(5) - 2), { dtype: 'float64' }));
+      const b = c64(Float64Array.from({ length: 12 }, () => rng.int(5) - 2), [12]);
+      const out = name === 'sign' ? F.sign(a) : name === 'greater' ? F.greater(a, b) : name === 'less' ? F.less(a, b) : F.equal(a, b);
+      assert.equal(out.requiresGrad, false);
+      assert.deepEqual(Array.from(out.data), Array.from(a.data, (v, i) => ref(v, b.data[i])));
+      assert.ok(OPS.get(name)?.nondifferentiable);
+    });
+  }
+});
+
+describe('gradcheck itself', () => {
+  it('catches a wrong gradient', () => {
+    // sin with the derivative of cos: a deliberately broken op
+    const brokenSin = defineOp({
+      name: 'brokenSin', symbol: 'sin', category: 'unary', arity: 1, formula: 'wrong on purpose',
+      shape: ([x]) => x.shape.slice(),
+      forward: ([x], _a, _s, dtype) => unaryKernel(x.data, Math.sin, dtype),
+      localGrads: ([x]) => [F.neg(F.sign(x))],
+    });
+    const x = param(tensor([0.3, 1.1, -0.7], { dtype: 'float64' }));
+    const r = gradcheck(() => F.sum(apply(brokenSin, [x])), [x]);
+    assert.equal(r.passed, false);
+    assert.ok(r.params[0].maxRelError > 0.1);
+  });
+});
