@@ -7,7 +7,7 @@
 import { allocate } from './dtype';
 import { shapeString } from './shape';
 import { Tensor } from './tensor';
-import { setGradEnabled, withoutHooks } from './ops/context';
+import { enterBackwardMode, exitBackwardMode } from './ops/context';
 import * as F from './ops/functional';
 
 export interface BackwardOptions {
@@ -147,7 +147,13 @@ export function* backwardSteps(root: Tensor, opts: BackwardOptions = {}): Genera
     const def = node.def;
     const upstream = node.grad;
     if (def === null || upstream === null) continue;
-    const step = setGradEnabled(createGraph, () => withoutHooks(() => runStep(node, upstream, index)));
+    const saved = enterBackwardMode(createGraph);
+    let step: BackwardStep;
+    try {
+      step = runStep(node, upstream, index);
+    } finally {
+      exitBackwardMode(saved);
+    }
     index++;
     yield step;
   }

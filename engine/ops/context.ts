@@ -92,6 +92,22 @@ export function getHooks(): OpHooks | null {
   return hooksSuspended > 0 ? null : hooks;
 }
 
+/**
+ * Enters backward-pass mode without a closure (hot path): grad mode as given, hooks suspended.
+ * Returns the previous grad mode for `exitBackwardMode`.
+ */
+export function enterBackwardMode(createGraph: boolean): boolean {
+  const saved = gradEnabled;
+  gradEnabled = createGraph;
+  hooksSuspended++;
+  return saved;
+}
+
+export function exitBackwardMode(savedGradEnabled: boolean): void {
+  gradEnabled = savedGradEnabled;
+  hooksSuspended--;
+}
+
 /** Runs `fn` (the backward pass, internal bookkeeping) without reporting its nodes to the hooks. */
 export function withoutHooks<T>(fn: () => T): T {
   hooksSuspended++;

@@ -62,10 +62,13 @@ export function apply<A extends Attrs>(def: OpDef<A>, inputs: Tensor[], attrs: A
       }
     }
   }
-  const out = new Tensor(data, shape, { requiresGrad, def: def as unknown as OpDef, inputs, attrs });
+  const hooks = getHooks();
+  // Without grad mode or a tracer nobody walks this node's inputs (gradient temporaries inside
+  // backward): dropping them lets the previous graph be collected young.
+  const keepInputs = requiresGrad || isGradEnabled() || hooks?.onNode !== undefined;
+  const out = new Tensor(data, shape, { requiresGrad, def: def as unknown as OpDef, inputs: keepInputs ? inputs : undefined, attrs });
   out.group = getGroup();
   out.scope = getScope();
-  const hooks = getHooks();
   if (hooks?.onNode) hooks.onNode(out);
   return out;
 }
