@@ -9,6 +9,7 @@ import { shapeString } from './shape';
 import { Tensor } from './tensor';
 import { enterBackwardMode, exitBackwardMode } from './ops/context';
 import * as F from './ops/functional';
+import { NumberAlgebra, TensorAlgebra } from './ops/algebra';
 
 export interface BackwardOptions {
   /** Keep the graph usable for another backward pass (default false, as in PyTorch). */
@@ -118,8 +119,8 @@ function describe(t: Tensor): string {
   return `${t.name ? `'${t.name}' ` : ''}${t.op ?? 'leaf'}#${t.id}${where}`;
 }
 
-/** The step-wise backward pass from `root`. Consuming it completely is exactly `root.backward(opts)`. */
-export function* backwardSteps(root: Tensor, opts: BackwardOptions = {}): Generator<BackwardStep, void, undefined> {
+/** Checks, orders and seeds a backward pass; returns the nodes, inputs before their consumers. */
+function prepare(root: Tensor, opts: BackwardOptions): Tensor[] {
   if (!(root instanceof Tensor)) throw new Error('backward: expected a tensor');
   if (!root.requiresGrad) {
     throw new Error(
@@ -137,63 +138,107 @@ export function* backwardSteps(root: Tensor, opts: BackwardOptions = {}): Genera
       );
     }
   }
-  const createGraph = opts.createGraph ?? false;
   for (const node of order) if (!node.isLeaf) node.grad = null;
   root.grad = root.isLeaf && root.grad ? F.add(root.grad, seed) : seed;
+  return order;
+}
 
-  let index = 0;
-  for (let k = order.length - 1; k >= 0; k--) {
-    const node = order[k];
-    const def = node.def;
-    const upstream = node.grad;
-    if (def === null || upstream === null) continue;
-    const saved = enterBackwardMode(createGraph);
-    let step: BackwardStep;
-    try {
-      step = runStep(node, upstream, index);
-    } finally {
-      exitBackwardMode(saved);
-    }
-    index++;
-    yield step;
-  }
+function finish(order: readonly Tensor[], opts: BackwardOptions): void {
   if (!opts.retainGraph) for (const node of order) if (!node.isLeaf) node.graphFreed = true;
 }
 
-function runStep(node: Tensor, upstream: Tensor, index: number): BackwardStep {
-  const def = node.def!;
-  const inputs = node.inputs;
-  const needed = inputs.map((t) => t.requiresGrad);
-  const steps: InputStep[] = [];
-  let locals: (Tensor | number | null)[] | null = null;
-  let contributions: (Tensor | null)[];
-  if (def.localGrads) {
-    locals = def.localGrads(inputs, node, node.attrs, needed);
-    contributions = inputs.map((input, i) => {
-      const local = locals![i];
-      if (!needed[i] || local === null) return null;
-      const scaled = local === 1 ? upstream : F.mul(upstream, local);
-      return F.sumTo(scaled, input.shape);
-    });
-  } else {
-    contributions = def.vjp!(upstream, inputs, node, node.attrs, needed);
+/** The step-wise backward pass from `root`. Consuming it completely is exactly `root.backward(opts)`. */
+export function* backwardSteps(root: Tensor, opts: BackwardOptions = {}): Generator<BackwardStep, void, undefined> {
+  const order = prepare(root, opts);
+  const createGraph = opts.createGraph ?? false;
+  let index = 0;
+  for (let k = order.length - 1; k >= 0; k--) {
+    const step = runStep(order[k], index, createGraph, true);
+    if (step !== null) {
+      index++;
+      yield step;
+    }
   }
-  for (let i = 0; i < inputs.length; i++) {
-    const raw = contributions[i];
-    if (!needed[i] || !raw) continue;
-    const input = inputs[i];
-    const contribution = castTo(raw, input);
-    const accumulated = input.grad !== null;
-    input.grad = accumulated ? F.add(input.grad!, contribution) : contribution;
-    steps.push({ index: i, input, localGrad: locals ? locals[i] : null, contribution, accumulatedGrad: input.grad, accumulated });
-  }
-  return { index, node, upstreamGrad: upstream, inputs: steps };
+  finish(order, opts);
 }
 
 /** Fills `.grad` for every node that requires grad and leads to `root` (a scalar, or pass `grad`). */
 export function backward(root: Tensor, opts: BackwardOptions = {}): void {
-  const steps = backwardSteps(root, opts);
-  for (let r = steps.next(); !r.done; r = steps.next());
+  const order = prepare(root, opts);
+  const createGraph = opts.createGraph ?? false;
+  for (let k = order.length - 1; k >= 0; k--) runStep(order[k], k, createGraph, false);
+  finish(order, opts);
+}
+
+function isScalar64(t: Tensor): boolean {
+  return t.shape.length === 0 && t.dtype === 'float64';
+}
+
+/**
+ * One node of the backward pass: computes each input's contribution and accumulates it. Returns
+ * the record when `record` is set (the stepped pass), else null; the arithmetic is the same.
+ */
+function runStep(node: Tensor, index: number, createGraph: boolean, record: boolean): BackwardStep | null {
+  const def = node.def;
+  if (def === null || node.gradNumber() === null) return null;
+  const saved = enterBackwardMode(createGraph);
+  try {
+    if (def.localGrads && !createGraph && isScalar64(node) && node.inputs.every(isScalar64)) return scalarStep(node, index, record);
+    return tensorStep(node, index, record);
+  } finally {
+    exitBackwardMode(saved);
+  }
+}
+
+/** 0-d float64 nodes: the same local-gradient definition evaluated on numbers, no tensors created. */
+function scalarStep(node: Tensor, index: number, record: boolean): BackwardStep | null {
+  const inputs = node.inputs;
+  const upstream = node.gradNumber()!;
+  const values = inputs.map((t) => t.scalarValue);
+  const needed = inputs.map((t) => t.requiresGrad);
+  const locals = node.def!.localGrads!(NumberAlgebra, values, node.scalarValue, node.attrs, needed);
+  const steps: InputStep[] | null = record ? [] : null;
+  for (let i = 0; i < inputs.length; i++) {
+    const local = locals[i];
+    if (!needed[i] || local === null) continue;
+    const input = inputs[i];
+    const contribution = local === 1 ? upstream : upstream * local;
+    const previous = input.gradNumber();
+    input.setGradNumber(previous === null ? contribution : previous + contribution);
+    if (steps) {
+      steps.push({
+        index: i, input, localGrad: local, contribution: Tensor.scalarNode(contribution),
+        accumulatedGrad: input.grad!, accumulated: previous !== null,
+      });
+    }
+  }
+  return steps ? { index, node, upstreamGrad: node.grad!, inputs: steps } : null;
+}
+
+function tensorStep(node: Tensor, index: number, record: boolean): BackwardStep | null {
+  const def = node.def!;
+  const inputs = node.inputs;
+  const upstream = node.grad!;
+  const needed = inputs.map((t) => t.requiresGrad);
+  const locals = def.localGrads ? def.localGrads(TensorAlgebra, inputs, node, node.attrs, needed) : null;
+  const vjps = locals ? null : def.vjp!(upstream, inputs, node, node.attrs, needed);
+  const steps: InputStep[] | null = record ? [] : null;
+  for (let i = 0; i < inputs.length; i++) {
+    const input = inputs[i];
+    if (!needed[i]) continue;
+    let raw: Tensor | null;
+    if (locals) {
+      // the chain rule for elementwise ops: upstream ⊙ local, summed over broadcast axes
+      const local = locals[i];
+      raw = local === null ? null : F.sumTo(local === 1 ? upstream : F.mul(upstream, local), input.shape);
+    } else raw = vjps![i];
+    if (!raw) continue;
+    const contribution = castTo(raw, input);
+    const previous = input.grad;
+    input.grad = previous !== null ? F.add(previous, contribution) : contribution;
+    if (steps) steps.push({ index: i, input, localGrad: locals ? locals[i] : null, contribution, accumulatedGrad: input.grad, accumulated: previous !== null });
+  }
+  return steps ? { index, node, upstreamGrad: upstream, inputs: steps } : null;
 }
 
 /** Sets `.grad = null` on the given tensors (parameters, usually). */

@@ -21,6 +21,9 @@ export function stridesOf(shape: Shape): number[] {
   return strides;
 }
 
+/** The shape of every 0-d tensor. Shapes are never mutated in place, so this one is shared. */
+export const SCALAR_SHAPE: number[] = Object.freeze([]) as unknown as number[];
+
 export function sameShape(a: Shape, b: Shape): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
@@ -39,7 +42,7 @@ export function checkShape(shape: unknown, where: string): number[] {
 
 /** NumPy broadcasting of two shapes; the error names both shapes and the clashing dimensions. */
 export function broadcastShapes(a: Shape, b: Shape, op: string): number[] {
-  if (sameShape(a, b)) return a.slice();
+  if (sameShape(a, b)) return a.length === 0 ? SCALAR_SHAPE : a.slice();
   const rank = Math.max(a.length, b.length);
   const out = new Array<number>(rank);
   for (let i = 0; i < rank; i++) {

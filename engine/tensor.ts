@@ -1,5 +1,5 @@
 import { allocate, checkDType, type DType, type TypedArray } from './dtype';
-import { checkShape, shapeString, sizeOf, type Shape } from './shape';
+import { SCALAR_SHAPE, checkShape, shapeString, sizeOf, type Shape } from './shape';
 import type { GroupFrame } from './ops/context';
 import type { OpDef } from './ops/registry';
 import * as F from './ops/functional';
@@ -25,19 +25,15 @@ export class Tensor {
   /** Creation order: ids increase as the program runs, so sorting by id gives the forward order. */
   readonly id: number;
   readonly shape: readonly number[];
+  /** Number of elements. */
+  readonly size: number;
   dtype: DType;
-  /** Row-major contiguous storage. */
-  data: TypedArray;
-  /** ∂output/∂this after backward(); null before. Set on every node that requires grad, not only leaves. */
-  grad: Tensor | null = null;
-  requiresGrad: boolean;
-  /** True for trainable leaves created with `param()` or by a module. */
+  /** The trainable-leaf flag: true for tensors created with `param()` or by a module. */
   isParam = false;
+  requiresGrad: boolean;
   /** The user's name for this tensor: `.named()`, a module parameter name, or the traced variable name. */
   name: string | null = null;
-  /** The op that produced this tensor, or null for a leaf. */
-  readonly op: string | null;
-  /** The registry entry of that op (kernel, gradient, formula). */
+  /** The registry entry of the op that produced this tensor (kernel, gradient, formula); null for a leaf. */
   readonly def: OpDef | null;
   readonly inputs: readonly Tensor[];
   readonly attrs: Readonly<Record<string, unknown>>;
@@ -50,26 +46,91 @@ export class Tensor {
   graphFreed = false;
   /** Scratch mark for graph walks (see autograd.ts). */
   visitMark = 0;
+  // Storage. 0-d float64 results of elementwise ops keep their value as a number and create the
+  // typed array only when someone reads `.data`: scalar graphs (micrograd style) have hundreds of
+  // thousands of nodes, and a typed array each made garbage collection dominate.
+  private storage: TypedArray | null;
+  private value: number;
+  // Gradient. The scalar backward path accumulates numbers and `.grad` builds the tensor on read.
+  private gradTensor: Tensor | null = null;
+  private gradValue = 0;
+  private gradPending = false;
 
+  /** Internal: use tensor(), scalar(), param() or the ops to create tensors. */
   constructor(
-    data: TypedArray,
+    data: TypedArray | null,
     shape: Shape,
-    opts: { requiresGrad?: boolean; def?: OpDef | null; inputs?: readonly Tensor[]; attrs?: Record<string, unknown> } = {},
+    requiresGrad = false,
+    def: OpDef | null = null,
+    inputs: readonly Tensor[] = NO_INPUTS,
+    attrs: Readonly<Record<string, unknown>> = NO_ATTRS,
+    value = 0,
   ) {
     this.id = nextId++;
-    this.data = data;
+    this.storage = data;
+    this.value = value;
     this.shape = shape;
-    this.dtype = data instanceof Float64Array ? 'float64' : data instanceof Int32Array ? 'int32' : 'float32';
-    this.requiresGrad = opts.requiresGrad ?? false;
-    this.def = opts.def ?? null;
-    this.op = this.def ? this.def.name : null;
-    this.inputs = opts.inputs ?? NO_INPUTS;
-    this.attrs = opts.attrs ?? NO_ATTRS;
+    this.size = data === null ? 1 : data.length;
+    this.dtype = data === null || data instanceof Float64Array ? 'float64' : data instanceof Int32Array ? 'int32' : 'float32';
+    this.requiresGrad = requiresGrad;
+    this.def = def;
+    this.inputs = inputs;
+    this.attrs = attrs;
   }
 
-  get size(): number {
-    return this.data.length;
+  /** A 0-d float64 tensor whose value is held as a number (see `storage`). */
+  static scalarNode(value: number, requiresGrad = false, def: OpDef | null = null, inputs: readonly Tensor[] = NO_INPUTS, attrs: Readonly<Record<string, unknown>> = NO_ATTRS): Tensor {
+    return new Tensor(null, SCALAR_SHAPE, requiresGrad, def, inputs, attrs, value);
   }
+
+  /** Row-major contiguous storage. */
+  get data(): TypedArray {
+    if (this.storage === null) {
+      const d = allocate('float64', 1);
+      d[0] = this.value;
+      this.storage = d;
+    }
+    return this.storage;
+  }
+  set data(d: TypedArray) {
+    this.storage = d;
+  }
+
+  /** The first element, read without creating storage (the scalar fast path). */
+  get scalarValue(): number {
+    return this.storage === null ? this.value : this.storage[0];
+  }
+
+  /** The op that produced this tensor, or null for a leaf. */
+  get op(): string | null {
+    return this.def === null ? null : this.def.name;
+  }
+
+  /** ∂output/∂this after backward(); null before. Set on every node that requires grad, not only leaves. */
+  get grad(): Tensor | null {
+    if (this.gradPending) {
+      this.gradPending = false;
+      this.gradTensor = Tensor.scalarNode(this.gradValue);
+    }
+    return this.gradTensor;
+  }
+  set grad(g: Tensor | null) {
+    this.gradTensor = g;
+    this.gradPending = false;
+  }
+
+  /** @internal The gradient of a one-element tensor as a number, or null if it has none. */
+  gradNumber(): number | null {
+    if (this.gradPending) return this.gradValue;
+    return this.gradTensor === null ? null : this.gradTensor.scalarValue;
+  }
+
+  /** @internal Sets the gradient of a 0-d float64 tensor to a number (materialized on read). */
+  setGradNumber(v: number): void {
+    this.gradValue = v;
+    this.gradPending = true;
+  }
+
   get rank(): number {
     return this.shape.length;
   }
@@ -233,7 +294,7 @@ export function tensor(value: number | unknown[] | TypedArray | Tensor, opts: Te
     data = allocate(dtype, value.length);
     data.set(value as ArrayLike<number>);
   } else if (typeof value === 'number') {
-    shape = [];
+    shape = SCALAR_SHAPE;
     data = allocate(dtype, 1);
     data[0] = value;
   } else if (Array.isArray(value)) {
@@ -249,7 +310,7 @@ export function tensor(value: number | unknown[] | TypedArray | Tensor, opts: Te
     if (sizeOf(target) !== data.length) throw new Error(`tensor: ${data.length} values do not fill shape ${shapeString(target)}`);
     shape = target;
   }
-  const t = new Tensor(data, shape, { requiresGrad: opts.requiresGrad ?? false });
+  const t = new Tensor(data, shape, opts.requiresGrad ?? false);
   if (opts.name !== undefined) t.name = opts.name;
   return t;
 }
@@ -274,7 +335,7 @@ export function full(shape: number[], value: number, opts: TensorOptions = {}): 
   const s = checkShape(shape, 'full');
   const data = allocate(checkDType(opts.dtype ?? 'float32', 'full'), sizeOf(s));
   data.fill(value);
-  const t = new Tensor(data, s, { requiresGrad: opts.requiresGrad ?? false });
+  const t = new Tensor(data, s, opts.requiresGrad ?? false);
   if (opts.name !== undefined) t.name = opts.name;
   return t;
 }
@@ -293,9 +354,10 @@ export function ones(shape: number[], opts: TensorOptions = {}): Tensor {
 export function asTensor(x: TensorLike, dtype: DType, where: string): Tensor {
   if (x instanceof Tensor) return x;
   if (typeof x === 'number') {
+    if (dtype === 'float64') return Tensor.scalarNode(x);
     const data = allocate(dtype === 'int32' ? 'float32' : dtype, 1);
     data[0] = x;
-    return new Tensor(data, []);
+    return new Tensor(data, SCALAR_SHAPE);
   }
   throw new Error(`${where}: expected a tensor or a number, got ${x === null ? 'null' : typeof x}`);
 }

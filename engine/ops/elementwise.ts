@@ -1,12 +1,12 @@
 /** Elementwise ops: arithmetic with broadcasting, unary math, comparisons and where. */
 import { floatOf, promote, type DType } from '../dtype';
-import { broadcastShapes } from '../shape';
+import { SCALAR_SHAPE, broadcastShapes } from '../shape';
 import { binaryKernel, unaryKernel, whereKernel, type BinaryFn, type UnaryFn } from '../backends/cpu/elementwise';
 import type { Tensor } from '../tensor';
-import * as F from './functional';
 import { defineOp, type OpCategory, type OpDef } from './registry';
 
 type LocalGrads = NonNullable<OpDef['localGrads']>;
+const unaryPointwise = (fn: UnaryFn) => (a: number) => fn(a);
 
 function binary(
   name: string, symbol: string, formula: string, fn: BinaryFn, localGrads: LocalGrads | null,
@@ -20,6 +20,7 @@ function binary(
     shape: ([a, b]) => broadcastShapes(a.shape, b.shape, name),
     dtype: ([a, b]) => dtypeRule(a.dtype, b.dtype),
     forward: ([a, b], _attrs, outShape, dtype) => binaryKernel(a.data, a.shape, b.data, b.shape, outShape, fn, dtype),
+    pointwise: fn,
     localGrads: localGrads ?? undefined,
   });
 }
@@ -31,9 +32,10 @@ function unary(
   return defineOp({
     name, symbol, formula, arity: 1, category,
     nondifferentiable: localGrads === null,
-    shape: ([x]) => x.shape.slice(),
+    shape: ([x]) => (x.shape.length === 0 ? SCALAR_SHAPE : x.shape.slice()),
     dtype: ([x]) => floatOf(x.dtype),
     forward: ([x], _attrs, _shape, dtype) => unaryKernel(x.data, fn, dtype),
+    pointwise: unaryPointwise(fn),
     localGrads: localGrads ?? undefined,
   });
 }
@@ -42,24 +44,24 @@ const floatPromote = (a: DType, b: DType) => floatOf(promote(a, b));
 
 export const add = binary('add', '+', '∂(a+b)/∂a = 1,  ∂(a+b)/∂b = 1', (a, b) => a + b, () => [1, 1]);
 export const sub = binary('sub', '−', '∂(a−b)/∂a = 1,  ∂(a−b)/∂b = −1', (a, b) => a - b, () => [1, -1]);
-export const mul = binary('mul', '×', '∂(a·b)/∂a = b,  ∂(a·b)/∂b = a', (a, b) => a * b, ([a, b]) => [b, a]);
+export const mul = binary('mul', '×', '∂(a·b)/∂a = b,  ∂(a·b)/∂b = a', (a, b) => a * b, (_ops, [a, b]) => [b, a]);
 export const div = binary('div', '÷', '∂(a/b)/∂a = 1/b,  ∂(a/b)/∂b = −a/b²', (a, b) => a / b,
-  ([, b], out, _attrs, needed) => [needed[0] ? F.div(1, b) : null, needed[1] ? F.neg(F.div(out, b)) : null],
+  (ops, [, b], out, _attrs, needed) => [needed[0] ? ops.div(1, b) : null, needed[1] ? ops.neg(ops.div(out, b)) : null],
   { dtype: floatPromote });
 export const pow = binary('pow', '^', '∂(aᵇ)/∂a = b·aᵇ⁻¹,  ∂(aᵇ)/∂b = aᵇ·ln a', Math.pow,
-  ([a, b], out, _attrs, needed) => [
-    needed[0] ? F.mul(b, F.pow(a, F.sub(b, 1))) : null,
-    needed[1] ? F.mul(out, F.log(a)) : null,
+  (ops, [a, b], out, _attrs, needed) => [
+    needed[0] ? ops.mul(b, ops.pow(a, ops.sub(b, 1))) : null,
+    needed[1] ? ops.mul(out, ops.log(a)) : null,
   ], { dtype: floatPromote });
 export const maximum = binary('maximum', 'max', '∂max(a,b)/∂a = 1 where a > b (½ on ties), ∂/∂b = 1 where b > a', (a, b) => (a > b || a !== a ? a : b),
-  ([a, b], _out, _attrs, needed) => [
-    needed[0] ? F.add(F.greater(a, b), F.mul(F.equal(a, b), 0.5)) : null,
-    needed[1] ? F.add(F.less(a, b), F.mul(F.equal(a, b), 0.5)) : null,
+  (ops, [a, b], _out, _attrs, needed) => [
+    needed[0] ? ops.add(ops.greater(a, b), ops.mul(ops.equal(a, b), 0.5)) : null,
+    needed[1] ? ops.add(ops.less(a, b), ops.mul(ops.equal(a, b), 0.5)) : null,
   ]);
 export const minimum = binary('minimum', 'min', '∂min(a,b)/∂a = 1 where a < b (½ on ties), ∂/∂b = 1 where b < a', (a, b) => (a < b || a !== a ? a : b),
-  ([a, b], _out, _attrs, needed) => [
-    needed[0] ? F.add(F.less(a, b), F.mul(F.equal(a, b), 0.5)) : null,
-    needed[1] ? F.add(F.greater(a, b), F.mul(F.equal(a, b), 0.5)) : null,
+  (ops, [a, b], _out, _attrs, needed) => [
+    needed[0] ? ops.add(ops.less(a, b), ops.mul(ops.equal(a, b), 0.5)) : null,
+    needed[1] ? ops.add(ops.greater(a, b), ops.mul(ops.equal(a, b), 0.5)) : null,
   ]);
 
 const compareDType = floatPromote;
@@ -68,13 +70,13 @@ export const less = binary('less', '<', 'no gradient (a step function)', (a, b) 
 export const equal = binary('equal', '=', 'no gradient (a step function)', (a, b) => (a === b ? 1 : 0), null, { category: 'compare', dtype: compareDType });
 
 export const neg = unary('neg', '−', 'd/dx (−x) = −1', (x) => -x, () => [-1], 'arithmetic');
-export const exp = unary('exp', 'exp', 'd/dx eˣ = eˣ', Math.exp, (_i, out) => [out]);
-export const log = unary('log', 'log', 'd/dx ln x = 1/x', Math.log, ([x]) => [F.div(1, x)]);
-export const sqrt = unary('sqrt', '√', 'd/dx √x = 1/(2√x)', Math.sqrt, (_i, out) => [F.div(0.5, out)]);
-export const abs = unary('abs', '|x|', 'd/dx |x| = sign(x)', Math.abs, ([x]) => [F.sign(x)]);
-export const square = unary('square', 'x²', 'd/dx x² = 2x', (x) => x * x, ([x]) => [F.mul(x, 2)]);
+export const exp = unary('exp', 'exp', 'd/dx eˣ = eˣ', Math.exp, (_ops, _i, out) => [out]);
+export const log = unary('log', 'log', 'd/dx ln x = 1/x', Math.log, (ops, [x]) => [ops.div(1, x)]);
+export const sqrt = unary('sqrt', '√', 'd/dx √x = 1/(2√x)', Math.sqrt, (ops, _i, out) => [ops.div(0.5, out)]);
+export const abs = unary('abs', '|x|', 'd/dx |x| = sign(x)', Math.abs, (ops, [x]) => [ops.sign(x)]);
+export const square = unary('square', 'x²', 'd/dx x² = 2x', (x) => x * x, (ops, [x]) => [ops.mul(x, 2)]);
 export const sign = unary('sign', 'sign', 'no gradient (a step function)', (x) => (x > 0 ? 1 : x < 0 ? -1 : x), null, 'compare');
-export const erf = unary('erf', 'erf', 'd/dx erf(x) = 2/√π · e^(−x²)', erfScalar, ([x]) => [F.mul(F.exp(F.neg(F.square(x))), 2 / Math.sqrt(Math.PI))]);
+export const erf = unary('erf', 'erf', 'd/dx erf(x) = 2/√π · e^(−x²)', erfScalar, (ops, [x]) => [ops.mul(ops.exp(ops.neg(ops.square(x))), 2 / Math.sqrt(Math.PI))]);
 
 /** where(cond, a, b): a where cond ≠ 0, else b. */
 export const where = defineOp({
@@ -83,7 +85,8 @@ export const where = defineOp({
   shape: ([c, a, b]) => broadcastShapes(broadcastShapes(c.shape, a.shape, 'where'), b.shape, 'where'),
   dtype: ([, a, b]) => promote(a.dtype, b.dtype),
   forward: ([c, a, b], _attrs, outShape, dtype) => whereKernel(c.data, c.shape, a.data, a.shape, b.data, b.shape, outShape, dtype),
-  localGrads: ([c], _out, _attrs, needed) => [null, needed[1] ? F.notEqualZero(c) : null, needed[2] ? F.equal(c, 0) : null],
+  pointwise: (c, a, b) => (c !== 0 ? a : b),
+  localGrads: (ops, [c], _out, _attrs, needed) => [null, needed[1] ? ops.sub(1, ops.equal(c, 0)) : null, needed[2] ? ops.equal(c, 0) : null],
 });
 
 /**

@@ -7,6 +7,29 @@ import type { DType, TypedArray } from '../dtype';
 import { Tensor } from '../tensor';
 import { getGroup, getHooks, getScope, isGradEnabled } from './context';
 
+/**
+ * The elementwise operations local gradients are written with. `TensorAlgebra` (ops/algebra.ts)
+ * implements them with tensors, `NumberAlgebra` with the ops' own scalar functions.
+ */
+export interface Algebra<V> {
+  add(a: V | number, b: V | number): V;
+  sub(a: V | number, b: V | number): V;
+  mul(a: V | number, b: V | number): V;
+  div(a: V | number, b: V | number): V;
+  pow(a: V | number, b: V | number): V;
+  neg(x: V): V;
+  exp(x: V): V;
+  log(x: V): V;
+  square(x: V): V;
+  sign(x: V): V;
+  erf(x: V): V;
+  sigmoid(x: V): V;
+  greater(a: V | number, b: V | number): V;
+  less(a: V | number, b: V | number): V;
+  equal(a: V | number, b: V | number): V;
+  where(cond: V, a: V | number, b: V | number): V;
+}
+
 /** Colour family in the graph view. */
 export type OpCategory = 'arithmetic' | 'unary' | 'activation' | 'compare' | 'matmul' | 'reduce' | 'layout' | 'loss';
 
@@ -28,11 +51,18 @@ export interface OpDef<A extends Attrs = Attrs> {
   /** CPU kernel: computes the output values. */
   forward(inputs: readonly Tensor[], attrs: A, outShape: readonly number[], outDType: DType): TypedArray;
   /**
-   * Elementwise ops: ∂out/∂input_i, same shape as the output or broadcastable to it, written with
-   * ops (so it can be differentiated again). A number means a constant (1 for add). The chain rule
+   * Elementwise ops: the scalar function itself (`(a, b) => a + b`; unary ops use `a`, where uses
+   * (cond, a, b)). Both the CPU kernels and the fast path for 0-d float64 values call it, so the two
+   * give bit-identical results.
+   */
+  readonly pointwise?: (a: number, b: number, c: number, attrs: A) => number;
+  /**
+   * Elementwise ops: ∂out/∂input_i, written once with the operations of `ops`. It is evaluated over
+   * tensors (broadcastable to the output; differentiable again) or over plain numbers for scalar
+   * graphs, with identical arithmetic. A number result means a constant (1 for add). The chain rule
    * is then contribution_i = sumTo(upstream ⊙ local_i, shape of input_i) — shown step by step in the UI.
    */
-  localGrads?(inputs: readonly Tensor[], out: Tensor, attrs: A, needed: readonly boolean[]): (Tensor | number | null)[];
+  localGrads?<V extends Tensor | number>(ops: Algebra<V>, inputs: readonly V[], out: V, attrs: A, needed: readonly boolean[]): (V | number | null)[];
   /** Other ops: the contribution to each input's gradient (vector–Jacobian product), written with ops. */
   vjp?(upstream: Tensor, inputs: readonly Tensor[], out: Tensor, attrs: A, needed: readonly boolean[]): (Tensor | null)[];
   /** Ops with no gradient (comparisons). */
@@ -45,17 +75,22 @@ export function defineOp<A extends Attrs = Attrs>(def: OpDef<A>): OpDef<A> {
   return def;
 }
 
+const NO_ATTRS = Object.freeze({});
+
+/** 0-d float64 tensors take the allocation-free scalar path (micrograd-style graphs). */
+function isScalar64(t: Tensor): boolean {
+  return t.shape.length === 0 && t.dtype === 'float64';
+}
+
 /** Runs an op: shape rule, CPU kernel, graph bookkeeping and the tracer hook. */
-export function apply<A extends Attrs>(def: OpDef<A>, inputs: Tensor[], attrs: A = {} as A): Tensor {
-  if (def.arity >= 0 && inputs.length !== def.arity) {
-    throw new Error(`${def.name}: expects ${def.arity} input(s), got ${inputs.length}`);
+export function apply<A extends Attrs>(def: OpDef<A>, inputs: Tensor[], attrs: A = NO_ATTRS as A): Tensor {
+  const n = inputs.length;
+  if (def.arity >= 0 && n !== def.arity) {
+    throw new Error(`${def.name}: expects ${def.arity} input(s), got ${n}`);
   }
-  const shape = def.shape(inputs, attrs);
-  const dtype = def.dtype ? def.dtype(inputs, attrs) : inputs[0].dtype;
-  const data = def.forward(inputs, attrs, shape, dtype);
   let requiresGrad = false;
   if (isGradEnabled() && !def.nondifferentiable) {
-    for (let i = 0; i < inputs.length; i++) {
+    for (let i = 0; i < n; i++) {
       if (inputs[i].requiresGrad) {
         requiresGrad = true;
         break;
@@ -66,7 +101,17 @@ export function apply<A extends Attrs>(def: OpDef<A>, inputs: Tensor[], attrs: A
   // Without grad mode or a tracer nobody walks this node's inputs (gradient temporaries inside
   // backward): dropping them lets the previous graph be collected young.
   const keepInputs = requiresGrad || isGradEnabled() || hooks?.onNode !== undefined;
-  const out = new Tensor(data, shape, { requiresGrad, def: def as unknown as OpDef, inputs: keepInputs ? inputs : undefined, attrs });
+  let out: Tensor;
+  const pw = def.pointwise;
+  if (pw !== undefined && isScalar64(inputs[0]) && (n < 2 || isScalar64(inputs[1])) && (n < 3 || isScalar64(inputs[2]))) {
+    const value = pw(inputs[0].scalarValue, n > 1 ? inputs[1].scalarValue : 0, n > 2 ? inputs[2].scalarValue : 0, attrs);
+    out = Tensor.scalarNode(value, requiresGrad, def as unknown as OpDef, keepInputs ? inputs : undefined, attrs);
+  } else {
+    const shape = def.shape(inputs, attrs);
+    const dtype = def.dtype ? def.dtype(inputs, attrs) : inputs[0].dtype;
+    const data = def.forward(inputs, attrs, shape, dtype);
+    out = new Tensor(data, shape, requiresGrad, def as unknown as OpDef, keepInputs ? inputs : undefined, attrs);
+  }
   out.group = getGroup();
   out.scope = getScope();
   if (hooks?.onNode) hooks.onNode(out);

@@ -195,3 +195,29 @@ describe('graph lifetime and grad mode', () => {
     assert.equal(x.grad!.item(), 12);
   });
 });
+
+describe('the scalar fast path (0-d float64) and the tensor path agree exactly', () => {
+  // The same expression on 0-d tensors (numbers, no tensors created in backward) and on [1]-shaped
+  // tensors (the general path): values and every gradient must be bit-identical.
+  function build(make: (v: number) => Tensor) {
+    const w = [0.3, -1.2, 0.7, 2.1].map(make);
+    const x = [1.5, -0.4].map((v) => make(v).detach());
+    const h1 = w[0].mul(x[0]).add(w[1].mul(x[1])).tanh();
+    const h2 = w[2].mul(x[0]).sub(w[3].mul(h1)).sigmoid();
+    const out = h1.mul(h2).add(h2.div(w[0].abs().add(1))).add(h1.relu()).add(w[3].pow(2).log()).add(h2.elu(0.5).mul(w[1].gelu())).add(h1.maximum(h2));
+    return { w, out };
+  }
+  it('for values, backward() and the stepped pass', () => {
+    const s = build((v) => param(v, { dtype: 'float64' }));
+    const t = build((v) => param([v], { dtype: 'float64' }));
+    assert.equal(s.out.shape.length, 0);
+    assert.equal(s.out.item(), t.out.item());
+    s.out.backward();
+    t.out.backward();
+    s.w.forEach((p, i) => assert.equal(p.grad!.item(), t.w[i].grad!.item(), `w${i}`));
+    const s2 = build((v) => param(v, { dtype: 'float64' }));
+    const steps = [...backwardSteps(s2.out)];
+    assert.ok(steps.length > 10);
+    s2.w.forEach((p, i) => assert.equal(p.grad!.item(), s.w[i].grad!.item(), `stepped w${i}`));
+  });
+});
