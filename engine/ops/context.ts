@@ -29,13 +29,7 @@ export function isGradEnabled(): boolean {
 
 /** Runs `fn` without recording gradients (like `torch.no_grad()`); returns what `fn` returns. */
 export function noGrad<T>(fn: () => T): T {
-  const saved = gradEnabled;
-  gradEnabled = false;
-  try {
-    return fn();
-  } finally {
-    gradEnabled = saved;
-  }
+  return setGradEnabled(false, fn);
 }
 
 /** Runs `fn` with gradient tracking forced on or off. */
@@ -106,14 +100,4 @@ export function enterBackwardMode(createGraph: boolean): boolean {
 export function exitBackwardMode(savedGradEnabled: boolean): void {
   gradEnabled = savedGradEnabled;
   hooksSuspended--;
-}
-
-/** Runs `fn` (the backward pass, internal bookkeeping) without reporting its nodes to the hooks. */
-export function withoutHooks<T>(fn: () => T): T {
-  hooksSuspended++;
-  try {
-    return fn();
-  } finally {
-    hooksSuspended--;
-  }
 }

@@ -42,7 +42,6 @@ export const minimum = (a: TensorLike, b: TensorLike) => bin(E.minimum, a, b);
 export const greater = (a: TensorLike, b: TensorLike) => bin(E.greater, a, b);
 export const less = (a: TensorLike, b: TensorLike) => bin(E.less, a, b);
 export const equal = (a: TensorLike, b: TensorLike) => bin(E.equal, a, b);
-export const notEqualZero = (x: TensorLike) => sub(1, equal(x, 0));
 export const neg = (x: TensorLike) => un(E.neg, x);
 export const exp = (x: TensorLike) => un(E.exp, x);
 export const log = (x: TensorLike) => un(E.log, x);

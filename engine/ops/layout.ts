@@ -1,5 +1,5 @@
 /** Ops that move data without arithmetic: reshape, permute, slice/pad, concat, gather/scatterAdd. */
-import { checkShape, normalizeAxis, shapeString, sizeOf } from '../shape';
+import { checkShape, shapeString, sizeOf } from '../shape';
 import { concatKernel, gatherKernel, padKernel, permuteKernel, scatterAddKernel, sliceKernel } from '../backends/cpu/layout';
 import * as F from './functional';
 import { defineOp } from './registry';
@@ -129,4 +129,3 @@ export const scatterAdd = defineOp<{ axis: number; shape: number[] }>({
   vjp: (g, [, idx], _o, { axis }, needed) => [needed[0] ? F.gather(g, idx, axis) : null, null],
 });
 
-export { normalizeAxis };

@@ -1,6 +1,6 @@
 /** Reductions over axes (sum, max, min) and the broadcast/unbroadcast pair used by gradients. */
 import { floatOf } from '../dtype';
-import { normalizeAxes, reducedShape, shapeString, broadcastShapes, sameShape } from '../shape';
+import { reducedShape, shapeString, broadcastShapes, sameShape } from '../shape';
 import { reduceKernel } from '../backends/cpu/reduce';
 import { broadcastStrides, stridedOffsets } from '../backends/cpu/strided';
 import { allocate } from '../dtype';
@@ -87,4 +87,3 @@ export function broadcastAxes(shape: readonly number[], outShape: readonly numbe
   return axes;
 }
 
-export { normalizeAxes };

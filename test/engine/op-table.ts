@@ -65,26 +65,16 @@ export const OP_ROWS: OpRow[] = [
   binaryRow('mul', F.mul, anyReal),
   binaryRow('div', F.div, anyReal, awayFromZero),
   binaryRow('pow', F.pow, positive, anyReal),
-  {
-    op: 'maximum',
+  ...(['maximum', 'minimum'] as const).map((op): OpRow => ({
+    op,
     build: (rng) => {
       const shape = randomShape(rng, 1);
       const v = distinct(rng, 2 * size(shape));
       const a = p64(v.slice(0, size(shape)), shape, 'a');
       const b = p64(v.slice(size(shape)), shape, 'b');
-      return { params: [a, b], run: () => F.maximum(a, b) };
+      return { params: [a, b], run: () => (op === 'maximum' ? F.maximum(a, b) : F.minimum(a, b)) };
     },
-  },
-  {
-    op: 'minimum',
-    build: (rng) => {
-      const shape = randomShape(rng, 1);
-      const v = distinct(rng, 2 * size(shape));
-      const a = p64(v.slice(0, size(shape)), shape, 'a');
-      const b = p64(v.slice(size(shape)), shape, 'b');
-      return { params: [a, b], run: () => F.minimum(a, b) };
-    },
-  },
+  })),
   unaryRow('neg', F.neg, anyReal),
   unaryRow('exp', F.exp, anyReal),
   unaryRow('log', F.log, positive),
