@@ -6,7 +6,7 @@
  */
 import { allocate } from './dtype';
 import { shapeString } from './shape';
-import { Tensor } from './tensor';
+import { Tensor, isScalar64 } from './tensor';
 import { enterBackwardMode, exitBackwardMode } from './ops/context';
 import * as F from './ops/functional';
 import { NumberAlgebra, TensorAlgebra } from './ops/algebra';
@@ -168,10 +168,6 @@ export function backward(root: Tensor, opts: BackwardOptions = {}): void {
   const createGraph = opts.createGraph ?? false;
   for (let k = order.length - 1; k >= 0; k--) runStep(order[k], k, createGraph, false);
   finish(order, opts);
-}
-
-function isScalar64(t: Tensor): boolean {
-  return t.shape.length === 0 && t.dtype === 'float64';
 }
 
 /**

@@ -228,7 +228,13 @@ export class Tensor {
 }
 
 const NO_INPUTS: readonly Tensor[] = Object.freeze([]);
-const NO_ATTRS: Readonly<Record<string, unknown>> = Object.freeze({});
+/** The attributes of ops that have none (shared, never mutated). */
+export const NO_ATTRS: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/** 0-d float64 tensors take the allocation-free scalar path (micrograd-style graphs). */
+export function isScalar64(t: Tensor): boolean {
+  return t.shape.length === 0 && t.dtype === 'float64';
+}
 
 export type NestedArray = number | NestedArray[];
 

@@ -6,6 +6,7 @@ import * as A from './activations';
 import * as E from './elementwise';
 import * as F from './functional';
 import type { Algebra, OpDef } from './registry';
+import { NO_ATTRS } from '../tensor';
 
 export const TensorAlgebra: Algebra<import('../tensor').Tensor> = {
   add: F.add, sub: F.sub, mul: F.mul, div: F.div, pow: F.pow, neg: F.neg, exp: F.exp, log: F.log,
@@ -13,7 +14,6 @@ export const TensorAlgebra: Algebra<import('../tensor').Tensor> = {
   greater: F.greater, less: F.less, equal: F.equal, where: F.where,
 };
 
-const NO_ATTRS = {};
 const binary = (def: OpDef) => {
   const fn = def.pointwise!;
   return (a: number, b: number) => fn(a, b, 0, NO_ATTRS);

@@ -4,7 +4,7 @@
  * human formula for its local gradient; `ops/index.ts` collects them into the registry.
  */
 import type { DType, TypedArray } from '../dtype';
-import { Tensor } from '../tensor';
+import { NO_ATTRS, Tensor, isScalar64 } from '../tensor';
 import { getGroup, getHooks, getScope, isGradEnabled } from './context';
 
 /**
@@ -75,13 +75,6 @@ export function defineOp<A extends Attrs = Attrs>(def: OpDef<A>): OpDef<A> {
   return def;
 }
 
-const NO_ATTRS = Object.freeze({});
-
-/** 0-d float64 tensors take the allocation-free scalar path (micrograd-style graphs). */
-function isScalar64(t: Tensor): boolean {
-  return t.shape.length === 0 && t.dtype === 'float64';
-}
-
 /** Runs an op: shape rule, CPU kernel, graph bookkeeping and the tracer hook. */
 export function apply<A extends Attrs>(def: OpDef<A>, inputs: Tensor[], attrs: A = NO_ATTRS as A): Tensor {
   const n = inputs.length;
@@ -100,7 +93,7 @@ export function apply<A extends Attrs>(def: OpDef<A>, inputs: Tensor[], attrs: A
   const hooks = getHooks();
   // Without grad mode or a tracer nobody walks this node's inputs (gradient temporaries inside
   // backward): dropping them lets the previous graph be collected young.
-  const keepInputs = requiresGrad || isGradEnabled() || hooks?.onNode !== undefined;
+  const keepInputs = isGradEnabled() || hooks?.onNode !== undefined;
   let out: Tensor;
   const pw = def.pointwise;
   if (pw !== undefined && isScalar64(inputs[0]) && (n < 2 || isScalar64(inputs[1])) && (n < 3 || isScalar64(inputs[2]))) {

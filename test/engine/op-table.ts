@@ -153,24 +153,16 @@ export const OP_ROWS: OpRow[] = [
       return { params: [x], run: () => (op === 'max' ? F.max(x, axis, keep) : F.min(x, axis, keep)) };
     },
   })),
-  {
-    op: 'broadcastTo',
+  // broadcastTo and sumTo are each other's adjoint: the same pair of shapes, used in both directions
+  ...(['broadcastTo', 'sumTo'] as const).map((op): OpRow => ({
+    op,
     build: (rng) => {
-      const target = randomShape(rng, 1);
-      const shape = broadcastPartner(rng, target);
-      const x = p64(anyReal(rng, size(shape)), shape, 'x');
-      return { params: [x], run: () => F.broadcastTo(x, target) };
+      const big = randomShape(rng, 1);
+      const small = broadcastPartner(rng, big);
+      const x = p64(anyReal(rng, size(op === 'broadcastTo' ? small : big)), op === 'broadcastTo' ? small : big, 'x');
+      return { params: [x], run: () => (op === 'broadcastTo' ? F.broadcastTo(x, big) : F.sumTo(x, small)) };
     },
-  },
-  {
-    op: 'sumTo',
-    build: (rng) => {
-      const shape = randomShape(rng, 1);
-      const target = broadcastPartner(rng, shape);
-      const x = p64(anyReal(rng, size(shape)), shape, 'x');
-      return { params: [x], run: () => F.sumTo(x, target) };
-    },
-  },
+  })),
   {
     op: 'reshape',
     build: (rng) => {
