@@ -7,6 +7,7 @@ import { allocate, checkDType, type DType } from './dtype';
 import { checkShape, sizeOf } from './shape';
 import { Tensor } from './tensor';
 import { rngFor, type Rng } from './random';
+import { announceLeaf } from './ops/context';
 
 export interface InitOptions {
   /** Seed for this draw; without it the global generator (see manualSeed) is used. */
@@ -19,7 +20,7 @@ function fill(shape: number[], opts: InitOptions, draw: (rng: Rng) => number, wh
   const data = allocate(checkDType(opts.dtype ?? 'float32', where), sizeOf(s));
   const rng = rngFor(opts.seed);
   for (let i = 0; i < data.length; i++) data[i] = draw(rng);
-  return new Tensor(data, s);
+  return announceLeaf(new Tensor(data, s));
 }
 
 /** Standard normal samples of the given shape. */

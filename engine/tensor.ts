@@ -1,6 +1,6 @@
 import { allocate, checkDType, type DType, type TypedArray } from './dtype';
 import { SCALAR_SHAPE, checkShape, shapeString, sizeOf, type Shape } from './shape';
-import type { GroupFrame } from './ops/context';
+import { announceLeaf, type GroupFrame } from './ops/context';
 import type { OpDef } from './ops/registry';
 import * as F from './ops/functional';
 import { backward, type BackwardOptions } from './autograd';
@@ -163,7 +163,7 @@ export class Tensor {
 
   /** A leaf with the same values that does not track gradients. */
   detach(): Tensor {
-    return new Tensor(this.data, this.shape.slice());
+    return announceLeaf(new Tensor(this.data, this.shape.slice()));
   }
 
   /** Runs reverse mode from this scalar: fills `.grad` of every node that requires grad. */
@@ -318,7 +318,7 @@ export function tensor(value: number | unknown[] | TypedArray | Tensor, opts: Te
   }
   const t = new Tensor(data, shape, opts.requiresGrad ?? false);
   if (opts.name !== undefined) t.name = opts.name;
-  return t;
+  return announceLeaf(t);
 }
 
 /** A micrograd-style scalar: a 0-d float64 tensor that tracks gradients, optionally named. */
@@ -341,7 +341,7 @@ export function full(shape: number[], value: number, opts: TensorOptions = {}): 
   const s = checkShape(shape, 'full');
   const data = allocate(checkDType(opts.dtype ?? 'float32', 'full'), sizeOf(s));
   data.fill(value);
-  const t = new Tensor(data, s, opts.requiresGrad ?? false);
+  const t = announceLeaf(new Tensor(data, s, opts.requiresGrad ?? false));
   if (opts.name !== undefined) t.name = opts.name;
   return t;
 }

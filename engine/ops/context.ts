@@ -14,6 +14,8 @@ export interface GroupFrame {
 export interface OpHooks {
   /** Called for every node an op creates while gradients or tracing are on (not inside backward). */
   onNode?(node: Tensor): void;
+  /** Called for every leaf a factory creates (tensor, scalar, param, full, randn…): the tracer locates and names it. */
+  onLeaf?(leaf: Tensor): void;
 }
 
 let gradEnabled = true;
@@ -80,6 +82,12 @@ export function setHooks(next: OpHooks): () => void {
   return () => {
     hooks = saved;
   };
+}
+
+/** Tells the tracer (if any) that a factory created a leaf. */
+export function announceLeaf(leaf: Tensor): Tensor {
+  if (hooksSuspended === 0 && hooks.onLeaf) hooks.onLeaf(leaf);
+  return leaf;
 }
 
 export function getHooks(): OpHooks | null {

@@ -1,0 +1,264 @@
+/**
+ * The graph snapshot: everything the UI and the CLI show about one traced run, as plain data.
+ * Tensor payloads are Float64Arrays here (structured-clone and postMessage friendly);
+ * `snapshotToJSON` turns them into number arrays for `backprop-lens trace --json`.
+ *
+ * Contract: fields may be added, never renamed (DESIGN.md, "Contracts worth keeping stable").
+ */
+import { backwardSteps, topoOrder, type BackwardStep } from '../autograd';
+import { OPS } from '../ops/index';
+import type { GroupFrame } from '../ops/context';
+import { shapeString } from '../shape';
+import { summarize, type TensorStats } from '../stats/summary';
+import { firstNonFiniteBackward, firstNonFiniteForward, type NonFiniteFinding } from '../stats/nonfinite';
+import { Tensor, type SourceLocation } from '../tensor';
+
+export const SNAPSHOT_VERSION = 1;
+/** Tensors up to this many elements carry their values; larger ones carry only summaries. */
+export const DEFAULT_MAX_ELEMENTS = 4096;
+
+/** Values as a flat row-major array; null when the tensor is larger than the snapshot's limit. */
+export type TensorPayload = Float64Array | null;
+
+export type LeafKind = 'param' | 'input' | 'constant';
+
+export interface SnapshotNode {
+  /** Index in `nodes` (forward order): stable across re-traces of the same program. */
+  id: number;
+  /** The op name (`add`, `matmul`…), or `leaf`. */
+  op: string;
+  /** For leaves: a trainable parameter, an input that requires grad, or a constant. */
+  leaf: LeafKind | null;
+  /** The user's variable name or `.named()` name; null when the value had none. */
+  name: string | null;
+  /** What the graph shows: the name, else the op symbol, else the value of a scalar constant. */
+  label: string;
+  symbol: string;
+  category: string;
+  /** Local-gradient formula of the op (inspector). */
+  formula: string | null;
+  shape: number[];
+  dtype: string;
+  size: number;
+  /** Ids of the inputs, in order. */
+  inputs: number[];
+  /** Module scope path such as `mlp.layers.0`. */
+  scope: string | null;
+  /** Innermost composite op (mse, linear, softmax…) this node was created in: index into `groups`. */
+  group: number | null;
+  /** Where the user's code created it (1-based line and column in `source.file`). */
+  source: SourceLocation | null;
+  requiresGrad: boolean;
+  value: TensorPayload;
+  grad: TensorPayload;
+  stats: TensorStats;
+  gradStats: TensorStats | null;
+  /** Scalars: the value as a number (also when `value` is present), for labels. */
+  scalar: number | null;
+  scalarGrad: number | null;
+}
+
+export interface SnapshotGroup {
+  id: number;
+  name: string;
+  parent: number | null;
+}
+
+export interface SnapshotInputStep {
+  /** Position among the node's inputs. */
+  index: number;
+  input: number;
+  /** ∂node/∂input when elementwise (a number for constants such as 1); null otherwise (see the formula). */
+  localGrad: TensorPayload | number;
+  contribution: TensorPayload;
+  accumulatedGrad: TensorPayload;
+  /** The input already had gradient before this step (fan-out): the UI writes the sum. */
+  accumulated: boolean;
+  /** Its gradient before this step (null when it had none): lets the UI write `a + b = c`. */
+  previousGrad: TensorPayload;
+}
+
+export interface SnapshotStep {
+  index: number;
+  node: number;
+  upstreamGrad: TensorPayload;
+  inputs: SnapshotInputStep[];
+}
+
+export type Severity = 'error' | 'warning' | 'info';
+
+export interface Diagnosis {
+  severity: Severity;
+  code: string;
+  message: string;
+  node: number | null;
+  source: SourceLocation | null;
+}
+
+export interface GraphSnapshot {
+  version: number;
+  /** The model file (absolute path). */
+  file: string;
+  /** Id of the node the backward pass started from (the default export). */
+  output: number;
+  nodes: SnapshotNode[];
+  groups: SnapshotGroup[];
+  /** Step records of the backward pass, in the order it processed nodes. */
+  backward: SnapshotStep[];
+  /** Node ids in the order the program computed them (forward stepping). */
+  forward: number[];
+  diagnosis: Diagnosis[];
+  /** Element limit used for payloads. */
+  maxElements: number;
+  /** Ops the program ran that the output does not depend on (not shown). */
+  unusedNodes: number;
+}
+
+export interface SnapshotOptions {
+  file: string;
+  /** Names inferred from the source (`const q = …`), used when a tensor has no `.name`. */
+  nameOf?: (t: Tensor) => string | null;
+  maxElements?: number;
+  /** How many nodes the tracer recorded in total (to report those the output does not use). */
+  recordedNodes?: number;
+  /** Run the backward pass (default true). False when the program already ran backward itself. */
+  runBackward?: boolean;
+}
+
+function payload(t: Tensor | null | undefined, max: number): TensorPayload {
+  if (!t || t.size > max) return null;
+  return Float64Array.from(t.data as ArrayLike<number>);
+}
+
+export function formatNumber(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a >= 1e4 || a < 1e-3) return v.toExponential(2).replace('e+', 'e');
+  return Number(v.toPrecision(4)).toString();
+}
+
+/**
+ * Runs the backward pass from `output` (stepwise, graph retained) and captures every node the
+ * output depends on, with values, gradients, summaries, the step records and the diagnosis.
+ */
+export function buildSnapshot(output: Tensor, opts: SnapshotOptions): GraphSnapshot {
+  if (!(output instanceof Tensor)) throw new Error('buildSnapshot: the output is not a tensor');
+  const max = opts.maxElements ?? DEFAULT_MAX_ELEMENTS;
+  const diagnosis: Diagnosis[] = [];
+  const order = topoOrder(output, false).sort((a, b) => a.id - b.id);
+  const ids = new Map<Tensor, number>();
+  order.forEach((t, i) => ids.set(t, i));
+  const locOf = (t: Tensor | undefined) => t?.source ?? null;
+
+  // Backward first, so the node table can carry final gradients.
+  const steps: BackwardStep[] = [];
+  const previous = new Map<BackwardStep['inputs'][number], Tensor | null>();
+  const wantBackward = opts.runBackward ?? true;
+  if (wantBackward && output.requiresGrad) {
+    if (output.size !== 1) {
+      throw new Error(
+        `The default export has shape ${shapeString(output.shape)}; backward starts from a scalar. Reduce it first, e.g. \`.sum()\` or \`.mean()\`.`,
+      );
+    }
+    const seen = new Map<Tensor, Tensor | null>();
+    for (const step of backwardSteps(output, { retainGraph: true })) {
+      for (const s of step.inputs) {
+        // the gradient before this step is the previous step's accumulated gradient of the same input
+        previous.set(s, s.accumulated ? (seen.get(s.input) ?? null) : null);
+        seen.set(s.input, s.accumulatedGrad);
+      }
+      steps.push(step);
+    }
+  } else if (wantBackward) {
+    diagnosis.push({
+      severity: 'info', code: 'no-grad', node: ids.get(output) ?? null, source: locOf(output),
+      message: 'The output does not depend on anything that requires grad (use scalar(), param() or requiresGrad: true), so there is no backward pass to show.',
+    });
+  }
+
+  const groups: SnapshotGroup[] = [];
+  const groupIds = new Map<GroupFrame, number>();
+  const groupId = (g: GroupFrame | null): number | null => {
+    if (!g) return null;
+    const known = groupIds.get(g);
+    if (known !== undefined) return known;
+    const parent = groupId(g.parent);
+    const id = groups.length;
+    groupIds.set(g, id);
+    groups.push({ id, name: g.name, parent });
+    return id;
+  };
+
+  const nodes: SnapshotNode[] = order.map((t, id) => {
+    const def = t.def ? OPS.get(t.def.name) ?? t.def : null;
+    const leaf: LeafKind | null = def ? null : t.isParam ? 'param' : t.requiresGrad ? 'input' : 'constant';
+    const name = t.name ?? opts.nameOf?.(t) ?? null;
+    const scalarValue = t.size === 1 ? Number(t.data[0]) : null;
+    const g = t.grad;
+    const label = name ?? (def ? def.symbol : scalarValue !== null ? formatNumber(scalarValue) : `${leaf} ${shapeString(t.shape)}`);
+    return {
+      id, op: def ? def.name : 'leaf', leaf, name, label,
+      symbol: def ? def.symbol : '',
+      category: def ? def.category : 'leaf',
+      formula: def ? def.formula : null,
+      shape: t.shape.slice(), dtype: t.dtype, size: t.size,
+      inputs: t.inputs.map((i) => ids.get(i)!),
+      scope: t.scope, group: groupId(t.group),
+      source: t.source,
+      requiresGrad: t.requiresGrad,
+      value: payload(t, max), grad: payload(g, max),
+      stats: summarize(t), gradStats: g ? summarize(g) : null,
+      scalar: scalarValue, scalarGrad: g && g.size === 1 ? Number(g.data[0]) : null,
+    };
+  });
+
+  const backward: SnapshotStep[] = steps.map((s) => ({
+    index: s.index,
+    node: ids.get(s.node)!,
+    upstreamGrad: payload(s.upstreamGrad, max),
+    inputs: s.inputs.map((i) => ({
+      index: i.index,
+      input: ids.get(i.input)!,
+      localGrad: typeof i.localGrad === 'number' ? i.localGrad : payload(i.localGrad, max),
+      contribution: payload(i.contribution, max),
+      accumulatedGrad: payload(i.accumulatedGrad, max),
+      accumulated: i.accumulated,
+      previousGrad: payload(previous.get(i) ?? null, max),
+    })),
+  }));
+
+  const finding = (f: NonFiniteFinding, code: string) => {
+    const culprit = f.phase === 'backward' && f.input ? f.input : f.node;
+    diagnosis.push({ severity: 'warning', code, message: f.message, node: ids.get(f.node) ?? null, source: locOf(f.node) ?? locOf(culprit) });
+  };
+  const fwd = firstNonFiniteForward(output);
+  if (fwd) finding(fwd, 'nonfinite-forward');
+  const bwd = firstNonFiniteBackward(steps);
+  if (bwd) finding(bwd, 'nonfinite-backward');
+
+  return {
+    version: SNAPSHOT_VERSION,
+    file: opts.file,
+    output: ids.get(output)!,
+    nodes, groups, backward,
+    forward: nodes.filter((n) => n.op !== 'leaf').map((n) => n.id),
+    diagnosis,
+    maxElements: max,
+    unusedNodes: Math.max(0, (opts.recordedNodes ?? 0) - nodes.filter((n) => n.op !== 'leaf').length),
+  };
+}
+
+type Jsonify<T> = T extends Float64Array ? (number | string)[] : T extends (infer U)[] ? Jsonify<U>[] : T extends object ? { [K in keyof T]: Jsonify<T[K]> } : T;
+export type GraphSnapshotJSON = Jsonify<GraphSnapshot>;
+
+/** Number arrays for JSON; NaN and ±Infinity become the strings "NaN", "Infinity", "-Infinity". */
+export function snapshotToJSON(s: GraphSnapshot): GraphSnapshotJSON {
+  return JSON.parse(
+    JSON.stringify(s, (_key, v) => {
+      if (v instanceof Float64Array) return Array.from(v, (x) => (Number.isFinite(x) ? x : String(x)));
+      if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+      return v;
+    }),
+  ) as GraphSnapshotJSON;
+}

@@ -1,0 +1,74 @@
+/**
+ * The tracer: while a model runs, every node an op creates and every leaf a factory creates is
+ * recorded with the place in the user's code that created it. Locating is delegated to a callback
+ * (the Node runner reads V8 call sites; the engine itself stays free of host APIs).
+ */
+import { setHooks } from '../ops/context';
+import type { SourceLocation, Tensor } from '../tensor';
+
+export interface TraceOptions {
+  /** Where the user's code is right now (called once per node and leaf). */
+  locate?: () => SourceLocation | null;
+  /** Stop recording (and report) beyond this many op nodes. Default 20000. */
+  maxNodes?: number;
+  /**
+   * Shared progress cells, readable from another thread while the model runs (e.g. to say where an
+   * infinite loop is): [nodes created, line, column] of the latest located node.
+   */
+  progress?: Int32Array;
+}
+
+export class TooManyNodesError extends Error {
+  constructor(readonly limit: number) {
+    super(
+      `The model created more than ${limit} graph nodes. Backprop Lens shows graphs up to that size: ` +
+        'use tensors instead of many scalars, a smaller example, or raise the "backpropLens.maxNodes" setting.',
+    );
+    this.name = 'TooManyNodesError';
+  }
+}
+
+export interface TraceResult<T> {
+  result: T;
+  /** Op nodes in creation order. */
+  nodes: Tensor[];
+  /** Leaves created by factories while tracing, in creation order. */
+  leaves: Tensor[];
+}
+
+/** Runs `fn` with the tracer's hooks installed. */
+export function trace<T>(fn: () => T, opts: TraceOptions = {}): TraceResult<T> {
+  const nodes: Tensor[] = [];
+  const leaves: Tensor[] = [];
+  const max = opts.maxNodes ?? 20000;
+  const progress = opts.progress;
+  const locate = opts.locate;
+  const place = (t: Tensor) => {
+    if (!locate) return;
+    const loc = locate();
+    if (!loc) return;
+    t.source = loc;
+    if (progress) {
+      progress[1] = loc.line;
+      progress[2] = loc.column;
+    }
+  };
+  const restore = setHooks({
+    onNode(node) {
+      if (nodes.length >= max) throw new TooManyNodesError(max);
+      nodes.push(node);
+      if (progress) progress[0] = nodes.length + leaves.length;
+      place(node);
+    },
+    onLeaf(leaf) {
+      leaves.push(leaf);
+      if (progress) progress[0] = nodes.length + leaves.length;
+      place(leaf);
+    },
+  });
+  try {
+    return { result: fn(), nodes, leaves };
+  } finally {
+    restore();
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The only contract between the extension host and the webview. Both sides switch on `type` and
+ * end with an exhaustiveness check; messages from the webview are validated on receipt
+ * (`parseWebviewMessage`), because a webview is as untrusted as any other input.
+ *
+ * The webview imports types from here and nothing else from `extension/`.
+ */
+import type { GraphSnapshot } from '../engine/trace/snapshot';
+import type { RunError } from './runner/types';
+
+export type { GraphSnapshot, SnapshotNode, SnapshotStep, SnapshotInputStep, SnapshotGroup, Diagnosis, TensorPayload } from '../engine/trace/snapshot';
+export type { RunError } from './runner/types';
+export type { TensorStats, Histogram } from '../engine/stats/summary';
+
+export type ViewMode = 'forward' | 'backward';
+
+/** What the panel restores after a reload (also kept by the webview through `setState`). */
+export interface UiState {
+  file: string | null;
+  mode: ViewMode;
+  /** Steps taken in the current mode (0 = nothing revealed yet). */
+  step: number;
+  selected: number | null;
+  direction: 'TB' | 'LR';
+  /** Zoom transform of the graph. */
+  transform: { x: number; y: number; k: number } | null;
+}
+
+export type TensorWhich = 'value' | 'grad';
+
+/** Actions the host asks the webview to perform (commands and keybindings). */
+export type PanelCommand = 'stepForward' | 'stepBackward' | 'reset' | 'first' | 'last' | 'fit';
+
+// ---------------------------------------------------------------------------------------------
+// host → webview
+
+export type HostMessage =
+  /** A new trace. Payloads above `snapshot.maxElements` are null: fetch them with `fetchTensor`. */
+  | { type: 'snapshot'; runId: number; file: string; fileName: string; snapshot: GraphSnapshot }
+  /** A run started (the panel shows progress but keeps the previous graph). */
+  | { type: 'running'; file: string; fileName: string }
+  /** The run failed: syntax, runtime, shape, timeout, memory… (located in the user's files). */
+  | { type: 'errors'; file: string; fileName: string; errors: RunError[] }
+  /** Restricted Mode: no model code runs. */
+  | { type: 'untrusted'; file: string; fileName: string }
+  | { type: 'tensorData'; requestId: number; node: number; which: TensorWhich; data: Float64Array | null; reason?: string }
+  | { type: 'command'; command: PanelCommand }
+  /** The editor cursor is on these lines of `file`: highlight the nodes created there. */
+  | { type: 'highlightLines'; file: string; lines: number[] }
+  /** Export request: the webview answers with an `exported` message. */
+  | { type: 'export'; requestId: number; format: 'svg' | 'png' };
+
+// ---------------------------------------------------------------------------------------------
+// webview → host
+
+export type WebviewMessage =
+  | { type: 'ready' }
+  | { type: 'state'; state: UiState }
+  /** Reveal a node's source line in the editor (only files of the current trace are accepted). */
+  | { type: 'revealSource'; file: string; line: number; column: number }
+  | { type: 'fetchTensor'; requestId: number; node: number; which: TensorWhich }
+  | { type: 'rerun' }
+  | { type: 'manageTrust' }
+  | { type: 'selectNode'; node: number | null }
+  /** Answer to an `export` request: SVG markup, or a PNG as a data URL. */
+  | { type: 'exported'; requestId: number; format: 'svg' | 'png'; data: string }
+  | { type: 'error'; message: string };
+
+export const WEBVIEW_MESSAGE_TYPES = ['ready', 'state', 'revealSource', 'fetchTensor', 'rerun', 'manageTrust', 'selectNode', 'exported', 'error'] as const;
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isInt = (v: unknown, min = 0): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min;
+const isStr = (v: unknown, max = 10_000): v is string => typeof v === 'string' && v.length <= max;
+
+function parseState(v: unknown): UiState | null {
+  if (!isObj(v)) return null;
+  const { file, mode, step, selected, direction, transform } = v;
+  if (!(file === null || isStr(file, 4096))) return null;
+  if (mode !== 'forward' && mode !== 'backward') return null;
+  if (!isInt(step)) return null;
+  if (!(selected === null || isInt(selected))) return null;
+  if (direction !== 'TB' && direction !== 'LR') return null;
+  let t: UiState['transform'] = null;
+  if (transform !== null && transform !== undefined) {
+    if (!isObj(transform)) return null;
+    const { x, y, k } = transform;
+    if (![x, y, k].every((n) => typeof n === 'number' && Number.isFinite(n)) || (k as number) <= 0) return null;
+    t = { x: x as number, y: y as number, k: k as number };
+  }
+  return { file, mode, step, selected, direction, transform: t };
+}
+
+/**
+ * Checks a message from the webview. Returns it (with only the known fields) or an explanation of
+ * why it was rejected. Size limits keep a misbehaving webview from making the host do much work.
+ */
+export function parseWebviewMessage(m: unknown): { ok: true; message: WebviewMessage } | { ok: false; reason: string } {
+  if (!isObj(m)) return { ok: false, reason: 'not an object' };
+  const type = m.type;
+  const bad = (what: string) => ({ ok: false as const, reason: `${String(type)}: ${what}` });
+  switch (type) {
+    case 'ready':
+    case 'rerun':
+    case 'manageTrust':
+      return { ok: true, message: { type } };
+    case 'state': {
+      const state = parseState(m.state);
+      return state ? { ok: true, message: { type, state } } : bad('invalid state');
+    }
+    case 'revealSource':
+      if (!isStr(m.file, 4096) || !isInt(m.line, 1) || !isInt(m.column, 0)) return bad('expected file, line ≥ 1, column ≥ 0');
+      return { ok: true, message: { type, file: m.file, line: m.line, column: m.column } };
+    case 'fetchTensor':
+      if (!isInt(m.requestId) || !isInt(m.node) || (m.which !== 'value' && m.which !== 'grad')) return bad('expected requestId, node and which');
+      return { ok: true, message: { type, requestId: m.requestId, node: m.node, which: m.which } };
+    case 'selectNode':
+      if (!(m.node === null || isInt(m.node))) return bad('expected a node id or null');
+      return { ok: true, message: { type, node: m.node } };
+    case 'exported':
+      if (!isInt(m.requestId) || (m.format !== 'svg' && m.format !== 'png') || !isStr(m.data, 64 * 1024 * 1024)) return bad('expected requestId, format and data');
+      return { ok: true, message: { type, requestId: m.requestId, format: m.format, data: m.data } };
+    case 'error':
+      if (!isStr(m.message)) return bad('expected a message');
+      return { ok: true, message: { type, message: m.message } };
+    default:
+      return { ok: false, reason: `unknown message type ${JSON.stringify(type)?.slice(0, 60)}` };
+  }
+}

@@ -1,0 +1,41 @@
+// Builds everything the extension, the CLI and the webview load, with esbuild.
+//   node scripts/build.mjs            one build
+//   node scripts/build.mjs --watch    rebuild on change
+import * as esbuild from 'esbuild';
+import { existsSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const watch = process.argv.includes('--watch');
+const common = { bundle: true, sourcemap: 'linked', logLevel: 'warning', absWorkingDir: root, legalComments: 'none' };
+const node = { ...common, platform: 'node', format: 'cjs', target: 'node18' };
+
+const builds = [
+  { ...node, entryPoints: { worker: 'extension/runner/worker.ts', bundler: 'extension/runner/bundler-worker.ts', cli: 'extension/cli/main.ts' }, outdir: 'dist', external: ['esbuild-wasm'] },
+];
+for (const extra of ['extension/extension.ts']) {
+  if (existsSync(join(root, extra))) builds.push({ ...node, entryPoints: { extension: extra }, outdir: 'dist', external: ['vscode', 'esbuild-wasm'] });
+}
+if (existsSync(join(root, 'webview/main.ts'))) {
+  builds.push({ ...common, platform: 'browser', format: 'iife', target: 'chrome114', entryPoints: { webview: 'webview/main.ts' }, outdir: 'media', loader: { '.ttf': 'file', '.woff2': 'file' } });
+}
+if (existsSync(join(root, 'webview/layout-worker.ts'))) {
+  builds.push({ ...common, platform: 'browser', format: 'iife', target: 'chrome114', entryPoints: { 'layout-worker': 'webview/layout-worker.ts' }, outdir: 'media' });
+}
+// The TypeScript server plugin must live at <extension>/node_modules/<name> for tsserver to find it.
+if (existsSync(join(root, 'extension/ts-plugin/index.ts'))) {
+  const dir = join(root, 'node_modules', 'backprop-lens-ts-plugin');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'backprop-lens-ts-plugin', version: JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version, main: 'index.js' }, null, 2));
+  builds.push({ ...node, sourcemap: false, entryPoints: [join(root, 'extension/ts-plugin/index.ts')], outfile: join(dir, 'index.js') });
+}
+
+if (watch) {
+  for (const b of builds) await (await esbuild.context(b)).watch();
+  console.log('watching…');
+} else {
+  const t0 = performance.now();
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+  console.log(`built ${builds.length} bundle group(s) in ${Math.round(performance.now() - t0)} ms`);
+}
