@@ -2,7 +2,7 @@
 //   node scripts/build.mjs            one build
 //   node scripts/build.mjs --watch    rebuild on change
 import * as esbuild from 'esbuild';
-import { existsSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,6 +30,10 @@ if (existsSync(join(root, 'extension/ts-plugin/index.ts'))) {
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'backprop-lens-ts-plugin', version: JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version, main: 'index.js' }, null, 2));
   builds.push({ ...node, sourcemap: false, entryPoints: [join(root, 'extension/ts-plugin/index.ts')], outfile: join(dir, 'index.js') });
 }
+
+// Codicons for the webview (served from media/, the only local resource root).
+mkdirSync(join(root, 'media', 'codicons'), { recursive: true });
+for (const f of ['codicon.css', 'codicon.ttf']) copyFileSync(join(root, 'node_modules/@vscode/codicons/dist', f), join(root, 'media/codicons', f));
 
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();
