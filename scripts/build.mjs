@@ -5,6 +5,7 @@ import * as esbuild from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const watch = process.argv.includes('--watch');
@@ -41,5 +42,7 @@ if (watch) {
 } else {
   const t0 = performance.now();
   await Promise.all(builds.map((b) => esbuild.build(b)));
+  // Declarations of the engine: the TypeScript plugin serves them for `import … from 'backprop-lens'`.
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.types.json')], { stdio: 'inherit' });
   console.log(`built ${builds.length} bundle group(s) in ${Math.round(performance.now() - t0)} ms`);
 }

@@ -16,13 +16,20 @@ interface EsbuildMessage {
   location: { file: string; line: number; column: number } | null;
 }
 
+function loaderFor(file: string): 'ts' | 'js' {
+  return /\.m?ts$|\.cts$/.test(file) ? 'ts' : 'js';
+}
+
 parentPort!.on('message', (req: BundleRequest) => {
   const dir = path.dirname(req.file);
   const bundlePath = path.join(dir, `.${path.basename(req.file)}.backprop-lens.js`);
   let res: BundleResponse;
   try {
     const out = esbuild.buildSync({
-      entryPoints: [req.file], absWorkingDir: dir, bundle: true, format: 'cjs', platform: 'node', target: 'node18',
+      ...(req.contents !== undefined
+        ? { stdin: { contents: req.contents, resolveDir: dir, sourcefile: path.basename(req.file), loader: loaderFor(req.file) } }
+        : { entryPoints: [req.file] }),
+      absWorkingDir: dir, bundle: true, format: 'cjs', platform: 'node', target: 'node18',
       external: ['backprop-lens'], sourcemap: 'external', sourcesContent: true, write: false, outfile: bundlePath,
       logLevel: 'silent', metafile: true, charset: 'utf8',
     });

@@ -4,6 +4,8 @@ import { Worker } from 'node:worker_threads';
 export interface BundleRequest {
   id: number;
   file: string;
+  /** Unsaved text of `file` (re-trace while typing); the file on disk is used when absent. */
+  contents?: string;
 }
 
 export interface BundleProblem {
@@ -24,13 +26,13 @@ export class Bundler {
 
   constructor(private readonly workerPath: string) {}
 
-  bundle(file: string): Promise<BundleResponse> {
+  bundle(file: string, contents?: string): Promise<BundleResponse> {
     const w = this.start();
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.pending.set(id, { done: resolve, file });
       w.ref();
-      w.postMessage({ id, file } satisfies BundleRequest);
+      w.postMessage({ id, file, contents } satisfies BundleRequest);
     });
   }
 

@@ -22,7 +22,7 @@ export class ModelRunner {
     file = path.resolve(file);
     const logs: LogLine[] = [];
     const t0 = performance.now();
-    const b = await this.bundler.bundle(file);
+    const b = await this.bundler.bundle(file, opts.contents);
     const bundleMs = performance.now() - t0;
     if (!b.ok) return { ok: false, file, errors: b.errors.map((e) => ({ kind: 'syntax', ...e, file: e.file || file })), logs, timings: { bundleMs, runMs: 0 }, files: [file] };
 

@@ -26,6 +26,8 @@ export interface RunOptions {
   memoryMb?: number;
   maxNodes?: number;
   maxElements?: number;
+  /** Unsaved text of the model file to run instead of the file on disk. */
+  contents?: string;
   /** Called with each console line of the model as it happens. */
   onLog?: (line: LogLine) => void;
 }

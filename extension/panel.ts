@@ -1,0 +1,276 @@
+/**
+ * One graph panel per model file: runs the model (through the runner, in a worker), feeds the
+ * webview, answers its messages, and keeps diagnostics and inline values in step with the last run.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { snapshotToJSON, type GraphSnapshot } from '../engine/trace/snapshot';
+import { parseWebviewMessage, type HostMessage, type PanelCommand, type UiState, type WebviewMessage } from './protocol';
+import type { ModelRunner } from './runner/runner';
+import type { RunError, RunOutcome } from './runner/types';
+import { limitSnapshot } from './snapshotView';
+import { webviewHtml } from './webviewHtml';
+
+export const VIEW_TYPE = 'backpropLens.graph';
+/** Tensors up to this size travel with the snapshot; larger ones are fetched on demand. */
+export const WEBVIEW_MAX_ELEMENTS = 4096;
+/** The host keeps values up to this size for on-demand fetches (larger: summaries only). */
+export const HOST_MAX_ELEMENTS = 1 << 20;
+
+export interface PanelServices {
+  context: vscode.ExtensionContext;
+  runner: ModelRunner;
+  output: vscode.OutputChannel;
+  diagnostics: vscode.DiagnosticCollection;
+  /** Called after every run so decorations and hovers can follow. */
+  onRun(panel: GraphPanel): void;
+  onDispose(panel: GraphPanel): void;
+  onFocus(panel: GraphPanel): void;
+}
+
+export class GraphPanel {
+  snapshot: GraphSnapshot | null = null;
+  lastErrors: RunError[] = [];
+  /** Every file the last bundle read (the model and its relative imports): re-trace triggers, reveal targets. */
+  files = new Set<string>();
+  private runId = 0;
+  private running: Promise<void> | null = null;
+  private rerunRequested = false;
+  private ready = false;
+  private queue: HostMessage[] = [];
+  private pendingExports = new Map<number, (data: { format: 'svg' | 'png'; data: string } | null) => void>();
+  private nextExportId = 1;
+  private disposed = false;
+  private readonly subscriptions: vscode.Disposable[] = [];
+
+  constructor(
+    readonly file: string,
+    readonly panel: vscode.WebviewPanel,
+    private readonly services: PanelServices,
+  ) {
+    this.files.add(file);
+    const media = vscode.Uri.joinPath(services.context.extensionUri, 'media');
+    panel.webview.options = { enableScripts: true, localResourceRoots: [media] };
+    panel.iconPath = vscode.Uri.joinPath(services.context.extensionUri, 'media', 'icon.svg');
+    const uri = (...p: string[]) => panel.webview.asWebviewUri(vscode.Uri.joinPath(media, ...p)).toString();
+    panel.webview.html = webviewHtml({
+      cspSource: panel.webview.cspSource,
+      scriptUri: uri('webview.js'), styleUri: uri('webview.css'), codiconsUri: uri('codicons', 'codicon.css'),
+      layoutWorkerUri: uri('layout-worker.js'), title: `Graph: ${path.basename(file)}`,
+    });
+    this.subscriptions.push(
+      panel.webview.onDidReceiveMessage((raw) => this.receive(raw)),
+      panel.onDidDispose(() => this.dispose()),
+      panel.onDidChangeViewState(() => {
+        if (panel.active) services.onFocus(this);
+      }),
+    );
+  }
+
+  get fileName(): string {
+    return path.basename(this.file);
+  }
+
+  post(m: HostMessage): void {
+    if (this.disposed) return;
+    if (!this.ready) {
+      // keep only the latest message of each kind until the webview says it is ready
+      this.queue = this.queue.filter((q) => q.type !== m.type || m.type === 'tensorData');
+      this.queue.push(m);
+      return;
+    }
+    void this.panel.webview.postMessage(m);
+  }
+
+  command(command: PanelCommand): void {
+    this.post({ type: 'command', command });
+  }
+
+  /** Runs the model (unsaved `contents` when given); a run requested while one is going runs right after it. */
+  run(contents?: string): Promise<void> {
+    if (this.running) {
+      this.rerunRequested = true;
+      return this.running;
+    }
+    this.running = this.runOnce(contents).finally(() => {
+      this.running = null;
+      if (this.rerunRequested && !this.disposed) {
+        this.rerunRequested = false;
+        void this.run();
+      }
+    });
+    return this.running;
+  }
+
+  private async runOnce(contents?: string): Promise<void> {
+    const { output } = this.services;
+    if (!vscode.workspace.isTrusted) {
+      this.post({ type: 'untrusted', file: this.file, fileName: this.fileName });
+      output.appendLine(`[${this.fileName}] Restricted Mode: model code does not run in an untrusted workspace.`);
+      return;
+    }
+    const runId = ++this.runId;
+    this.post({ type: 'running', file: this.file, fileName: this.fileName });
+    const cfg = vscode.workspace.getConfiguration('backpropLens', vscode.Uri.file(this.file));
+    const outcome: RunOutcome = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Window, title: `Backprop Lens: tracing ${this.fileName}` },
+      () => this.services.runner.run(this.file, {
+        contents,
+        timeoutMs: cfg.get<number>('timeoutMs', 10000),
+        memoryMb: cfg.get<number>('memoryLimitMb', 2048),
+        maxNodes: cfg.get<number>('maxNodes', 20000),
+        maxElements: HOST_MAX_ELEMENTS,
+        onLog: (l) => output.appendLine(`[${this.fileName}] ${l.text}`),
+      }),
+    );
+    if (this.disposed || runId !== this.runId) return;
+    for (const f of outcome.files) this.files.add(f);
+    const ms = `${Math.round(outcome.timings.bundleMs)} ms bundle, ${Math.round(outcome.timings.runMs)} ms run`;
+    if (outcome.ok) {
+      this.snapshot = outcome.snapshot;
+      this.lastErrors = [];
+      output.appendLine(`[${this.fileName}] traced ${outcome.snapshot.nodes.length} nodes (${ms})`);
+      this.post({ type: 'snapshot', runId, file: this.file, fileName: this.fileName, snapshot: limitSnapshot(outcome.snapshot, WEBVIEW_MAX_ELEMENTS) });
+    } else {
+      this.lastErrors = outcome.errors;
+      for (const e of outcome.errors) output.appendLine(`[${this.fileName}] ${e.kind} error${e.line ? ` at ${path.basename(e.file)}:${e.line}` : ''}: ${e.message}${e.stack ? `\n${e.stack}` : ''}`);
+      this.post({ type: 'errors', file: this.file, fileName: this.fileName, errors: outcome.errors });
+    }
+    this.updateDiagnostics(outcome);
+    this.services.onRun(this);
+  }
+
+  private updateDiagnostics(outcome: RunOutcome): void {
+    const { diagnostics } = this.services;
+    const byFile = new Map<string, vscode.Diagnostic[]>();
+    const add = (file: string, d: vscode.Diagnostic) => byFile.set(file, [...(byFile.get(file) ?? []), d]);
+    const range = (line: number | null, column: number | null) => {
+      const l = Math.max(0, (line ?? 1) - 1);
+      const c = Math.max(0, (column ?? 1) - 1);
+      return new vscode.Range(l, c, l, Number.MAX_SAFE_INTEGER);
+    };
+    if (!outcome.ok) {
+      for (const e of outcome.errors) {
+        const d = new vscode.Diagnostic(range(e.line, e.column), e.message, vscode.DiagnosticSeverity.Error);
+        d.source = 'Backprop Lens';
+        d.code = e.kind;
+        add(e.file || this.file, d);
+      }
+    } else {
+      for (const g of outcome.snapshot.diagnosis) {
+        if (g.severity === 'info' && !g.source) continue;
+        const d = new vscode.Diagnostic(range(g.source?.line ?? null, g.source?.column ?? null), g.message,
+          g.severity === 'error' ? vscode.DiagnosticSeverity.Error : g.severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information);
+        d.source = 'Backprop Lens';
+        d.code = g.code;
+        add(g.source?.file ?? this.file, d);
+      }
+    }
+    for (const f of this.files) diagnostics.delete(vscode.Uri.file(f));
+    for (const [f, list] of byFile) diagnostics.set(vscode.Uri.file(f), list);
+  }
+
+  /** Asks the webview for SVG or PNG; resolves with the data, or null when it does not answer. */
+  requestExport(format: 'svg' | 'png'): Promise<{ format: 'svg' | 'png'; data: string } | null> {
+    const requestId = this.nextExportId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.pendingExports.delete(requestId);
+        resolve(null);
+      }, 15000);
+      this.pendingExports.set(requestId, (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      });
+      this.post({ type: 'export', requestId, format });
+    });
+  }
+
+  exportJson(): string | null {
+    return this.snapshot ? JSON.stringify(snapshotToJSON(this.snapshot), null, 1) : null;
+  }
+
+  private receive(raw: unknown): void {
+    const parsed = parseWebviewMessage(raw);
+    if (!parsed.ok) {
+      this.services.output.appendLine(`[${this.fileName}] ignored a malformed message from the panel (${parsed.reason})`);
+      return;
+    }
+    this.handle(parsed.message);
+  }
+
+  private handle(m: WebviewMessage): void {
+    switch (m.type) {
+      case 'ready': {
+        this.ready = true;
+        const queued = this.queue;
+        this.queue = [];
+        for (const q of queued) void this.panel.webview.postMessage(q);
+        if (!this.snapshot && this.lastErrors.length === 0 && !this.running) void this.run();
+        else if (this.snapshot && !queued.some((q) => q.type === 'snapshot')) {
+          this.post({ type: 'snapshot', runId: this.runId, file: this.file, fileName: this.fileName, snapshot: limitSnapshot(this.snapshot, WEBVIEW_MAX_ELEMENTS) });
+        }
+        break;
+      }
+      case 'state':
+        void this.services.context.workspaceState.update(`state:${this.file}`, m.state satisfies UiState);
+        break;
+      case 'revealSource':
+        void this.reveal(m.file, m.line, m.column);
+        break;
+      case 'fetchTensor': {
+        const node = this.snapshot?.nodes[m.node];
+        const data = node ? (m.which === 'value' ? node.value : node.grad) : null;
+        const reason = !node ? 'no such node' : data ? undefined : `larger than ${HOST_MAX_ELEMENTS} elements: only its summary is kept`;
+        this.post({ type: 'tensorData', requestId: m.requestId, node: m.node, which: m.which, data, reason });
+        break;
+      }
+      case 'rerun':
+        void this.run();
+        break;
+      case 'manageTrust':
+        void vscode.commands.executeCommand('workbench.trust.manage');
+        break;
+      case 'selectNode':
+        break;
+      case 'exported': {
+        const done = this.pendingExports.get(m.requestId);
+        this.pendingExports.delete(m.requestId);
+        done?.({ format: m.format, data: m.data });
+        break;
+      }
+      case 'error':
+        this.services.output.appendLine(`[${this.fileName}] panel error: ${m.message}`);
+        break;
+      default: {
+        const never: never = m;
+        void never;
+      }
+    }
+  }
+
+  /** Opens a file of the current trace at a line; other files are refused (the webview is untrusted input). */
+  private async reveal(file: string, line: number, column: number): Promise<void> {
+    if (!this.files.has(file)) {
+      this.services.output.appendLine(`[${this.fileName}] refused to reveal ${JSON.stringify(file)}: not a file of this trace`);
+      return;
+    }
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
+    const l = Math.min(Math.max(0, line - 1), doc.lineCount - 1);
+    const c = Math.max(0, column - 1);
+    const existing = vscode.window.visibleTextEditors.find((e) => e.document.uri.fsPath === doc.uri.fsPath);
+    const editor = await vscode.window.showTextDocument(doc, { viewColumn: existing?.viewColumn ?? vscode.ViewColumn.One, preserveFocus: false });
+    const pos = new vscode.Position(l, c);
+    editor.selection = new vscode.Selection(pos, pos);
+    editor.revealRange(new vscode.Range(pos, pos), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const d of this.subscriptions) d.dispose();
+    for (const f of this.files) this.services.diagnostics.delete(vscode.Uri.file(f));
+    this.services.onDispose(this);
+    this.panel.dispose();
+  }
+}
