@@ -9,7 +9,26 @@ export function checkDType(dtype: unknown, where: string): DType {
   throw new Error(`${where}: unknown dtype ${JSON.stringify(dtype)}; use one of ${DTYPES.join(', ')}`);
 }
 
+let maxTensorBytes = Number.POSITIVE_INFINITY;
+
+/**
+ * Refuses single tensors larger than `bytes` (the runner sets its memory limit here: typed-array
+ * storage lives outside the JS heap, so a heap limit alone does not stop a huge tensor).
+ */
+export function setMaxTensorBytes(bytes: number): void {
+  maxTensorBytes = bytes > 0 ? bytes : Number.POSITIVE_INFINITY;
+}
+
+export class TensorTooLargeError extends RangeError {
+  constructor(readonly elements: number, readonly bytes: number) {
+    super(`a tensor of ${elements} elements (${(bytes / 2 ** 20).toFixed(0)} MB) is larger than the memory limit (${(maxTensorBytes / 2 ** 20).toFixed(0)} MB)`);
+    this.name = 'TensorTooLargeError';
+  }
+}
+
 export function allocate(dtype: DType, size: number): TypedArray {
+  const bytes = size * (dtype === 'float64' ? 8 : 4);
+  if (bytes > maxTensorBytes) throw new TensorTooLargeError(size, bytes);
   switch (dtype) {
     case 'float32': return new Float32Array(size);
     case 'float64': return new Float64Array(size);

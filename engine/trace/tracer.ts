@@ -16,6 +16,8 @@ export interface TraceOptions {
    * infinite loop is): [nodes created, line, column] of the latest located node.
    */
   progress?: Int32Array;
+  /** Called for every recorded node and leaf after it is placed (e.g. a memory check); may throw. */
+  check?: (t: Tensor) => void;
 }
 
 export class TooManyNodesError extends Error {
@@ -43,6 +45,7 @@ export function trace<T>(fn: () => T, opts: TraceOptions = {}): TraceResult<T> {
   const max = opts.maxNodes ?? 20000;
   const progress = opts.progress;
   const locate = opts.locate;
+  const check = opts.check;
   const place = (t: Tensor) => {
     if (!locate) return;
     const loc = locate();
@@ -59,11 +62,13 @@ export function trace<T>(fn: () => T, opts: TraceOptions = {}): TraceResult<T> {
       nodes.push(node);
       if (progress) progress[0] = nodes.length + leaves.length;
       place(node);
+      if (check) check(node);
     },
     onLeaf(leaf) {
       leaves.push(leaf);
       if (progress) progress[0] = nodes.length + leaves.length;
       place(leaf);
+      if (check) check(leaf);
     },
   });
   try {

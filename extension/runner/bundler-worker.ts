@@ -1,51 +1,129 @@
 /**
- * The bundler worker: esbuild (its WebAssembly build, so one .vsix works on every platform) turns a
- * model file and the user's helper files into one CommonJS script with a source map. It stays
- * alive between runs so the WebAssembly module is compiled once. `'backprop-lens'` stays external:
- * the model worker supplies the engine.
+ * The bundler worker: esbuild turns a model file and the user's helper files into one CommonJS
+ * script with a source map. It uses esbuild's WebAssembly build through its in-process (browser)
+ * API, with a small plugin that reads files through Node's fs:
+ * - one `.vsix` works on every platform (the native esbuild is a per-platform binary);
+ * - esbuild-wasm's Node API would spawn a `node` executable, which a VS Code install does not have.
+ * The worker stays alive between runs, so the WebAssembly module is compiled once.
+ * `'backprop-lens'` stays external: the model worker supplies the engine.
  */
 import { parentPort } from 'node:worker_threads';
+import { builtinModules, createRequire } from 'node:module';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { BundleRequest, BundleResponse } from './bundler';
+import type { BundleProblem, BundleRequest, BundleResponse } from './bundler';
 
+// esbuild's browser build looks for `self`
+(globalThis as { self?: unknown }).self ??= globalThis;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const esbuild = require('esbuild-wasm') as typeof import('esbuild-wasm');
+const esbuild = require('esbuild-wasm/lib/browser.js') as typeof import('esbuild-wasm');
+
+// Node has WebAssembly; the ES2022 lib without DOM does not declare it.
+declare const WebAssembly: { Module: new (bytes: Uint8Array) => object };
+
+let ready: Promise<void> | null = null;
+function init(): Promise<void> {
+  ready ??= (async () => {
+    const wasm = path.join(path.dirname(require.resolve('esbuild-wasm/package.json')), 'esbuild.wasm');
+    await esbuild.initialize({ wasmModule: new WebAssembly.Module(fs.readFileSync(wasm)) as never, worker: false });
+  })();
+  return ready;
+}
+
+const EXTENSIONS = ['.ts', '.mts', '.cts', '.tsx', '.js', '.mjs', '.cjs', '.jsx', '.json'];
+const BUILTINS = new Set(builtinModules);
+
+function isFile(p: string): boolean {
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Relative or absolute import → an existing file, with TypeScript's extension conventions. */
+function resolveLocal(base: string): string | null {
+  const candidates = [base, ...EXTENSIONS.map((e) => base + e)];
+  // `import './helper.js'` in TypeScript means helper.ts
+  const m = /\.(m|c)?js$/.exec(base);
+  if (m) candidates.push(base.slice(0, -m[0].length) + `.${m[1] ?? ''}ts`);
+  candidates.push(...EXTENSIONS.map((e) => path.join(base, `index${e}`)));
+  return candidates.find(isFile) ?? null;
+}
+
+function loaderFor(file: string): 'ts' | 'tsx' | 'js' | 'jsx' | 'json' {
+  if (/\.(m|c)?ts$/.test(file)) return 'ts';
+  if (file.endsWith('.tsx')) return 'tsx';
+  if (file.endsWith('.jsx')) return 'jsx';
+  if (file.endsWith('.json')) return 'json';
+  return 'js';
+}
+
+function fsPlugin(entry: string, contents: string | undefined): import('esbuild-wasm').Plugin {
+  return {
+    name: 'backprop-lens-fs',
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, (a) => {
+        if (a.kind === 'entry-point') return { path: entry };
+        const spec = a.path;
+        if (spec === 'backprop-lens' || spec.startsWith('backprop-lens/')) return { path: spec, external: true };
+        if (spec.startsWith('node:') || BUILTINS.has(spec.split('/')[0])) return { path: spec, external: true };
+        if (spec.startsWith('.') || path.isAbsolute(spec)) {
+          const found = resolveLocal(path.resolve(a.resolveDir, spec));
+          return found ? { path: found } : { errors: [{ text: `Cannot find '${spec}' from ${path.basename(a.importer)}` }] };
+        }
+        try {
+          // a package installed in the user's project
+          return { path: createRequire(a.importer || entry).resolve(spec) };
+        } catch {
+          return { errors: [{ text: `Cannot find package '${spec}' (install it in your project, or import only from 'backprop-lens' and your own files)` }] };
+        }
+      });
+      b.onLoad({ filter: /.*/ }, (a) => ({
+        contents: a.path === entry && contents !== undefined ? contents : fs.readFileSync(a.path, 'utf8'),
+        loader: loaderFor(a.path),
+        resolveDir: path.dirname(a.path),
+      }));
+    },
+  };
+}
 
 interface EsbuildMessage {
   text: string;
   location: { file: string; line: number; column: number } | null;
 }
 
-function loaderFor(file: string): 'ts' | 'js' {
-  return /\.m?ts$|\.cts$/.test(file) ? 'ts' : 'js';
-}
+/** esbuild reports paths relative to its working directory (`/` in the browser build). */
+const absolute = (p: string) => (path.isAbsolute(p) ? p : path.resolve('/', p));
 
-parentPort!.on('message', (req: BundleRequest) => {
+async function bundle(req: BundleRequest): Promise<BundleResponse> {
   const dir = path.dirname(req.file);
   const bundlePath = path.join(dir, `.${path.basename(req.file)}.backprop-lens.js`);
-  let res: BundleResponse;
   try {
-    const out = esbuild.buildSync({
-      ...(req.contents !== undefined
-        ? { stdin: { contents: req.contents, resolveDir: dir, sourcefile: path.basename(req.file), loader: loaderFor(req.file) } }
-        : { entryPoints: [req.file] }),
-      absWorkingDir: dir, bundle: true, format: 'cjs', platform: 'node', target: 'node18',
-      external: ['backprop-lens'], sourcemap: 'external', sourcesContent: true, write: false, outfile: bundlePath,
-      logLevel: 'silent', metafile: true, charset: 'utf8',
+    await init();
+    const out = await esbuild.build({
+      entryPoints: [req.file], bundle: true, format: 'cjs', platform: 'node', target: 'node18',
+      sourcemap: 'external', sourcesContent: true, write: false, outfile: bundlePath,
+      logLevel: 'silent', metafile: true, charset: 'utf8', plugins: [fsPlugin(req.file, req.contents)],
     });
-    const js = out.outputFiles.find((f) => f.path.endsWith('.js'))!;
-    const map = out.outputFiles.find((f) => f.path.endsWith('.map'))!;
-    const files = Object.keys(out.metafile!.inputs).map((f) => path.resolve(dir, f));
-    res = { id: req.id, ok: true, code: js.text, map: map.text, bundlePath, files };
+    const js = out.outputFiles!.find((f) => f.path.endsWith('.js'))!;
+    const map = out.outputFiles!.find((f) => f.path.endsWith('.map'))!;
+    const files = Object.keys(out.metafile!.inputs).map(absolute);
+    return { id: req.id, ok: true, code: js.text, map: map.text, bundlePath, files };
   } catch (err) {
-    const errors = ((err as { errors?: EsbuildMessage[] }).errors ?? []).map((e) => ({
+    const errors: BundleProblem[] = ((err as { errors?: EsbuildMessage[] }).errors ?? []).map((e) => ({
       message: e.text,
-      file: e.location ? path.resolve(dir, e.location.file) : req.file,
+      file: e.location ? absolute(e.location.file) : req.file,
       line: e.location?.line ?? null,
       column: e.location ? e.location.column + 1 : null,
     }));
     if (errors.length === 0) errors.push({ message: err instanceof Error ? err.message : String(err), file: req.file, line: null, column: null });
-    res = { id: req.id, ok: false, errors };
+    return { id: req.id, ok: false, errors };
   }
-  parentPort!.postMessage(res);
+}
+
+// One request at a time, in order (esbuild's in-process service is single-threaded anyway).
+let chain: Promise<unknown> = Promise.resolve();
+parentPort!.on('message', (req: BundleRequest) => {
+  chain = chain.then(() => bundle(req).then((res) => parentPort!.postMessage(res)));
 });

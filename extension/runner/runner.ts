@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Bundler } from './bundler';
 import { BundleMap } from './sourcemap';
+import { pausedLocation } from './busy';
 import type { GraphSnapshot } from '../../engine/trace/snapshot';
 import { DEFAULTS, type LogLine, type RunError, type RunOptions, type RunOutcome, type WorkerInput, type WorkerMessage } from './types';
 
@@ -30,12 +31,13 @@ export class ModelRunner {
     const memoryMb = opts.memoryMb ?? DEFAULTS.memoryMb;
     const progress = new SharedArrayBuffer(12);
     const input: WorkerInput = {
-      file, bundlePath: b.bundlePath, code: b.code, map: b.map, progress,
+      file, bundlePath: b.bundlePath, code: b.code, map: b.map, progress, memoryMb,
       maxNodes: opts.maxNodes ?? DEFAULTS.maxNodes, maxElements: opts.maxElements ?? DEFAULTS.maxElements,
     };
     const t1 = performance.now();
     const outcome = await new Promise<RunOutcome>((resolve) => {
       let settled = false;
+      let timedOut = false;
       const finish = (o: { errors: RunError[] } | { snapshot: GraphSnapshot }) => {
         if (settled) return;
         settled = true;
@@ -62,14 +64,21 @@ export class ModelRunner {
         return { nodes: p[0], loc };
       };
       const timer = setTimeout(() => {
-        const { nodes, loc } = where();
-        const at = loc ? ` The last graph node was created at line ${loc.line}.` : '';
-        finish({ errors: [{
-          kind: 'timeout', file: loc?.file ?? file, line: loc?.line ?? null, column: loc?.column ?? null,
-          message: `The model ran longer than ${timeoutMs / 1000} s and was stopped (an infinite loop, or too much work: ${nodes} graph nodes so far).${at} The limit is the "backpropLens.timeoutMs" setting.`,
-        }] });
+        timedOut = true;
+        void (async () => {
+          const { nodes, loc: lastNode } = where();
+          // an infinite loop may create no nodes at all: ask the debugger where the worker is
+          const busy = await pausedLocation(worker, b.bundlePath);
+          const loc = (busy && new BundleMap(b.map, b.bundlePath).original(busy.line, busy.column)) ?? lastNode;
+          const at = loc ? ` It was running line ${loc.line}${busy ? '' : ' (where the last graph node was created)'}.` : '';
+          finish({ errors: [{
+            kind: 'timeout', file: loc?.file ?? file, line: loc?.line ?? null, column: loc?.column ?? null,
+            message: `The model ran longer than ${timeoutMs / 1000} s and was stopped (an infinite loop, or too much work: ${nodes} graph values so far).${at} The limit is the "backpropLens.timeoutMs" setting.`,
+          }] });
+        })();
       }, timeoutMs);
       worker.on('message', (m: WorkerMessage) => {
+        if (timedOut) return;
         switch (m.type) {
           case 'log':
             logs.push(m.line);

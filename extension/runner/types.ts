@@ -56,6 +56,7 @@ export interface WorkerInput {
   map: string;
   maxNodes: number;
   maxElements: number;
+  memoryMb: number;
   /** [nodes created, bundle line, bundle column] of the latest located node. */
   progress: SharedArrayBuffer;
 }

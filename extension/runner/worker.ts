@@ -12,6 +12,7 @@ import * as engine from '../../engine/index';
 import { Tensor, type SourceLocation } from '../../engine/tensor';
 import { trace, TooManyNodesError } from '../../engine/trace/tracer';
 import { buildSnapshot } from '../../engine/trace/snapshot';
+import { setMaxTensorBytes, TensorTooLargeError } from '../../engine/dtype';
 import { buildNameIndex, originalSpelling, siteKey } from './names';
 import { BundleMap } from './sourcemap';
 import type { LogLine, RunError, RunErrorKind, WorkerInput, WorkerMessage } from './types';
@@ -96,10 +97,30 @@ function fail(kind: RunErrorKind, message: string, loc: SourceLocation | { line:
   post({ type: 'error', error: { kind, message, file, line: loc?.line ?? null, column: loc?.column ?? null, stack } satisfies RunError });
 }
 
+class MemoryLimitError extends Error {
+  constructor(usedMb: number) {
+    super(`The model's tensors and heap use ${usedMb.toFixed(0)} MB, more than the memory limit of ${input.memoryMb} MB (the "backpropLens.memoryLimitMb" setting).`);
+    this.name = 'MemoryLimitError';
+  }
+}
+
+// Tensor storage lives in ArrayBuffers outside the V8 heap that resourceLimits caps: count it here.
+setMaxTensorBytes(input.memoryMb * 2 ** 20);
+let bytesSinceCheck = 0;
+function checkMemory(t: Tensor): void {
+  bytesSinceCheck += t.size * (t.dtype === 'float64' ? 8 : 4);
+  if (bytesSinceCheck < 16 * 2 ** 20) return;
+  bytesSinceCheck = 0;
+  const m = process.memoryUsage();
+  const usedMb = (m.arrayBuffers + m.heapUsed) / 2 ** 20;
+  if (usedMb > input.memoryMb) throw new MemoryLimitError(usedMb);
+}
+
 function classify(err: unknown): RunErrorKind {
-  if (err instanceof TooManyNodesError) return 'too-large';
+  if (err instanceof TooManyNodesError || err instanceof TensorTooLargeError) return 'too-large';
+  if (err instanceof MemoryLimitError) return 'memory';
   if (err instanceof RangeError && /array buffer|typed array length|allocation failed|Invalid array length/i.test(err.message)) return 'too-large';
-  if (err instanceof Error && /\bshape|broadcast/i.test(err.message)) return 'shape';
+  if (err instanceof Error && /shape|broadcast|dimension|\brank\b|\baxis\b|\baxes\b/i.test(err.message)) return 'shape';
   return 'runtime';
 }
 
@@ -111,7 +132,7 @@ function reportThrown(err: unknown): void {
   const stack = err.stack; // formats (mapped) and records the call sites
   const kind = classify(err);
   let message = err.message;
-  if (kind === 'too-large' && !(err instanceof TooManyNodesError)) message = `Tensor too large to allocate: ${err.message}`;
+  if (kind === 'too-large' && !(err instanceof TooManyNodesError)) message = `Tensor too large: ${err.message}`;
   fail(kind, message, mapped(userFrame(callSites.get(err))), stack);
 }
 
@@ -130,7 +151,7 @@ function main(): void {
   let traced: ReturnType<typeof trace<unknown>>;
   try {
     traced = trace(() => fn(module.exports, require, module, input.file, path.dirname(input.file)), {
-      locate, maxNodes: input.maxNodes, progress: new Int32Array(input.progress),
+      locate, maxNodes: input.maxNodes, progress: new Int32Array(input.progress), check: checkMemory,
     });
   } catch (err) {
     reportThrown(err);

@@ -1,0 +1,188 @@
+/**
+ * The command line, run as a user runs it: `node bin/backprop-lens.js trace FILE [--json] …`.
+ * Checks the JSON contract of the issue (field names and types) and the exit codes.
+ */
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+import { ROOT, ensureBuilt, lineOf, useTempDir, writeFile } from './helpers';
+
+const BIN = path.join(ROOT, 'bin', 'backprop-lens.js');
+
+function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  if (r.error) throw r.error;
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+type Json = Record<string, any>;
+
+describe('CLI: backprop-lens', function () {
+  const tmp = useTempDir('bpl-cli-');
+  before(function () {
+    this.timeout(120_000);
+    ensureBuilt();
+  });
+
+  it('--help prints the usage and exits 0', () => {
+    const r = cli('--help');
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /Usage: backprop-lens/);
+    assert.match(r.stdout, /trace FILE/);
+    assert.match(r.stdout, /--json/);
+  });
+
+  describe('trace FILE --json', () => {
+    const MODEL = `import { scalar, tensor, param } from 'backprop-lens';
+const x = scalar(-2);
+const y = scalar(5);
+const q = x.add(y); // @q
+const v = param([1, 2, 3, 4, 5, 6, 7, 8], { dtype: 'float64' });
+const big = v.mul(q); // @big
+console.log('a log line must not break the JSON');
+export default big.sum().add(q);
+`;
+    let doc: Json;
+    let file: string;
+    before(() => {
+      file = writeFile(tmp(), 'model.ts', MODEL);
+      const r = cli('trace', file, '--json', '--max-elements', '4');
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim().split('\n').length, 1, 'one JSON document on one line');
+      doc = JSON.parse(r.stdout);
+      assert.match(r.stderr, /a log line must not break the JSON/, 'the model console goes to stderr in JSON mode');
+    });
+
+    it('has the top-level fields {version, file, output, nodes, backward, diagnosis}', () => {
+      for (const k of ['version', 'file', 'output', 'nodes', 'backward', 'diagnosis']) assert.ok(k in doc, `missing ${k}`);
+      assert.equal(typeof doc.version, 'number');
+      assert.equal(doc.file, file);
+      assert.ok(Number.isInteger(doc.output) && doc.output >= 0 && doc.output < doc.nodes.length);
+      assert.ok(Array.isArray(doc.backward) && doc.backward.length > 0);
+      assert.ok(Array.isArray(doc.diagnosis));
+    });
+
+    it('every node has {id, op, name, label, shape, inputs, scope, source, value, grad, stats, gradStats}', () => {
+      doc.nodes.forEach((n: Json, i: number) => {
+        for (const k of ['id', 'op', 'name', 'label', 'shape', 'inputs', 'scope', 'source', 'value', 'grad', 'stats', 'gradStats']) {
+          assert.ok(k in n, `node ${i} lacks ${k}`);
+        }
+        assert.equal(n.id, i);
+        assert.equal(typeof n.op, 'string');
+        assert.ok(n.name === null || typeof n.name === 'string');
+        assert.equal(typeof n.label, 'string');
+        assert.ok(Array.isArray(n.shape) && n.shape.every(Number.isInteger));
+        assert.ok(Array.isArray(n.inputs) && n.inputs.every((j: number) => Number.isInteger(j) && j < i));
+        assert.ok(n.scope === null || typeof n.scope === 'string');
+        if (n.source !== null) {
+          assert.ok(Number.isInteger(n.source.line) && n.source.line >= 1);
+          assert.ok(Number.isInteger(n.source.column) && n.source.column >= 1);
+        }
+        for (const k of ['min', 'max', 'mean', 'std', 'norm', 'zeros', 'nan', 'inf', 'histogram']) assert.ok(k in n.stats, `node ${i} stats lack ${k}`);
+      });
+    });
+
+    it('values and gradients are flat number arrays up to --max-elements, null above, with stats always', () => {
+      const byName = (name: string) => doc.nodes.find((n: Json) => n.name === name);
+      const q = byName('q');
+      assert.deepEqual(q.value, [3]);
+      assert.equal(q.op, 'add');
+      assert.equal(q.source.line, lineOf(MODEL, '// @q'));
+      assert.deepEqual(q.shape, []);
+      // ∂/∂q of Σ(v·q) + q = Σv + 1 = 37
+      assert.deepEqual(q.grad, [37]);
+      assert.deepEqual(q.inputs, [byName('x').id, byName('y').id]);
+      const big = byName('big');
+      assert.deepEqual(big.shape, [8]);
+      assert.equal(big.value, null, '8 elements > --max-elements 4');
+      assert.equal(big.grad, null);
+      assert.equal(big.stats.max, 24);
+      assert.equal(big.stats.min, 3);
+      assert.ok(big.gradStats, 'gradient summary even without values');
+      assert.equal(big.gradStats.mean, 1);
+      const v = byName('v');
+      assert.equal(v.value, null);
+      assert.equal(v.gradStats.max, 3);
+    });
+
+    it('backward step records reference node ids', () => {
+      for (const step of doc.backward) {
+        assert.ok(Number.isInteger(step.node) && step.node < doc.nodes.length);
+        for (const i of step.inputs) assert.ok(Number.isInteger(i.input) && i.input < doc.nodes.length);
+      }
+      assert.equal(doc.backward[0].node, doc.output);
+    });
+  });
+
+  it('writes NaN as the string "NaN" (the JSON stays valid)', () => {
+    const file = writeFile(tmp(), 'nan.ts', `import { scalar } from 'backprop-lens';\nconst x = scalar(-1);\nconst y = x.log();\nexport default y;\n`);
+    const r = cli('trace', file, '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const doc = JSON.parse(r.stdout);
+    const y = doc.nodes.find((n: Json) => n.name === 'y');
+    assert.deepEqual(y.value, ['NaN']);
+    assert.ok(doc.diagnosis.some((d: Json) => d.code === 'nonfinite-forward'));
+  });
+
+  it('without --json prints a table with the variable names', () => {
+    const file = writeFile(tmp(), 'table.ts', `import { scalar } from 'backprop-lens';\nconst a = scalar(2);\nconst b = a.mul(a);\nexport default b;\n`);
+    const r = cli('trace', file);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^id\s+name\s+op/);
+    assert.match(r.stdout, /\bb\s+mul\b/);
+  });
+
+  it('a missing file → exit 1 and a message naming the file', () => {
+    const missing = path.join(tmp(), 'nope.ts');
+    const r = cli('trace', missing, '--json');
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    assert.ok(r.stderr.includes(missing), r.stderr);
+  });
+
+  it('an unknown command → exit 1 with the usage', () => {
+    const r = cli('frobnicate', 'x.ts');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /unknown command 'frobnicate'/);
+    assert.match(r.stderr, /Usage/);
+  });
+
+  it('no command or no FILE → exit 1', () => {
+    assert.equal(cli().code, 1);
+    assert.equal(cli('trace').code, 1);
+  });
+
+  it('a bad option value → exit 1', () => {
+    const r = cli('trace', 'x.ts', '--timeout', 'soon');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /--timeout/);
+    assert.equal(cli('trace', 'x.ts', '--no-such-flag').code, 1);
+  });
+
+  it('a syntax error → exit 1 and `file:line:col: syntax error: …` on stderr', () => {
+    const MODEL = `import { scalar } from 'backprop-lens';\nconst x = scalar(1;  // @bad\nexport default x;\n`;
+    const file = writeFile(tmp(), 'broken.ts', MODEL);
+    const r = cli('trace', file, '--json');
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    const line = lineOf(MODEL, '// @bad');
+    assert.ok(r.stderr.startsWith(`${file}:${line}:`), r.stderr);
+    assert.match(r.stderr, /: syntax error: /);
+  });
+
+  it('a runtime error → exit 1 with the located message', () => {
+    const MODEL = `import { tensor } from 'backprop-lens';\nconst a = tensor([1, 2, 3]);\nconst b = a.add(tensor([1, 2])); // @add\nexport default b.sum();\n`;
+    const file = writeFile(tmp(), 'shape.ts', MODEL);
+    const r = cli('trace', file);
+    assert.equal(r.code, 1);
+    assert.ok(r.stderr.startsWith(`${file}:${lineOf(MODEL, '// @add')}:`), r.stderr);
+    assert.match(r.stderr, /shape error/);
+  });
+
+  it('--timeout stops an endless model', () => {
+    const file = writeFile(tmp(), 'endless.ts', `import { scalar } from 'backprop-lens';\nconst x = scalar(1);\nwhile (x.item() > 0) {}\nexport default x;\n`);
+    const r = cli('trace', file, '--timeout', '500');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /timeout error/);
+  });
+});
