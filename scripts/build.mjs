@@ -19,10 +19,10 @@ for (const extra of ['extension/extension.ts']) {
   if (existsSync(join(root, extra))) builds.push({ ...node, entryPoints: { extension: extra }, outdir: 'dist', external: ['vscode', 'esbuild-wasm'] });
 }
 if (existsSync(join(root, 'webview/main.ts'))) {
-  builds.push({ ...common, platform: 'browser', format: 'iife', target: 'chrome114', entryPoints: { webview: 'webview/main.ts' }, outdir: 'media', loader: { '.ttf': 'file', '.woff2': 'file' } });
+  builds.push({ ...common, platform: 'browser', format: 'iife', target: 'chrome114', minify: true, entryPoints: { webview: 'webview/main.ts' }, outdir: 'media', loader: { '.ttf': 'file', '.woff2': 'file' } });
 }
 if (existsSync(join(root, 'webview/layout-worker.ts'))) {
-  builds.push({ ...common, platform: 'browser', format: 'iife', target: 'chrome114', entryPoints: { 'layout-worker': 'webview/layout-worker.ts' }, outdir: 'media' });
+  builds.push({ ...common, platform: 'browser', format: 'iife', target: 'chrome114', minify: true, entryPoints: { 'layout-worker': 'webview/layout-worker.ts' }, outdir: 'media' });
 }
 // The TypeScript server plugin must live at <extension>/node_modules/<name> for tsserver to find it.
 if (existsSync(join(root, 'extension/ts-plugin/index.ts'))) {

@@ -12,6 +12,9 @@ import { shapeString } from '../shape';
 import { summarize, type TensorStats } from '../stats/summary';
 import { firstNonFiniteBackward, firstNonFiniteForward, type NonFiniteFinding } from '../stats/nonfinite';
 import { Tensor, type SourceLocation } from '../tensor';
+import { formatNumber } from '../format';
+
+export { formatNumber };
 
 export const SNAPSHOT_VERSION = 1;
 /** Tensors up to this many elements carry their values; larger ones carry only summaries. */
@@ -128,14 +131,6 @@ export interface SnapshotOptions {
 function payload(t: Tensor | null | undefined, max: number): TensorPayload {
   if (!t || t.size > max) return null;
   return Float64Array.from(t.data as ArrayLike<number>);
-}
-
-export function formatNumber(v: number): string {
-  if (!Number.isFinite(v)) return String(v);
-  if (v === 0) return '0';
-  const a = Math.abs(v);
-  if (a >= 1e4 || a < 1e-3) return v.toExponential(2).replace('e+', 'e');
-  return Number(v.toPrecision(4)).toString();
 }
 
 /**

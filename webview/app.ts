@@ -1,0 +1,422 @@
+/**
+ * Pipeline stage 5 and the wiring: host messages in, UI state kept and persisted, stages run in
+ * order (snapshot → view model → layout → render), interaction (select, step, zoom) back out.
+ */
+import type { GraphSnapshot, HostMessage, PanelCommand, RunError, SnapshotNode, UiState, ViewMode } from '../extension/protocol';
+import { el, button } from './dom';
+import { exportPng, exportSvg } from './export';
+import { basename } from './format';
+import type { Host } from './host';
+import { Inspector } from './inspector';
+import type { LayoutRequest, LayoutResult } from './layout';
+import { LayoutClient } from './layoutClient';
+import { createMeasure } from './measure';
+import { GraphView, type Transform } from './render';
+import { normalizeSnapshot } from './snapshot';
+import { clampStep, stepCount, stepView, type StepView } from './stepper';
+import { StatusLine, Toolbar } from './toolbar';
+import { buildViewModel, type ViewModel } from './viewModel';
+
+type Phase = 'waiting' | 'running' | 'ready' | 'errors' | 'untrusted';
+
+const DEFAULT_STATE: UiState = { file: null, mode: 'backward', step: 0, selected: null, direction: 'TB', transform: null };
+
+/** The saved state, if it has the right shape (it comes from storage, so it is checked). */
+export function readState(v: unknown): UiState | null {
+  if (typeof v !== 'object' || v === null) return null;
+  const s = v as Partial<UiState>;
+  if (s.mode !== 'forward' && s.mode !== 'backward') return null;
+  if (typeof s.step !== 'number' || !(s.step >= 0)) return null;
+  const t = s.transform;
+  const transform = t && [t.x, t.y, t.k].every((n) => typeof n === 'number' && Number.isFinite(n)) && t.k > 0 ? { x: t.x, y: t.y, k: t.k } : null;
+  return {
+    file: typeof s.file === 'string' ? s.file : null,
+    mode: s.mode,
+    step: Math.floor(s.step),
+    selected: typeof s.selected === 'number' && Number.isInteger(s.selected) && s.selected >= 0 ? s.selected : null,
+    direction: s.direction === 'LR' ? 'LR' : 'TB',
+    transform,
+  };
+}
+
+export class App {
+  private ui: UiState;
+  /** Saved state from before a reload: applied to the first snapshot of the same file. */
+  private restored: UiState | null;
+  private phase: Phase = 'waiting';
+  private snapshot: GraphSnapshot | null = null;
+  private fileName = '';
+  private runId = 0;
+  private errors: RunError[] = [];
+  private highlighted = new Set<number>();
+  private vm: ViewModel | null = null;
+  private layoutSeq = 0;
+  private fetchSeq = 0;
+  private playTimer: number | null = null;
+  private view: StepView | null = null;
+  /** Pick the layout direction that fits the panel best, until the user picks one. */
+  private autoDirection: boolean;
+
+  private readonly toolbar: Toolbar;
+  private readonly status = new StatusLine();
+  private readonly banner: HTMLElement;
+  private readonly graphWrap: HTMLElement;
+  private readonly empty: HTMLElement;
+  private readonly graph: GraphView;
+  private readonly inspector: Inspector;
+  private readonly layouts: LayoutClient;
+
+  constructor(private readonly root: HTMLElement, private readonly host: Host) {
+    this.restored = readState(host.getState());
+    this.ui = this.restored ? { ...this.restored } : { ...DEFAULT_STATE };
+    this.autoDirection = !this.restored;
+    this.layouts = new LayoutClient(document.body.dataset.layoutWorker || undefined);
+    this.toolbar = new Toolbar({
+      mode: (m) => this.setMode(m),
+      first: () => this.go(0),
+      prev: () => this.go(this.ui.step - 1),
+      next: () => this.go(this.ui.step + 1),
+      last: () => this.go(Infinity),
+      play: () => this.togglePlay(),
+      fit: () => this.graph.fit(),
+      direction: () => this.toggleDirection(),
+      rerun: () => this.host.post({ type: 'rerun' }),
+      search: (q) => this.search(q),
+    });
+    this.banner = el('div', { class: 'banner' });
+    const main = el('div', { class: 'main' });
+    this.graphWrap = el('div', { class: 'graph-wrap' });
+    this.empty = el('div', { class: 'empty' }, 'Waiting for the trace…');
+    this.graphWrap.append(this.empty);
+    this.graph = new GraphView(this.graphWrap, {
+      select: (id) => this.select(id, true),
+      transform: (t) => this.setTransform(t),
+    });
+    this.inspector = new Inspector({
+      revealSource: (n) => this.revealSource(n),
+      fetchTensor: (node, which) => this.host.post({ type: 'fetchTensor', requestId: ++this.fetchSeq, node, which }),
+      select: (id) => this.select(id, true),
+    });
+    main.append(this.graphWrap, this.inspector.root);
+    root.append(this.toolbar.root, this.banner, main, this.status.root);
+    this.refreshChrome();
+  }
+
+  handle(m: HostMessage): void {
+    switch (m.type) {
+      case 'snapshot':
+        this.receiveSnapshot(m.snapshot, m.file, m.fileName, m.runId);
+        break;
+      case 'running':
+        this.phase = 'running';
+        this.fileName = m.fileName;
+        this.refreshChrome();
+        break;
+      case 'errors':
+        this.phase = 'errors';
+        this.fileName = m.fileName;
+        this.errors = Array.isArray(m.errors) ? m.errors : [];
+        this.refreshChrome();
+        break;
+      case 'untrusted':
+        this.phase = 'untrusted';
+        this.fileName = m.fileName;
+        this.refreshChrome();
+        break;
+      case 'tensorData':
+        this.inspector.tensorArrived(m.node, m.which, m.data ? Float64Array.from(m.data) : null, m.reason);
+        this.refreshInspector();
+        break;
+      case 'command':
+        this.command(m.command);
+        break;
+      case 'highlightLines':
+        this.highlight(m.file, m.lines);
+        break;
+      case 'export':
+        void this.export(m.requestId, m.format);
+        break;
+      default: {
+        const never: never = m;
+        this.host.post({ type: 'error', message: `unknown message ${JSON.stringify((never as { type?: unknown }).type)}` });
+      }
+    }
+  }
+
+  // --- snapshot → view model → layout → render ---------------------------------------------
+
+  private receiveSnapshot(raw: GraphSnapshot, file: string, fileName: string, runId: number): void {
+    const s = normalizeSnapshot(raw);
+    const previous = this.snapshot;
+    const sameFile = this.ui.file === file;
+    this.snapshot = s;
+    this.fileName = fileName;
+    this.runId = runId;
+    this.phase = 'ready';
+    this.errors = [];
+    this.inspector.resetFetched();
+    this.stopPlay();
+    const restored = this.restored && this.restored.file === file ? this.restored : null;
+    this.restored = null;
+    if (restored) {
+      this.ui = { ...restored, step: clampStep(s, restored.mode, restored.step) };
+    } else {
+      // a new trace shows everything: all values and the final gradients
+      this.ui = {
+        ...this.ui,
+        file,
+        mode: 'backward',
+        step: stepCount(s, 'backward'),
+        transform: sameFile && previous ? this.ui.transform : null,
+        selected: sameFile ? this.ui.selected : null,
+      };
+    }
+    if (this.ui.selected !== null && this.ui.selected >= s.nodes.length) this.ui.selected = null;
+    if (!sameFile) this.highlighted.clear();
+    this.refreshChrome();
+    void this.relayout(!!previous && sameFile);
+  }
+
+  private async relayout(keepView: boolean): Promise<void> {
+    const s = this.snapshot;
+    if (!s) return;
+    const seq = ++this.layoutSeq;
+    performance.mark('bpl:viewmodel');
+    const measure = createMeasure(this.graphWrap);
+    const vm = buildViewModel(s, measure);
+    const req: LayoutRequest = {
+      id: seq,
+      direction: this.ui.direction,
+      nodes: vm.nodes.map((n) => ({ key: n.key, width: n.width, height: n.height, parent: n.cluster })),
+      clusters: vm.clusters.map((c) => ({ key: c.key, parent: c.parent, labelWidth: measure('cluster-label', c.label) + 16 })),
+      edges: vm.edges.map((e) => ({ key: e.key, from: `n${e.from}`, to: `n${e.to}` })),
+    };
+    performance.mark('bpl:layout');
+    let layout: LayoutResult;
+    try {
+      if (this.autoDirection && !keepView && vm.nodes.length <= 3000) {
+        // a long chain reads better left to right in a wide panel, a wide graph top to bottom
+        const [tb, lr] = await Promise.all([this.layouts.layout({ ...req, direction: 'TB' }), this.layouts.layout({ ...req, id: -seq, direction: 'LR' })]);
+        const w = this.graphWrap.clientWidth || 800, h = this.graphWrap.clientHeight || 600;
+        const fit = (l: LayoutResult) => Math.min(w / Math.max(1, l.width), h / Math.max(1, l.height));
+        const useLR = fit(lr) > fit(tb) * 1.2;
+        this.ui.direction = useLR ? 'LR' : 'TB';
+        layout = useLR ? { ...lr, id: seq } : tb;
+      } else {
+        layout = await this.layouts.layout(req);
+      }
+    } catch (err) {
+      this.host.post({ type: 'error', message: `layout failed: ${String((err as Error)?.message ?? err)}` });
+      return;
+    }
+    if (seq !== this.layoutSeq || s !== this.snapshot) return; // a newer snapshot won
+    performance.mark('bpl:draw');
+    this.vm = vm;
+    this.graph.draw(s, vm, layout);
+    this.refreshStep();
+    if (keepView) {
+      // same file re-traced: leave the view where the user had it
+    } else if (this.ui.transform) this.graph.setTransform(this.ui.transform);
+    else this.graph.initialView(this.view?.current ?? s.output);
+    this.ui.transform = this.graph.transform;
+    performance.mark('bpl:drawn');
+    this.root.dataset.rendered = String(this.runId);
+    this.root.dataset.layout = this.layouts.where;
+    this.root.dataset.nodes = String(s.nodes.length);
+    this.persist();
+  }
+
+  // --- stepping, selection, highlight -----------------------------------------------------------
+
+  private setMode(mode: ViewMode): void {
+    if (!this.snapshot) return;
+    this.stopPlay();
+    if (mode !== this.ui.mode) {
+      this.ui.mode = mode;
+      // switching modes starts that pass from its beginning
+      this.ui.step = 0;
+    }
+    this.refreshStep();
+    this.persist();
+  }
+
+  private go(step: number): void {
+    if (!this.snapshot) return;
+    const next = clampStep(this.snapshot, this.ui.mode, step === Infinity ? stepCount(this.snapshot, this.ui.mode) : step);
+    if (next === this.ui.step) return;
+    this.ui.step = next;
+    this.refreshStep();
+    if (this.view?.current !== null && this.view?.current !== undefined) this.graph.reveal(this.view.current);
+    this.persist();
+  }
+
+  private togglePlay(): void {
+    if (this.playTimer !== null) {
+      this.stopPlay();
+      return;
+    }
+    if (!this.snapshot) return;
+    if (this.ui.step >= stepCount(this.snapshot, this.ui.mode)) this.ui.step = 0;
+    const tick = () => {
+      if (!this.snapshot || this.ui.step >= stepCount(this.snapshot, this.ui.mode)) {
+        this.stopPlay();
+        return;
+      }
+      this.go(this.ui.step + 1);
+    };
+    this.playTimer = window.setInterval(tick, 700);
+    tick();
+    this.refreshChrome();
+  }
+
+  private stopPlay(): void {
+    if (this.playTimer === null) return;
+    window.clearInterval(this.playTimer);
+    this.playTimer = null;
+    this.refreshChrome();
+  }
+
+  private toggleDirection(): void {
+    this.autoDirection = false;
+    this.ui.direction = this.ui.direction === 'TB' ? 'LR' : 'TB';
+    this.ui.transform = null;
+    void this.relayout(false);
+  }
+
+  private command(c: PanelCommand): void {
+    switch (c) {
+      case 'stepForward': this.go(this.ui.step + 1); break;
+      case 'stepBackward': this.go(this.ui.step - 1); break;
+      case 'reset':
+      case 'first': this.go(0); break;
+      case 'last': this.go(Infinity); break;
+      case 'fit': this.graph.fit(); break;
+      default: {
+        const never: never = c;
+        void never;
+      }
+    }
+  }
+
+  private select(id: number, fromUser: boolean): void {
+    const n = this.snapshot?.nodes[id];
+    if (!n) return;
+    this.ui.selected = id;
+    this.refreshStep();
+    if (fromUser) {
+      this.host.post({ type: 'selectNode', node: id });
+      this.revealSource(n);
+    }
+    this.persist();
+  }
+
+  private revealSource(n: SnapshotNode): void {
+    if (!n.source) return;
+    this.host.post({ type: 'revealSource', file: n.source.file || this.snapshot?.file || '', line: Math.max(1, n.source.line), column: Math.max(0, n.source.column ?? 0) });
+  }
+
+  private highlight(file: string, lines: number[]): void {
+    const s = this.snapshot;
+    this.highlighted.clear();
+    if (s && Array.isArray(lines)) {
+      const set = new Set(lines);
+      for (const n of s.nodes) if (n.source && (n.source.file === file || (!n.source.file && s.file === file)) && set.has(n.source.line)) this.highlighted.add(n.id);
+    }
+    this.refreshStep();
+  }
+
+  private search(query: string): void {
+    const s = this.snapshot;
+    const q = query.trim().toLowerCase();
+    if (!s || !q) return;
+    const hits = s.nodes.filter((n) => (n.name ?? '').toLowerCase().includes(q) || n.op.toLowerCase() === q || n.label.toLowerCase() === q);
+    if (!hits.length) return;
+    // cycle through the hits on repeated Enter
+    const after = hits.find((n) => this.ui.selected === null || n.id > this.ui.selected) ?? hits[0];
+    this.select(after.id, false);
+    this.graph.reveal(after.id);
+  }
+
+  private setTransform(t: Transform): void {
+    this.ui.transform = t;
+    this.persist();
+  }
+
+  // --- output -------------------------------------------------------------------------------------
+
+  private persist(): void {
+    const state: UiState = { ...this.ui, transform: this.ui.transform ? { ...this.ui.transform } : null };
+    this.host.setState(state);
+    this.host.post({ type: 'state', state });
+  }
+
+  private refreshStep(): void {
+    const s = this.snapshot;
+    this.view = s ? stepView(s, this.ui.mode, this.ui.step) : null;
+    if (s && this.view && this.vm) this.graph.applyStep(this.view, this.ui.selected, this.highlighted);
+    this.refreshInspector();
+    this.refreshChrome();
+  }
+
+  private refreshInspector(): void {
+    this.inspector.render(this.snapshot, this.view, this.ui.selected);
+  }
+
+  private refreshChrome(): void {
+    const s = this.snapshot;
+    this.toolbar.update({
+      mode: this.ui.mode, step: this.ui.step, total: s ? stepCount(s, this.ui.mode) : 0,
+      playing: this.playTimer !== null, hasGraph: !!s, direction: this.ui.direction,
+    });
+    const phaseText: Record<Phase, string> = { waiting: 'waiting for the trace', running: 'running…', ready: 'traced', errors: 'failed', untrusted: 'Restricted Mode' };
+    const parts = [this.fileName || (s ? basename(s.file) : '')].filter(Boolean);
+    if (s) parts.push(`${s.nodes.length} node${s.nodes.length === 1 ? '' : 's'}`);
+    parts.push(phaseText[this.phase]);
+    this.status.update(parts.join(' · '), this.phase === 'running');
+    this.empty.hidden = !!s;
+    if (!s && this.phase !== 'waiting') this.empty.textContent = this.phase === 'running' ? 'Running the model…' : '';
+    this.graphWrap.classList.toggle('stale', this.phase === 'errors' || this.phase === 'untrusted');
+    this.root.dataset.phase = this.phase;
+    this.renderBanner();
+  }
+
+  private renderBanner(): void {
+    this.banner.replaceChildren();
+    if (this.phase === 'errors') {
+      const box = el('div', { class: 'errors', 'data-testid': 'errors', role: 'alert' });
+      box.append(el('div', { class: 'banner-title' }, `The model did not run${this.snapshot ? ' (showing the previous graph)' : ''}`));
+      const list = el('ul');
+      for (const e of this.errors) {
+        const where = `${basename(String(e.file ?? this.fileName))}${e.line ? `:${e.line}` : ''}`;
+        const li = el('li');
+        const loc = el('a', { href: '#', class: 'mono' }, where);
+        loc.addEventListener('click', (ev) => {
+          ev.preventDefault();
+          if (e.file && e.line) this.host.post({ type: 'revealSource', file: e.file, line: e.line, column: Math.max(0, e.column ?? 0) });
+        });
+        li.append(loc, ` — ${String(e.message ?? '')}`);
+        list.append(li);
+      }
+      box.append(list);
+      this.banner.append(box);
+    } else if (this.phase === 'untrusted') {
+      const box = el('div', { class: 'untrusted', 'data-testid': 'untrusted', role: 'alert' });
+      box.append(
+        el('i', { class: 'codicon codicon-shield' }),
+        el('span', {}, `Model code does not run in Restricted Mode. Trust this workspace to trace ${this.fileName || 'the model'}.`),
+        button('workspace-trusted', 'Manage Workspace Trust', () => this.host.post({ type: 'manageTrust' }), 'manage-trust', false),
+      );
+      this.banner.append(box);
+    }
+  }
+
+  private async export(requestId: number, format: 'svg' | 'png'): Promise<void> {
+    try {
+      const svg = exportSvg(this.graph.svg.node()!, this.graph.bounds);
+      const data = format === 'svg' ? svg : await exportPng(svg, this.graph.bounds);
+      this.host.post({ type: 'exported', requestId, format, data });
+    } catch (err) {
+      this.host.post({ type: 'error', message: `export failed: ${String((err as Error)?.message ?? err)}` });
+    }
+  }
+}

@@ -1,0 +1,46 @@
+/** Number and tensor text for nodes, the inspector and the chain rule. */
+import type { SnapshotNode, TensorPayload, TensorStats } from '../extension/protocol';
+import { formatNumber } from '../engine/format';
+
+export { formatNumber };
+
+/** Node and inspector numbers: the engine's formatter (same text as the editor's inline values). */
+export const fmt = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : formatNumber(v));
+
+/**
+ * Chain-rule numbers: fixed three decimals (`−4.000`) so the terms of one equation line up,
+ * scientific notation for tiny or huge values, a real minus sign.
+ */
+export function fmtChain(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (!Number.isFinite(v)) return v > 0 ? '∞' : '−∞';
+  const a = Math.abs(v);
+  const s = a !== 0 && (a >= 1e4 || a < 1e-3) ? v.toExponential(2).replace('e+', 'e') : v.toFixed(3);
+  return s.replace(/^-/, '−').replace('e-', 'e−');
+}
+
+export const shapeText = (shape: readonly number[]): string => (shape.length === 0 ? 'scalar' : shape.join('×'));
+
+/** Short text for a tensor: the number for scalars, the list for ≤ 4 elements, else mean and spread. */
+export function tensorBrief(payload: TensorPayload, stats: TensorStats | null, size: number, num: (v: number) => string = fmt): string {
+  if (payload && payload.length === 1) return num(payload[0]);
+  if (payload && payload.length <= 4) return `[${Array.from(payload, num).join(', ')}]`;
+  if (!stats) return size > 0 ? `${size} values` : '[]';
+  if (stats.mean === null) return stats.nan ? `${stats.nan} NaN` : '—';
+  return `μ ${num(stats.mean)} σ ${num(stats.std ?? 0)}`;
+}
+
+/** Sign class of a gradient (scalar or mean): colours the text. */
+export function signClass(v: number | null | undefined): 'pos' | 'neg' | 'zero' | 'nonfinite' {
+  if (v === null || v === undefined) return 'zero';
+  if (!Number.isFinite(v)) return 'nonfinite';
+  return v > 0 ? 'pos' : v < 0 ? 'neg' : 'zero';
+}
+
+/** What a node is called in formulas: its name, else `op#id`. */
+export const nodeRef = (n: SnapshotNode): string => n.name ?? (n.op === 'leaf' ? n.label : `${n.op}#${n.id}`);
+
+export function basename(file: string): string {
+  const parts = file.split(/[\\/]/);
+  return parts[parts.length - 1] || file;
+}

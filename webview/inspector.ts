@@ -1,0 +1,198 @@
+/**
+ * The inspector: the chain rule of the current step, then the selected node (op, formula, shapes,
+ * value and gradient with summaries, a table up to 64 elements or a histogram beyond, its source).
+ * Every user-provided string goes in through textContent.
+ */
+import * as d3 from 'd3';
+import type { GraphSnapshot, SnapshotNode, TensorPayload, TensorStats, TensorWhich } from '../extension/protocol';
+import { backwardChain, forwardChain, gradientStory } from './chainRule';
+import { basename, fmt, nodeRef, shapeText, signClass } from './format';
+import type { StepView } from './stepper';
+import { el, button } from './dom';
+
+export interface InspectorEvents {
+  revealSource(node: SnapshotNode): void;
+  fetchTensor(node: number, which: TensorWhich): void;
+  select(id: number): void;
+}
+
+const TABLE_MAX = 64;
+
+export class Inspector {
+  readonly root: HTMLElement;
+  private readonly chain: HTMLElement;
+  private readonly details: HTMLElement;
+  private readonly diagnosis: HTMLElement;
+  /** Tensors fetched on demand, by `node:which`. */
+  private fetched = new Map<string, TensorPayload | string>();
+
+  constructor(private readonly events: InspectorEvents) {
+    this.root = el('aside', { class: 'inspector', 'data-testid': 'inspector', 'aria-label': 'Inspector' });
+    this.chain = el('section', { class: 'chain-rule', 'data-testid': 'chain-rule', 'aria-live': 'polite' });
+    this.details = el('section', { class: 'details' });
+    this.diagnosis = el('section', { class: 'diagnosis' });
+    this.root.append(this.chain, this.details, this.diagnosis);
+  }
+
+  resetFetched(): void {
+    this.fetched.clear();
+  }
+
+  tensorArrived(node: number, which: TensorWhich, data: TensorPayload, reason?: string): void {
+    this.fetched.set(`${node}:${which}`, data ?? reason ?? 'not available');
+  }
+
+  render(s: GraphSnapshot | null, view: StepView | null, selected: number | null): void {
+    this.renderChain(s, view);
+    this.renderDetails(s, selected);
+    this.renderDiagnosis(s);
+  }
+
+  private renderChain(s: GraphSnapshot | null, view: StepView | null): void {
+    this.chain.replaceChildren();
+    if (!s || !view) return;
+    const text = view.mode === 'backward' ? backwardChain(s, view.step) : forwardChain(s, view.step);
+    if (!text) {
+      const hint = view.mode === 'backward'
+        ? (s.backward.length ? 'Step forward (Next) to send the gradient backward from the output, one node at a time.' : 'This graph has no backward pass.')
+        : 'Step forward (Next) to compute the graph one node at a time.';
+      this.chain.append(el('div', { class: 'chain-title' }, view.mode === 'backward' ? `Backward 0/${view.total}` : `Forward 0/${view.total}`), el('div', { class: 'hint' }, hint));
+      return;
+    }
+    this.chain.append(el('div', { class: 'chain-title' }, text.title));
+    for (const line of text.lines) this.chain.append(el('div', { class: 'chain-line' }, line));
+  }
+
+  private renderDetails(s: GraphSnapshot | null, selected: number | null): void {
+    this.details.replaceChildren();
+    const n = s && selected !== null ? s.nodes[selected] : undefined;
+    if (!s || !n) {
+      this.details.append(el('div', { class: 'hint' }, 'Select a node to see its op, values, gradient and source.'));
+      return;
+    }
+    const head = el('div', { class: 'insp-head' });
+    head.append(el('span', { class: 'insp-name' }, n.name ?? n.label), el('span', { class: 'insp-op' }, n.op === 'leaf' ? (n.leaf ?? 'leaf') : `${n.symbol && n.symbol !== n.op ? `${n.symbol} ` : ''}${n.op}`));
+    this.details.append(head);
+
+    const rows: [string, string | HTMLElement][] = [];
+    if (n.formula) rows.push(['local gradient', n.formula]);
+    rows.push(['shape', `${shapeText(n.shape)} · ${n.dtype}`]);
+    if (n.inputs.length) {
+      const ins = el('span', { class: 'insp-inputs' });
+      n.inputs.forEach((i, k) => {
+        const input = s.nodes[i];
+        const link = el('a', { href: '#', class: 'node-link' }, `${nodeRef(input)} [${shapeText(input.shape)}]`);
+        link.addEventListener('click', (e) => { e.preventDefault(); this.events.select(i); });
+        if (k) ins.append(', ');
+        ins.append(link);
+      });
+      rows.push(['inputs', ins]);
+    }
+    if (n.scope) rows.push(['scope', n.scope]);
+    if (n.group !== null && s.groups[n.group]) rows.push(['in', s.groups[n.group].name]);
+    this.details.append(table(rows));
+
+    if (n.source) {
+      const src = el('div', { class: 'insp-source' });
+      const loc = `${basename(n.source.file)}:${n.source.line}`;
+      const go = button('go-to-file', 'Go to source', () => this.events.revealSource(n), 'go-to-source');
+      src.append(el('span', { class: 'mono' }, loc), go);
+      this.details.append(src);
+    }
+
+    const story = gradientStory(s, n.id);
+    if (story) this.details.append(el('div', { class: 'story mono' }, story));
+
+    this.details.append(this.tensorSection(s, n, 'value', n.value, n.stats));
+    if (n.gradStats) this.details.append(this.tensorSection(s, n, 'grad', n.grad, n.gradStats));
+    else if (n.requiresGrad) this.details.append(el('div', { class: 'hint' }, 'No gradient: the output does not depend on this node.'));
+  }
+
+  private tensorSection(s: GraphSnapshot, n: SnapshotNode, which: TensorWhich, payload: TensorPayload, stats: TensorStats | null): HTMLElement {
+    const sec = el('div', { class: `tensor tensor-${which}` });
+    sec.append(el('h3', {}, which === 'value' ? 'Value' : 'Gradient ∂L/∂' + nodeRef(n)));
+    const fetched = this.fetched.get(`${n.id}:${which}`);
+    const data = payload ?? (fetched instanceof Float64Array ? fetched : null);
+    if (stats) {
+      sec.append(table([
+        ['min / max', `${fmt(stats.min)} / ${fmt(stats.max)}`],
+        ['mean ± std', `${fmt(stats.mean)} ± ${fmt(stats.std)}`],
+        ['norm', fmt(stats.norm)],
+        ...(stats.zeros ? [['zeros', `${(stats.zeros * 100).toFixed(1)}%`] as [string, string]] : []),
+        ...(stats.nan || stats.inf ? [['NaN / Inf', `${stats.nan} / ${stats.inf}`] as [string, string]] : []),
+      ], 'stats'));
+    }
+    if (data && data.length <= TABLE_MAX) {
+      const scroll = el('div', { class: 'table-scroll' });
+      scroll.append(valueTable(data, n.shape, which));
+      sec.append(scroll);
+    }
+    else if (stats && n.size > 1) sec.append(histogram(stats));
+    if (!data && n.size > 0 && n.size <= s.maxElements * 64) {
+      if (typeof fetched === 'string') sec.append(el('div', { class: 'hint' }, fetched));
+      else if (n.size <= TABLE_MAX || fetched === undefined) {
+        sec.append(button('cloud-download', `Load ${n.size} values`, () => this.events.fetchTensor(n.id, which), `fetch-${which}`));
+      }
+    }
+    return sec;
+  }
+
+  private renderDiagnosis(s: GraphSnapshot | null): void {
+    this.diagnosis.replaceChildren();
+    if (!s?.diagnosis.length) return;
+    this.diagnosis.append(el('h3', {}, 'Diagnosis'));
+    for (const d of s.diagnosis) {
+      const row = el('div', { class: `diag diag-${d.severity}` });
+      row.append(el('i', { class: `codicon codicon-${d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warning' : 'info'}` }), el('span', {}, d.message));
+      if (d.node !== null && s.nodes[d.node]) {
+        const link = el('a', { href: '#', class: 'node-link' }, ` ${nodeRef(s.nodes[d.node])}`);
+        link.addEventListener('click', (e) => { e.preventDefault(); this.events.select(d.node!); });
+        row.append(link);
+      }
+      this.diagnosis.append(row);
+    }
+  }
+}
+
+function table(rows: [string, string | HTMLElement][], cls = 'props'): HTMLElement {
+  const t = el('table', { class: cls });
+  for (const [k, v] of rows) {
+    const tr = el('tr');
+    tr.append(el('th', {}, k));
+    const td = el('td');
+    td.append(v);
+    tr.append(td);
+    t.append(tr);
+  }
+  return t;
+}
+
+/** Up to 64 numbers: a grid for 2-D (rows × last dim), one row of columns otherwise. */
+function valueTable(data: Float64Array, shape: readonly number[], which: TensorWhich): HTMLElement {
+  const cols = shape.length >= 2 ? shape[shape.length - 1] : Math.min(data.length, 8);
+  const t = el('table', { class: `values values-${which}` });
+  for (let r = 0; r * cols < data.length; r++) {
+    const tr = el('tr');
+    for (let c = 0; c < cols && r * cols + c < data.length; c++) {
+      const v = data[r * cols + c];
+      tr.append(el('td', { class: which === 'grad' ? signClass(v) : '' }, fmt(v)));
+    }
+    t.append(tr);
+  }
+  return t;
+}
+
+function histogram(stats: TensorStats): HTMLElement {
+  const h = stats.histogram;
+  const wrap = el('div', { class: 'histogram' });
+  const w = 240, ht = 60;
+  const svg = d3.select(wrap).append('svg').attr('width', w).attr('height', ht + 14).attr('role', 'img').attr('aria-label', 'Histogram of the values');
+  const max = Math.max(1, ...h.counts);
+  const bw = w / Math.max(1, h.counts.length);
+  svg.selectAll('rect').data(h.counts).join('rect')
+    .attr('x', (_, i) => i * bw).attr('width', Math.max(1, bw - 1))
+    .attr('y', (c) => ht - (c / max) * ht).attr('height', (c) => (c / max) * ht);
+  svg.append('text').attr('x', 0).attr('y', ht + 12).attr('class', 'axis').text(fmt(h.lo));
+  svg.append('text').attr('x', w).attr('y', ht + 12).attr('text-anchor', 'end').attr('class', 'axis').text(fmt(h.hi));
+  return wrap;
+}

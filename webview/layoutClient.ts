@@ -1,0 +1,66 @@
+/**
+ * Runs layouts off the UI thread. A webview cannot start a Worker from its resource origin, so the
+ * worker script is fetched and started from a blob: URL (allowed by the page's worker-src). If that
+ * fails for any reason, layouts run on the main thread with the same code.
+ */
+import { computeLayout, type LayoutRequest, type LayoutResult } from './layout';
+
+export class LayoutClient {
+  private worker: Worker | null = null;
+  private starting: Promise<Worker | null> | null = null;
+  private pending = new Map<number, (r: LayoutResult) => void>();
+  /** Where layouts ran last: the tests and the status line read it. */
+  where: 'worker' | 'main' = 'main';
+
+  constructor(private readonly workerUri: string | undefined) {}
+
+  private start(): Promise<Worker | null> {
+    if (this.starting) return this.starting;
+    this.starting = (async () => {
+      if (!this.workerUri) return null;
+      try {
+        const res = await fetch(this.workerUri);
+        if (!res.ok) return null;
+        const blob = new Blob([await res.text()], { type: 'text/javascript' });
+        const worker = new Worker(URL.createObjectURL(blob));
+        worker.onmessage = (e: MessageEvent<LayoutResult>) => {
+          const done = this.pending.get(e.data.id);
+          this.pending.delete(e.data.id);
+          done?.(e.data);
+        };
+        worker.onerror = () => this.failWorker();
+        this.worker = worker;
+        return worker;
+      } catch {
+        return null;
+      }
+    })();
+    return this.starting;
+  }
+
+  /** A worker that errors is dropped; waiting layouts are redone on the main thread. */
+  private failWorker(): void {
+    this.worker?.terminate();
+    this.worker = null;
+    this.starting = Promise.resolve(null);
+    const waiting = [...this.pending.values()];
+    this.pending.clear();
+    for (const done of waiting) done({ id: -1, nodes: {}, clusters: {}, edges: {}, width: 0, height: 0, error: 'worker failed' });
+  }
+
+  async layout(req: LayoutRequest): Promise<LayoutResult> {
+    const worker = await this.start();
+    if (worker) {
+      const result = await new Promise<LayoutResult>((resolve) => {
+        this.pending.set(req.id, resolve);
+        worker.postMessage(req);
+      });
+      if (!result.error) {
+        this.where = 'worker';
+        return result;
+      }
+    }
+    this.where = 'main';
+    return computeLayout(req);
+  }
+}

@@ -1,0 +1,318 @@
+/**
+ * Pipeline stage 4: render with d3. Joins are keyed by node id, edge key and cluster key, so a
+ * re-traced graph updates in place. `draw` places things (after a layout); `applyStep` only changes
+ * texts and classes, which keeps stepping cheap.
+ */
+import * as d3 from 'd3';
+import type { GraphSnapshot } from '../extension/protocol';
+import type { LayoutResult, Point } from './layout';
+import type { StepView } from './stepper';
+import { G, type ViewEdge, type ViewModel, type ViewNode } from './viewModel';
+import { signClass, tensorBrief } from './format';
+
+export interface Transform { x: number; y: number; k: number }
+
+export interface GraphEvents {
+  select(id: number): void;
+  transform(t: Transform): void;
+}
+
+const reducedMotion = () => window.matchMedia('(prefers-reduced-motion: reduce)').matches;
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+function meanOf(p: Float64Array | null): number | null {
+  if (!p || p.length === 0) return null;
+  let s = 0;
+  for (const v of p) s += v;
+  return s / p.length;
+}
+
+function meanAbs(p: Float64Array | null): number | null {
+  if (!p || p.length === 0) return null;
+  let s = 0;
+  for (const v of p) s += Math.abs(v);
+  return s / p.length;
+}
+
+/** log10 magnitude → [0, 1] over the range seen in this graph. */
+function logScale(values: Iterable<number | null>): (v: number | null) => number {
+  let lo = Infinity, hi = -Infinity;
+  for (const v of values) {
+    if (v === null || !(v > 0) || !Number.isFinite(v)) continue;
+    const l = Math.log10(v);
+    lo = Math.min(lo, l);
+    hi = Math.max(hi, l);
+  }
+  return (v) => {
+    if (v === null || !Number.isFinite(v)) return v === null ? 0 : 1;
+    if (!(v > 0)) return 0;
+    if (hi <= lo) return 1;
+    return Math.max(0.08, (Math.log10(v) - lo) / (hi - lo));
+  };
+}
+
+const curve = d3.line<Point>().x((p) => p.x).y((p) => p.y).curve(d3.curveBasis);
+
+export class GraphView {
+  readonly svg: d3.Selection<SVGSVGElement, unknown, null, undefined>;
+  private readonly viewport: d3.Selection<SVGGElement, unknown, null, undefined>;
+  private readonly zoom: d3.ZoomBehavior<SVGSVGElement, unknown>;
+  private vm: ViewModel | null = null;
+  private layout: LayoutResult | null = null;
+  private snapshot: GraphSnapshot | null = null;
+  private gradScale: (v: number | null) => number = () => 0;
+  private edgeScale: (v: number | null) => number = () => 0;
+  private suppressTransformEvent = false;
+
+  constructor(container: HTMLElement, private readonly events: GraphEvents) {
+    this.svg = d3.select(container).append('svg').attr('class', 'graph').attr('aria-label', 'Computational graph');
+    const defs = this.svg.append('defs');
+    for (const kind of ['plain', 'active', 'done']) {
+      defs.append('marker').attr('id', `arrow-${kind}`).attr('class', `arrow arrow-${kind}`)
+        .attr('viewBox', '0 0 10 10').attr('refX', 9).attr('refY', 5)
+        .attr('markerUnits', 'userSpaceOnUse').attr('markerWidth', 9).attr('markerHeight', 9).attr('orient', 'auto-start-reverse')
+        .append('path').attr('d', 'M0,0 L10,5 L0,10 z');
+    }
+    this.viewport = this.svg.append('g').attr('class', 'viewport');
+    this.viewport.append('g').attr('class', 'clusters');
+    this.viewport.append('g').attr('class', 'edges');
+    this.viewport.append('g').attr('class', 'nodes');
+    this.zoom = d3.zoom<SVGSVGElement, unknown>()
+      .scaleExtent([0.03, 4])
+      .filter((e: Event) => (e.type !== 'dblclick') && !(e as MouseEvent).button)
+      .on('zoom', (e: d3.D3ZoomEvent<SVGSVGElement, unknown>) => this.viewport.attr('transform', e.transform.toString()))
+      .on('end', (e: d3.D3ZoomEvent<SVGSVGElement, unknown>) => {
+        if (!this.suppressTransformEvent) this.events.transform({ x: e.transform.x, y: e.transform.y, k: e.transform.k });
+      });
+    this.svg.call(this.zoom);
+  }
+
+  get bounds(): { width: number; height: number } {
+    return { width: this.layout?.width ?? 0, height: this.layout?.height ?? 0 };
+  }
+
+  /** Places clusters, edges and nodes after a layout. */
+  draw(s: GraphSnapshot, vm: ViewModel, layout: LayoutResult): void {
+    const first = this.vm === null;
+    this.snapshot = s;
+    this.vm = vm;
+    this.layout = layout;
+    const animate = !first && !reducedMotion();
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- selection or transition, same attr API
+    const t = (sel: d3.Selection<any, any, any, any>): any => (animate ? sel.transition().duration(250) : sel);
+
+    this.gradScale = logScale(vm.nodes.map((n) => n.node.gradStats ? meanAbs(n.node.grad) ?? Math.abs(n.node.gradStats.mean ?? 0) : null));
+    this.edgeScale = logScale(vm.edges.map((e) => e.gradMagnitude));
+
+    const clusters = vm.clusters.filter((c) => layout.clusters[c.key]);
+    this.viewport.select<SVGGElement>('g.clusters').selectAll<SVGGElement, (typeof clusters)[number]>('g.cluster')
+      .data(clusters, (c) => c.key)
+      .join((enter) => {
+        const g = enter.append('g');
+        g.append('rect').attr('rx', 6);
+        g.append('text').attr('class', 'cluster-label');
+        return g;
+      })
+      .attr('class', (c) => `cluster cluster-${c.kind}`)
+      .attr('data-key', (c) => c.key)
+      .each(function (c) {
+        const b = layout.clusters[c.key];
+        const g = d3.select(this);
+        t(g.select('rect')).attr('x', b.x).attr('y', b.y).attr('width', b.width).attr('height', b.height);
+        t(g.select('text')).attr('x', b.x + 8).attr('y', b.y + 13);
+        g.select('text').text(c.label);
+      });
+
+    this.viewport.select<SVGGElement>('g.edges').selectAll<SVGPathElement, ViewEdge>('path.edge')
+      .data(vm.edges.filter((e) => layout.edges[e.key]), (e) => e.key)
+      .join('path')
+      .attr('class', 'edge')
+      .attr('data-from', (e) => e.from)
+      .attr('data-to', (e) => e.to)
+      .call((sel) => t(sel).attr('d', (e: ViewEdge) => curve(layout.edges[e.key]) ?? ''));
+
+    const nodes = this.viewport.select<SVGGElement>('g.nodes').selectAll<SVGGElement, ViewNode>('g.node')
+      .data(vm.nodes.filter((n) => layout.nodes[n.key]), (n) => String(n.id))
+      .join((enter) => enter.append('g').attr('class', 'node').each(function () { buildNode(this); })
+        .attr('transform', (n) => nodeTransform(n, layout))
+        .on('click', (e: MouseEvent, n) => { e.stopPropagation(); this.events.select(n.id); })
+        .on('keydown', (e: KeyboardEvent, n) => this.nodeKey(e, n)));
+    nodes.attr('data-id', (n) => n.id)
+      .attr('data-name', (n) => n.node.name ?? '')
+      .attr('data-op', (n) => n.node.op)
+      .attr('tabindex', 0)
+      .attr('role', 'button')
+      .attr('aria-label', (n) => `${n.title}, ${n.opText}, ${n.shapeText}`)
+      .each(function (n) { layoutNode(this, n); });
+    t(nodes).attr('transform', (n: ViewNode) => nodeTransform(n, layout));
+  }
+
+  private nodeKey(e: KeyboardEvent, n: ViewNode): void {
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      this.events.select(n.id);
+      return;
+    }
+    if (!this.snapshot) return;
+    // Arrow keys walk the graph: up/left to an input, down/right to a consumer.
+    let next: number | undefined;
+    if (e.key === 'ArrowUp') next = n.node.inputs[0];
+    else if (e.key === 'ArrowDown') next = this.snapshot.nodes.find((m) => m.inputs.includes(n.id))?.id;
+    if (next === undefined) return;
+    e.preventDefault();
+    e.stopPropagation();
+    this.nodeElement(next)?.focus();
+    this.events.select(next);
+  }
+
+  nodeElement(id: number): SVGGElement | null {
+    return this.viewport.select<SVGGElement>(`g.node[data-id="${id}"]`).node();
+  }
+
+  /** Texts and classes for a step; no layout involved. */
+  applyStep(view: StepView, selected: number | null, highlighted: Set<number>): void {
+    const s = this.snapshot;
+    if (!s) return;
+    const gradScale = this.gradScale;
+    const backward = view.mode === 'backward';
+    this.viewport.selectAll<SVGGElement, ViewNode>('g.node').each(function (n) {
+      const g = d3.select(this);
+      const shown = view.valueShown(n.id);
+      const grad = backward ? view.grads.get(n.id) : undefined;
+      const gradText = grad ? tensorBrief(grad.payload, grad.final ? n.node.gradStats : null, n.node.size) : '';
+      const gradMean = grad ? (meanOf(grad.payload) ?? (grad.final ? n.node.gradStats?.mean ?? null : null)) : null;
+      g.attr('class', [
+        'node', `kind-${n.kind}`, `cat-${n.node.category}`,
+        shown ? '' : 'pending', grad ? 'reached' : '',
+        view.current === n.id ? 'current' : '', selected === n.id ? 'selected' : '', highlighted.has(n.id) ? 'highlighted' : '',
+      ].filter(Boolean).join(' '));
+      g.select('text.value').text(shown ? n.valueText : '');
+      g.select('text.grad').text(gradText).attr('class', `grad ${grad ? signClass(gradMean) : ''}`);
+      g.select('text.grad-key').text(gradText ? '∂' : '');
+      const mag = grad ? meanAbs(grad.payload) ?? (grad.final ? Math.abs(n.node.gradStats?.mean ?? 0) : null) : null;
+      g.select('rect.gradbar')
+        .attr('class', `gradbar ${signClass(gradMean)}`)
+        .attr('width', grad ? Math.max(2, (n.width - 2 * G.padX) * gradScale(mag)) : 0);
+      g.select('g.heat').attr('visibility', shown ? null : 'hidden');
+    });
+    const edgeScale = this.edgeScale;
+    this.viewport.selectAll<SVGPathElement, ViewEdge>('path.edge').each(function (e) {
+      const active = view.activeEdges.has(e.pair);
+      const done = !active && view.doneEdges.has(e.pair);
+      const kind = active ? 'active' : done ? 'done' : 'plain';
+      const el = d3.select(this)
+        .attr('class', `edge ${active ? 'active' : ''} ${done ? 'done' : ''} ${view.mode}`)
+        .attr('marker-end', `url(#arrow-${kind})`);
+      // gradient magnitude as width on a log scale, once gradient has flowed along the edge
+      if (backward && (active || done)) el.style('stroke-width', `${1.2 + 3 * edgeScale(e.gradMagnitude)}px`);
+      else el.style('stroke-width', null);
+    });
+  }
+
+  fit(animate = true): void {
+    const el = this.svg.node()!;
+    const w = el.clientWidth, h = el.clientHeight;
+    const b = this.bounds;
+    if (!w || !h || !b.width || !b.height) return;
+    const k = Math.min(1.25, 0.95 * Math.min(w / b.width, h / b.height));
+    const t = d3.zoomIdentity.translate((w - b.width * k) / 2, (h - b.height * k) / 2).scale(k);
+    const sel = animate && !reducedMotion() ? this.svg.transition().duration(300) : this.svg;
+    (sel as d3.Selection<SVGSVGElement, unknown, null, undefined>).call(this.zoom.transform, t);
+  }
+
+  /**
+   * The first view of a graph: all of it when that is readable, else a readable zoom centred on
+   * `focus` (the node being stepped through); Fit still shows everything.
+   */
+  initialView(focus: number | null): void {
+    const el = this.svg.node()!;
+    const b = this.bounds;
+    const k = Math.min(el.clientWidth / Math.max(1, b.width), el.clientHeight / Math.max(1, b.height));
+    const n = focus !== null ? this.vm?.byId.get(focus) : undefined;
+    const p = n && this.layout?.nodes[n.key];
+    if (k >= 0.5 || !p) {
+      this.fit(false);
+      return;
+    }
+    this.svg.call(this.zoom.transform, d3.zoomIdentity.translate(el.clientWidth / 2 - p.x * 0.85, el.clientHeight / 2 - p.y * 0.85).scale(0.85));
+  }
+
+  setTransform(t: Transform): void {
+    this.suppressTransformEvent = true;
+    this.svg.call(this.zoom.transform, d3.zoomIdentity.translate(t.x, t.y).scale(t.k));
+    this.suppressTransformEvent = false;
+  }
+
+  /** Brings a node into view if it is outside. */
+  reveal(id: number): void {
+    const n = this.vm?.byId.get(id);
+    const p = n && this.layout?.nodes[n.key];
+    if (!n || !p) return;
+    const el = this.svg.node()!;
+    const t = d3.zoomTransform(el);
+    const [x, y] = t.apply([p.x, p.y]);
+    if (x > 20 && y > 20 && x < el.clientWidth - 20 && y < el.clientHeight - 20) return;
+    this.svg.call(this.zoom.translateTo, p.x, p.y);
+  }
+
+  get transform(): Transform {
+    const t = d3.zoomTransform(this.svg.node()!);
+    return { x: t.x, y: t.y, k: t.k };
+  }
+}
+
+function nodeTransform(n: ViewNode, layout: LayoutResult): string {
+  const p = layout.nodes[n.key];
+  return `translate(${p.x - n.width / 2},${p.y - n.height / 2})`;
+}
+
+/** The fixed parts of a node (created once per node id). */
+function buildNode(g: SVGGElement): void {
+  const add = (tag: string, cls: string) => {
+    const el = document.createElementNS(SVG_NS, tag);
+    el.setAttribute('class', cls);
+    g.appendChild(el);
+    return el;
+  };
+  add('rect', 'box');
+  add('rect', 'stripe');
+  add('text', 'label');
+  add('text', 'op');
+  add('text', 'value');
+  add('text', 'shape');
+  add('text', 'grad-key');
+  add('text', 'grad');
+  add('g', 'heat');
+  add('rect', 'gradbar');
+}
+
+/** Sizes and texts that depend on the node, not on the step. */
+function layoutNode(el: SVGGElement, n: ViewNode): void {
+  const g = d3.select(el);
+  const baseline = (row: number) => G.padY + row * n.line + (n.line - n.ascent) / 2 + n.ascent - 1;
+  g.select('rect.box').attr('width', n.width).attr('height', n.height).attr('rx', n.kind === 'op' ? 4 : 10);
+  g.select('rect.stripe').attr('x', 0).attr('y', 0).attr('width', n.kind === 'op' ? 3 : 0).attr('height', n.height);
+  g.select('text.label').attr('x', G.padX).attr('y', baseline(0)).text(n.title);
+  g.select('text.op').attr('x', n.width - G.padX).attr('y', baseline(0)).text(n.opText);
+  g.select('text.value').attr('x', G.padX).attr('y', baseline(1)).text(n.valueText);
+  g.select('text.shape').attr('x', n.width - G.padX).attr('y', baseline(1)).text(n.shapeText);
+  g.select('text.grad-key').attr('x', G.padX).attr('y', baseline(2));
+  g.select('text.grad').attr('x', n.gradX).attr('y', baseline(2));
+  g.select('rect.gradbar').attr('x', G.padX).attr('y', n.height - G.bar - 3).attr('height', G.bar).attr('rx', 1);
+  const heat = g.select<SVGGElement>('g.heat');
+  heat.selectAll('*').remove();
+  if (n.heat && n.node.value) {
+    const values = n.node.value;
+    let max = 0;
+    for (const v of values) if (Number.isFinite(v)) max = Math.max(max, Math.abs(v));
+    const top = G.padY + (n.hasGradRow ? 3 : 2) * n.line + 2;
+    const step = G.cell + G.cellGap;
+    heat.attr('transform', `translate(${G.padX},${top})`);
+    heat.selectAll('rect').data(Array.from(values)).join('rect')
+      .attr('x', (_, i) => (i % n.heat!.cols) * step)
+      .attr('y', (_, i) => Math.floor(i / n.heat!.cols) * step)
+      .attr('width', G.cell).attr('height', G.cell)
+      .attr('class', (v) => `cell ${signClass(v)}`)
+      .attr('fill-opacity', (v) => (Number.isFinite(v) ? (max ? 0.15 + 0.85 * Math.abs(v) / max : 0.15) : 1));
+  }
+}
