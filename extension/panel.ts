@@ -206,9 +206,16 @@ export class GraphPanel {
         const queued = this.queue;
         this.queue = [];
         for (const q of queued) void this.panel.webview.postMessage(q);
-        if (!this.snapshot && this.lastErrors.length === 0 && !this.running) void this.run();
-        else if (this.snapshot && !queued.some((q) => q.type === 'snapshot')) {
+        if (!this.snapshot && this.lastErrors.length === 0 && !this.running) {
+          void this.run();
+          break;
+        }
+        // a webview that was hidden (and so reloaded) gets the last result again
+        if (this.snapshot && !queued.some((q) => q.type === 'snapshot')) {
           this.post({ type: 'snapshot', runId: this.runId, file: this.file, fileName: this.fileName, snapshot: limitSnapshot(this.snapshot, WEBVIEW_MAX_ELEMENTS) });
+        }
+        if (this.lastErrors.length > 0 && !queued.some((q) => q.type === 'errors')) {
+          this.post({ type: 'errors', file: this.file, fileName: this.fileName, errors: this.lastErrors });
         }
         break;
       }
