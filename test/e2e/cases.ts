@@ -1,0 +1,277 @@
+/**
+ * The end-to-end cases, in the order a person meets the features. They share one code-server session
+ * (trusted) except Restricted Mode, which gets its own. Expected lines come from the model file's text,
+ * expected numbers from the lecture example f = (x + y)·z at x = −2, y = 5, z = −4.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { approx, parseNumbers, Workbench } from './workbench';
+
+export const MODEL = '01-add-mul.ts';
+/** name → [value, gradient] */
+export const EXPECTED: Record<string, [number, number]> = {
+  x: [-2, -4],
+  y: [5, -4],
+  z: [-4, 3],
+  q: [3, -4],
+  f: [-12, 1],
+};
+const NAMES = Object.keys(EXPECTED);
+
+/** 1-based line of the first line of the workspace's model file matching `re`. */
+export function lineIn(workspace: string, re: RegExp, file = MODEL): number {
+  const i = fs.readFileSync(path.join(workspace, file), 'utf8').split(/\r?\n/).findIndex((l) => re.test(l));
+  assert.ok(i >= 0, `no line matching ${re} in ${file}`);
+  return i + 1;
+}
+
+/** Waits until every named node shows the expected value (and, with `grads`, gradient). */
+export async function expectGraph(wb: Workbench, { grads = true, timeout = 60_000 } = {}): Promise<void> {
+  await wb.node('f').waitFor({ state: 'visible', timeout });
+  let last = '';
+  await wb.until(
+    `nodes ${NAMES.join(', ')} with their values${grads ? ' and gradients' : ''}`,
+    async () => {
+      const wrong: string[] = [];
+      for (const name of NAMES) {
+        const [value, grad] = EXPECTED[name];
+        const got = await wb.nodeNumbers(name);
+        if (got.value === null || !approx(got.value, value)) wrong.push(`${name}: value "${got.valueText}" ≠ ${value}`);
+        if (grads && (got.grad === null || !approx(got.grad, grad))) wrong.push(`${name}: grad "${got.gradText}" ≠ ${grad}`);
+      }
+      last = wrong.join('; ');
+      return wrong.length === 0;
+    },
+    timeout,
+  ).catch((e) => {
+    throw new Error(`${(e as Error).message}\n      last mismatch: ${last}`);
+  });
+}
+
+export async function showGraphFromPalette(wb: Workbench): Promise<void> {
+  await wb.runCommand('Backprop Lens: Show Graph');
+  await wb.graphTab(MODEL).waitFor({ state: 'visible', timeout: 15_000 });
+}
+
+// ---------------------------------------------------------------------------------------------
+
+export async function caseShowGraph(wb: Workbench): Promise<void> {
+  await wb.openFile(MODEL);
+  await wb.screenshot('01-editor');
+  await showGraphFromPalette(wb);
+  // the first run in a fresh extension host also compiles esbuild-wasm: allow for a slow CI machine
+  await expectGraph(wb, { timeout: 120_000 });
+  // op nodes carry their op
+  assert.match((await wb.node('q').getAttribute('data-op')) ?? '', /add/);
+  assert.match((await wb.node('f').getAttribute('data-op')) ?? '', /mul/);
+  await wb.screenshot('02-graph');
+}
+
+export async function caseCodeLens(wb: Workbench): Promise<void> {
+  await wb.focusEditor(MODEL);
+  const editor = wb.page.locator('.editor-group-container.active .monaco-editor').first();
+  const lens = editor.locator('.codelens-decoration', { hasText: 'Show Graph' }).first();
+  await lens.waitFor({ state: 'visible', timeout: 20_000 });
+  // it sits right above the `export default` line
+  const exportLine = editor.locator('.view-line', { hasText: 'export default' }).first();
+  await exportLine.scrollIntoViewIfNeeded();
+  const [l, e] = [await lens.boundingBox(), await exportLine.boundingBox()];
+  assert.ok(l && e, 'the CodeLens and the export line are on screen');
+  assert.ok(l.y + l.height <= e.y + 1 && e.y - (l.y + l.height) < e.height, `the CodeLens (y=${l.y}) is directly above "export default" (y=${e.y})`);
+  await wb.screenshot('03-codelens');
+  // clicking it re-runs the graph for this file (its panel is open already)
+  const run = await wb.watchRun();
+  await lens.locator('a', { hasText: 'Show Graph' }).first().click();
+  assert.equal(await run.done(), 'ready');
+  await wb.graphTab(MODEL).waitFor({ state: 'visible' });
+  await expectGraph(wb);
+}
+
+interface StepView {
+  label: string;
+  index: number;
+  total: number;
+  current: string | null;
+  withGrad: string[];
+  chain: string;
+}
+
+/** The stepper's state, read in one go inside the webview (so label, nodes and chain rule agree). */
+async function stepView(wb: Workbench): Promise<StepView> {
+  // no helper functions inside: the callback is serialised into the page as it is
+  const raw = (await wb.view().locator('#app').evaluate((app: any) => {
+    const grads: Record<string, string> = {};
+    for (const g of app.querySelectorAll('g.node[data-name]')) grads[g.getAttribute('data-name')] = g.querySelector('text.grad')?.textContent ?? '';
+    return {
+      label: app.querySelector('[data-testid="step-label"]')?.textContent ?? '',
+      current: app.querySelector('g.node.current')?.getAttribute('data-name') ?? null,
+      grads,
+      chain: app.querySelector('[data-testid="chain-rule"]')?.textContent ?? '',
+    };
+  })) as { label: string; current: string | null; grads: Record<string, string>; chain: string };
+  const label = raw.label.replace(/\s+/g, ' ').trim();
+  const m = /(\d+)\s*\/\s*(\d+)/.exec(label);
+  const withGrad = NAMES.filter((n) => parseNumbers((raw.grads[n] ?? '').replace(/∂\w*/g, '')).length > 0);
+  return { label, index: m ? Number(m[1]) : -1, total: m ? Number(m[2]) : -1, current: raw.current, withGrad, chain: raw.chain.replace(/\u2212/g, '-').replace(/\s+/g, ' ') };
+}
+
+/** Numbers present in a chain-rule text (as tokens, so "3" is not found inside "-0.3"). */
+function hasNumbers(text: string, nums: number[]): boolean {
+  const found = [...text.matchAll(/-?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?/gi)].map((m) => Number(m[0]));
+  return nums.every((n) => found.some((f) => approx(f, n)));
+}
+
+export async function caseStepBackward(wb: Workbench): Promise<void> {
+  const backward = wb.testId('mode-backward');
+  if (await backward.count()) await backward.click();
+  await wb.testId('step-first').click();
+  // the first position is "nothing sent back yet" (0/N) or the output's own step (1/N)
+  const first = await wb.until('the first step of the backward pass', async () => {
+    const s = await stepView(wb);
+    return s.index >= 0 && s.index <= 1 && /backward/i.test(s.label) ? s : null;
+  });
+  assert.ok(first.total >= 2, `step label "${first.label}" should count the backward steps`);
+  assert.ok(!first.withGrad.includes('x') && !first.withGrad.includes('y') && !first.withGrad.includes('q'),
+    `at the first step only the output may show a gradient; shown: ${first.withGrad}`);
+  await wb.screenshot('04-step-first');
+
+  let prev = first;
+  const seen: string[] = first.current ? [first.current] : [];
+  const check = async (s: StepView) => {
+    for (const n of prev.withGrad) assert.ok(s.withGrad.includes(n), `${n} lost its gradient at step ${s.index}`);
+    if (s.current === 'f') {
+      // f = q·z: upstream 1, ∂f/∂q = z = −4, ∂f/∂z = q = 3; x and y are not reached yet
+      assert.ok(s.withGrad.includes('f'), `f shows its gradient at its own step (shown: ${s.withGrad})`);
+      assert.ok(!s.withGrad.includes('x') && !s.withGrad.includes('y'), `x and y show gradients before q was processed: ${s.withGrad}`);
+      assert.ok(hasNumbers(s.chain, [-4, 3]), `chain rule at f should mention −4 and 3: "${s.chain}"`);
+      await wb.screenshot('05-step-f');
+    }
+    if (s.current === 'q') {
+      // q = x + y: upstream −4, local gradients 1 → x and y get −4
+      assert.ok(hasNumbers(s.chain, [-4, 1]), `chain rule at q should mention −4 and 1: "${s.chain}"`);
+      await wb.screenshot('06-step-q');
+    }
+  };
+  if (first.current) await check(first);
+  while (prev.index < prev.total) {
+    await wb.testId('step-next').click();
+    const want = prev.index + 1;
+    const s = await wb.until(`step ${want}/${prev.total}`, async () => {
+      const v = await stepView(wb);
+      return v.index === want ? v : null;
+    });
+    if (s.current) seen.push(s.current);
+    await check(s);
+    prev = s;
+    assert.ok(s.index < 50, 'stepping does not end');
+  }
+  assert.deepEqual(seen.filter((n) => n === 'f' || n === 'q'), ['f', 'q'], `the backward pass visits f, then q (visited: ${seen})`);
+  assert.deepEqual([...prev.withGrad].sort(), [...NAMES].sort(), 'after the last step every node shows its gradient');
+  await expectGraph(wb, { timeout: 5000 });
+}
+
+export async function caseRevealSource(wb: Workbench, workspace: string): Promise<void> {
+  const qLine = lineIn(workspace, /const q =/);
+  await wb.focusEditor(MODEL);
+  await wb.goToLine(1);
+  await wb.node('q').click();
+  await wb.waitCursor(qLine);
+  const c = await wb.cursor();
+  assert.equal(c?.line, qLine);
+  // the model file is the active editor again
+  await wb.page.locator(`.editor-group-container.active .tab.active[data-resource-name="${MODEL}"]`).first().waitFor();
+  await wb.screenshot('07-reveal-source');
+}
+
+export async function caseDiagnostics(wb: Workbench, workspace: string): Promise<void> {
+  const file = path.join(workspace, MODEL);
+  const original = fs.readFileSync(file, 'utf8');
+  try {
+    await breakAndFix(wb, workspace);
+  } finally {
+    // leave the model file as it was for the cases that follow, even when this one failed midway
+    if (fs.readFileSync(file, 'utf8') !== original) {
+      fs.writeFileSync(file, original);
+      await wb.runCommand('File: Revert File').catch(() => undefined);
+    }
+  }
+}
+
+async function breakAndFix(wb: Workbench, workspace: string): Promise<void> {
+  const fLine = lineIn(workspace, /const f =/);
+  await wb.focusEditor(MODEL);
+  await wb.goToLine(fLine);
+  await wb.page.keyboard.press('End');
+  await wb.page.keyboard.press('Backspace'); // the ';'
+  await wb.page.keyboard.type(' +;');
+  await wb.page.keyboard.press('Escape');
+  await wb.page.keyboard.press('Control+S');
+  await wb.page.locator(`.editor-group-container.active .tab.active[data-resource-name="${MODEL}"]:not(.dirty)`).first().waitFor();
+
+  const problems = await wb.openProblems();
+  const row = problems.locator('.monaco-list-row', { hasText: 'Backprop Lens' }).first();
+  await row.waitFor({ state: 'visible', timeout: 30_000 });
+  const rowText = ((await row.getAttribute('aria-label')) ?? '') + ' ' + ((await row.textContent()) ?? '');
+  assert.match(rowText, new RegExp(`(Ln ${fLine}\\b|line ${fLine}\\b)`, 'i'), `the diagnostic should be on line ${fLine}: ${rowText}`);
+  // the squiggle in the editor, and the panel shows the error
+  await wb.page.locator('.editor-group-container .monaco-editor .squiggly-error').first().waitFor({ state: 'visible' });
+  const errors = wb.testId('errors');
+  await errors.waitFor({ state: 'visible', timeout: 30_000 });
+  const errText = (await errors.textContent()) ?? '';
+  assert.ok(errText.trim().length > 0, 'the panel shows the error');
+  assert.match(errText, new RegExp(`${fLine}|${MODEL.replace('.', '\\.')}`), `the panel's error names the file or line: ${errText}`);
+  await wb.screenshot('08-diagnostic');
+
+  // fix it: remove " +;" and put the ';' back, save → the diagnostic goes away, the graph comes back
+  await wb.focusEditor(MODEL);
+  await wb.goToLine(fLine);
+  await wb.page.keyboard.press('End');
+  for (let i = 0; i < 3; i++) await wb.page.keyboard.press('Backspace');
+  await wb.page.keyboard.type(';');
+  await wb.page.keyboard.press('Escape');
+  await wb.page.keyboard.press('Control+S');
+  await wb.page.locator(`.editor-group-container.active .tab.active[data-resource-name="${MODEL}"]:not(.dirty)`).first().waitFor();
+  await problems.locator('.monaco-list-row', { hasText: 'Backprop Lens' }).first().waitFor({ state: 'detached', timeout: 30_000 });
+  const text = fs.readFileSync(path.join(workspace, MODEL), 'utf8');
+  assert.match(text, /const f = q\.mul\(z\);/, 'the file is restored');
+  await expectGraph(wb, { timeout: 30_000 });
+  await wb.closePanel();
+  await wb.screenshot('09-fixed');
+}
+
+export async function caseReload(wb: Workbench): Promise<void> {
+  // leave the panel at a recognisable step, so the restored UI state can be checked
+  await wb.testId('step-first').click();
+  await wb.testId('step-next').click();
+  const before = await wb.until('a step label', async () => {
+    const s = await stepView(wb);
+    return s.index >= 1 ? s : null;
+  });
+  const navigated = wb.page.waitForEvent('framenavigated', { predicate: (f) => f === wb.page.mainFrame(), timeout: 30_000 });
+  await wb.runCommand('Developer: Reload Window');
+  await navigated;
+  await wb.waitReady();
+  await wb.graphTab(MODEL).waitFor({ state: 'visible', timeout: 30_000 });
+  await expectGraph(wb, { grads: false, timeout: 60_000 });
+  const after = await wb.until(`the step label "${before.label}" restored`, async () => {
+    const s = await stepView(wb);
+    return s.label === before.label ? s : null;
+  });
+  assert.equal(after.current, before.current, 'the current step node is restored');
+  await wb.screenshot('10-after-reload');
+  await wb.testId('step-last').click();
+  await expectGraph(wb, { timeout: 10_000 });
+}
+
+export async function caseRestricted(wb: Workbench): Promise<void> {
+  // VS Code says so in the status bar / banner
+  await wb.page.locator('text=Restricted Mode').first().waitFor({ state: 'visible', timeout: 30_000 });
+  await wb.openFile(MODEL);
+  await showGraphFromPalette(wb);
+  const untrusted = wb.testId('untrusted');
+  await untrusted.waitFor({ state: 'visible', timeout: 30_000 });
+  assert.match((await untrusted.textContent()) ?? '', /trust|restricted/i);
+  assert.equal(await wb.view().locator('g.node').count(), 0, 'no graph nodes in Restricted Mode');
+  await wb.screenshot('12-restricted-mode');
+}

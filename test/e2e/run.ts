@@ -1,0 +1,230 @@
+/**
+ * `npm run test:e2e`: Backprop Lens in real VS Code (code-server 4.100.3 = VS Code 1.100.3) driven by
+ * Chromium through playwright-core, as a user drives it. See ../../../shared/TESTING.md for the recipe.
+ *
+ *   1. build if dist/ or media/ is older than the sources; install code-server once (offline);
+ *   2. copy examples/ into a temporary workspace; start code-server (trusted) with the extension and
+ *      the test-only integration extension; run the UI cases; run the integration suite inside the
+ *      same extension host (results JSON written to a file named by BPL_INTEGRATION_RESULTS);
+ *   3. a second code-server without --disable-workspace-trust: Restricted Mode runs nothing;
+ *   4. screenshots and logs in test-results/e2e/; servers and browser always stopped.
+ *
+ * Environment: CHROME_PATH (a Chromium/Chrome binary), E2E_HEADED=1 (show the browser),
+ * E2E_ONLY=<substring> (run only matching cases).
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Browser, Page } from 'playwright-core';
+import type { CodeServer } from '../../scripts/code-server.mjs';
+import { buildIntegration } from '../integration/build';
+import { caseCodeLens, caseDiagnostics, caseReload, caseRestricted, caseRevealSource, caseShowGraph, caseStepBackward } from './cases';
+import { Harness } from './harness';
+import { SCREENSHOT_DIR, Workbench } from './workbench';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const WATCHDOG_MS = 12 * 60_000;
+const VIEWPORT = { width: 1400, height: 900 };
+
+function log(msg: string): void {
+  process.stdout.write(`${msg}\n`);
+}
+
+/** Newest modification time of the files under `dir` (recursively, skipping node_modules). */
+function newest(dir: string): number {
+  let t = 0;
+  if (!fs.existsSync(dir)) return t;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === 'node_modules' || e.name.startsWith('.')) continue;
+    const p = path.join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : fs.statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+function buildIfNeeded(): void {
+  const outputs = ['dist/extension.js', 'dist/worker.js', 'dist/bundler.js'].map((f) => path.join(ROOT, f));
+  if (fs.existsSync(path.join(ROOT, 'webview', 'main.ts'))) outputs.push(path.join(ROOT, 'media', 'webview.js'));
+  const sources = Math.max(...['extension', 'webview', 'engine'].map((d) => newest(path.join(ROOT, d))));
+  const stale = outputs.some((o) => !fs.existsSync(o) || fs.statSync(o).mtimeMs < sources);
+  if (!stale) return;
+  log('building (node scripts/build.mjs)…');
+  execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, stdio: 'inherit' });
+}
+
+/** CHROME_PATH, a system Chromium/Chrome, or Playwright's own download (when one was installed). */
+function findChromium(playwrightPath: () => string): string {
+  const env = process.env.CHROME_PATH;
+  if (env) {
+    if (!fs.existsSync(env)) throw new Error(`CHROME_PATH=${env} does not exist`);
+    return env;
+  }
+  for (const c of ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable', '/snap/bin/chromium']) {
+    if (fs.existsSync(c)) return c;
+  }
+  try {
+    const p = playwrightPath();
+    if (p && fs.existsSync(p)) return p;
+  } catch {
+    /* no Playwright browser downloaded */
+  }
+  throw new Error(
+    'No Chromium found for the end-to-end tests. Install one:\n' +
+      '  Debian/Ubuntu:  sudo apt-get install -y chromium\n' +
+      '  or set CHROME_PATH=/path/to/chrome, or (online) npx playwright install chromium',
+  );
+}
+
+async function main(): Promise<number> {
+  const h = new Harness();
+  fs.rmSync(SCREENSHOT_DIR, { recursive: true, force: true });
+  fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const only = process.env.E2E_ONLY;
+  const want = (name: string) => !only || name.toLowerCase().includes(only.toLowerCase());
+
+  buildIfNeeded();
+  const cs = await import(pathToFileURL(path.join(ROOT, 'scripts', 'code-server.mjs')).href) as typeof import('../../scripts/code-server.mjs');
+  const { chromium } = await import('playwright-core');
+  const executablePath = findChromium(() => chromium.executablePath());
+  cs.ensureCodeServer();
+  const integration = await buildIntegration();
+
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bpl-e2e-'));
+  const servers: CodeServer[] = [];
+  let browser: Browser | null = null;
+  const consoleLog: string[] = [];
+  const cleanup = async () => {
+    await browser?.close().catch(() => undefined);
+    browser = null;
+    await Promise.all(servers.map((s) => s.stop().catch(() => undefined)));
+    fs.writeFileSync(path.join(SCREENSHOT_DIR, 'browser-console.log'), consoleLog.join('\n'));
+    fs.rmSync(tmp, { recursive: true, force: true });
+  };
+  const watchdog = setTimeout(() => {
+    log(`e2e: still running after ${WATCHDOG_MS / 60000} min; stopping`);
+    void cleanup().finally(() => process.exit(1));
+  }, WATCHDOG_MS);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => void cleanup().finally(() => process.exit(130)));
+  }
+
+  try {
+    browser = await chromium.launch({
+      executablePath,
+      headless: process.env.E2E_HEADED !== '1',
+      args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update',
+        '--disable-sync', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-features=Vulkan'],
+    });
+    log(`browser: ${executablePath} (${browser.version()})`);
+
+    const newPage = async (session: string): Promise<Page> => {
+      const page = await browser!.newPage({ viewport: VIEWPORT });
+      page.setDefaultTimeout(20_000);
+      page.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warning') consoleLog.push(`[${session}] ${m.type()}: ${m.text()}`);
+      });
+      page.on('pageerror', (e) => consoleLog.push(`[${session}] pageerror: ${e.message}`));
+      return page;
+    };
+    const workspaceCopy = (name: string) => {
+      const dir = path.join(tmp, name);
+      fs.cpSync(path.join(ROOT, 'examples'), dir, { recursive: true });
+      return dir;
+    };
+
+    // ── trusted session ──────────────────────────────────────────────────────────────────────────
+    const trustedCases: [string, (wb: Workbench, ws: string) => Promise<void>][] = [
+      ['a. Show Graph from the command palette: named nodes with values and gradients', (wb) => caseShowGraph(wb)],
+      ['f. CodeLens "Show Graph" above export default', (wb) => caseCodeLens(wb)],
+      ['b. step the backward pass: gradients appear node by node, chain rule numbers', (wb) => caseStepBackward(wb)],
+      ['c. click a node: the editor reveals its line', (wb, ws) => caseRevealSource(wb, ws)],
+      ['d. a syntax error becomes a diagnostic and shows in the panel; fixing clears it', (wb, ws) => caseDiagnostics(wb, ws)],
+      ['g. after Reload Window the panel comes back with its graph', (wb) => caseReload(wb)],
+    ];
+    const integrationName = 'integration suite (vscode API) inside code-server';
+    if (trustedCases.some(([n]) => want(n)) || want(integrationName)) {
+      const ws = workspaceCopy('trusted');
+      const resultsFile = path.join(tmp, 'integration-results.json');
+      const extDir = cs.prepareExtensionsDir(path.join(tmp, 'extensions'), [integration.hostExtension]);
+      log(`\ncode-server (trusted workspace ${ws})`);
+      const server = await cs.startCodeServer({
+        workspace: ws, extensionsDir: extDir, userDataDir: path.join(tmp, 'user-trusted'), trust: true,
+        env: { BPL_INTEGRATION_RESULTS: resultsFile },
+        settings: { 'workbench.colorTheme': 'Default Dark Modern' },
+        logFile: path.join(SCREENSHOT_DIR, 'code-server-trusted.log'),
+      });
+      servers.push(server);
+      const page = await newPage('trusted');
+      const wb = new Workbench(page);
+      const shot = (slug: string) => wb.screenshot(slug).then(() => undefined);
+      let ready = await h.case('workbench loads with the extension installed', async () => {
+        await page.goto(server.folderUrl);
+        await wb.waitReady();
+      }, shot);
+      for (const [name, fn] of trustedCases) {
+        if (!want(name)) continue;
+        if (!ready) h.skip(name, 'the workbench did not load');
+        else await h.case(name, () => fn(wb, ws), shot);
+      }
+      if (want(integrationName)) {
+        if (!ready) h.skip(integrationName, 'the workbench did not load');
+        else await h.case(integrationName, async () => {
+          await wb.runCommand('Backprop Lens Tests: Run Integration Suite');
+          const deadline = Date.now() + 180_000;
+          while (!fs.existsSync(resultsFile)) {
+            if (Date.now() > deadline) throw new Error('the integration suite wrote no results within 3 minutes (see the "Backprop Lens Tests" output channel)');
+            await page.waitForTimeout(250); // polling the results file
+          }
+          const r = JSON.parse(fs.readFileSync(resultsFile, 'utf8')) as { vscodeVersion: string; passes: number; failures: number; tests: { title: string; state: string; error?: string }[] };
+          fs.copyFileSync(resultsFile, path.join(SCREENSHOT_DIR, 'integration-results.json'));
+          log(`      VS Code ${r.vscodeVersion}: ${r.passes} passed, ${r.failures} failed`);
+          for (const t of r.tests) log(`      ${t.state === 'passed' ? '✓' : t.state === 'failed' ? '✗' : '-'} ${t.title}${t.error ? `\n${t.error.split('\n').slice(0, 6).join('\n').replace(/^/gm, '          ')}` : ''}`);
+          await wb.screenshot('11-after-integration');
+          if (r.failures > 0) throw new Error(`${r.failures} integration test(s) failed`);
+          if (r.passes === 0) throw new Error('the integration suite ran no tests');
+        }, shot);
+      }
+      ready = false;
+      await page.close();
+      await server.stop();
+    }
+
+    // ── Restricted Mode session ──────────────────────────────────────────────────────────────────
+    const restrictedName = 'e. Restricted Mode: Show Graph runs nothing and says why';
+    if (want(restrictedName)) {
+      const ws = workspaceCopy('untrusted');
+      log(`\ncode-server (untrusted workspace ${ws})`);
+      const server = await cs.startCodeServer({
+        workspace: ws, extensionsDir: cs.prepareExtensionsDir(path.join(tmp, 'extensions-untrusted')), userDataDir: path.join(tmp, 'user-untrusted'), trust: false,
+        settings: { 'workbench.colorTheme': 'Default Light Modern' },
+        logFile: path.join(SCREENSHOT_DIR, 'code-server-untrusted.log'),
+      });
+      servers.push(server);
+      const page = await newPage('untrusted');
+      const wb = new Workbench(page);
+      await h.case(restrictedName, async () => {
+        await page.goto(server.folderUrl);
+        await wb.waitReady();
+        await caseRestricted(wb);
+      }, (slug) => wb.screenshot(slug).then(() => undefined));
+      await page.close();
+    }
+  } catch (e) {
+    h.fail('e2e setup', e);
+  } finally {
+    clearTimeout(watchdog);
+    await cleanup();
+  }
+  log(h.summary());
+  return h.failed ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(`e2e: ${(e as Error)?.stack ?? e}`);
+    process.exit(1);
+  },
+);
