@@ -63,6 +63,8 @@ export class GraphView {
   private gradScale: (v: number | null) => number = () => 0;
   private edgeScale: (v: number | null) => number = () => 0;
   private suppressTransformEvent = false;
+  /** The view shows the whole graph (fit): keep it so when the panel is resized. */
+  private fitted = false;
 
   constructor(container: HTMLElement, private readonly events: GraphEvents) {
     this.svg = d3.select(container).append('svg').attr('class', 'graph').attr('aria-label', 'Computational graph');
@@ -82,9 +84,19 @@ export class GraphView {
       .filter((e: Event) => (e.type !== 'dblclick') && !(e as MouseEvent).button)
       .on('zoom', (e: d3.D3ZoomEvent<SVGSVGElement, unknown>) => this.viewport.attr('transform', e.transform.toString()))
       .on('end', (e: d3.D3ZoomEvent<SVGSVGElement, unknown>) => {
+        if (e.sourceEvent) this.fitted = false; // the user zoomed or panned
         if (!this.suppressTransformEvent) this.events.transform({ x: e.transform.x, y: e.transform.y, k: e.transform.k });
       });
     this.svg.call(this.zoom);
+    // the inspector growing, the Problems panel opening, the window resizing: keep a fitted view fitted
+    let last = '';
+    new ResizeObserver(() => {
+      const el = this.svg.node()!;
+      const size = `${el.clientWidth}x${el.clientHeight}`;
+      if (size === last) return;
+      last = size;
+      if (this.fitted) this.fit(false);
+    }).observe(this.svg.node()!);
   }
 
   get bounds(): { width: number; height: number } {
@@ -218,6 +230,7 @@ export class GraphView {
     const t = d3.zoomIdentity.translate((w - b.width * k) / 2, (h - b.height * k) / 2).scale(k);
     const sel = animate && !reducedMotion() ? this.svg.transition().duration(300) : this.svg;
     (sel as d3.Selection<SVGSVGElement, unknown, null, undefined>).call(this.zoom.transform, t);
+    this.fitted = true;
   }
 
   /**
@@ -235,12 +248,24 @@ export class GraphView {
       return;
     }
     this.svg.call(this.zoom.transform, d3.zoomIdentity.translate(el.clientWidth / 2 - p.x * 0.85, el.clientHeight / 2 - p.y * 0.85).scale(0.85));
+    this.fitted = false;
   }
 
+  /** Restores a saved zoom; when the panel changed size so that it would hide part of a graph that fits, fits instead. */
   setTransform(t: Transform): void {
+    const el = this.svg.node()!;
+    const b = this.bounds;
+    const w = el.clientWidth, h = el.clientHeight;
+    const inside = t.x >= -1 && t.y >= -1 && t.x + b.width * t.k <= w + 1 && t.y + b.height * t.k <= h + 1;
+    const fitK = Math.min(w / Math.max(1, b.width), h / Math.max(1, b.height));
+    if (!inside && fitK >= 0.5) {
+      this.fit(false);
+      return;
+    }
     this.suppressTransformEvent = true;
     this.svg.call(this.zoom.transform, d3.zoomIdentity.translate(t.x, t.y).scale(t.k));
     this.suppressTransformEvent = false;
+    this.fitted = false;
   }
 
   /** Brings a node into view if it is outside. */

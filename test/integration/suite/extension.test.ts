@@ -168,4 +168,15 @@ describe('Backprop Lens in VS Code', () => {
       await vscode.commands.executeCommand(id); // must not throw
     }
   });
+  it('IntelliSense: TypeScript resolves \'backprop-lens\' to the shipped types without npm install', async function () {
+    this.timeout(120_000);
+    // A type error that only exists if the import resolved to the engine's declarations: scalar() returns a Tensor.
+    const uri = writeModel('zz-types-integration.ts', "import { scalar } from 'backprop-lens';\nconst bad: number = scalar(1);\nexport default scalar(2);\n");
+    const doc = await vscode.workspace.openTextDocument(uri);
+    await vscode.window.showTextDocument(doc);
+    const tsDiags = () => vscode.languages.getDiagnostics(uri).filter((d) => d.source === 'ts');
+    const found = await waitFor('a TypeScript diagnostic naming Tensor', () => tsDiags().find((d) => /Tensor/.test(d.message)), 100_000);
+    assert.equal(found.range.start.line, 1, 'the type error is on the line that assigns a Tensor to a number');
+    assert.deepEqual(tsDiags().filter((d) => String(typeof d.code === 'object' ? d.code.value : d.code) === '2307'), [], 'no "Cannot find module" error');
+  });
 });
