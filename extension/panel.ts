@@ -41,6 +41,7 @@ export class GraphPanel {
   private pendingExports = new Map<number, (data: { format: 'svg' | 'png'; data: string } | null) => void>();
   private nextExportId = 1;
   private disposed = false;
+  private lastReveal: { editor: vscode.TextEditor; at: number } | null = null;
   private readonly subscriptions: vscode.Disposable[] = [];
 
   constructor(
@@ -62,7 +63,15 @@ export class GraphPanel {
       panel.webview.onDidReceiveMessage((raw) => this.receive(raw)),
       panel.onDidDispose(() => this.dispose()),
       panel.onDidChangeViewState(() => {
-        if (panel.active) services.onFocus(this);
+        if (!panel.active) return;
+        services.onFocus(this);
+        // The click that asked to reveal a line also focused the webview; if that focus lands after
+        // the editor was shown, give the editor its focus back (the user asked to see the code).
+        const r = this.lastReveal;
+        if (r && Date.now() - r.at < 750) {
+          this.lastReveal = null;
+          void vscode.window.showTextDocument(r.editor.document, { viewColumn: r.editor.viewColumn, selection: r.editor.selection, preserveFocus: false });
+        }
       }),
     );
   }
@@ -270,6 +279,7 @@ export class GraphPanel {
     const pos = new vscode.Position(l, c);
     editor.selection = new vscode.Selection(pos, pos);
     editor.revealRange(new vscode.Range(pos, pos), vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+    this.lastReveal = { editor, at: Date.now() };
   }
 
   dispose(): void {

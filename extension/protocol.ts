@@ -24,6 +24,8 @@ export interface UiState {
   direction: 'TB' | 'LR';
   /** Zoom transform of the graph. */
   transform: { x: number; y: number; k: number } | null;
+  /** Collapsed groups (cluster keys such as `scope:mlp.layers.0` or `group:3`); null = the default for the graph's size. */
+  collapsed?: string[] | null;
 }
 
 export type TensorWhich = 'value' | 'grad';
@@ -74,7 +76,7 @@ const isStr = (v: unknown, max = 10_000): v is string => typeof v === 'string' &
 
 function parseState(v: unknown): UiState | null {
   if (!isObj(v)) return null;
-  const { file, mode, step, selected, direction, transform } = v;
+  const { file, mode, step, selected, direction, transform, collapsed } = v;
   if (!(file === null || isStr(file, 4096))) return null;
   if (mode !== 'forward' && mode !== 'backward') return null;
   if (!isInt(step)) return null;
@@ -87,7 +89,14 @@ function parseState(v: unknown): UiState | null {
     if (![x, y, k].every((n) => typeof n === 'number' && Number.isFinite(n)) || (k as number) <= 0) return null;
     t = { x: x as number, y: y as number, k: k as number };
   }
-  return { file, mode, step, selected, direction, transform: t };
+  let c: string[] | null = null;
+  if (collapsed !== null && collapsed !== undefined) {
+    if (!Array.isArray(collapsed) || collapsed.length > 10_000 || !collapsed.every((k) => isStr(k, 4096))) return null;
+    c = collapsed as string[];
+  }
+  const state: UiState = { file, mode, step, selected, direction, transform: t };
+  if (c) state.collapsed = c;
+  return state;
 }
 
 /**

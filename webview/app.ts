@@ -11,20 +11,27 @@ import { Inspector } from './inspector';
 import type { LayoutRequest, LayoutResult } from './layout';
 import { LayoutClient } from './layoutClient';
 import { createMeasure } from './measure';
-import { GraphView, type Transform } from './render';
+import { CLUSTER_TOGGLE, GraphView, type Transform } from './render';
 import { normalizeSnapshot } from './snapshot';
 import { clampStep, stepCount, stepView, type StepView } from './stepper';
 import { StatusLine, Toolbar } from './toolbar';
-import { buildViewModel, type ViewModel } from './viewModel';
+import { ancestors, buildGroupTree, buildViewModel, defaultCollapsed, findNonFinite, outermost, type GroupTree, type NonFinite, type ViewModel } from './viewModel';
 
 type Phase = 'waiting' | 'running' | 'ready' | 'errors' | 'untrusted';
 
-const DEFAULT_STATE: UiState = { file: null, mode: 'backward', step: 0, selected: null, direction: 'TB', transform: null };
+/**
+ * The state the webview saves: the protocol's UiState plus the collapsed clusters (cluster keys such
+ * as `group:3` or `scope:mlp.layers.0`; null until the first snapshot decided them). The host only
+ * reads the UiState fields.
+ */
+export type PanelState = UiState & { collapsed: string[] | null };
+
+const DEFAULT_STATE: PanelState = { file: null, mode: 'backward', step: 0, selected: null, direction: 'TB', transform: null, collapsed: null };
 
 /** The saved state, if it has the right shape (it comes from storage, so it is checked). */
-export function readState(v: unknown): UiState | null {
+export function readState(v: unknown): PanelState | null {
   if (typeof v !== 'object' || v === null) return null;
-  const s = v as Partial<UiState>;
+  const s = v as Partial<PanelState>;
   if (s.mode !== 'forward' && s.mode !== 'backward') return null;
   if (typeof s.step !== 'number' || !(s.step >= 0)) return null;
   const t = s.transform;
@@ -36,13 +43,28 @@ export function readState(v: unknown): UiState | null {
     selected: typeof s.selected === 'number' && Number.isInteger(s.selected) && s.selected >= 0 ? s.selected : null,
     direction: s.direction === 'LR' ? 'LR' : 'TB',
     transform,
+    collapsed: Array.isArray(s.collapsed) && s.collapsed.length <= 100_000 ? s.collapsed.filter((k): k is string => typeof k === 'string' && k.length <= 4096) : null,
   };
 }
+
+type Relayout =
+  /** A new graph: pick the direction, restore the saved zoom or show the first view. */
+  | { kind: 'new' }
+  /** The same file re-traced: leave the view where it is. */
+  | { kind: 'keep' }
+  /** After collapse/expand: keep the direction and zoom, keep the toggled group where it was on screen. */
+  | { kind: 'anchor'; what: { node?: string; cluster?: string }; before: { x: number; y: number; top: number } | null }
+  /** Collapse all / expand all: keep the direction, show the graph afresh. */
+  | { kind: 'refit' };
 
 export class App {
   private ui: UiState;
   /** Saved state from before a reload: applied to the first snapshot of the same file. */
-  private restored: UiState | null;
+  private restored: PanelState | null;
+  /** Collapsed clusters (module scopes, composite ops) by key. */
+  private collapsed = new Set<string>();
+  private tree: GroupTree | null = null;
+  private nonfinite: NonFinite | null = null;
   private phase: Phase = 'waiting';
   private snapshot: GraphSnapshot | null = null;
   private fileName = '';
@@ -56,6 +78,8 @@ export class App {
   private view: StepView | null = null;
   /** Pick the layout direction that fits the panel best, until the user picks one. */
   private autoDirection: boolean;
+  /** The snapshot brought a NaN/Inf culprit that was selected: show it in the first view. */
+  private focusNonfinite = false;
 
   private readonly toolbar: Toolbar;
   private readonly status = new StatusLine();
@@ -68,7 +92,9 @@ export class App {
 
   constructor(private readonly root: HTMLElement, private readonly host: Host) {
     this.restored = readState(host.getState());
-    this.ui = this.restored ? { ...this.restored } : { ...DEFAULT_STATE };
+    const { collapsed: _saved, ...ui } = this.restored ?? DEFAULT_STATE;
+    void _saved;
+    this.ui = { ...ui };
     this.autoDirection = !this.restored;
     this.layouts = new LayoutClient(document.body.dataset.layoutWorker || undefined);
     this.toolbar = new Toolbar({
@@ -82,7 +108,10 @@ export class App {
       direction: () => this.toggleDirection(),
       rerun: () => this.host.post({ type: 'rerun' }),
       search: (q) => this.search(q),
+      collapseAll: () => this.toggleAll(),
     });
+    // a standalone report has no model to re-run
+    if (this.host.kind === 'standalone') this.toolbar.buttons.rerun.hidden = true;
     this.banner = el('div', { class: 'banner' });
     const main = el('div', { class: 'main' });
     this.graphWrap = el('div', { class: 'graph-wrap' });
@@ -91,11 +120,13 @@ export class App {
     this.graph = new GraphView(this.graphWrap, {
       select: (id) => this.select(id, true),
       transform: (t) => this.setTransform(t),
+      toggle: (key) => this.toggleGroup(key),
     });
     this.inspector = new Inspector({
       revealSource: (n) => this.revealSource(n),
       fetchTensor: (node, which) => this.host.post({ type: 'fetchTensor', requestId: ++this.fetchSeq, node, which }),
       select: (id) => this.select(id, true),
+      toggleGroup: (key) => this.toggleGroup(key),
     });
     main.append(this.graphWrap, this.inspector.root);
     root.append(this.toolbar.root, this.banner, main, this.status.root);
@@ -158,8 +189,16 @@ export class App {
     this.stopPlay();
     const restored = this.restored && this.restored.file === file ? this.restored : null;
     this.restored = null;
+    const previousFirst = this.nonfinite?.first ?? null;
+    const tree = buildGroupTree(s);
+    this.tree = tree;
+    this.nonfinite = findNonFinite(s);
+    const collapsed = restored?.collapsed ?? (sameFile && previous ? [...this.collapsed] : defaultCollapsed(s, tree));
+    this.collapsed = new Set(collapsed.filter((k) => tree.members.has(k)));
     if (restored) {
-      this.ui = { ...restored, step: clampStep(s, restored.mode, restored.step) };
+      const { collapsed: _c, ...ui } = restored;
+      void _c;
+      this.ui = { ...ui, step: clampStep(s, restored.mode, restored.step) };
     } else {
       // a new trace shows everything: all values and the final gradients
       this.ui = {
@@ -172,24 +211,34 @@ export class App {
       };
     }
     if (this.ui.selected !== null && this.ui.selected >= s.nodes.length) this.ui.selected = null;
+    // NaN/Inf: select where it first appears (unless a saved selection says otherwise, or the user
+    // picked another node and the culprit did not change) and make sure it is not hidden in a group
+    const first = this.nonfinite.first;
+    const keepSelection = restored ? restored.selected !== null : sameFile && !!previous && this.ui.selected !== null && previousFirst === first;
+    this.focusNonfinite = first !== null && !keepSelection;
+    if (first !== null && !keepSelection) {
+      this.ui.selected = first;
+      for (const c of ancestors(tree, first)) this.collapsed.delete(c);
+    }
     if (!sameFile) this.highlighted.clear();
     this.refreshChrome();
-    void this.relayout(!!previous && sameFile);
+    void this.relayout(previous && sameFile ? { kind: 'keep' } : { kind: 'new' });
   }
 
-  private async relayout(keepView: boolean): Promise<void> {
+  private async relayout(how: Relayout): Promise<void> {
+    const keepView = how.kind !== 'new';
     const s = this.snapshot;
     if (!s) return;
     const seq = ++this.layoutSeq;
     performance.mark('bpl:viewmodel');
     const measure = createMeasure(this.graphWrap);
-    const vm = buildViewModel(s, measure);
+    const vm = buildViewModel(s, measure, { collapsed: this.collapsed, tree: this.tree ?? undefined, nonfinite: this.nonfinite ?? undefined });
     const req: LayoutRequest = {
       id: seq,
       direction: this.ui.direction,
       nodes: vm.nodes.map((n) => ({ key: n.key, width: n.width, height: n.height, parent: n.cluster })),
-      clusters: vm.clusters.map((c) => ({ key: c.key, parent: c.parent, labelWidth: measure('cluster-label', c.label) + 16 })),
-      edges: vm.edges.map((e) => ({ key: e.key, from: `n${e.from}`, to: `n${e.to}` })),
+      clusters: vm.clusters.map((c) => ({ key: c.key, parent: c.parent, labelWidth: measure('cluster-label', c.label) + 16 + CLUSTER_TOGGLE })),
+      edges: vm.edges.map((e) => ({ key: e.key, from: e.fromKey, to: e.toKey })),
     };
     performance.mark('bpl:layout');
     let layout: LayoutResult;
@@ -214,10 +263,16 @@ export class App {
     this.vm = vm;
     this.graph.draw(s, vm, layout);
     this.refreshStep();
-    if (keepView) {
+    const focus = this.focusNonfinite && this.ui.selected !== null ? this.ui.selected : this.view?.current ?? s.output;
+    if (how.kind === 'keep') {
       // same file re-traced: leave the view where the user had it
-    } else if (this.ui.transform) this.graph.setTransform(this.ui.transform);
-    else this.graph.initialView(this.view?.current ?? s.output);
+      if (this.focusNonfinite && this.ui.selected !== null) this.graph.reveal(this.ui.selected);
+    } else if (how.kind === 'anchor') {
+      if (how.before) this.graph.anchor(how.what, how.before);
+    } else if (how.kind === 'refit') this.graph.initialView(focus);
+    else if (this.ui.transform) this.graph.setTransform(this.ui.transform);
+    else this.graph.initialView(focus);
+    this.focusNonfinite = false;
     this.ui.transform = this.graph.transform;
     performance.mark('bpl:drawn');
     this.root.dataset.rendered = String(this.runId);
@@ -280,7 +335,33 @@ export class App {
     this.autoDirection = false;
     this.ui.direction = this.ui.direction === 'TB' ? 'LR' : 'TB';
     this.ui.transform = null;
-    void this.relayout(false);
+    void this.relayout({ kind: 'refit' });
+  }
+
+  /** Collapses or expands one cluster, keeping it where it was on screen. */
+  private toggleGroup(key: string): void {
+    if (!this.snapshot || !this.tree?.members.has(key)) return;
+    const expanding = this.collapsed.has(key);
+    if (expanding) this.collapsed.delete(key);
+    else this.collapsed.add(key);
+    const before = this.graph.screenPoint(expanding ? { node: `c:${key}` } : { cluster: key });
+    void this.relayout({ kind: 'anchor', what: expanding ? { cluster: key } : { node: `c:${key}` }, before });
+  }
+
+  /** Collapse all (to the outermost groups) when nothing is collapsed, else expand all. */
+  private toggleAll(): void {
+    if (!this.snapshot || !this.tree) return;
+    if (this.collapsed.size) this.collapsed.clear();
+    else this.collapsed = new Set(outermost(this.tree));
+    void this.relayout({ kind: 'refit' });
+  }
+
+  /** Expands the groups that hide a node; true when that needs a new layout. */
+  private expandAround(id: number): boolean {
+    if (!this.tree) return false;
+    let changed = false;
+    for (const c of ancestors(this.tree, id)) if (this.collapsed.delete(c)) changed = true;
+    return changed;
   }
 
   private command(c: PanelCommand): void {
@@ -334,7 +415,11 @@ export class App {
     // cycle through the hits on repeated Enter
     const after = hits.find((n) => this.ui.selected === null || n.id > this.ui.selected) ?? hits[0];
     this.select(after.id, false);
-    this.graph.reveal(after.id);
+    if (this.expandAround(after.id)) {
+      const key = this.vm?.byId.get(after.id)?.key;
+      const before = key ? this.graph.screenPoint({ node: key }) : null;
+      void this.relayout({ kind: 'anchor', what: { node: `n${after.id}` }, before }).then(() => this.graph.reveal(after.id));
+    } else this.graph.reveal(after.id);
   }
 
   private setTransform(t: Transform): void {
@@ -345,7 +430,7 @@ export class App {
   // --- output -------------------------------------------------------------------------------------
 
   private persist(): void {
-    const state: UiState = { ...this.ui, transform: this.ui.transform ? { ...this.ui.transform } : null };
+    const state: PanelState = { ...this.ui, transform: this.ui.transform ? { ...this.ui.transform } : null, collapsed: this.snapshot ? [...this.collapsed] : null };
     this.host.setState(state);
     this.host.post({ type: 'state', state });
   }
@@ -359,7 +444,11 @@ export class App {
   }
 
   private refreshInspector(): void {
-    this.inspector.render(this.snapshot, this.view, this.ui.selected);
+    const s = this.snapshot;
+    const sel = this.ui.selected;
+    const shownBy = sel !== null ? this.vm?.byId.get(sel) : undefined;
+    const group = shownBy?.group ? { key: shownBy.group.key, label: shownBy.group.label, size: shownBy.group.members.length } : null;
+    this.inspector.render(s, this.view, sel, { nonfinite: this.nonfinite, collapsedGroup: group });
   }
 
   private refreshChrome(): void {
@@ -367,17 +456,31 @@ export class App {
     this.toolbar.update({
       mode: this.ui.mode, step: this.ui.step, total: s ? stepCount(s, this.ui.mode) : 0,
       playing: this.playTimer !== null, hasGraph: !!s, direction: this.ui.direction,
+      groups: s && this.tree ? (this.tree.members.size ? (this.collapsed.size ? 'collapsed' : 'expanded') : 'none') : 'none',
     });
     const phaseText: Record<Phase, string> = { waiting: 'waiting for the trace', running: 'running…', ready: 'traced', errors: 'failed', untrusted: 'Restricted Mode' };
     const parts = [this.fileName || (s ? basename(s.file) : '')].filter(Boolean);
-    if (s) parts.push(`${s.nodes.length} node${s.nodes.length === 1 ? '' : 's'}`);
+    if (s) {
+      const shown = this.vm && this.vm.nodes.length < s.nodes.length ? ` (${this.vm.nodes.length} shown)` : '';
+      parts.push(`${s.nodes.length} node${s.nodes.length === 1 ? '' : 's'}${shown}`);
+    }
     parts.push(phaseText[this.phase]);
-    this.status.update(parts.join(' · '), this.phase === 'running');
+    this.status.update(parts.join(' · '), this.phase === 'running', s ? this.nonfiniteText(s) : null);
     this.empty.hidden = !!s;
     if (!s && this.phase !== 'waiting') this.empty.textContent = this.phase === 'running' ? 'Running the model…' : '';
     this.graphWrap.classList.toggle('stale', this.phase === 'errors' || this.phase === 'untrusted');
     this.root.dataset.phase = this.phase;
     this.renderBanner();
+  }
+
+  /** `NaN first appears at log (line 7)`. */
+  private nonfiniteText(s: GraphSnapshot): string | null {
+    const nf = this.nonfinite;
+    if (!nf || nf.first === null) return null;
+    const n = s.nodes[nf.first];
+    const line = nf.source?.line;
+    const what = n.name ? `${n.name} (${n.op}${line ? `, line ${line}` : ''})` : `${n.op}${line ? ` (line ${line})` : ''}`;
+    return `${nf.what} first appears ${nf.phase === 'backward' ? 'in the backward pass ' : ''}at ${what}`;
   }
 
   private renderBanner(): void {

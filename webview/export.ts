@@ -19,6 +19,8 @@ function serialize(node: Node, out: string[]): void {
     return;
   }
   if (!(node instanceof Element)) return;
+  // icon-font glyphs would be boxes wherever the codicon font is not installed
+  if (node.classList.contains('codicon-glyph')) return;
   const cs = getComputedStyle(node);
   if (cs.display === 'none') return;
   out.push(`<${node.tagName}`);

@@ -8,12 +8,21 @@ import type { GraphSnapshot, SnapshotNode, TensorPayload, TensorStats, TensorWhi
 import { backwardChain, forwardChain, gradientStory } from './chainRule';
 import { basename, fmt, nodeRef, shapeText, signClass } from './format';
 import type { StepView } from './stepper';
+import type { NonFinite } from './viewModel';
 import { el, button } from './dom';
 
 export interface InspectorEvents {
   revealSource(node: SnapshotNode): void;
   fetchTensor(node: number, which: TensorWhich): void;
   select(id: number): void;
+  toggleGroup(key: string): void;
+}
+
+/** What the inspector needs to know beyond the snapshot: NaN/Inf findings and collapsed groups. */
+export interface InspectorContext {
+  nonfinite: NonFinite | null;
+  /** The selected node is shown by this collapsed group. */
+  collapsedGroup: { key: string; label: string; size: number } | null;
 }
 
 const TABLE_MAX = 64;
@@ -42,9 +51,9 @@ export class Inspector {
     this.fetched.set(`${node}:${which}`, data ?? reason ?? 'not available');
   }
 
-  render(s: GraphSnapshot | null, view: StepView | null, selected: number | null): void {
+  render(s: GraphSnapshot | null, view: StepView | null, selected: number | null, ctx: InspectorContext = { nonfinite: null, collapsedGroup: null }): void {
     this.renderChain(s, view);
-    this.renderDetails(s, selected);
+    this.renderDetails(s, selected, ctx);
     this.renderDiagnosis(s);
   }
 
@@ -63,7 +72,7 @@ export class Inspector {
     for (const line of text.lines) this.chain.append(el('div', { class: 'chain-line' }, line));
   }
 
-  private renderDetails(s: GraphSnapshot | null, selected: number | null): void {
+  private renderDetails(s: GraphSnapshot | null, selected: number | null, ctx: InspectorContext): void {
     this.details.replaceChildren();
     const n = s && selected !== null ? s.nodes[selected] : undefined;
     if (!s || !n) {
@@ -73,6 +82,23 @@ export class Inspector {
     const head = el('div', { class: 'insp-head' });
     head.append(el('span', { class: 'insp-name' }, n.name ?? n.label), el('span', { class: 'insp-op' }, n.op === 'leaf' ? (n.leaf ?? 'leaf') : `${n.symbol && n.symbol !== n.op ? `${n.symbol} ` : ''}${n.op}`));
     this.details.append(head);
+    const nf = ctx.nonfinite;
+    if (nf && nf.first !== null) {
+      if (nf.first === n.id) this.details.append(this.nonfiniteCallout(s, n, nf));
+      else if (nf.others.has(n.id)) {
+        const note = el('div', { class: 'nonfinite-note', 'data-testid': 'nonfinite-note' });
+        const link = el('a', { href: '#', class: 'node-link' }, nodeRef(s.nodes[nf.first]));
+        link.addEventListener('click', (e) => { e.preventDefault(); this.events.select(nf.first!); });
+        note.append(el('i', { class: 'codicon codicon-warning', 'aria-hidden': 'true' }), ` Holds NaN or Inf; it first appears at `, link, '.');
+        this.details.append(note);
+      }
+    }
+    if (ctx.collapsedGroup) {
+      const g = ctx.collapsedGroup;
+      const box = el('div', { class: 'insp-group' });
+      box.append(el('span', {}, `Shown collapsed as ${g.label} (${g.size} nodes).`), button('expand-all', `Expand ${g.label}`, () => this.events.toggleGroup(g.key), 'expand-group'));
+      this.details.append(box);
+    }
 
     const rows: [string, string | HTMLElement][] = [];
     if (n.formula) rows.push(['local gradient', n.formula]);
@@ -106,6 +132,25 @@ export class Inspector {
     this.details.append(this.tensorSection(s, n, 'value', n.value, n.stats));
     if (n.gradStats) this.details.append(this.tensorSection(s, n, 'grad', n.grad, n.gradStats));
     else if (n.requiresGrad) this.details.append(el('div', { class: 'hint' }, 'No gradient: the output does not depend on this node.'));
+  }
+
+  /** Where NaN/Inf first appears: the engine's message and the source line, linked to the editor. */
+  private nonfiniteCallout(s: GraphSnapshot, n: SnapshotNode, nf: NonFinite): HTMLElement {
+    const box = el('div', { class: 'nonfinite-callout', role: 'alert', 'data-testid': 'nonfinite' });
+    const title = el('div', { class: 'nonfinite-title' });
+    title.append(el('i', { class: 'codicon codicon-warning', 'aria-hidden': 'true' }), ` ${nf.what} first appears here${nf.phase === 'backward' ? ' (backward pass)' : ''}`);
+    box.append(title);
+    if (nf.message) box.append(el('div', { class: 'nonfinite-message' }, nf.message));
+    const src = nf.source;
+    if (src) {
+      const loc = el('a', { href: '#', class: 'mono node-link', 'data-testid': 'nonfinite-source' }, `${basename(src.file || s.file)}:${src.line} (line ${src.line})`);
+      loc.addEventListener('click', (e) => {
+        e.preventDefault();
+        this.events.revealSource(n.source ? n : { ...n, source: src });
+      });
+      box.append(loc);
+    }
+    return box;
   }
 
   private tensorSection(s: GraphSnapshot, n: SnapshotNode, which: TensorWhich, payload: TensorPayload, stats: TensorStats | null): HTMLElement {

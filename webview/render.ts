@@ -7,7 +7,8 @@ import * as d3 from 'd3';
 import type { GraphSnapshot } from '../extension/protocol';
 import type { LayoutResult, Point } from './layout';
 import type { StepView } from './stepper';
-import { G, type ViewEdge, type ViewModel, type ViewNode } from './viewModel';
+import { CLUSTER_LABEL } from './layout';
+import { G, ICON, ICON_GAP, type ViewCluster, type ViewEdge, type ViewModel, type ViewNode } from './viewModel';
 import { signClass, tensorBrief } from './format';
 
 export interface Transform { x: number; y: number; k: number }
@@ -15,7 +16,14 @@ export interface Transform { x: number; y: number; k: number }
 export interface GraphEvents {
   select(id: number): void;
   transform(t: Transform): void;
+  /** Collapse or expand a cluster (module scope or composite op) by key. */
+  toggle(cluster: string): void;
 }
+
+/** Codicon glyphs (the codicon font is loaded by the page). */
+const GLYPH = { toggleOpen: '\ueab4', toggleClosed: '\ueab6', warning: '\uea6c' } as const;
+/** Room before a cluster's label for its collapse chevron. */
+export const CLUSTER_TOGGLE = ICON + 2;
 
 const reducedMotion = () => window.matchMedia('(prefers-reduced-motion: reduce)').matches;
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -117,12 +125,21 @@ export class GraphView {
     this.edgeScale = logScale(vm.edges.map((e) => e.gradMagnitude));
 
     const clusters = vm.clusters.filter((c) => layout.clusters[c.key]);
-    this.viewport.select<SVGGElement>('g.clusters').selectAll<SVGGElement, (typeof clusters)[number]>('g.cluster')
+    const toggle = (c: ViewCluster) => this.events.toggle(c.key);
+    this.viewport.select<SVGGElement>('g.clusters').selectAll<SVGGElement, ViewCluster>('g.cluster')
       .data(clusters, (c) => c.key)
       .join((enter) => {
         const g = enter.append('g');
-        g.append('rect').attr('rx', 6);
-        g.append('text').attr('class', 'cluster-label');
+        g.append('rect').attr('class', 'cluster-box').attr('rx', 6);
+        const head = g.append('g').attr('class', 'cluster-head').attr('tabindex', 0).attr('role', 'button')
+          .on('click', (e: MouseEvent, c) => { e.stopPropagation(); toggle(c); })
+          .on('dblclick', (e: MouseEvent) => e.stopPropagation())
+          .on('keydown', (e: KeyboardEvent, c) => {
+            if (e.key === 'Enter' || e.key === ' ' || e.key === '-') { e.preventDefault(); e.stopPropagation(); toggle(c); }
+          });
+        head.append('rect').attr('class', 'cluster-hit');
+        head.append('text').attr('class', 'cluster-toggle codicon-glyph').text(GLYPH.toggleOpen);
+        head.append('text').attr('class', 'cluster-label');
         return g;
       })
       .attr('class', (c) => `cluster cluster-${c.kind}`)
@@ -130,9 +147,12 @@ export class GraphView {
       .each(function (c) {
         const b = layout.clusters[c.key];
         const g = d3.select(this);
-        t(g.select('rect')).attr('x', b.x).attr('y', b.y).attr('width', b.width).attr('height', b.height);
-        t(g.select('text')).attr('x', b.x + 8).attr('y', b.y + 13);
-        g.select('text').text(c.label);
+        t(g.select('rect.cluster-box')).attr('x', b.x).attr('y', b.y).attr('width', b.width).attr('height', b.height);
+        const head = g.select('g.cluster-head').attr('aria-label', `Collapse ${c.label}`).attr('data-key', c.key);
+        t(head.select('rect.cluster-hit')).attr('x', b.x).attr('y', b.y).attr('width', b.width).attr('height', CLUSTER_LABEL);
+        t(head.select('text.cluster-toggle')).attr('x', b.x + 4).attr('y', b.y + 14);
+        t(head.select('text.cluster-label')).attr('x', b.x + 4 + CLUSTER_TOGGLE).attr('y', b.y + 13);
+        head.select('text.cluster-label').text(c.label);
       });
 
     this.viewport.select<SVGGElement>('g.edges').selectAll<SVGPathElement, ViewEdge>('path.edge')
@@ -144,17 +164,29 @@ export class GraphView {
       .call((sel) => t(sel).attr('d', (e: ViewEdge) => curve(layout.edges[e.key]) ?? ''));
 
     const nodes = this.viewport.select<SVGGElement>('g.nodes').selectAll<SVGGElement, ViewNode>('g.node')
-      .data(vm.nodes.filter((n) => layout.nodes[n.key]), (n) => String(n.id))
+      .data(vm.nodes.filter((n) => layout.nodes[n.key]), (n) => n.key)
       .join((enter) => enter.append('g').attr('class', 'node').each(function () { buildNode(this); })
         .attr('transform', (n) => nodeTransform(n, layout))
-        .on('click', (e: MouseEvent, n) => { e.stopPropagation(); this.events.select(n.id); })
+        .on('click', (e: MouseEvent, n) => {
+          e.stopPropagation();
+          if (n.group && (e.target as Element | null)?.classList?.contains('icon-toggle')) this.events.toggle(n.group.key);
+          else this.events.select(n.id);
+        })
+        .on('dblclick', (e: MouseEvent, n) => {
+          e.stopPropagation();
+          if (n.group) this.events.toggle(n.group.key);
+        })
         .on('keydown', (e: KeyboardEvent, n) => this.nodeKey(e, n)));
     nodes.attr('data-id', (n) => n.id)
-      .attr('data-name', (n) => n.node.name ?? '')
-      .attr('data-op', (n) => n.node.op)
+      .attr('data-key', (n) => n.key)
+      .attr('data-group', (n) => n.group?.key ?? null)
+      .attr('data-name', (n) => (n.group ? n.group.label : n.node.name ?? ''))
+      .attr('data-op', (n) => (n.group ? 'group' : n.node.op))
       .attr('tabindex', 0)
       .attr('role', 'button')
-      .attr('aria-label', (n) => `${n.title}, ${n.opText}, ${n.shapeText}`)
+      .attr('aria-label', (n) => (n.group
+        ? `${n.title} (collapsed ${n.group.kind === 'scope' ? 'module' : 'op'}, ${n.group.members.length} nodes), ${n.shapeText}; press + to expand`
+        : `${n.title}, ${n.opText}, ${n.shapeText}`))
       .each(function (n) { layoutNode(this, n); });
     t(nodes).attr('transform', (n: ViewNode) => nodeTransform(n, layout));
   }
@@ -165,20 +197,39 @@ export class GraphView {
       this.events.select(n.id);
       return;
     }
-    if (!this.snapshot) return;
+    const vm = this.vm;
+    if (!vm) return;
+    // + expands a collapsed group, - collapses the group a node sits in
+    if ((e.key === '+' || e.key === '=') && n.group) {
+      e.preventDefault();
+      this.events.toggle(n.group.key);
+      return;
+    }
+    if (e.key === '-' && n.cluster) {
+      e.preventDefault();
+      this.events.toggle(n.cluster);
+      return;
+    }
     // Arrow keys walk the graph: up/left to an input, down/right to a consumer.
-    let next: number | undefined;
-    if (e.key === 'ArrowUp') next = n.node.inputs[0];
-    else if (e.key === 'ArrowDown') next = this.snapshot.nodes.find((m) => m.inputs.includes(n.id))?.id;
-    if (next === undefined) return;
+    let next: ViewNode | undefined;
+    if (e.key === 'ArrowUp' || e.key === 'ArrowLeft') {
+      const edge = vm.edges.find((x) => x.toKey === n.key);
+      next = edge && vm.nodes.find((m) => m.key === edge.fromKey);
+    } else if (e.key === 'ArrowDown' || e.key === 'ArrowRight') {
+      const edge = vm.edges.find((x) => x.fromKey === n.key);
+      next = edge && vm.nodes.find((m) => m.key === edge.toKey);
+    }
+    if (!next) return;
     e.preventDefault();
     e.stopPropagation();
-    this.nodeElement(next)?.focus();
-    this.events.select(next);
+    this.nodeElement(next.id)?.focus();
+    this.events.select(next.id);
   }
 
+  /** The element that shows a snapshot node (its collapsed group's, when it is hidden). */
   nodeElement(id: number): SVGGElement | null {
-    return this.viewport.select<SVGGElement>(`g.node[data-id="${id}"]`).node();
+    const key = this.vm?.byId.get(id)?.key;
+    return key ? this.viewport.select<SVGGElement>(`g.node[data-key="${CSS.escape(key)}"]`).node() : null;
   }
 
   /** Texts and classes for a step; no layout involved. */
@@ -187,16 +238,23 @@ export class GraphView {
     if (!s) return;
     const gradScale = this.gradScale;
     const backward = view.mode === 'backward';
+    const byId = this.vm?.byId;
+    const keyOf = (id: number | null) => (id === null ? null : byId?.get(id)?.key ?? null);
+    const currentKey = keyOf(view.current);
+    const selectedKey = keyOf(selected);
     this.viewport.selectAll<SVGGElement, ViewNode>('g.node').each(function (n) {
       const g = d3.select(this);
       const shown = view.valueShown(n.id);
       const grad = backward ? view.grads.get(n.id) : undefined;
       const gradText = grad ? tensorBrief(grad.payload, grad.final ? n.node.gradStats : null, n.node.size) : '';
       const gradMean = grad ? (meanOf(grad.payload) ?? (grad.final ? n.node.gradStats?.mean ?? null : null)) : null;
+      const lit = n.group ? n.group.members.some((m) => highlighted.has(m)) : highlighted.has(n.id);
       g.attr('class', [
         'node', `kind-${n.kind}`, `cat-${n.node.category}`,
+        n.group ? `collapsed collapsed-${n.group.kind}` : '',
+        n.nonfinite === 'first' ? 'nonfinite' : n.nonfinite === 'other' ? 'nonfinite-other' : '',
         shown ? '' : 'pending', grad ? 'reached' : '',
-        view.current === n.id ? 'current' : '', selected === n.id ? 'selected' : '', highlighted.has(n.id) ? 'highlighted' : '',
+        currentKey === n.key ? 'current' : '', selectedKey === n.key ? 'selected' : '', lit ? 'highlighted' : '',
       ].filter(Boolean).join(' '));
       g.select('text.value').text(shown ? n.valueText : '');
       g.select('text.grad').text(gradText).attr('class', `grad ${grad ? signClass(gradMean) : ''}`);
@@ -209,8 +267,8 @@ export class GraphView {
     });
     const edgeScale = this.edgeScale;
     this.viewport.selectAll<SVGPathElement, ViewEdge>('path.edge').each(function (e) {
-      const active = view.activeEdges.has(e.pair);
-      const done = !active && view.doneEdges.has(e.pair);
+      const active = e.pairs.some((p) => view.activeEdges.has(p));
+      const done = !active && e.pairs.some((p) => view.doneEdges.has(p));
       const kind = active ? 'active' : done ? 'done' : 'plain';
       const el = d3.select(this)
         .attr('class', `edge ${active ? 'active' : ''} ${done ? 'done' : ''} ${view.mode}`)
@@ -280,6 +338,50 @@ export class GraphView {
     this.svg.call(this.zoom.translateTo, p.x, p.y);
   }
 
+  /** Where a view node's centre (or a cluster box's centre) is on screen now; null when not drawn. */
+  screenPoint(what: { node?: string; cluster?: string }): { x: number; y: number; top: number } | null {
+    const l = this.layout;
+    if (!l) return null;
+    const t = d3.zoomTransform(this.svg.node()!);
+    if (what.node && l.nodes[what.node]) {
+      const p = l.nodes[what.node];
+      const n = this.vm?.nodes.find((v) => v.key === what.node);
+      const [x, y] = t.apply([p.x, p.y]);
+      return { x, y, top: t.applyY(p.y - (n?.height ?? 0) / 2) };
+    }
+    const b = what.cluster ? l.clusters[what.cluster] : undefined;
+    if (!b) return null;
+    const [x, y] = t.apply([b.x + b.width / 2, b.y + b.height / 2]);
+    return { x, y, top: t.applyY(b.y) };
+  }
+
+  /**
+   * After a collapse or expand: keeps the zoom and moves the view so that the toggled group is where
+   * it was on screen (its centre; its top edge when it is now taller than the view).
+   */
+  anchor(what: { node?: string; cluster?: string }, before: { x: number; y: number; top: number }): void {
+    const l = this.layout;
+    if (!l) return;
+    const k = d3.zoomTransform(this.svg.node()!).k;
+    let cx: number, cy: number, top: number, height: number;
+    if (what.node && l.nodes[what.node]) {
+      const p = l.nodes[what.node];
+      const h = this.vm?.nodes.find((v) => v.key === what.node)?.height ?? 0;
+      cx = p.x; cy = p.y; top = p.y - h / 2; height = h;
+    } else if (what.cluster && l.clusters[what.cluster]) {
+      const b = l.clusters[what.cluster];
+      cx = b.x + b.width / 2; cy = b.y + b.height / 2; top = b.y; height = b.height;
+    } else return;
+    const el = this.svg.node()!;
+    const tall = height * k > el.clientHeight - 40;
+    const x = before.x - cx * k;
+    const y = tall ? Math.max(20, before.top) - top * k : before.y - cy * k;
+    // moves with the nodes (draw animates them) unless motion is reduced
+    const sel = reducedMotion() ? this.svg : this.svg.transition().duration(250);
+    (sel as d3.Selection<SVGSVGElement, unknown, null, undefined>).call(this.zoom.transform, d3.zoomIdentity.translate(x, y).scale(k));
+    this.fitted = false;
+  }
+
   get transform(): Transform {
     const t = d3.zoomTransform(this.svg.node()!);
     return { x: t.x, y: t.y, k: t.k };
@@ -299,8 +401,11 @@ function buildNode(g: SVGGElement): void {
     g.appendChild(el);
     return el;
   };
+  add('rect', 'stack');
   add('rect', 'box');
   add('rect', 'stripe');
+  add('text', 'icon-toggle codicon-glyph');
+  add('text', 'icon-warning codicon-glyph');
   add('text', 'label');
   add('text', 'op');
   add('text', 'value');
@@ -315,9 +420,15 @@ function buildNode(g: SVGGElement): void {
 function layoutNode(el: SVGGElement, n: ViewNode): void {
   const g = d3.select(el);
   const baseline = (row: number) => G.padY + row * n.line + (n.line - n.ascent) / 2 + n.ascent - 1;
-  g.select('rect.box').attr('width', n.width).attr('height', n.height).attr('rx', n.kind === 'op' ? 4 : 10);
-  g.select('rect.stripe').attr('x', 0).attr('y', 0).attr('width', n.kind === 'op' ? 3 : 0).attr('height', n.height);
-  g.select('text.label').attr('x', G.padX).attr('y', baseline(0)).text(n.title);
+  g.select('rect.box').attr('width', n.width).attr('height', n.height).attr('rx', n.kind === 'op' || n.kind === 'group' ? 4 : 10);
+  // a collapsed group looks like a stack of nodes
+  g.select('rect.stack').attr('x', 3).attr('y', 3).attr('width', n.group ? n.width : 0).attr('height', n.group ? n.height : 0).attr('rx', 4);
+  g.select('rect.stripe').attr('x', 0).attr('y', 0).attr('width', n.kind === 'op' || n.kind === 'group' ? 3 : 0).attr('height', n.height);
+  const iconX = (icon: ViewNode['icons'][number]) => G.padX + n.icons.indexOf(icon) * (ICON + ICON_GAP);
+  const iconY = baseline(0) + 1;
+  g.select('text.icon-toggle').attr('x', iconX('toggle')).attr('y', iconY).text(n.icons.includes('toggle') ? GLYPH.toggleClosed : '');
+  g.select('text.icon-warning').attr('x', iconX('warning')).attr('y', iconY).text(n.icons.includes('warning') ? GLYPH.warning : '');
+  g.select('text.label').attr('x', n.labelX).attr('y', baseline(0)).text(n.title);
   g.select('text.op').attr('x', n.width - G.padX).attr('y', baseline(0)).text(n.opText);
   g.select('text.value').attr('x', G.padX).attr('y', baseline(1)).text(n.valueText);
   g.select('text.shape').attr('x', n.width - G.padX).attr('y', baseline(1)).text(n.shapeText);

@@ -13,6 +13,8 @@ export interface ToolbarActions {
   direction(): void;
   rerun(): void;
   search(query: string): void;
+  /** Collapse every group (to the outermost), or expand all when some are collapsed. */
+  collapseAll(): void;
 }
 
 export interface ToolbarState {
@@ -22,11 +24,13 @@ export interface ToolbarState {
   playing: boolean;
   hasGraph: boolean;
   direction: 'TB' | 'LR';
+  /** The graph has no groups, none collapsed, or some collapsed. */
+  groups: 'none' | 'expanded' | 'collapsed';
 }
 
 export class Toolbar {
   readonly root: HTMLElement;
-  private readonly buttons: Record<string, HTMLElement>;
+  readonly buttons: Record<string, HTMLElement>;
   private readonly label: HTMLElement;
   private readonly searchBox: HTMLInputElement;
 
@@ -45,6 +49,7 @@ export class Toolbar {
       play: toolButton('play', 'Play the steps', 'step-play', a.play),
       fit: toolButton('screen-full', 'Fit the graph to the view', 'fit', a.fit),
       direction: toolButton('arrow-swap', 'Switch layout direction', 'direction', a.direction),
+      collapse: toolButton('collapse-all', 'Collapse all groups', 'collapse-all', a.collapseAll),
       rerun: toolButton('refresh', 'Re-run the model', 'rerun', a.rerun),
     };
     this.label = el('span', { class: 'step-label', 'data-testid': 'step-label', 'aria-live': 'polite' });
@@ -61,7 +66,7 @@ export class Toolbar {
     this.root.append(
       group(b.modeForward, b.modeBackward),
       group(b.first, b.prev, this.label, b.next, b.last, b.play),
-      group(b.fit, b.direction, this.searchBox),
+      group(b.fit, b.direction, b.collapse, this.searchBox),
       el('span', { class: 'tb-spacer' }),
       group(b.rerun),
     );
@@ -88,6 +93,12 @@ export class Toolbar {
     b.play.setAttribute('icon', s.playing ? 'debug-pause' : 'play');
     b.play.setAttribute('label', s.playing ? 'Pause' : 'Play the steps');
     b.direction.setAttribute('label', s.direction === 'TB' ? 'Lay out left to right' : 'Lay out top to bottom');
+    setDisabled(b.collapse, !s.hasGraph || s.groups === 'none');
+    const expand = s.groups === 'collapsed';
+    b.collapse.setAttribute('icon', expand ? 'expand-all' : 'collapse-all');
+    b.collapse.setAttribute('label', expand ? 'Expand all groups' : 'Collapse all groups');
+    b.collapse.setAttribute('title', expand ? 'Expand all groups' : 'Collapse all groups');
+    b.collapse.dataset.state = s.groups;
     this.label.textContent = s.hasGraph ? `${s.mode === 'backward' ? 'Backward' : 'Forward'} ${s.step}/${s.total}` : '';
   }
 }
@@ -107,8 +118,14 @@ export class StatusLine {
     this.root.append(this.progress, this.text);
   }
 
-  update(text: string, running: boolean): void {
-    this.text.textContent = text;
+  /** `warning`: a NaN/Inf finding, shown after the text with a warning icon. */
+  update(text: string, running: boolean, warning: string | null = null): void {
+    this.text.replaceChildren(text);
+    if (warning) {
+      const w = el('span', { class: 'status-warning', 'data-testid': 'status-warning' });
+      w.append(' · ', el('i', { class: 'codicon codicon-warning', 'aria-hidden': 'true' }), ` ${warning}`);
+      this.text.append(w);
+    }
     this.progress.hidden = !running;
     this.root.classList.toggle('running', running);
   }

@@ -2,10 +2,13 @@
  * The command line: the same runner and tracer as the extension.
  *
  *   backprop-lens trace FILE [--json] [--timeout MS] [--memory MB] [--max-elements N] [--max-nodes N]
+ *   backprop-lens report FILE -o OUT.html [same options, without --json]
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatNumber, snapshotToJSON, type GraphSnapshot } from '../../engine/trace/snapshot';
+import { reportHtml } from '../report';
 import { ModelRunner } from '../runner/runner';
 import type { RunError } from '../runner/types';
 
@@ -13,9 +16,12 @@ const USAGE = `Usage: backprop-lens <command> FILE [options]
 
 Commands:
   trace FILE     run the model file, trace its graph and run backward from its default export
+  report FILE    the same trace as one standalone HTML page (the graph view, snapshot embedded,
+                 works offline in any browser): backprop-lens report FILE -o OUT.html
 
 Options:
-  --json             print the snapshot as JSON (stdout) instead of a table
+  --json             trace: print the snapshot as JSON (stdout) instead of a table
+  -o, --output FILE  report: the HTML file to write (required)
   --timeout MS       stop the model after MS milliseconds (default 10000)
   --memory MB        heap limit of the model's worker (default 2048)
   --max-elements N   tensors up to N elements carry values in the JSON (default 4096)
@@ -47,13 +53,27 @@ function table(s: GraphSnapshot): string {
   return out.join('\n');
 }
 
+/** Writes the standalone HTML report; the media files sit next to dist/ (the CLI bundle's folder). */
+function writeReport(snapshot: GraphSnapshot, file: string, output: string): number {
+  try {
+    const html = reportHtml(snapshot, { title: `Backprop Lens — ${path.basename(file)}`, mediaDir: path.join(__dirname, '..', 'media') });
+    fs.mkdirSync(path.dirname(path.resolve(output)), { recursive: true });
+    fs.writeFileSync(output, html);
+    process.stdout.write(`wrote ${output} (${Math.round(Buffer.byteLength(html) / 1024)} KiB, ${snapshot.nodes.length} nodes): open it in any browser\n`);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`backprop-lens: cannot write the report ${output}: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
       args: argv, allowPositionals: true,
       options: {
-        json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        json: { type: 'boolean' }, output: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' },
         timeout: { type: 'string' }, memory: { type: 'string' }, 'max-elements': { type: 'string' }, 'max-nodes': { type: 'string' },
       },
     });
@@ -67,8 +87,16 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [command, file] = positionals;
-  if (command !== 'trace' || !file) {
-    process.stderr.write(`backprop-lens: ${command ? (command === 'trace' ? 'missing FILE' : `unknown command '${command}'`) : 'missing command'}\n\n${USAGE}\n`);
+  const known = command === 'trace' || command === 'report';
+  if (!known || !file) {
+    process.stderr.write(`backprop-lens: ${command ? (known ? 'missing FILE' : `unknown command '${command}'`) : 'missing command'}\n\n${USAGE}\n`);
+    return 1;
+  }
+  const usageError = command === 'report'
+    ? (values.output === undefined || values.output === '' ? 'report needs the HTML file to write: -o OUT.html' : values.json ? '--json applies to trace only (report writes HTML to -o)' : null)
+    : (values.output !== undefined ? '-o/--output applies to report only (trace writes to stdout)' : null);
+  if (usageError) {
+    process.stderr.write(`backprop-lens: ${usageError}\n\n${USAGE}\n`);
     return 1;
   }
   const num = (name: string, v: string | undefined): number | undefined => {
@@ -84,7 +112,6 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`backprop-lens: ${(err as Error).message}\n`);
     return 1;
   }
-  const fs = await import('node:fs');
   if (!fs.existsSync(file)) {
     process.stderr.write(`backprop-lens: ${file}: no such file\n`);
     return 1;
@@ -100,6 +127,7 @@ export async function main(argv: string[]): Promise<number> {
       for (const e of out.errors) process.stderr.write(`${formatError(e)}\n`);
       return 1;
     }
+    if (command === 'report') return writeReport(out.snapshot, file, values.output as string);
     process.stdout.write(values.json ? `${JSON.stringify(snapshotToJSON(out.snapshot))}\n` : `${table(out.snapshot)}\n`);
     return 0;
   } finally {

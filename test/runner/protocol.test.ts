@@ -56,6 +56,16 @@ describe('protocol: parseWebviewMessage', () => {
     assert.deepEqual(r.message, { type: 'state', state: { ...STATE, transform: null } });
   });
 
+  it('keeps the collapsed groups of a state and rejects malformed ones', () => {
+    const base = { file: '/w/m.ts', mode: 'backward', step: 1, selected: null, direction: 'TB', transform: null };
+    const ok = parseWebviewMessage({ type: 'state', state: { ...base, collapsed: ['scope:mlp', 'group:2'] } });
+    assert.ok(ok.ok && ok.message.type === 'state');
+    assert.deepEqual(ok.ok && ok.message.type === 'state' ? ok.message.state.collapsed : null, ['scope:mlp', 'group:2']);
+    for (const collapsed of ['scope:mlp', [1, 2], ['x'.repeat(5000)]]) {
+      assert.equal(parseWebviewMessage({ type: 'state', state: { ...base, collapsed } }).ok, false, JSON.stringify(collapsed).slice(0, 40));
+    }
+  });
+
   it('rejects non-objects', () => {
     for (const m of [null, undefined, 0, 42, 'ready', true, [], [{ type: 'ready' }], () => 1]) rejects(m, String(m));
   });

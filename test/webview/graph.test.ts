@@ -39,6 +39,28 @@ const yhat = layer2.forward(h);
 const loss = losses.mse(yhat, Y);
 export default loss;
 `,
+  nan: `import { scalar } from 'backprop-lens';
+const a = scalar(2);
+const b = scalar(-3);
+const c = a.mul(b);
+const d = c.log();
+const e = d.mul(a);
+const f = e.add(b);
+export default f;
+`,
+  deep: `import { tensor, nn, losses } from 'backprop-lens';
+const X = tensor([[0.5, -1], [1, 0.25]], { dtype: 'float64' });
+const Y = tensor([[1], [0]], { dtype: 'float64' });
+let h = X;
+for (let i = 0; i < 12; i++) {
+  const layer = nn.linear(2, 2, { dtype: 'float64', seed: i + 1 }).named(\`layer\${i}\`);
+  h = layer.forward(h).tanh();
+}
+const head = nn.linear(2, 1, { dtype: 'float64', seed: 99 }).named('head');
+const yhat = head.forward(h);
+const loss = losses.mse(yhat, Y);
+export default loss;
+`,
 };
 
 interface NodeInfo { id: number; name: string; op: string; cls: string; value: string; grad: string }
@@ -55,6 +77,33 @@ const byName = (list: NodeInfo[], name: string): NodeInfo => {
   assert.ok(n, `no node named ${name}`);
   return n;
 };
+
+const visibleCount = (p: PanelPage) => p.page.$$eval('g.node', (els: any[]) => els.length);
+
+/** Waits until the graph shows `n` nodes (a collapse or expand re-lays it out asynchronously). */
+async function waitForCount(p: PanelPage, n: number): Promise<void> {
+  await p.page.waitForFunction((k: number) => document.querySelectorAll('g.node').length === k, n, { timeout: 10_000 });
+}
+
+/** Centre of an element on screen. */
+async function centre(p: PanelPage, selector: string): Promise<{ x: number; y: number }> {
+  const b = await p.page.locator(selector).boundingBox();
+  assert.ok(b, `${selector} not on screen`);
+  return { x: b.x + b.width / 2, y: b.y + b.height / 2 };
+}
+
+/** Steps the backward pass from 0 to the end; at every step one node is current and the chain rule is written. */
+async function stepToEnd(p: PanelPage, total: number): Promise<void> {
+  await p.send({ type: 'command', command: 'first' });
+  assert.equal(await text(p, 'step-label'), `Backward 0/${total}`);
+  for (let k = 1; k <= total; k++) {
+    await p.send({ type: 'command', command: 'stepForward' });
+    assert.equal(await text(p, 'step-label'), `Backward ${k}/${total}`);
+    assert.equal((await p.page.$$('g.node.current')).length, 1, `one current node at step ${k}`);
+    const chain = await text(p, 'chain-rule');
+    assert.ok(chain.includes(`Backward ${k}/${total}`) && chain.includes('∂L/∂'), `chain rule at step ${k}: ${chain}`);
+  }
+}
 
 const text = (p: PanelPage, testId: string) => p.page.locator(`[data-testid="${testId}"]`).innerText();
 
@@ -385,6 +434,171 @@ describe('webview: graph panel in Chromium', function () {
     } finally {
       runner.dispose();
     }
+  });
+
+  it('marks and selects the node where NaN first appears, with its source line', async () => {
+    const p = await panel({ theme: 'dark' });
+    const { snapshot, source } = traced.nan;
+    await p.showSnapshot(snapshot, 1);
+    const list = await nodes(p);
+    const d = byName(list, 'd');
+    assert.equal(d.op, 'log');
+    assert.match(d.cls, /\bnonfinite\b/);
+    assert.match(d.cls, /\bselected\b/);
+    assert.equal(await p.page.locator(`g.node[data-id="${d.id}"] text.icon-warning`).textContent(), '\uea6c', 'warning codicon');
+    // the NaN spreads to e and f: lighter marker, not the first
+    for (const name of ['e', 'f']) {
+      assert.match(byName(list, name).cls, /\bnonfinite-other\b/, name);
+      assert.doesNotMatch(byName(list, name).cls, /\bnonfinite\b(?!-)/, name);
+    }
+    for (const name of ['b', 'c']) assert.doesNotMatch(byName(list, name).cls, /nonfinite/, name);
+    const line = lineOf(source, 'const d =');
+    assert.match(await text(p, 'status'), new RegExp(`NaN first appears at d \\(log, line ${line}\\)`));
+    const callout = await text(p, 'nonfinite');
+    assert.ok(callout.includes('NaN first appears here'), callout);
+    assert.ok(callout.includes(`nan.ts:${line}`), callout);
+    assert.ok(callout.includes('first appears in the forward pass'), 'the engine\'s diagnosis message');
+    await p.page.click('[data-testid="nonfinite-source"]');
+    assert.deepEqual((await lastOf(p, 'revealSource'))?.line, line);
+    await assertReadable(p, snapshot.nodes.length);
+    await p.page.screenshot({ path: screenshotPath('nan-dark') });
+    // another node that holds NaN points back at the first
+    await p.page.click(`g.node[data-id="${byName(list, 'f').id}"]`);
+    assert.ok((await text(p, 'nonfinite-note')).includes('first appears at d'));
+
+    // a saved selection wins over the automatic one
+    const q = await panel({ state: { file: snapshot.file, mode: 'backward', step: 0, selected: byName(list, 'a').id, direction: 'TB', transform: null } });
+    await q.showSnapshot(snapshot, 1);
+    const again = await nodes(q);
+    assert.match(byName(again, 'a').cls, /\bselected\b/);
+    assert.doesNotMatch(byName(again, 'd').cls, /\bselected\b/);
+    assert.match(byName(again, 'd').cls, /\bnonfinite\b/);
+  });
+
+  it('collapses a composite op (mse) into one node and expands it again', async () => {
+    const p = await panel({ theme: 'light' });
+    const s = snap('mlp');
+    await p.showSnapshot(s, 1);
+    assert.equal(await visibleCount(p), s.nodes.length, 'a small graph starts expanded');
+    await p.send({ type: 'command', command: 'fit' });
+    const mseHead = 'g.cluster-group:has(text.cluster-label:text-is("mse")) g.cluster-head';
+    const loss = byName(await nodes(p), 'loss');
+    const before = await centre(p, 'g.cluster-group:has(text.cluster-label:text-is("mse")) rect.cluster-box');
+    await p.page.click(mseHead);
+    // sub, square, sum, mean's divisor and div become one node
+    await waitForCount(p, s.nodes.length - 4);
+    const list = await nodes(p);
+    const collapsed = list.filter((n) => /\bcollapsed\b/.test(n.cls));
+    assert.equal(collapsed.length, 1);
+    const mse = collapsed[0];
+    assert.equal(mse.name, 'mse');
+    assert.equal(await p.page.locator('g.node.collapsed text.label').textContent(), 'mse');
+    assert.equal(await p.page.locator('g.node.collapsed text.op').textContent(), '→ loss');
+    assert.equal(mse.id, loss.id, 'it stands for its output');
+    assert.equal(mse.value, loss.value);
+    assert.equal(mse.grad, '1');
+    // the edges into mse now end at the collapsed node
+    const into = await p.page.$$eval(`path.edge[data-to="${loss.id}"]`, (els: any[]) => els.map((e) => Number(e.dataset.from)).sort());
+    assert.deepEqual(into, [byName(list, 'Y').id, byName(list, 'yhat').id].sort());
+    // kept where it was on screen
+    const after = await centre(p, 'g.node.collapsed rect.box');
+    assert.ok(Math.abs(after.x - before.x) < 2 && Math.abs(after.y - before.y) < 2, `anchored: ${JSON.stringify({ before, after })}`);
+    await assertReadable(p, s.nodes.length - 4);
+    assert.ok(((await p.savedState()) as any).collapsed.includes('group:2'), 'collapsed set saved');
+    assert.match(await text(p, 'status'), /16 nodes \(12 shown\)/);
+    await p.page.screenshot({ path: screenshotPath('mlp-mse-collapsed-light') });
+
+    // stepping: the first backward steps are inside mse, so the collapsed node is current
+    await p.send({ type: 'command', command: 'first' });
+    await p.send({ type: 'command', command: 'stepForward' });
+    assert.match((await nodes(p)).find((n) => n.id === loss.id)!.cls, /\bcurrent\b/);
+    await stepToEnd(p, s.backward.length);
+
+    // selecting it offers to expand; the inspector button expands it
+    await p.page.click('g.node.collapsed');
+    assert.ok((await text(p, 'inspector')).includes('Shown collapsed as mse'));
+    await p.page.click('[data-testid="expand-group"]');
+    await waitForCount(p, s.nodes.length);
+    await assertReadable(p, s.nodes.length);
+    assert.equal((await p.page.$$('g.node.collapsed')).length, 0);
+
+    // keyboard: '-' on a node collapses its group, '+' on the collapsed node expands it
+    const sub = (await nodes(p)).find((n) => n.op === 'sub')!;
+    await p.page.focus(`g.node[data-id="${sub.id}"]`);
+    await p.page.keyboard.press('-');
+    await waitForCount(p, s.nodes.length - 4);
+    await p.page.focus('g.node.collapsed');
+    await p.page.keyboard.press('+');
+    await waitForCount(p, s.nodes.length);
+    // double-click on a collapsed node expands too; the toolbar collapses everything
+    await p.page.click('[data-testid="collapse-all"]');
+    // layer1, layer2 (scopes) and mse: X, Y, h and three groups
+    await waitForCount(p, 6);
+    assert.equal(await p.page.getAttribute('[data-testid="collapse-all"]', 'label'), 'Expand all groups');
+    await assertReadable(p, 6);
+    await p.page.dblclick('g.node.collapsed[data-group="scope:layer1"]');
+    await waitForCount(p, 6 - 1 + 4);
+    await p.page.click('[data-testid="collapse-all"]');
+    await waitForCount(p, s.nodes.length);
+  });
+
+  it('starts a large graph collapsed to its outermost groups; expanding one keeps the view anchored; stepping works', async function () {
+    this.timeout(120_000);
+    const s = snap('deep');
+    assert.ok(s.nodes.length > 60, `the model has ${s.nodes.length} nodes`);
+    const p = await panel({ theme: 'dark' });
+    await p.showSnapshot(s, 1);
+    const list = await nodes(p);
+    // X, Y, 12 tanh outside the layers, and 12 layers + head + mse collapsed
+    const groups = list.filter((n) => /\bcollapsed\b/.test(n.cls));
+    assert.deepEqual(groups.map((n) => n.name).sort(), [...Array.from({ length: 12 }, (_, i) => `layer${i}`), 'head', 'mse'].sort());
+    assert.equal(list.length, 2 + 12 + 14);
+    await assertReadable(p, list.length);
+    assert.match(await text(p, 'status'), new RegExp(`${s.nodes.length} nodes \\(${list.length} shown\\)`));
+    await p.page.screenshot({ path: screenshotPath('deep-collapsed-dark') });
+    const direction = await p.page.getAttribute('[data-testid="direction"]', 'label');
+    await p.send({ type: 'command', command: 'fit' });
+
+    // expand one layer: it opens where the collapsed node was, the direction stays
+    const before = await centre(p, 'g.node[data-group="scope:layer5"] rect.box');
+    const transformBefore = await p.page.getAttribute('g.viewport', 'transform');
+    await p.page.click('g.node[data-group="scope:layer5"] text.icon-toggle');
+    await waitForCount(p, list.length - 1 + 4);
+    const box = await centre(p, 'g.cluster[data-key="scope:layer5"] rect.cluster-box');
+    assert.ok(Math.abs(box.x - before.x) < 2 && Math.abs(box.y - before.y) < 2, `anchored: ${JSON.stringify({ before, box })}`);
+    assert.equal(/scale\(([\d.]+)\)/.exec((await p.page.getAttribute('g.viewport', 'transform'))!)?.[1], /scale\(([\d.]+)\)/.exec(transformBefore!)?.[1], 'zoom kept');
+    assert.equal(await p.page.getAttribute('[data-testid="direction"]', 'label'), direction, 'direction kept');
+    await assertReadable(p, list.length + 3);
+    await p.page.screenshot({ path: screenshotPath('deep-layer5-expanded-dark') });
+
+    // stepping the whole backward pass works with collapsed groups
+    await stepToEnd(p, s.backward.length);
+    // a hidden node (inside head) while stepping: its collapsed group is current
+    const inHead = s.backward.findIndex((r) => s.nodes[r.node].scope === 'head');
+    await p.send({ type: 'command', command: 'first' });
+    for (let k = 0; k <= inHead; k++) await p.send({ type: 'command', command: 'stepForward' });
+    assert.match(await p.page.getAttribute('g.node[data-group="scope:head"]', 'class') ?? '', /\bcurrent\b/);
+
+    // the collapsed set survives a reload
+    const saved = (await p.savedState()) as any;
+    assert.ok(Array.isArray(saved.collapsed) && !saved.collapsed.includes('scope:layer5') && saved.collapsed.includes('scope:layer4'));
+    const q = await panel({ state: saved });
+    await q.showSnapshot(s, 1);
+    assert.equal(await visibleCount(q), list.length + 3);
+
+    // search finds a node inside a collapsed group and opens the group
+    await q.page.fill('[data-testid="search"]', 'weight');
+    await q.page.press('[data-testid="search"]', 'Enter');
+    await waitForCount(q, list.length + 3 - 1 + 4);
+    assert.equal((await q.page.$$('g.node.selected')).length, 1);
+    assert.equal(await q.page.getAttribute('g.node.selected', 'data-name'), 'weight');
+
+    // expand all, collapse all
+    await q.page.click('[data-testid="collapse-all"]');
+    await waitForCount(q, s.nodes.length);
+    await assertReadable(q, s.nodes.length);
+    await q.page.click('[data-testid="collapse-all"]');
+    await waitForCount(q, list.length);
   });
 
   it('renders a hostile snapshot as text without executing anything', async () => {

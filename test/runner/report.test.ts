@@ -1,0 +1,149 @@
+/**
+ * The standalone report, as a user makes and opens it: `backprop-lens report FILE -o OUT.html`, then
+ * the file opened from file:// in Chromium with every non-file request refused. Checks that the page
+ * asks for nothing over the network, breaks no rule of its own CSP, logs no error, and draws the
+ * example's graph with its values and gradients.
+ */
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import { reportHtml } from '../../extension/report';
+import { ROOT, ensureBuilt, useTempDir, writeFile } from './helpers';
+
+const BIN = path.join(ROOT, 'bin', 'backprop-lens.js');
+const RESULTS = path.join(ROOT, 'test-results', 'report');
+
+function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  if (r.error) throw r.error;
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** CHROME_PATH, then the usual system locations; no browser is a failure that says what to install. */
+function findChrome(): string {
+  const candidates = [process.env.CHROME_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+  for (const c of candidates) if (c && fs.existsSync(c)) return c;
+  throw new Error('No Chromium found for the report test. Install one (Debian/Ubuntu: `apt-get install chromium`) or set CHROME_PATH to a Chrome/Chromium binary.');
+}
+
+// The page's globals, as the test sees them (this file is compiled without the DOM library).
+/* eslint-disable @typescript-eslint/no-explicit-any */
+declare const window: any;
+declare const document: any;
+
+describe('CLI: backprop-lens report', function () {
+  this.timeout(120_000);
+  const tmp = useTempDir('bpl-report-');
+  before(function () {
+    this.timeout(120_000);
+    ensureBuilt();
+  });
+
+  it('refuses a missing -o, a missing file and a broken model with readable messages (exit 1)', () => {
+    const noOut = cli('report', 'examples/01-add-mul.ts');
+    assert.equal(noOut.code, 1);
+    assert.match(noOut.stderr, /-o OUT\.html/);
+
+    const noFile = cli('report', path.join(tmp(), 'nope.ts'), '-o', path.join(tmp(), 'nope.html'));
+    assert.equal(noFile.code, 1);
+    assert.match(noFile.stderr, /nope\.ts: no such file/);
+
+    const broken = writeFile(tmp(), 'broken.ts', `import { scalar } from 'backprop-lens';\nconst x = scalar(1);\nthrow new Error('bad model');\nexport default x;\n`);
+    const out = path.join(tmp(), 'broken.html');
+    const r = cli('report', broken, '--output', out);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /broken\.ts:3:\d+: \w+ error: .*bad model/);
+    assert.ok(!fs.existsSync(out), 'no report is written for a failed run');
+  });
+
+  describe('examples/01-add-mul.ts opened from file://', () => {
+    let browser: Browser;
+    let html: string;
+    let out: string;
+    before(async function () {
+      this.timeout(120_000);
+      out = path.join(tmp(), 'sub dir', 'report.html');
+      const r = cli('report', 'examples/01-add-mul.ts', '-o', out);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /wrote .*report\.html/);
+      html = fs.readFileSync(out, 'utf8');
+      browser = await chromium.launch({
+        executablePath: findChrome(),
+        args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-gpu'],
+      });
+    });
+    after(async () => {
+      await browser?.close();
+    });
+
+    it('is one file with a strict CSP and the snapshot embedded as JSON', () => {
+      const csp = /<meta http-equiv="Content-Security-Policy" content="([^"]*)"/.exec(html)?.[1] ?? '';
+      assert.match(csp, /default-src 'none'/);
+      assert.match(csp, /script-src 'sha256-[^']+'/);
+      assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+      assert.doesNotMatch(html, /<(script|link|img)[^>]+(src|href)="(https?:|\/\/|\.\/|[a-z]+\.(js|css))/i, 'nothing is loaded from outside the file');
+      const json = /<script type="application\/json" id="snapshot">([^<]*)<\/script>/.exec(html)?.[1];
+      assert.ok(json, 'the snapshot script element');
+      const doc = JSON.parse(json);
+      assert.deepEqual(doc.nodes.map((n: any) => n.name).filter(Boolean).sort(), ['f', 'q', 'x', 'y', 'z']);
+    });
+
+    it('keeps hostile names inside the JSON (no `</script>` or `<!--` can end it early)', () => {
+      const doc = JSON.parse(/<script type="application\/json" id="snapshot">([^<]*)<\/script>/.exec(html)?.[1] ?? '{}');
+      const evil = '</script><img src=x onerror="window.__pwned=1"><!--';
+      doc.nodes[0].name = evil;
+      const page = reportHtml(doc, { title: evil, mediaDir: path.join(ROOT, 'media') });
+      assert.ok(!page.includes('<img src=x'), 'the name is not markup');
+      const json = /<script type="application\/json" id="snapshot">([^<]*)<\/script>/.exec(page)?.[1];
+      assert.ok(json, 'the snapshot element is intact');
+      assert.equal(JSON.parse(json).nodes[0].name, evil, 'and the name survives as text');
+    });
+
+    it('renders the graph with values and gradients, no network, no CSP violation, no console error', async () => {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, reducedMotion: 'reduce' });
+      const page = await context.newPage();
+      const consoleErrors: string[] = [];
+      const network: string[] = [];
+      page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+      page.on('pageerror', (e) => consoleErrors.push(String(e)));
+      context.on('request', (req) => { if (!/^(file|data|blob):/.test(req.url())) network.push(req.url()); });
+      await context.route('**/*', (route) => {
+        const url = route.request().url();
+        if (url.startsWith('file:')) return route.continue();
+        network.push(url);
+        return route.abort();
+      });
+      // tsx wraps functions in `__name(...)`; the functions handed to the page need that helper there too.
+      await page.addInitScript({ content: 'globalThis.__name = (f) => f;' });
+      await page.addInitScript(() => {
+        (window as any).__violations = [];
+        document.addEventListener('securitypolicyviolation', (e: any) => (window as any).__violations.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`));
+      });
+      await page.goto(pathToFileURL(out).href);
+      await page.waitForSelector('#app[data-rendered]', { timeout: 30_000 });
+
+      const text = (name: string, cls: 'value' | 'grad') => page.locator(`g.node[data-name="${name}"] text.${cls}`).first().textContent();
+      const num = (s: string | null) => Number(String(s ?? '').replace(/\u2212/g, '-').replace(/^[^-\d.]*/, ''));
+      assert.equal(num(await text('q', 'value')), 3, `q's value: ${await text('q', 'value')}`);
+      assert.equal(num(await text('q', 'grad')), -4, `q's gradient: ${await text('q', 'grad')}`);
+      assert.equal(num(await text('f', 'value')), -12, `f's value: ${await text('f', 'value')}`);
+      assert.equal(num(await text('x', 'grad')), -4, `x's gradient: ${await text('x', 'grad')}`);
+      assert.equal(num(await text('z', 'grad')), 3, `z's gradient: ${await text('z', 'grad')}`);
+      // the codicon font came from its data: URL (icons would be blank boxes otherwise)
+      assert.ok(await page.evaluate(() => document.fonts.check('16px codicon')), 'codicon font loaded');
+
+      fs.mkdirSync(RESULTS, { recursive: true });
+      await page.screenshot({ path: path.join(RESULTS, 'report.png') });
+      const layout = await page.evaluate(() => document.getElementById('app').dataset.layout);
+      const violations: string[] = await page.evaluate(() => (window as any).__violations);
+      await context.close();
+      assert.deepEqual(network, [], 'the report made network requests');
+      assert.deepEqual(violations, [], 'CSP violations');
+      assert.deepEqual(consoleErrors, [], 'console errors');
+      assert.equal(layout, 'worker', 'the layout ran in the embedded worker');
+    });
+  });
+});
