@@ -58,9 +58,11 @@ export class ModelRunner {
       };
       worker.stdout.on('data', pipe('stdout'));
       worker.stderr.on('data', pipe('stderr'));
+      let map: BundleMap | null = null; // parsed only when a failure needs a location
+      const original = (line: number, column: number) => (map ??= new BundleMap(b.map, b.bundlePath)).original(line, column);
       const where = () => {
         const p = new Int32Array(progress);
-        const loc = p[1] > 0 ? new BundleMap(b.map, b.bundlePath).original(p[1], p[2]) : null;
+        const loc = p[1] > 0 ? original(p[1], p[2]) : null;
         return { nodes: p[0], loc };
       };
       const timer = setTimeout(() => {
@@ -69,7 +71,7 @@ export class ModelRunner {
           const { nodes, loc: lastNode } = where();
           // an infinite loop may create no nodes at all: ask the debugger where the worker is
           const busy = await pausedLocation(worker, b.bundlePath);
-          const loc = (busy && new BundleMap(b.map, b.bundlePath).original(busy.line, busy.column)) ?? lastNode;
+          const loc = (busy && original(busy.line, busy.column)) ?? lastNode;
           const at = loc ? ` It was running line ${loc.line}${busy ? '' : ' (where the last graph node was created)'}.` : '';
           finish({ errors: [{
             kind: 'timeout', file: loc?.file ?? file, line: loc?.line ?? null, column: loc?.column ?? null,

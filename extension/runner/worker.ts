@@ -15,6 +15,7 @@ import { buildSnapshot } from '../../engine/trace/snapshot';
 import { setMaxTensorBytes, TensorTooLargeError } from '../../engine/dtype';
 import { buildNameIndex, originalSpelling, siteKey } from './names';
 import { BundleMap } from './sourcemap';
+import { defaultExportLine } from '../modelFiles';
 import type { LogLine, RunError, RunErrorKind, WorkerInput, WorkerMessage } from './types';
 
 const input = workerData as WorkerInput;
@@ -86,10 +87,8 @@ function mapped(loc: SourceLocation | null): SourceLocation | null {
 /** The line of `export default` in the model file (where export problems are reported). */
 function exportLine(): { line: number; column: number } | null {
   const text = bundleMap.text(input.file);
-  if (!text) return null;
-  const lines = text.split(/\r?\n/);
-  const i = lines.findIndex((l) => /^\s*export\s+default\b/.test(l));
-  return i >= 0 ? { line: i + 1, column: lines[i].search(/\S/) + 1 } : null;
+  const i = text === undefined ? null : defaultExportLine(text);
+  return i === null ? null : { line: i + 1, column: text!.split(/\r?\n/)[i].search(/\S/) + 1 };
 }
 
 function fail(kind: RunErrorKind, message: string, loc: SourceLocation | { line: number; column: number } | null, stack?: string): void {

@@ -12,6 +12,7 @@
  * Environment: CHROME_PATH (a Chromium/Chrome binary), E2E_HEADED=1 (show the browser),
  * E2E_ONLY=<substring> (run only matching cases).
  */
+import { CHROMIUM_ARGS, findChromium } from '../browser';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -54,29 +55,6 @@ function buildIfNeeded(): void {
   execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, stdio: 'inherit' });
 }
 
-/** CHROME_PATH, a system Chromium/Chrome, or Playwright's own download (when one was installed). */
-function findChromium(playwrightPath: () => string): string {
-  const env = process.env.CHROME_PATH;
-  if (env) {
-    if (!fs.existsSync(env)) throw new Error(`CHROME_PATH=${env} does not exist`);
-    return env;
-  }
-  for (const c of ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable', '/snap/bin/chromium']) {
-    if (fs.existsSync(c)) return c;
-  }
-  try {
-    const p = playwrightPath();
-    if (p && fs.existsSync(p)) return p;
-  } catch {
-    /* no Playwright browser downloaded */
-  }
-  throw new Error(
-    'No Chromium found for the end-to-end tests. Install one:\n' +
-      '  Debian/Ubuntu:  sudo apt-get install -y chromium\n' +
-      '  or set CHROME_PATH=/path/to/chrome, or (online) npx playwright install chromium',
-  );
-}
-
 async function main(): Promise<number> {
   const h = new Harness();
   fs.rmSync(SCREENSHOT_DIR, { recursive: true, force: true });
@@ -87,7 +65,7 @@ async function main(): Promise<number> {
   buildIfNeeded();
   const cs = await import(pathToFileURL(path.join(ROOT, 'scripts', 'code-server.mjs')).href) as typeof import('../../scripts/code-server.mjs');
   const { chromium } = await import('playwright-core');
-  const executablePath = findChromium(() => chromium.executablePath());
+  const executablePath = findChromium();
   cs.ensureCodeServer();
   const integration = await buildIntegration();
 
@@ -114,8 +92,7 @@ async function main(): Promise<number> {
     browser = await chromium.launch({
       executablePath,
       headless: process.env.E2E_HEADED !== '1',
-      args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update',
-        '--disable-sync', '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-features=Vulkan'],
+      args: [...CHROMIUM_ARGS, '--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-features=Vulkan'],
     });
     log(`browser: ${executablePath} (${browser.version()})`);
 

@@ -4,6 +4,7 @@
  * asks for nothing over the network, breaks no rule of its own CSP, logs no error, and draws the
  * example's graph with its values and gradients.
  */
+import { CHROMIUM_ARGS, findChromium } from '../browser';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -22,12 +23,6 @@ function cli(...args: string[]): { code: number | null; stdout: string; stderr: 
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** CHROME_PATH, then the usual system locations; no browser is a failure that says what to install. */
-function findChrome(): string {
-  const candidates = [process.env.CHROME_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
-  for (const c of candidates) if (c && fs.existsSync(c)) return c;
-  throw new Error('No Chromium found for the report test. Install one (Debian/Ubuntu: `apt-get install chromium`) or set CHROME_PATH to a Chrome/Chromium binary.');
-}
 
 // The page's globals, as the test sees them (this file is compiled without the DOM library).
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -71,8 +66,8 @@ describe('CLI: backprop-lens report', function () {
       assert.match(r.stdout, /wrote .*report\.html/);
       html = fs.readFileSync(out, 'utf8');
       browser = await chromium.launch({
-        executablePath: findChrome(),
-        args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-gpu'],
+        executablePath: findChromium(),
+        args: [...CHROMIUM_ARGS, '--disable-gpu'],
       });
     });
     after(async () => {

@@ -4,6 +4,7 @@
  * `acquireVsCodeApi` records what the panel posts and saves. Host messages are delivered as
  * `message` events on window, the way VS Code delivers them.
  */
+import { CHROMIUM_ARGS, findChromium } from '../browser';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
@@ -19,13 +20,6 @@ import { THEMES, type ThemeName } from './themes';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const RESULTS = path.join(ROOT, 'test-results', 'webview');
-
-/** CHROME_PATH, then the usual system locations; no browser is a failure that says what to install. */
-export function findChrome(): string {
-  const candidates = [process.env.CHROME_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
-  for (const c of candidates) if (c && fs.existsSync(c)) return c;
-  throw new Error('No Chromium found for the webview tests. Install one (Debian/Ubuntu: `apt-get install chromium`) or set CHROME_PATH to a Chrome/Chromium binary.');
-}
 
 export function build(): void {
   execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, stdio: 'pipe' });
@@ -77,8 +71,8 @@ export async function serve(): Promise<Served> {
 
 export function launch(): Promise<Browser> {
   return chromium.launch({
-    executablePath: findChrome(),
-    args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-gpu'],
+    executablePath: findChromium(),
+    args: [...CHROMIUM_ARGS, '--disable-gpu'],
   });
 }
 
