@@ -17,6 +17,7 @@ import * as path from 'path';
 import { performance, PerformanceObserver } from 'perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { microgradRunner } from './micrograd';
 import { Rng, Tensor, add, linear, losses, matmul, mul, noGrad, param, relu, scalar, sub, tensor } from '../engine';
 
 // ---------------------------------------------------------------------------------------------
@@ -480,6 +481,11 @@ async function main(): Promise<void> {
   const nodesPerStep = sc.lastId() - idAfterFirst;
   const scT = timeIt(() => sc.step());
   const lastSc = sc.step();
+  // the micrograd-style baseline: same data, same weights, same loss
+  const moons = makeMoons(MOONS, 0.1, 7);
+  const mgCheck = microgradRunner(moons.xs, moons.ys, 8, 0.05)();
+  const mg = microgradRunner(moons.xs, moons.ys, 8, 0.05);
+  const mgT = timeIt(() => mg());
 
   // ---- report
   await flushGcEntries();
@@ -513,8 +519,10 @@ async function main(): Promise<void> {
   say(`  check vs float64 reference (3 entries, max rel diff): engine ${sci(eMmErr)}, tfjs-cpu ${sci(cpu.mmErr)}, tfjs-wasm ${sci(wasm.mmErr)}`);
 
   say('');
-  say(`(c) scalar-mode MLP 2-16-16-1 (micrograd demo), ${MOONS} make-moons points, ${sc.nParams} scalar params, max-margin loss + 1e-4·L2 — ms/step (engine only)`);
+  say(`(c) scalar-mode MLP 2-16-16-1 (micrograd demo), ${MOONS} make-moons points, ${sc.nParams} scalar params, max-margin loss + 1e-4·L2 — ms/step`);
   row('engine', scT, `${fmt(scT.median)} ms`, `target < 10 ms: ${scT.median < 10 ? 'met' : `not met (${fmt(scT.median / 10, 1)}× over)`}`);
+  row('micrograd', mgT, `${fmt(mgT.median)} ms`, `TypeScript port of micrograd (object per value, _backward closures)   ${ratioText(mgT.median / scT.median, 'micrograd')}`);
+  say(`  check, same weights and data: first-step loss engine ${first.loss.toFixed(12)}, micrograd ${mgCheck.toFixed(12)} (rel diff ${sci(relDiff(first.loss, mgCheck))})`);
   say(`  ${nodesPerStep} tensors created per step, forward + backward (≈ ${fmt((scT.median * 1e6) / nodesPerStep, 0)} ns each)`);
   say(`  engine phases (median ms): forward ${ph(sc.phases.fwd)}, backward ${ph(sc.phases.bwd)}, update ${ph(sc.phases.upd)}`);
   say(`  training sanity: loss ${first.loss.toFixed(4)} (acc ${(first.acc * 100).toFixed(0)}%) at step 1 → ${lastSc.loss.toFixed(4)} (acc ${(lastSc.acc * 100).toFixed(0)}%) after ${scT.iters + WARMUP + 3} steps`);
@@ -529,7 +537,7 @@ async function main(): Promise<void> {
     const result = {
       mlpStep: { engine: eMlpT.median, tfjsCpu: cpu.mlp.median, tfjsWasm: wasm.mlp.median },
       matmul512: { engine: eG, tfjsCpu: cG, tfjsWasm: wG },
-      scalarMlpStep: { engine: scT.median },
+      scalarMlpStep: { engine: scT.median, micrograd: mgT.median },
       meta: {
         node: process.version,
         cpu: cpuModel,
@@ -538,8 +546,8 @@ async function main(): Promise<void> {
         wasm: wasm.info,
         minMs: MIN_MS,
         warmup: WARMUP,
-        iters: { mlp: [eMlpT.iters, cpu.mlp.iters, wasm.mlp.iters], matmul: [eMmT.iters, cpu.mm.iters, wasm.mm.iters], scalar: scT.iters },
-        check: { lossEngine: eCheck.loss, lossTfjsCpu: cpu.check.loss, lossRelDiffCpu: lossDiffCpu, lossRelDiffWasm: lossDiffWasm, updateRelDiffCpu: updDiffCpu, updateRelDiffWasm: updDiffWasm },
+        iters: { mlp: [eMlpT.iters, cpu.mlp.iters, wasm.mlp.iters], matmul: [eMmT.iters, cpu.mm.iters, wasm.mm.iters], scalar: [scT.iters, mgT.iters] },
+        check: { scalarLossRelDiffMicrograd: relDiff(first.loss, mgCheck), lossEngine: eCheck.loss, lossTfjsCpu: cpu.check.loss, lossRelDiffCpu: lossDiffCpu, lossRelDiffWasm: lossDiffWasm, updateRelDiffCpu: updDiffCpu, updateRelDiffWasm: updDiffWasm },
         enginePhasesMs: {
           mlp: { forward: median(eMlp.phases.fwd), backward: median(eMlp.phases.bwd), update: median(eMlp.phases.upd) },
           scalar: { forward: median(sc.phases.fwd), backward: median(sc.phases.bwd), update: median(sc.phases.upd), tensorsPerStep: nodesPerStep },
@@ -547,7 +555,7 @@ async function main(): Promise<void> {
         gcShare: {
           mlp: [gcShare(eMlpT), gcShare(cpu.mlp), gcShare(wasm.mlp)],
           matmul: [gcShare(eMmT), gcShare(cpu.mm), gcShare(wasm.mm)],
-          scalar: gcShare(scT),
+          scalar: [gcShare(scT), gcShare(mgT)],
         },
         totalSeconds: wallS,
       },

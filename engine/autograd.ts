@@ -10,6 +10,7 @@ import { Tensor, isScalar64 } from './tensor';
 import { enterBackwardMode, exitBackwardMode } from './ops/context';
 import * as F from './ops/functional';
 import { NumberAlgebra, TensorAlgebra } from './ops/algebra';
+import { tapeBackward } from './tape';
 
 export interface BackwardOptions {
   /** Keep the graph usable for another backward pass (default false, as in PyTorch). */
@@ -149,6 +150,7 @@ function finish(order: readonly Tensor[], opts: BackwardOptions): void {
 
 /** The step-wise backward pass from `root`. Consuming it completely is exactly `root.backward(opts)`. */
 export function* backwardSteps(root: Tensor, opts: BackwardOptions = {}): Generator<BackwardStep, void, undefined> {
+  if (root instanceof Tensor && root.tape !== null) root = root.tape.canonical(root);
   const order = prepare(root, opts);
   const createGraph = opts.createGraph ?? false;
   let index = 0;
@@ -164,6 +166,14 @@ export function* backwardSteps(root: Tensor, opts: BackwardOptions = {}): Genera
 
 /** Fills `.grad` for every node that requires grad and leads to `root` (a scalar, or pass `grad`). */
 export function backward(root: Tensor, opts: BackwardOptions = {}): void {
+  if (root instanceof Tensor && root.tape !== null) {
+    if (!opts.createGraph) {
+      // a micrograd-style graph: the same gradients from a sweep over the tape (see tape.ts)
+      tapeBackward(root, seedGrad(root, opts).item(), opts.retainGraph ?? false, NumberAlgebra);
+      return;
+    }
+    root = root.tape.canonical(root);
+  }
   const order = prepare(root, opts);
   const createGraph = opts.createGraph ?? false;
   for (let k = order.length - 1; k >= 0; k--) runStep(order[k], k, createGraph, false);

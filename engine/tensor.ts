@@ -4,6 +4,7 @@ import { announceLeaf, type GroupFrame } from './ops/context';
 import type { OpDef } from './ops/registry';
 import * as F from './ops/functional';
 import { backward, type BackwardOptions } from './autograd';
+import type { Tape } from './tape';
 
 /** Where a node came from in the user's file (filled in by the tracer). */
 export interface SourceLocation {
@@ -35,17 +36,23 @@ export class Tensor {
   name: string | null = null;
   /** The registry entry of the op that produced this tensor (kernel, gradient, formula); null for a leaf. */
   readonly def: OpDef | null;
-  readonly inputs: readonly Tensor[];
   readonly attrs: Readonly<Record<string, unknown>>;
   /** The innermost composite op (softmax, mse, linear…) this node was computed in. */
   group: GroupFrame | null = null;
   /** The module path this node was computed in, e.g. `mlp.layers.0`. */
   scope: string | null = null;
   source: SourceLocation | null = null;
-  /** Set once a backward pass without retainGraph went through this node. */
-  graphFreed = false;
   /** Scratch mark for graph walks (see autograd.ts). */
   visitMark = 0;
+  /** @internal For a node recorded on the scalar tape (see tape.ts): its tape and row; else null. */
+  tape: Tape | null = null;
+  tapeIdx = -1;
+  tapeGen = 0;
+  /** @internal The newest tape that uses this tensor as an external input, and its slot there. */
+  extOf: Tape | null = null;
+  extIdx = 0;
+  private inputList: readonly Tensor[] | null;
+  private freed = false;
   // Storage. 0-d float64 results of elementwise ops keep their value as a number and create the
   // typed array only when someone reads `.data`: scalar graphs (micrograd style) have hundreds of
   // thousands of nodes, and a typed array each made garbage collection dominate.
@@ -74,8 +81,33 @@ export class Tensor {
     this.dtype = data === null || data instanceof Float64Array ? 'float64' : data instanceof Int32Array ? 'int32' : 'float32';
     this.requiresGrad = requiresGrad;
     this.def = def;
-    this.inputs = inputs;
+    this.inputList = inputs;
     this.attrs = attrs;
+  }
+
+  /** @internal A handle for row `row` of a scalar tape (see tape.ts). */
+  static tapeNode(value: number, def: OpDef, attrs: Readonly<Record<string, unknown>>, tape: Tape, row: number, id?: number): Tensor {
+    const t = new Tensor(null, SCALAR_SHAPE, true, def, null as unknown as readonly Tensor[], attrs, value);
+    t.tape = tape;
+    t.tapeIdx = row;
+    t.tapeGen = tape.gen;
+    if (id !== undefined) (t as { id: number }).id = id;
+    return t;
+  }
+
+  /** The op's inputs, in order (empty for a leaf). */
+  get inputs(): readonly Tensor[] {
+    if (this.inputList === null) this.inputList = this.tape!.inputsOf(this);
+    return this.inputList;
+  }
+
+  /** Set once a backward pass without retainGraph went through this node. */
+  get graphFreed(): boolean {
+    return this.tape === null ? this.freed : this.tape.isFreed(this);
+  }
+  set graphFreed(f: boolean) {
+    if (this.tape === null) this.freed = f;
+    else this.tape.setFreed(this, f);
   }
 
   /** A 0-d float64 tensor whose value is held as a number (see `storage`). */
@@ -108,6 +140,10 @@ export class Tensor {
 
   /** ∂output/∂this after backward(); null before. Set on every node that requires grad, not only leaves. */
   get grad(): Tensor | null {
+    if (this.tape !== null) {
+      const g = this.tape.gradOf(this);
+      return g === null ? null : Tensor.scalarNode(g);
+    }
     if (this.gradPending) {
       this.gradPending = false;
       this.gradTensor = Tensor.scalarNode(this.gradValue);
@@ -115,18 +151,27 @@ export class Tensor {
     return this.gradTensor;
   }
   set grad(g: Tensor | null) {
+    if (this.tape !== null) {
+      this.tape.setGrad(this, g === null ? null : g.item());
+      return;
+    }
     this.gradTensor = g;
     this.gradPending = false;
   }
 
   /** @internal The gradient of a one-element tensor as a number, or null if it has none. */
   gradNumber(): number | null {
+    if (this.tape !== null) return this.tape.gradOf(this);
     if (this.gradPending) return this.gradValue;
     return this.gradTensor === null ? null : this.gradTensor.scalarValue;
   }
 
   /** @internal Sets the gradient of a 0-d float64 tensor to a number (materialized on read). */
   setGradNumber(v: number): void {
+    if (this.tape !== null) {
+      this.tape.setGrad(this, v);
+      return;
+    }
     this.gradValue = v;
     this.gradPending = true;
   }
@@ -141,6 +186,8 @@ export class Tensor {
   /** Gives this tensor a name shown in the graph (overrides the traced variable name). */
   named(name: string): this {
     this.name = String(name);
+    // a named tape handle becomes the row's handle, so the graph shows the name (see tape.ts)
+    if (this.tape !== null) this.tape.canonical(this).name = this.name;
     return this;
   }
 

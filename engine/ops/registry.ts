@@ -6,6 +6,7 @@
 import type { DType, TypedArray } from '../dtype';
 import { NO_ATTRS, Tensor, isScalar64 } from '../tensor';
 import { getGroup, getHooks, getScope, isGradEnabled } from './context';
+import { isTapeEnabled, recordScalar, tapeable } from '../tape';
 
 /**
  * The elementwise operations local gradients are written with. `TensorAlgebra` (ops/algebra.ts)
@@ -75,6 +76,20 @@ export function defineOp<A extends Attrs = Attrs>(def: OpDef<A>): OpDef<A> {
   return def;
 }
 
+/** Tape handles kept by an object node must be the handles the tape materializes (see Tape.canonical). */
+function canonicalInputs(inputs: Tensor[]): Tensor[] {
+  let out = inputs;
+  for (let i = 0; i < inputs.length; i++) {
+    const t = inputs[i].tape;
+    if (t === null) continue;
+    const c = t.canonical(inputs[i]);
+    if (c === inputs[i]) continue;
+    if (out === inputs) out = inputs.slice();
+    out[i] = c;
+  }
+  return out;
+}
+
 /** Runs an op: shape rule, CPU kernel, graph bookkeeping and the tracer hook. */
 export function apply<A extends Attrs>(def: OpDef<A>, inputs: Tensor[], attrs: A = NO_ATTRS as A): Tensor {
   const n = inputs.length;
@@ -98,15 +113,25 @@ export function apply<A extends Attrs>(def: OpDef<A>, inputs: Tensor[], attrs: A
   const pw = def.pointwise;
   if (pw !== undefined && isScalar64(inputs[0]) && (n < 2 || isScalar64(inputs[1])) && (n < 3 || isScalar64(inputs[2]))) {
     const value = pw(inputs[0].scalarValue, n > 1 ? inputs[1].scalarValue : 0, n > 2 ? inputs[2].scalarValue : 0, attrs);
-    out = Tensor.scalarNode(value, requiresGrad, def as unknown as OpDef, keepInputs ? inputs : undefined, attrs);
+    if (requiresGrad && n < 3 && hooks?.onNode === undefined && isTapeEnabled() && tapeable(inputs[0]) && (n < 2 || tapeable(inputs[1]))) {
+      out = recordScalar(def as unknown as OpDef, inputs, attrs, value);
+    } else {
+      if (keepInputs) inputs = canonicalInputs(inputs);
+      out = Tensor.scalarNode(value, requiresGrad, def as unknown as OpDef, keepInputs ? inputs : undefined, attrs);
+    }
   } else {
+    if (keepInputs) inputs = canonicalInputs(inputs);
     const shape = def.shape(inputs, attrs);
     const dtype = def.dtype ? def.dtype(inputs, attrs) : inputs[0].dtype;
     const data = def.forward(inputs, attrs, shape, dtype);
     out = new Tensor(data, shape, requiresGrad, def as unknown as OpDef, keepInputs ? inputs : undefined, attrs);
   }
-  out.group = getGroup();
-  out.scope = getScope();
+  const group = getGroup();
+  const scope = getScope();
+  out.group = group;
+  out.scope = scope;
+  // the tape keeps no groups or scopes: a handle that has one is the row's handle from now on
+  if (out.tape !== null && (group !== null || scope !== null)) out.tape.canonical(out);
   if (hooks?.onNode) hooks.onNode(out);
   return out;
 }

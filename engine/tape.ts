@@ -1,0 +1,419 @@
+/**
+ * The scalar tape: how micrograd-style graphs stay fast.
+ *
+ * A scalar MLP step creates ~70,000 nodes, each a 0-d float64 value from a pointwise op. As objects
+ * that point to their inputs, the whole graph stays reachable until backward, so every young-generation
+ * collection copies all of it, and that copying was most of the step. Here such nodes are recorded as
+ * one row each in columns of typed arrays; the Tensor an op returns is a handle (tape, row) that the
+ * tape does not reference, so handles the program drops die young and cost nothing to collect.
+ *
+ * A row holds the op, its attributes, the output value, the input values (so the backward pass
+ * needs no input objects), each input's slot, the gradient and flags. A slot is a row of the same
+ * tape (≥ 0), `CONST` for an input that needs no gradient, or an external input (≤ −2): a leaf such
+ * as a parameter, or a handle into an older tape. Rows are in creation order, so a tape is a
+ * topological order and the backward pass is one reverse sweep.
+ *
+ * Lifetime. A tape lives while a handle into it, or a newer tape that uses one of its rows, is
+ * alive. After a backward pass without `retainGraph` every row it went through is freed, as in
+ * PyTorch; when that is every row of the tape (a training step), the tape is retired and its columns
+ * are reused for the next graph — fresh memory for each step cost more than the step itself. Handles
+ * into a retired tape are stale (their generation no longer matches): they keep their value, report
+ * `graphFreed`, have no gradient and no inputs, and backward through them fails with the freed-graph
+ * error. So an intermediate value's `.grad` can be read until the next graph is recorded.
+ *
+ * The same local-gradient definitions from the op registry run here, on numbers (NumberAlgebra,
+ * passed in by autograd.ts), as in the stepped pass, so `backward()` and `backwardSteps()` agree
+ * exactly. Anything that needs the object graph (the stepper, snapshots, `.inputs`) gets it through
+ * `handle()`, which materializes rows as handles whose inputs are handles too. The tracer turns the
+ * tape off: traced graphs are objects throughout.
+ */
+import type { Algebra, OpDef } from './ops/registry';
+import { NO_ATTRS, Tensor } from './tensor';
+
+/** Input slot of an input that needs no gradient (its value is kept in the row). */
+export const CONST = -1;
+
+const HAS_GRAD = 1;
+const FREED = 2;
+const MARK = 4;
+const ARITY_SHIFT = 4;
+
+/** Rows per tape before a new one starts (bounds what a dropped but still referenced graph can pin). */
+const MAX_ROWS = 1 << 18;
+/** Retired tapes kept for reuse. */
+const POOL_SIZE = 2;
+
+let enabled = true;
+let current: Tape | null = null;
+const pool: Tape[] = [];
+let nextSerial = 1;
+/** Rows the last retired tape held: the starting capacity of a new one. */
+let lastRows = 1024;
+
+const NEEDED: readonly (readonly boolean[])[] = [[false, false], [true, false], [false, true], [true, true]];
+const NEEDED1: readonly (readonly boolean[])[] = [[false], [true]];
+
+/** Ops seen on tapes; a row stores its op's index here. */
+const OP_TABLE: OpDef[] = [];
+const OP_CODES = new Map<OpDef, number>();
+
+function opCode(def: OpDef): number {
+  let code = OP_CODES.get(def);
+  if (code === undefined) {
+    code = OP_TABLE.length;
+    OP_TABLE.push(def);
+    OP_CODES.set(def, code);
+  }
+  return code;
+}
+
+export class Tape {
+  /** Creation order among live graphs: rows only refer to rows of the same or older tapes. */
+  serial = nextSerial++;
+  /** Bumped when the tape is reused: handles from an earlier generation are stale. */
+  gen = 0;
+  n = 0;
+  private cap: number;
+  /** Rows freed by backward passes; when it reaches `n` the tape can be retired. */
+  private freedRows = 0;
+  val: Float64Array;
+  va: Float64Array;
+  vb: Float64Array;
+  grad: Float64Array;
+  /** Tensor ids of the rows (creation order across tapes and objects alike). */
+  ids: Float64Array;
+  ia: Int32Array;
+  ib: Int32Array;
+  flags: Uint8Array;
+  /** The op of each row, as an index into OP_TABLE. */
+  ops: Uint16Array;
+  /** Attributes of the rows whose op has some (leakyRelu's α…); the others use NO_ATTRS. */
+  private readonly rowAttrs = new Map<number, Readonly<Record<string, unknown>>>();
+  /** External inputs: leaves and handles into older tapes (slot −2 − k is ext[k]). */
+  readonly ext: Tensor[] = [];
+  /** Materialized handles, one per row, so `.inputs` keeps its identity. */
+  private handles: Map<number, Tensor> | null = null;
+  /** Highest row marked in the current backward pass (−1: not in one). */
+  hi = -1;
+
+  constructor(cap: number) {
+    this.cap = cap;
+    this.val = new Float64Array(cap);
+    this.va = new Float64Array(cap);
+    this.vb = new Float64Array(cap);
+    this.grad = new Float64Array(cap);
+    this.ids = new Float64Array(cap);
+    this.ia = new Int32Array(cap);
+    this.ib = new Int32Array(cap);
+    this.flags = new Uint8Array(cap);
+    this.ops = new Uint16Array(cap);
+  }
+
+  private grow(): void {
+    const cap = Math.min(this.cap * 2, MAX_ROWS);
+    const copy = <T extends Float64Array | Int32Array | Uint8Array | Uint16Array>(a: T, make: (n: number) => T): T => {
+      const b = make(cap);
+      b.set(a);
+      return b;
+    };
+    this.val = copy(this.val, (k) => new Float64Array(k));
+    this.va = copy(this.va, (k) => new Float64Array(k));
+    this.vb = copy(this.vb, (k) => new Float64Array(k));
+    this.grad = copy(this.grad, (k) => new Float64Array(k));
+    this.ids = copy(this.ids, (k) => new Float64Array(k));
+    this.ia = copy(this.ia, (k) => new Int32Array(k));
+    this.ib = copy(this.ib, (k) => new Int32Array(k));
+    this.flags = copy(this.flags, (k) => new Uint8Array(k));
+    this.ops = copy(this.ops, (k) => new Uint16Array(k));
+    this.cap = cap;
+  }
+
+  /** Empties the tape for a new graph; every handle into it becomes stale. */
+  private reset(): void {
+    for (const x of this.ext) if (x.extOf === this) x.extOf = null;
+    this.ext.length = 0;
+    this.rowAttrs.clear();
+    this.handles = null;
+    this.n = 0;
+    this.freedRows = 0;
+    this.gen++;
+    this.serial = nextSerial++;
+  }
+
+  get full(): boolean {
+    return this.n >= MAX_ROWS;
+  }
+
+  /** Whether `h` (a handle into this tape) is from the current generation. */
+  owns(h: Tensor): boolean {
+    return h.tapeGen === this.gen;
+  }
+
+  defOf(row: number): OpDef {
+    return OP_TABLE[this.ops[row]];
+  }
+
+  attrsOf(row: number): Readonly<Record<string, unknown>> {
+    return this.rowAttrs.get(row) ?? NO_ATTRS;
+  }
+
+  /** The slot under which rows refer to `x`. */
+  private slot(x: Tensor): number {
+    if (!x.requiresGrad) return CONST;
+    if (x.tape === this && x.tapeGen === this.gen) return x.tapeIdx;
+    if (x.extOf !== this) {
+      x.extOf = this;
+      x.extIdx = -2 - this.ext.length;
+      this.ext.push(x);
+    }
+    return x.extIdx;
+  }
+
+  /** Appends a row for `def` applied to one or two 0-d float64 inputs; returns its handle. */
+  record(def: OpDef, inputs: readonly Tensor[], attrs: Readonly<Record<string, unknown>>, value: number): Tensor {
+    if (this.n === this.cap) this.grow();
+    const row = this.n++;
+    const out = Tensor.tapeNode(value, def, attrs, this, row);
+    const a = inputs[0];
+    this.val[row] = value;
+    this.ids[row] = out.id;
+    this.ops[row] = opCode(def);
+    if (attrs !== NO_ATTRS) this.rowAttrs.set(row, attrs);
+    this.ia[row] = this.slot(a);
+    this.va[row] = a.scalarValue;
+    if (inputs.length > 1) {
+      const b = inputs[1];
+      this.ib[row] = this.slot(b);
+      this.vb[row] = b.scalarValue;
+      this.flags[row] = 2 << ARITY_SHIFT;
+    } else {
+      this.ib[row] = CONST;
+      this.flags[row] = 1 << ARITY_SHIFT;
+    }
+    return out;
+  }
+
+  /** The handle for a row (one per row once asked for). */
+  handle(row: number): Tensor {
+    if (this.handles === null) this.handles = new Map();
+    let h = this.handles.get(row);
+    if (h === undefined) {
+      h = Tensor.tapeNode(this.val[row], this.defOf(row), this.attrsOf(row), this, row, this.ids[row]);
+      this.handles.set(row, h);
+    }
+    return h;
+  }
+
+  /**
+   * The one handle the object graph uses for `h`'s row: when a tape value feeds an op that is not
+   * recorded on the tape, is named, or starts a stepped pass, it must be the same object the
+   * materialized inputs of other rows use. Stale handles are returned as they are.
+   */
+  canonical(h: Tensor): Tensor {
+    if (!this.owns(h)) return h;
+    if (this.handles === null) this.handles = new Map();
+    const known = this.handles.get(h.tapeIdx);
+    if (known !== undefined) return known;
+    this.handles.set(h.tapeIdx, h);
+    return h;
+  }
+
+  /** The ordered inputs of `h`'s row, materialized (none for a stale handle). */
+  inputsOf(h: Tensor): Tensor[] {
+    if (!this.owns(h)) return [];
+    const row = h.tapeIdx;
+    const at = (s: number, value: number): Tensor => (s >= 0 ? this.handle(s) : s === CONST ? Tensor.scalarNode(value) : this.ext[-2 - s]);
+    const out = [at(this.ia[row], this.va[row])];
+    if (this.flags[row] >> ARITY_SHIFT > 1) out.push(at(this.ib[row], this.vb[row]));
+    return out;
+  }
+
+  gradOf(h: Tensor): number | null {
+    return this.owns(h) && (this.flags[h.tapeIdx] & HAS_GRAD) !== 0 ? this.grad[h.tapeIdx] : null;
+  }
+
+  setGrad(h: Tensor, g: number | null): void {
+    if (!this.owns(h)) return;
+    const row = h.tapeIdx;
+    if (g === null) {
+      this.flags[row] &= ~HAS_GRAD;
+      this.grad[row] = 0;
+    } else {
+      this.grad[row] = g;
+      this.flags[row] |= HAS_GRAD;
+    }
+  }
+
+  isFreed(h: Tensor): boolean {
+    return !this.owns(h) || (this.flags[h.tapeIdx] & FREED) !== 0;
+  }
+
+  setFreed(h: Tensor, freed: boolean): void {
+    if (!this.owns(h)) return;
+    const row = h.tapeIdx;
+    const was = (this.flags[row] & FREED) !== 0;
+    if (freed === was) return;
+    this.flags[row] ^= FREED;
+    this.freedRows += freed ? 1 : -1;
+  }
+
+  /** Marks a row freed during a backward sweep. */
+  freeRow(row: number): void {
+    if ((this.flags[row] & FREED) === 0) {
+      this.flags[row] |= FREED;
+      this.freedRows++;
+    }
+  }
+
+  /** After a backward pass freed rows: the next graph starts a tape; a fully freed one is reused. */
+  retireIfFree(): void {
+    if (this === current) current = null;
+    if (this.freedRows < this.n) return;
+    lastRows = Math.max(1024, Math.min(this.n, MAX_ROWS));
+    // its handles stay valid (gradients readable) until the tape is taken for the next graph
+    if (pool.length < POOL_SIZE && !pool.includes(this)) pool.push(this);
+  }
+
+  /** A tape for a new graph: a retired one if there is one. */
+  static take(): Tape {
+    const reused = pool.pop();
+    if (reused === undefined) return new Tape(lastRows);
+    reused.reset();
+    return reused;
+  }
+}
+
+/** Turns the tape on or off (tests compare both paths; the tracer records objects instead). */
+export function setTapeEnabled(on: boolean): boolean {
+  const was = enabled;
+  enabled = on;
+  current = null;
+  return was;
+}
+
+export function isTapeEnabled(): boolean {
+  return enabled;
+}
+
+/** Whether `x` may be an input of a row: a row of some tape, a leaf, or a value without gradient. */
+export function tapeable(x: Tensor): boolean {
+  return x.tape !== null || x.def === null || !x.requiresGrad;
+}
+
+/** Records a pointwise op on 0-d float64 inputs on the current tape (starting one if needed). */
+export function recordScalar(def: OpDef, inputs: readonly Tensor[], attrs: Readonly<Record<string, unknown>>, value: number): Tensor {
+  let tape = current;
+  if (tape === null || tape.full) tape = current = Tape.take();
+  return tape.record(def, inputs, attrs, value);
+}
+
+function freedError(what: string): Error {
+  return new Error(
+    `backward: the graph through ${what} was already used by an earlier backward() and has been freed. ` +
+      'Pass { retainGraph: true } to the first backward() to run backward twice, or recompute the forward pass.',
+  );
+}
+
+/**
+ * `root.backward()` for a handle: a reverse sweep over each tape involved, newest first. Same
+ * checks and the same gradients as the object walk in autograd.ts.
+ */
+export function tapeBackward(root: Tensor, seed: number, retainGraph: boolean, numbers: Algebra<number>): void {
+  const rootTape = root.tape!;
+  if (!rootTape.owns(root)) throw freedError(`${root.op}#${root.id}`);
+  const visited = mark(rootTape, root.tapeIdx);
+  rootTape.grad[root.tapeIdx] = seed;
+  rootTape.flags[root.tapeIdx] |= HAS_GRAD;
+  const vals1 = [0];
+  const vals2 = [0, 0];
+  for (const tape of visited) {
+    const { val, va, vb, grad, ia, ib, flags, ops, ext } = tape;
+    for (let row = tape.hi; row >= 0; row--) {
+      const f = flags[row];
+      if ((f & MARK) === 0) continue;
+      flags[row] = f & ~MARK;
+      if (!retainGraph) tape.freeRow(row);
+      if ((f & HAS_GRAD) === 0) continue;
+      const upstream = grad[row];
+      const sa = ia[row];
+      let locals: readonly (number | null)[];
+      if (f >> ARITY_SHIFT === 1) {
+        vals1[0] = va[row];
+        locals = OP_TABLE[ops[row]].localGrads!(numbers, vals1, val[row], tape.attrsOf(row), NEEDED1[sa === CONST ? 0 : 1]);
+      } else {
+        const sb = ib[row];
+        vals2[0] = va[row];
+        vals2[1] = vb[row];
+        locals = OP_TABLE[ops[row]].localGrads!(numbers, vals2, val[row], tape.attrsOf(row), NEEDED[(sa === CONST ? 0 : 1) | (sb === CONST ? 0 : 2)]);
+        const lb = locals[1];
+        if (lb !== null && sb !== CONST) accumulate(sb, lb === 1 ? upstream : upstream * lb, grad, flags, ext);
+      }
+      const la = locals[0];
+      if (la !== null && sa !== CONST) accumulate(sa, la === 1 ? upstream : upstream * la, grad, flags, ext);
+    }
+    tape.hi = -1;
+  }
+  if (!retainGraph) for (const tape of visited) tape.retireIfFree();
+}
+
+function accumulate(s: number, c: number, grad: Float64Array, flags: Uint8Array, ext: readonly Tensor[]): void {
+  if (s >= 0) {
+    if ((flags[s] & HAS_GRAD) !== 0) grad[s] += c;
+    else {
+      grad[s] = c;
+      flags[s] |= HAS_GRAD;
+    }
+    return;
+  }
+  const x = ext[-2 - s];
+  const g = x.gradNumber();
+  x.setGradNumber(g === null ? c : g + c);
+}
+
+/**
+ * Marks every row that leads to `row` of `root` and clears its gradient; throws, leaving nothing
+ * marked, if one was freed by an earlier backward. Returns the tapes involved, newest first.
+ */
+function mark(root: Tape, row0: number): Tape[] {
+  const visited: Tape[] = [];
+  const pending: Tape[] = [];
+  const enqueue = (t: Tape, row: number) => {
+    t.flags[row] |= MARK;
+    if (t.hi < 0) pending.push(t);
+    if (row > t.hi) t.hi = row;
+  };
+  enqueue(root, row0);
+  try {
+    while (pending.length > 0) {
+      let k = 0;
+      for (let j = 1; j < pending.length; j++) if (pending[j].serial > pending[k].serial) k = j;
+      const tape = pending.splice(k, 1)[0];
+      visited.push(tape);
+      const { grad, ia, ib, flags, ext } = tape;
+      for (let row = tape.hi; row >= 0; row--) {
+        const f = flags[row];
+        if ((f & MARK) === 0) continue;
+        if ((f & FREED) !== 0) throw freedError(`${tape.defOf(row).name}#${tape.ids[row]}`);
+        flags[row] = f & ~HAS_GRAD;
+        grad[row] = 0;
+        for (let k2 = 0; k2 < f >> ARITY_SHIFT; k2++) {
+          const s = k2 === 0 ? ia[row] : ib[row];
+          if (s >= 0) flags[s] |= MARK;
+          else if (s !== CONST) {
+            const x = ext[-2 - s];
+            if (x.tape === null) continue;
+            if (!x.tape.owns(x)) throw freedError(`${x.op}#${x.id}`);
+            enqueue(x.tape, x.tapeIdx);
+          }
+        }
+      }
+    }
+  } catch (e) {
+    for (const t of [...visited, ...pending]) {
+      for (let row = 0; row < t.n; row++) t.flags[row] &= ~MARK;
+      t.hi = -1;
+    }
+    throw e;
+  }
+  return visited;
+}
