@@ -15,7 +15,10 @@ import { CLUSTER_TOGGLE, GraphView, type Transform } from './render';
 import { normalizeSnapshot } from './snapshot';
 import { clampStep, stepCount, stepView, type StepView } from './stepper';
 import { StatusLine, Toolbar } from './toolbar';
-import { ancestors, buildGroupTree, buildViewModel, defaultCollapsed, findNonFinite, outermost, type GroupTree, type NonFinite, type ViewModel } from './viewModel';
+import { COLLAPSE_ABOVE, ancestors, buildGroupTree, buildViewModel, childClusters, defaultCollapsed, findNonFinite, outermost, type GroupTree, type NonFinite, type ViewModel } from './viewModel';
+
+/** Above this many nodes "Expand all" opens one level per click (laying out everything would take minutes). */
+const EXPAND_ALL_MAX = 2000;
 
 type Phase = 'waiting' | 'running' | 'ready' | 'errors' | 'untrusted';
 
@@ -342,25 +345,42 @@ export class App {
   private toggleGroup(key: string): void {
     if (!this.snapshot || !this.tree?.members.has(key)) return;
     const expanding = this.collapsed.has(key);
-    if (expanding) this.collapsed.delete(key);
+    if (expanding) this.expandOne(key);
     else this.collapsed.add(key);
     const before = this.graph.screenPoint(expanding ? { node: `c:${key}` } : { cluster: key });
     void this.relayout({ kind: 'anchor', what: expanding ? { cluster: key } : { node: `c:${key}` }, before });
   }
 
-  /** Collapse all (to the outermost groups) when nothing is collapsed, else expand all. */
+  /**
+   * Expands one cluster. A large one opens one level deep: the clusters inside it start collapsed,
+   * so a graph of thousands of nodes never lays out all of them at once.
+   */
+  private expandOne(key: string): void {
+    this.collapsed.delete(key);
+    if ((this.tree?.members.get(key)?.length ?? 0) > COLLAPSE_ABOVE) for (const c of childClusters(this.tree!, key)) this.collapsed.add(c);
+  }
+
+  /**
+   * Collapse all (to the outermost groups) when nothing is collapsed, else expand all. A graph too
+   * large to lay out whole expands one level per click instead.
+   */
   private toggleAll(): void {
     if (!this.snapshot || !this.tree) return;
-    if (this.collapsed.size) this.collapsed.clear();
-    else this.collapsed = new Set(outermost(this.tree));
+    if (!this.collapsed.size) this.collapsed = new Set(outermost(this.tree));
+    else if (this.snapshot.nodes.length <= EXPAND_ALL_MAX) this.collapsed.clear();
+    else for (const c of [...this.collapsed]) this.expandOne(c);
     void this.relayout({ kind: 'refit' });
   }
 
-  /** Expands the groups that hide a node; true when that needs a new layout. */
+  /** Expands the groups that hide a node (one level at a time); true when that needs a new layout. */
   private expandAround(id: number): boolean {
     if (!this.tree) return false;
     let changed = false;
-    for (const c of ancestors(this.tree, id)) if (this.collapsed.delete(c)) changed = true;
+    for (const c of ancestors(this.tree, id).reverse()) {
+      if (!this.collapsed.has(c)) continue;
+      this.expandOne(c);
+      changed = true;
+    }
     return changed;
   }
 

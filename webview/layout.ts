@@ -28,12 +28,18 @@ export interface LayoutResult {
   error?: string;
 }
 
+/** Graphs with more nodes than this are ranked with dagre's faster heuristic. */
+export const LARGE = 300;
+
 /** Room above a cluster's first row for its label. */
 export const CLUSTER_LABEL = 18;
 
 function run(req: LayoutRequest, compound: boolean): LayoutResult {
   const g = new dagre.graphlib.Graph({ multigraph: true, compound });
-  g.setGraph({ rankdir: req.direction, nodesep: 28, ranksep: 42, edgesep: 12, marginx: 24, marginy: 24 });
+  // network-simplex ranking gives the tightest layouts but grows much faster than linear: above a few
+  // hundred nodes it takes seconds (22 s for a 1,000-node scalar MLP), tight-tree takes 1.5 s
+  const ranker = req.nodes.length > LARGE ? 'tight-tree' : 'network-simplex';
+  g.setGraph({ rankdir: req.direction, nodesep: 28, ranksep: 42, edgesep: 12, marginx: 24, marginy: 24, ranker });
   g.setDefaultEdgeLabel(() => ({}));
   if (compound) for (const c of req.clusters) g.setNode(c.key, { width: c.labelWidth, height: 0 });
   for (const n of req.nodes) g.setNode(n.key, { width: n.width, height: n.height });

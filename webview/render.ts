@@ -25,6 +25,8 @@ const GLYPH = { toggleOpen: '\ueab4', toggleClosed: '\ueab6', warning: '\uea6c' 
 /** Room before a cluster's label for its collapse chevron. */
 export const CLUSTER_TOGGLE = ICON + 2;
 
+const GROUP_KIND_TEXT = { scope: 'module', group: 'op', expr: 'subexpression', leaves: 'leaves' } as const;
+
 const reducedMotion = () => window.matchMedia('(prefers-reduced-motion: reduce)').matches;
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -185,10 +187,12 @@ export class GraphView {
       .attr('tabindex', 0)
       .attr('role', 'button')
       .attr('aria-label', (n) => (n.group
-        ? `${n.title} (collapsed ${n.group.kind === 'scope' ? 'module' : 'op'}, ${n.group.members.length} nodes), ${n.shapeText}; press + to expand`
+        ? `${n.title} (collapsed ${GROUP_KIND_TEXT[n.group.kind]}, ${n.group.members.length} nodes), ${n.shapeText}; press + to expand`
         : `${n.title}, ${n.opText}, ${n.shapeText}`))
       .each(function (n) { layoutNode(this, n); });
     t(nodes).attr('transform', (n: ViewNode) => nodeTransform(n, layout));
+    // drawing rewrote texts and classes: the next applyStep must write every element again
+    this.viewport.selectAll<Element & { __step?: string }, unknown>('g.node, path.edge').each(function () { delete this.__step; });
   }
 
   private nodeKey(e: KeyboardEvent, n: ViewNode): void {
@@ -242,27 +246,34 @@ export class GraphView {
     const keyOf = (id: number | null) => (id === null ? null : byId?.get(id)?.key ?? null);
     const currentKey = keyOf(view.current);
     const selectedKey = keyOf(selected);
+    // Stepping touches the DOM only where something changed: with ~1,000 nodes drawn, rewriting every
+    // attribute each step cost ~40 ms of style recalculation; a step usually changes a handful.
     this.viewport.selectAll<SVGGElement, ViewNode>('g.node').each(function (n) {
-      const g = d3.select(this);
       const shown = view.valueShown(n.id);
       const grad = backward ? view.grads.get(n.id) : undefined;
       const gradText = grad ? tensorBrief(grad.payload, grad.final ? n.node.gradStats : null, n.node.size) : '';
       const gradMean = grad ? (meanOf(grad.payload) ?? (grad.final ? n.node.gradStats?.mean ?? null : null)) : null;
       const lit = n.group ? n.group.members.some((m) => highlighted.has(m)) : highlighted.has(n.id);
-      g.attr('class', [
+      const cls = [
         'node', `kind-${n.kind}`, `cat-${n.node.category}`,
         n.group ? `collapsed collapsed-${n.group.kind}` : '',
         n.nonfinite === 'first' ? 'nonfinite' : n.nonfinite === 'other' ? 'nonfinite-other' : '',
         shown ? '' : 'pending', grad ? 'reached' : '',
         currentKey === n.key ? 'current' : '', selectedKey === n.key ? 'selected' : '', lit ? 'highlighted' : '',
-      ].filter(Boolean).join(' '));
-      g.select('text.value').text(shown ? n.valueText : '');
-      g.select('text.grad').text(gradText).attr('class', `grad ${grad ? signClass(gradMean) : ''}`);
-      g.select('text.grad-key').text(gradText ? '∂' : '');
+      ].filter(Boolean).join(' ');
       const mag = grad ? meanAbs(grad.payload) ?? (grad.final ? Math.abs(n.node.gradStats?.mean ?? 0) : null) : null;
-      g.select('rect.gradbar')
-        .attr('class', `gradbar ${signClass(gradMean)}`)
-        .attr('width', grad ? Math.max(2, (n.width - 2 * G.padX) * gradScale(mag)) : 0);
+      const sign = signClass(gradMean);
+      const barWidth = grad ? Math.max(2, (n.width - 2 * G.padX) * gradScale(mag)) : 0;
+      const state = `${cls}|${shown ? 1 : 0}|${gradText}|${grad ? sign : ''}|${sign}|${barWidth}|${n.valueText}`;
+      const el = this as SVGGElement & { __step?: string };
+      if (el.__step === state) return;
+      el.__step = state;
+      const g = d3.select(el);
+      g.attr('class', cls);
+      g.select('text.value').text(shown ? n.valueText : '');
+      g.select('text.grad').text(gradText).attr('class', `grad ${grad ? sign : ''}`);
+      g.select('text.grad-key').text(gradText ? '∂' : '');
+      g.select('rect.gradbar').attr('class', `gradbar ${sign}`).attr('width', barWidth);
       g.select('g.heat').attr('visibility', shown ? null : 'hidden');
     });
     const edgeScale = this.edgeScale;
@@ -270,12 +281,17 @@ export class GraphView {
       const active = e.pairs.some((p) => view.activeEdges.has(p));
       const done = !active && e.pairs.some((p) => view.doneEdges.has(p));
       const kind = active ? 'active' : done ? 'done' : 'plain';
-      const el = d3.select(this)
+      // gradient magnitude as width on a log scale, once gradient has flowed along the edge
+      const width = backward && (active || done) ? `${1.2 + 3 * edgeScale(e.gradMagnitude)}px` : null;
+      const state = `${kind}|${view.mode}|${width}`;
+      const el = this as SVGPathElement & { __step?: string };
+      if (el.__step === state) return;
+      el.__step = state;
+      const path = d3.select(el)
         .attr('class', `edge ${active ? 'active' : ''} ${done ? 'done' : ''} ${view.mode}`)
         .attr('marker-end', `url(#arrow-${kind})`);
-      // gradient magnitude as width on a log scale, once gradient has flowed along the edge
-      if (backward && (active || done)) el.style('stroke-width', `${1.2 + 3 * edgeScale(e.gradMagnitude)}px`);
-      else el.style('stroke-width', null);
+      if (width === null) path.style('stroke-width', null);
+      else path.style('stroke-width', width);
     });
   }
 
