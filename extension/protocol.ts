@@ -3,7 +3,7 @@
  * end with an exhaustiveness check; messages from the webview are validated on receipt
  * (`parseWebviewMessage`), because a webview is as untrusted as any other input.
  *
- * The webview imports types from here and nothing else from `extension/`.
+ * The webview imports types from here (and the PLAY_SPEEDS constant) and nothing else from `extension/`.
  */
 import type { GraphSnapshot } from '../engine/trace/snapshot';
 import type { RunError } from './runner/types';
@@ -26,7 +26,12 @@ export interface UiState {
   transform: { x: number; y: number; k: number } | null;
   /** Collapsed groups (cluster keys such as `scope:mlp.layers.0` or `group:3`); null = the default for the graph's size. */
   collapsed?: string[] | null;
+  /** Play speed, a multiple of the base rate (one step per 700 ms); one of PLAY_SPEEDS. */
+  speed?: number;
 }
+
+/** The play speeds the toolbar cycles through. */
+export const PLAY_SPEEDS = [0.5, 1, 2, 4, 8] as const;
 
 export type TensorWhich = 'value' | 'grad';
 
@@ -76,7 +81,7 @@ const isStr = (v: unknown, max = 10_000): v is string => typeof v === 'string' &
 
 function parseState(v: unknown): UiState | null {
   if (!isObj(v)) return null;
-  const { file, mode, step, selected, direction, transform, collapsed } = v;
+  const { file, mode, step, selected, direction, transform, collapsed, speed } = v;
   if (!(file === null || isStr(file, 4096))) return null;
   if (mode !== 'forward' && mode !== 'backward') return null;
   if (!isInt(step)) return null;
@@ -94,8 +99,10 @@ function parseState(v: unknown): UiState | null {
     if (!Array.isArray(collapsed) || collapsed.length > 10_000 || !collapsed.every((k) => isStr(k, 4096))) return null;
     c = collapsed as string[];
   }
+  if (speed !== undefined && !(PLAY_SPEEDS as readonly unknown[]).includes(speed)) return null;
   const state: UiState = { file, mode, step, selected, direction, transform: t };
   if (c) state.collapsed = c;
+  if (speed !== undefined) state.speed = speed as number;
   return state;
 }
 

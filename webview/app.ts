@@ -2,7 +2,7 @@
  * Pipeline stage 5 and the wiring: host messages in, UI state kept and persisted, stages run in
  * order (snapshot → view model → layout → render), interaction (select, step, zoom) back out.
  */
-import type { GraphSnapshot, HostMessage, PanelCommand, RunError, SnapshotNode, UiState, ViewMode } from '../extension/protocol';
+import { PLAY_SPEEDS, type GraphSnapshot, type HostMessage, type PanelCommand, type RunError, type SnapshotNode, type UiState, type ViewMode } from '../extension/protocol';
 import { el, button } from './dom';
 import { exportPng, exportSvg } from './export';
 import { basename } from './format';
@@ -29,7 +29,10 @@ type Phase = 'waiting' | 'running' | 'ready' | 'errors' | 'untrusted';
  */
 export type PanelState = UiState & { collapsed: string[] | null };
 
-const DEFAULT_STATE: PanelState = { file: null, mode: 'backward', step: 0, selected: null, direction: 'TB', transform: null, collapsed: null };
+const DEFAULT_STATE: PanelState = { file: null, mode: 'backward', step: 0, selected: null, direction: 'TB', transform: null, collapsed: null, speed: 1 };
+
+/** Time between played steps at speed 1×. */
+const PLAY_MS = 700;
 
 /** The saved state, if it has the right shape (it comes from storage, so it is checked). */
 export function readState(v: unknown): PanelState | null {
@@ -47,6 +50,7 @@ export function readState(v: unknown): PanelState | null {
     direction: s.direction === 'LR' ? 'LR' : 'TB',
     transform,
     collapsed: Array.isArray(s.collapsed) && s.collapsed.length <= 100_000 ? s.collapsed.filter((k): k is string => typeof k === 'string' && k.length <= 4096) : null,
+    speed: (PLAY_SPEEDS as readonly unknown[]).includes(s.speed) ? s.speed : 1,
   };
 }
 
@@ -107,6 +111,7 @@ export class App {
       next: () => this.go(this.ui.step + 1),
       last: () => this.go(Infinity),
       play: () => this.togglePlay(),
+      speed: () => this.cycleSpeed(),
       fit: () => this.graph.fit(),
       direction: () => this.toggleDirection(),
       rerun: () => this.host.post({ type: 'rerun' }),
@@ -322,8 +327,21 @@ export class App {
       }
       this.go(this.ui.step + 1);
     };
-    this.playTimer = window.setInterval(tick, 700);
+    this.playTimer = window.setInterval(tick, PLAY_MS / (this.ui.speed ?? 1));
     tick();
+    this.refreshChrome();
+  }
+
+  /** Next play speed; a running play continues at the new rate. */
+  private cycleSpeed(): void {
+    const i = PLAY_SPEEDS.indexOf((this.ui.speed ?? 1) as (typeof PLAY_SPEEDS)[number]);
+    this.ui.speed = PLAY_SPEEDS[(i + 1) % PLAY_SPEEDS.length];
+    if (this.playTimer !== null) {
+      window.clearInterval(this.playTimer);
+      this.playTimer = null;
+      this.togglePlay();
+    }
+    this.persist();
     this.refreshChrome();
   }
 
@@ -475,7 +493,7 @@ export class App {
     const s = this.snapshot;
     this.toolbar.update({
       mode: this.ui.mode, step: this.ui.step, total: s ? stepCount(s, this.ui.mode) : 0,
-      playing: this.playTimer !== null, hasGraph: !!s, direction: this.ui.direction,
+      playing: this.playTimer !== null, speed: this.ui.speed ?? 1, hasGraph: !!s, direction: this.ui.direction,
       groups: s && this.tree ? (this.tree.members.size ? (this.collapsed.size ? 'collapsed' : 'expanded') : 'none') : 'none',
     });
     const phaseText: Record<Phase, string> = { waiting: 'waiting for the trace', running: 'running…', ready: 'traced', errors: 'failed', untrusted: 'Restricted Mode' };

@@ -167,6 +167,7 @@ export class Inspector {
         ...(stats.nan || stats.inf ? [['NaN / Inf', `${stats.nan} / ${stats.inf}`] as [string, string]] : []),
       ], 'stats'));
     }
+    if (data && n.shape.length >= 2 && data.length > 1) sec.append(heatmap(data, n.shape, which));
     if (data && data.length <= TABLE_MAX) {
       const scroll = el('div', { class: 'table-scroll' });
       scroll.append(valueTable(data, n.shape, which));
@@ -225,6 +226,35 @@ function valueTable(data: Float64Array, shape: readonly number[], which: TensorW
     t.append(tr);
   }
   return t;
+}
+
+/** Largest cell and the width the heatmap fits in (px). */
+const HEAT_CELL = 14;
+const HEAT_WIDTH = 256;
+
+/**
+ * A 2-D view of a tensor (rows × last axis; higher ranks stack their leading axes as rows): one cell
+ * per element, coloured by sign like the gradient numbers, opacity by |x| relative to the largest.
+ * Each cell's title gives its index and value.
+ */
+function heatmap(data: Float64Array, shape: readonly number[], which: TensorWhich): HTMLElement {
+  const cols = shape[shape.length - 1] || 1;
+  const rows = Math.ceil(data.length / cols);
+  const cell = Math.max(2, Math.min(HEAT_CELL, Math.floor(HEAT_WIDTH / cols)));
+  let max = 0;
+  for (const v of data) if (Number.isFinite(v)) max = Math.max(max, Math.abs(v));
+  const wrap = el('div', { class: `heatmap heatmap-${which}`, 'data-testid': `heatmap-${which}` });
+  const svg = d3.select(wrap).append('svg')
+    .attr('width', cols * cell).attr('height', rows * cell)
+    .attr('role', 'img').attr('aria-label', `${which === 'grad' ? 'Gradient' : 'Value'} heatmap, ${rows} × ${cols}`);
+  const cells = Array.from(data, (v, i) => ({ v, r: Math.floor(i / cols), c: i % cols }));
+  svg.selectAll('rect').data(cells).join('rect')
+    .attr('x', (d) => d.c * cell).attr('y', (d) => d.r * cell)
+    .attr('width', Math.max(1, cell - 1)).attr('height', Math.max(1, cell - 1))
+    .attr('class', (d) => `cell ${Number.isFinite(d.v) ? signClass(d.v) : 'nonfinite'}`)
+    .attr('fill-opacity', (d) => (Number.isFinite(d.v) ? (max > 0 ? 0.15 + 0.85 * (Math.abs(d.v) / max) : 0.15) : 1))
+    .append('title').text((d) => `[${d.r}, ${d.c}] = ${fmt(d.v)}`);
+  return wrap;
 }
 
 function histogram(stats: TensorStats): HTMLElement {

@@ -9,6 +9,8 @@ export interface ToolbarActions {
   next(): void;
   last(): void;
   play(): void;
+  /** Cycle the play speed. */
+  speed(): void;
   fit(): void;
   direction(): void;
   rerun(): void;
@@ -22,6 +24,7 @@ export interface ToolbarState {
   step: number;
   total: number;
   playing: boolean;
+  speed: number;
   hasGraph: boolean;
   direction: 'TB' | 'LR';
   /** The graph has no groups, none collapsed, or some collapsed. */
@@ -47,6 +50,7 @@ export class Toolbar {
       next: toolButton('debug-step-over', 'Next step', 'step-next', a.next),
       last: toolButton('debug-continue', 'Last step', 'step-last', a.last),
       play: toolButton('play', 'Play the steps', 'step-play', a.play),
+      speed: toolButton('dashboard', 'Play speed', 'play-speed', a.speed),
       fit: toolButton('screen-full', 'Fit the graph to the view', 'fit', a.fit),
       direction: toolButton('arrow-swap', 'Switch layout direction', 'direction', a.direction),
       collapse: toolButton('collapse-all', 'Collapse all groups', 'collapse-all', a.collapseAll),
@@ -65,7 +69,7 @@ export class Toolbar {
     const b = this.buttons;
     this.root.append(
       group(b.modeForward, b.modeBackward),
-      group(b.first, b.prev, this.label, b.next, b.last, b.play),
+      group(b.first, b.prev, this.label, b.next, b.last, b.play, b.speed),
       group(b.fit, b.direction, b.collapse, this.searchBox),
       el('span', { class: 'tb-spacer' }),
       group(b.rerun),
@@ -91,6 +95,11 @@ export class Toolbar {
     setDisabled(b.fit, !s.hasGraph);
     setDisabled(b.direction, !s.hasGraph);
     b.play.setAttribute('icon', s.playing ? 'debug-pause' : 'play');
+    const speedText = `${s.speed}×`;
+    if (b.speed.textContent !== speedText) b.speed.textContent = speedText;
+    b.speed.setAttribute('label', `Play speed ${speedText}: click for the next speed`);
+    b.speed.setAttribute('title', `Play speed ${speedText} (click to change)`);
+    setDisabled(b.speed, !s.hasGraph);
     b.play.setAttribute('label', s.playing ? 'Pause' : 'Play the steps');
     b.direction.setAttribute('label', s.direction === 'TB' ? 'Lay out left to right' : 'Lay out top to bottom');
     setDisabled(b.collapse, !s.hasGraph || s.groups === 'none');

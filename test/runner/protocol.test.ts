@@ -66,6 +66,15 @@ describe('protocol: parseWebviewMessage', () => {
     }
   });
 
+  it('keeps a known play speed and rejects others', () => {
+    const base = { file: '/w/m.ts', mode: 'backward', step: 1, selected: null, direction: 'TB', transform: null };
+    const ok = parseWebviewMessage({ type: 'state', state: { ...base, speed: 4 } });
+    assert.equal(ok.ok && ok.message.type === 'state' ? ok.message.state.speed : null, 4);
+    for (const speed of [3, 0, -1, '2', null, Infinity]) {
+      assert.equal(parseWebviewMessage({ type: 'state', state: { ...base, speed } }).ok, false, String(speed));
+    }
+  });
+
   it('rejects non-objects', () => {
     for (const m of [null, undefined, 0, 42, 'ready', true, [], [{ type: 'ready' }], () => 1]) rejects(m, String(m));
   });

@@ -320,6 +320,48 @@ describe('webview: graph panel in Chromium', function () {
     assert.deepEqual(hl, ['f']);
   });
 
+  it('the inspector draws a 2-D value and gradient as heatmaps, one cell per element, coloured by sign', async () => {
+    const p = await panel({ theme: 'dark' });
+    const s = snap('mlp');
+    await p.showSnapshot(s, 1);
+    const h = s.nodes.find((n) => n.name === 'h')!;
+    assert.deepEqual(h.shape, [4, 8]);
+    await p.page.click(`g.node[data-id="${h.id}"]`);
+    for (const which of ['value', 'grad'] as const) {
+      const data = (which === 'value' ? h.value : h.grad)!;
+      const cells = await p.page.$$eval(`[data-testid="heatmap-${which}"] rect.cell`, (rs) => rs.map((r) => ({ cls: r.getAttribute('class'), title: r.textContent })));
+      assert.equal(cells.length, 32, `${which}: 4 × 8 cells`);
+      data.forEach((v, i) => {
+        assert.equal(cells[i].cls, `cell ${v > 0 ? 'pos' : v < 0 ? 'neg' : 'zero'}`, `${which}[${i}] = ${v}`);
+        assert.ok(cells[i].title?.startsWith(`[${Math.floor(i / 8)}, ${i % 8}] = `), cells[i].title ?? '');
+      });
+    }
+    await p.page.screenshot({ path: screenshotPath('inspector-heatmap') });
+  });
+
+  it('play speed: the toolbar cycles 1× → 2× → … → 0.5×, saves it, and play runs at the new speed to the end', async () => {
+    const p = await panel();
+    await p.showSnapshot(snap('addmul'), 1);
+    const speed = () => p.page.textContent('[data-testid="play-speed"]');
+    assert.equal((await speed())?.trim(), '1×');
+    const seen: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      await p.page.click('[data-testid="play-speed"]');
+      seen.push((await speed())?.trim() ?? '');
+    }
+    assert.deepEqual(seen, ['2×', '4×', '8×', '0.5×', '1×']);
+    await p.page.click('[data-testid="play-speed"]');
+    await p.page.click('[data-testid="play-speed"]');
+    await p.page.click('[data-testid="play-speed"]'); // 8×
+    assert.equal((await p.savedState())?.speed, 8);
+    await p.page.click('[data-testid="step-first"]');
+    await p.page.click('[data-testid="step-play"]');
+    await p.page.waitForFunction(() => document.querySelector('[data-testid="step-label"]')?.textContent === 'Backward 2/2');
+    // play stops by itself at the last step
+    await p.page.waitForFunction(() => document.querySelector('[data-testid="step-play"]')?.getAttribute('icon') === 'play');
+    assert.equal(await p.page.textContent('[data-testid="step-label"]'), 'Backward 2/2');
+  });
+
   it('keeps nodes in place when the same graph is sent again (keyed join)', async () => {
     const p = await panel();
     await p.showSnapshot(snap('addmul'), 1);
