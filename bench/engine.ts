@@ -17,7 +17,7 @@ import * as path from 'path';
 import { performance, PerformanceObserver } from 'perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { microgradRunner } from './micrograd';
+import { microgradRunner, scalarMlpWeights } from './micrograd';
 import { Rng, Tensor, add, linear, losses, matmul, mul, noGrad, param, relu, scalar, sub, tensor } from '../engine';
 
 // ---------------------------------------------------------------------------------------------
@@ -324,18 +324,7 @@ interface Neuron {
 }
 
 function scalarMlp(seed: number) {
-  const rng = new Rng(seed);
-  const sizes = [2, 16, 16, 1];
-  const layers: Neuron[][] = [];
-  for (let l = 0; l + 1 < sizes.length; l++) {
-    const layer: Neuron[] = [];
-    for (let j = 0; j < sizes[l + 1]; j++) {
-      const w: Tensor[] = [];
-      for (let i = 0; i < sizes[l]; i++) w.push(scalar(2 * rng.uniform() - 1));
-      layer.push({ w, b: scalar(0), nonlin: l + 2 < sizes.length });
-    }
-    layers.push(layer);
-  }
+  const layers: Neuron[][] = scalarMlpWeights(seed).map((layer) => layer.map((n) => ({ w: n.w.map((v) => scalar(v)), b: scalar(0), nonlin: n.nonlin })));
   const params = layers.flatMap((layer) => layer.flatMap((n) => [...n.w, n.b]));
   const forward = (x: (Tensor | number)[]): Tensor => {
     let h: (Tensor | number)[] = x;

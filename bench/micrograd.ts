@@ -72,20 +72,21 @@ interface Neuron {
   nonlin: boolean;
 }
 
-/** micrograd's MLP(2, [16, 16, 1]); weights drawn like the engine's copy in engine.ts (uniform(−1, 1), bias 0). */
-export function microgradMlp(seed: number) {
+/**
+ * The initial weights of micrograd's MLP(2, [16, 16, 1]) for `seed`: uniform(−1, 1) per weight,
+ * bias 0, ReLU on the hidden layers. The engine's copy in engine.ts builds from the same draws.
+ */
+export function scalarMlpWeights(seed: number): { w: number[]; nonlin: boolean }[][] {
   const rng = new Rng(seed);
   const sizes = [2, 16, 16, 1];
-  const layers: Neuron[][] = [];
-  for (let l = 0; l + 1 < sizes.length; l++) {
-    const layer: Neuron[] = [];
-    for (let j = 0; j < sizes[l + 1]; j++) {
-      const w: Value[] = [];
-      for (let i = 0; i < sizes[l]; i++) w.push(new Value(2 * rng.uniform() - 1));
-      layer.push({ w, b: new Value(0), nonlin: l + 2 < sizes.length });
-    }
-    layers.push(layer);
-  }
+  return sizes.slice(1).map((n, l) =>
+    Array.from({ length: n }, () => ({ w: Array.from({ length: sizes[l] }, () => 2 * rng.uniform() - 1), nonlin: l + 2 < sizes.length })),
+  );
+}
+
+/** micrograd's MLP(2, [16, 16, 1]) with the weights of scalarMlpWeights(seed). */
+export function microgradMlp(seed: number) {
+  const layers: Neuron[][] = scalarMlpWeights(seed).map((layer) => layer.map((n) => ({ w: n.w.map((v) => new Value(v)), b: new Value(0), nonlin: n.nonlin })));
   const params = layers.flatMap((layer) => layer.flatMap((n) => [...n.w, n.b]));
   const forward = (x: (Value | number)[]): Value => {
     let h: (Value | number)[] = x;

@@ -251,13 +251,14 @@ export class Tape {
   setFreed(h: Tensor, freed: boolean): void {
     if (!this.owns(h)) return;
     const row = h.tapeIdx;
-    const was = (this.flags[row] & FREED) !== 0;
-    if (freed === was) return;
-    this.flags[row] ^= FREED;
-    this.freedRows += freed ? 1 : -1;
+    if (freed) this.freeRow(row);
+    else if ((this.flags[row] & FREED) !== 0) {
+      this.flags[row] &= ~FREED;
+      this.freedRows--;
+    }
   }
 
-  /** Marks a row freed during a backward sweep. */
+  /** Marks a row freed (once; `freedRows` counts rows, not calls). */
   freeRow(row: number): void {
     if ((this.flags[row] & FREED) === 0) {
       this.flags[row] |= FREED;

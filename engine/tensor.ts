@@ -69,7 +69,8 @@ export class Tensor {
     shape: Shape,
     requiresGrad = false,
     def: OpDef | null = null,
-    inputs: readonly Tensor[] = NO_INPUTS,
+    /** null: a tape row, whose inputs are materialized on first read (see `inputs`). */
+    inputs: readonly Tensor[] | null = NO_INPUTS,
     attrs: Readonly<Record<string, unknown>> = NO_ATTRS,
     value = 0,
   ) {
@@ -87,7 +88,7 @@ export class Tensor {
 
   /** @internal A handle for row `row` of a scalar tape (see tape.ts). */
   static tapeNode(value: number, def: OpDef, attrs: Readonly<Record<string, unknown>>, tape: Tape, row: number, id?: number): Tensor {
-    const t = new Tensor(null, SCALAR_SHAPE, true, def, null as unknown as readonly Tensor[], attrs, value);
+    const t = new Tensor(null, SCALAR_SHAPE, true, def, null, attrs, value);
     t.tape = tape;
     t.tapeIdx = row;
     t.tapeGen = tape.gen;

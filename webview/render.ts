@@ -264,7 +264,7 @@ export class GraphView {
       const mag = grad ? meanAbs(grad.payload) ?? (grad.final ? Math.abs(n.node.gradStats?.mean ?? 0) : null) : null;
       const sign = signClass(gradMean);
       const barWidth = grad ? Math.max(2, (n.width - 2 * G.padX) * gradScale(mag)) : 0;
-      const state = `${cls}|${shown ? 1 : 0}|${gradText}|${grad ? sign : ''}|${sign}|${barWidth}|${n.valueText}`;
+      const state = `${cls}|${shown ? 1 : 0}|${gradText}|${sign}|${barWidth}|${n.valueText}`;
       const el = this as SVGGElement & { __step?: string };
       if (el.__step === state) return;
       el.__step = state;
