@@ -21,3 +21,9 @@ export { gradcheck, type GradcheckResult, type ParamCheck, type GradcheckOptions
 export * as nn from './nn/index';
 export * as init from './init';
 export * as losses from './losses';
+export * as optim from './optim/index';
+export * as data from './data/index';
+export { defineTraining, type TrainingSpec, type TrainingOptions } from './train/define';
+export { Trainer, type TrainResult, type HistoryEntry, type TrainingOverrides } from './train/trainer';
+export { diagnose, THRESHOLDS, FIXES, type Finding, type FixId } from './stats/diagnosis';
+export type { LayerStats } from './stats/layers';

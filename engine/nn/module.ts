@@ -9,6 +9,19 @@ import { getScope, withScope } from '../ops/context';
 
 type Child = Module | Tensor;
 
+/** Called with every module call's output (the layer summaries of training and diagnosis use it). */
+export type ModuleHook = (module: Module, output: unknown) => void;
+let moduleHook: ModuleHook | null = null;
+
+/** @internal Installs a hook for module outputs; returns a function that restores the previous one. */
+export function setModuleHook(hook: ModuleHook | null): () => void {
+  const previous = moduleHook;
+  moduleHook = hook;
+  return () => {
+    moduleHook = previous;
+  };
+}
+
 export abstract class Module {
   /** Training mode (dropout active, batch norm uses batch statistics). */
   training = true;
@@ -23,7 +36,9 @@ export abstract class Module {
       enumerable: false, configurable: true, writable: true,
       value: (...args: unknown[]) => {
         if (getScope() === null) this.assignPaths(this.name ?? defaultName(this));
-        return withScope(this.scopePath, () => forward.apply(this, args));
+        const out = withScope(this.scopePath, () => forward.apply(this, args));
+        if (moduleHook !== null) moduleHook(this, out);
+        return out;
       },
     });
     Object.defineProperty(this, 'scopePath', { enumerable: false, writable: true, value: null });
@@ -31,6 +46,16 @@ export abstract class Module {
 
   /** The computation of this module. */
   abstract forward(...inputs: unknown[]): Tensor;
+
+  /** Dotted path of this module in the model (`mlp.layers.0`), set on the first forward call. */
+  get path(): string | null {
+    return this.scopePath;
+  }
+
+  /** Whether this module contains other modules (a container) or only parameters (a layer). */
+  get isContainer(): boolean {
+    return this.entries().some(([, c]) => c instanceof Module);
+  }
 
   /** Names this module for the graph view (the root of `mlp.layers.0.weight`). */
   named(name: string): this {

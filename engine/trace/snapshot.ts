@@ -9,6 +9,7 @@ import { backwardSteps, topoOrder, type BackwardStep } from '../autograd';
 import { OPS } from '../ops/index';
 import type { GroupFrame } from '../ops/context';
 import { shapeString } from '../shape';
+import type { LayerStats } from '../stats/layers';
 import { summarize, type TensorStats } from '../stats/summary';
 import { firstNonFiniteBackward, firstNonFiniteForward, type NonFiniteFinding } from '../stats/nonfinite';
 import { Tensor, type SourceLocation } from '../tensor';
@@ -96,6 +97,9 @@ export interface Diagnosis {
   message: string;
   node: number | null;
   source: SourceLocation | null;
+  /** Layer health findings: the layer (module path) and what to try. */
+  layer?: string | null;
+  fixes?: { id: string; title: string }[];
 }
 
 export interface GraphSnapshot {
@@ -115,6 +119,8 @@ export interface GraphSnapshot {
   maxElements: number;
   /** Ops the program ran that the output does not depend on (not shown). */
   unusedNodes: number;
+  /** Per-layer health of this pass (models built from nn modules), input side first. */
+  layers?: LayerStats[];
 }
 
 export interface SnapshotOptions {

@@ -67,7 +67,7 @@ describe('examples/', function () {
         const text = fs.readFileSync(path.join(EXAMPLES, file), 'utf8');
         assert.match(text, /^\/\*\*[\s\S]*?What to look at/, 'header comment with "What to look at"');
         assert.match(text, /from 'backprop-lens'/);
-        assert.match(text.trimEnd(), /export default \w+;$/);
+        assert.match(text.trimEnd(), /export default (\w+;|defineTraining\(\{[\s\S]*\}\);)$/);
       });
 
       const keys = KEY_NAMES[file];

@@ -1,0 +1,113 @@
+/**
+ * Learning-rate schedules: each maps the 0-based step about to be taken and the optimizer's base
+ * learning rate to the rate for that step. They are plain data plus a function, so the panel can
+ * show and edit them and the training JSON can record them.
+ */
+export type ScheduleKind = 'constant' | 'step' | 'piecewise' | 'exponential' | 'polynomial' | 'cosine' | 'cyclic';
+export const SCHEDULE_KINDS: readonly ScheduleKind[] = ['constant', 'step', 'piecewise', 'exponential', 'polynomial', 'cosine', 'cyclic'];
+
+export interface Schedule {
+  readonly kind: ScheduleKind;
+  /** The options it was made with (for display and JSON). */
+  readonly options: Readonly<Record<string, number | boolean | string | number[]>>;
+  /** Learning rate at `step` (0-based) for an optimizer created with `baseLr`. */
+  lr(step: number, baseLr: number): number;
+}
+
+function need(kind: string, key: string, v: unknown, test: (n: number) => boolean, what: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || !test(v)) throw new Error(`schedules.${kind}: ${key} must be ${what}, got ${String(v)}`);
+  return v;
+}
+const positiveInt = (n: number) => Number.isInteger(n) && n > 0;
+const nonNegative = (n: number) => n >= 0;
+
+function make(kind: ScheduleKind, options: Schedule['options'], lr: Schedule['lr']): Schedule {
+  return Object.freeze({ kind, options: Object.freeze({ ...options }), lr });
+}
+
+/** The optimizer's learning rate at every step. */
+export function constant(): Schedule {
+  return make('constant', {}, (_t, base) => base);
+}
+
+/** Multiply the rate by `gamma` every `stepSize` steps (PyTorch's StepLR). */
+export function step(opts: { stepSize: number; gamma?: number }): Schedule {
+  const stepSize = need('step', 'stepSize', opts?.stepSize, positiveInt, 'a positive integer');
+  const gamma = need('step', 'gamma', opts.gamma ?? 0.1, nonNegative, '≥ 0');
+  return make('step', { stepSize, gamma }, (t, base) => base * gamma ** Math.floor(t / stepSize));
+}
+
+/** values[i] while step < boundaries[i]; the last value after the last boundary (absolute rates). */
+export function piecewise(opts: { boundaries: number[]; values: number[] }): Schedule {
+  const { boundaries, values } = opts ?? ({} as never);
+  if (!Array.isArray(boundaries) || !Array.isArray(values) || values.length !== boundaries.length + 1) {
+    throw new Error('schedules.piecewise: needs boundaries (n steps, increasing) and values (n + 1 learning rates)');
+  }
+  boundaries.forEach((b, i) => {
+    need('piecewise', `boundaries[${i}]`, b, (n) => Number.isInteger(n) && n > (i ? boundaries[i - 1] : 0), 'an integer above the previous boundary');
+  });
+  values.forEach((v, i) => need('piecewise', `values[${i}]`, v, nonNegative, '≥ 0'));
+  return make('piecewise', { boundaries: [...boundaries], values: [...values] }, (t) => {
+    let i = 0;
+    while (i < boundaries.length && t >= boundaries[i]) i++;
+    return values[i];
+  });
+}
+
+/** base · decayRate^(step / decaySteps), the exponent floored when `staircase`. */
+export function exponential(opts: { decayRate: number; decaySteps?: number; staircase?: boolean }): Schedule {
+  const decayRate = need('exponential', 'decayRate', opts?.decayRate, (n) => n > 0, '> 0');
+  const decaySteps = need('exponential', 'decaySteps', opts.decaySteps ?? 1, positiveInt, 'a positive integer');
+  const staircase = opts.staircase ?? false;
+  return make('exponential', { decayRate, decaySteps, staircase }, (t, base) => {
+    const e = t / decaySteps;
+    return base * decayRate ** (staircase ? Math.floor(e) : e);
+  });
+}
+
+/** From base to `endLr` over `decaySteps` along (1 − t/decaySteps)^power, then `endLr`. */
+export function polynomial(opts: { decaySteps: number; endLr?: number; power?: number }): Schedule {
+  const decaySteps = need('polynomial', 'decaySteps', opts?.decaySteps, positiveInt, 'a positive integer');
+  const endLr = need('polynomial', 'endLr', opts.endLr ?? 0, nonNegative, '≥ 0');
+  const power = need('polynomial', 'power', opts.power ?? 1, (n) => n > 0, '> 0');
+  return make('polynomial', { decaySteps, endLr, power }, (t, base) => (base - endLr) * (1 - Math.min(t, decaySteps) / decaySteps) ** power + endLr);
+}
+
+/**
+ * Linear warm-up from base/warmupSteps to base over `warmupSteps`, then half a cosine from base down
+ * to `minLr` at `totalSteps` (SGDR without restarts).
+ */
+export function cosine(opts: { totalSteps: number; warmupSteps?: number; minLr?: number }): Schedule {
+  const totalSteps = need('cosine', 'totalSteps', opts?.totalSteps, positiveInt, 'a positive integer');
+  const warmupSteps = need('cosine', 'warmupSteps', opts.warmupSteps ?? 0, (n) => Number.isInteger(n) && n >= 0 && n < totalSteps, 'an integer in [0, totalSteps)');
+  const minLr = need('cosine', 'minLr', opts.minLr ?? 0, nonNegative, '≥ 0');
+  return make('cosine', { totalSteps, warmupSteps, minLr }, (t, base) => {
+    if (t < warmupSteps) return (base * (t + 1)) / warmupSteps;
+    const progress = Math.min(1, (t - warmupSteps) / (totalSteps - warmupSteps));
+    return minLr + 0.5 * (base - minLr) * (1 + Math.cos(Math.PI * progress));
+  });
+}
+
+export type CyclicMode = 'triangular' | 'triangular2' | 'expRange';
+
+/**
+ * Cyclical learning rate (Smith 2017, PyTorch's CyclicLR): up from `baseLr` (default: the
+ * optimizer's) to `maxLr` over `stepSize` steps and back; triangular2 halves the amplitude each
+ * cycle, expRange scales it by gamma^step.
+ */
+export function cyclic(opts: { maxLr: number; stepSize: number; baseLr?: number; mode?: CyclicMode; gamma?: number }): Schedule {
+  const maxLr = need('cyclic', 'maxLr', opts?.maxLr, nonNegative, '≥ 0');
+  const stepSize = need('cyclic', 'stepSize', opts.stepSize, positiveInt, 'a positive integer');
+  const baseLr = opts.baseLr === undefined ? undefined : need('cyclic', 'baseLr', opts.baseLr, nonNegative, '≥ 0');
+  const mode = opts.mode ?? 'triangular';
+  if (!['triangular', 'triangular2', 'expRange'].includes(mode)) throw new Error(`schedules.cyclic: mode must be triangular, triangular2 or expRange, got ${JSON.stringify(mode)}`);
+  const gamma = need('cyclic', 'gamma', opts.gamma ?? 1, (n) => n > 0 && n <= 1, 'in (0, 1]');
+  const options: Schedule['options'] = { maxLr, stepSize, mode, gamma, ...(baseLr === undefined ? {} : { baseLr }) };
+  return make('cyclic', options, (t, base) => {
+    const lo = baseLr ?? base;
+    const cycle = Math.floor(1 + t / (2 * stepSize));
+    const x = Math.abs(t / stepSize - 2 * cycle + 1);
+    const scale = mode === 'triangular' ? 1 : mode === 'triangular2' ? 1 / 2 ** (cycle - 1) : gamma ** t;
+    return lo + (maxLr - lo) * Math.max(0, 1 - x) * scale;
+  });
+}

@@ -1,0 +1,266 @@
+/**
+ * Runs a TrainingSpec step by step: minibatch → forward → loss → backward → clip → optimizer step,
+ * with the schedule's learning rate. Every `logEvery` steps (and at the first and last) it records
+ * the loss, the validation loss, per-layer summaries and the diagnosis. Overrides (from the CLI or
+ * the panel) replace the spec's optimizer, learning rate, schedule, steps, batch size or seed
+ * without touching the file. `reset()` restores the initial parameters exactly.
+ */
+import { Tensor } from '../tensor';
+import { noGrad } from '../ops/context';
+import { DataLoader, featureStats, split, standardize, type Dataset } from '../data/index';
+import { spec as optimizerSpec, type Optimizer, type OptimizerName, type OptimizerSpec } from '../optim/index';
+import { globalNorm } from '../optim/optimizer';
+import * as schedules from '../optim/schedules';
+import type { Schedule } from '../optim/schedules';
+import { LayerRecorder, type LayerStats } from '../stats/layers';
+import { diagnose, type Finding } from '../stats/diagnosis';
+import { checkPositiveInt, type TrainingSpec } from './define';
+
+export interface TrainingOverrides {
+  optimizer?: OptimizerName;
+  lr?: number;
+  schedule?: Schedule;
+  steps?: number;
+  batchSize?: number;
+  seed?: number;
+  logEvery?: number;
+}
+
+export interface HistoryEntry {
+  /** Steps taken so far (1 after the first update). */
+  step: number;
+  /** Training loss of the minibatch this step used (before its update). */
+  loss: number;
+  /** Loss on the validation set after this step, when there is one. */
+  valLoss?: number;
+  /** Learning rate used by this step. */
+  lr: number;
+  /** Global L2 norm of the gradient (before clipping). */
+  gradNorm: number;
+}
+
+export interface LayerHistory {
+  step: number;
+  layers: LayerStats[];
+}
+
+export interface ParamValue {
+  name: string;
+  shape: number[];
+  value: number[];
+}
+
+export interface TrainResult {
+  optimizer: Record<string, number | boolean | string>;
+  schedule: { kind: string; options: Schedule['options'] };
+  steps: number;
+  /** Set when training stopped early (a NaN or infinite loss). */
+  stoppedEarly: string | null;
+  batchSize: number | null;
+  seed: number;
+  history: HistoryEntry[];
+  params: ParamValue[];
+  /** Per-layer summaries at each logged step. */
+  layers: LayerHistory[];
+  /** Findings at the latest logged step, and every earlier one that is not repeated there. */
+  diagnosis: Finding[];
+}
+
+/** Default interval of layer summaries and diagnosis: about 100 records for the run. */
+function defaultLogEvery(steps: number): number {
+  return Math.max(1, Math.round(steps / 100));
+}
+
+export class Trainer {
+  readonly totalSteps: number;
+  readonly batchSize: number | null;
+  readonly seed: number;
+  readonly logEvery: number;
+  /** History (loss curve) interval: every step for runs up to 1,000 steps. */
+  readonly historyEvery: number;
+  readonly optimizer: Optimizer;
+  readonly schedule: Schedule;
+  readonly params: Tensor[];
+  readonly train: Dataset | null;
+  readonly validation: Dataset | null;
+  readonly history: HistoryEntry[] = [];
+  readonly layerHistory: LayerHistory[] = [];
+  findings: Finding[] = [];
+  private loader: DataLoader | null;
+  private readonly initial: Float64Array[];
+  private readonly names: string[];
+  private readonly recorder = new LayerRecorder();
+  private loggedLosses: number[] = [];
+
+  constructor(readonly spec: TrainingSpec, overrides: TrainingOverrides = {}) {
+    this.totalSteps = checkPositiveInt('train', 'steps', overrides.steps ?? spec.steps ?? 100);
+    this.seed = overrides.seed ?? spec.seed ?? 0;
+    if (!Number.isFinite(this.seed)) throw new Error(`train: seed must be a number, got ${this.seed}`);
+    this.logEvery = checkPositiveInt('train', 'logEvery', overrides.logEvery ?? spec.logEvery ?? defaultLogEvery(this.totalSteps));
+    this.historyEvery = Math.max(1, Math.ceil(this.totalSteps / 1000));
+    this.schedule = overrides.schedule ?? spec.schedule ?? schedules.constant();
+
+    const named = spec.model ? spec.model.namedParameters(spec.model.name ?? '') : [];
+    this.params = spec.model ? named.map(([, p]) => p) : [...(spec.params ?? [])];
+    this.names = spec.model ? named.map(([n]) => n) : this.params.map((p, i) => p.name ?? `param ${i}`);
+    this.initial = this.params.map((p) => Float64Array.from(p.data as ArrayLike<number>));
+    this.optimizer = resolveOptimizer(spec.optimizer!, overrides).create(this.params);
+
+    let train: Dataset | null = null, validation: Dataset | null = null;
+    if (spec.data) {
+      if ('task' in spec.data) {
+        if (spec.validation) ({ train, validation } = split(spec.data, { validation: spec.validation, seed: this.seed }));
+        else train = spec.data;
+      } else {
+        train = spec.data.train;
+        validation = spec.data.validation ?? null;
+      }
+      if (spec.standardize) {
+        train = standardize(train);
+        if (validation) validation = standardize(validation, train.standardization);
+      }
+    }
+    this.train = train;
+    this.validation = validation;
+    const batch = overrides.batchSize ?? spec.batchSize;
+    if (batch !== undefined) checkPositiveInt('train', 'batchSize', batch);
+    this.batchSize = train ? Math.min(batch ?? 32, train.size) : null;
+    this.loader = train ? new DataLoader(train, this.batchSize!, { seed: this.seed }) : null;
+  }
+
+  get stepsTaken(): number {
+    return this.optimizer.stepCount;
+  }
+
+  /** Why training stopped before `totalSteps` (a non-finite loss), or null. */
+  stopReason: string | null = null;
+
+  get done(): boolean {
+    return this.stepsTaken >= this.totalSteps || this.stopReason !== null;
+  }
+
+  /**
+   * The loss of the next minibatch at the current parameters, without stepping (the graph view
+   * traces this to show one training step's graph).
+   */
+  peekLoss(): Tensor {
+    const batch = this.train ? new DataLoader(this.train, this.batchSize!, { seed: this.seed }).next() : null;
+    return this.lossOf(batch?.x ?? null, batch?.y ?? null);
+  }
+
+  /** The loss of one batch (or of the bare-parameter objective). */
+  private lossOf(x: Tensor | null, y: Tensor | null): Tensor {
+    const spec = this.spec;
+    let loss: unknown;
+    if (spec.model) loss = (spec.loss as (p: Tensor, t: Tensor) => Tensor)(spec.model.forward(x!), y!);
+    else if (x) loss = (spec.loss as (a: Tensor, b: Tensor) => Tensor)(x, y!);
+    else loss = (spec.loss as () => Tensor)();
+    if (!(loss instanceof Tensor)) throw new Error(`train: loss returned ${loss === null ? 'null' : typeof loss}, not a tensor`);
+    if (loss.size !== 1) throw new Error(`train: the loss has shape [${loss.shape.join(', ')}]; it must be one number (reduce it with .mean() or .sum())`);
+    return loss;
+  }
+
+  /** Takes one optimization step; returns its history entry. */
+  step(): HistoryEntry {
+    if (this.done) throw new Error(`train: all ${this.totalSteps} steps are done; reset() to train again`);
+    const t = this.stepsTaken;
+    const edge = t === 0 || t + 1 === this.totalSteps;
+    const log = (t + 1) % this.logEvery === 0 || edge;
+    const keep = log || (t + 1) % this.historyEvery === 0;
+    const batch = this.loader?.next() ?? null;
+    this.optimizer.zeroGrad();
+    for (const p of this.params) p.grad = null;
+    const run = () => this.lossOf(batch?.x ?? null, batch?.y ?? null);
+    const loss = this.recorder.record(run); // cheap: one push per layer call; summarized only when logged
+    const lossValue = loss.item();
+    if (loss.requiresGrad) loss.backward();
+    const lr = this.schedule.lr(t, this.optimizer.baseLr);
+    this.optimizer.lr = lr;
+    let layers: LayerStats[] | null = null;
+    if (log) layers = this.recorder.summarize(this.spec.model ? [] : this.params);
+    const gradNorm = globalNorm(this.params.map((p) => p.grad?.data ?? null));
+    this.optimizer.step();
+    const entry: HistoryEntry = { step: t + 1, loss: lossValue, lr, gradNorm };
+    if (log) {
+      if (this.validation) entry.valLoss = this.validationLoss();
+      this.layerHistory.push({ step: t + 1, layers: layers! });
+      this.loggedLosses.push(lossValue);
+      this.updateFindings(t + 1, layers!);
+    }
+    if (!Number.isFinite(lossValue)) {
+      this.stopReason = `the loss became ${lossValue} at step ${t + 1}`;
+      if (!log) {
+        this.layerHistory.push({ step: t + 1, layers: this.recorder.summarize(this.spec.model ? [] : this.params) });
+        this.loggedLosses.push(lossValue);
+        this.updateFindings(t + 1, this.layerHistory[this.layerHistory.length - 1].layers);
+      }
+    }
+    if (keep || this.stopReason !== null) this.history.push(entry);
+    return entry;
+  }
+
+  /** Runs the remaining steps (or `n` of them); `onStep` may return false to stop early. */
+  run(n = this.totalSteps - this.stepsTaken, onStep?: (e: HistoryEntry) => boolean | void): void {
+    for (let i = 0; i < n && !this.done; i++) {
+      const e = this.step();
+      if (onStep?.(e) === false) break;
+    }
+  }
+
+  /** Mean loss over the validation set, without recording a graph. */
+  validationLoss(): number {
+    const v = this.validation;
+    if (!v) return NaN;
+    return noGrad(() => this.lossOf(v.x, v.y).item());
+  }
+
+  /** Back to the initial parameters, fresh optimizer state and the same batch order. */
+  reset(): void {
+    this.params.forEach((p, i) => {
+      const d = p.data;
+      d.set(this.initial[i]);
+      p.grad = null;
+    });
+    this.optimizer.reset();
+    this.history.length = 0;
+    this.layerHistory.length = 0;
+    this.loggedLosses = [];
+    this.findings = [];
+    this.stopReason = null;
+    this.loader = this.train ? new DataLoader(this.train, this.batchSize!, { seed: this.seed }) : null;
+  }
+
+  private updateFindings(step: number, layers: LayerStats[]): void {
+    const raw = this.spec.data && 'task' in this.spec.data ? this.spec.data : this.train;
+    const now = diagnose({
+      layers, step, losses: this.loggedLosses,
+      inputs: raw ? { ...featureStats(raw), standardized: !!this.spec.standardize } : undefined,
+    });
+    // keep the first occurrence of a problem that has gone away (e.g. a loss spike), replace the rest
+    const key = (f: Finding) => `${f.code}|${f.layer ?? ''}`;
+    const current = new Set(now.map(key));
+    this.findings = [...now, ...this.findings.filter((f) => !current.has(key(f)))];
+  }
+
+  /** Final parameter values (JSON-friendly). */
+  paramValues(): ParamValue[] {
+    return this.params.map((p, i) => ({ name: this.names[i], shape: p.shape.slice(), value: Array.from(p.data as ArrayLike<number>) }));
+  }
+
+  result(): TrainResult {
+    return {
+      optimizer: this.optimizer.config(),
+      schedule: { kind: this.schedule.kind, options: this.schedule.options },
+      steps: this.stepsTaken, stoppedEarly: this.stopReason, batchSize: this.batchSize, seed: this.seed,
+      history: this.history, params: this.paramValues(), layers: this.layerHistory, diagnosis: this.findings,
+    };
+  }
+}
+
+function resolveOptimizer(given: OptimizerSpec, o: TrainingOverrides): OptimizerSpec {
+  if (o.optimizer === undefined && o.lr === undefined) return given;
+  const name = o.optimizer ?? given.name;
+  // another optimizer starts from its own defaults; the same one keeps the file's options
+  const base = name === given.name ? { ...given.options } : {};
+  return optimizerSpec(name, o.lr === undefined ? base : { ...base, lr: o.lr });
+}
