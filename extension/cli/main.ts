@@ -3,6 +3,7 @@
  *
  *   backprop-lens trace FILE [--json] [--timeout MS] [--memory MB] [--max-elements N] [--max-nodes N]
  *   backprop-lens report FILE -o OUT.html [same options, without --json]
+ *   backprop-lens train FILE [--json] [--optimizer NAME] [--lr X] [--steps N] [--batch-size N] [--seed N]
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,6 +12,8 @@ import { formatNumber, snapshotToJSON, type GraphSnapshot } from '../../engine/t
 import { reportHtml } from '../report';
 import { ModelRunner } from '../runner/runner';
 import type { RunError } from '../runner/types';
+import { OPTIMIZER_NAMES, type OptimizerName } from '../../engine/optim/optimizer';
+import type { TrainingOverrides, TrainResult } from '../../engine/train/trainer';
 
 const USAGE = `Usage: backprop-lens <command> FILE [options]
 
@@ -18,6 +21,8 @@ Commands:
   trace FILE     run the model file, trace its graph and run backward from its default export
   report FILE    the same trace as one standalone HTML page (the graph view, snapshot embedded,
                  works offline in any browser): backprop-lens report FILE -o OUT.html
+  train FILE     run the file's \`export default defineTraining({ … })\` headless and print the
+                 loss history, final parameters, per-layer summaries and the diagnosis
 
 Options:
   --json             trace: print the snapshot as JSON (stdout) instead of a table
@@ -26,7 +31,16 @@ Options:
   --memory MB        heap limit of the model's worker (default 2048)
   --max-elements N   tensors up to N elements carry values in the JSON (default 4096)
   --max-nodes N      refuse graphs larger than N nodes (default 20000)
-  -h, --help         show this help`;
+  -h, --help         show this help
+
+Training options (override the file's spec):
+  --json             print { history, params, layers, diagnosis, … } as JSON (stdout)
+  --optimizer NAME   ${OPTIMIZER_NAMES.join(', ')}
+  --lr X             learning rate
+  --steps N          number of optimizer steps
+  --batch-size N     minibatch size
+  --seed N           seed for shuffling and the validation split
+  (--timeout applies to each training step)`;
 
 function formatError(e: RunError): string {
   const where = e.line !== null ? `${e.file}:${e.line}${e.column !== null ? `:${e.column}` : ''}` : e.file;
@@ -75,6 +89,7 @@ export async function main(argv: string[]): Promise<number> {
       options: {
         json: { type: 'boolean' }, output: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' },
         timeout: { type: 'string' }, memory: { type: 'string' }, 'max-elements': { type: 'string' }, 'max-nodes': { type: 'string' },
+        optimizer: { type: 'string' }, lr: { type: 'string' }, steps: { type: 'string' }, 'batch-size': { type: 'string' }, seed: { type: 'string' },
       },
     });
   } catch (err) {
@@ -87,14 +102,17 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [command, file] = positionals;
-  const known = command === 'trace' || command === 'report';
+  const known = command === 'trace' || command === 'report' || command === 'train';
   if (!known || !file) {
     process.stderr.write(`backprop-lens: ${command ? (known ? 'missing FILE' : `unknown command '${command}'`) : 'missing command'}\n\n${USAGE}\n`);
     return 1;
   }
+  const trainFlags = (['optimizer', 'lr', 'steps', 'batch-size', 'seed'] as const).filter((k) => values[k] !== undefined);
   const usageError = command === 'report'
-    ? (values.output === undefined || values.output === '' ? 'report needs the HTML file to write: -o OUT.html' : values.json ? '--json applies to trace only (report writes HTML to -o)' : null)
-    : (values.output !== undefined ? '-o/--output applies to report only (trace writes to stdout)' : null);
+    ? (values.output === undefined || values.output === '' ? 'report needs the HTML file to write: -o OUT.html' : values.json ? '--json applies to trace and train (report writes HTML to -o)' : null)
+    : values.output !== undefined ? `-o/--output applies to report only (${command} writes to stdout)`
+      : command !== 'train' && trainFlags.length ? `--${trainFlags[0]} applies to train only`
+        : command === 'train' && (values['max-nodes'] !== undefined || values['max-elements'] !== undefined) ? '--max-nodes and --max-elements apply to trace and report' : null;
   if (usageError) {
     process.stderr.write(`backprop-lens: ${usageError}\n\n${USAGE}\n`);
     return 1;
@@ -106,8 +124,10 @@ export async function main(argv: string[]): Promise<number> {
     return n;
   };
   let opts;
+  let overrides: TrainingOverrides;
   try {
     opts = { timeoutMs: num('timeout', values.timeout), memoryMb: num('memory', values.memory), maxElements: num('max-elements', values['max-elements']), maxNodes: num('max-nodes', values['max-nodes']) };
+    overrides = trainOverrides(values);
   } catch (err) {
     process.stderr.write(`backprop-lens: ${(err as Error).message}\n`);
     return 1;
@@ -117,6 +137,13 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const runner = new ModelRunner(__dirname);
+  if (command === 'train') {
+    try {
+      return await train(runner, file, { timeoutMs: opts.timeoutMs, memoryMb: opts.memoryMb }, overrides, !!values.json);
+    } finally {
+      runner.dispose();
+    }
+  }
   try {
     const out = await runner.run(file, {
       ...opts,
@@ -133,4 +160,68 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     runner.dispose();
   }
+}
+
+function trainOverrides(v: Record<string, string | boolean | undefined>): TrainingOverrides {
+  const o: TrainingOverrides = {};
+  const int = (name: string, x: string) => {
+    const n = Number(x);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} expects a positive integer, got '${x}'`);
+    return n;
+  };
+  if (typeof v.optimizer === 'string') {
+    if (!OPTIMIZER_NAMES.includes(v.optimizer as OptimizerName)) throw new Error(`--optimizer must be one of ${OPTIMIZER_NAMES.join(', ')}, got '${v.optimizer}'`);
+    o.optimizer = v.optimizer as OptimizerName;
+  }
+  if (typeof v.lr === 'string') {
+    const lr = Number(v.lr);
+    if (!Number.isFinite(lr) || lr < 0) throw new Error(`--lr expects a number ≥ 0, got '${v.lr}'`);
+    o.lr = lr;
+  }
+  if (typeof v.steps === 'string') o.steps = int('steps', v.steps);
+  if (typeof v['batch-size'] === 'string') o.batchSize = int('batch-size', v['batch-size']);
+  if (typeof v.seed === 'string') {
+    const seed = Number(v.seed);
+    if (!Number.isInteger(seed)) throw new Error(`--seed expects an integer, got '${v.seed}'`);
+    o.seed = seed;
+  }
+  return o;
+}
+
+/** NaN and ±Infinity as strings, like the trace JSON. */
+function toJSON(r: TrainResult): string {
+  return JSON.stringify(r, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
+}
+
+function trainTable(r: TrainResult): string {
+  const every = Math.max(1, Math.ceil(r.history.length / 20));
+  const rows = r.history.filter((h, i) => i % every === 0 || i === r.history.length - 1).map((h) => [
+    String(h.step), formatNumber(h.loss), h.valLoss === undefined ? '' : formatNumber(h.valLoss), formatNumber(h.lr), formatNumber(h.gradNorm),
+  ]);
+  const head = ['step', 'loss', 'val loss', 'lr', '|grad|'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i].length)));
+  const fmt = (x: string[]) => x.map((c, i) => c.padStart(widths[i])).join('  ');
+  const { optimizer, ...hyper } = r.optimizer;
+  const out = [`${optimizer} (${Object.entries(hyper).map(([k, v]) => `${k} ${v}`).join(', ')}), ${r.steps} steps, batch ${r.batchSize ?? 'n/a'}, seed ${r.seed}`, fmt(head), ...rows.map(fmt)];
+  if (r.stoppedEarly) out.push(`stopped early: ${r.stoppedEarly}`);
+  for (const d of r.diagnosis) out.push(`${d.severity}: ${d.message}${d.fixes.length ? `\n  try: ${d.fixes.map((f) => f.title).join('; ')}` : ''}`);
+  return out.join('\n');
+}
+
+async function train(runner: ModelRunner, file: string, opts: { timeoutMs?: number; memoryMb?: number }, overrides: TrainingOverrides, json: boolean): Promise<number> {
+  const tty = !json && process.stderr.isTTY;
+  const run = await runner.train(file, {
+    ...opts, overrides,
+    onLog: (l) => (json || l.stream === 'stderr' ? process.stderr : process.stdout).write(`${l.text}\n`),
+    onProgress: tty ? (p) => process.stderr.write(`\rstep ${p.step}/${p.total}  ${Math.round(p.stepsPerSecond)} steps/s `) : undefined,
+  });
+  const out = await run.done;
+  if (tty) process.stderr.write('\n');
+  if (!out.ok) {
+    for (const e of out.errors) process.stderr.write(`${formatError(e)}\n`);
+    if (out.partial) process.stderr.write(`(stopped after ${out.partial.step} of ${out.partial.total} steps)\n`);
+    return 1;
+  }
+  process.stdout.write(json ? `${toJSON(out.result)}\n` : `${trainTable(out.result)}\n`);
+  return 0;
 }

@@ -9,7 +9,25 @@ import { Bundler } from './bundler';
 import { BundleMap } from './sourcemap';
 import { pausedLocation } from './busy';
 import type { GraphSnapshot } from '../../engine/trace/snapshot';
-import { DEFAULTS, type LogLine, type RunError, type RunOptions, type RunOutcome, type WorkerInput, type WorkerMessage } from './types';
+import type { TrainResult } from '../../engine/train/trainer';
+import {
+  DEFAULTS, type LogLine, type RunError, type RunOptions, type RunOutcome, type TrainControl, type TrainOptions, type TrainOutcome,
+  type TrainProgress, type WorkerInput, type WorkerMessage,
+} from './types';
+
+export type Settle = { errors: RunError[] } | { snapshot: GraphSnapshot } | { result: TrainResult };
+
+/** A training run in progress: control it, and await its outcome. */
+export interface TrainingRun {
+  readonly done: Promise<TrainOutcome>;
+  pause(): void;
+  resume(): void;
+  step(count?: number): void;
+  /** Ends the run after the current step; `done` resolves with the result so far. */
+  stop(): void;
+  /** Ends the run at once (the worker is terminated); `done` resolves with an error. */
+  cancel(): void;
+}
 
 export class ModelRunner {
   private readonly bundler: Bundler;
@@ -19,34 +37,92 @@ export class ModelRunner {
     this.bundler = new Bundler(path.join(distDir, 'bundler.js'));
   }
 
+  /** Runs the model traced: one pass, the snapshot with values, gradients and diagnosis. */
   async run(file: string, opts: RunOptions = {}): Promise<RunOutcome> {
     file = path.resolve(file);
     const logs: LogLine[] = [];
     const t0 = performance.now();
     const b = await this.bundler.bundle(file, opts.contents);
     const bundleMs = performance.now() - t0;
-    if (!b.ok) return { ok: false, file, errors: b.errors.map((e) => ({ kind: 'syntax', ...e, file: e.file || file })), logs, timings: { bundleMs, runMs: 0 }, files: [file] };
+    if (!b.ok) return { ok: false, file, errors: bundleErrors(b.errors, file), logs, timings: { bundleMs, runMs: 0 }, files: [file] };
+    const session = this.start(file, b, logs, opts, { mode: 'trace', maxNodes: opts.maxNodes ?? DEFAULTS.maxNodes, maxElements: opts.maxElements ?? DEFAULTS.maxElements });
+    const t1 = performance.now();
+    const o = await session.settled;
+    const timings = { bundleMs, runMs: performance.now() - t1 };
+    if ('snapshot' in o) return { ok: true, file, snapshot: o.snapshot, logs, timings, files: b.files };
+    const errors = 'errors' in o ? o.errors : [internal(file, 'The model worker sent a training result to a trace.')];
+    return { ok: false, file, errors, logs, timings, files: b.files };
+  }
 
+  /**
+   * Runs the file's `defineTraining` spec in a worker. The timeout applies to each step (and to
+   * loading the file): a step that runs longer is reported at the line it was running.
+   */
+  async train(file: string, opts: TrainOptions = {}): Promise<TrainingRun> {
+    file = path.resolve(file);
+    const logs: LogLine[] = [];
+    const t0 = performance.now();
+    const b = await this.bundler.bundle(file, opts.contents);
+    const bundleMs = performance.now() - t0;
+    if (!b.ok) {
+      const done = Promise.resolve<TrainOutcome>({ ok: false, file, errors: bundleErrors(b.errors, file), logs, timings: { bundleMs, runMs: 0 }, files: [file], partial: null });
+      const noop = () => {};
+      return { done, pause: noop, resume: noop, step: noop, stop: noop, cancel: noop };
+    }
+    let partial: TrainProgress | null = null;
+    const session = this.start(file, b, logs, opts, {
+      mode: 'train', maxNodes: DEFAULTS.maxNodes, maxElements: DEFAULTS.maxElements,
+      overrides: opts.overrides, paused: opts.paused ?? false, progressMs: opts.progressMs ?? 100,
+    }, (p) => {
+      partial = mergeProgress(partial, p);
+      opts.onProgress?.(p);
+    });
+    const t1 = performance.now();
+    const done = session.settled.then((o): TrainOutcome => {
+      const timings = { bundleMs, runMs: performance.now() - t1 };
+      if ('result' in o) return { ok: true, file, result: o.result, logs, timings, files: b.files };
+      const errors = 'errors' in o ? o.errors : [internal(file, 'The model worker sent a snapshot to a training run.')];
+      return { ok: false, file, errors, logs, timings, files: b.files, partial };
+    });
+    return {
+      done,
+      pause: () => session.send({ type: 'pause' }),
+      resume: () => session.send({ type: 'resume' }),
+      step: (count = 1) => session.send({ type: 'step', count }),
+      stop: () => session.send({ type: 'stop' }),
+      cancel: () => session.cancel('The training run was cancelled.'),
+    };
+  }
+
+  /** Starts the model worker and watches it: timeout (no progress), memory, crashes, messages. */
+  private start(
+    file: string, b: { bundlePath: string; code: string; map: string }, logs: LogLine[],
+    opts: RunOptions, mode: Pick<WorkerInput, 'mode' | 'maxNodes' | 'maxElements' | 'overrides' | 'paused' | 'progressMs'>,
+    onProgress?: (p: TrainProgress) => void,
+  ): { settled: Promise<Settle>; send(m: TrainControl): void; cancel(message: string): void } {
     const timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs;
     const memoryMb = opts.memoryMb ?? DEFAULTS.memoryMb;
-    const progress = new SharedArrayBuffer(12);
-    const input: WorkerInput = {
-      file, bundlePath: b.bundlePath, code: b.code, map: b.map, progress, memoryMb,
-      maxNodes: opts.maxNodes ?? DEFAULTS.maxNodes, maxElements: opts.maxElements ?? DEFAULTS.maxElements,
-    };
-    const t1 = performance.now();
-    const outcome = await new Promise<RunOutcome>((resolve) => {
-      let settled = false;
+    // [nodes, line, column] written by the tracer, [steps] by the training loop
+    const progress = new SharedArrayBuffer(16);
+    const input: WorkerInput = { file, bundlePath: b.bundlePath, code: b.code, map: b.map, progress, memoryMb, ...mode };
+    const training = mode.mode === 'train';
+    let finish!: (o: Settle) => void;
+    let worker!: Worker;
+    // tracing: one deadline; training: the step counter must move within every interval (a paused run is exempt)
+    const cells = new Int32Array(progress);
+    let lastSteps = -1;
+    let paused = mode.paused ?? false;
+    const settled = new Promise<Settle>((resolve) => {
+      let done = false;
       let timedOut = false;
-      const finish = (o: { errors: RunError[] } | { snapshot: GraphSnapshot }) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
+      finish = (o) => {
+        if (done) return;
+        done = true;
+        clearInterval(timer);
         void worker.terminate();
-        const timings = { bundleMs, runMs: performance.now() - t1 };
-        resolve('errors' in o ? { ok: false, file, errors: o.errors, logs, timings, files: b.files } : { ok: true, file, snapshot: o.snapshot, logs, timings, files: b.files });
+        resolve(o);
       };
-      const worker = new Worker(path.join(this.distDir, 'worker.js'), {
+      worker = new Worker(path.join(this.distDir, 'worker.js'), {
         workerData: input,
         resourceLimits: { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: 64, stackSizeMb: 8 },
         stdout: true, stderr: true,
@@ -60,24 +136,26 @@ export class ModelRunner {
       worker.stderr.on('data', pipe('stderr'));
       let map: BundleMap | null = null; // parsed only when a failure needs a location
       const original = (line: number, column: number) => (map ??= new BundleMap(b.map, b.bundlePath)).original(line, column);
-      const where = () => {
-        const p = new Int32Array(progress);
-        const loc = p[1] > 0 ? original(p[1], p[2]) : null;
-        return { nodes: p[0], loc };
-      };
-      const timer = setTimeout(() => {
+      const where = () => ({ nodes: cells[0], loc: cells[1] > 0 ? original(cells[1], cells[2]) : null });
+      const onTimeout = async () => {
         timedOut = true;
-        void (async () => {
-          const { nodes, loc: lastNode } = where();
-          // an infinite loop may create no nodes at all: ask the debugger where the worker is
-          const busy = await pausedLocation(worker, b.bundlePath);
-          const loc = (busy && original(busy.line, busy.column)) ?? lastNode;
-          const at = loc ? ` It was running line ${loc.line}${busy ? '' : ' (where the last graph node was created)'}.` : '';
-          finish({ errors: [{
-            kind: 'timeout', file: loc?.file ?? file, line: loc?.line ?? null, column: loc?.column ?? null,
-            message: `The model ran longer than ${timeoutMs / 1000} s and was stopped (an infinite loop, or too much work: ${nodes} graph values so far).${at} The limit is the "backpropLens.timeoutMs" setting.`,
-          }] });
-        })();
+        const { nodes, loc: lastNode } = where();
+        // an infinite loop may create no nodes at all: ask the debugger where the worker is
+        const busy = await pausedLocation(worker, b.bundlePath);
+        const loc = (busy && original(busy.line, busy.column)) ?? lastNode;
+        const at = loc ? ` It was running line ${loc.line}${busy ? '' : ' (where the last graph node was created)'}.` : '';
+        const what = training
+          ? `A training step ran longer than ${timeoutMs / 1000} s and was stopped (after ${cells[3]} steps).`
+          : `The model ran longer than ${timeoutMs / 1000} s and was stopped (an infinite loop, or too much work: ${nodes} graph values so far).`;
+        finish({ errors: [{ kind: 'timeout', file: loc?.file ?? file, line: loc?.line ?? null, column: loc?.column ?? null, message: `${what}${at} The limit is the "backpropLens.timeoutMs" setting.` }] });
+      };
+      const timer = setInterval(() => {
+        if (timedOut) return;
+        if (training && (paused || Atomics.load(cells, 3) !== lastSteps)) {
+          lastSteps = Atomics.load(cells, 3);
+          return;
+        }
+        void onTimeout();
       }, timeoutMs);
       worker.on('message', (m: WorkerMessage) => {
         if (timedOut) return;
@@ -91,6 +169,13 @@ export class ModelRunner {
             break;
           case 'error':
             finish({ errors: [m.error] });
+            break;
+          case 'train-progress':
+            paused = m.progress.paused;
+            onProgress?.(m.progress);
+            break;
+          case 'train-result':
+            finish({ result: m.result });
             break;
           default: {
             const never: never = m;
@@ -110,13 +195,37 @@ export class ModelRunner {
         }
       });
       worker.on('exit', (code) => {
-        finish({ errors: [{ kind: 'internal', file, line: null, column: null, message: `The model's worker exited (code ${code}) without a result.` }] });
+        finish({ errors: [internal(file, `The model's worker exited (code ${code}) without a result.`)] });
       });
     });
-    return outcome;
+    return {
+      settled,
+      send: (m) => {
+        if (m.type === 'resume' || m.type === 'step') {
+          // running again: watched again, from a fresh interval
+          paused = false;
+          lastSteps = -1;
+        }
+        worker.postMessage(m);
+      },
+      cancel: (message) => finish({ errors: [{ kind: 'runtime', file, line: null, column: null, message }] }),
+    };
   }
 
   dispose(): void {
     this.bundler.dispose();
   }
+}
+
+function bundleErrors(errors: { message: string; file: string; line: number | null; column: number | null }[], file: string): RunError[] {
+  return errors.map((e) => ({ kind: 'syntax', ...e, file: e.file || file }));
+}
+
+function internal(file: string, message: string): RunError {
+  return { kind: 'internal', file, line: null, column: null, message };
+}
+
+/** Accumulates progress reports into one (history and layers appended, the rest the latest). */
+export function mergeProgress(acc: TrainProgress | null, p: TrainProgress): TrainProgress {
+  return acc ? { ...p, history: [...acc.history, ...p.history], layers: [...acc.layers, ...p.layers] } : { ...p, history: [...p.history], layers: [...p.layers] };
 }

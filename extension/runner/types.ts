@@ -1,5 +1,7 @@
 /** What a model run produces, shared by the runner, the CLI and the extension (no vscode, no DOM). */
 import type { GraphSnapshot } from '../../engine/trace/snapshot';
+import type { HistoryEntry, LayerHistory, TrainingOverrides, TrainResult } from '../../engine/train/trainer';
+import type { Finding } from '../../engine/stats/diagnosis';
 
 export type RunErrorKind = 'syntax' | 'runtime' | 'shape' | 'timeout' | 'memory' | 'export' | 'too-large' | 'internal';
 
@@ -41,11 +43,48 @@ export type RunOutcome =
   | { ok: true; file: string; snapshot: GraphSnapshot; logs: LogLine[]; timings: RunTimings; files: string[] }
   | { ok: false; file: string; errors: RunError[]; logs: LogLine[]; timings: RunTimings; files: string[] };
 
+/** What a training run has produced since the previous report. */
+export interface TrainProgress {
+  /** Steps taken so far, of `total`. */
+  step: number;
+  total: number;
+  /** New history entries and layer summaries since the previous report. */
+  history: HistoryEntry[];
+  layers: LayerHistory[];
+  /** The current findings (all of them). */
+  findings: Finding[];
+  /** Steps per second over the last report interval. */
+  stepsPerSecond: number;
+  paused: boolean;
+}
+
 /** Messages from the model worker to the runner. */
 export type WorkerMessage =
   | { type: 'log'; line: LogLine }
   | { type: 'result'; snapshot: GraphSnapshot }
-  | { type: 'error'; error: RunError };
+  | { type: 'error'; error: RunError }
+  | { type: 'train-progress'; progress: TrainProgress }
+  | { type: 'train-result'; result: TrainResult };
+
+/** Messages from the runner to a training worker. */
+export type TrainControl =
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'step'; count: number }
+  | { type: 'stop' };
+
+export type TrainOutcome =
+  | { ok: true; file: string; result: TrainResult; logs: LogLine[]; timings: RunTimings; files: string[] }
+  | { ok: false; file: string; errors: RunError[]; logs: LogLine[]; timings: RunTimings; files: string[]; partial: TrainProgress | null };
+
+export interface TrainOptions extends Omit<RunOptions, 'maxNodes' | 'maxElements'> {
+  overrides?: TrainingOverrides;
+  /** Start paused (the panel) instead of running to the end (the CLI). */
+  paused?: boolean;
+  /** Minimum interval between progress reports (ms, default 100). */
+  progressMs?: number;
+  onProgress?: (p: TrainProgress) => void;
+}
 
 /** Data the runner hands the model worker. */
 export interface WorkerInput {
@@ -57,8 +96,13 @@ export interface WorkerInput {
   maxNodes: number;
   maxElements: number;
   memoryMb: number;
-  /** [nodes created, bundle line, bundle column] of the latest located node. */
+  /** [nodes created, bundle line, bundle column] of the latest located node, training steps taken. */
   progress: SharedArrayBuffer;
+  /** 'trace' (default): one traced pass and its snapshot. 'train': run the exported defineTraining spec. */
+  mode?: 'trace' | 'train';
+  overrides?: TrainingOverrides;
+  paused?: boolean;
+  progressMs?: number;
 }
 
 export const DEFAULTS = { timeoutMs: 10_000, memoryMb: 2048, maxNodes: 20_000, maxElements: 4096 } as const;

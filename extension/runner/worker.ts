@@ -11,7 +11,13 @@ import * as vm from 'node:vm';
 import * as engine from '../../engine/index';
 import { Tensor, type SourceLocation } from '../../engine/tensor';
 import { trace, TooManyNodesError } from '../../engine/trace/tracer';
-import { buildSnapshot } from '../../engine/trace/snapshot';
+import { buildSnapshot, type Diagnosis, type GraphSnapshot } from '../../engine/trace/snapshot';
+import { isTrainingSpec, type TrainingSpec } from '../../engine/train/define';
+import { Trainer } from '../../engine/train/trainer';
+import { LayerRecorder } from '../../engine/stats/layers';
+import { diagnose, type Finding } from '../../engine/stats/diagnosis';
+import { featureStats } from '../../engine/data/index';
+import { runTraining } from './train-loop';
 import { setMaxTensorBytes, TensorTooLargeError } from '../../engine/dtype';
 import { buildNameIndex, originalSpelling, siteKey } from './names';
 import { BundleMap } from './sourcemap';
@@ -136,6 +142,9 @@ function reportThrown(err: unknown): void {
 }
 
 // ---- run
+const traceOptions = () => ({ locate, maxNodes: input.maxNodes, progress: new Int32Array(input.progress, 0, 3), check: checkMemory });
+type Traced = { nodes: Tensor[]; leaves: Tensor[] };
+
 function main(): void {
   const nodeRequire = createRequire(input.bundlePath);
   const require = (id: string): unknown => (id === 'backprop-lens' ? engine : nodeRequire(id));
@@ -147,22 +156,82 @@ function main(): void {
     fail('syntax', err instanceof Error ? err.message : String(err), null);
     return;
   }
-  let traced: ReturnType<typeof trace<unknown>>;
+  const training = input.mode === 'train';
+  const recorder = new LayerRecorder();
+  let traced: Traced;
   try {
-    traced = trace(() => fn(module.exports, require, module, input.file, path.dirname(input.file)), {
-      locate, maxNodes: input.maxNodes, progress: new Int32Array(input.progress), check: checkMemory,
-    });
+    const evaluate = () => recorder.record(() => fn(module.exports, require, module, input.file, path.dirname(input.file)));
+    // training runs untraced: the tracer would cap the node count and turn the scalar tape off
+    if (training) {
+      // only leaves are located (parameters: where each layer was created, for the diagnosis)
+      const restore = engine.setHooks({ onLeaf: (t) => void (t.source = mapped(locate())) });
+      try {
+        evaluate();
+      } finally {
+        restore();
+      }
+      traced = { nodes: [], leaves: [] };
+    } else traced = trace(evaluate, traceOptions());
   } catch (err) {
     reportThrown(err);
     return;
   }
   const exported = module.exports.default ?? (module.exports as unknown);
-  if (!(exported instanceof Tensor)) {
-    const what = exported === undefined ? 'nothing' : exported instanceof Promise ? 'a Promise' : Array.isArray(exported) ? 'an array' : typeof exported === 'object' && exported !== null && Object.keys(exported).length === 0 ? 'nothing' : `a ${typeof exported}`;
-    fail('export', `The model file exports ${what} as default. End it with \`export default <scalar output>\` (for example \`export default loss\`); Backprop Lens runs backward from that tensor.`, exportLine());
+  if (isTrainingSpec(exported)) {
+    if (training) startTraining(exported);
+    else traceTrainingStep(exported, traced, recorder);
     return;
   }
+  if (training) {
+    fail('export', 'Training runs a training spec: end the model file with `export default defineTraining({ model, data, loss, optimizer, steps })` (see the README).', exportLine());
+    return;
+  }
+  if (!(exported instanceof Tensor)) {
+    const what = exported === undefined ? 'nothing' : exported instanceof Promise ? 'a Promise' : Array.isArray(exported) ? 'an array' : typeof exported === 'object' && exported !== null && Object.keys(exported).length === 0 ? 'nothing' : `a ${typeof exported}`;
+    fail('export', `The model file exports ${what} as default. End it with \`export default <scalar output>\` (for example \`export default loss\`) or \`export default defineTraining({ … })\`; Backprop Lens runs backward from that tensor.`, exportLine());
+    return;
+  }
+  postSnapshot(exported, traced, recorder, null);
+}
 
+/** Show Graph on a training file: the graph of one training step (the first minibatch's loss). */
+function traceTrainingStep(spec: TrainingSpec, evaluated: Traced, recorder: LayerRecorder): void {
+  let trainer: Trainer;
+  let step: ReturnType<typeof trace<Tensor>>;
+  try {
+    trainer = new Trainer(spec);
+    step = trace(() => recorder.record(() => trainer.peekLoss()), traceOptions());
+  } catch (err) {
+    reportThrown(err);
+    return;
+  }
+  const merged = { nodes: [...evaluated.nodes, ...step.nodes], leaves: [...evaluated.leaves, ...step.leaves] };
+  postSnapshot(step.result, merged, recorder, trainer);
+}
+
+function startTraining(spec: TrainingSpec): void {
+  let trainer: Trainer;
+  try {
+    trainer = new Trainer(spec, input.overrides);
+  } catch (err) {
+    reportThrown(err);
+    return;
+  }
+  runTraining(trainer, {
+    port: parentPort!, post, fail: reportThrown,
+    heartbeat: new Int32Array(input.progress, 12, 1),
+    progressMs: input.progressMs ?? 100, paused: input.paused ?? false,
+  });
+}
+
+/** A layer finding as a snapshot diagnosis, pointing at the layer's weight node when it is in the graph. */
+function toDiagnosis(f: Finding, snapshot: GraphSnapshot): Diagnosis {
+  const node = f.layer === null ? null : snapshot.nodes.find((n) => n.leaf === 'param' && n.scope === f.layer)?.id ?? null;
+  return { severity: f.severity, code: f.code, message: f.message, node, source: f.source, layer: f.layer, fixes: f.fixes };
+}
+
+/** Names the traced nodes, builds the snapshot (running backward), adds layer health, posts it. */
+function postSnapshot(output: Tensor, traced: Traced, recorder: LayerRecorder, trainer: Trainer | null): void {
   // Names: a call bound to a name (`const h = f(x)`) names the last node created during that call.
   // Frames are compared outermost first, so a helper or module call names its result.
   const created = [...traced.nodes, ...traced.leaves].sort((a, b) => a.id - b.id);
@@ -190,14 +259,20 @@ function main(): void {
   for (const t of created) t.source = mapped(t.source);
 
   try {
-    const snapshot = buildSnapshot(exported, {
+    const snapshot = buildSnapshot(output, {
       file: input.file, maxElements: input.maxElements, recordedNodes: traced.nodes.length,
       nameOf: (t) => names.get(t) ?? null,
-      runBackward: exported.grad === null,
+      runBackward: output.grad === null,
     });
+    // layer health of this pass (after backward, so gradients are there)
+    const layers = recorder.summarize(trainer && !trainer.spec.model ? trainer.params : []);
+    const data = trainer?.train ?? null;
+    const findings = diagnose({ layers, inputs: data ? { ...featureStats(data), standardized: !!trainer!.spec.standardize } : undefined });
+    snapshot.layers = layers;
+    snapshot.diagnosis.push(...findings.map((f) => toDiagnosis(f, snapshot)));
     post({ type: 'result', snapshot });
   } catch (err) {
-    if (err instanceof Error && /^The default export/.test(err.message)) fail('export', err.message, exported.source ?? exportLine());
+    if (err instanceof Error && /^The default export/.test(err.message)) fail('export', err.message, output.source ?? exportLine());
     else reportThrown(err);
   }
 }

@@ -1,0 +1,233 @@
+/**
+ * Training through the real runner (bundled model, worker thread) and the real CLI: the training
+ * examples learn what their headers promise, `train --json` has the issue's fields, overrides
+ * apply, progress streams, a run can be paused, stepped and stopped, and bad files, failing steps
+ * and endless steps are reported at their lines without losing the steps already taken.
+ */
+import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { TrainOutcome, TrainProgress } from '../../extension/runner/types';
+import type { TrainResult } from '../../engine/train/trainer';
+import { ROOT, expectOk, formatError, lineOf, useRunner, useTempDir, writeFile } from './helpers';
+
+const BIN = path.join(ROOT, 'bin', 'backprop-lens.js');
+const EXAMPLES = path.join(ROOT, 'examples');
+
+function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  if (r.error) throw r.error;
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function ok(out: TrainOutcome): TrainResult {
+  if (!out.ok) assert.fail(`expected training to finish, got:\n${out.errors.map(formatError).join('\n')}`);
+  return out.result;
+}
+
+function failed(out: TrainOutcome) {
+  if (out.ok) assert.fail(`expected training to fail; it ran ${out.result.steps} steps`);
+  return out;
+}
+
+const firstLoss = (r: TrainResult) => r.history[0].loss;
+const lastLoss = (r: TrainResult) => r.history[r.history.length - 1].loss;
+
+describe('training: runner and CLI', function () {
+  const runner = useRunner();
+  const tmp = useTempDir('bpl-train-');
+  const train = async (file: string, opts = {}) => (await runner().train(file, opts)).done;
+
+  describe('the training examples', () => {
+    it('07: SGD on x² takes x to 10·0.6¹⁰', async () => {
+      const r = ok(await train(path.join(EXAMPLES, '07-minimize-quadratic.ts')));
+      assert.equal(r.steps, 10);
+      assert.equal(r.params[0].name, 'x');
+      assert.ok(Math.abs(r.params[0].value[0] - 10 * 0.6 ** 10) < 1e-5, `x = ${r.params[0].value[0]}`);
+    });
+
+    it('08: the moons MLP learns (training and validation loss fall) with no warnings', async () => {
+      const r = ok(await train(path.join(EXAMPLES, '08-moons-mlp.ts')));
+      const val = r.history.filter((h) => h.valLoss !== undefined);
+      assert.ok(lastLoss(r) < 0.3 * firstLoss(r), `loss ${firstLoss(r)} → ${lastLoss(r)}`);
+      assert.ok(val[val.length - 1].valLoss! < 0.5 * val[0].valLoss!);
+      assert.deepEqual(r.diagnosis.filter((d) => d.severity !== 'info').map((d) => d.message), []);
+      assert.deepEqual(r.params.map((p) => [p.name, p.shape]), [['model.layers.0.weight', [16, 2]], ['model.layers.0.bias', [16]], ['model.layers.2.weight', [1, 16]], ['model.layers.2.bias', [1]]]);
+    });
+
+    it('09: the deep sigmoid network is diagnosed with vanishing gradients, in training and in the traced graph', async () => {
+      const file = path.join(EXAMPLES, '09-deep-sigmoid-vanishing.ts');
+      const r = ok(await train(file, { overrides: { steps: 20 } }));
+      const f = r.diagnosis.find((d) => d.code === 'vanishing-gradient');
+      assert.ok(f, JSON.stringify(r.diagnosis));
+      assert.equal(f.layer, 'deep.layers.0');
+      // the finding points at the line that created the layer
+      const text = fs.readFileSync(file, 'utf8');
+      assert.equal(f.source?.line, lineOf(text, 'hidden.push(nn.linear'));
+      const snap = expectOk(await runner().run(file));
+      const d = snap.diagnosis.find((x) => x.code === 'vanishing-gradient');
+      assert.ok(d, JSON.stringify(snap.diagnosis));
+      assert.ok(d.node !== null && snap.nodes[d.node].scope === 'deep.layers.0' && snap.nodes[d.node].leaf === 'param');
+      assert.ok(d.fixes?.some((x) => x.id === 'use-relu'));
+      assert.equal(snap.layers?.length, 7);
+    });
+
+    it('10: XOR is learned (loss below 0.05) and the predictions are right', async () => {
+      const r = ok(await train(path.join(EXAMPLES, '10-xor-train.ts')));
+      assert.ok(lastLoss(r) < 0.05, `final loss ${lastLoss(r)}`);
+    });
+  });
+
+  describe('controls and progress', () => {
+    const MODEL = `import { nn, optim, losses, data, defineTraining } from 'backprop-lens';
+export default defineTraining({
+  model: nn.sequential(nn.linear(2, 8, { seed: 1 }), nn.relu(), nn.linear(8, 1, { seed: 2 })),
+  data: data.moons({ n: 64, seed: 0 }), loss: losses.bceWithLogits, optimizer: optim.adam({ lr: 0.01 }), steps: 100000,
+});
+`;
+    it('starts paused, takes single steps, resumes with streaming progress, and stops with the result so far', async () => {
+      const file = writeFile(tmp(), 'long.ts', MODEL);
+      const reports: TrainProgress[] = [];
+      let notify: (() => void) | null = null;
+      const next = (test: (p: TrainProgress) => boolean) => new Promise<TrainProgress>((resolve) => {
+        const check = () => {
+          const hit = reports.find(test);
+          if (hit) resolve(hit);
+          else notify = check;
+        };
+        check();
+      });
+      const run = await runner().train(file, { paused: true, progressMs: 20, onProgress: (p) => { reports.push(p); notify?.(); } });
+      const first = await next((p) => p.paused);
+      assert.equal(first.step, 0);
+      run.step(3);
+      const stepped = await next((p) => p.step === 3 && p.paused);
+      assert.ok(stepped.history.length >= 1);
+      run.resume();
+      await next((p) => !p.paused && p.step > 200);
+      run.stop();
+      const r = ok(await run.done);
+      assert.ok(r.steps > 200 && r.steps < 100000, `stopped at ${r.steps}`);
+      assert.ok(reports.length >= 3, 'progress streamed while running');
+      const steps = reports.flatMap((p) => p.history.map((h) => h.step));
+      assert.deepEqual(steps, [...steps].sort((a, b) => a - b), 'history arrives in order, without repeats');
+      assert.equal(new Set(steps).size, steps.length);
+    });
+
+    it('cancel ends the worker at once', async () => {
+      const file = writeFile(tmp(), 'cancel.ts', MODEL);
+      const run = await runner().train(file);
+      run.cancel();
+      const out = failed(await run.done);
+      assert.match(out.errors[0].message, /cancelled/);
+    });
+  });
+
+  describe('errors', () => {
+    it('a file that does not export a training spec', async () => {
+      const text = `import { scalar } from 'backprop-lens';\nconst x = scalar(1);\nexport default x.mul(2); // @export\n`;
+      const out = failed(await train(writeFile(tmp(), 'plain.ts', text)));
+      assert.equal(out.errors[0].kind, 'export');
+      assert.equal(out.errors[0].line, lineOf(text, '@export'));
+      assert.match(out.errors[0].message, /defineTraining/);
+    });
+
+    it('a loss that throws at step 3 is reported at its line, with the steps before it', async () => {
+      const text = `import { param, optim, defineTraining } from 'backprop-lens';
+const x = param(2);
+let calls = 0;
+export default defineTraining({
+  params: [x], optimizer: optim.sgd({ lr: 0.1 }), steps: 10, logEvery: 1,
+  loss: () => {
+    if (++calls === 3) throw new Error('boom at step three'); // @throw
+    return x.pow(2);
+  },
+});
+`;
+      const file = writeFile(tmp(), 'throws.ts', text);
+      const out = failed(await train(file, { progressMs: 0 }));
+      assert.equal(out.errors[0].line, lineOf(text, '@throw'));
+      assert.equal(out.errors[0].file, file);
+      assert.match(out.errors[0].message, /boom at step three/);
+      assert.equal(out.partial?.step, 2);
+      assert.deepEqual(out.partial?.history.map((h) => h.step), [1, 2]);
+    });
+
+    it('a step that never ends is stopped by the per-step timeout and reported at its line', async function () {
+      this.timeout(30_000);
+      const text = `import { param, optim, defineTraining } from 'backprop-lens';
+const x = param(2);
+let calls = 0;
+export default defineTraining({
+  params: [x], optimizer: optim.sgd({ lr: 0.1 }), steps: 1000,
+  loss: () => {
+    if (++calls === 50) for (;;) {} // @spin
+    return x.pow(2);
+  },
+});
+`;
+      const out = failed(await train(writeFile(tmp(), 'spin.ts', text), { timeoutMs: 1500 }));
+      assert.equal(out.errors[0].kind, 'timeout');
+      assert.equal(out.errors[0].line, lineOf(text, '@spin'));
+      assert.match(out.errors[0].message, /A training step ran longer than 1\.5 s and was stopped \(after 49 steps\)/);
+    });
+  });
+
+  describe('backprop-lens train', () => {
+    it('--json prints { history, params, layers, diagnosis } with the issue\'s fields', () => {
+      const r = cli('train', path.join(EXAMPLES, '08-moons-mlp.ts'), '--json', '--steps', '40');
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.trim().split('\n').length, 1);
+      const doc = JSON.parse(r.stdout);
+      for (const k of ['history', 'params', 'layers', 'diagnosis']) assert.ok(Array.isArray(doc[k]), `missing ${k}`);
+      assert.equal(doc.history.length, 40);
+      for (const h of doc.history) {
+        assert.ok(Number.isInteger(h.step) && typeof h.loss === 'number' && typeof h.lr === 'number' && typeof h.gradNorm === 'number');
+      }
+      assert.ok(doc.history.some((h: { valLoss?: number }) => typeof h.valLoss === 'number'), 'the example holds out a validation set');
+      for (const p of doc.params) assert.ok(typeof p.name === 'string' && Array.isArray(p.shape) && p.value.length === p.shape.reduce((a: number, b: number) => a * b, 1));
+      const l = doc.layers[doc.layers.length - 1];
+      assert.equal(l.step, 40);
+      assert.deepEqual(l.layers.map((x: { name: string }) => x.name), ['model.layers.0', 'model.layers.2']);
+      for (const k of ['weight', 'weightGrad', 'output', 'gradMeanAbs', 'gradMaxAbs', 'dead']) assert.ok(k in l.layers[0], `layer lacks ${k}`);
+      assert.ok(Array.isArray(l.layers[0].weight.histogram.counts));
+    });
+
+    it('--optimizer, --lr, --steps, --batch-size and --seed override the spec', () => {
+      const r = cli('train', path.join(EXAMPLES, '08-moons-mlp.ts'), '--json', '--optimizer', 'rmsprop', '--lr', '0.003', '--steps', '5', '--batch-size', '8', '--seed', '3');
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(r.stdout);
+      assert.equal(doc.optimizer.optimizer, 'rmsprop');
+      assert.equal(doc.optimizer.lr, 0.003);
+      assert.deepEqual([doc.steps, doc.batchSize, doc.seed], [5, 8, 3]);
+      assert.ok(doc.history.every((h: { lr: number }) => h.lr === 0.003));
+    });
+
+    it('prints a table and the diagnosis with fixes without --json', () => {
+      const r = cli('train', path.join(EXAMPLES, '09-deep-sigmoid-vanishing.ts'), '--steps', '5');
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^sgd \(lr 0\.5/);
+      assert.match(r.stdout, /step\s+loss/);
+      assert.match(r.stdout, /warning: Gradients vanish with depth/);
+      assert.match(r.stdout, /try: Use ReLU/);
+    });
+
+    it('refuses bad options with the usage', () => {
+      const file = path.join(EXAMPLES, '07-minimize-quadratic.ts');
+      for (const [args, re] of [
+        [['--optimizer', 'lbfgs'], /--optimizer must be one of sgd, adagrad/],
+        [['--lr', 'fast'], /--lr expects a number/],
+        [['--steps', '0'], /--steps expects a positive integer/],
+        [['--max-nodes', '5'], /apply to trace and report/],
+      ] as const) {
+        const r = cli('train', file, ...args);
+        assert.equal(r.code, 1, `${args.join(' ')}: ${r.stdout}`);
+        assert.match(r.stderr, re);
+      }
+      const t = cli('trace', file, '--lr', '0.1');
+      assert.equal(t.code, 1);
+      assert.match(t.stderr, /--lr applies to train only/);
+    });
+  });
+});
