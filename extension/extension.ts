@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
-import type { PanelCommand, UiState } from './protocol';
+import type { PanelCommand, TrainAction, UiState } from './protocol';
 import { ModelRunner } from './runner/runner';
 import { GraphPanel, VIEW_TYPE, type PanelServices } from './panel';
 import { defaultExportLine, isModelSource, MODEL_EXTENSIONS } from './modelFiles';
@@ -59,6 +59,15 @@ class Lens implements vscode.Disposable {
     cmd('backpropLens.reset', step('reset'));
     cmd('backpropLens.export', () => this.exportView());
     cmd('backpropLens.createExample', () => this.createExample());
+    const train = (action: TrainAction) => async () => {
+      if (!this.currentPanel()) await this.showGraph();
+      const p = this.currentPanel();
+      if (p) await p.training.handle(action);
+    };
+    cmd('backpropLens.train', train('run'));
+    cmd('backpropLens.pauseTraining', train('pause'));
+    cmd('backpropLens.stepTraining', train('step'));
+    cmd('backpropLens.resetTraining', train('reset'));
 
     context.subscriptions.push(
       this, this.output, this.diagnostics, this.inline, this.codeLensChanged,

@@ -9,6 +9,7 @@ import { parseWebviewMessage, type HostMessage, type PanelCommand, type UiState,
 import type { ModelRunner } from './runner/runner';
 import type { RunError, RunOutcome } from './runner/types';
 import { limitSnapshot } from './snapshotView';
+import { TrainingSession } from './training';
 import { webviewHtml } from './webviewHtml';
 
 export const VIEW_TYPE = 'backpropLens.graph';
@@ -43,6 +44,7 @@ export class GraphPanel {
   private disposed = false;
   private lastReveal: { editor: vscode.TextEditor; at: number } | null = null;
   private readonly subscriptions: vscode.Disposable[] = [];
+  readonly training: TrainingSession;
 
   constructor(
     readonly file: string,
@@ -50,6 +52,27 @@ export class GraphPanel {
     private readonly services: PanelServices,
   ) {
     this.files.add(file);
+    this.training = new TrainingSession({
+      runner: services.runner, file,
+      post: (m) => this.post(m),
+      log: (line) => services.output.appendLine(line),
+      trusted: () => vscode.workspace.isTrusted,
+      options: () => {
+        const cfg = vscode.workspace.getConfiguration('backpropLens', vscode.Uri.file(file));
+        const doc = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === file);
+        return { timeoutMs: cfg.get<number>('timeoutMs', 10000), memoryMb: cfg.get<number>('memoryLimitMb', 2048), contents: doc?.isDirty ? doc.getText() : undefined };
+      },
+      progress: (title, work) => {
+        void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
+          let last = 0;
+          return work((step, total) => {
+            const pct = total ? (100 * step) / total : 0;
+            progress.report({ increment: pct - last, message: `step ${step} / ${total}` });
+            last = pct;
+          }, (f) => token.onCancellationRequested(f));
+        });
+      },
+    });
     const media = vscode.Uri.joinPath(services.context.extensionUri, 'media');
     panel.webview.options = { enableScripts: true, localResourceRoots: [media] };
     panel.iconPath = vscode.Uri.joinPath(services.context.extensionUri, 'media', 'icon.svg');
@@ -83,8 +106,8 @@ export class GraphPanel {
   post(m: HostMessage): void {
     if (this.disposed) return;
     if (!this.ready) {
-      // keep only the latest message of each kind until the webview says it is ready
-      this.queue = this.queue.filter((q) => q.type !== m.type || m.type === 'tensorData');
+      // keep only the latest message of each kind until the webview says it is ready (progress is appended data: keep all)
+      this.queue = this.queue.filter((q) => q.type !== m.type || m.type === 'tensorData' || m.type === 'trainProgress');
       this.queue.push(m);
       return;
     }
@@ -258,6 +281,9 @@ export class GraphPanel {
       case 'error':
         this.services.output.appendLine(`[${this.fileName}] panel error: ${m.message}`);
         break;
+      case 'train':
+        void this.training.handle(m.action, m.overrides);
+        break;
       default: {
         const never: never = m;
         void never;
@@ -285,6 +311,7 @@ export class GraphPanel {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.training.dispose();
     for (const d of this.subscriptions) d.dispose();
     for (const f of this.files) this.services.diagnostics.delete(vscode.Uri.file(f));
     this.services.onDispose(this);

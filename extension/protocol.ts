@@ -6,11 +6,33 @@
  * The webview imports types from here (and the PLAY_SPEEDS constant) and nothing else from `extension/`.
  */
 import type { GraphSnapshot } from '../engine/trace/snapshot';
-import type { RunError } from './runner/types';
+import type { RunError, TrainProgress } from './runner/types';
+import { OPTIMIZER_NAMES, type OptimizerName } from '../engine/optim/names';
 
 export type { GraphSnapshot, SnapshotNode, SnapshotStep, SnapshotInputStep, SnapshotGroup, Diagnosis, TensorPayload } from '../engine/trace/snapshot';
 export type { RunError } from './runner/types';
 export type { TensorStats, Histogram } from '../engine/stats/summary';
+export type { TrainProgress } from './runner/types';
+export type { HistoryEntry, LayerHistory } from '../engine/train/trainer';
+export type { LayerStats } from '../engine/stats/layers';
+export type { Finding } from '../engine/stats/diagnosis';
+export type { TrainingInfo } from '../engine/trace/snapshot';
+export type { OptimizerName };
+export { OPTIMIZER_NAMES };
+
+/** Where a training run in the panel stands. */
+export type TrainStatus = 'idle' | 'running' | 'paused' | 'done' | 'stopped' | 'error';
+
+/** Settings the training view changes without touching the file (all optional). */
+export interface TrainOverrides {
+  optimizer?: OptimizerName;
+  lr?: number;
+  steps?: number;
+  batchSize?: number;
+  seed?: number;
+}
+
+export type TrainAction = 'run' | 'pause' | 'step' | 'reset';
 
 export type ViewMode = 'forward' | 'backward';
 
@@ -55,7 +77,11 @@ export type HostMessage =
   /** The editor cursor is on these lines of `file`: highlight the nodes created there. */
   | { type: 'highlightLines'; file: string; lines: number[] }
   /** Export request: the webview answers with an `exported` message. */
-  | { type: 'export'; requestId: number; format: 'svg' | 'png' };
+  | { type: 'export'; requestId: number; format: 'svg' | 'png' }
+  /** New history, layer summaries and findings of training run `runId` (append; a new runId starts over). */
+  | { type: 'trainProgress'; runId: number; progress: TrainProgress }
+  /** Training run `runId` changed state; `message` explains errors and early stops. */
+  | { type: 'trainStatus'; runId: number; status: TrainStatus; step: number; total: number; overrides: TrainOverrides; message?: string };
 
 // ---------------------------------------------------------------------------------------------
 // webview → host
@@ -71,9 +97,34 @@ export type WebviewMessage =
   | { type: 'selectNode'; node: number | null }
   /** Answer to an `export` request: SVG markup, or a PNG as a data URL. */
   | { type: 'exported'; requestId: number; format: 'svg' | 'png'; data: string }
-  | { type: 'error'; message: string };
+  | { type: 'error'; message: string }
+  /** Training controls: run (or resume), pause, one step, reset (back to the initial parameters). */
+  | { type: 'train'; action: TrainAction; overrides?: TrainOverrides };
 
-export const WEBVIEW_MESSAGE_TYPES = ['ready', 'state', 'revealSource', 'fetchTensor', 'rerun', 'manageTrust', 'selectNode', 'exported', 'error'] as const;
+export const WEBVIEW_MESSAGE_TYPES = ['ready', 'state', 'revealSource', 'fetchTensor', 'rerun', 'manageTrust', 'selectNode', 'exported', 'error', 'train'] as const;
+
+function parseOverrides(v: unknown): TrainOverrides | null {
+  if (!isObj(v)) return null;
+  const o: TrainOverrides = {};
+  if (v.optimizer !== undefined) {
+    if (!(OPTIMIZER_NAMES as readonly unknown[]).includes(v.optimizer)) return null;
+    o.optimizer = v.optimizer as OptimizerName;
+  }
+  if (v.lr !== undefined) {
+    if (typeof v.lr !== 'number' || !Number.isFinite(v.lr) || v.lr < 0 || v.lr > 1e6) return null;
+    o.lr = v.lr;
+  }
+  for (const k of ['steps', 'batchSize'] as const) {
+    if (v[k] === undefined) continue;
+    if (!isInt(v[k], 1) || (v[k] as number) > 10_000_000) return null;
+    o[k] = v[k] as number;
+  }
+  if (v.seed !== undefined) {
+    if (!isInt(v.seed) || (v.seed as number) > 2 ** 31) return null;
+    o.seed = v.seed as number;
+  }
+  return o;
+}
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isInt = (v: unknown, min = 0): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min;
@@ -138,6 +189,12 @@ export function parseWebviewMessage(m: unknown): { ok: true; message: WebviewMes
     case 'error':
       if (!isStr(m.message)) return bad('expected a message');
       return { ok: true, message: { type, message: m.message } };
+    case 'train': {
+      if (m.action !== 'run' && m.action !== 'pause' && m.action !== 'step' && m.action !== 'reset') return bad('expected action run, pause, step or reset');
+      if (m.overrides === undefined) return { ok: true, message: { type, action: m.action } };
+      const overrides = parseOverrides(m.overrides);
+      return overrides ? { ok: true, message: { type, action: m.action, overrides } } : bad('invalid overrides');
+    }
     default:
       return { ok: false, reason: `unknown message type ${JSON.stringify(type)?.slice(0, 60)}` };
   }

@@ -7,8 +7,9 @@
 import type { TypedArray } from '../dtype';
 import { Tensor } from '../tensor';
 
-export type OptimizerName = 'sgd' | 'adagrad' | 'rmsprop' | 'adadelta' | 'adam' | 'adamw' | 'adamax' | 'nadam';
-export const OPTIMIZER_NAMES: readonly OptimizerName[] = ['sgd', 'adagrad', 'rmsprop', 'adadelta', 'adam', 'adamw', 'adamax', 'nadam'];
+import { OPTIMIZER_NAMES, type OptimizerName } from './names';
+
+export { OPTIMIZER_NAMES, type OptimizerName };
 
 export interface BaseOptions {
   /** Learning rate (step size). */

@@ -121,6 +121,19 @@ export interface GraphSnapshot {
   unusedNodes: number;
   /** Per-layer health of this pass (models built from nn modules), input side first. */
   layers?: LayerStats[];
+  /** Set when the file exports a defineTraining spec: the graph is one training step's, and the panel can train. */
+  training?: TrainingInfo;
+}
+
+/** A training spec as the panel shows it before any run. */
+export interface TrainingInfo {
+  optimizer: Record<string, number | boolean | string>;
+  schedule: string;
+  steps: number;
+  batchSize: number | null;
+  seed: number;
+  /** The training data, if any. */
+  dataset: { name: string; size: number; features: number; task: string; validation: number } | null;
 }
 
 export interface SnapshotOptions {

@@ -269,6 +269,13 @@ function postSnapshot(output: Tensor, traced: Traced, recorder: LayerRecorder, t
     const data = trainer?.train ?? null;
     const findings = diagnose({ layers, inputs: data ? { ...featureStats(data), standardized: !!trainer!.spec.standardize } : undefined });
     snapshot.layers = layers;
+    if (trainer) {
+      snapshot.training = {
+        optimizer: trainer.optimizer.config(), schedule: trainer.schedule.kind, steps: trainer.totalSteps,
+        batchSize: trainer.batchSize, seed: trainer.seed,
+        dataset: data ? { name: data.name, size: data.size, features: data.features, task: data.task, validation: trainer.validation?.size ?? 0 } : null,
+      };
+    }
     snapshot.diagnosis.push(...findings.map((f) => toDiagnosis(f, snapshot)));
     post({ type: 'result', snapshot });
   } catch (err) {

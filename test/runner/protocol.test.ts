@@ -19,6 +19,10 @@ const VALID: WebviewMessage[] = [
   { type: 'exported', requestId: 1, format: 'svg', data: '<svg xmlns="http://www.w3.org/2000/svg"></svg>' },
   { type: 'exported', requestId: 2, format: 'png', data: 'data:image/png;base64,iVBORw0KGgo=' },
   { type: 'error', message: 'layout failed' },
+  { type: 'train', action: 'run' },
+  { type: 'train', action: 'pause' },
+  { type: 'train', action: 'step', overrides: { optimizer: 'adam', lr: 0.001, steps: 200, batchSize: 16, seed: 3 } },
+  { type: 'train', action: 'reset', overrides: {} },
 ];
 
 function rejects(m: unknown, why?: string): void {
@@ -133,6 +137,22 @@ describe('protocol: parseWebviewMessage', () => {
     rejects({ ...good, requestId: -1 });
     const { data: _d, ...noData } = good;
     rejects(noData);
+  });
+
+  it('rejects train messages with an unknown action or bad overrides', () => {
+    rejects({ type: 'train' }, 'no action');
+    rejects({ type: 'train', action: 'fly' });
+    rejects({ type: 'train', action: 'run', overrides: 'fast' });
+    rejects({ type: 'train', action: 'run', overrides: { optimizer: 'lbfgs' } });
+    rejects({ type: 'train', action: 'run', overrides: { lr: -1 } });
+    rejects({ type: 'train', action: 'run', overrides: { lr: Number.NaN } });
+    rejects({ type: 'train', action: 'run', overrides: { steps: 0 } });
+    rejects({ type: 'train', action: 'run', overrides: { steps: 2.5 } });
+    rejects({ type: 'train', action: 'run', overrides: { batchSize: 1e12 } });
+    rejects({ type: 'train', action: 'run', overrides: { seed: -1 } });
+    const r = parseWebviewMessage({ type: 'train', action: 'run', overrides: { lr: 0.1, extra: 'dropped' } });
+    assert.ok(r.ok);
+    assert.deepEqual(r.message, { type: 'train', action: 'run', overrides: { lr: 0.1 } });
   });
 
   it('rejects error messages that are not strings', () => {
