@@ -11,6 +11,7 @@ import { Inspector } from './inspector';
 import type { LayoutRequest, LayoutResult } from './layout';
 import { LayoutClient } from './layoutClient';
 import { createMeasure } from './measure';
+import { Minimap } from './minimap';
 import { CLUSTER_TOGGLE, GraphView, type Transform } from './render';
 import { normalizeSnapshot } from './snapshot';
 import { clampStep, stepCount, stepView, type StepView } from './stepper';
@@ -94,6 +95,7 @@ export class App {
   private readonly graphWrap: HTMLElement;
   private readonly empty: HTMLElement;
   private readonly graph: GraphView;
+  private readonly minimap: Minimap;
   private readonly inspector: Inspector;
   private readonly layouts: LayoutClient;
 
@@ -129,7 +131,9 @@ export class App {
       select: (id) => this.select(id, true),
       transform: (t) => this.setTransform(t),
       toggle: (key) => this.toggleGroup(key),
+      view: (t, width, height) => this.minimap.setView(t, width, height),
     });
+    this.minimap = new Minimap(this.graphWrap, { centre: (x, y, how) => this.graph.centreOn(x, y, how) });
     this.inspector = new Inspector({
       revealSource: (n) => this.revealSource(n),
       fetchTensor: (node, which) => this.host.post({ type: 'fetchTensor', requestId: ++this.fetchSeq, node, which }),
@@ -270,6 +274,7 @@ export class App {
     performance.mark('bpl:draw');
     this.vm = vm;
     this.graph.draw(s, vm, layout);
+    this.minimap.draw(vm, layout);
     this.refreshStep();
     const focus = this.focusNonfinite && this.ui.selected !== null ? this.ui.selected : this.view?.current ?? s.output;
     if (how.kind === 'keep') {

@@ -174,11 +174,12 @@ export class Inspector {
       sec.append(scroll);
     }
     else if (stats && n.size > 1) sec.append(histogram(stats));
-    if (!data && n.size > 0 && n.size <= s.maxElements * 64) {
+    // offered only where the values would show (a table, or a heatmap for 2-D): a longer 1-D tensor
+    // is drawn as the histogram of its summary either way, so loading it would change nothing
+    const shows = n.size <= TABLE_MAX || n.shape.length >= 2;
+    if (!data && shows && n.size > 0 && n.size <= s.maxElements * 64) {
       if (typeof fetched === 'string') sec.append(el('div', { class: 'hint' }, fetched));
-      else if (n.size <= TABLE_MAX || fetched === undefined) {
-        sec.append(button('cloud-download', `Load ${n.size} values`, () => this.events.fetchTensor(n.id, which), `fetch-${which}`));
-      }
+      else sec.append(button('cloud-download', `Load ${n.size} values`, () => this.events.fetchTensor(n.id, which), `fetch-${which}`));
     }
     return sec;
   }

@@ -18,7 +18,12 @@ export interface GraphEvents {
   transform(t: Transform): void;
   /** Collapse or expand a cluster (module scope or composite op) by key. */
   toggle(cluster: string): void;
+  /** The view moved or resized (each zoom frame too): `width`×`height` is the SVG's size in px. */
+  view(t: Transform, width: number, height: number): void;
 }
+
+/** How the minimap moves the view: a click or key (animated unless motion is reduced), a drag still moving (not saved yet), the end of a drag. */
+export type CentreHow = 'jump' | 'drag' | 'drop';
 
 /** Codicon glyphs (the codicon font is loaded by the page). */
 const GLYPH = { toggleOpen: '\ueab4', toggleClosed: '\ueab6', warning: '\uea6c' } as const;
@@ -75,6 +80,8 @@ export class GraphView {
   private suppressTransformEvent = false;
   /** The view shows the whole graph (fit): keep it so when the panel is resized. */
   private fitted = false;
+  /** The SVG's size, kept by the resize observer: reading it on every zoom frame would force a layout. */
+  private size = { width: 0, height: 0 };
 
   constructor(container: HTMLElement, private readonly events: GraphEvents) {
     this.svg = d3.select(container).append('svg').attr('class', 'graph').attr('aria-label', 'Computational graph');
@@ -92,7 +99,10 @@ export class GraphView {
     this.zoom = d3.zoom<SVGSVGElement, unknown>()
       .scaleExtent([0.03, 4])
       .filter((e: Event) => (e.type !== 'dblclick') && !(e as MouseEvent).button)
-      .on('zoom', (e: d3.D3ZoomEvent<SVGSVGElement, unknown>) => this.viewport.attr('transform', e.transform.toString()))
+      .on('zoom', (e: d3.D3ZoomEvent<SVGSVGElement, unknown>) => {
+        this.viewport.attr('transform', e.transform.toString());
+        this.emitView(e.transform);
+      })
       .on('end', (e: d3.D3ZoomEvent<SVGSVGElement, unknown>) => {
         if (e.sourceEvent) this.fitted = false; // the user zoomed or panned
         if (!this.suppressTransformEvent) this.events.transform({ x: e.transform.x, y: e.transform.y, k: e.transform.k });
@@ -105,8 +115,18 @@ export class GraphView {
       const size = `${el.clientWidth}x${el.clientHeight}`;
       if (size === last) return;
       last = size;
+      this.size = { width: el.clientWidth, height: el.clientHeight };
       if (this.fitted) this.fit(false);
+      this.emitView(d3.zoomTransform(el));
     }).observe(this.svg.node()!);
+  }
+
+  private emitView(t: d3.ZoomTransform): void {
+    if (!this.size.width) {
+      const el = this.svg.node()!;
+      this.size = { width: el.clientWidth, height: el.clientHeight };
+    }
+    this.events.view({ x: t.x, y: t.y, k: t.k }, this.size.width, this.size.height);
   }
 
   get bounds(): { width: number; height: number } {
@@ -396,6 +416,21 @@ export class GraphView {
     const sel = reducedMotion() ? this.svg : this.svg.transition().duration(250);
     (sel as d3.Selection<SVGSVGElement, unknown, null, undefined>).call(this.zoom.transform, d3.zoomIdentity.translate(x, y).scale(k));
     this.fitted = false;
+  }
+
+  /**
+   * Centres the view on a layout point through the zoom behaviour (the minimap). A jump animates
+   * unless motion is reduced; a drag moves at once and is saved only where it ends (a drop).
+   */
+  centreOn(x: number, y: number, how: CentreHow): void {
+    this.fitted = false;
+    if (how === 'jump' && !reducedMotion()) {
+      this.zoom.translateTo(this.svg.transition().duration(250), x, y);
+      return;
+    }
+    this.suppressTransformEvent = how === 'drag';
+    this.svg.call(this.zoom.translateTo, x, y);
+    this.suppressTransformEvent = false;
   }
 
   get transform(): Transform {

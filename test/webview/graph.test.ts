@@ -6,10 +6,12 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Browser } from 'playwright-core';
+import { formatNumber } from '../../engine/format';
 import type { GraphSnapshot } from '../../engine/trace/snapshot';
 import type { UiState, WebviewMessage } from '../../extension/protocol';
 import { ModelRunner } from '../../extension/runner/runner';
-import { ROOT, build, launch, lineOf, openPanel, screenshotPath, serve, traceModels, type PanelPage, type Served } from './harness';
+import { limitSnapshot } from '../../extension/snapshotView';
+import { ROOT, applyTheme, build, launch, lineOf, openPanel, screenshotPath, serve, traceModels, type PanelPage, type Served } from './harness';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 declare const document: any;
@@ -111,6 +113,48 @@ async function lastOf<T extends WebviewMessage['type']>(p: PanelPage, type: T): 
   return (await p.posted()).filter((m): m is Extract<WebviewMessage, { type: T }> => m.type === type).pop();
 }
 
+
+/** The main view's zoom transform, read from the viewport group. */
+async function viewTransform(p: PanelPage): Promise<{ x: number; y: number; k: number }> {
+  const t = await p.page.getAttribute('g.viewport', 'transform');
+  const m = /translate\(([-\d.e]+),\s*([-\d.e]+)\)\s*scale\(([-\d.e]+)\)/.exec(t ?? '');
+  assert.ok(m, `viewport transform: ${t}`);
+  return { x: Number(m[1]), y: Number(m[2]), k: Number(m[3]) };
+}
+
+interface Rect { x: number; y: number; width: number; height: number }
+
+/**
+ * The minimap as the page lays it out: where layout point (0, 0) is on the page and the px per
+ * layout unit (the SVG's viewBox drawn with `meet`), the layout size, the viewport rect (layout
+ * units), the main view's size, and the drawn node rects (layout units).
+ */
+async function minimap(p: PanelPage): Promise<{ left: number; top: number; s: number; width: number; height: number; viewport: Rect; view: { w: number; h: number }; nodes: (Rect & { key: string })[] }> {
+  return p.page.evaluate(() => {
+    const svg = document.querySelector('[data-testid="minimap"] svg');
+    const r = svg.getBoundingClientRect();
+    const [, , width, height] = svg.getAttribute('viewBox').split(/\s+/).map(Number);
+    const s = Math.min(r.width / width, r.height / height);
+    const box = (e: any) => ({ x: Number(e.getAttribute('x')), y: Number(e.getAttribute('y')), width: Number(e.getAttribute('width')), height: Number(e.getAttribute('height')) });
+    const graph = document.querySelector('svg.graph');
+    return {
+      left: r.left + (r.width - width * s) / 2, top: r.top + (r.height - height * s) / 2, s, width, height,
+      viewport: box(document.querySelector('[data-testid="minimap-viewport"]')),
+      view: { w: graph.clientWidth, h: graph.clientHeight },
+      nodes: Array.from(svg.querySelectorAll('rect.mm-node'), (e: any) => ({ key: e.dataset.key, ...box(e) })),
+    };
+  });
+}
+
+/** The minimap's viewport rect is the main view's visible area, clipped to the layout. */
+function assertViewportMatches(m: Awaited<ReturnType<typeof minimap>>, t: { x: number; y: number; k: number }): void {
+  const x0 = Math.max(0, -t.x / t.k), y0 = Math.max(0, -t.y / t.k);
+  const x1 = Math.min(m.width, (m.view.w - t.x) / t.k), y1 = Math.min(m.height, (m.view.h - t.y) / t.k);
+  const expected = { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+  for (const k of ['x', 'y', 'width', 'height'] as const) {
+    assert.ok(Math.abs(m.viewport[k] - expected[k]) < 0.5, `viewport rect ${k}: ${JSON.stringify({ rect: m.viewport, expected })}`);
+  }
+}
 
 /** Node boxes do not overlap each other; every text sits inside its box and overlaps no other text. */
 async function assertReadable(p: PanelPage, expectedNodes: number): Promise<void> {
@@ -641,6 +685,147 @@ describe('webview: graph panel in Chromium', function () {
     await assertReadable(q, s.nodes.length);
     await q.page.click('[data-testid="collapse-all"]');
     await waitForCount(q, list.length);
+  });
+
+  it('a minimap shows the whole graph while it does not fit, follows panning, and clicking it centres the view there', async function () {
+    this.timeout(120_000);
+    // a graph that fits: no minimap
+    const small = await panel({ theme: 'dark' });
+    await small.showSnapshot(snap('addmul'), 1);
+    assert.ok(await small.page.$('[data-testid="minimap"]'), 'the minimap exists');
+    assert.ok(await small.page.isHidden('[data-testid="minimap"]'), 'hidden while the graph fits');
+
+    // the deep model expanded whole is too tall for the panel at a readable zoom
+    const s = snap('deep');
+    const p = await panel({ theme: 'dark' });
+    await p.showSnapshot(s, 1);
+    await p.page.click('[data-testid="collapse-all"]');
+    await waitForCount(p, s.nodes.length);
+    await p.page.waitForSelector('[data-testid="minimap"]', { state: 'visible' });
+    assert.match(await p.page.getAttribute('[data-testid="minimap"]', 'aria-label') ?? '', /overview/i);
+    let m = await minimap(p);
+    assert.equal(m.nodes.length, s.nodes.length, 'one rect per drawn node');
+    assertViewportMatches(m, await viewTransform(p));
+    assert.ok(m.viewport.width * m.viewport.height < m.width * m.height * 0.9, 'the viewport rect shows part of the graph');
+    // in the graph's corner: clear of the inspector, the toolbar and the status line
+    const mini = (await p.page.locator('[data-testid="minimap"]').boundingBox())!;
+    const graph = (await p.page.locator('svg.graph').boundingBox())!;
+    const inspector = (await p.page.locator('[data-testid="inspector"]').boundingBox())!;
+    assert.ok(mini.x >= graph.x && mini.y >= graph.y && mini.x + mini.width <= graph.x + graph.width && mini.y + mini.height <= graph.y + graph.height, 'inside the graph area');
+    assert.ok(mini.x + mini.width <= inspector.x, 'left of the inspector');
+    assert.ok(mini.x + mini.width > graph.x + graph.width - 20 && mini.y + mini.height > graph.y + graph.height - 20, 'bottom-right');
+
+    // panning the main view (a drag towards the middle of the graph) moves the viewport rect with it
+    const before = await viewTransform(p);
+    const toMiddle = (v: number, size: number, seen: number) => (v + seen / 2 < size / 2 ? -1 : 1);
+    const dx = 60 * toMiddle(m.viewport.x, m.width, m.viewport.width), dy = 240 * toMiddle(m.viewport.y, m.height, m.viewport.height);
+    const start = { x: graph.x + graph.width / 2, y: graph.y + graph.height / 2 };
+    const rectText = () => p.page.evaluate(() => ['x', 'y', 'width', 'height'].map((a) => document.querySelector('[data-testid="minimap-viewport"]').getAttribute(a)).join());
+    const rectBefore = await rectText();
+    await p.page.mouse.move(start.x, start.y);
+    await p.page.mouse.down();
+    await p.page.mouse.move(start.x + dx / 2, start.y + dy / 2, { steps: 4 });
+    await p.page.mouse.move(start.x + dx, start.y + dy, { steps: 4 });
+    await p.page.mouse.up();
+    await p.page.waitForFunction((r: string) => ['x', 'y', 'width', 'height'].map((a) => document.querySelector('[data-testid="minimap-viewport"]').getAttribute(a)).join() !== r, rectBefore);
+    const panned = await viewTransform(p);
+    assert.ok(Math.abs(panned.x - before.x - dx) < 1 && Math.abs(panned.y - before.y - dy) < 1, `panned by the drag: ${JSON.stringify({ before, panned })}`);
+    const afterPan = await minimap(p);
+    assertViewportMatches(afterPan, panned);
+    const middleY = (r: Rect) => r.y + r.height / 2;
+    assert.ok(Math.sign(middleY(m.viewport) - middleY(afterPan.viewport)) === Math.sign(dy), `the viewport rect moved against the drag: ${JSON.stringify([m.viewport, afterPan.viewport])}`);
+    m = afterPan;
+
+    // click the node farthest from what the view shows: the clicked point becomes the view's centre
+    const cx = m.viewport.x + m.viewport.width / 2, cy = m.viewport.y + m.viewport.height / 2;
+    const far = m.nodes.reduce((a, b) => (Math.hypot(b.x + b.width / 2 - cx, b.y + b.height / 2 - cy) > Math.hypot(a.x + a.width / 2 - cx, a.y + a.height / 2 - cy) ? b : a));
+    const click = { x: Math.round(m.left + (far.x + far.width / 2) * m.s), y: Math.round(m.top + (far.y + far.height / 2) * m.s) };
+    await p.page.mouse.click(click.x, click.y);
+    const target = { x: (click.x - m.left) / m.s, y: (click.y - m.top) / m.s };
+    const t = await viewTransform(p);
+    assert.equal(t.k, panned.k, 'the zoom is kept');
+    assert.ok(Math.abs(t.x + target.x * t.k - m.view.w / 2) < 1.5 && Math.abs(t.y + target.y * t.k - m.view.h / 2) < 1.5, `centred on ${JSON.stringify(target)}: ${JSON.stringify(t)}`);
+    // the node clicked in the minimap is now in the middle of the graph area
+    const node = await centre(p, `g.node[data-key="${far.key}"] rect.box`);
+    const near = (t.k / m.s) + 2;
+    assert.ok(Math.abs(node.x - (graph.x + graph.width / 2)) < near && Math.abs(node.y - (graph.y + graph.height / 2)) < near, `node ${far.key} centred: ${JSON.stringify({ node, graph })}`);
+    const clicked = await minimap(p);
+    assertViewportMatches(clicked, t);
+    // one zoom state: the move was saved, and a drag on the graph continues from it
+    const saved = (await p.savedState())!.transform!;
+    assert.ok(Math.abs(saved.x - t.x) < 0.01 && Math.abs(saved.y - t.y) < 0.01 && saved.k === t.k, `saved ${JSON.stringify(saved)}`);
+    await p.page.screenshot({ path: screenshotPath('minimap-dark') });
+    await p.page.mouse.move(start.x, start.y);
+    await p.page.mouse.down();
+    await p.page.mouse.move(start.x + 30, start.y + 20, { steps: 4 });
+    await p.page.mouse.up();
+    const dragged = await viewTransform(p);
+    assert.ok(Math.abs(dragged.x - t.x - 30) < 1 && Math.abs(dragged.y - t.y - 20) < 1, `the drag continued from the minimap's move: ${JSON.stringify({ t, dragged })}`);
+
+    // dragging inside the minimap moves the view along; the arrow keys pan it
+    const from = await minimap(p);
+    await p.page.mouse.move(click.x, click.y);
+    await p.page.mouse.down();
+    const to = { x: Math.round(from.left + (from.width / 2) * from.s), y: Math.round(from.top + (from.height / 2) * from.s) };
+    await p.page.mouse.move(to.x, to.y, { steps: 5 });
+    await p.page.mouse.up();
+    const middle = await viewTransform(p);
+    const mid = { x: (to.x - from.left) / from.s, y: (to.y - from.top) / from.s };
+    assert.ok(Math.abs(middle.x + mid.x * middle.k - from.view.w / 2) < 1.5 && Math.abs(middle.y + mid.y * middle.k - from.view.h / 2) < 1.5, `dragged to the middle: ${JSON.stringify(middle)}`);
+    assert.equal((await p.savedState())!.transform!.y, middle.y, 'saved where the drag ended');
+    await p.page.focus('[data-testid="minimap"]');
+    await p.page.keyboard.press(from.height > from.width ? 'ArrowDown' : 'ArrowRight');
+    const keyed = await viewTransform(p);
+    assert.ok(keyed.x !== middle.x || keyed.y !== middle.y, 'an arrow key pans the view');
+    assertViewportMatches(await minimap(p), keyed);
+
+    // colours come from the theme: light and high contrast too
+    for (const theme of ['light', 'high-contrast'] as const) {
+      await applyTheme(p.page, theme);
+      await p.page.screenshot({ path: screenshotPath(`minimap-${theme}`) });
+    }
+    // not part of an export
+    await p.send({ type: 'export', requestId: 3, format: 'svg' });
+    await p.page.waitForFunction(() => (globalThis as any).__posted.some((x: any) => x.type === 'exported' && x.requestId === 3));
+    const svg = (await lastOf(p, 'exported'))!.data;
+    assert.ok(!svg.includes('mm-') && !svg.includes('minimap'), 'the exported SVG has no minimap');
+  });
+
+  it('loads a tensor above maxElements on demand: the fetch button asks the host, its answer fills the inspector', async () => {
+    const p = await panel({ theme: 'light' });
+    const full = snap('mlp');
+    // what the panel sends when payloads are over the limit: values and gradients of h are null
+    const s = limitSnapshot(full, 8);
+    const h = s.nodes.find((n) => n.name === 'h')!;
+    assert.equal(h.value, null);
+    assert.deepEqual(h.shape, [4, 8]);
+    await p.showSnapshot(s, 1);
+    await p.page.click(`g.node[data-id="${h.id}"]`);
+    await p.page.waitForSelector('[data-testid="fetch-value"]');
+    assert.ok(await p.page.$('[data-testid="fetch-grad"]'), 'the gradient can be loaded too');
+    assert.equal(await p.page.$('[data-testid="heatmap-value"]'), null, 'no values before they are loaded');
+    await p.page.click('[data-testid="fetch-value"]');
+    const req = await lastOf(p, 'fetchTensor');
+    assert.ok(req && Number.isInteger(req.requestId), 'a fetchTensor request');
+    assert.deepEqual(req, { type: 'fetchTensor', requestId: req.requestId, node: h.id, which: 'value' });
+
+    const values = full.nodes[h.id].value!;
+    await p.send({ type: 'tensorData', requestId: req.requestId, node: h.id, which: 'value', data: values });
+    await p.page.waitForSelector('[data-testid="heatmap-value"]');
+    assert.equal(await p.page.$$eval('[data-testid="heatmap-value"] rect.cell', (rs: any[]) => rs.length), 32, '4 × 8 heatmap cells');
+    const cells = await p.page.$$eval('table.values-value td', (tds: any[]) => tds.map((td) => td.textContent));
+    assert.deepEqual(cells, Array.from(values, formatNumber), 'the table shows every loaded value');
+    assert.equal(await p.page.$('[data-testid="fetch-value"]'), null, 'the button is gone once loaded');
+    await p.page.screenshot({ path: screenshotPath('inspector-fetched-light') });
+
+    // a tensor the host no longer has: its reason is shown instead
+    await p.page.click('[data-testid="fetch-grad"]');
+    const gradReq = (await lastOf(p, 'fetchTensor'))!;
+    assert.deepEqual({ node: gradReq.node, which: gradReq.which }, { node: h.id, which: 'grad' });
+    assert.ok(gradReq.requestId > req.requestId);
+    await p.send({ type: 'tensorData', requestId: gradReq.requestId, node: h.id, which: 'grad', data: null, reason: 'larger than 1048576 elements: only its summary is kept' });
+    await p.page.waitForFunction(() => document.querySelector('[data-testid="inspector"]').innerText.includes('only its summary is kept'));
+    assert.equal(await p.page.$('[data-testid="fetch-grad"]'), null);
   });
 
   it('renders a hostile snapshot as text without executing anything', async () => {

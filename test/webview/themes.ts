@@ -62,6 +62,9 @@ export const THEMES: Record<ThemeName, { bodyClass: string; kind: string; vars: 
       '--vscode-editorWarning-foreground': '#cca700',
       '--vscode-editorError-foreground': '#f14c4c',
       '--vscode-editorInfo-foreground': '#3794ff',
+      '--vscode-widget-shadow': 'rgba(0, 0, 0, 0.36)',
+      '--vscode-scrollbarSlider-background': 'rgba(121, 121, 121, 0.4)',
+      '--vscode-minimapSlider-background': 'rgba(121, 121, 121, 0.2)',
     },
   },
   light: {
@@ -113,6 +116,9 @@ export const THEMES: Record<ThemeName, { bodyClass: string; kind: string; vars: 
       '--vscode-editorWarning-foreground': '#bf8803',
       '--vscode-editorError-foreground': '#e51400',
       '--vscode-editorInfo-foreground': '#1a85ff',
+      '--vscode-widget-shadow': 'rgba(0, 0, 0, 0.16)',
+      '--vscode-scrollbarSlider-background': 'rgba(100, 100, 100, 0.4)',
+      '--vscode-minimapSlider-background': 'rgba(100, 100, 100, 0.2)',
     },
   },
   'high-contrast': {
@@ -162,6 +168,8 @@ export const THEMES: Record<ThemeName, { bodyClass: string; kind: string; vars: 
       '--vscode-editorWarning-foreground': '#ffd700',
       '--vscode-editorError-foreground': '#f48771',
       '--vscode-editorInfo-foreground': '#75beff',
+      '--vscode-scrollbarSlider-background': 'rgba(111, 195, 223, 0.6)',
+      '--vscode-minimapSlider-background': 'rgba(111, 195, 223, 0.3)',
     },
   },
 };
