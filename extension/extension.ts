@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import type { PanelCommand, TrainAction, UiState } from './protocol';
+import { quickFix } from './quickfix';
 import { ModelRunner } from './runner/runner';
 import { GraphPanel, VIEW_TYPE, type PanelServices } from './panel';
 import { defaultExportLine, isModelSource, MODEL_EXTENSIONS } from './modelFiles';
@@ -79,6 +80,9 @@ class Lens implements vscode.Disposable {
         provideCodeLenses: (doc) => this.codeLenses(doc),
       }),
       vscode.languages.registerHoverProvider(MODEL_SELECTOR, { provideHover: (doc, pos) => this.hover(doc, pos) }),
+      vscode.languages.registerCodeActionsProvider(MODEL_SELECTOR, { provideCodeActions: (doc, _range, ctx) => this.quickFixes(doc, ctx) }, {
+        providedCodeActionKinds: [vscode.CodeActionKind.QuickFix],
+      }),
       vscode.workspace.onDidSaveTextDocument((doc) => this.onSaved(doc)),
       vscode.workspace.onDidChangeTextDocument((e) => this.onTyped(e)),
       vscode.window.onDidChangeActiveTextEditor((e) => this.updateContext(e)),
@@ -106,6 +110,26 @@ class Lens implements vscode.Disposable {
     this.panels.set(file, gp);
     this.setActive(gp);
     return gp;
+  }
+
+  /** Quick Fixes for gradient-health diagnostics (He/Xavier init, ReLU, lower lr, clipping, standardize). */
+  private quickFixes(doc: vscode.TextDocument, ctx: vscode.CodeActionContext): vscode.CodeAction[] {
+    const out: vscode.CodeAction[] = [];
+    for (const d of ctx.diagnostics) {
+      if (d.source !== 'Backprop Lens' || typeof d.code !== 'string') continue;
+      const fixes = [...this.panels.values()].flatMap((p) => p.fixesAt(doc.uri.fsPath, d.range.start.line + 1, d.code as string));
+      for (const f of fixes) {
+        const fix = quickFix(f.id, doc.getText(), d.range.start.line);
+        if (!fix) continue;
+        const action = new vscode.CodeAction(fix.title, vscode.CodeActionKind.QuickFix);
+        action.diagnostics = [d];
+        action.edit = new vscode.WorkspaceEdit();
+        for (const e of fix.edits) action.edit.replace(doc.uri, new vscode.Range(e.line, e.start, e.line, e.end), e.newText);
+        out.push(action);
+      }
+    }
+    if (out.length) out[0].isPreferred = true;
+    return out;
   }
 
   private async showGraph(uri?: vscode.Uri): Promise<void> {

@@ -43,6 +43,8 @@ export class GraphPanel {
   private nextExportId = 1;
   private disposed = false;
   private lastReveal: { editor: vscode.TextEditor; at: number } | null = null;
+  /** Fixes of the gradient-health findings shown as diagnostics, by `file:line:code` (for Quick Fixes). */
+  private readonly fixes = new Map<string, { id: string; title: string }[]>();
   private readonly subscriptions: vscode.Disposable[] = [];
   readonly training: TrainingSession;
 
@@ -189,7 +191,9 @@ export class GraphPanel {
         add(e.file || this.file, d);
       }
     } else {
+      this.fixes.clear();
       for (const g of outcome.snapshot.diagnosis) {
+        if (g.fixes?.length && g.source) this.fixes.set(`${g.source.file}:${g.source.line}:${g.code}`, g.fixes);
         if (g.severity === 'info' && !g.source) continue;
         const d = new vscode.Diagnostic(range(g.source?.line ?? null, g.source?.column ?? null), g.message,
           g.severity === 'error' ? vscode.DiagnosticSeverity.Error : g.severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information);
@@ -200,6 +204,11 @@ export class GraphPanel {
     }
     for (const f of this.files) diagnostics.delete(vscode.Uri.file(f));
     for (const [f, list] of byFile) diagnostics.set(vscode.Uri.file(f), list);
+  }
+
+  /** The fixes suggested for the finding `code` reported at `file:line` (1-based). */
+  fixesAt(file: string, line: number, code: string): { id: string; title: string }[] {
+    return this.fixes.get(`${file}:${line}:${code}`) ?? [];
   }
 
   /** Asks the webview for SVG or PNG; resolves with the data, or null when it does not answer. */
