@@ -27,3 +27,4 @@ export { defineTraining, type TrainingSpec, type TrainingOptions } from './train
 export { Trainer, type TrainResult, type HistoryEntry, type TrainingOverrides } from './train/trainer';
 export { diagnose, THRESHOLDS, FIXES, type Finding, type FixId } from './stats/diagnosis';
 export type { LayerStats } from './stats/layers';
+export { hessian, symmetricEigenvalues, classifyPoint, playground, SURFACES, type Trajectory, type CriticalKind } from './check/hessian';

@@ -1,0 +1,64 @@
+/**
+ * Second-order tools of the optimizer playground: the Hessian of known functions, Jacobi
+ * eigenvalues against closed forms, the minimum/maximum/saddle verdict, and trajectories that do
+ * what the update rules say (SGD on 2x² + y² contracts each axis by 1 − lr·curvature per step).
+ */
+import * as assert from 'node:assert/strict';
+import { SURFACES, classifyPoint, gradientAt, hessian, playground, symmetricEigenvalues } from '../../engine/check/hessian';
+
+const close = (a: number, b: number, tol = 1e-6) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} ≉ ${b}`);
+
+describe('hessian and the optimizer playground', () => {
+  it('the Hessian of the built-in surfaces matches their closed forms', () => {
+    const s = hessian(SURFACES.saddle.f, [0.3, -0.7]);
+    [[2, 0], [0, -2]].forEach((row, i) => row.forEach((v, j) => close(s[i][j], v)));
+    // Rosenbrock at (x, y): [[2 − 400(y − 3x²), −400x], [−400x, 200]]
+    const [x, y] = [0.5, 0.2];
+    const r = hessian(SURFACES.rosenbrock.f, [x, y]);
+    close(r[0][0], 2 - 400 * (y - 3 * x * x), 1e-5);
+    close(r[0][1], -400 * x, 1e-5);
+    close(r[1][1], 200, 1e-5);
+    // gradient of 2x² + y² is (4x, 2y)
+    const g = gradientAt(SURFACES.bowl.f, [1.5, -2]);
+    close(g[0], 6);
+    close(g[1], -4);
+  });
+
+  it('symmetric eigenvalues: 2×2 closed form and a 3×3 with known spectrum', () => {
+    const [a, b, c] = [3, 1.5, -2];
+    const mid = (a + c) / 2, rad = Math.hypot((a - c) / 2, b);
+    const e = symmetricEigenvalues([[a, b], [b, c]]);
+    close(e[0], mid - rad);
+    close(e[1], mid + rad);
+    const e3 = symmetricEigenvalues([[4, 1, 0], [1, 3, 1], [0, 1, 2]]);
+    [3 - Math.sqrt(3), 3, 3 + Math.sqrt(3)].forEach((v, i) => close(e3[i], v));
+  });
+
+  it('classifies minimum, maximum, saddle and non-critical points', () => {
+    assert.equal(classifyPoint([0, 0], [2, 4]), 'minimum');
+    assert.equal(classifyPoint([0, 0], [-2, -4]), 'maximum');
+    assert.equal(classifyPoint([0, 0], [-2, 2]), 'saddle');
+    assert.equal(classifyPoint([0.5, 0], [2, 4]), 'not critical');
+    assert.equal(classifyPoint([0, 0], [0, 0]), 'flat');
+  });
+
+  it('SGD on 2x² + y² contracts x by (1 − 4·lr) and y by (1 − 2·lr) per step and ends at a minimum', () => {
+    const [t] = playground(SURFACES.bowl.f, [-1.5, 1.8], [{ optimizer: 'sgd', lr: 0.1 }], 60);
+    t.points.forEach(([x, y], k) => {
+      close(x, -1.5 * 0.6 ** k, 1e-9);
+      close(y, 1.8 * 0.8 ** k, 1e-9);
+    });
+    assert.equal(t.end.kind, 'minimum');
+    t.end.eigenvalues.forEach((v, i) => close(v, [2, 4][i], 1e-4));
+  });
+
+  it('at the saddle the Hessian says saddle; every optimizer leaves it along −y²', () => {
+    const runs = playground(SURFACES.saddle.f, [1, 0.01], [{ optimizer: 'sgd', lr: 0.05 }, { optimizer: 'adam', lr: 0.05 }, { optimizer: 'rmsprop', lr: 0.01 }], 80);
+    for (const r of runs) {
+      assert.ok(Math.abs(r.end.point[1]) > 10 * 0.01, `${r.optimizer} escaped along y: ${r.end.point}`);
+      assert.ok(r.losses[r.losses.length - 1] < r.losses[0]);
+    }
+    const H = hessian(SURFACES.saddle.f, [0, 0]);
+    assert.equal(classifyPoint(gradientAt(SURFACES.saddle.f, [0, 0]), symmetricEigenvalues(H)), 'saddle');
+  });
+});
