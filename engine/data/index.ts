@@ -211,6 +211,7 @@ export function blobs(opts: GeneratorOptions & { centers?: number | number[][]; 
     if (!Number.isInteger(count) || count < 2) throw new Error(`data.blobs: centers must be an integer ≥ 2 or a list of points, got ${String(count)}`);
     if (!Number.isInteger(features) || features < 1) throw new Error(`data.blobs: features must be a positive integer, got ${String(features)}`);
     const [lo, hi] = opts.box ?? [-10, 10];
+    if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo < hi)) throw new Error(`data.blobs: box must be [lo, hi] with lo < hi, got [${lo}, ${hi}]`);
     centers = Array.from({ length: count }, () => Array.from({ length: features }, () => lo + (hi - lo) * rng.uniform()));
   }
   const classes = centers.length, features = centers[0].length;
@@ -233,6 +234,7 @@ export function fromArrays(x: number[][], y: number[] | number[][], opts: { task
   if (!Array.isArray(y) || y.length !== n) throw new Error(`data.fromArrays: ${n} input rows but ${Array.isArray(y) ? y.length : 'no'} targets`);
   const flat = (y as unknown[]).flat() as number[];
   const task = opts.task ?? (Array.isArray(y[0]) ? 'regression' : flat.every((v) => v === 0 || v === 1) ? 'binary' : flat.every(Number.isInteger) ? 'multiclass' : 'regression');
+  if (task === 'multiclass' && flat.some((v) => !Number.isInteger(v) || v < 0)) throw new Error('data.fromArrays: class labels must be integers ≥ 0');
   const outputs = flat.length / n;
   const numClasses = task === 'binary' ? 2 : task === 'multiclass' ? Math.max(...flat) + 1 : null;
   return build(opts.name ?? 'data', Float64Array.from(xt.data), xt.shape[1], Float64Array.from(flat), task === 'multiclass' ? 1 : outputs, task, numClasses, xt.dtype, null);
@@ -247,7 +249,7 @@ export function subset(ds: Dataset, rows: ArrayLike<number>): Dataset {
   const xd = ds.x.data, yd = ds.y.data;
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i];
-    if (!(r >= 0 && r < ds.size)) throw new Error(`data.subset: row ${r} is outside 0…${ds.size - 1}`);
+    if (!Number.isInteger(r) || r < 0 || r >= ds.size) throw new Error(`data.subset: row ${r} is not an integer in 0…${ds.size - 1}`);
     for (let j = 0; j < f; j++) xs[i * f + j] = xd[r * f + j];
     for (let j = 0; j < outputs; j++) ys[i * outputs + j] = yd[r * outputs + j];
   }
@@ -286,6 +288,7 @@ export function standardize(ds: Dataset, using?: { mean: number[]; std: number[]
   let mean: number[], std: number[];
   if (using) {
     if (using.mean.length !== f || using.std.length !== f) throw new Error(`data.standardize: statistics for ${using.mean.length} features, the dataset has ${f}`);
+    if (using.std.some((v) => !(v > 0) || !Number.isFinite(v))) throw new Error('data.standardize: every std must be a finite number > 0');
     ({ mean, std } = using);
   } else {
     ({ mean, std } = featureStats(ds));

@@ -48,7 +48,7 @@ export function isOptimizerSpec(x: unknown): x is OptimizerSpec {
 }
 
 function isParamList(x: unknown): x is Iterable<Tensor> {
-  if (Array.isArray(x)) return x.every((p) => p instanceof Tensor);
+  if (Array.isArray(x)) return true; // the optimizer then says which element is not a parameter
   return typeof x === 'object' && x !== null && Symbol.iterator in x;
 }
 

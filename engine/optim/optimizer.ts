@@ -30,7 +30,7 @@ export interface UpdateContext {
   w: TypedArray;
   g: Float64Array;
   slots: SlotState;
-  /** 1-based step count (for bias correction). */
+  /** 1-based count of this parameter's updates (for bias correction). */
   t: number;
   lr: number;
   /** True at this parameter's first update (its state buffers were just created). */
@@ -57,6 +57,8 @@ export abstract class Optimizer {
   private readonly clipNorm: number | undefined;
   private readonly clipValue: number | undefined;
   private readonly state = new Map<Tensor, SlotState>();
+  /** Updates each parameter has had (PyTorch keeps the step per parameter: a late starter gets its own bias correction). */
+  private readonly paramSteps = new Map<Tensor, number>();
 
   constructor(readonly name: OptimizerName, params: Iterable<Tensor>, opts: BaseOptions, defaultLr: number, private readonly slotNames: readonly string[]) {
     this.params = [...params];
@@ -105,13 +107,16 @@ export abstract class Optimizer {
       const w = p.data;
       if (this.weightDecay !== 0 && this.name !== 'adamw') for (let j = 0; j < g.length; j++) g[j] += this.weightDecay * w[j];
       const first = !this.state.has(p);
-      this.update({ w, g, slots: this.slotsOf(p), t: this.stepCount, lr: this.lr, first });
+      const t = (this.paramSteps.get(p) ?? 0) + 1;
+      this.paramSteps.set(p, t);
+      this.update({ w, g, slots: this.slotsOf(p), t, lr: this.lr, first });
     });
   }
 
   /** Forgets all moment buffers and the step count (same as a fresh optimizer). */
   reset(): void {
     this.state.clear();
+    this.paramSteps.clear();
     this.stepCount = 0;
     this.lr = this.baseLr;
   }

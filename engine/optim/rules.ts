@@ -255,9 +255,8 @@ export class NAdam extends Optimizer {
   readonly beta2: number;
   readonly eps: number;
   readonly momentumDecay: number;
-  /** Π μᵢ for i ≤ t, cached per step (all parameters share it). */
-  private muProduct = 1;
-  private muProductStep = 0;
+  /** Π μᵢ for i ≤ t, by t (parameters that started late need earlier products). */
+  private readonly muProducts: number[] = [1];
   constructor(params: Iterable<Tensor>, opts: NAdamOptions = {}) {
     super('nadam', params, opts, 0.002, ['m', 'v']);
     ({ beta1: this.beta1, beta2: this.beta2, eps: this.eps } = adamConfig('nadam', opts));
@@ -269,16 +268,18 @@ export class NAdam extends Optimizer {
   }
   override reset(): void {
     super.reset();
-    this.muProduct = 1;
-    this.muProductStep = 0;
+    this.muProducts.length = 1;
+  }
+  private muProductAt(t: number): number {
+    while (this.muProducts.length <= t) this.muProducts.push(this.muProducts[this.muProducts.length - 1] * this.mu(this.muProducts.length));
+    return this.muProducts[t];
   }
   private mu(t: number): number {
     return this.beta1 * (1 - 0.5 * 0.96 ** (t * this.momentumDecay));
   }
   protected update({ w, g, slots, lr, t }: UpdateContext): void {
-    while (this.muProductStep < t) this.muProduct *= this.mu(++this.muProductStep);
+    const prod = this.muProductAt(t);
     const mu = this.mu(t), muNext = this.mu(t + 1);
-    const prod = this.muProduct;
     const { m, v } = slots;
     const b1 = this.beta1, b2 = this.beta2;
     const sqrtBc2 = Math.sqrt(1 - b2 ** t);
