@@ -17,21 +17,17 @@ import * as path from 'path';
 import { performance, PerformanceObserver } from 'perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { benchArgs } from './args';
 import { microgradRunner, scalarMlpWeights } from './micrograd';
 import { Rng, Tensor, add, linear, losses, matmul, mul, noGrad, param, relu, scalar, sub, tensor } from '../engine';
 
 // ---------------------------------------------------------------------------------------------
 // options and helpers
 
-const argv = process.argv.slice(2);
-const JSON_MODE = argv.includes('--json');
-const numArg = (name: string, dflt: number): number => {
-  const a = argv.find((s) => s.startsWith(`--${name}=`));
-  const v = a ? Number(a.slice(name.length + 3)) : dflt;
-  return Number.isFinite(v) && v >= 0 ? v : dflt;
-};
-const MIN_MS = numArg('min-ms', 1000);
-const WARMUP = numArg('warmup', 3);
+const ARGS = benchArgs({ 'min-ms': 1000, warmup: 3 });
+const JSON_MODE = ARGS.json;
+const MIN_MS = ARGS['min-ms'];
+const WARMUP = ARGS.warmup;
 const MIN_ITERS = 10;
 const MAX_ITERS = 100000;
 

@@ -18,16 +18,12 @@ import { performance } from 'perf_hooks';
 import * as tf from '@tensorflow/tfjs';
 import { Trainer, data, defineTraining, losses, nn, optim, tensor, Rng } from '../engine';
 import { ModelRunner } from '../extension/runner/runner';
+import { benchArgs } from './args';
 
-const argv = process.argv.slice(2);
-const JSON_MODE = argv.includes('--json');
-const numArg = (name: string, dflt: number): number => {
-  const a = argv.find((s) => s.startsWith(`--${name}=`));
-  const v = a ? Number(a.slice(name.length + 3)) : dflt;
-  return Number.isFinite(v) && v >= 0 ? v : dflt;
-};
-const MIN_MS = numArg('min-ms', 1500);
-const UI_MS = numArg('ui-ms', 3000);
+const ARGS = benchArgs({ 'min-ms': 1500, 'ui-ms': 3000 });
+const JSON_MODE = ARGS.json;
+const MIN_MS = ARGS['min-ms'];
+const UI_MS = ARGS['ui-ms'];
 const ROOT = path.resolve(__dirname, '..', '..');
 
 /** Steps per second of `step` over at least MIN_MS after 3 warm-up steps. */
