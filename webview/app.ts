@@ -15,7 +15,8 @@ import { Minimap } from './minimap';
 import { CLUSTER_TOGGLE, GraphView, type Transform } from './render';
 import { normalizeSnapshot } from './snapshot';
 import { clampStep, stepCount, stepView, type StepView } from './stepper';
-import { StatusLine, Toolbar } from './toolbar';
+import { StatusLine, Toolbar, type PanelView } from './toolbar';
+import { TrainingView } from './training/view';
 import { COLLAPSE_ABOVE, ancestors, buildGroupTree, buildViewModel, childClusters, defaultCollapsed, findNonFinite, outermost, type GroupTree, type NonFinite, type ViewModel } from './viewModel';
 
 /** Above this many nodes "Expand all" opens one level per click (laying out everything would take minutes). */
@@ -28,7 +29,7 @@ type Phase = 'waiting' | 'running' | 'ready' | 'errors' | 'untrusted';
  * as `group:3` or `scope:mlp.layers.0`; null until the first snapshot decided them). The host only
  * reads the UiState fields.
  */
-export type PanelState = UiState & { collapsed: string[] | null };
+export type PanelState = UiState & { collapsed: string[] | null; view?: PanelView };
 
 const DEFAULT_STATE: PanelState = { file: null, mode: 'backward', step: 0, selected: null, direction: 'TB', transform: null, collapsed: null, speed: 1 };
 
@@ -52,6 +53,7 @@ export function readState(v: unknown): PanelState | null {
     transform,
     collapsed: Array.isArray(s.collapsed) && s.collapsed.length <= 100_000 ? s.collapsed.filter((k): k is string => typeof k === 'string' && k.length <= 4096) : null,
     speed: (PLAY_SPEEDS as readonly unknown[]).includes(s.speed) ? s.speed : 1,
+    view: s.view === 'training' ? 'training' : 'graph',
   };
 }
 
@@ -97,6 +99,9 @@ export class App {
   private readonly graph: GraphView;
   private readonly minimap: Minimap;
   private readonly inspector: Inspector;
+  private readonly training: TrainingView;
+  /** Graph or training view (training only while the snapshot has a training spec). */
+  private panelView: PanelView = 'graph';
   private readonly layouts: LayoutClient;
 
   constructor(private readonly root: HTMLElement, private readonly host: Host) {
@@ -119,6 +124,7 @@ export class App {
       rerun: () => this.host.post({ type: 'rerun' }),
       search: (q) => this.search(q),
       collapseAll: () => this.toggleAll(),
+      view: (v) => this.setPanelView(v),
     });
     // a standalone report has no model to re-run
     if (this.host.kind === 'standalone') this.toolbar.buttons.rerun.hidden = true;
@@ -140,7 +146,9 @@ export class App {
       select: (id) => this.select(id, true),
       toggleGroup: (key) => this.toggleGroup(key),
     });
-    main.append(this.graphWrap, this.inspector.root);
+    this.training = new TrainingView((m) => this.host.post(m));
+    this.panelView = this.restored?.view ?? 'graph';
+    main.append(this.graphWrap, this.inspector.root, this.training.root);
     root.append(this.toolbar.root, this.banner, main, this.status.root);
     this.refreshChrome();
   }
@@ -175,6 +183,10 @@ export class App {
         break;
       case 'highlightLines':
         this.highlight(m.file, m.lines);
+        break;
+      case 'trainProgress':
+      case 'trainStatus':
+        this.training.handle(m);
         break;
       case 'export':
         void this.export(m.requestId, m.format);
@@ -233,6 +245,7 @@ export class App {
       for (const c of ancestors(tree, first)) this.collapsed.delete(c);
     }
     if (!sameFile) this.highlighted.clear();
+    this.training.setSnapshot(s);
     this.refreshChrome();
     void this.relayout(previous && sameFile ? { kind: 'keep' } : { kind: 'new' });
   }
@@ -295,6 +308,18 @@ export class App {
   }
 
   // --- stepping, selection, highlight -----------------------------------------------------------
+
+  private setPanelView(view: PanelView): void {
+    if (view === 'training') this.stopPlay();
+    this.panelView = view;
+    this.refreshChrome();
+    this.persist();
+  }
+
+  /** The saved choice applies only to snapshots that can train. */
+  private shownView(): PanelView {
+    return this.snapshot?.training ? this.panelView : 'graph';
+  }
 
   private setMode(mode: ViewMode): void {
     if (!this.snapshot) return;
@@ -473,7 +498,7 @@ export class App {
   // --- output -------------------------------------------------------------------------------------
 
   private persist(): void {
-    const state: PanelState = { ...this.ui, transform: this.ui.transform ? { ...this.ui.transform } : null, collapsed: this.snapshot ? [...this.collapsed] : null };
+    const state: PanelState = { ...this.ui, transform: this.ui.transform ? { ...this.ui.transform } : null, collapsed: this.snapshot ? [...this.collapsed] : null, view: this.panelView };
     this.host.setState(state);
     this.host.post({ type: 'state', state });
   }
@@ -500,7 +525,10 @@ export class App {
       mode: this.ui.mode, step: this.ui.step, total: s ? stepCount(s, this.ui.mode) : 0,
       playing: this.playTimer !== null, speed: this.ui.speed ?? 1, hasGraph: !!s, direction: this.ui.direction,
       groups: s && this.tree ? (this.tree.members.size ? (this.collapsed.size ? 'collapsed' : 'expanded') : 'none') : 'none',
+      view: this.shownView(), canTrain: !!s?.training,
     });
+    this.root.dataset.view = this.shownView();
+    this.training.setShown(this.shownView() === 'training');
     const phaseText: Record<Phase, string> = { waiting: 'waiting for the trace', running: 'running…', ready: 'traced', errors: 'failed', untrusted: 'Restricted Mode' };
     const parts = [this.fileName || (s ? basename(s.file) : '')].filter(Boolean);
     if (s) {

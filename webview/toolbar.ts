@@ -17,7 +17,11 @@ export interface ToolbarActions {
   search(query: string): void;
   /** Collapse every group (to the outermost), or expand all when some are collapsed. */
   collapseAll(): void;
+  /** Show the graph or the training view. */
+  view(view: PanelView): void;
 }
+
+export type PanelView = 'graph' | 'training';
 
 export interface ToolbarState {
   mode: ViewMode;
@@ -29,6 +33,9 @@ export interface ToolbarState {
   direction: 'TB' | 'LR';
   /** The graph has no groups, none collapsed, or some collapsed. */
   groups: 'none' | 'expanded' | 'collapsed';
+  view: PanelView;
+  /** The file exports a training spec: offer the training view. */
+  canTrain: boolean;
 }
 
 export class Toolbar {
@@ -43,7 +50,12 @@ export class Toolbar {
     modeForward.textContent = 'Forward';
     const modeBackward = toolButton('arrow-up', 'Backward pass: send gradients node by node', 'mode-backward', () => a.mode('backward'));
     modeBackward.textContent = 'Backward';
+    const viewGraph = toolButton('type-hierarchy-sub', 'Show the computational graph', 'view-graph', () => a.view('graph'));
+    viewGraph.textContent = 'Graph';
+    const viewTraining = toolButton('graph-line', 'Train the model and watch it learn', 'view-training', () => a.view('training'));
+    viewTraining.textContent = 'Training';
     this.buttons = {
+      viewGraph, viewTraining,
       modeForward, modeBackward,
       first: toolButton('debug-reverse-continue', 'First step', 'step-first', a.first),
       prev: toolButton('debug-step-back', 'Previous step', 'step-prev', a.prev),
@@ -62,18 +74,22 @@ export class Toolbar {
       if (e.key === 'Enter') a.search(this.searchBox.value);
     });
     const group = (...items: HTMLElement[]) => {
-      const g = el('div', { class: 'tb-group' });
+      const g = el('div', { class: 'tb-group graph-only' });
       g.append(...items);
       return g;
     };
     const b = this.buttons;
+    const views = el('div', { class: 'tb-group view-switch', role: 'group', 'aria-label': 'View' });
+    views.append(b.viewGraph, b.viewTraining);
     this.root.append(
+      views,
       group(b.modeForward, b.modeBackward),
       group(b.first, b.prev, this.label, b.next, b.last, b.play, b.speed),
       group(b.fit, b.direction, b.collapse, this.searchBox),
       el('span', { class: 'tb-spacer' }),
       group(b.rerun),
     );
+    b.rerun.parentElement!.classList.remove('graph-only');
   }
 
   update(s: ToolbarState): void {
@@ -82,6 +98,11 @@ export class Toolbar {
       e.toggleAttribute('disabled', off);
       e.setAttribute('aria-disabled', String(off));
     };
+    for (const [v, e] of [['graph', b.viewGraph], ['training', b.viewTraining]] as const) {
+      e.classList.toggle('active', s.view === v);
+      e.setAttribute('aria-pressed', String(s.view === v));
+    }
+    b.viewGraph.parentElement!.hidden = !s.canTrain;
     for (const [m, e] of [['forward', b.modeForward], ['backward', b.modeBackward]] as const) {
       e.classList.toggle('active', s.mode === m);
       e.setAttribute('aria-pressed', String(s.mode === m));

@@ -1,0 +1,134 @@
+/**
+ * What the training view knows: the current run (history, layer summaries, findings, status, all as
+ * the host streams them) and up to four earlier runs kept for comparison. Pure data, no DOM.
+ */
+import type { Finding, HistoryEntry, LayerHistory, TrainOverrides, TrainProgress, TrainStatus, TrainingInfo } from '../../extension/protocol';
+import { formatNumber } from '../format';
+
+/** Earlier runs whose loss curves stay on the chart. */
+export const MAX_COMPARE = 4;
+/** Layer summaries kept per run (the histograms show the last 30; the rest is for the step slider's history). */
+const MAX_LAYER_HISTORY = 240;
+
+export interface Run {
+  runId: number;
+  history: HistoryEntry[];
+  layers: LayerHistory[];
+  findings: Finding[];
+  step: number;
+  total: number;
+  stepsPerSecond: number;
+  status: TrainStatus;
+  message: string | null;
+  /** The settings the run uses (from the host's status; until then, what the controls sent). */
+  overrides: TrainOverrides;
+}
+
+/** A finished or reset run, kept as a faint loss curve. */
+export interface PastRun {
+  /** Its own id (a run restarted under the same runId is kept apart). */
+  id: number;
+  label: string;
+  points: { step: number; loss: number }[];
+  visible: boolean;
+  /** Colour slot 0‥3 (free slots are reused, so colours stay put while a run is kept). */
+  slot: number;
+}
+
+export class TrainingRuns {
+  current: Run | null = null;
+  past: PastRun[] = [];
+  private pastSeq = 0;
+  /** How often each label was used, to tell runs with the same settings apart. */
+  private labelUses = new Map<string, number>();
+  /** Bumped on every change, so the view redraws only when something moved. */
+  version = 0;
+
+  constructor(public info: TrainingInfo | null = null, private readonly sentOverrides: () => TrainOverrides = () => ({})) {}
+
+  /** A new model file: nothing from the previous file's runs is comparable. */
+  clear(): void {
+    this.current = null;
+    this.past = [];
+    this.labelUses.clear();
+    this.version++;
+  }
+
+  progress(runId: number, p: TrainProgress): void {
+    const history = Array.isArray(p.history) ? p.history : [];
+    let run = this.runFor(runId);
+    // the same run id starting again from step 1 is a reset too
+    const last = run.history[run.history.length - 1];
+    if (last && history.length && history[0].step <= last.step) {
+      this.archive();
+      run = this.runFor(runId);
+    }
+    run.history.push(...history);
+    if (Array.isArray(p.layers) && p.layers.length) {
+      run.layers.push(...p.layers);
+      if (run.layers.length > MAX_LAYER_HISTORY) run.layers.splice(0, run.layers.length - MAX_LAYER_HISTORY);
+    }
+    if (Array.isArray(p.findings)) run.findings = p.findings;
+    run.step = p.step;
+    run.total = p.total;
+    run.stepsPerSecond = p.stepsPerSecond;
+    if (run.status === 'idle' || run.status === 'running' || run.status === 'paused') run.status = p.paused ? 'paused' : 'running';
+    this.version++;
+  }
+
+  status(runId: number, status: TrainStatus, step: number, total: number, overrides: TrainOverrides, message?: string): void {
+    const run = this.runFor(runId);
+    run.status = status;
+    run.step = step;
+    run.total = total;
+    run.overrides = overrides ?? {};
+    run.message = message ?? null;
+    this.version++;
+  }
+
+  /** Keeps the current run's loss curve for comparison and forgets the run. */
+  archive(): void {
+    const run = this.current;
+    this.current = null;
+    this.version++;
+    if (!run) return;
+    const points = run.history.filter((h) => Number.isFinite(h.loss)).map((h) => ({ step: h.step, loss: h.loss }));
+    if (!points.length) return;
+    while (this.past.length >= MAX_COMPARE) this.past.shift();
+    const used = new Set(this.past.map((r) => r.slot));
+    const slot = [0, 1, 2, 3].find((s) => !used.has(s)) ?? 0;
+    const base = this.label(run.overrides);
+    const uses = (this.labelUses.get(base) ?? 0) + 1;
+    this.labelUses.set(base, uses);
+    this.past.push({ id: ++this.pastSeq, label: uses > 1 ? `${base} (${uses})` : base, points, visible: true, slot });
+  }
+
+  toggle(id: number): void {
+    const r = this.past.find((x) => x.id === id);
+    if (r) r.visible = !r.visible;
+    this.version++;
+  }
+
+  remove(id: number): void {
+    this.past = this.past.filter((x) => x.id !== id);
+    this.version++;
+  }
+
+  /** `adam · lr 0.01`: the optimizer and learning rate a run used. */
+  label(o: TrainOverrides): string {
+    const opt = o.optimizer ?? String(this.info?.optimizer.optimizer ?? 'optimizer');
+    const lr = o.lr ?? this.info?.optimizer.lr;
+    return typeof lr === 'number' ? `${opt} · lr ${formatNumber(lr)}` : opt;
+  }
+
+  private runFor(runId: number): Run {
+    if (this.current && this.current.runId !== runId) this.archive();
+    if (!this.current) {
+      this.current = {
+        runId, history: [], layers: [], findings: [], step: 0, total: this.info?.steps ?? 0, stepsPerSecond: 0,
+        status: 'idle', message: null, overrides: { ...this.sentOverrides() },
+      };
+    }
+    return this.current;
+  }
+}

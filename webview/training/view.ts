@@ -1,0 +1,126 @@
+/**
+ * The training view: controls on top, then the loss curve, the diagnosis, gradient flow, the
+ * activation table and the histograms over steps. Host messages only update the data; drawing
+ * happens at most once per animation frame, and only while the view is shown.
+ */
+import type { Finding, GraphSnapshot, HostMessage, LayerHistory, LayerStats, TrainAction, TrainOverrides, TrainingInfo, WebviewMessage } from '../../extension/protocol';
+import { el } from '../dom';
+import { ActivationTable } from './activationTable';
+import { TrainControls } from './controls';
+import { FindingsList } from './findings';
+import { GradFlow } from './gradFlow';
+import { Histograms } from './histograms';
+import { LossChart } from './lossChart';
+import { TrainingRuns } from './runs';
+
+export type TrainMessage = Extract<HostMessage, { type: 'trainProgress' | 'trainStatus' }>;
+
+export class TrainingView {
+  readonly root: HTMLElement;
+  private info: TrainingInfo | null = null;
+  private file = '';
+  /** The traced step's layers and findings: shown until a run reports its own. */
+  private traced: { layers: LayerStats[]; findings: Finding[] } = { layers: [], findings: [] };
+  private shown = false;
+  private frame: number | null = null;
+  /** Frames drawn (the tests check that bursts of progress are drawn once). */
+  private renders = 0;
+  private sent: TrainOverrides = {};
+  private readonly runs = new TrainingRuns(null, () => this.sent);
+  private readonly controls: TrainControls;
+  private readonly loss: LossChart;
+  private readonly findings: FindingsList;
+  private readonly gradFlow = new GradFlow();
+  private readonly activations = new ActivationTable();
+  private readonly histograms: Histograms;
+
+  constructor(private readonly post: (m: WebviewMessage) => void) {
+    this.root = el('div', { class: 'training', 'data-testid': 'training-view', role: 'region', 'aria-label': 'Training' });
+    this.root.hidden = true;
+    const redraw = () => this.schedule();
+    this.controls = new TrainControls({ action: (action, overrides) => this.train(action, overrides) });
+    this.controls.onChange = redraw;
+    this.loss = new LossChart({ toggle: (id) => { this.runs.toggle(id); redraw(); }, remove: (id) => { this.runs.remove(id); redraw(); } }, redraw);
+    this.findings = new FindingsList({
+      reveal: (src) => this.post({ type: 'revealSource', file: src.file || this.file, line: Math.max(1, src.line), column: Math.max(0, src.column ?? 0) }),
+    });
+    this.histograms = new Histograms(redraw);
+    const grid = el('div', { class: 'tr-grid' });
+    grid.append(this.loss.root, this.findings.root, this.gradFlow.root, this.activations.root, this.histograms.root);
+    this.root.append(this.controls.root, grid);
+    let width = 0;
+    new ResizeObserver(() => {
+      if (this.root.clientWidth !== width) {
+        width = this.root.clientWidth;
+        redraw();
+      }
+    }).observe(this.root);
+  }
+
+  /** A new trace. Runs of the same file stay (to compare before and after an edit); another file starts afresh. */
+  setSnapshot(s: GraphSnapshot): void {
+    const info = s.training ?? null;
+    const fileChanged = s.file !== this.file;
+    if (fileChanged) this.runs.clear();
+    if (info && (fileChanged || JSON.stringify(info) !== JSON.stringify(this.info))) this.controls.setInfo(info);
+    this.file = s.file;
+    this.info = info;
+    this.runs.info = info;
+    this.traced = {
+      layers: Array.isArray(s.layers) ? s.layers : [],
+      findings: s.diagnosis.filter((d) => d.fixes?.length).map((d) => ({
+        code: d.code as Finding['code'], severity: d.severity, message: d.message, layer: d.layer ?? null, step: null, fixes: d.fixes as Finding['fixes'], source: d.source,
+      })),
+    };
+    this.schedule();
+  }
+
+  handle(m: TrainMessage): void {
+    if (m.type === 'trainProgress') this.runs.progress(m.runId, m.progress);
+    else this.runs.status(m.runId, m.status, m.step, m.total, m.overrides, m.message);
+    this.schedule();
+  }
+
+  setShown(shown: boolean): void {
+    if (shown === this.shown) return;
+    this.shown = shown;
+    this.root.hidden = !shown;
+    this.schedule();
+  }
+
+  private train(action: TrainAction, overrides: TrainOverrides): void {
+    if (action === 'pause') {
+      this.post({ type: 'train', action });
+      return;
+    }
+    this.sent = overrides;
+    this.post({ type: 'train', action, overrides });
+  }
+
+  private schedule(): void {
+    if (!this.shown || this.frame !== null) return;
+    this.frame = requestAnimationFrame(() => {
+      this.frame = null;
+      this.render();
+    });
+  }
+
+  private render(): void {
+    const run = this.runs.current;
+    const logged: LayerHistory[] = run?.layers.length ? run.layers : this.traced.layers.length ? [{ step: 0, layers: this.traced.layers }] : [];
+    const latest = logged[logged.length - 1] ?? null;
+    const reported = !!run && (run.history.length > 0 || run.layers.length > 0);
+    this.controls.render(run, this.info);
+    this.loss.render(run, this.runs.past);
+    this.findings.render(reported ? run!.findings : this.traced.findings, reported ? 'run' : this.traced.layers.length ? 'traced' : 'none');
+    this.gradFlow.render(latest?.layers ?? [], latest?.step ?? null);
+    this.activations.render(latest?.layers ?? [], latest?.step ?? null);
+    this.histograms.render(logged);
+    this.root.dataset.runId = String(run?.runId ?? '');
+    this.root.dataset.history = String(run?.history.length ?? 0);
+    this.root.dataset.step = String(run?.step ?? 0);
+    this.root.dataset.status = run?.status ?? 'idle';
+    this.root.dataset.version = String(this.runs.version);
+    this.root.dataset.renders = String(++this.renders);
+  }
+}
