@@ -65,7 +65,8 @@ export class GraphPanel {
         return { timeoutMs: cfg.get<number>('timeoutMs', 10000), memoryMb: cfg.get<number>('memoryLimitMb', 2048), contents: doc?.isDirty ? doc.getText() : undefined };
       },
       progress: (title, work) => {
-        void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (progress, token) => {
+        // the status bar, not a notification: it would cover the panel's charts; the panel's Pause and Reset cancel
+        void vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title, cancellable: true }, (progress, token) => {
           let last = 0;
           return work((step, total) => {
             const pct = total ? (100 * step) / total : 0;

@@ -275,3 +275,76 @@ export async function caseRestricted(wb: Workbench): Promise<void> {
   assert.equal(await wb.view().locator('g.node').count(), 0, 'no graph nodes in Restricted Mode');
   await wb.screenshot('12-restricted-mode');
 }
+
+// ---------------------------------------------------------------------------------------------
+// training in the panel
+
+const MOONS = '08-moons-mlp.ts';
+const VANISHING = '09-deep-sigmoid-vanishing.ts';
+
+/** Step and status word of the training view's status line ("step 120 / 500 · 850 steps/s · running"). */
+async function trainStatus(wb: Workbench): Promise<{ step: number; status: string; text: string }> {
+  const text = ((await wb.testId('train-status').textContent()) ?? '').trim();
+  const m = /step (\d+) \/ (\d+)/.exec(text);
+  const status = /\b(idle|running|paused|done|stopped|error)\b/.exec(text)?.[1] ?? '';
+  return { step: m ? Number(m[1]) : -1, status, text };
+}
+
+/** y (pixels, down is larger) of the first and last point of the training-loss path. */
+async function lossEnds(wb: Workbench): Promise<{ first: number; last: number; points: number }> {
+  const path = wb.testId('loss-chart').locator('path.loss-train');
+  const d = (await path.getAttribute('d')) ?? '';
+  const nums = (d.match(/-?\d+(\.\d+)?(e-?\d+)?/g) ?? []).map(Number);
+  return { first: nums[1], last: nums[nums.length - 1], points: Number(await path.getAttribute('data-points')) };
+}
+
+async function openTraining(wb: Workbench, file: string): Promise<void> {
+  await wb.runCommand('View: Close All Editors');
+  await wb.openFile(file);
+  await wb.runCommand('Backprop Lens: Show Graph');
+  await wb.graphTab(file).waitFor({ state: 'visible', timeout: 30_000 });
+  await wb.testId('view-training').click({ timeout: 60_000 });
+  await wb.testId('training-view').waitFor({ state: 'visible' });
+}
+
+export async function caseTrain(wb: Workbench): Promise<void> {
+  await openTraining(wb, MOONS);
+  // long enough to pause midway (the loss history keeps every 50th of 50,000 steps)
+  await wb.testId('train-steps').fill('50000');
+  await wb.testId('train-run').click();
+  await wb.until('training to run 3000 steps', async () => {
+    const s = await trainStatus(wb);
+    return s.status === 'running' && s.step >= 3000;
+  }, 60_000);
+  await wb.testId('train-run').click(); // Pause
+  // the host says "paused" at once; the worker finishes its current slice and reports where it stopped
+  let previous = -1;
+  const paused = await wb.until('the run to pause at a step that no longer moves', async () => {
+    const s = await trainStatus(wb);
+    const stable = s.status === 'paused' && s.step === previous;
+    previous = s.step;
+    return stable ? s : null;
+  });
+  await wb.testId('train-step').click();
+  await wb.until(`one step after ${paused.step}`, async () => (await trainStatus(wb)).step === paused.step + 1);
+  const loss = await lossEnds(wb);
+  assert.ok(loss.points >= 40, `the loss curve has ${loss.points} points`);
+  assert.ok(loss.last > loss.first, `the loss falls (y ${loss.first} → ${loss.last} px)`);
+  assert.ok(await wb.testId('grad-flow').locator('rect, circle').count() >= 2, 'gradient flow per layer');
+  assert.ok(await wb.testId('histograms').locator('path').count() >= 2, 'histograms over steps');
+  await wb.screenshot('13-training-paused');
+  await wb.testId('train-run').click(); // Resume
+  await wb.until('training to go on', async () => (await trainStatus(wb)).step > paused.step + 200, 60_000);
+  await wb.testId('train-reset').click();
+  await wb.until('an idle, reset run', async () => (await trainStatus(wb)).status === 'idle');
+}
+
+export async function caseTrainVanishing(wb: Workbench): Promise<void> {
+  await openTraining(wb, VANISHING);
+  await wb.testId('train-run').click();
+  await wb.until('the run to finish', async () => (await trainStatus(wb)).status === 'done', 60_000);
+  const diagnosis = wb.testId('diagnosis');
+  await wb.until('a vanishing-gradient finding with fixes', async () => /vanish/i.test((await diagnosis.textContent()) ?? '') && /ReLU/.test((await diagnosis.textContent()) ?? ''));
+  assert.ok(await wb.testId('histograms').locator('path').count() >= 2, 'histograms over steps');
+  await wb.screenshot('14-training-vanishing');
+}

@@ -21,7 +21,7 @@ import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import type { CodeServer } from '../../scripts/code-server.mjs';
 import { buildIntegration } from '../integration/build';
-import { caseCodeLens, caseDiagnostics, caseReload, caseRestricted, caseRevealSource, caseShowGraph, caseStepBackward } from './cases';
+import { caseCodeLens, caseDiagnostics, caseReload, caseRestricted, caseRevealSource, caseShowGraph, caseStepBackward, caseTrain, caseTrainVanishing } from './cases';
 import { Harness } from './harness';
 import { SCREENSHOT_DIR, Workbench } from './workbench';
 
@@ -119,6 +119,8 @@ async function main(): Promise<number> {
       ['c. click a node: the editor reveals its line', (wb, ws) => caseRevealSource(wb, ws)],
       ['d. a syntax error becomes a diagnostic and shows in the panel; fixing clears it', (wb, ws) => caseDiagnostics(wb, ws)],
       ['g. after Reload Window the panel comes back with its graph', (wb) => caseReload(wb)],
+      ['h. train the moons example in the panel: falling loss, pause, one step, resume, reset', (wb) => caseTrain(wb)],
+      ['i. train the vanishing example: the diagnosis names the layer and the fixes; histograms', (wb) => caseTrainVanishing(wb)],
     ];
     const integrationName = 'integration suite (vscode API) inside code-server';
     if (trustedCases.some(([n]) => want(n)) || want(integrationName)) {
