@@ -9,7 +9,6 @@ import { Tensor } from '../tensor';
 import { noGrad } from '../ops/context';
 import { DataLoader, featureStats, split, standardize, type Dataset } from '../data/index';
 import { spec as optimizerSpec, type Optimizer, type OptimizerName, type OptimizerSpec } from '../optim/index';
-import { globalNorm } from '../optim/optimizer';
 import * as schedules from '../optim/schedules';
 import type { Schedule } from '../optim/schedules';
 import { LayerRecorder, type LayerStats } from '../stats/layers';
@@ -169,7 +168,6 @@ export class Trainer {
     const keep = log || (t + 1) % this.historyEvery === 0;
     const batch = this.loader?.next() ?? null;
     this.optimizer.zeroGrad();
-    for (const p of this.params) p.grad = null;
     const run = () => this.lossOf(batch?.x ?? null, batch?.y ?? null);
     const loss = this.recorder.record(run); // cheap: one push per layer call; summarized only when logged
     const lossValue = loss.item();
@@ -178,9 +176,8 @@ export class Trainer {
     this.optimizer.lr = lr;
     let layers: LayerStats[] | null = null;
     if (log) layers = this.recorder.summarize(this.spec.model ? [] : this.params);
-    const gradNorm = globalNorm(this.params.map((p) => p.grad?.data ?? null));
     this.optimizer.step();
-    const entry: HistoryEntry = { step: t + 1, loss: lossValue, lr, gradNorm };
+    const entry: HistoryEntry = { step: t + 1, loss: lossValue, lr, gradNorm: this.optimizer.lastGradNorm };
     if (log) {
       if (this.validation) entry.valLoss = this.validationLoss();
       this.layerHistory.push({ step: t + 1, layers: layers! });
