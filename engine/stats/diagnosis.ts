@@ -76,7 +76,8 @@ export function diagnose(input: DiagnosisInput): Finding[] {
   const saturating = layers.some((l) => l.activation === 'sigmoid' || l.activation === 'tanh');
 
   const broken = layers.find((l) => (l.weightGrad && (l.weightGrad.nan || l.weightGrad.inf)) || (l.output && (l.output.nan || l.output.inf)));
-  const lastLoss = input.losses?.[input.losses.length - 1];
+  const losses = input.losses ?? [];
+  const lastLoss = losses.length ? losses[losses.length - 1] : undefined;
   if (broken || (lastLoss !== undefined && !Number.isFinite(lastLoss))) {
     add({
       code: 'nonfinite', severity: 'error', layer: broken?.name ?? null, source: broken?.source ?? null,
@@ -127,8 +128,7 @@ export function diagnose(input: DiagnosisInput): Finding[] {
     }
   }
 
-  const losses0 = input.losses ?? [];
-  const learning = losses0.length >= 2 && losses0[losses0.length - 1] < THRESHOLDS.learningFraction * losses0[0];
+  const learning = losses.length >= 2 && losses[losses.length - 1] < THRESHOLDS.learningFraction * losses[0];
   for (const l of layers) {
     if (l.dead !== null && l.dead >= THRESHOLDS.deadFraction) {
       add({
@@ -147,7 +147,6 @@ export function diagnose(input: DiagnosisInput): Finding[] {
     }
   }
 
-  const losses = input.losses ?? [];
   if (losses.length >= 3 && Number.isFinite(lastLoss!)) {
     const finite = losses.filter(Number.isFinite);
     const min = Math.min(...finite);

@@ -41,9 +41,7 @@ export class ModelRunner {
   async run(file: string, opts: RunOptions = {}): Promise<RunOutcome> {
     file = path.resolve(file);
     const logs: LogLine[] = [];
-    const t0 = performance.now();
-    const b = await this.bundler.bundle(file, opts.contents);
-    const bundleMs = performance.now() - t0;
+    const { b, bundleMs } = await this.timedBundle(file, opts.contents);
     if (!b.ok) return { ok: false, file, errors: bundleErrors(b.errors, file), logs, timings: { bundleMs, runMs: 0 }, files: [file] };
     const session = this.start(file, b, logs, opts, { mode: 'trace', maxNodes: opts.maxNodes ?? DEFAULTS.maxNodes, maxElements: opts.maxElements ?? DEFAULTS.maxElements });
     const t1 = performance.now();
@@ -61,9 +59,7 @@ export class ModelRunner {
   async train(file: string, opts: TrainOptions = {}): Promise<TrainingRun> {
     file = path.resolve(file);
     const logs: LogLine[] = [];
-    const t0 = performance.now();
-    const b = await this.bundler.bundle(file, opts.contents);
-    const bundleMs = performance.now() - t0;
+    const { b, bundleMs } = await this.timedBundle(file, opts.contents);
     if (!b.ok) {
       const done = Promise.resolve<TrainOutcome>({ ok: false, file, errors: bundleErrors(b.errors, file), logs, timings: { bundleMs, runMs: 0 }, files: [file], partial: null });
       const noop = () => {};
@@ -92,6 +88,12 @@ export class ModelRunner {
       stop: () => session.send({ type: 'stop' }),
       cancel: () => session.cancel('The training run was cancelled.'),
     };
+  }
+
+  private async timedBundle(file: string, contents: string | undefined) {
+    const t0 = performance.now();
+    const b = await this.bundler.bundle(file, contents);
+    return { b, bundleMs: performance.now() - t0 };
   }
 
   /** Starts the model worker and watches it: timeout (no progress), memory, crashes, messages. */

@@ -46,3 +46,19 @@ export function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), floor));
   return m;
 }
+
+/** Registers a `before` hook that puts tfjs on its CPU backend (keeping its "use tfjs-node" banner out of the output). */
+export function useTfjsCpu(tf: typeof import('@tensorflow/tfjs')): void {
+  before(async function () {
+    const warn = console.warn;
+    console.warn = () => {};
+    try {
+      await tf.setBackend('cpu');
+      await tf.ready();
+      tf.tensor([0]).dispose();
+    } finally {
+      console.warn = warn;
+    }
+    if (tf.getBackend() !== 'cpu') throw new Error(`tfjs backend is ${tf.getBackend()}, expected cpu`);
+  });
+}

@@ -42,6 +42,7 @@
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { Rng, Tensor, optim, param, scalar, tensor } from '../../engine/index';
+import { useTfjsCpu } from './helpers';
 
 type Optimizer = optim.Optimizer;
 
@@ -290,19 +291,7 @@ function close(actual: number, expected: number, tol: number, what: string): voi
 
 describe('optimizers', function () {
   describe('against tfjs (CPU backend, float32), 20 steps of the same gradients', function () {
-    before(async function () {
-      // tfjs prints a "use tfjs-node" banner on the first tensor write in Node: keep it out of the output
-      const warn = console.warn;
-      console.warn = () => {};
-      try {
-        await tf.setBackend('cpu');
-        await tf.ready();
-        tf.tensor([0]).dispose();
-      } finally {
-        console.warn = warn;
-      }
-      assert.equal(tf.getBackend(), 'cpu');
-    });
+    useTfjsCpu(tf);
 
     const TOL = 1e-5;
     // tfjs holds every hyperparameter as a float32, so both sides get the float32 values. For Adam's

@@ -27,6 +27,7 @@ import {
   add, mul, div, exp, log, sqrt, tanh, sigmoid, relu, elu, softplus,
   matmul, transpose, permute, slice, concat, gather, sum, mean, max, softmax, logSoftmax,
 } from '../../engine/index';
+import { useTfjsCpu } from './helpers';
 
 const TOL = 1e-5;
 const ABS_FLOOR = 1e-6;
@@ -334,19 +335,7 @@ function opTests(): void {
 }
 
 describe('cross-check against tfjs (CPU backend, float32)', function () {
-  before(async function () {
-    // tfjs prints a "use tfjs-node" banner on the first tensor write in Node: keep it out of the output
-    const warn = console.warn;
-    console.warn = () => {};
-    try {
-      await tf.setBackend('cpu');
-      await tf.ready();
-      tf.tensor([0]).dispose();
-    } finally {
-      console.warn = warn;
-    }
-    assert.equal(tf.getBackend(), 'cpu');
-  });
+  useTfjsCpu(tf);
 
   after(function () {
     if (!process.env.BPL_CROSSCHECK_REPORT) return;

@@ -5,13 +5,12 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Browser } from 'playwright-core';
 import { formatNumber } from '../../engine/format';
 import type { GraphSnapshot } from '../../engine/trace/snapshot';
 import type { UiState, WebviewMessage } from '../../extension/protocol';
 import { ModelRunner } from '../../extension/runner/runner';
 import { limitSnapshot } from '../../extension/snapshotView';
-import { ROOT, applyTheme, build, launch, lineOf, openPanel, screenshotPath, serve, traceModels, type PanelPage, type Served } from './harness';
+import { ROOT, applyTheme, lineOf, screenshotPath, traceModels, usePanels, type PanelPage } from './harness';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 declare const document: any;
@@ -195,40 +194,13 @@ async function assertReadable(p: PanelPage, expectedNodes: number): Promise<void
 }
 
 describe('webview: graph panel in Chromium', function () {
-  let served: Served;
-  let browser: Browser;
   let traced: Awaited<ReturnType<typeof traceModels>>;
-  const open: PanelPage[] = [];
+  const panel = usePanels();
 
   before(async function () {
     this.timeout(240_000);
-    build();
     traced = await traceModels(MODELS);
-    served = await serve();
-    browser = await launch();
   });
-
-  after(async () => {
-    await browser?.close();
-    await served?.close();
-  });
-
-  afterEach(async function () {
-    // every test: no console errors and nothing the CSP had to block
-    for (const p of open.splice(0)) {
-      const violations = await p.violations();
-      assert.deepEqual(violations, [], `CSP violations in "${this.currentTest?.title}"`);
-      assert.deepEqual(p.consoleErrors, [], `console errors in "${this.currentTest?.title}"`);
-      assert.ok(!(await p.posted()).some((m) => m.type === 'error'), 'the panel reported an error');
-      await p.page.context().close();
-    }
-  });
-
-  async function panel(opts: Parameters<typeof openPanel>[2] = {}): Promise<PanelPage> {
-    const p = await openPanel(browser, served.pageUrl, opts);
-    open.push(p);
-    return p;
-  }
 
   const snap = (name: keyof typeof MODELS): GraphSnapshot => traced[name].snapshot;
 

@@ -4,6 +4,7 @@
  * `acquireVsCodeApi` records what the panel posts and saves. Host messages are delivered as
  * `message` events on window, the way VS Code delivers them.
  */
+import * as assert from 'node:assert/strict';
 import { CHROMIUM_ARGS, findChromium } from '../browser';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -194,4 +195,38 @@ export async function applyTheme(page: Page, theme: ThemeName): Promise<void> {
 export function screenshotPath(name: string): string {
   fs.mkdirSync(RESULTS, { recursive: true });
   return path.join(RESULTS, `${name}.png`);
+}
+
+/**
+ * Registers a suite's browser lifecycle: build, serve and launch before, close after, and after
+ * every test the same checks on each panel it opened (no CSP violations, no console errors, no
+ * `error` posted to the host). Returns the function that opens a panel.
+ */
+export function usePanels(): (opts?: Parameters<typeof openPanel>[2]) => Promise<PanelPage> {
+  let served: Served | null = null;
+  let browser: Browser | null = null;
+  const open: PanelPage[] = [];
+  before(async function () {
+    this.timeout(240_000);
+    build();
+    served = await serve();
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+    await served?.close();
+  });
+  afterEach(async function () {
+    for (const p of open.splice(0)) {
+      assert.deepEqual(await p.violations(), [], `CSP violations in "${this.currentTest?.title}"`);
+      assert.deepEqual(p.consoleErrors, [], `console errors in "${this.currentTest?.title}"`);
+      assert.ok(!(await p.posted()).some((m) => m.type === 'error'), 'the panel reported an error');
+      await p.page.context().close();
+    }
+  });
+  return async (opts = {}) => {
+    const p = await openPanel(browser!, served!.pageUrl, opts);
+    open.push(p);
+    return p;
+  };
 }

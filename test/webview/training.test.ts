@@ -6,12 +6,11 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Browser } from 'playwright-core';
 import { formatNumber } from '../../engine/format';
 import type { TrainResult } from '../../engine/train/trainer';
 import type { HostMessage, TrainOverrides, TrainProgress, TrainStatus, WebviewMessage } from '../../extension/protocol';
 import { ModelRunner } from '../../extension/runner/runner';
-import { ROOT, build, launch, lineOf, openPanel, screenshotPath, serve, traceModels, type PanelPage, type Served } from './harness';
+import { ROOT, lineOf, screenshotPath, traceModels, usePanels, type PanelPage } from './harness';
 import type { ThemeName } from './themes';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -43,42 +42,18 @@ const near = (actual: number, expected: number, what: string) => assert.ok(Math.
 const percent = (v: number | null) => (v === null ? '—' : `${(v * 100).toFixed(v > 0 && v < 0.01 ? 1 : 0)}%`);
 
 describe('webview: training view in Chromium', function () {
-  let served: Served;
-  let browser: Browser;
   let runner: ModelRunner;
   let traced: Awaited<ReturnType<typeof traceModels>>;
   const trainedCache = new Map<string, Trained>();
-  const open: PanelPage[] = [];
+  const panel = usePanels();
 
   before(async function () {
     this.timeout(240_000);
-    build();
     traced = await traceModels(MODELS);
     runner = new ModelRunner(path.join(ROOT, 'dist'));
-    served = await serve();
-    browser = await launch();
   });
 
-  after(async () => {
-    runner?.dispose();
-    await browser?.close();
-    await served?.close();
-  });
-
-  afterEach(async function () {
-    for (const p of open.splice(0)) {
-      assert.deepEqual(await p.violations(), [], `CSP violations in "${this.currentTest?.title}"`);
-      assert.deepEqual(p.consoleErrors, [], `console errors in "${this.currentTest?.title}"`);
-      assert.ok(!(await p.posted()).some((m) => m.type === 'error'), 'the panel reported an error');
-      await p.page.context().close();
-    }
-  });
-
-  async function panel(opts: Parameters<typeof openPanel>[2] = {}): Promise<PanelPage> {
-    const p = await openPanel(browser, served.pageUrl, opts);
-    open.push(p);
-    return p;
-  }
+  after(() => runner?.dispose());
 
   /** Trains a traced example in the runner's worker and keeps every progress report it streamed. */
   async function train(name: keyof typeof MODELS, overrides: TrainOverrides): Promise<Trained> {
@@ -114,7 +89,7 @@ describe('webview: training view in Chromium', function () {
   }
 
   /** Opens a panel with the traced example and switches to the training view. */
-  async function trainingPanel(name: keyof typeof MODELS, opts: Parameters<typeof openPanel>[2] = {}): Promise<PanelPage> {
+  async function trainingPanel(name: keyof typeof MODELS, opts: Parameters<typeof panel>[0] = {}): Promise<PanelPage> {
     const p = await panel(opts);
     await p.showSnapshot(traced[name].snapshot, 1);
     await p.page.click(q('view-training'));
