@@ -12,6 +12,9 @@ import { limitSnapshot } from './snapshotView';
 import { TrainingSession } from './training';
 import { webviewHtml } from './webviewHtml';
 
+/** How long a reveal waits for the click's focus to be reported, and how late that focus is still taken back. */
+const REFOCUS_MS = 1500;
+
 export const VIEW_TYPE = 'backpropLens.graph';
 /** Tensors up to this size travel with the snapshot; larger ones are fetched on demand. */
 export const WEBVIEW_MAX_ELEMENTS = 4096;
@@ -43,6 +46,8 @@ export class GraphPanel {
   private nextExportId = 1;
   private disposed = false;
   private lastReveal: { editor: vscode.TextEditor; at: number } | null = null;
+  /** Set while a reveal waits for the webview's focus (from the same click) to be reported. */
+  private onActive: (() => void) | null = null;
   /** Fixes of the gradient-health findings shown as diagnostics, by `file:line:code` (for Quick Fixes). */
   private readonly fixes = new Map<string, { id: string; title: string }[]>();
   private readonly subscriptions: vscode.Disposable[] = [];
@@ -91,12 +96,16 @@ export class GraphPanel {
       panel.onDidChangeViewState(() => {
         if (!panel.active) return;
         services.onFocus(this);
+        if (this.onActive) {
+          this.onActive();
+          return;
+        }
         // The click that asked to reveal a line also focused the webview; if that focus lands after
         // the editor was shown, give the editor its focus back (the user asked to see the code).
         const r = this.lastReveal;
-        if (r && Date.now() - r.at < 750) {
+        if (r && Date.now() - r.at < REFOCUS_MS) {
           this.lastReveal = null;
-          void vscode.window.showTextDocument(r.editor.document, { viewColumn: r.editor.viewColumn, selection: r.editor.selection, preserveFocus: false });
+          void vscode.window.showTextDocument(r.editor.document, { viewColumn: r.editor.viewColumn ?? vscode.ViewColumn.One, selection: r.editor.selection, preserveFocus: false });
         }
       }),
     );
@@ -308,6 +317,19 @@ export class GraphPanel {
       return;
     }
     const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(file));
+    // A click in the webview focuses it, and VS Code reports that focus asynchronously: sometimes
+    // after this message. Wait for it (briefly), so that focus does not land after the editor's.
+    if (!this.panel.active && this.panel.visible) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          if (this.onActive === done) this.onActive = null;
+          resolve();
+        };
+        const timer = setTimeout(done, REFOCUS_MS);
+        this.onActive = done;
+      });
+    }
     const l = Math.min(Math.max(0, line - 1), doc.lineCount - 1);
     const c = Math.max(0, column - 1);
     const existing = vscode.window.visibleTextEditors.find((e) => e.document.uri.fsPath === doc.uri.fsPath);

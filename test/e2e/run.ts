@@ -137,7 +137,10 @@ async function main(): Promise<number> {
       servers.push(server);
       const page = await newPage('trusted');
       const wb = new Workbench(page);
-      const shot = (slug: string) => wb.screenshot(slug).then(() => undefined);
+      const shot = async (slug: string) => {
+        log((await wb.describe().catch((e) => `(no workbench state: ${(e as Error).message})`)).replace(/^/gm, '      | '));
+        await wb.screenshot(slug);
+      };
       let ready = await h.case('workbench loads with the extension installed', async () => {
         await page.goto(server.folderUrl);
         await wb.waitReady();

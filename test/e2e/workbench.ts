@@ -205,8 +205,32 @@ export class Workbench {
     };
   }
 
+  /**
+   * What the workbench shows, in a few lines: the focused element, each editor group's tabs (the
+   * active group and tab marked), the cursor item, open notifications and the quick input. Printed
+   * when a case fails, so a failure on a machine whose screenshots are out of reach still says why.
+   */
+  async describe(): Promise<string> {
+    // a string, not a function: tsx's keepNames would wrap named helpers in a __name the page lacks
+    return this.page.evaluate(`(() => {
+      const d = document;
+      const text = (e) => (e?.textContent ?? '').replace(/\\s+/g, ' ').trim().slice(0, 160);
+      const a = d.activeElement;
+      const lines = ['focus: ' + (a?.tagName?.toLowerCase() ?? 'none') + (a?.className ? '.' + String(a.className).split(' ').slice(0, 3).join('.') : '') + (a?.getAttribute?.('aria-label') ? ' "' + a.getAttribute('aria-label').slice(0, 80) + '"' : '')];
+      d.querySelectorAll('.editor-group-container').forEach((g, i) => {
+        const tabs = [...g.querySelectorAll('.tab')].map((t) => (t.classList.contains('active') ? '*' : '') + (t.getAttribute('data-resource-name') ?? t.getAttribute('aria-label') ?? '?'));
+        lines.push('group ' + (i + 1) + (g.classList.contains('active') ? ' (active)' : '') + ': ' + (tabs.join(', ') || 'empty'));
+      });
+      lines.push('cursor: ' + (text(d.querySelector('#status\\\\.editor\\\\.selection')) || 'not shown'));
+      d.querySelectorAll('.notification-toast').forEach((n) => lines.push('notification: ' + text(n)));
+      const q = d.querySelector('.quick-input-widget');
+      if (q && q.style.display !== 'none' && q.offsetParent !== null) lines.push('quick input: ' + text(q));
+      return lines.join('\\n');
+    })()`);
+  }
+
   /** Waits until `check` holds (polled), with a description for the failure message. */
-  async until<T>(what: string, check: () => Promise<T | null | undefined | false>, timeout = 20_000): Promise<T> {
+  async until<T>(what: string | (() => string), check: () => Promise<T | null | undefined | false>, timeout = 20_000): Promise<T> {
     const deadline = Date.now() + timeout;
     let last: unknown = null;
     for (;;) {
@@ -216,7 +240,7 @@ export class Workbench {
       } catch (e) {
         last = e;
       }
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}${last ? ` (${(last as Error).message?.split('\n')[0]})` : ''}`);
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${typeof what === 'function' ? what() : what}${last ? ` (${(last as Error).message?.split('\n')[0]})` : ''}`);
       await this.page.waitForTimeout(100); // polling interval
     }
   }
