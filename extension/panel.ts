@@ -64,6 +64,7 @@ export class GraphPanel {
       post: (m) => this.post(m),
       log: (line) => services.output.appendLine(line),
       trusted: () => vscode.workspace.isTrusted,
+      graph: (runId, step, snapshot) => this.showTrainingGraph(runId, step, snapshot),
       options: () => {
         const cfg = vscode.workspace.getConfiguration('backpropLens', vscode.Uri.file(file));
         const doc = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === file);
@@ -181,6 +182,18 @@ export class GraphPanel {
       this.post({ type: 'errors', file: this.file, fileName: this.fileName, errors: outcome.errors });
     }
     this.updateDiagnostics(outcome);
+    this.services.onRun(this);
+  }
+
+  /**
+   * The graph follows a training run: the traced step at the current parameters becomes the panel's
+   * graph (inspector fetches, inline values and hovers use it), and its layer findings the diagnostics.
+   */
+  private showTrainingGraph(runId: number, step: number, snapshot: GraphSnapshot): void {
+    if (this.disposed) return;
+    this.snapshot = snapshot;
+    this.post({ type: 'trainGraph', runId, step, snapshot: limitSnapshot(snapshot, WEBVIEW_MAX_ELEMENTS) });
+    this.updateDiagnostics({ ok: true, file: this.file, snapshot, logs: [], timings: { bundleMs: 0, runMs: 0 }, files: [...this.files] });
     this.services.onRun(this);
   }
 
@@ -302,6 +315,9 @@ export class GraphPanel {
         break;
       case 'train':
         void this.training.handle(m.action, m.overrides);
+        break;
+      case 'analyze':
+        void this.training.analyze(m.requestId, m.request);
         break;
       default: {
         const never: never = m;

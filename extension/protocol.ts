@@ -8,6 +8,8 @@
 import type { GraphSnapshot } from '../engine/trace/snapshot';
 import type { RunError, TrainProgress } from './runner/types';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../engine/optim/names';
+import { SCHEDULE_PRESETS, type SchedulePreset } from '../engine/optim/schedules';
+import type { AnalysisRequest, AnalysisResult, SurfaceName } from '../engine/check/analysis';
 
 export type { GraphSnapshot, SnapshotNode, SnapshotStep, SnapshotInputStep, SnapshotGroup, Diagnosis, TensorPayload } from '../engine/trace/snapshot';
 export type { RunError } from './runner/types';
@@ -17,8 +19,9 @@ export type { HistoryEntry, LayerHistory } from '../engine/train/trainer';
 export type { LayerStats } from '../engine/stats/layers';
 export type { Finding } from '../engine/stats/diagnosis';
 export type { TrainingInfo } from '../engine/trace/snapshot';
-export type { OptimizerName };
-export { OPTIMIZER_NAMES };
+export type { OptimizerName, SchedulePreset };
+export { OPTIMIZER_NAMES, SCHEDULE_PRESETS };
+export type { AnalysisRequest, AnalysisResult, AnalysisKind, GradcheckReport, GradcheckParam, LandscapeReport, PlaygroundReport, PlaygroundTrajectory, SurfaceName, CriticalKind } from '../engine/check/analysis';
 
 /** Where a training run in the panel stands. */
 export type TrainStatus = 'idle' | 'running' | 'paused' | 'done' | 'stopped' | 'error';
@@ -27,6 +30,8 @@ export type TrainStatus = 'idle' | 'running' | 'paused' | 'done' | 'stopped' | '
 export interface TrainOverrides {
   optimizer?: OptimizerName;
   lr?: number;
+  /** A schedule sized to the run (see `preset` in engine/optim/schedules.ts); absent: the file's. */
+  schedule?: SchedulePreset;
   steps?: number;
   batchSize?: number;
   seed?: number;
@@ -81,7 +86,11 @@ export type HostMessage =
   /** New history, layer summaries and findings of training run `runId` (append; a new runId starts over). */
   | { type: 'trainProgress'; runId: number; progress: TrainProgress }
   /** Training run `runId` changed state; `message` explains errors and early stops. */
-  | { type: 'trainStatus'; runId: number; status: TrainStatus; step: number; total: number; overrides: TrainOverrides; message?: string };
+  | { type: 'trainStatus'; runId: number; status: TrainStatus; step: number; total: number; overrides: TrainOverrides; message?: string }
+  /** The answer to an `analyze` request: a report, or why there is none. */
+  | { type: 'analysis'; requestId: number; result: AnalysisResult | null; error?: RunError }
+  /** The graph now shows training step `step` of run `runId` (a traced pass at the current parameters). */
+  | { type: 'trainGraph'; runId: number; step: number; snapshot: GraphSnapshot };
 
 // ---------------------------------------------------------------------------------------------
 // webview → host
@@ -99,9 +108,11 @@ export type WebviewMessage =
   | { type: 'exported'; requestId: number; format: 'svg' | 'png'; data: string }
   | { type: 'error'; message: string }
   /** Training controls: run (or resume), pause, one step, reset (back to the initial parameters). */
-  | { type: 'train'; action: TrainAction; overrides?: TrainOverrides };
+  | { type: 'train'; action: TrainAction; overrides?: TrainOverrides }
+  /** Gradient check or loss landscape at the current training step, or an optimizer playground run. */
+  | { type: 'analyze'; requestId: number; request: AnalysisRequest };
 
-export const WEBVIEW_MESSAGE_TYPES = ['ready', 'state', 'revealSource', 'fetchTensor', 'rerun', 'manageTrust', 'selectNode', 'exported', 'error', 'train'] as const;
+export const WEBVIEW_MESSAGE_TYPES = ['ready', 'state', 'revealSource', 'fetchTensor', 'rerun', 'manageTrust', 'selectNode', 'exported', 'error', 'train', 'analyze'] as const;
 
 function parseOverrides(v: unknown): TrainOverrides | null {
   if (!isObj(v)) return null;
@@ -123,7 +134,42 @@ function parseOverrides(v: unknown): TrainOverrides | null {
     if (!isInt(v.seed) || (v.seed as number) > 2 ** 31) return null;
     o.seed = v.seed as number;
   }
+  if (v.schedule !== undefined) {
+    if (!(SCHEDULE_PRESETS as readonly unknown[]).includes(v.schedule)) return null;
+    o.schedule = v.schedule as SchedulePreset;
+  }
   return o;
+}
+
+const SURFACES: readonly SurfaceName[] = ['saddle', 'bowl', 'rosenbrock', 'file'];
+const isNum = (v: unknown, lo: number, hi: number): v is number => typeof v === 'number' && Number.isFinite(v) && v >= lo && v <= hi;
+
+function parseAnalysis(v: unknown): AnalysisRequest | null {
+  if (!isObj(v)) return null;
+  switch (v.kind) {
+    case 'gradcheck':
+      return { kind: 'gradcheck' };
+    case 'landscape':
+      if (typeof v.twoD !== 'boolean' || !isNum(v.range, 1e-6, 100) || !isInt(v.seed) || (v.seed as number) > 2 ** 31) return null;
+      return { kind: 'landscape', twoD: v.twoD, range: v.range as number, seed: v.seed as number };
+    case 'playground': {
+      if (!(SURFACES as readonly unknown[]).includes(v.surface) || !isInt(v.steps, 1) || (v.steps as number) > 100_000) return null;
+      if (!Array.isArray(v.runs) || v.runs.length < 1 || v.runs.length > OPTIMIZER_NAMES.length * 4) return null;
+      const runs: { optimizer: OptimizerName; lr: number }[] = [];
+      for (const r of v.runs) {
+        if (!isObj(r) || !(OPTIMIZER_NAMES as readonly unknown[]).includes(r.optimizer) || !isNum(r.lr, 0, 1e6)) return null;
+        runs.push({ optimizer: r.optimizer as OptimizerName, lr: r.lr as number });
+      }
+      const out: AnalysisRequest = { kind: 'playground', surface: v.surface as SurfaceName, runs, steps: v.steps as number };
+      if (v.start !== undefined) {
+        if (!Array.isArray(v.start) || v.start.length !== 2 || !v.start.every((x) => isNum(x, -1e6, 1e6))) return null;
+        out.start = [v.start[0] as number, v.start[1] as number];
+      }
+      return out;
+    }
+    default:
+      return null;
+  }
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -194,6 +240,10 @@ export function parseWebviewMessage(m: unknown): { ok: true; message: WebviewMes
       if (m.overrides === undefined) return { ok: true, message: { type, action: m.action } };
       const overrides = parseOverrides(m.overrides);
       return overrides ? { ok: true, message: { type, action: m.action, overrides } } : bad('invalid overrides');
+    }
+    case 'analyze': {
+      const request = isInt(m.requestId) ? parseAnalysis(m.request) : null;
+      return request ? { ok: true, message: { type, requestId: m.requestId as number, request } } : bad('expected requestId and a gradcheck, landscape or playground request');
     }
     default:
       return { ok: false, reason: `unknown message type ${JSON.stringify(type)?.slice(0, 60)}` };

@@ -7,7 +7,7 @@
  */
 import type { ModelRunner, TrainingRun } from './runner/runner';
 import type { TrainOptions, TrainProgress } from './runner/types';
-import type { HostMessage, TrainAction, TrainOverrides, TrainStatus } from './protocol';
+import type { AnalysisRequest, GraphSnapshot, HostMessage, TrainAction, TrainOverrides, TrainStatus } from './protocol';
 
 export interface TrainingHost {
   runner: ModelRunner;
@@ -20,10 +20,17 @@ export interface TrainingHost {
   progress(title: string, work: (report: (step: number, total: number) => void, onCancel: (f: () => void) => void) => Promise<void>): void;
   /** Whether model code may run (workspace trust). */
   trusted(): boolean;
+  /** The graph of one step at the run's current parameters (after a pause, a single step, the end). */
+  graph(runId: number, step: number, snapshot: GraphSnapshot): void;
 }
 
 export class TrainingSession {
   private run: TrainingRun | null = null;
+  /** The finished run, whose worker stays for inspections until a reset or a new run. */
+  private last: TrainingRun | null = null;
+  /** A graph of the current step is being traced; `graphAgain`: the step moved meanwhile. */
+  private graphBusy = false;
+  private graphAgain = false;
   private runId = 0;
   private status: TrainStatus = 'idle';
   private step = 0;
@@ -75,12 +82,56 @@ export class TrainingSession {
     }
   }
 
+  /**
+   * A gradient check, loss landscape or playground run at the current parameters: pauses a running
+   * run, starts a paused one when there is none (step 0), or asks the finished run.
+   */
+  async analyze(requestId: number, request: AnalysisRequest): Promise<void> {
+    const fail = (message: string) => this.host.post({ type: 'analysis', requestId, result: null, error: { kind: 'runtime', file: this.host.file, line: null, column: null, message } });
+    if (!this.host.trusted()) return fail('Restricted Mode: the analysis runs model code, which needs a trusted workspace.');
+    await this.starting;
+    if (!this.run && !this.last) await this.start(this.overrides, true);
+    const run = this.run ?? this.last;
+    if (!run) return fail('The training run could not start (see the status line).');
+    if (this.status === 'running') {
+      run.pause();
+      this.setStatus('paused');
+    }
+    const o = await run.inspect(request);
+    if (o.ok && 'result' in o) this.host.post({ type: 'analysis', requestId, result: o.result });
+    else if (!o.ok) this.host.post({ type: 'analysis', requestId, result: null, error: o.error });
+  }
+
+  /** Traces the graph at the current parameters (coalesced: one at a time, the latest step wins). */
+  private refreshGraph(): void {
+    const run = this.run ?? this.last;
+    if (!run) return;
+    if (this.graphBusy) {
+      this.graphAgain = true;
+      return;
+    }
+    const runId = this.runId;
+    this.graphBusy = true;
+    void run.inspect({ kind: 'graph' }).then((o) => {
+      this.graphBusy = false;
+      if (runId !== this.runId) return;
+      if (o.ok && 'graph' in o) this.host.graph(runId, o.graph.step, o.graph.snapshot);
+      else if (!o.ok) this.host.log(`[${this.host.file.split(/[\\/]/).pop()}] the graph of the current step failed: ${o.error.message}`);
+      if (this.graphAgain) {
+        this.graphAgain = false;
+        this.refreshGraph();
+      }
+    });
+  }
+
   /** Ends the current run (if any) and goes back to idle with the given settings. */
   reset(overrides?: TrainOverrides): void {
     if (overrides) this.overrides = overrides;
     const run = this.run;
     this.run = null;
     run?.cancel();
+    this.last?.cancel();
+    this.last = null;
     this.runId++;
     this.step = 0;
     this.setStatus('idle');
@@ -88,24 +139,29 @@ export class TrainingSession {
 
   dispose(): void {
     this.run?.cancel();
-    this.run = null;
+    this.last?.cancel();
+    this.run = this.last = null;
   }
 
   private start(overrides: TrainOverrides | undefined, paused: boolean): Promise<void> {
     if (overrides) this.overrides = overrides;
     const runId = ++this.runId;
     this.step = 0;
+    this.last?.cancel();
+    this.last = null;
     this.starting = (async () => {
       const name = this.host.file.split(/[\\/]/).pop();
       let report: (step: number, total: number) => void = () => {};
       const run = await this.host.runner.train(this.host.file, {
-        ...this.host.options(), overrides: this.overrides, paused, progressMs: 100,
+        ...this.host.options(), overrides: this.overrides, paused, progressMs: 100, keepAlive: true,
         onProgress: (p: TrainProgress) => {
           if (runId !== this.runId) return;
           this.step = p.step;
           this.total = p.total;
           report(p.step, p.total);
           this.host.post({ type: 'trainProgress', runId, progress: p });
+          // paused (or one step taken): the graph follows to this step
+          if (p.paused && p.step > 0) this.refreshGraph();
         },
       });
       if (runId !== this.runId) {
@@ -124,6 +180,8 @@ export class TrainingSession {
         if (runId !== this.runId) return;
         this.run = null;
         if (out.ok) {
+          this.last = run;
+          this.refreshGraph();
           const r = out.result;
           this.step = r.steps;
           this.host.log(`[${name}] training ${r.stoppedEarly ? `stopped early (${r.stoppedEarly})` : 'finished'}: ${r.steps} steps, loss ${r.history[r.history.length - 1]?.loss}`);

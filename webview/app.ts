@@ -100,6 +100,19 @@ export class App {
   private readonly minimap: Minimap;
   private readonly inspector: Inspector;
   private readonly training: TrainingView;
+  /** The training step the graph shows (null: the file's own trace). */
+  private trainStep: number | null = null;
+  /** Parameters whose last gradient check failed (by name), marked in the graph. */
+  private failedParamNames: string[] = [];
+  private get failedParams(): Set<number> {
+    const s = this.snapshot;
+    const ids = new Set<number>();
+    if (s) for (const name of this.failedParamNames) {
+      const id = paramNode(s, name);
+      if (id !== null) ids.add(id);
+    }
+    return ids;
+  }
   /** Graph or training view (training only while the snapshot has a training spec). */
   private panelView: PanelView = 'graph';
   private readonly layouts: LayoutClient;
@@ -146,7 +159,19 @@ export class App {
       select: (id) => this.select(id, true),
       toggleGroup: (key) => this.toggleGroup(key),
     });
-    this.training = new TrainingView((m) => this.host.post(m));
+    this.training = new TrainingView((m) => this.host.post(m), {
+      gradcheck: (failed) => {
+        this.failedParamNames = failed;
+        this.refreshStep();
+      },
+      selectParam: (name) => {
+        const id = this.snapshot ? paramNode(this.snapshot, name) : null;
+        if (id === null) return;
+        this.setPanelView('graph');
+        this.select(id, false);
+        this.graph.reveal(id);
+      },
+    });
     this.panelView = this.restored?.view ?? 'graph';
     main.append(this.graphWrap, this.inspector.root, this.training.root);
     root.append(this.toolbar.root, this.banner, main, this.status.root);
@@ -186,7 +211,12 @@ export class App {
         break;
       case 'trainProgress':
       case 'trainStatus':
+      case 'analysis':
         this.training.handle(m);
+        break;
+      case 'trainGraph':
+        // the graph follows the training run: the same file's graph at the current parameters
+        this.receiveSnapshot(m.snapshot, this.snapshot?.file ?? m.snapshot.file, this.fileName, this.runId, m.step);
         break;
       case 'export':
         void this.export(m.requestId, m.format);
@@ -200,9 +230,10 @@ export class App {
 
   // --- snapshot → view model → layout → render ---------------------------------------------
 
-  private receiveSnapshot(raw: GraphSnapshot, file: string, fileName: string, runId: number): void {
+  private receiveSnapshot(raw: GraphSnapshot, file: string, fileName: string, runId: number, trainStep: number | null = null): void {
     const s = normalizeSnapshot(raw);
     const previous = this.snapshot;
+    this.trainStep = trainStep;
     const sameFile = this.ui.file === file;
     this.snapshot = s;
     this.fileName = fileName;
@@ -506,7 +537,7 @@ export class App {
   private refreshStep(): void {
     const s = this.snapshot;
     this.view = s ? stepView(s, this.ui.mode, this.ui.step) : null;
-    if (s && this.view && this.vm) this.graph.applyStep(this.view, this.ui.selected, this.highlighted);
+    if (s && this.view && this.vm) this.graph.applyStep(this.view, this.ui.selected, this.highlighted, this.failedParams);
     this.refreshInspector();
     this.refreshChrome();
   }
@@ -535,7 +566,8 @@ export class App {
       const shown = this.vm && this.vm.nodes.length < s.nodes.length ? ` (${this.vm.nodes.length} shown)` : '';
       parts.push(`${s.nodes.length} node${s.nodes.length === 1 ? '' : 's'}${shown}`);
     }
-    parts.push(phaseText[this.phase]);
+    parts.push(this.phase === 'ready' && this.trainStep !== null ? `at training step ${this.trainStep}` : phaseText[this.phase]);
+    this.root.dataset.trainStep = this.trainStep === null ? '' : String(this.trainStep);
     this.status.update(parts.join(' · '), this.phase === 'running', s ? this.nonfiniteText(s) : null);
     this.empty.hidden = !!s;
     if (!s && this.phase !== 'waiting') this.empty.textContent = this.phase === 'running' ? 'Running the model…' : '';
@@ -593,4 +625,11 @@ export class App {
       this.host.post({ type: 'error', message: `export failed: ${String((err as Error)?.message ?? err)}` });
     }
   }
+}
+
+/** The graph node of a trained parameter: its full module path (`model.0.weight`), else its name. */
+export function paramNode(s: GraphSnapshot, name: string): number | null {
+  const params = s.nodes.filter((n) => n.leaf === 'param');
+  const full = params.find((n) => (n.scope ? `${n.scope}.${n.name}` : n.name) === name);
+  return (full ?? params.find((n) => n.name === name) ?? params.find((n) => !!n.name && name.endsWith(`.${n.name}`) && !!n.scope && name.startsWith(n.scope)))?.id ?? null;
 }

@@ -257,7 +257,7 @@ export class GraphView {
   }
 
   /** Texts and classes for a step; no layout involved. */
-  applyStep(view: StepView, selected: number | null, highlighted: Set<number>): void {
+  applyStep(view: StepView, selected: number | null, highlighted: Set<number>, flagged: ReadonlySet<number> = new Set()): void {
     const s = this.snapshot;
     if (!s) return;
     const gradScale = this.gradScale;
@@ -274,12 +274,13 @@ export class GraphView {
       const gradText = grad ? tensorBrief(grad.payload, grad.final ? n.node.gradStats : null, n.node.size) : '';
       const gradMean = grad ? (meanOf(grad.payload) ?? (grad.final ? n.node.gradStats?.mean ?? null : null)) : null;
       const lit = n.group ? n.group.members.some((m) => highlighted.has(m)) : highlighted.has(n.id);
+      const failed = n.group ? n.group.members.some((m) => flagged.has(m)) : flagged.has(n.id);
       const cls = [
         'node', `kind-${n.kind}`, `cat-${n.node.category}`,
         n.group ? `collapsed collapsed-${n.group.kind}` : '',
         n.nonfinite === 'first' ? 'nonfinite' : n.nonfinite === 'other' ? 'nonfinite-other' : '',
         shown ? '' : 'pending', grad ? 'reached' : '',
-        currentKey === n.key ? 'current' : '', selectedKey === n.key ? 'selected' : '', lit ? 'highlighted' : '',
+        currentKey === n.key ? 'current' : '', selectedKey === n.key ? 'selected' : '', lit ? 'highlighted' : '', failed ? 'gradcheck-fail' : '',
       ].filter(Boolean).join(' ');
       const mag = grad ? meanAbs(grad.payload) ?? (grad.final ? Math.abs(n.node.gradStats?.mean ?? 0) : null) : null;
       const sign = signClass(gradMean);

@@ -6,6 +6,7 @@ import { allocate, type DType, type TypedArray } from '../dtype';
 import { Tensor } from '../tensor';
 import { noGrad } from '../ops/context';
 import { backward } from '../autograd';
+import { Rng } from '../random';
 
 export interface GradcheckOptions {
   /** Step for the centered difference (default 1e-5). */
@@ -14,6 +15,10 @@ export interface GradcheckOptions {
   rtol?: number;
   /** Absolute errors below this pass too (default 1e-8): near-zero gradients have no meaningful relative error. */
   atol?: number;
+  /** Check at most this many elements of each parameter: a seeded sample of larger ones (default: all). */
+  maxPerParam?: number;
+  /** Seed of that sample (default 0). */
+  seed?: number;
 }
 
 export interface ParamCheck {
@@ -24,7 +29,10 @@ export interface ParamCheck {
   /** Flat index of the worst element. */
   worstIndex: number;
   analytic: number[];
+  /** NaN for the elements left out of a sample (see `maxPerParam`). */
   numeric: number[];
+  /** Elements compared: the size, or `maxPerParam` for a sampled parameter. */
+  checked: number;
   passed: boolean;
 }
 
@@ -42,6 +50,13 @@ export function gradcheck(f: () => Tensor, params: Tensor[], opts: GradcheckOpti
   const h = opts.h ?? 1e-5;
   const rtol = opts.rtol ?? 1e-5;
   const atol = opts.atol ?? 1e-8;
+  const { maxPerParam } = opts;
+  if (maxPerParam !== undefined && !(Number.isInteger(maxPerParam) && maxPerParam >= 1)) {
+    throw new Error(`gradcheck: maxPerParam must be a positive integer (elements checked per parameter), got ${maxPerParam}`);
+  }
+  const seed = opts.seed ?? 0;
+  if (!(typeof seed === 'number' && Number.isFinite(seed))) throw new Error(`gradcheck: seed must be a finite number, got ${seed}`);
+  const rng = new Rng(seed);
   const saved: { data: TypedArray; dtype: DType; grad: Tensor | null }[] = params.map((p) => ({ data: p.data, dtype: p.dtype, grad: p.grad }));
   try {
     for (const p of params) {
@@ -57,9 +72,11 @@ export function gradcheck(f: () => Tensor, params: Tensor[], opts: GradcheckOpti
     backward(out);
     const checks = params.map((p, k) => {
       const analytic = p.grad ? Array.from(p.grad.data) : new Array<number>(p.size).fill(0);
-      const numeric = new Array<number>(p.size);
+      const indices = maxPerParam !== undefined && p.size > maxPerParam ? sampleIndices(rng, p.size, maxPerParam) : null;
+      const numeric = new Array<number>(p.size).fill(NaN);
+      const checkedIndices = indices ?? Array.from({ length: p.size }, (_, i) => i);
       noGrad(() => {
-        for (let i = 0; i < p.size; i++) {
+        for (const i of checkedIndices) {
           const v = p.data[i];
           p.data[i] = v + h;
           const plus = f().item();
@@ -70,7 +87,7 @@ export function gradcheck(f: () => Tensor, params: Tensor[], opts: GradcheckOpti
         }
       });
       let maxRel = 0, maxAbs = 0, worst = -1, passed = true;
-      for (let i = 0; i < p.size; i++) {
+      for (const i of checkedIndices) {
         const abs = Math.abs(analytic[i] - numeric[i]);
         const scale = Math.max(Math.abs(analytic[i]), Math.abs(numeric[i]));
         // both (numerically) zero: no meaningful relative error
@@ -81,7 +98,7 @@ export function gradcheck(f: () => Tensor, params: Tensor[], opts: GradcheckOpti
       }
       return {
         name: p.name ?? `param${k}`, shape: p.shape.slice(), maxRelError: maxRel, maxAbsError: maxAbs,
-        worstIndex: worst, analytic, numeric, passed,
+        worstIndex: worst, analytic, numeric, checked: checkedIndices.length, passed,
       };
     });
     return { passed: checks.every((c) => c.passed), params: checks };
@@ -92,4 +109,14 @@ export function gradcheck(f: () => Tensor, params: Tensor[], opts: GradcheckOpti
       p.grad = saved[k].grad;
     });
   }
+}
+
+/** k distinct indices of [0, n), ascending (Floyd's algorithm: k draws, whatever n is). */
+function sampleIndices(rng: Rng, n: number, k: number): number[] {
+  const chosen = new Set<number>();
+  for (let j = n - k; j < n; j++) {
+    const t = rng.int(j + 1);
+    chosen.add(chosen.has(t) ? j : t);
+  }
+  return [...chosen].sort((a, b) => a - b);
 }

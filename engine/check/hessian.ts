@@ -8,6 +8,7 @@ import { param, type Tensor } from '../tensor';
 import { noGrad } from '../ops/context';
 import { spec as optimizerSpec } from '../optim/index';
 import type { OptimizerName } from '../optim/names';
+import type { CriticalKind, PlaygroundTrajectory } from './analysis';
 
 /** ∇f at `x` (float64), from the engine's backward pass. */
 export function gradientAt(f: (p: Tensor) => Tensor, x: readonly number[]): number[] {
@@ -20,13 +21,18 @@ export function gradientAt(f: (p: Tensor) => Tensor, x: readonly number[]): numb
 
 /** The Hessian at `x`: H[i][j] = (∂ᵢf(x + h·eⱼ) − ∂ᵢf(x − h·eⱼ)) / 2h, symmetrized. */
 export function hessian(f: (p: Tensor) => Tensor, x: readonly number[], h = 1e-4): number[][] {
+  return hessianFrom((y) => gradientAt(f, y), x, h);
+}
+
+/** The Hessian by central differences of any gradient function. */
+export function hessianFrom(grad: (x: readonly number[]) => number[], x: readonly number[], h = 1e-4): number[][] {
   const n = x.length;
   const H = Array.from({ length: n }, () => new Array<number>(n).fill(0));
   for (let j = 0; j < n; j++) {
     const up = [...x], down = [...x];
     up[j] += h;
     down[j] -= h;
-    const gu = gradientAt(f, up), gd = gradientAt(f, down);
+    const gu = grad(up), gd = grad(down);
     for (let i = 0; i < n; i++) H[i][j] = (gu[i] - gd[i]) / (2 * h);
   }
   for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) H[i][j] = H[j][i] = (H[i][j] + H[j][i]) / 2;
@@ -63,7 +69,7 @@ export function symmetricEigenvalues(m: readonly (readonly number[])[]): number[
   return a.map((r, i) => r[i]).sort((x, y) => x - y);
 }
 
-export type CriticalKind = 'minimum' | 'maximum' | 'saddle' | 'flat' | 'not critical';
+export type { CriticalKind };
 
 /** What the point is, from the gradient norm and the Hessian's eigenvalues. */
 export function classifyPoint(grad: readonly number[], eigenvalues: readonly number[], tol = 1e-3): CriticalKind {
@@ -77,14 +83,7 @@ export function classifyPoint(grad: readonly number[], eigenvalues: readonly num
   return 'flat';
 }
 
-export interface Trajectory {
-  optimizer: OptimizerName;
-  lr: number;
-  /** Points visited, the start first. */
-  points: [number, number][];
-  losses: number[];
-  end: { point: [number, number]; loss: number; grad: number[]; eigenvalues: number[]; kind: CriticalKind };
-}
+export type Trajectory = PlaygroundTrajectory;
 
 /** Built-in two-parameter losses of the playground, written with engine ops so autograd applies. */
 export const SURFACES: Record<string, { title: string; f: (p: Tensor) => Tensor; start: [number, number] }> = {
@@ -100,27 +99,70 @@ export const SURFACES: Record<string, { title: string; f: (p: Tensor) => Tensor;
   },
 };
 
+/**
+ * A loss of two numbers held in some tensors: the playground steps `params` with an optimizer and
+ * reads the point back with `get`. Built-in surfaces hold both in one float64 tensor; a model file's
+ * two-parameter loss holds them in its own parameters.
+ */
+export interface TwoParamProblem {
+  params: Tensor[];
+  set(x: readonly number[]): void;
+  get(): [number, number];
+  loss(): Tensor;
+}
+
+/** The problem for `f` of one two-element tensor. */
+export function surfaceProblem(f: (p: Tensor) => Tensor): TwoParamProblem {
+  const p = param(new Float64Array(2), { dtype: 'float64' });
+  return {
+    params: [p],
+    set: (x) => void p.data.set(x),
+    get: () => [p.data[0], p.data[1]],
+    loss: () => f(p),
+  };
+}
+
+export function valueOf(pr: TwoParamProblem, x: readonly number[]): number {
+  pr.set(x);
+  return noGrad(() => pr.loss().item());
+}
+
+export function gradientOf(pr: TwoParamProblem, x: readonly number[]): number[] {
+  pr.set(x);
+  for (const p of pr.params) p.grad = null;
+  const y = pr.loss();
+  if (y.size !== 1) throw new Error(`playground: the loss must be one number, got shape [${y.shape.join(', ')}]`);
+  y.backward();
+  return pr.params.flatMap((p) => (p.grad ? Array.from(p.grad.data) : new Array<number>(p.size).fill(0)));
+}
+
 /** Runs each optimizer from `start` for `steps` steps on f; returns the paths and what each end point is. */
 export function playground(f: (p: Tensor) => Tensor, start: [number, number], runs: { optimizer: OptimizerName; lr: number }[], steps = 100): Trajectory[] {
+  return playgroundOn(surfaceProblem(f), start, runs, steps);
+}
+
+/** The playground on any two-parameter problem; the problem's parameters end where the last run ended. */
+export function playgroundOn(pr: TwoParamProblem, start: [number, number], runs: { optimizer: OptimizerName; lr: number }[], steps = 100): Trajectory[] {
   if (!Number.isInteger(steps) || steps < 1 || steps > 100_000) throw new Error(`playground: steps must be an integer from 1 to 100,000, got ${steps}`);
   return runs.map(({ optimizer, lr }) => {
-    const p = param(Float64Array.from(start), { dtype: 'float64' });
-    const opt = optimizerSpec(optimizer, { lr }).create([p]);
+    pr.set(start);
+    const opt = optimizerSpec(optimizer, { lr }).create(pr.params);
     const points: [number, number][] = [[start[0], start[1]]];
     const losses: number[] = [];
     for (let i = 0; i < steps; i++) {
       opt.zeroGrad();
-      const y = f(p);
+      const y = pr.loss();
       losses.push(y.item());
       if (!Number.isFinite(losses[i])) break;
       y.backward();
       opt.step();
-      points.push([p.data[0], p.data[1]]);
+      points.push(pr.get());
     }
     const end: [number, number] = points[points.length - 1];
-    const loss = noGrad(() => f(param(Float64Array.from(end), { dtype: 'float64' })).item());
-    const grad = gradientAt(f, end);
-    const eigenvalues = Number.isFinite(loss) ? symmetricEigenvalues(hessian(f, end)) : [NaN, NaN];
-    return { optimizer, lr, points, losses, end: { point: end, loss, grad, eigenvalues, kind: classifyPoint(grad, eigenvalues) } };
+    const loss = valueOf(pr, end);
+    const grad = Number.isFinite(loss) ? gradientOf(pr, end) : [NaN, NaN];
+    const eigenvalues = Number.isFinite(loss) ? symmetricEigenvalues(hessianFrom((x) => gradientOf(pr, x), end)) : [NaN, NaN];
+    const kind = Number.isFinite(loss) ? classifyPoint(grad, eigenvalues) : 'diverged';
+    return { optimizer, lr, points, losses, end: { point: end, loss, grad, eigenvalues, kind } };
   });
 }

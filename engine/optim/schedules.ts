@@ -111,3 +111,28 @@ export function cyclic(opts: { maxLr: number; stepSize: number; baseLr?: number;
     return lo + (maxLr - lo) * Math.max(0, 1 - x) * scale;
   });
 }
+
+/** Schedules the training view offers without touching the file, each sized to the run's steps. */
+export const SCHEDULE_PRESETS = ['constant', 'step', 'exponential', 'polynomial', 'cosine', 'cyclic'] as const;
+export type SchedulePreset = (typeof SCHEDULE_PRESETS)[number];
+
+/**
+ * A preset for a run of `steps` steps at base rate `lr`: step ×0.1 at each third; exponential and
+ * polynomial decay to 1% and to 0 at the end; cosine with a 5% warmup; cyclic between lr/10 and lr
+ * over four cycles.
+ */
+export function preset(name: SchedulePreset, steps: number, lr: number): Schedule {
+  const third = Math.max(1, Math.round(steps / 3));
+  switch (name) {
+    case 'constant': return constant();
+    case 'step': return step({ stepSize: third, gamma: 0.1 });
+    case 'exponential': return exponential({ decayRate: 0.01, decaySteps: steps });
+    case 'polynomial': return polynomial({ decaySteps: steps, endLr: 0, power: 1 });
+    case 'cosine': return cosine({ totalSteps: steps, warmupSteps: Math.round(steps * 0.05) });
+    case 'cyclic': return cyclic({ maxLr: lr, baseLr: lr / 10, stepSize: Math.max(1, Math.round(steps / 8)) });
+    default: {
+      const never: never = name;
+      throw new Error(`schedules.preset: unknown schedule ${JSON.stringify(never)}`);
+    }
+  }
+}

@@ -134,6 +134,8 @@ export interface TrainingInfo {
   seed: number;
   /** The training data, if any. */
   dataset: { name: string; size: number; features: number; task: string; validation: number } | null;
+  /** Title of the file's loss when its parameters hold exactly two numbers (the playground can run on it). */
+  surface?: string | null;
 }
 
 export interface SnapshotOptions {

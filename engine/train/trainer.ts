@@ -7,10 +7,10 @@
  */
 import { Tensor } from '../tensor';
 import { noGrad } from '../ops/context';
-import { DataLoader, featureStats, split, standardize, type Dataset } from '../data/index';
+import { DataLoader, featureStats, split, standardize, subset, type Dataset } from '../data/index';
 import { spec as optimizerSpec, type Optimizer, type OptimizerName, type OptimizerSpec } from '../optim/index';
 import * as schedules from '../optim/schedules';
-import type { Schedule } from '../optim/schedules';
+import type { Schedule, SchedulePreset } from '../optim/schedules';
 import { LayerRecorder, type LayerStats } from '../stats/layers';
 import { diagnose, type Finding } from '../stats/diagnosis';
 import { checkPositiveInt, type TrainingSpec } from './define';
@@ -18,7 +18,8 @@ import { checkPositiveInt, type TrainingSpec } from './define';
 export interface TrainingOverrides {
   optimizer?: OptimizerName;
   lr?: number;
-  schedule?: Schedule;
+  /** A schedule, or the name of a preset sized to the run (`schedules.preset`). */
+  schedule?: Schedule | SchedulePreset;
   steps?: number;
   batchSize?: number;
   seed?: number;
@@ -97,13 +98,17 @@ export class Trainer {
     if (!Number.isFinite(this.seed)) throw new Error(`train: seed must be a number, got ${this.seed}`);
     this.logEvery = checkPositiveInt('train', 'logEvery', overrides.logEvery ?? spec.logEvery ?? defaultLogEvery(this.totalSteps));
     this.historyEvery = Math.max(1, Math.ceil(this.totalSteps / 1000));
-    this.schedule = overrides.schedule ?? spec.schedule ?? schedules.constant();
 
     const named = spec.model ? spec.model.namedParameters(spec.model.name ?? '') : [];
     this.params = spec.model ? named.map(([, p]) => p) : [...(spec.params ?? [])];
     this.names = spec.model ? named.map(([n]) => n) : this.params.map((p, i) => p.name ?? `param ${i}`);
     this.initial = this.params.map((p) => Float64Array.from(p.data as ArrayLike<number>));
     this.optimizer = resolveOptimizer(spec.optimizer!, overrides).create(this.params);
+    const schedule = overrides.schedule;
+    if (typeof schedule === 'string' && !(schedules.SCHEDULE_PRESETS as readonly string[]).includes(schedule)) {
+      throw new Error(`train: schedule must be one of ${schedules.SCHEDULE_PRESETS.join(', ')}, got ${JSON.stringify(schedule)}`);
+    }
+    this.schedule = typeof schedule === 'string' ? schedules.preset(schedule, this.totalSteps, this.optimizer.baseLr) : schedule ?? spec.schedule ?? schedules.constant();
 
     let train: Dataset | null = null, validation: Dataset | null = null;
     if (spec.data) {
@@ -145,6 +150,26 @@ export class Trainer {
   peekLoss(): Tensor {
     const batch = this.train ? new DataLoader(this.train, this.batchSize!, { seed: this.seed }).next() : null;
     return this.lossOf(batch?.x ?? null, batch?.y ?? null);
+  }
+
+  /**
+   * A deterministic loss at the current parameters for the analysis tools, and what it is computed
+   * on: the first minibatch (the one `peekLoss` traces), or up to `limit` training examples.
+   */
+  objective(on: 'batch' | 'data', limit = 2048): { loss: () => Tensor; on: string } {
+    const train = this.train;
+    if (!train) return { loss: () => this.lossOf(null, null), on: 'the loss function' };
+    if (on === 'batch') {
+      const batch = new DataLoader(train, this.batchSize!, { seed: this.seed }).next();
+      return { loss: () => this.lossOf(batch.x, batch.y), on: `the first batch of ${batch.x.shape[0]}` };
+    }
+    const data = train.size > limit ? subset(train, Array.from({ length: limit }, (_, i) => i)) : train;
+    return { loss: () => this.lossOf(data.x, data.y), on: data === train ? `all ${train.size} training examples` : `the first ${limit} of ${train.size} training examples` };
+  }
+
+  /** Names of the parameters, as in `paramValues()`. */
+  get paramNames(): readonly string[] {
+    return this.names;
   }
 
   /** The loss of one batch (or of the bare-parameter objective). */

@@ -3,7 +3,7 @@
  *
  *   backprop-lens trace FILE [--json] [--timeout MS] [--memory MB] [--max-elements N] [--max-nodes N]
  *   backprop-lens report FILE -o OUT.html [same options, without --json]
- *   backprop-lens train FILE [--json] [--optimizer NAME] [--lr X] [--steps N] [--batch-size N] [--seed N]
+ *   backprop-lens train FILE [--json] [--optimizer NAME] [--lr X] [--schedule NAME] [--steps N] [--batch-size N] [--seed N]
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,6 +13,7 @@ import { reportHtml } from '../report';
 import { ModelRunner } from '../runner/runner';
 import type { RunError } from '../runner/types';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../../engine/optim/optimizer';
+import { SCHEDULE_PRESETS, type SchedulePreset } from '../../engine/optim/schedules';
 import type { TrainingOverrides, TrainResult } from '../../engine/train/trainer';
 
 const USAGE = `Usage: backprop-lens <command> FILE [options]
@@ -37,6 +38,7 @@ Training options (override the file's spec):
   --json             print { history, params, layers, diagnosis, … } as JSON (stdout)
   --optimizer NAME   ${OPTIMIZER_NAMES.join(', ')}
   --lr X             learning rate
+  --schedule NAME    ${SCHEDULE_PRESETS.join(', ')} (sized to the run's steps)
   --steps N          number of optimizer steps
   --batch-size N     minibatch size
   --seed N           seed for shuffling and the validation split
@@ -89,7 +91,7 @@ export async function main(argv: string[]): Promise<number> {
       options: {
         json: { type: 'boolean' }, output: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' },
         timeout: { type: 'string' }, memory: { type: 'string' }, 'max-elements': { type: 'string' }, 'max-nodes': { type: 'string' },
-        optimizer: { type: 'string' }, lr: { type: 'string' }, steps: { type: 'string' }, 'batch-size': { type: 'string' }, seed: { type: 'string' },
+        optimizer: { type: 'string' }, lr: { type: 'string' }, schedule: { type: 'string' }, steps: { type: 'string' }, 'batch-size': { type: 'string' }, seed: { type: 'string' },
       },
     });
   } catch (err) {
@@ -107,7 +109,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`backprop-lens: ${command ? (known ? 'missing FILE' : `unknown command '${command}'`) : 'missing command'}\n\n${USAGE}\n`);
     return 1;
   }
-  const trainFlags = (['optimizer', 'lr', 'steps', 'batch-size', 'seed'] as const).filter((k) => values[k] !== undefined);
+  const trainFlags = (['optimizer', 'lr', 'schedule', 'steps', 'batch-size', 'seed'] as const).filter((k) => values[k] !== undefined);
   const usageError = command === 'report'
     ? (values.output === undefined || values.output === '' ? 'report needs the HTML file to write: -o OUT.html' : values.json ? '--json applies to trace and train (report writes HTML to -o)' : null)
     : values.output !== undefined ? `-o/--output applies to report only (${command} writes to stdout)`
@@ -177,6 +179,10 @@ function trainOverrides(v: Record<string, string | boolean | undefined>): Traini
     const lr = Number(v.lr);
     if (!Number.isFinite(lr) || lr < 0) throw new Error(`--lr expects a number ≥ 0, got '${v.lr}'`);
     o.lr = lr;
+  }
+  if (typeof v.schedule === 'string') {
+    if (!(SCHEDULE_PRESETS as readonly string[]).includes(v.schedule)) throw new Error(`--schedule must be one of ${SCHEDULE_PRESETS.join(', ')}, got '${v.schedule}'`);
+    o.schedule = v.schedule as SchedulePreset;
   }
   if (typeof v.steps === 'string') o.steps = int('steps', v.steps);
   if (typeof v['batch-size'] === 'string') o.batchSize = int('batch-size', v['batch-size']);

@@ -12,7 +12,7 @@ import type { GraphSnapshot } from '../../engine/trace/snapshot';
 import type { TrainResult } from '../../engine/train/trainer';
 import {
   DEFAULTS, type LogLine, type RunError, type RunOptions, type RunOutcome, type TrainControl, type TrainOptions, type TrainOutcome,
-  type TrainProgress, type WorkerInput, type WorkerMessage,
+  type TrainProgress, type WorkerInput, type WorkerMessage, type InspectOutcome, type InspectRequest,
 } from './types';
 
 export type Settle = { errors: RunError[] } | { snapshot: GraphSnapshot } | { result: TrainResult };
@@ -25,9 +25,18 @@ export interface TrainingRun {
   step(count?: number): void;
   /** Ends the run after the current step; `done` resolves with the result so far. */
   stop(): void;
-  /** Ends the run at once (the worker is terminated); `done` resolves with an error. */
+  /** Ends the run at once (the worker is terminated); `done` resolves with an error if it was still running. */
   cancel(): void;
+  /**
+   * Asks about the current parameters: the graph of one step, a gradient check, a loss landscape
+   * or a playground run. Pause the run first (a running run answers between steps). Works after the
+   * last step while the worker is kept (`keepAlive`).
+   */
+  inspect(request: InspectRequest): Promise<InspectOutcome>;
 }
+
+/** An inspection may take this many times the per-step timeout (a landscape evaluates the loss hundreds of times). */
+const INSPECT_TIMEOUT_FACTOR = 6;
 
 export class ModelRunner {
   private readonly bundler: Bundler;
@@ -63,12 +72,13 @@ export class ModelRunner {
     if (!b.ok) {
       const done = Promise.resolve<TrainOutcome>({ ok: false, file, errors: bundleErrors(b.errors, file), logs, timings: { bundleMs, runMs: 0 }, files: [file], partial: null });
       const noop = () => {};
-      return { done, pause: noop, resume: noop, step: noop, stop: noop, cancel: noop };
+      const inspect = async (): Promise<InspectOutcome> => ({ ok: false, error: (await done as Extract<TrainOutcome, { ok: false }>).errors[0] });
+      return { done, pause: noop, resume: noop, step: noop, stop: noop, cancel: noop, inspect };
     }
     let partial: TrainProgress | null = null;
     const session = this.start(file, b, logs, opts, {
       mode: 'train', maxNodes: DEFAULTS.maxNodes, maxElements: DEFAULTS.maxElements,
-      overrides: opts.overrides, paused: opts.paused ?? false, progressMs: opts.progressMs ?? 100,
+      overrides: opts.overrides, paused: opts.paused ?? false, progressMs: opts.progressMs ?? 100, keepAlive: opts.keepAlive ?? false,
     }, (p) => {
       partial = mergeProgress(partial, p);
       opts.onProgress?.(p);
@@ -87,6 +97,7 @@ export class ModelRunner {
       step: (count = 1) => session.send({ type: 'step', count }),
       stop: () => session.send({ type: 'stop' }),
       cancel: () => session.cancel('The training run was cancelled.'),
+      inspect: (request) => session.inspect(request),
     };
   }
 
@@ -99,9 +110,9 @@ export class ModelRunner {
   /** Starts the model worker and watches it: timeout (no progress), memory, crashes, messages. */
   private start(
     file: string, b: { bundlePath: string; code: string; map: string }, logs: LogLine[],
-    opts: RunOptions, mode: Pick<WorkerInput, 'mode' | 'maxNodes' | 'maxElements' | 'overrides' | 'paused' | 'progressMs'>,
+    opts: RunOptions, mode: Pick<WorkerInput, 'mode' | 'maxNodes' | 'maxElements' | 'overrides' | 'paused' | 'progressMs'> & { keepAlive?: boolean },
     onProgress?: (p: TrainProgress) => void,
-  ): { settled: Promise<Settle>; send(m: TrainControl): void; cancel(message: string): void } {
+  ): { settled: Promise<Settle>; send(m: TrainControl): void; cancel(message: string): void; inspect(r: InspectRequest): Promise<InspectOutcome> } {
     const timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs;
     const memoryMb = opts.memoryMb ?? DEFAULTS.memoryMb;
     // [nodes, line, column] written by the tracer, [steps] by the training loop
@@ -114,15 +125,30 @@ export class ModelRunner {
     const cells = new Int32Array(progress);
     let lastSteps = -1;
     let paused = mode.paused ?? false;
+    // inspections waiting for their answer, each with its own deadline
+    const inspections = new Map<number, { resolve: (o: InspectOutcome) => void; timer: ReturnType<typeof setTimeout> }>();
+    let inspectId = 0;
+    let gone: RunError | null = null;
+    let settle!: (o: Settle) => void;
     const settled = new Promise<Settle>((resolve) => {
       let done = false;
       let timedOut = false;
-      finish = (o) => {
+      settle = (o) => {
+        clearInterval(timer);
         if (done) return;
         done = true;
-        clearInterval(timer);
-        void worker.terminate();
         resolve(o);
+      };
+      finish = (o) => {
+        settle(o);
+        if (gone) return;
+        gone = 'errors' in o ? o.errors[0] : internal(file, 'The training run has ended.');
+        void worker.terminate();
+        for (const [, w] of inspections) {
+          clearTimeout(w.timer);
+          w.resolve({ ok: false, error: gone });
+        }
+        inspections.clear();
       };
       worker = new Worker(path.join(this.distDir, 'worker.js'), {
         workerData: input,
@@ -153,7 +179,8 @@ export class ModelRunner {
       };
       const timer = setInterval(() => {
         if (timedOut) return;
-        if (training && (paused || Atomics.load(cells, 3) !== lastSteps)) {
+        // a paused run is exempt, and so is one answering an inspection (which has its own deadline)
+        if (training && (paused || inspections.size > 0 || Atomics.load(cells, 3) !== lastSteps)) {
           lastSteps = Atomics.load(cells, 3);
           return;
         }
@@ -177,8 +204,18 @@ export class ModelRunner {
             onProgress?.(m.progress);
             break;
           case 'train-result':
-            finish({ result: m.result });
+            // a kept worker stays for inspections until cancel()
+            if (mode.keepAlive) settle({ result: m.result });
+            else finish({ result: m.result });
             break;
+          case 'train-inspect': {
+            const w = inspections.get(m.id);
+            if (!w) break;
+            inspections.delete(m.id);
+            clearTimeout(w.timer);
+            w.resolve(m.outcome);
+            break;
+          }
           default: {
             const never: never = m;
             void never;
@@ -203,6 +240,7 @@ export class ModelRunner {
     return {
       settled,
       send: (m) => {
+        if (gone) return;
         if (m.type === 'resume' || m.type === 'step') {
           // running again: watched again, from a fresh interval
           paused = false;
@@ -211,6 +249,18 @@ export class ModelRunner {
         worker.postMessage(m);
       },
       cancel: (message) => finish({ errors: [{ kind: 'runtime', file, line: null, column: null, message }] }),
+      inspect: (request) => {
+        if (gone) return Promise.resolve({ ok: false, error: gone });
+        const id = ++inspectId;
+        return new Promise<InspectOutcome>((resolve) => {
+          const limit = INSPECT_TIMEOUT_FACTOR * timeoutMs;
+          const timer = setTimeout(() => {
+            finish({ errors: [{ kind: 'timeout', file, line: null, column: null, message: `The ${request.kind === 'graph' ? 'graph of the current step' : request.kind} took longer than ${limit / 1000} s and was stopped (${INSPECT_TIMEOUT_FACTOR}× the "backpropLens.timeoutMs" setting).` }] });
+          }, limit);
+          inspections.set(id, { resolve, timer });
+          worker.postMessage({ type: 'inspect', id, request } satisfies TrainControl);
+        });
+      },
     };
   }
 

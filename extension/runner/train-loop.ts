@@ -1,11 +1,11 @@
 /**
  * The training loop of the model worker: runs a Trainer in slices of about 30 ms, so control
- * messages (pause, resume, step, stop) get in between, reports progress at most every
+ * messages (pause, resume, step, stop, inspect) get in between, reports progress at most every
  * `progressMs`, and ticks a heartbeat cell the runner watches to catch a step that never ends.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { Trainer } from '../../engine/train/trainer';
-import type { TrainControl, TrainProgress, WorkerMessage } from './types';
+import type { InspectOutcome, InspectRequest, TrainControl, TrainProgress, WorkerMessage } from './types';
 
 const SLICE_MS = 30;
 
@@ -17,6 +17,8 @@ export function runTraining(trainer: Trainer, opts: {
   heartbeat: Int32Array;
   progressMs: number;
   paused: boolean;
+  /** Answers an inspection of the current parameters (between steps). */
+  inspect: (request: InspectRequest) => InspectOutcome;
 }): void {
   let paused = opts.paused;
   let pendingSteps = 0;
@@ -89,6 +91,9 @@ export function runTraining(trainer: Trainer, opts: {
       case 'step':
         pendingSteps += Math.max(1, Math.floor(m.count));
         schedule();
+        break;
+      case 'inspect':
+        opts.post({ type: 'train-inspect', id: m.id, outcome: opts.inspect(m.request) });
         break;
       case 'stop':
         if (!stopped) {

@@ -2,6 +2,7 @@
 import type { GraphSnapshot } from '../../engine/trace/snapshot';
 import type { HistoryEntry, LayerHistory, TrainingOverrides, TrainResult } from '../../engine/train/trainer';
 import type { Finding } from '../../engine/stats/diagnosis';
+import type { AnalysisRequest, AnalysisResult } from '../../engine/check/analysis';
 
 export type RunErrorKind = 'syntax' | 'runtime' | 'shape' | 'timeout' | 'memory' | 'export' | 'too-large' | 'internal';
 
@@ -64,14 +65,25 @@ export type WorkerMessage =
   | { type: 'result'; snapshot: GraphSnapshot }
   | { type: 'error'; error: RunError }
   | { type: 'train-progress'; progress: TrainProgress }
-  | { type: 'train-result'; result: TrainResult };
+  | { type: 'train-result'; result: TrainResult }
+  /** The answer to an `inspect` control message. */
+  | { type: 'train-inspect'; id: number; outcome: InspectOutcome };
+
+/** What a paused (or finished) training run can be asked about its current parameters. */
+export type InspectRequest = AnalysisRequest | { kind: 'graph' };
+
+export type InspectOutcome =
+  | { ok: true; result: AnalysisResult }
+  | { ok: true; graph: { step: number; snapshot: GraphSnapshot } }
+  | { ok: false; error: RunError };
 
 /** Messages from the runner to a training worker. */
 export type TrainControl =
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'step'; count: number }
-  | { type: 'stop' };
+  | { type: 'stop' }
+  | { type: 'inspect'; id: number; request: InspectRequest };
 
 export type TrainOutcome =
   | { ok: true; file: string; result: TrainResult; logs: LogLine[]; timings: RunTimings; files: string[] }
@@ -84,6 +96,11 @@ export interface TrainOptions extends Omit<RunOptions, 'maxNodes' | 'maxElements
   /** Minimum interval between progress reports (ms, default 100). */
   progressMs?: number;
   onProgress?: (p: TrainProgress) => void;
+  /**
+   * Keep the worker after the last step (the panel), so the finished run can still be inspected;
+   * `cancel()` ends it.
+   */
+  keepAlive?: boolean;
 }
 
 /** Data the runner hands the model worker. */

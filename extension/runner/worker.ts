@@ -22,7 +22,8 @@ import { setMaxTensorBytes, TensorTooLargeError } from '../../engine/dtype';
 import { buildNameIndex, originalSpelling, siteKey } from './names';
 import { BundleMap } from './sourcemap';
 import { defaultExportLine } from '../modelFiles';
-import type { LogLine, RunError, RunErrorKind, WorkerInput, WorkerMessage } from './types';
+import { fileSurfaceTitle, gradcheckReport, landscapeReport, playgroundReport } from '../../engine/check/analyze';
+import type { InspectOutcome, InspectRequest, LogLine, RunError, RunErrorKind, WorkerInput, WorkerMessage } from './types';
 
 const input = workerData as WorkerInput;
 const post = (m: WorkerMessage) => parentPort!.postMessage(m);
@@ -97,9 +98,13 @@ function exportLine(): { line: number; column: number } | null {
   return i === null ? null : { line: i + 1, column: text!.split(/\r?\n/)[i].search(/\S/) + 1 };
 }
 
-function fail(kind: RunErrorKind, message: string, loc: SourceLocation | { line: number; column: number } | null, stack?: string): void {
+function runError(kind: RunErrorKind, message: string, loc: SourceLocation | { line: number; column: number } | null, stack?: string): RunError {
   const file = loc && 'file' in loc ? loc.file : input.file;
-  post({ type: 'error', error: { kind, message, file, line: loc?.line ?? null, column: loc?.column ?? null, stack } satisfies RunError });
+  return { kind, message, file, line: loc?.line ?? null, column: loc?.column ?? null, stack };
+}
+
+function fail(kind: RunErrorKind, message: string, loc: SourceLocation | { line: number; column: number } | null, stack?: string): void {
+  post({ type: 'error', error: runError(kind, message, loc, stack) });
 }
 
 class MemoryLimitError extends Error {
@@ -129,16 +134,18 @@ function classify(err: unknown): RunErrorKind {
   return 'runtime';
 }
 
-function reportThrown(err: unknown): void {
-  if (!(err instanceof Error)) {
-    fail('runtime', `The model threw ${util.inspect(err)}`, null);
-    return;
-  }
+/** A thrown value as a RunError, located at the deepest frame in the user's files. */
+function thrownError(err: unknown): RunError {
+  if (!(err instanceof Error)) return runError('runtime', `The model threw ${util.inspect(err)}`, null);
   const stack = err.stack; // formats (mapped) and records the call sites
   const kind = classify(err);
   let message = err.message;
   if (kind === 'too-large' && !(err instanceof TooManyNodesError)) message = `Tensor too large: ${err.message}`;
-  fail(kind, message, mapped(userFrame(callSites.get(err))), stack);
+  return runError(kind, message, mapped(userFrame(callSites.get(err))), stack);
+}
+
+function reportThrown(err: unknown): void {
+  post({ type: 'error', error: thrownError(err) });
 }
 
 // ---- run
@@ -221,7 +228,35 @@ function startTraining(spec: TrainingSpec): void {
     port: parentPort!, post, fail: reportThrown,
     heartbeat: new Int32Array(input.progress, 12, 1),
     progressMs: input.progressMs ?? 100, paused: input.paused ?? false,
+    inspect: (request) => inspect(trainer, request),
   });
+}
+
+/** Answers the panel's questions about the current parameters; a failure is reported, the run goes on. */
+function inspect(trainer: Trainer, request: InspectRequest): InspectOutcome {
+  try {
+    switch (request.kind) {
+      case 'graph': {
+        const recorder = new LayerRecorder();
+        const step = trace(() => recorder.record(() => trainer.peekLoss()), traceOptions());
+        const snapshot = snapshotOf(step.result, { nodes: step.nodes, leaves: step.leaves }, recorder, trainer);
+        // backward of the traced pass left gradients on the parameters: the next step clears them
+        return { ok: true, graph: { step: trainer.stepsTaken, snapshot } };
+      }
+      case 'gradcheck':
+        return { ok: true, result: { kind: 'gradcheck', report: gradcheckReport(trainer) } };
+      case 'landscape':
+        return { ok: true, result: { kind: 'landscape', report: landscapeReport(trainer, request) } };
+      case 'playground':
+        return { ok: true, result: { kind: 'playground', report: playgroundReport(request, trainer) } };
+      default: {
+        const never: never = request;
+        return { ok: false, error: runError('internal', `unknown inspection ${JSON.stringify(never)}`, null) };
+      }
+    }
+  } catch (err) {
+    return { ok: false, error: thrownError(err) };
+  }
 }
 
 /** A layer finding as a snapshot diagnosis, pointing at the layer's weight node when it is in the graph. */
@@ -230,8 +265,18 @@ function toDiagnosis(f: Finding, snapshot: GraphSnapshot): Diagnosis {
   return { severity: f.severity, code: f.code, message: f.message, node, source: f.source, layer: f.layer, fixes: f.fixes };
 }
 
-/** Names the traced nodes, builds the snapshot (running backward), adds layer health, posts it. */
+/** Builds the snapshot (see `snapshotOf`) and posts it; a failure is reported where it happened. */
 function postSnapshot(output: Tensor, traced: Traced, recorder: LayerRecorder, trainer: Trainer | null): void {
+  try {
+    post({ type: 'result', snapshot: snapshotOf(output, traced, recorder, trainer) });
+  } catch (err) {
+    if (err instanceof Error && /^The default export/.test(err.message)) fail('export', err.message, output.source ?? exportLine());
+    else reportThrown(err);
+  }
+}
+
+/** Names the traced nodes, builds the snapshot (running backward) and adds layer health. */
+function snapshotOf(output: Tensor, traced: Traced, recorder: LayerRecorder, trainer: Trainer | null): GraphSnapshot {
   // Names: a call bound to a name (`const h = f(x)`) names the last node created during that call.
   // Frames are compared outermost first, so a helper or module call names its result.
   const created = [...traced.nodes, ...traced.leaves].sort((a, b) => a.id - b.id);
@@ -258,30 +303,26 @@ function postSnapshot(output: Tensor, traced: Traced, recorder: LayerRecorder, t
   }
   for (const t of created) t.source = mapped(t.source);
 
-  try {
-    const snapshot = buildSnapshot(output, {
-      file: input.file, maxElements: input.maxElements, recordedNodes: traced.nodes.length,
-      nameOf: (t) => names.get(t) ?? null,
-      runBackward: output.grad === null,
-    });
-    // layer health of this pass (after backward, so gradients are there)
-    const layers = recorder.summarize(trainer && !trainer.spec.model ? trainer.params : []);
-    const data = trainer?.train ?? null;
-    const findings = diagnose({ layers, inputs: data ? { ...featureStats(data), standardized: !!trainer!.spec.standardize } : undefined });
-    snapshot.layers = layers;
-    if (trainer) {
-      snapshot.training = {
-        optimizer: trainer.optimizer.config(), schedule: trainer.schedule.kind, steps: trainer.totalSteps,
-        batchSize: trainer.batchSize, seed: trainer.seed,
-        dataset: data ? { name: data.name, size: data.size, features: data.features, task: data.task, validation: trainer.validation?.size ?? 0 } : null,
-      };
-    }
-    snapshot.diagnosis.push(...findings.map((f) => toDiagnosis(f, snapshot)));
-    post({ type: 'result', snapshot });
-  } catch (err) {
-    if (err instanceof Error && /^The default export/.test(err.message)) fail('export', err.message, output.source ?? exportLine());
-    else reportThrown(err);
+  const snapshot = buildSnapshot(output, {
+    file: input.file, maxElements: input.maxElements, recordedNodes: traced.nodes.length,
+    nameOf: (t) => names.get(t) ?? null,
+    runBackward: output.grad === null,
+  });
+  // layer health of this pass (after backward, so gradients are there)
+  const layers = recorder.summarize(trainer && !trainer.spec.model ? trainer.params : []);
+  const data = trainer?.train ?? null;
+  const findings = diagnose({ layers, inputs: data ? { ...featureStats(data), standardized: !!trainer!.spec.standardize } : undefined });
+  snapshot.layers = layers;
+  if (trainer) {
+    snapshot.training = {
+      optimizer: trainer.optimizer.config(), schedule: trainer.schedule.kind, steps: trainer.totalSteps,
+      batchSize: trainer.batchSize, seed: trainer.seed,
+      dataset: data ? { name: data.name, size: data.size, features: data.features, task: data.task, validation: trainer.validation?.size ?? 0 } : null,
+      surface: fileSurfaceTitle(trainer),
+    };
   }
+  snapshot.diagnosis.push(...findings.map((f) => toDiagnosis(f, snapshot)));
+  return snapshot;
 }
 
 main();

@@ -61,4 +61,13 @@ describe('hessian and the optimizer playground', () => {
     const H = hessian(SURFACES.saddle.f, [0, 0]);
     assert.equal(classifyPoint(gradientAt(SURFACES.saddle.f, [0, 0]), symmetricEigenvalues(H)), 'saddle');
   });
+
+  it('a learning rate too high for Rosenbrock diverges, and the end point says so', () => {
+    const [sgd, adam] = playground(SURFACES.rosenbrock.f, [-1.2, 1], [{ optimizer: 'sgd', lr: 0.05 }, { optimizer: 'adam', lr: 0.1 }], 200);
+    assert.equal(sgd.end.kind, 'diverged');
+    assert.ok(!Number.isFinite(sgd.end.loss));
+    assert.ok(sgd.points.length < 201, 'the run stops at the first non-finite loss');
+    assert.notEqual(adam.end.kind, 'diverged');
+    assert.ok(Number.isFinite(adam.end.loss) && adam.end.loss < adam.losses[0]);
+  });
 });

@@ -23,6 +23,10 @@ const VALID: WebviewMessage[] = [
   { type: 'train', action: 'pause' },
   { type: 'train', action: 'step', overrides: { optimizer: 'adam', lr: 0.001, steps: 200, batchSize: 16, seed: 3 } },
   { type: 'train', action: 'reset', overrides: {} },
+  { type: 'train', action: 'run', overrides: { schedule: 'cosine' } },
+  { type: 'analyze', requestId: 1, request: { kind: 'gradcheck' } },
+  { type: 'analyze', requestId: 2, request: { kind: 'landscape', twoD: true, range: 0.5, seed: 3 } },
+  { type: 'analyze', requestId: 3, request: { kind: 'playground', surface: 'rosenbrock', runs: [{ optimizer: 'adam', lr: 0.1 }, { optimizer: 'sgd', lr: 0.001 }], steps: 200, start: [-1.2, 1] } },
 ];
 
 function rejects(m: unknown, why?: string): void {
@@ -146,6 +150,16 @@ describe('protocol: parseWebviewMessage', () => {
     rejects({ type: 'train', action: 'run', overrides: { optimizer: 'lbfgs' } });
     rejects({ type: 'train', action: 'run', overrides: { lr: -1 } });
     rejects({ type: 'train', action: 'run', overrides: { lr: Number.NaN } });
+    rejects({ type: 'train', action: 'run', overrides: { schedule: 'warp' } });
+    rejects({ type: 'analyze', request: { kind: 'gradcheck' } }, 'no requestId');
+    rejects({ type: 'analyze', requestId: 1, request: { kind: 'hessian' } });
+    rejects({ type: 'analyze', requestId: 1, request: { kind: 'landscape', twoD: 'yes', range: 1, seed: 0 } });
+    rejects({ type: 'analyze', requestId: 1, request: { kind: 'landscape', twoD: true, range: 0, seed: 0 } });
+    rejects({ type: 'analyze', requestId: 1, request: { kind: 'playground', surface: 'moon', runs: [{ optimizer: 'adam', lr: 0.1 }], steps: 10 } });
+    rejects({ type: 'analyze', requestId: 1, request: { kind: 'playground', surface: 'bowl', runs: [], steps: 10 } });
+    rejects({ type: 'analyze', requestId: 1, request: { kind: 'playground', surface: 'bowl', runs: [{ optimizer: 'lbfgs', lr: 0.1 }], steps: 10 } });
+    rejects({ type: 'analyze', requestId: 1, request: { kind: 'playground', surface: 'bowl', runs: [{ optimizer: 'adam', lr: 0.1 }], steps: 1e9 } });
+    rejects({ type: 'analyze', requestId: 1, request: { kind: 'playground', surface: 'bowl', runs: [{ optimizer: 'adam', lr: 0.1 }], steps: 10, start: [1] } });
     rejects({ type: 'train', action: 'run', overrides: { steps: 0 } });
     rejects({ type: 'train', action: 'run', overrides: { steps: 2.5 } });
     rejects({ type: 'train', action: 'run', overrides: { batchSize: 1e12 } });

@@ -204,6 +204,15 @@ export default defineTraining({
       assert.ok(doc.history.every((h: { lr: number }) => h.lr === 0.003));
     });
 
+    it('--schedule replaces the file\'s schedule with a preset sized to the run', () => {
+      const r = cli('train', path.join(EXAMPLES, '08-moons-mlp.ts'), '--json', '--schedule', 'polynomial', '--steps', '4', '--lr', '0.02');
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(r.stdout);
+      assert.equal(doc.schedule.kind, 'polynomial');
+      // linear decay to 0 over the 4 steps
+      assert.deepEqual(doc.history.map((h: { lr: number }) => h.lr), [0.02, 0.015, 0.01, 0.005]);
+    });
+
     it('prints a table and the diagnosis with fixes without --json', () => {
       const r = cli('train', path.join(EXAMPLES, '09-deep-sigmoid-vanishing.ts'), '--steps', '5');
       assert.equal(r.code, 0, r.stderr);
@@ -219,6 +228,7 @@ export default defineTraining({
         [['--optimizer', 'lbfgs'], /--optimizer must be one of sgd, adagrad/],
         [['--lr', 'fast'], /--lr expects a number/],
         [['--steps', '0'], /--steps expects a positive integer/],
+        [['--schedule', 'warp'], /--schedule must be one of constant, step/],
         [['--max-nodes', '5'], /apply to trace and report/],
       ] as const) {
         const r = cli('train', file, ...args);

@@ -1,9 +1,9 @@
 /**
- * Training controls: Run/Pause, Step, Reset, the optimizer, learning rate, steps and batch size
+ * Training controls: Run/Pause, Step, Reset, the optimizer, learning rate, schedule, steps and batch size
  * (sent as overrides with every action; the host applies them to the next run after a reset), and
  * the status line with a progress bar.
  */
-import { OPTIMIZER_NAMES, type OptimizerName, type TrainAction, type TrainOverrides, type TrainingInfo } from '../../extension/protocol';
+import { OPTIMIZER_NAMES, SCHEDULE_PRESETS, type OptimizerName, type SchedulePreset, type TrainAction, type TrainOverrides, type TrainingInfo } from '../../extension/protocol';
 import { button, el } from '../dom';
 import { formatNumber } from '../format';
 import type { Run } from './runs';
@@ -45,6 +45,9 @@ export class TrainControls {
   private readonly step: HTMLElement;
   private readonly reset: HTMLElement;
   private readonly optimizer: HTMLSelectElement;
+  /** '' keeps the file's schedule; a preset replaces it (sized to the run's steps). */
+  private readonly schedule: HTMLSelectElement;
+  private readonly fileSchedule: HTMLOptionElement;
   private readonly fields: Record<'lr' | 'steps' | 'batchSize', Field>;
   private readonly batchWrap: HTMLElement;
   private readonly pending: HTMLElement;
@@ -64,8 +67,16 @@ export class TrainControls {
     for (const name of OPTIMIZER_NAMES) this.optimizer.append(el('option', { value: name }, name));
     const opt = el('label', { class: 'tr-field' });
     opt.append(el('span', { class: 'tr-field-label' }, 'optimizer'), this.optimizer);
+    this.schedule = el('select', { class: 'tr-select', 'data-testid': 'train-schedule', 'aria-label': 'Learning-rate schedule' });
+    this.fileSchedule = el('option', { value: '' }, 'as in the file');
+    this.schedule.append(this.fileSchedule);
+    for (const name of SCHEDULE_PRESETS) this.schedule.append(el('option', { value: name }, name));
+    this.schedule.title = 'step: ×0.1 at each third · exponential: to 1% · polynomial: linear to 0 · cosine: 5% warmup · cyclic: lr/10 ↔ lr';
+    const sched = el('label', { class: 'tr-field' });
+    sched.append(el('span', { class: 'tr-field-label' }, 'schedule'), this.schedule);
     const changed = () => this.validate();
     this.optimizer.addEventListener('change', changed);
+    this.schedule.addEventListener('change', changed);
     const lr = numberField('train-lr', 'learning rate', { min: '0', step: 'any' }, (v) => (v < 0 || v > 1e6 ? 'learning rate must be between 0 and 1e6' : null), changed);
     const int = (name: string) => (v: number) => (!Number.isInteger(v) || v < 1 || v > MAX_STEPS ? `${name} must be a whole number from 1 to 10,000,000` : null);
     const steps = numberField('train-steps', 'steps', { min: '1', step: '1' }, int('steps'), changed);
@@ -77,7 +88,7 @@ export class TrainControls {
     const buttons = el('div', { class: 'tb-group' });
     buttons.append(this.run, this.step, this.reset);
     const settings = el('div', { class: 'tr-settings' });
-    settings.append(opt, lr.wrap, steps.wrap, batch.wrap, this.pending);
+    settings.append(opt, lr.wrap, sched, steps.wrap, batch.wrap, this.pending);
     const status = el('div', { class: 'tr-status' });
     this.statusText = el('span', { 'data-testid': 'train-status', role: 'status' });
     this.progress = document.createElement('vscode-progress-bar') as HTMLElement & { value?: number; max: number };
@@ -93,6 +104,8 @@ export class TrainControls {
     this.optimizer.value = (OPTIMIZER_NAMES as readonly string[]).includes(name) ? name : 'sgd';
     const lr = info.optimizer.lr;
     this.fields.lr.input.value = typeof lr === 'number' ? String(lr) : '';
+    this.schedule.value = '';
+    this.fileSchedule.textContent = `as in the file (${info.schedule})`;
     this.fields.steps.input.value = String(info.steps);
     this.fields.batchSize.input.value = info.batchSize === null ? '' : String(info.batchSize);
     // without a dataset there are no batches
@@ -103,6 +116,7 @@ export class TrainControls {
   /** The settings in the inputs, as the host's overrides (null when one is invalid). */
   overrides(): TrainOverrides | null {
     const o: TrainOverrides = { optimizer: this.optimizer.value as OptimizerName };
+    if (this.schedule.value) o.schedule = this.schedule.value as SchedulePreset;
     for (const k of ['lr', 'steps', 'batchSize'] as const) {
       if (k === 'batchSize' && this.batchWrap.hidden) continue;
       const v = this.fields[k].parse();
@@ -162,7 +176,7 @@ export class TrainControls {
   private differs(run: Run, info: TrainingInfo | null): boolean {
     const o = this.overrides();
     if (!o || !info) return false;
-    const file: Record<string, unknown> = { optimizer: info.optimizer.optimizer, lr: info.optimizer.lr, steps: info.steps, batchSize: info.batchSize ?? undefined };
+    const file: Record<string, unknown> = { optimizer: info.optimizer.optimizer, lr: info.optimizer.lr, steps: info.steps, batchSize: info.batchSize ?? undefined, schedule: undefined };
     const used: Record<string, unknown> = { ...file, ...run.overrides };
     return (Object.keys(o) as (keyof TrainOverrides)[]).some((k) => used[k] !== o[k]);
   }

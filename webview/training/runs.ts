@@ -114,11 +114,12 @@ export class TrainingRuns {
     this.version++;
   }
 
-  /** `adam · lr 0.01`: the optimizer and learning rate a run used. */
+  /** `adam · lr 0.01 · cosine`: the optimizer, learning rate and (a chosen) schedule a run used. */
   label(o: TrainOverrides): string {
     const opt = o.optimizer ?? String(this.info?.optimizer.optimizer ?? 'optimizer');
     const lr = o.lr ?? this.info?.optimizer.lr;
-    return typeof lr === 'number' ? `${opt} · lr ${formatNumber(lr)}` : opt;
+    const base = typeof lr === 'number' ? `${opt} · lr ${formatNumber(lr)}` : opt;
+    return o.schedule && o.schedule !== 'constant' ? `${base} · ${o.schedule}` : base;
   }
 
   private runFor(runId: number): Run {

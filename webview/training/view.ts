@@ -3,17 +3,33 @@
  * activation table and the histograms over steps. Host messages only update the data; drawing
  * happens at most once per animation frame, and only while the view is shown.
  */
-import type { Finding, GraphSnapshot, HostMessage, LayerHistory, LayerStats, TrainAction, TrainOverrides, TrainingInfo, WebviewMessage } from '../../extension/protocol';
+import type {
+  AnalysisKind, AnalysisRequest, Finding, GradcheckReport, GraphSnapshot, HostMessage, LandscapeReport, LayerHistory, LayerStats, PlaygroundReport,
+  TrainAction, TrainOverrides, TrainingInfo, WebviewMessage,
+} from '../../extension/protocol';
 import { el } from '../dom';
 import { ActivationTable } from './activationTable';
 import { TrainControls } from './controls';
 import { FindingsList } from './findings';
+import { GradcheckCard, type AnalysisState } from './gradcheckCard';
+import { LandscapeCard } from './landscapeCard';
+import { PlaygroundCard } from './playgroundCard';
 import { GradFlow } from './gradFlow';
 import { Histograms } from './histograms';
 import { LossChart } from './lossChart';
 import { TrainingRuns } from './runs';
 
-export type TrainMessage = Extract<HostMessage, { type: 'trainProgress' | 'trainStatus' }>;
+export type TrainMessage = Extract<HostMessage, { type: 'trainProgress' | 'trainStatus' | 'analysis' }>;
+
+export interface TrainingViewEvents {
+  /** A gradient check finished: the parameters that failed (by name), to mark in the graph. */
+  gradcheck(failed: string[]): void;
+  /** Show a parameter in the graph. */
+  selectParam(name: string): void;
+}
+
+type Analyses = { gradcheck: AnalysisState<GradcheckReport>; landscape: AnalysisState<LandscapeReport>; playground: AnalysisState<PlaygroundReport> };
+const idle = () => ({ pending: false, report: null, error: null });
 
 export class TrainingView {
   readonly root: HTMLElement;
@@ -33,8 +49,15 @@ export class TrainingView {
   private readonly gradFlow = new GradFlow();
   private readonly activations = new ActivationTable();
   private readonly histograms: Histograms;
+  private readonly gradcheck: GradcheckCard;
+  private readonly landscape: LandscapeCard;
+  private readonly playground: PlaygroundCard;
+  private analyses: Analyses = { gradcheck: idle(), landscape: idle(), playground: idle() };
+  /** The request each tool waits for (a newer request replaces an older one). */
+  private readonly waiting: Partial<Record<AnalysisKind, number>> = {};
+  private requestSeq = 0;
 
-  constructor(private readonly post: (m: WebviewMessage) => void) {
+  constructor(private readonly post: (m: WebviewMessage) => void, private readonly events: TrainingViewEvents) {
     this.root = el('div', { class: 'training', 'data-testid': 'training-view', role: 'region', 'aria-label': 'Training' });
     this.root.hidden = true;
     const redraw = () => this.schedule();
@@ -45,8 +68,11 @@ export class TrainingView {
       reveal: (src) => this.post({ type: 'revealSource', file: src.file || this.file, line: Math.max(1, src.line), column: Math.max(0, src.column ?? 0) }),
     });
     this.histograms = new Histograms(redraw);
+    this.gradcheck = new GradcheckCard({ run: () => this.analyze({ kind: 'gradcheck' }), select: (name) => this.events.selectParam(name) });
+    this.landscape = new LandscapeCard({ run: (o) => this.analyze({ kind: 'landscape', ...o }) });
+    this.playground = new PlaygroundCard({ run: (r) => this.analyze(r) });
     const grid = el('div', { class: 'tr-grid' });
-    grid.append(this.loss.root, this.findings.root, this.gradFlow.root, this.activations.root, this.histograms.root);
+    grid.append(this.loss.root, this.findings.root, this.gradFlow.root, this.activations.root, this.histograms.root, this.gradcheck.root, this.landscape.root, this.playground.root);
     this.root.append(this.controls.root, grid);
     let width = 0;
     new ResizeObserver(() => {
@@ -61,7 +87,11 @@ export class TrainingView {
   setSnapshot(s: GraphSnapshot): void {
     const info = s.training ?? null;
     const fileChanged = s.file !== this.file;
-    if (fileChanged) this.runs.clear();
+    if (fileChanged) {
+      this.runs.clear();
+      this.analyses = { gradcheck: idle(), landscape: idle(), playground: idle() };
+      this.events.gradcheck([]);
+    }
     if (info && (fileChanged || JSON.stringify(info) !== JSON.stringify(this.info))) this.controls.setInfo(info);
     this.file = s.file;
     this.info = info;
@@ -77,8 +107,33 @@ export class TrainingView {
 
   handle(m: TrainMessage): void {
     if (m.type === 'trainProgress') this.runs.progress(m.runId, m.progress);
-    else this.runs.status(m.runId, m.status, m.step, m.total, m.overrides, m.message);
+    else if (m.type === 'trainStatus') this.runs.status(m.runId, m.status, m.step, m.total, m.overrides, m.message);
+    else this.answered(m);
     this.schedule();
+  }
+
+  /** Asks the host for a gradient check, a landscape or a playground run (at the current training step). */
+  private analyze(request: AnalysisRequest): void {
+    const requestId = ++this.requestSeq;
+    this.waiting[request.kind] = requestId;
+    this.analyses[request.kind] = { ...this.analyses[request.kind], pending: true, error: null } as never;
+    this.post({ type: 'analyze', requestId, request });
+    this.schedule();
+  }
+
+  private answered(m: Extract<HostMessage, { type: 'analysis' }>): void {
+    const kind = (Object.keys(this.waiting) as AnalysisKind[]).find((k) => this.waiting[k] === m.requestId);
+    if (!kind) return; // an answer to a request that a newer one replaced
+    delete this.waiting[kind];
+    const r = m.result;
+    if (r && r.kind === kind) {
+      this.analyses[kind] = { pending: false, report: r.report, error: null } as never;
+      if (r.kind === 'gradcheck') this.events.gradcheck(r.report.params.filter((p) => !p.passed).map((p) => p.name));
+    } else {
+      const e = m.error;
+      const where = e?.line ? `${e.file.split(/[\\/]/).pop()}:${e.line}: ` : '';
+      this.analyses[kind] = { ...this.analyses[kind], pending: false, error: e ? `${where}${e.message}` : 'No answer.' } as never;
+    }
   }
 
   setShown(shown: boolean): void {
@@ -116,6 +171,10 @@ export class TrainingView {
     this.gradFlow.render(latest?.layers ?? [], latest?.step ?? null);
     this.activations.render(latest?.layers ?? [], latest?.step ?? null);
     this.histograms.render(logged);
+    const canAnalyze = !!this.info;
+    this.gradcheck.render(this.analyses.gradcheck, canAnalyze);
+    this.landscape.render(this.analyses.landscape, canAnalyze);
+    this.playground.render(this.analyses.playground, this.info?.surface ?? null);
     this.root.dataset.runId = String(run?.runId ?? '');
     this.root.dataset.history = String(run?.history.length ?? 0);
     this.root.dataset.step = String(run?.step ?? 0);

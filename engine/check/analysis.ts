@@ -1,0 +1,91 @@
+/**
+ * What the panel's analysis tools compute, as plain JSON: the gradient check at the current
+ * parameters, the loss landscape around them, and the optimizer playground. Shared by the engine,
+ * the model worker, the extension and the webview (no vscode, no DOM).
+ */
+import type { OptimizerName } from '../optim/names';
+
+/** One parameter of a gradient check (the worst element, not every element). */
+export interface GradcheckParam {
+  name: string;
+  shape: number[];
+  size: number;
+  /** Elements compared (all of them, or a seeded sample of large tensors). */
+  checked: number;
+  maxRelError: number;
+  maxAbsError: number;
+  /** Flat index of the worst element, and its two gradients. */
+  worstIndex: number;
+  analytic: number;
+  numeric: number;
+  passed: boolean;
+}
+
+export interface GradcheckReport {
+  /** Training step the parameters are at (0 = the initial parameters). */
+  step: number;
+  passed: boolean;
+  h: number;
+  rtol: number;
+  atol: number;
+  params: GradcheckParam[];
+  /** What the loss was evaluated on, e.g. "the first batch of 32". */
+  on: string;
+}
+
+/** Slices of the loss around the current parameters θ along random filter-normalized directions. */
+export interface LandscapeReport {
+  step: number;
+  /** Offsets α along d₁ of the 1-D slice. */
+  alphas: number[];
+  /** L(θ + α·d₁) for each α. */
+  losses1d: number[];
+  /** Offsets of the 2-D slice, the same along d₁ (x) and d₂ (y); null without a 2-D slice. */
+  betas: number[] | null;
+  /** L(θ + betas[i]·d₁ + betas[j]·d₂), indexed [j][i], or null. */
+  losses2d: number[][] | null;
+  /** L(θ). */
+  center: number;
+  /** Parameter elements perturbed. */
+  parameters: number;
+  seed: number;
+  on: string;
+}
+
+export type SurfaceName = 'saddle' | 'bowl' | 'rosenbrock' | 'file';
+
+/** What an end point is; 'diverged' when the loss there is NaN or infinite. */
+export type CriticalKind = 'minimum' | 'maximum' | 'saddle' | 'flat' | 'not critical' | 'diverged';
+
+export interface PlaygroundTrajectory {
+  optimizer: OptimizerName;
+  lr: number;
+  /** Points visited, the start first. */
+  points: [number, number][];
+  losses: number[];
+  end: { point: [number, number]; loss: number; grad: number[]; eigenvalues: number[]; kind: CriticalKind };
+}
+
+export interface PlaygroundReport {
+  surface: SurfaceName;
+  title: string;
+  start: [number, number];
+  steps: number;
+  /** The loss on a grid covering the start and the trajectories: z[j][i] = f(xs[i], ys[j]). */
+  grid: { xs: number[]; ys: number[]; z: number[][] };
+  trajectories: PlaygroundTrajectory[];
+}
+
+export type AnalysisKind = 'gradcheck' | 'landscape' | 'playground';
+
+/** What the webview asks for. */
+export type AnalysisRequest =
+  | { kind: 'gradcheck' }
+  | { kind: 'landscape'; twoD: boolean; range: number; seed: number }
+  | { kind: 'playground'; surface: SurfaceName; runs: { optimizer: OptimizerName; lr: number }[]; steps: number; start?: [number, number] };
+
+/** The answer: exactly one of the reports, or an error located in the user's file when it is theirs. */
+export type AnalysisResult =
+  | { kind: 'gradcheck'; report: GradcheckReport }
+  | { kind: 'landscape'; report: LandscapeReport }
+  | { kind: 'playground'; report: PlaygroundReport };

@@ -1,0 +1,118 @@
+/**
+ * The panel's analysis tools on a training spec at its current parameters: the gradient check, the
+ * loss landscape, and the optimizer playground (on a built-in surface or on the file's own loss of
+ * two numbers). Each returns the JSON report of engine/check/analysis.ts.
+ */
+import type { Tensor } from '../tensor';
+import { noGrad } from '../ops/context';
+import type { Trainer } from '../train/trainer';
+import type { AnalysisRequest, GradcheckReport, LandscapeReport, PlaygroundReport, SurfaceName } from './analysis';
+import { gradcheck } from './gradcheck';
+import { lossLandscape } from './landscape';
+import { playgroundOn, SURFACES, surfaceProblem, valueOf, type TwoParamProblem } from './hessian';
+
+/** Settings of the panel's gradient check: float64 centered differences, sampled on large tensors. */
+export const GRADCHECK = { h: 1e-6, rtol: 1e-4, atol: 1e-7, maxPerParam: 256, seed: 0 } as const;
+
+export function gradcheckReport(trainer: Trainer): GradcheckReport {
+  const { loss, on } = trainer.objective('batch');
+  const r = gradcheck(loss, trainer.params, GRADCHECK);
+  const names = trainer.paramNames;
+  return {
+    step: trainer.stepsTaken, passed: r.passed, h: GRADCHECK.h, rtol: GRADCHECK.rtol, atol: GRADCHECK.atol, on,
+    params: r.params.map((c, i) => ({
+      name: names[i] ?? c.name, shape: c.shape, size: c.analytic.length, checked: c.checked,
+      maxRelError: c.maxRelError, maxAbsError: c.maxAbsError, worstIndex: c.worstIndex,
+      analytic: c.worstIndex >= 0 ? c.analytic[c.worstIndex] : 0, numeric: c.worstIndex >= 0 ? c.numeric[c.worstIndex] : 0,
+      passed: c.passed,
+    })),
+  };
+}
+
+/** Loss evaluations of a landscape (1-D and 2-D slices). */
+const POINTS_1D = 41, POINTS_2D = 25;
+/** Multiply-adds one landscape may spend (parameters × examples × evaluations), about a second or two. */
+const LANDSCAPE_BUDGET = 4e9;
+
+export function landscapeReport(trainer: Trainer, req: Extract<AnalysisRequest, { kind: 'landscape' }>): LandscapeReport {
+  const parameters = trainer.params.reduce((n, p) => n + p.size, 0);
+  const evaluations = POINTS_1D + (req.twoD ? POINTS_2D ** 2 : 0);
+  // fewer examples for larger models, so a landscape stays a matter of seconds
+  const examples = Math.max(32, Math.min(2048, Math.floor(LANDSCAPE_BUDGET / Math.max(1, parameters * evaluations))));
+  const { loss, on } = trainer.objective('data', examples);
+  const r = lossLandscape(() => noGrad(() => loss().item()), trainer.params, {
+    range: req.range, seed: req.seed, twoD: req.twoD, points1d: POINTS_1D, points2d: POINTS_2D,
+  });
+  return { ...r, step: trainer.stepsTaken, on };
+}
+
+/** Half-widths of the default view of each built-in surface around its start. */
+const VIEW: Record<Exclude<SurfaceName, 'file'>, { x: [number, number]; y: [number, number] }> = {
+  saddle: { x: [-1.5, 1.5], y: [-1.5, 1.5] },
+  bowl: { x: [-2, 2], y: [-2, 2] },
+  rosenbrock: { x: [-2, 2], y: [-1, 3] },
+};
+const GRID = 61;
+
+/** The file's loss as a two-parameter problem, when its parameters hold exactly two numbers. */
+export function fileProblem(trainer: Trainer): TwoParamProblem | null {
+  const params = trainer.params;
+  if (params.reduce((n, p) => n + p.size, 0) !== 2) return null;
+  const { loss } = trainer.objective('batch');
+  const flat = (): [number, number] => params.flatMap((p) => Array.from(p.data as ArrayLike<number>)) as [number, number];
+  return {
+    params,
+    set: (x) => {
+      let k = 0;
+      for (const p of params) for (let i = 0; i < p.size; i++) p.data[i] = x[k++];
+    },
+    get: flat,
+    loss: loss as () => Tensor,
+  };
+}
+
+/** A short title of the file's two-parameter loss, or null when it has more (or fewer) than two numbers. */
+export function fileSurfaceTitle(trainer: Trainer): string | null {
+  if (trainer.params.reduce((n, p) => n + p.size, 0) !== 2) return null;
+  return `the file's loss of ${trainer.paramNames.join(', ')}`;
+}
+
+export function playgroundReport(req: Extract<AnalysisRequest, { kind: 'playground' }>, trainer: Trainer | null): PlaygroundReport {
+  let problem: TwoParamProblem, title: string, start: [number, number], view: { x: [number, number]; y: [number, number] };
+  let restore: (() => void) | null = null;
+  if (req.surface === 'file') {
+    const p = trainer && fileProblem(trainer);
+    if (!p) throw new Error('The playground runs on the file\'s loss only when its parameters hold exactly two numbers (for example `param([1, 2])` or two scalars).');
+    problem = p;
+    const initial = p.get();
+    restore = () => p.set(initial);
+    title = fileSurfaceTitle(trainer!)!;
+    start = req.start ?? initial;
+    const r = Math.max(1, Math.abs(start[0]), Math.abs(start[1]));
+    view = { x: [start[0] - r, start[0] + r], y: [start[1] - r, start[1] + r] };
+  } else {
+    const s = SURFACES[req.surface];
+    problem = surfaceProblem(s.f);
+    title = s.title;
+    start = req.start ?? s.start;
+    view = VIEW[req.surface];
+  }
+  try {
+    const trajectories = playgroundOn(problem, start, req.runs, req.steps);
+    // the view: the surface's own, widened to the paths (at most 3× in each direction)
+    const widen = ([lo, hi]: [number, number], vs: number[]): [number, number] => {
+      const w = hi - lo;
+      const finite = vs.filter(Number.isFinite);
+      return [Math.max(lo - w, Math.min(lo, ...finite)), Math.min(hi + w, Math.max(hi, ...finite))];
+    };
+    const pts = trajectories.flatMap((t) => t.points);
+    const xr = widen(view.x, [start[0], ...pts.map((p) => p[0])]);
+    const yr = widen(view.y, [start[1], ...pts.map((p) => p[1])]);
+    const xs = Array.from({ length: GRID }, (_, i) => xr[0] + ((xr[1] - xr[0]) * i) / (GRID - 1));
+    const ys = Array.from({ length: GRID }, (_, j) => yr[0] + ((yr[1] - yr[0]) * j) / (GRID - 1));
+    const z = ys.map((y) => xs.map((x) => valueOf(problem, [x, y])));
+    return { surface: req.surface, title, start, steps: req.steps, grid: { xs, ys, z }, trajectories };
+  } finally {
+    restore?.();
+  }
+}

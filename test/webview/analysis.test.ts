@@ -1,0 +1,218 @@
+/**
+ * The training view's analysis tools and the graph that follows training, in Chromium with the real
+ * bundle and CSP. The reports come from the real worker (a paused, kept-alive training run of the
+ * moons example), so the cards draw exactly what the host would send.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { AnalysisRequest, AnalysisResult, GraphSnapshot, WebviewMessage } from '../../extension/protocol';
+import { ModelRunner, type TrainingRun } from '../../extension/runner/runner';
+import type { InspectOutcome } from '../../extension/runner/types';
+import { ROOT, screenshotPath, traceModels, usePanels, type PanelPage } from './harness';
+import type { ThemeName } from './themes';
+
+const THEMES: ThemeName[] = ['dark', 'light', 'high-contrast'];
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+declare const document: any;
+
+const q = (testId: string) => `[data-testid="${testId}"]`;
+const count = (p: PanelPage, selector: string) => p.page.$$eval(selector, (els: any[]) => els.length);
+const analyzeMessages = async (p: PanelPage) => (await p.posted()).filter((m): m is Extract<WebviewMessage, { type: 'analyze' }> => m.type === 'analyze');
+
+function resultOf(o: InspectOutcome): AnalysisResult {
+  if (!o.ok) assert.fail(o.error.message);
+  if (!('result' in o)) assert.fail('expected an analysis result');
+  return o.result;
+}
+
+describe('webview: analysis tools and the graph that follows training', function () {
+  const panel = usePanels();
+  let runner: ModelRunner;
+  let run: TrainingRun;
+  let moons: GraphSnapshot;
+  const reports: Partial<Record<'gradcheck' | 'landscape' | 'playground', AnalysisResult>> = {};
+  let stepGraph: { step: number; snapshot: GraphSnapshot };
+  const PLAYGROUND: Extract<AnalysisRequest, { kind: 'playground' }> = {
+    kind: 'playground', surface: 'rosenbrock', steps: 200,
+    runs: [{ optimizer: 'sgd', lr: 0.05 }, { optimizer: 'rmsprop', lr: 0.01 }, { optimizer: 'adam', lr: 0.1 }],
+  };
+
+  before(async function () {
+    this.timeout(240_000);
+    const source = fs.readFileSync(path.join(ROOT, 'examples', '08-moons-mlp.ts'), 'utf8');
+    moons = (await traceModels({ moons: source })).moons.snapshot;
+    runner = new ModelRunner(path.join(ROOT, 'dist'));
+    let reached: (() => void) | null = null;
+    run = await runner.train(path.join(ROOT, 'examples', '08-moons-mlp.ts'), {
+      paused: true, keepAlive: true, progressMs: 0,
+      onProgress: (pr) => {
+        if (pr.step === 25 && pr.paused) reached?.();
+      },
+    });
+    reports.gradcheck = resultOf(await run.inspect({ kind: 'gradcheck' }));
+    reports.landscape = resultOf(await run.inspect({ kind: 'landscape', twoD: true, range: 1, seed: 0 }));
+    reports.playground = resultOf(await run.inspect(PLAYGROUND));
+    const stepped = new Promise<void>((resolve) => (reached = resolve));
+    run.step(25);
+    await stepped;
+    const g = await run.inspect({ kind: 'graph' });
+    if (!g.ok || !('graph' in g)) assert.fail('no graph');
+    stepGraph = g.graph;
+  });
+
+  after(() => {
+    run?.cancel();
+    runner?.dispose();
+  });
+
+  async function trainingPanel(opts: Parameters<typeof panel>[0] = {}): Promise<PanelPage> {
+    const p = await panel(opts);
+    await p.showSnapshot(moons, 1);
+    await p.page.click(q('view-training'));
+    await p.page.waitForSelector(`#app[data-view="training"] ${q('training-view')}[data-renders]`);
+    return p;
+  }
+
+  /** Clicks a tool's button and answers the request it posted with `result`. */
+  async function runTool(p: PanelPage, button: string, result: AnalysisResult | null, error?: { message: string; line: number }): Promise<Extract<WebviewMessage, { type: 'analyze' }>> {
+    const before = (await analyzeMessages(p)).length;
+    await p.page.click(q(button));
+    const sent = await waitFor(async () => (await analyzeMessages(p))[before]);
+    await p.send({ type: 'analysis', requestId: sent.requestId, result, ...(error ? { error: { kind: 'runtime', file: '/w/08-moons-mlp.ts', line: error.line, column: 1, message: error.message } } : {}) });
+    return sent;
+  }
+
+  async function waitFor<T>(f: () => Promise<T | undefined>): Promise<T> {
+    for (let i = 0; i < 200; i++) {
+      const v = await f();
+      if (v !== undefined) return v;
+      await new Promise((r) => setTimeout(r, 25)); // polling the page's posted messages
+    }
+    throw new Error('timed out');
+  }
+
+  it('gradient check: the button asks for it; the table shows every parameter, and a failing one is marked in the graph', async () => {
+    const p = await trainingPanel({ theme: 'dark' });
+    const report = reports.gradcheck!;
+    assert.ok(report.kind === 'gradcheck');
+    const sent = await runTool(p, 'gradcheck-run', report);
+    assert.deepEqual(sent.request, { kind: 'gradcheck' });
+    await p.page.waitForSelector(`${q('gradcheck-table')} tbody tr[data-param]`);
+    const rows = await p.page.$$eval(`${q('gradcheck-table')} tbody tr`, (trs: any[]) => trs.map((tr) => ({ param: tr.dataset.param, failed: tr.dataset.failed ?? null, text: tr.textContent })));
+    assert.deepEqual(rows.map((r) => r.param), report.report.params.map((x) => x.name));
+    assert.ok(rows.every((r) => r.failed !== 'true' && /pass/.test(r.text)), JSON.stringify(rows));
+    assert.match(await p.page.innerText(q('gradcheck-status')), new RegExp(`All ${report.report.params.length} parameters pass at step 0`));
+    await p.page.locator(q('gradcheck')).screenshot({ path: screenshotPath('gradcheck-pass-dark') });
+
+    // the same report with the second layer's weight failing
+    const failing: AnalysisResult = { kind: 'gradcheck', report: { ...report.report, passed: false, params: report.report.params.map((x, i) => (i === 2 ? { ...x, passed: false, maxRelError: 0.5 } : x)) } };
+    await runTool(p, 'gradcheck-run', failing);
+    const bad = `${q('gradcheck-table')} tbody tr[data-failed="true"]`;
+    await p.page.waitForSelector(bad);
+    assert.equal(await count(p, bad), 1);
+    assert.equal(await p.page.getAttribute(bad, 'data-param'), 'model.layers.2.weight');
+    assert.match(await p.page.innerText(q('gradcheck-status')), /1 of 4 parameters fail/);
+    // clicking the failing row shows that parameter in the graph, outlined as failed
+    await p.page.click(bad);
+    await p.page.waitForSelector('#app[data-view="graph"]');
+    const marked = await p.page.$$eval('g.node.gradcheck-fail', (gs: any[]) => gs.map((g) => g.dataset.name));
+    assert.deepEqual(marked, ['weight']);
+    assert.equal(await p.page.$eval('g.node.gradcheck-fail', (g: any) => g.classList.contains('selected')), true, 'and selected');
+    await p.page.screenshot({ path: screenshotPath('gradcheck-fail-graph-dark') });
+  });
+
+  it('loss landscape: the request carries the inputs; the 1-D slice and the 2-D map are drawn from the report', async () => {
+    const p = await trainingPanel({ theme: 'light' });
+    const r = reports.landscape!;
+    assert.ok(r.kind === 'landscape');
+    await p.page.fill(q('landscape-range'), '1');
+    await p.page.fill(q('landscape-seed'), '0');
+    const sent = await runTool(p, 'landscape-run', r);
+    assert.deepEqual(sent.request, { kind: 'landscape', twoD: true, range: 1, seed: 0 });
+    await p.page.waitForSelector(`${q('landscape-1d')} path.landscape-line`);
+    assert.equal(Number(await p.page.getAttribute(`${q('landscape-1d')} path.landscape-line`, 'data-points')), r.report.losses1d.filter(Number.isFinite).length);
+    assert.equal(await count(p, `${q('landscape-2d')} rect.landscape-cell`), r.report.betas!.length ** 2);
+    assert.equal(r.report.losses2d!.flat().length, r.report.betas!.length ** 2);
+    assert.ok(await count(p, `${q('landscape-2d')} path.landscape-contour`) >= 3, 'contour lines');
+    assert.equal(await count(p, `${q('landscape-1d')} circle.landscape-center`), 1);
+    assert.match(await p.page.innerText(q('landscape-status')), /step 0/);
+    await p.page.locator(q('landscape')).screenshot({ path: screenshotPath('landscape-light') });
+
+    // an error from the host is shown as text, with the file and line
+    await p.page.uncheck(q('landscape-2d-toggle'));
+    const again = await runTool(p, 'landscape-run', null, { message: 'The model threw <b>boom</b>', line: 12 });
+    assert.equal((again.request as { twoD: boolean }).twoD, false);
+    await p.page.waitForFunction((sel: string) => /boom/.test(document.querySelector(sel)?.textContent ?? ''), q('landscape-status'));
+    const status = await p.page.innerText(q('landscape-status'));
+    assert.match(status, /08-moons-mlp\.ts:12: The model threw <b>boom<\/b>/);
+    assert.equal(await count(p, `${q('landscape')} b`), 0, 'user text is never markup');
+  });
+
+  it('optimizer playground: the chosen optimizers and surface are sent; the trajectories and verdicts are drawn', async () => {
+    const p = await trainingPanel({ theme: 'dark' });
+    const r = reports.playground!;
+    assert.ok(r.kind === 'playground');
+    await p.page.selectOption(q('playground-surface'), 'rosenbrock');
+    await p.page.fill(q('playground-steps'), '200');
+    for (const { optimizer, lr } of PLAYGROUND.runs) {
+      await p.page.check(q(`playground-opt-${optimizer}`));
+      await p.page.fill(q(`playground-lr-${optimizer}`), String(lr));
+    }
+    const sent = await runTool(p, 'playground-run', r);
+    assert.deepEqual(sent.request, PLAYGROUND);
+    await p.page.waitForSelector(`${q('playground-plot')} path.trajectory`);
+    const paths = await p.page.$$eval(`${q('playground-plot')} path.trajectory`, (ps: any[]) => ps.map((x) => ({ opt: x.dataset.optimizer, points: Number(x.dataset.points) })));
+    assert.deepEqual(paths, r.report.trajectories.map((t) => ({ opt: t.optimizer, points: t.points.length })));
+    assert.ok(await count(p, `${q('playground-plot')} path.pg-contour`) >= 5, 'contours of the surface');
+    const kinds = await p.page.$$eval(`${q('playground-verdicts')} td.pg-kind`, (tds: any[]) => tds.map((td) => td.dataset.kind));
+    assert.deepEqual(kinds, r.report.trajectories.map((t) => t.end.kind));
+    await p.page.locator(q('playground')).screenshot({ path: screenshotPath('playground-dark') });
+  });
+
+  it('the graph follows training: a trainGraph message shows the step\'s values, and says which step', async () => {
+    const p = await panel({ theme: 'dark' });
+    await p.showSnapshot(moons, 1);
+    // the loss (the output node): a number that training moves
+    const lossText = () => p.page.$eval(`g.node[data-key="n${moons.output}"] text.value`, (t: any) => t.textContent as string);
+    const before = await lossText();
+    await p.send({ type: 'trainGraph', runId: 1, step: stepGraph.step, snapshot: stepGraph.snapshot });
+    await p.page.waitForSelector(`#app[data-train-step="${stepGraph.step}"]`);
+    assert.equal(stepGraph.step, 25);
+    assert.match(await p.page.innerText(q('status')), /at training step 25/);
+    assert.equal(stepGraph.snapshot.output, moons.output, 'the same graph');
+    const after = await lossText();
+    assert.notEqual(after, before, 'the loss moved in 25 steps');
+    assert.ok(Number(after.replace('\u2212', '-')) < Number(before.replace('\u2212', '-')), `the loss fell: ${before} → ${after}`);
+    // a new trace of the file goes back to the file's own graph
+    await p.showSnapshot(moons, 2);
+    assert.equal(await p.page.getAttribute('#app', 'data-train-step'), '');
+  });
+
+  for (const theme of THEMES) {
+    it(`the analysis cards stay readable in a narrow panel (${theme})`, async () => {
+      const p = await trainingPanel({ theme, viewport: { width: 360, height: 900 } });
+      for (const [button, kind] of [['gradcheck-run', 'gradcheck'], ['landscape-run', 'landscape'], ['playground-run', 'playground']] as const) {
+        await runTool(p, button, reports[kind]!);
+      }
+      await p.page.waitForSelector(`${q('playground-plot')} path.trajectory`);
+      await p.page.waitForSelector(`${q('landscape-2d')} rect.landscape-cell`);
+      const problems: string[] = await p.page.evaluate(() => {
+        const out: string[] = [];
+        const inside = (b: any, r: any) => b.left >= r.left - 1 && b.right <= r.right + 1 && b.top >= r.top - 1 && b.bottom <= r.bottom + 1;
+        for (const id of ['gradcheck', 'landscape', 'playground']) {
+          const card = document.querySelector(`[data-testid="${id}"]`);
+          if (card.scrollWidth > card.clientWidth + 1) out.push(`${id} is wider than its box (${card.scrollWidth} > ${card.clientWidth})`);
+          for (const svg of card.querySelectorAll('svg')) {
+            const r = svg.getBoundingClientRect();
+            for (const t of svg.querySelectorAll('text')) if (t.textContent && !inside(t.getBoundingClientRect(), r)) out.push(`${id}: "${t.textContent}" sticks out of its chart`);
+          }
+        }
+        return out;
+      });
+      assert.deepEqual(problems, []);
+      for (const id of ['gradcheck', 'landscape', 'playground']) await p.page.locator(q(id)).screenshot({ path: screenshotPath(`${id}-narrow-${theme}`) });
+    });
+  }
+});

@@ -1,0 +1,197 @@
+/**
+ * The gradient check card: compares backprop's gradient of every parameter with centered finite
+ * differences at the current training step, one row per parameter (its worst element). Clicking a
+ * row selects that parameter.
+ *
+ * Also the pieces the three analysis cards share (the state they draw, number text, ids).
+ */
+import * as d3 from 'd3';
+import type { GradcheckParam, GradcheckReport } from '../../extension/protocol';
+import { button, el } from '../dom';
+import { formatNumber, shapeText } from '../format';
+import { card } from './chart';
+
+/** What the view knows about one analysis: a request under way, its last report, or why it failed. */
+export interface AnalysisState<R> {
+  pending: boolean;
+  report: R | null;
+  error: string | null;
+}
+
+/** Numbers of the analysis cards: the engine's format, a real minus sign, ∞ and NaN spelled out. */
+export function num(v: number | null | undefined): string {
+  if (v === null || v === undefined) return '—';
+  if (Number.isNaN(v)) return 'NaN';
+  if (!Number.isFinite(v)) return v > 0 ? '∞' : '−∞';
+  return formatNumber(v).replace(/^-/, '−').replace('e-', 'e−');
+}
+
+/** Counts with thousands separators (65,536). */
+export const count = (n: number): string => n.toLocaleString('en-US');
+
+/** Ids for clip paths and patterns: unique on the page (several cards, several views). */
+let lastId = 0;
+export function uniqueId(prefix: string): string {
+  return `bl-${prefix}-${++lastId}`;
+}
+
+/** Disables a `vscode-button` (or an input) for pointer and keyboard, and says so to screen readers. */
+export function setDisabled(e: HTMLElement, off: boolean): void {
+  e.toggleAttribute('disabled', off);
+  e.setAttribute('aria-disabled', String(off));
+}
+
+/** The one-line status of an analysis card (a live region: results are announced). */
+export function statusLine(testId: string): HTMLElement {
+  return el('div', { class: 'an-status', 'data-testid': testId, role: 'status', 'aria-live': 'polite' });
+}
+
+/** Sets the status text, marked as an error or not. */
+export function setStatus(e: HTMLElement, text: string, error = false): void {
+  if (e.textContent !== text) e.textContent = text;
+  e.classList.toggle('error', error);
+}
+
+/** Row-major multi-index of flat index `i` in `shape`: `[3, 7]`. */
+function multiIndex(i: number, shape: readonly number[]): string {
+  if (shape.length === 0) return '';
+  const idx: number[] = [];
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const n = Math.max(1, shape[d]);
+    idx.unshift(i % n);
+    i = Math.floor(i / n);
+  }
+  return `[${idx.join(', ')}]`;
+}
+
+const INTRO = 'Compares backprop’s gradient of every parameter with centered differences (f(θ+h) − f(θ−h)) / 2h at the current training step.';
+
+interface Column {
+  head: string;
+  title: string;
+  cell(p: GradcheckParam): string;
+}
+
+const COLUMNS: Column[] = [
+  { head: 'parameter', title: 'Parameter name', cell: (p) => p.name },
+  { head: 'shape', title: 'Shape of the parameter', cell: (p) => shapeText(p.shape) },
+  { head: 'checked', title: 'Elements compared: all of them, or a seeded sample of a large tensor', cell: (p) => (p.checked >= p.size ? `all ${count(p.size)}` : `${count(p.checked)} of ${count(p.size)} sampled`) },
+  { head: 'rel. error', title: 'Largest relative error |analytic − numeric| / max(|analytic|, |numeric|)', cell: (p) => num(p.maxRelError) },
+  { head: 'abs. error', title: 'Largest absolute error |analytic − numeric|', cell: (p) => num(p.maxAbsError) },
+  { head: 'backprop', title: 'Backprop’s gradient at the worst element', cell: (p) => num(p.analytic) },
+  { head: 'numeric', title: 'Centered-difference gradient at the worst element', cell: (p) => num(p.numeric) },
+];
+
+export class GradcheckCard {
+  readonly root: HTMLElement;
+  private readonly sub: HTMLElement;
+  private readonly run: HTMLElement;
+  private readonly status: HTMLElement;
+  private readonly wrap: HTMLElement;
+  private readonly tbody: HTMLTableSectionElement;
+  private readonly caption: HTMLElement;
+  private enabled = true;
+  private pending = false;
+  /** What the last render drew (render is a no-op when nothing changed). */
+  private last: { report: GradcheckReport | null; pending: boolean; error: string | null; enabled: boolean } | null = null;
+
+  constructor(private readonly events: { run(): void; select(paramName: string): void }) {
+    const c = card('Gradient check', 'gradcheck');
+    this.root = c.root;
+    this.root.classList.add('an-card');
+    this.sub = el('span', { class: 'tr-sub' });
+    c.head.append(this.sub);
+    this.run = button('check-all', 'Check gradients', () => {
+      if (this.enabled && !this.pending) this.events.run();
+    }, 'gradcheck-run', false);
+    this.run.title = 'Compare backprop’s gradients with finite differences at the current step';
+    this.status = statusLine('gradcheck-status');
+    const controls = el('div', { class: 'an-controls' });
+    controls.append(this.run);
+    this.wrap = el('div', { class: 'table-scroll an-table-scroll' });
+    const table = el('table', { class: 'tr-table an-table', 'data-testid': 'gradcheck-table', 'aria-label': 'Gradient check per parameter' });
+    const head = el('tr');
+    for (const col of COLUMNS) head.append(el('th', { title: col.title, scope: 'col' }, col.head));
+    head.append(el('th', { title: 'Whether every checked element is within the tolerance', scope: 'col', class: 'an-verdict-head' }, 'verdict'));
+    const thead = el('thead');
+    thead.append(head);
+    this.tbody = el('tbody');
+    table.append(thead, this.tbody);
+    this.wrap.append(table);
+    this.wrap.hidden = true;
+    this.caption = el('div', { class: 'tr-caption', 'data-testid': 'gradcheck-caption' });
+    c.body.append(controls, this.status, this.wrap, this.caption);
+  }
+
+  render(s: AnalysisState<GradcheckReport>, enabled: boolean): void {
+    const last = this.last;
+    if (last && last.report === s.report && last.pending === s.pending && last.error === s.error && last.enabled === enabled) return;
+    this.last = { report: s.report, pending: s.pending, error: s.error, enabled };
+    this.enabled = enabled;
+    this.pending = s.pending;
+    setDisabled(this.run, !enabled || s.pending);
+    this.root.toggleAttribute('aria-busy', s.pending);
+
+    const r = s.report;
+    if (s.pending) setStatus(this.status, 'Checking…');
+    else if (s.error) setStatus(this.status, s.error, true);
+    else if (r) setStatus(this.status, summary(r));
+    else setStatus(this.status, INTRO);
+    this.sub.textContent = r ? `step ${r.step}` : '';
+    this.caption.textContent = r ? `h = ${num(r.h)}; an element passes when its relative error is at most ${num(r.rtol)} or its absolute error at most ${num(r.atol)}. Click a row to select the parameter.` : '';
+    this.wrap.hidden = !r;
+    this.wrap.classList.toggle('stale', !!r && (s.pending || !!s.error));
+    this.root.dataset.passed = r ? String(r.passed) : '';
+    if (!r) return;
+
+    const select = (name: string) => this.events.select(name);
+    d3.select(this.tbody).selectAll<HTMLTableRowElement, GradcheckParam>('tr')
+      .data(r.params, (p) => p.name)
+      .join((enter) => enter.append('tr').each(function () {
+        const tr = this;
+        tr.tabIndex = 0;
+        for (const col of COLUMNS) tr.append(el('td', { 'data-col': col.head }));
+        const verdict = el('td', { class: 'an-verdict', 'data-col': 'verdict' });
+        verdict.append(el('i', { class: 'codicon', 'aria-hidden': 'true' }), el('span', { class: 'an-verdict-word' }));
+        tr.append(verdict);
+        // the row's datum changes with each report: read it when clicked
+        const name = () => tr.dataset.param ?? '';
+        tr.addEventListener('click', () => select(name()));
+        tr.addEventListener('keydown', (e) => {
+          if (e.key === 'Enter' || e.key === ' ') {
+            e.preventDefault();
+            select(name());
+          }
+        });
+      }))
+      .order()
+      .each(function (p) {
+        const tr = this;
+        tr.dataset.param = p.name;
+        tr.classList.toggle('fail', !p.passed);
+        if (p.passed) tr.removeAttribute('data-failed');
+        else tr.dataset.failed = 'true';
+        const at = multiIndex(p.worstIndex, p.shape);
+        tr.title = `Select ${p.name}. Worst element${at ? ` ${at}` : ''}: backprop ${num(p.analytic)}, numeric ${num(p.numeric)}`;
+        const cells = tr.cells;
+        COLUMNS.forEach((col, i) => {
+          const text = col.cell(p);
+          if (cells[i].textContent !== text) cells[i].textContent = text;
+        });
+        const verdict = cells[COLUMNS.length];
+        verdict.querySelector('.codicon')!.className = `codicon ${p.passed ? 'codicon-pass' : 'codicon-error'}`;
+        verdict.querySelector('.an-verdict-word')!.textContent = p.passed ? 'pass' : 'fail';
+      });
+  }
+}
+
+function summary(r: GradcheckReport): string {
+  const n = r.params.length;
+  let worst = 0;
+  for (const p of r.params) if (!(p.maxRelError <= worst)) worst = p.maxRelError;
+  const failed = r.params.filter((p) => !p.passed).length;
+  const tail = `at step ${r.step} (worst relative error ${num(worst)}, on ${r.on})`;
+  if (n === 0) return `No parameters to check at step ${r.step}.`;
+  if (failed === 0) return `All ${count(n)} parameter${n === 1 ? '' : 's'} pass ${tail}`;
+  return `${count(failed)} of ${count(n)} parameter${n === 1 ? '' : 's'} fail ${tail}`;
+}
