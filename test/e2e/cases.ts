@@ -343,6 +343,17 @@ export async function caseTrain(wb: Workbench): Promise<void> {
   assert.ok(await wb.testId('grad-flow').locator('rect, circle').count() >= 2, 'gradient flow per layer');
   assert.ok(await wb.testId('histograms').locator('path').count() >= 2, 'histograms over steps');
   await wb.screenshot('13-training-paused');
+  // the gradient check runs in the worker at the paused step; the graph follows the run to that step
+  const at = paused.step + 1;
+  await wb.testId('gradcheck-run').click();
+  await wb.until(`the gradient check at step ${at}`, async () => new RegExp(`All 4 parameters pass at step ${at}\\b`).test((await wb.testId('gradcheck-status').textContent()) ?? ''), 30_000);
+  await wb.testId('gradcheck').scrollIntoViewIfNeeded();
+  await wb.screenshot('15-gradcheck');
+  await wb.testId('view-graph').click();
+  await wb.view().locator(`#app[data-train-step="${at}"]`).waitFor({ timeout: 30_000 });
+  assert.match((await wb.testId('status').textContent()) ?? '', new RegExp(`at training step ${at}\\b`));
+  await wb.screenshot('16-graph-at-step');
+  await wb.testId('view-training').click();
   await wb.testId('train-run').click(); // Resume
   await wb.until('training to go on', async () => (await trainStatus(wb)).step > paused.step + 200, 60_000);
   await wb.testId('train-reset').click();

@@ -191,6 +191,11 @@ describe('webview: training view in Chromium', function () {
     await p.page.waitForSelector(q('train-pending'), { state: 'visible' });
     await p.page.click(q('train-reset'));
     assert.deepEqual((await trainMessages(p)).pop(), { type: 'train', action: 'reset', overrides: { ...overrides, lr: 0.2 } });
+    // the schedule: the file's until a preset is picked
+    assert.equal(await p.page.$eval(q('train-schedule'), (e: any) => e.selectedOptions[0]?.textContent), 'as in the file (constant)');
+    await p.page.selectOption(q('train-schedule'), 'cosine');
+    await p.page.click(q('train-reset'));
+    assert.deepEqual((await trainMessages(p)).pop(), { type: 'train', action: 'reset', overrides: { ...overrides, lr: 0.2, schedule: 'cosine' } });
 
     // an invalid setting blocks the actions and says why
     await p.page.fill(q('train-lr'), '-1');

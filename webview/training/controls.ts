@@ -45,7 +45,7 @@ export class TrainControls {
   private readonly step: HTMLElement;
   private readonly reset: HTMLElement;
   private readonly optimizer: HTMLSelectElement;
-  /** '' keeps the file's schedule; a preset replaces it (sized to the run's steps). */
+  /** 'file' keeps the file's schedule; a preset replaces it (sized to the run's steps). */
   private readonly schedule: HTMLSelectElement;
   private readonly fileSchedule: HTMLOptionElement;
   private readonly fields: Record<'lr' | 'steps' | 'batchSize', Field>;
@@ -68,7 +68,7 @@ export class TrainControls {
     const opt = el('label', { class: 'tr-field' });
     opt.append(el('span', { class: 'tr-field-label' }, 'optimizer'), this.optimizer);
     this.schedule = el('select', { class: 'tr-select', 'data-testid': 'train-schedule', 'aria-label': 'Learning-rate schedule' });
-    this.fileSchedule = el('option', { value: '' }, 'as in the file');
+    this.fileSchedule = el('option', { value: 'file' }, 'as in the file');
     this.schedule.append(this.fileSchedule);
     for (const name of SCHEDULE_PRESETS) this.schedule.append(el('option', { value: name }, name));
     this.schedule.title = 'step: ×0.1 at each third · exponential: to 1% · polynomial: linear to 0 · cosine: 5% warmup · cyclic: lr/10 ↔ lr';
@@ -104,7 +104,7 @@ export class TrainControls {
     this.optimizer.value = (OPTIMIZER_NAMES as readonly string[]).includes(name) ? name : 'sgd';
     const lr = info.optimizer.lr;
     this.fields.lr.input.value = typeof lr === 'number' ? String(lr) : '';
-    this.schedule.value = '';
+    this.schedule.value = 'file';
     this.fileSchedule.textContent = `as in the file (${info.schedule})`;
     this.fields.steps.input.value = String(info.steps);
     this.fields.batchSize.input.value = info.batchSize === null ? '' : String(info.batchSize);
@@ -116,7 +116,7 @@ export class TrainControls {
   /** The settings in the inputs, as the host's overrides (null when one is invalid). */
   overrides(): TrainOverrides | null {
     const o: TrainOverrides = { optimizer: this.optimizer.value as OptimizerName };
-    if (this.schedule.value) o.schedule = this.schedule.value as SchedulePreset;
+    if (this.schedule.value !== 'file') o.schedule = this.schedule.value as SchedulePreset;
     for (const k of ['lr', 'steps', 'batchSize'] as const) {
       if (k === 'batchSize' && this.batchWrap.hidden) continue;
       const v = this.fields[k].parse();
