@@ -110,3 +110,18 @@ export function padDomain([lo, hi]: [number, number], log: boolean): [number, nu
   const d = Math.abs(lo) * 0.1 || 1;
   return [lo - d, hi + d];
 }
+
+/** A loss axis on the left, linear (nice ticks) or log (decade ticks), labelled and measured: the scale and the left margin. */
+export function lossAxis(
+  yAxis: G, yLabel: d3.Selection<SVGTextElement, unknown, null, undefined>, domain: [number, number], log: boolean, top: number, bottom: number,
+): { y: d3.ScaleContinuousNumeric<number, number>; left: number } {
+  const y = log
+    ? d3.scaleLog().domain(padDomain(domain, true)).range([bottom, top])
+    : d3.scaleLinear().domain(padDomain(domain, false)).range([bottom, top]).nice(5);
+  const yAx = d3.axisLeft<d3.NumberValue>(y).tickSizeOuter(0).tickFormat(tick);
+  if (log) yAx.tickValues(logTicks(y as d3.ScaleLogarithmic<number, number>, 5));
+  else yAx.ticks(5);
+  const left = leftAxis(yAxis, yAx, yLabel, log ? 'loss (log scale)' : 'loss');
+  placeYLabel(yLabel, top, bottom);
+  return { y, left };
+}

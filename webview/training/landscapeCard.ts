@@ -8,7 +8,7 @@ import * as d3 from 'd3';
 import type { LandscapeReport } from '../../extension/protocol';
 import { button, el } from '../dom';
 import { AnalysisState, count, num, setDisabled, setStatus, statusLine, uniqueId } from './gradcheckCard';
-import { AXIS_LABEL, chartSvg, card, extentOf, leftAxis, logTicks, padDomain, placeYLabel, tick, widthOf } from './chart';
+import { AXIS_LABEL, chartSvg, card, extentOf, leftAxis, logTicks, lossAxis, padDomain, placeYLabel, tick, widthOf } from './chart';
 
 const LINE_HEIGHT = 200;
 const MARGIN = { top: 10, right: 16, bottom: 22 + AXIS_LABEL };
@@ -206,14 +206,7 @@ export class LandscapeCard {
     if (!finite || !xData) return bad;
 
     const bottom = LINE_HEIGHT - MARGIN.bottom;
-    const y = log
-      ? d3.scaleLog().domain(padDomain(positive!, true)).range([bottom, MARGIN.top])
-      : d3.scaleLinear().domain(padDomain(finite, false)).range([bottom, MARGIN.top]).nice(5);
-    const yAx = d3.axisLeft<d3.NumberValue>(y).tickSizeOuter(0).tickFormat(tick);
-    if (log) yAx.tickValues(logTicks(y as d3.ScaleLogarithmic<number, number>, 5));
-    else yAx.ticks(5);
-    const left = leftAxis(yAxis, yAx, yLabel, log ? 'loss (log scale)' : 'loss');
-    placeYLabel(yLabel, MARGIN.top, bottom);
+    const { y, left } = lossAxis(yAxis, yLabel, log ? positive! : finite, log, MARGIN.top, bottom);
     const x = d3.scaleLinear().domain(padDomain(xData, false)).range([left, width - MARGIN.right]);
     xAxis.attr('transform', `translate(0,${bottom})`)
       .call(d3.axisBottom(x).ticks(Math.max(2, Math.floor((width - left) / 70))).tickSizeOuter(0).tickFormat(tick));

@@ -5,7 +5,7 @@
  */
 import * as d3 from 'd3';
 import { el, toolButton } from '../dom';
-import { AXIS_LABEL, card, chartSvg, extentOf, leftAxis, logTicks, padDomain, placeYLabel, tick, widthOf } from './chart';
+import { AXIS_LABEL, card, chartSvg, extentOf, lossAxis, tick, widthOf } from './chart';
 import type { PastRun, Run } from './runs';
 
 export interface LossChartEvents {
@@ -67,14 +67,7 @@ export class LossChart {
     svg.attr('width', width).attr('height', HEIGHT).attr('viewBox', `0 0 ${width} ${HEIGHT}`)
       .attr('data-y-min', yData[0]).attr('data-y-max', yData[1]).attr('data-x-max', xMax);
     const bottom = HEIGHT - MARGIN.bottom;
-    const y = log
-      ? d3.scaleLog().domain(padDomain(yData, true)).range([bottom, MARGIN.top])
-      : d3.scaleLinear().domain(padDomain(yData, false)).range([bottom, MARGIN.top]).nice(5);
-    const yAx = d3.axisLeft<d3.NumberValue>(y).tickSizeOuter(0).tickFormat(tick);
-    if (log) yAx.tickValues(logTicks(y as d3.ScaleLogarithmic<number, number>, 5));
-    else yAx.ticks(5);
-    const left = leftAxis(yAxis, yAx, yLabel, log ? 'loss (log scale)' : 'loss');
-    placeYLabel(yLabel, MARGIN.top, bottom);
+    const { y, left } = lossAxis(yAxis, yLabel, yData, log, MARGIN.top, bottom);
     const x = d3.scaleLinear().domain([0, xMax]).range([left, width - MARGIN.right]);
     xAxis.attr('transform', `translate(0,${bottom})`).call(d3.axisBottom(x).ticks(Math.max(2, Math.floor((width - left) / 80))).tickSizeOuter(0).tickFormat(tick));
     xLabel.attr('x', (left + width - MARGIN.right) / 2).attr('y', HEIGHT - 4).text('step');
