@@ -130,6 +130,7 @@ export class ModelRunner {
     let inspectId = 0;
     let gone: RunError | null = null;
     let settle!: (o: Settle) => void;
+    let onTimeout!: (inspecting?: string) => Promise<void>;
     const settled = new Promise<Settle>((resolve) => {
       let done = false;
       let timedOut = false;
@@ -165,17 +166,20 @@ export class ModelRunner {
       let map: BundleMap | null = null; // parsed only when a failure needs a location
       const original = (line: number, column: number) => (map ??= new BundleMap(b.map, b.bundlePath)).original(line, column);
       const where = () => ({ nodes: cells[0], loc: cells[1] > 0 ? original(cells[1], cells[2]) : null });
-      const onTimeout = async () => {
+      onTimeout = async (inspecting?: string) => {
         timedOut = true;
         const { nodes, loc: lastNode } = where();
         // an infinite loop may create no nodes at all: ask the debugger where the worker is
         const busy = await pausedLocation(worker, b.bundlePath);
         const loc = (busy && original(busy.line, busy.column)) ?? lastNode;
         const at = loc ? ` It was running line ${loc.line}${busy ? '' : ' (where the last graph node was created)'}.` : '';
-        const what = training
-          ? `A training step ran longer than ${timeoutMs / 1000} s and was stopped (after ${cells[3]} steps).`
-          : `The model ran longer than ${timeoutMs / 1000} s and was stopped (an infinite loop, or too much work: ${nodes} graph values so far).`;
-        finish({ errors: [{ kind: 'timeout', file: loc?.file ?? file, line: loc?.line ?? null, column: loc?.column ?? null, message: `${what}${at} The limit is the "backpropLens.timeoutMs" setting.` }] });
+        const what = inspecting
+          ? `The ${inspecting} took longer than ${(INSPECT_TIMEOUT_FACTOR * timeoutMs) / 1000} s and was stopped.`
+          : training
+            ? `A training step ran longer than ${timeoutMs / 1000} s and was stopped (after ${cells[3]} steps).`
+            : `The model ran longer than ${timeoutMs / 1000} s and was stopped (an infinite loop, or too much work: ${nodes} graph values so far).`;
+        const limit = inspecting ? `${INSPECT_TIMEOUT_FACTOR}× the "backpropLens.timeoutMs" setting` : 'the "backpropLens.timeoutMs" setting';
+        finish({ errors: [{ kind: 'timeout', file: loc?.file ?? file, line: loc?.line ?? null, column: loc?.column ?? null, message: `${what}${at} The limit is ${limit}.` }] });
       };
       const timer = setInterval(() => {
         if (timedOut) return;
@@ -254,9 +258,8 @@ export class ModelRunner {
         const id = ++inspectId;
         return new Promise<InspectOutcome>((resolve) => {
           const limit = INSPECT_TIMEOUT_FACTOR * timeoutMs;
-          const timer = setTimeout(() => {
-            finish({ errors: [{ kind: 'timeout', file, line: null, column: null, message: `The ${request.kind === 'graph' ? 'graph of the current step' : request.kind} took longer than ${limit / 1000} s and was stopped (${INSPECT_TIMEOUT_FACTOR}× the "backpropLens.timeoutMs" setting).` }] });
-          }, limit);
+          const what = { graph: 'graph of the current step', gradcheck: 'gradient check', landscape: 'loss landscape', playground: 'optimizer playground' }[request.kind];
+          const timer = setTimeout(() => void onTimeout(what), limit);
           inspections.set(id, { resolve, timer });
           worker.postMessage({ type: 'inspect', id, request } satisfies TrainControl);
         });

@@ -174,6 +174,63 @@ export default defineTraining({
     });
   });
 
+  describe('inspections of a paused or finished run', () => {
+    it('a kept run answers after its last step; cancel ends it and later inspections say so', async () => {
+      const run = await runner().train(path.join(EXAMPLES, '07-minimize-quadratic.ts'), { keepAlive: true });
+      const out = await run.done;
+      assert.ok(out.ok);
+      const g = await run.inspect({ kind: 'graph' });
+      assert.ok(g.ok && 'graph' in g);
+      assert.equal(g.graph.step, out.result.steps);
+      const x = g.graph.snapshot.nodes.find((n) => n.leaf === 'param');
+      assert.deepEqual(Array.from(x?.value ?? []), out.result.params[0].value.map((v) => Math.fround(v)), 'the graph holds the final x');
+      run.cancel();
+      const after = await run.inspect({ kind: 'gradcheck' });
+      assert.ok(!after.ok);
+      assert.match(after.error.message, /cancelled/);
+    });
+
+    it('an inspection that never ends is stopped at 6× the step timeout, and the run ends with the reason', async function () {
+      this.timeout(30_000);
+      const text = `import { param, optim, defineTraining } from 'backprop-lens';
+const x = param(2);
+let calls = 0;
+export default defineTraining({
+  params: [x], optimizer: optim.sgd({ lr: 0.1 }), steps: 10,
+  loss: () => {
+    if (++calls > 1) for (;;) {} // @spin: the gradient check's second call never returns
+    return x.pow(2);
+  },
+});
+`;
+      const run = await runner().train(writeFile(tmp(), 'spin-inspect.ts', text), { paused: true, timeoutMs: 400 });
+      const t0 = Date.now();
+      const o = await run.inspect({ kind: 'gradcheck' });
+      assert.ok(!o.ok);
+      assert.equal(o.error.kind, 'timeout');
+      assert.match(o.error.message, /The gradient check took longer than 2\.4 s and was stopped\. It was running line \d+\. The limit is 6× the "backpropLens\.timeoutMs" setting\./);
+      assert.equal(o.error.line, lineOf(text, '@spin'));
+      assert.ok(Date.now() - t0 >= 2400);
+      const out = await run.done;
+      assert.ok(!out.ok && out.errors[0].kind === 'timeout');
+    });
+
+    it('an inspection that throws is reported with its line, and the run goes on', async () => {
+      const text = `import { param, optim, defineTraining } from 'backprop-lens';
+const x = param([1, 2, 3]);
+export default defineTraining({ params: [x], steps: 5, loss: () => x.pow(2).sum() });
+`;
+      const run = await runner().train(writeFile(tmp(), 'three.ts', text), { paused: true });
+      const o = await run.inspect({ kind: 'playground', surface: 'file', runs: [{ optimizer: 'sgd', lr: 0.1 }], steps: 5 });
+      assert.ok(!o.ok);
+      assert.match(o.error.message, /exactly two numbers/);
+      run.step(5);
+      const out = await run.done;
+      assert.ok(out.ok, 'the run still trains');
+      assert.equal(out.result.steps, 5);
+    });
+  });
+
   describe('backprop-lens train', () => {
     it('--json prints { history, params, layers, diagnosis } with the issue\'s fields', () => {
       const r = cli('train', path.join(EXAMPLES, '08-moons-mlp.ts'), '--json', '--steps', '40');
