@@ -193,11 +193,12 @@ export class GraphPanel {
     if (this.disposed) return;
     this.snapshot = snapshot;
     this.post({ type: 'trainGraph', runId, step, snapshot: limitSnapshot(snapshot, WEBVIEW_MAX_ELEMENTS) });
-    this.updateDiagnostics({ ok: true, file: this.file, snapshot, logs: [], timings: { bundleMs: 0, runMs: 0 }, files: [...this.files] });
+    this.updateDiagnostics({ ok: true, snapshot });
     this.services.onRun(this);
   }
 
-  private updateDiagnostics(outcome: RunOutcome): void {
+  /** Problems entries from a failed run's errors, or from a snapshot's diagnosis (its Quick Fixes too). */
+  private updateDiagnostics(outcome: Pick<RunOutcome & { ok: true }, 'ok' | 'snapshot'> | Pick<RunOutcome & { ok: false }, 'ok' | 'errors'>): void {
     const { diagnostics } = this.services;
     const byFile = new Map<string, vscode.Diagnostic[]>();
     const add = (file: string, d: vscode.Diagnostic) => byFile.set(file, [...(byFile.get(file) ?? []), d]);

@@ -104,14 +104,19 @@ export class App {
   private trainStep: number | null = null;
   /** Parameters whose last gradient check failed (by name), marked in the graph. */
   private failedParamNames: string[] = [];
+  /** Their node ids in `snapshot` (found again only when the snapshot or the names change, not on every step). */
+  private failed: { snapshot: GraphSnapshot | null; names: string[]; ids: Set<number> } = { snapshot: null, names: [], ids: new Set() };
   private get failedParams(): Set<number> {
     const s = this.snapshot;
-    const ids = new Set<number>();
-    if (s) for (const name of this.failedParamNames) {
-      const id = paramNode(s, name);
-      if (id !== null) ids.add(id);
+    if (this.failed.snapshot !== s || this.failed.names !== this.failedParamNames) {
+      const ids = new Set<number>();
+      if (s) for (const name of this.failedParamNames) {
+        const id = paramNode(s, name);
+        if (id !== null) ids.add(id);
+      }
+      this.failed = { snapshot: s, names: this.failedParamNames, ids };
     }
-    return ids;
+    return this.failed.ids;
   }
   /** Graph or training view (training only while the snapshot has a training spec). */
   private panelView: PanelView = 'graph';

@@ -33,3 +33,9 @@ export function toolButton(icon: string, label: string, testId: string, onClick:
   });
   return b;
 }
+
+/** Disables a `vscode-button` (or an input) for pointer and keyboard, and says so to screen readers. */
+export function setDisabled(e: HTMLElement, off: boolean): void {
+  e.toggleAttribute('disabled', off);
+  e.setAttribute('aria-disabled', String(off));
+}

@@ -39,6 +39,12 @@ export function widthOf(parent: HTMLElement): number {
 /** Line height of axis text, for the label rows under and beside the axes. */
 export const AXIS_LABEL = 16;
 
+/** Margins of the analysis charts (the bottom holds the x ticks and their label). */
+export const MARGIN = { top: 10, right: 16, bottom: 22 + AXIS_LABEL };
+
+/** A loss that spans this ratio or more (and is positive) is drawn on a log scale. */
+export const LOG_RATIO = 100;
+
 /**
  * Draws the y axis at the left, measures its widest tick label and returns the left margin that
  * fits it and the rotated axis label.

@@ -4,7 +4,7 @@
  * the status line with a progress bar.
  */
 import { OPTIMIZER_NAMES, SCHEDULE_PRESETS, type OptimizerName, type SchedulePreset, type TrainAction, type TrainOverrides, type TrainingInfo } from '../../extension/protocol';
-import { button, el } from '../dom';
+import { button, el, setDisabled } from '../dom';
 import { formatNumber } from '../format';
 import type { Run } from './runs';
 
@@ -180,9 +180,4 @@ export class TrainControls {
     const used: Record<string, unknown> = { ...file, ...run.overrides };
     return (Object.keys(o) as (keyof TrainOverrides)[]).some((k) => used[k] !== o[k]);
   }
-}
-
-function setDisabled(e: HTMLElement, off: boolean): void {
-  e.toggleAttribute('disabled', off);
-  e.setAttribute('aria-disabled', String(off));
 }

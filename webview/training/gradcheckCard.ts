@@ -2,55 +2,13 @@
  * The gradient check card: compares backprop's gradient of every parameter with centered finite
  * differences at the current training step, one row per parameter (its worst element). Clicking a
  * row selects that parameter.
- *
- * Also the pieces the three analysis cards share (the state they draw, number text, ids).
  */
 import * as d3 from 'd3';
 import type { GradcheckParam, GradcheckReport } from '../../extension/protocol';
-import { button, el } from '../dom';
-import { formatNumber, shapeText } from '../format';
+import { button, el, setDisabled } from '../dom';
+import { shapeText } from '../format';
+import { type AnalysisState, count, num, setStatus, statusLine } from './analysisCard';
 import { card } from './chart';
-
-/** What the view knows about one analysis: a request under way, its last report, or why it failed. */
-export interface AnalysisState<R> {
-  pending: boolean;
-  report: R | null;
-  error: string | null;
-}
-
-/** Numbers of the analysis cards: the engine's format, a real minus sign, ∞ and NaN spelled out. */
-export function num(v: number | null | undefined): string {
-  if (v === null || v === undefined) return '—';
-  if (Number.isNaN(v)) return 'NaN';
-  if (!Number.isFinite(v)) return v > 0 ? '∞' : '−∞';
-  return formatNumber(v).replace(/^-/, '−').replace('e-', 'e−');
-}
-
-/** Counts with thousands separators (65,536). */
-export const count = (n: number): string => n.toLocaleString('en-US');
-
-/** Ids for clip paths and patterns: unique on the page (several cards, several views). */
-let lastId = 0;
-export function uniqueId(prefix: string): string {
-  return `bl-${prefix}-${++lastId}`;
-}
-
-/** Disables a `vscode-button` (or an input) for pointer and keyboard, and says so to screen readers. */
-export function setDisabled(e: HTMLElement, off: boolean): void {
-  e.toggleAttribute('disabled', off);
-  e.setAttribute('aria-disabled', String(off));
-}
-
-/** The one-line status of an analysis card (a live region: results are announced). */
-export function statusLine(testId: string): HTMLElement {
-  return el('div', { class: 'an-status', 'data-testid': testId, role: 'status', 'aria-live': 'polite' });
-}
-
-/** Sets the status text, marked as an error or not. */
-export function setStatus(e: HTMLElement, text: string, error = false): void {
-  if (e.textContent !== text) e.textContent = text;
-  e.classList.toggle('error', error);
-}
 
 /** Row-major multi-index of flat index `i` in `shape`: `[3, 7]`. */
 function multiIndex(i: number, shape: readonly number[]): string {

@@ -6,12 +6,11 @@
  */
 import * as d3 from 'd3';
 import type { LandscapeReport } from '../../extension/protocol';
-import { button, el } from '../dom';
-import { AnalysisState, count, num, setDisabled, setStatus, statusLine, uniqueId } from './gradcheckCard';
-import { AXIS_LABEL, chartSvg, card, extentOf, leftAxis, logTicks, lossAxis, padDomain, placeYLabel, tick, widthOf } from './chart';
+import { button, el, setDisabled } from '../dom';
+import { AnalysisState, count, num, setStatus, statusLine, uniqueId } from './analysisCard';
+import { AXIS_LABEL, LOG_RATIO, MARGIN, chartSvg, card, extentOf, leftAxis, logTicks, lossAxis, padDomain, placeYLabel, tick, widthOf } from './chart';
 
 const LINE_HEIGHT = 200;
-const MARGIN = { top: 10, right: 16, bottom: 22 + AXIS_LABEL };
 /** Room above the heatmap for the legend's title. */
 const TOP_2D = 18;
 /** Largest side of the square heatmap (px), and the smallest. */
@@ -19,8 +18,6 @@ const MAX_SIDE = 340;
 const MIN_SIDE = 120;
 const LEGEND_BAR = 10;
 const LEGEND_STEPS = 48;
-/** Colour by log10(loss) when the finite losses are positive and span this ratio or more (1-D: log y). */
-const LOG_RATIO = 100;
 
 const INTRO = 'Draws the loss along random filter-normalized directions d₁, d₂ around the current parameters θ: L(θ + α·d₁ + β·d₂).';
 

@@ -5,9 +5,9 @@
  */
 import * as d3 from 'd3';
 import { OPTIMIZER_NAMES, type OptimizerName, type PlaygroundReport, type PlaygroundTrajectory, type SurfaceName } from '../../extension/protocol';
-import { button, el } from '../dom';
-import { AnalysisState, count, num, setDisabled, setStatus, statusLine, uniqueId } from './gradcheckCard';
-import { AXIS_LABEL, card, chartSvg, leftAxis, placeYLabel, tick, widthOf } from './chart';
+import { button, el, setDisabled } from '../dom';
+import { AnalysisState, count, num, setStatus, statusLine, uniqueId } from './analysisCard';
+import { LOG_RATIO, MARGIN, card, chartSvg, leftAxis, placeYLabel, tick, widthOf } from './chart';
 
 export type PlaygroundRequest = { kind: 'playground'; surface: SurfaceName; runs: { optimizer: OptimizerName; lr: number }[]; steps: number };
 
@@ -30,11 +30,8 @@ const DEFAULTS: Record<OptimizerName, { lr: number; on: boolean }> = {
 
 const MAX_STEPS = 100_000;
 const MAX_LR = 1e6;
-const MARGIN = { top: 10, right: 16, bottom: 22 + AXIS_LABEL };
 const MIN_HEIGHT = 160;
 const MAX_HEIGHT = 380;
-/** Log-spaced contour levels when the (non-negative) surface spans this ratio or more. */
-const LOG_RATIO = 100;
 /** Segments are cut this far (px) outside the plot: far-off points of a diverging run stay drawable. */
 const FAR = 2000;
 
