@@ -1,5 +1,6 @@
 /** Number and tensor text for nodes, the inspector and the chain rule. */
 import type { SnapshotNode, TensorPayload, TensorStats } from '../extension/protocol';
+import { format, type NumberValue } from 'd3';
 import { formatNumber } from '../engine/format';
 
 export { formatNumber };
@@ -43,4 +44,20 @@ export const nodeRef = (n: SnapshotNode): string => n.name ?? (n.op === 'leaf' ?
 export function basename(file: string): string {
   const parts = file.split(/[\\/]/);
   return parts[parts.length - 1] || file;
+}
+
+/** Tick text for values of any magnitude: `0.5`, `120`, `1e−6`. */
+export function tick(v: NumberValue): string {
+  const n = Number(v);
+  if (n === 0) return '0';
+  const a = Math.abs(n);
+  // as many mantissa digits as the value has (up to 3): 12000 is 1.2e4, not 1e4 like its neighbours
+  if (a >= 1e4 || a < 1e-3) return n.toExponential(2).replace(/\.?0+e/, 'e').replace('e+', 'e').replace('e-', 'e−').replace(/^-/, '−');
+  return formatNumber(n).replace(/^-/, '−');
+}
+
+/** An axis label for a step count: 950, 12k, 1.5M (steps are whole numbers; SI prefixes read well). */
+export function stepTick(v: NumberValue): string {
+  const n = Number(v);
+  return Math.abs(n) < 1e4 ? String(Math.round(n)) : format('~s')(n);
 }

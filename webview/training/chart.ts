@@ -5,7 +5,9 @@
  */
 import * as d3 from 'd3';
 import { el } from '../dom';
-import { formatNumber } from '../format';
+import { stepTick, tick } from '../format';
+
+export { stepTick, tick };
 
 export type Svg = d3.Selection<SVGSVGElement, unknown, null, undefined>;
 export type G = d3.Selection<SVGGElement, unknown, null, undefined>;
@@ -64,15 +66,6 @@ export function leftAxis(g: G, axis: d3.Axis<d3.NumberValue>, label: d3.Selectio
 /** Places the rotated y-axis label centred on [top, bottom]. */
 export function placeYLabel(label: d3.Selection<SVGTextElement, unknown, null, undefined>, top: number, bottom: number): void {
   label.attr('transform', `translate(${AXIS_LABEL - 3},${(top + bottom) / 2}) rotate(-90)`);
-}
-
-/** Tick text for values of any magnitude: `0.5`, `120`, `1e−6`. */
-export function tick(v: d3.NumberValue): string {
-  const n = Number(v);
-  if (n === 0) return '0';
-  const a = Math.abs(n);
-  if (a >= 1e4 || a < 1e-3) return n.toExponential(0).replace('e+', 'e').replace('e-', 'e−').replace(/^-/, '−');
-  return formatNumber(n).replace(/^-/, '−');
 }
 
 /**

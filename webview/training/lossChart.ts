@@ -5,7 +5,7 @@
  */
 import * as d3 from 'd3';
 import { el, toolButton } from '../dom';
-import { AXIS_LABEL, card, chartSvg, extentOf, lossAxis, tick, widthOf } from './chart';
+import { AXIS_LABEL, card, chartSvg, extentOf, lossAxis, stepTick, widthOf } from './chart';
 import type { PastRun, Run } from './runs';
 
 export interface LossChartEvents {
@@ -69,7 +69,7 @@ export class LossChart {
     const bottom = HEIGHT - MARGIN.bottom;
     const { y, left } = lossAxis(yAxis, yLabel, yData, log, MARGIN.top, bottom);
     const x = d3.scaleLinear().domain([0, xMax]).range([left, width - MARGIN.right]);
-    xAxis.attr('transform', `translate(0,${bottom})`).call(d3.axisBottom(x).ticks(Math.max(2, Math.floor((width - left) / 80))).tickSizeOuter(0).tickFormat(tick));
+    xAxis.attr('transform', `translate(0,${bottom})`).call(d3.axisBottom(x).ticks(Math.max(2, Math.floor((width - left) / 80))).tickSizeOuter(0).tickFormat(stepTick));
     xLabel.attr('x', (left + width - MARGIN.right) / 2).attr('y', HEIGHT - 4).text('step');
 
     const ok = (p: Point) => Number.isFinite(p.loss) && (!log || p.loss > 0);

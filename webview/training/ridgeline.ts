@@ -5,7 +5,7 @@
  */
 import * as d3 from 'd3';
 import type { Histogram } from '../../extension/protocol';
-import { AXIS_LABEL, chartSvg, leftAxis, placeYLabel, tick, widthOf } from './chart';
+import { AXIS_LABEL, chartSvg, leftAxis, placeYLabel, stepTick, tick, widthOf } from './chart';
 
 export type HistMode = 'offset' | 'overlay';
 export type HistScale = 'linear' | 'log';
@@ -47,7 +47,7 @@ export class Ridgeline {
       const every = Math.max(1, Math.ceil(14 / Math.max(spacing, 1e-9)));
       const labelled = entries.map((_, i) => i).filter((i) => i === selected || ((n - 1 - i) % every === 0 && Math.abs(i - selected) >= every));
       const yi = d3.scaleLinear().domain([0, Math.max(1, n - 1)]).range([baseline(0), baseline(Math.max(1, n - 1))]);
-      yAx = d3.axisLeft<d3.NumberValue>(yi).tickValues(labelled).tickFormat((i) => String(entries[Number(i)]?.step ?? '')).tickSizeOuter(0);
+      yAx = d3.axisLeft<d3.NumberValue>(yi).tickValues(labelled).tickFormat((i) => { const s = entries[Number(i)]?.step; return s === undefined ? '' : stepTick(s); }).tickSizeOuter(0);
     } else {
       const yc = d3.scaleLinear().domain([0, maxCount]).range([bottom, bottom - peak]).nice(4);
       yAx = d3.axisLeft<d3.NumberValue>(yc).ticks(4).tickFormat(tick).tickSizeOuter(0);
