@@ -1,0 +1,194 @@
+/**
+ * Elementwise kernels: one WGSL expression per op (the table below) inside one generated program
+ * with NumPy broadcasting. Inputs with the output's shape are read at the flat index, scalars at 0,
+ * others through strides baked into the program. The expressions match the CPU kernels' scalar
+ * functions, including NaN handling; where WGSL's built-in loses relative precision (log near 1,
+ * tanh and expm1 near 0, pow with a negative base) a helper below does it carefully.
+ */
+import { sameShape, sizeOf } from '../../shape';
+import { broadcastStridesOf, coords, f32, grid, main1d, offset, u32, type GpuDType, type GpuLimits, type Program } from './program';
+
+type Attrs = Record<string, unknown>;
+
+/** WGSL for `x` (unary) or `a`, `b` (binary) or `c`, `a`, `b` (where); attrs give constants. */
+export const UNARY: Record<string, (attrs: Attrs) => string> = {
+  neg: () => '-x',
+  exp: () => 'exp(x)',
+  log: () => 'log_(x)',
+  sqrt: () => 'sqrt(x)',
+  abs: () => 'abs(x)',
+  square: () => 'x * x',
+  sign: () => 'select(select(x, -1.0, x < 0.0), 1.0, x > 0.0)',
+  erf: () => 'erf_(x)',
+  relu: () => 'select(0.0, x, x > 0.0 || x != x)',
+  leakyRelu: (a) => `select(${f32(Number(a.alpha))} * x, x, x > 0.0)`,
+  elu: (a) => `select(${f32(Number(a.alpha))} * expm1_(x), x, x > 0.0)`,
+  sigmoid: () => 'sigmoid_(x)',
+  tanh: () => 'tanh_(x)',
+  softplus: () => 'max(x, 0.0) + log1p_(exp(-abs(x)))',
+  gelu: () => '0.5 * x * (1.0 + erf_(x * 0.70710678118654752))',
+};
+
+export const BINARY: Record<string, string> = {
+  add: 'a + b',
+  sub: 'a - b',
+  mul: 'a * b',
+  div: 'a / b',
+  pow: 'pow_(a, b)',
+  maximum: 'select(b, a, a > b || a != a)',
+  minimum: 'select(b, a, a < b || a != a)',
+  greater: 'select(0.0, 1.0, a > b)',
+  less: 'select(0.0, 1.0, a < b)',
+  equal: 'select(0.0, 1.0, a == b)',
+};
+
+/** Helpers the expressions use (only those a program mentions are emitted). */
+const HELPERS: Record<string, string> = {
+  // ln x; near 1 through 2·atanh(y/(2+y)), y = x − 1 (exact), since log's error there is absolute
+  log_: `fn log_(x: f32) -> f32 {
+  let y = x - 1.0;
+  if (abs(y) < 0.125) {
+    let s = y / (2.0 + y);
+    let s2 = s * s;
+    return 2.0 * s * (1.0 + s2 * (1.0 / 3.0 + s2 * (0.2 + s2 * (1.0 / 7.0 + s2 / 9.0))));
+  }
+  return log(x);
+}`,
+  // eˣ − 1 without cancellation near 0 (Kahan's trick)
+  expm1_: `fn expm1_(x: f32) -> f32 {
+  if (abs(x) < 1e-5) { return x + 0.5 * x * x; }
+  let u = exp(x);
+  if (u == 1.0) { return x; }
+  let um1 = u - 1.0;
+  if (um1 == -1.0) { return -1.0; }
+  return um1 * x / log_(u);
+}`,
+  log1p_: `fn log1p_(x: f32) -> f32 {
+  let u = 1.0 + x;
+  if (u == 1.0) { return x; }
+  return log_(u) * x / (u - 1.0);
+}`,
+  sigmoid_: `fn sigmoid_(x: f32) -> f32 {
+  if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
+  let e = exp(x);
+  return e / (1.0 + e);
+}`,
+  // odd Taylor polynomial near 0, where (1 − e)/(1 + e) cancels; saturates instead of overflowing
+  tanh_: `fn tanh_(x: f32) -> f32 {
+  let ax = abs(x);
+  if (ax < 0.125) {
+    let x2 = x * x;
+    return x * (1.0 + x2 * (-1.0 / 3.0 + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0))));
+  }
+  if (x != x) { return x; }
+  let e = exp(-2.0 * ax);
+  return sign(x) * (1.0 - e) / (1.0 + e);
+}`,
+  // the CPU's series erf(x) = 2/√π·e^(−x²)·Σ 2ⁿx²ⁿ⁺¹/(1·3·…·(2n+1)): no cancellation
+  erf_: `fn erf_(x: f32) -> f32 {
+  if (x != x) { return x; }
+  let ax = abs(x);
+  if (ax >= 4.0) { return sign(x); }
+  let x2 = ax * ax;
+  var term = ax;
+  var sum = ax;
+  for (var n = 0; n < 120; n++) {
+    term = term * (2.0 * x2) / f32(2 * n + 3);
+    sum = sum + term;
+    if (term < sum * 1e-8) { break; }
+  }
+  return sign(x) * min(1.0, 1.1283791670955126 * exp(-x2) * sum);
+}`,
+  // Math.pow: whole exponents by squaring (negative bases allowed), others through exp2·log2
+  pow_: `fn pow_(a: f32, b: f32) -> f32 {
+  if (b == 0.0) { return 1.0; }
+  if (a != a || b != b) { return a + b; }
+  if (b == round(b) && abs(b) <= 64.0) {
+    var e = u32(abs(b));
+    var base = a;
+    var r = 1.0;
+    loop {
+      if ((e & 1u) == 1u) { r = r * base; }
+      e = e >> 1u;
+      if (e == 0u) { break; }
+      base = base * base;
+    }
+    return select(r, 1.0 / r, b < 0.0);
+  }
+  if (a < 0.0) { return bitcast<f32>(NAN_BITS); }
+  if (a == 0.0) { return select(0.0, bitcast<f32>(INF_BITS), b < 0.0); }
+  return exp2(b * log_(a) * 1.4426950408889634);
+}`,
+};
+const HELPER_DEPS: Record<string, string[]> = { expm1_: ['log_'], log1p_: ['log_'], pow_: ['log_'] };
+
+/** The helper functions `code` calls, dependencies first. */
+export function helpersFor(code: string): string {
+  const wanted = new Set<string>();
+  const want = (name: string) => {
+    if (wanted.has(name)) return;
+    for (const d of HELPER_DEPS[name] ?? []) want(d);
+    wanted.add(name);
+  };
+  for (const name of Object.keys(HELPERS)) if (code.includes(`${name}(`)) want(name);
+  return [...wanted].map((n) => HELPERS[n]).join('\n');
+}
+
+/** How input `i` is read at output index `i` (flat, scalar or strided through coordinates). */
+function load(name: string, shape: readonly number[], outShape: readonly number[], dtype: GpuDType): { expr: string; needsCoords: boolean } {
+  const cast = (e: string) => (dtype === 'int32' ? `f32(${e})` : e);
+  if (sizeOf(shape) === 1) return { expr: cast(`${name}[0]`), needsCoords: false };
+  if (sameShape(shape, outShape)) return { expr: cast(`${name}[i]`), needsCoords: false };
+  return { expr: cast(`${name}[${offset(broadcastStridesOf(shape, outShape))}]`), needsCoords: true };
+}
+
+/**
+ * A program computing `expr` (over the variables `names`, one per input) at every element of
+ * `outShape`, reading input k with broadcasting from shape `shapes[k]`.
+ */
+export function mapProgram(
+  key: string, expr: string, names: readonly string[], shapes: readonly (readonly number[])[], dtypes: readonly GpuDType[],
+  outShape: readonly number[], limits: GpuLimits, output: GpuDType = 'float32',
+): Program {
+  const n = sizeOf(outShape);
+  const dispatch = grid(n, 64, limits);
+  const loads = shapes.map((s, k) => load(`in${k}`, s, outShape, dtypes[k]));
+  const store = output === 'int32' ? `i32(${expr})` : expr;
+  return {
+    key: `${key}|${shapes.map((s) => s.join('x')).join(',')}>${outShape.join('x')}|${dtypes.join(',')}>${output}|${dispatch.join('x')}`,
+    inputs: dtypes, output, outSize: n, dispatch,
+    wgsl: () => {
+      const body = [
+        loads.some((l) => l.needsCoords) ? coords(outShape, 'i') : '',
+        ...loads.map((l, k) => `let ${names[k]} = ${l.expr};`),
+        `out[i] = ${store};`,
+      ].filter(Boolean).join('\n  ');
+      return `${helpersFor(expr)}\n${main1d(dispatch, n, body)}`;
+    },
+  };
+}
+
+export function unaryProgram(op: string, attrs: Attrs, shape: readonly number[], dtype: GpuDType, limits: GpuLimits): Program {
+  const fn = UNARY[op];
+  if (!fn) throw new Error(`webgpu: no unary kernel for ${op}`);
+  const expr = fn(attrs);
+  return mapProgram(`${op}(${expr})`, expr, ['x'], [shape], [dtype], shape, limits);
+}
+
+export function binaryProgram(op: string, aShape: readonly number[], bShape: readonly number[], dtypes: readonly GpuDType[], outShape: readonly number[], limits: GpuLimits): Program {
+  const expr = BINARY[op];
+  if (!expr) throw new Error(`webgpu: no binary kernel for ${op}`);
+  return mapProgram(op, expr, ['a', 'b'], [aShape, bShape], dtypes, outShape, limits);
+}
+
+export function whereProgram(shapes: readonly (readonly number[])[], dtypes: readonly GpuDType[], outShape: readonly number[], limits: GpuLimits): Program {
+  return mapProgram('where', 'select(b, a, c != 0.0)', ['c', 'a', 'b'], shapes, dtypes, outShape, limits);
+}
+
+/** `out = value` everywhere (zeros for gradients, ones for the seed). */
+export function fillProgram(value: number, n: number, limits: GpuLimits): Program {
+  const dispatch = grid(n, 64, limits);
+  return { key: `fill(${f32(value)})|${n}|${dispatch.join('x')}`, inputs: [], output: 'float32', outSize: n, dispatch, wgsl: () => main1d(dispatch, n, `out[i] = ${f32(value)};`) };
+}
+
+export { u32 };
