@@ -66,6 +66,7 @@ export class TrainingSession {
         if (this.run) {
           this.run.pause();
           this.setStatus('paused');
+          this.host.log(`[${this.host.file.split(/[\\/]/).pop()}] training paused near step ${this.step}`);
         }
         break;
       case 'step':

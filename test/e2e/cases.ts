@@ -307,6 +307,32 @@ async function openTraining(wb: Workbench, file: string): Promise<void> {
   await wb.testId('training-view').waitFor({ state: 'visible' });
 }
 
+/** The training view's last request to the host ("3 pause"), from its data-posted attribute. */
+const lastPosted = async (wb: Workbench) => (await wb.testId('training-view').getAttribute('data-posted')) ?? '';
+let posted = '';
+
+/**
+ * Clicks Pause and waits until the panel has sent `pause`. A click that never reached the button's
+ * handler (it happened to CI once: the run went on, and nothing says where the click went) is
+ * repeated once, and said in the log; a pause that was sent but not obeyed fails the case later.
+ */
+async function clickPause(wb: Workbench): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const before = await lastPosted(wb);
+    await wb.testId('train-run').click();
+    try {
+      await wb.until('the panel to send pause', async () => {
+        posted = await lastPosted(wb);
+        return posted !== before && posted.endsWith(' pause');
+      }, 5_000);
+      return;
+    } catch (err) {
+      if (attempt === 2) throw err;
+      console.log(`      (the Pause click did not reach the button's handler; last request "${posted}"; clicking again)`);
+    }
+  }
+}
+
 export async function caseTrain(wb: Workbench): Promise<void> {
   await openTraining(wb, MOONS);
   // far more steps than the case takes, so the run cannot end before the Pause click lands (the loss
@@ -319,10 +345,11 @@ export async function caseTrain(wb: Workbench): Promise<void> {
     seen = s.text;
     return s.status === 'running' && s.step >= 12_000;
   }, 60_000);
-  await wb.testId('train-run').click(); // Pause
+  await clickPause(wb);
   // the host says "paused" at once; the worker finishes its current slice and reports where it stopped
   let previous: { step: number; at: number } | null = null;
-  const paused = await wb.until(() => `the run to pause at a step that no longer moves (status: "${seen}")`, async () => {
+  const paused = await wb.until(() => `the run to pause at a step that no longer moves (status: "${seen}"; last request the panel sent: "${posted}")`, async () => {
+    posted = await lastPosted(wb);
     const s = await trainStatus(wb);
     seen = s.text;
     if (s.status !== 'paused') {

@@ -34,6 +34,7 @@ const idle = () => ({ pending: false, report: null, error: null });
 
 export class TrainingView {
   readonly root: HTMLElement;
+  private posts = 0;
   private info: TrainingInfo | null = null;
   private file = '';
   /** The traced step's layers and findings: shown until a run reports its own. */
@@ -145,6 +146,8 @@ export class TrainingView {
   }
 
   private train(action: TrainAction, overrides: TrainOverrides): void {
+    // the last request sent, for tests and for a person reading the DOM: "3 pause"
+    this.root.dataset.posted = `${++this.posts} ${action}`;
     if (action === 'pause') {
       this.post({ type: 'train', action });
       return;
