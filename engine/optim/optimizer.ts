@@ -54,8 +54,8 @@ export abstract class Optimizer {
   lastGradNorm = 0;
   readonly params: Tensor[];
   protected readonly weightDecay: number;
-  private readonly clipNorm: number | undefined;
-  private readonly clipValue: number | undefined;
+  readonly clipNorm: number | undefined;
+  readonly clipValue: number | undefined;
   private readonly state = new Map<Tensor, SlotState>();
   /** Updates each parameter has had (PyTorch keeps the step per parameter: a late starter gets its own bias correction). */
   private readonly paramSteps = new Map<Tensor, number>();

@@ -99,12 +99,16 @@ export class GpuRuntime {
     if (--t.shared.refs === 0) this.pendingRelease.push(t.buffer);
   }
 
-  /** The same buffer seen with another shape (reshape): no copy, a handle of its own. */
-  view(t: GpuTensor, shape: readonly number[]): GpuTensor {
+  /**
+   * The same buffer seen with another shape (reshape): no copy, a handle of its own. With `prefix`,
+   * the view may cover only the first elements (a parameter inside its optimizer-state buffer).
+   */
+  view(t: GpuTensor, shape: readonly number[], prefix = false): GpuTensor {
     this.check(t);
-    if (sizeOf(shape) !== t.size) throw new Error(`webgpu: cannot view ${t.size} elements as [${shape.join(', ')}]`);
+    const n = sizeOf(shape);
+    if (prefix ? n > t.size : n !== t.size) throw new Error(`webgpu: cannot view ${t.size} elements as [${shape.join(', ')}]`);
     t.shared.refs++;
-    return { buffer: t.buffer, shape: shape.slice(), dtype: t.dtype, size: t.size, released: false, shared: t.shared };
+    return { buffer: t.buffer, shape: shape.slice(), dtype: t.dtype, size: n, released: false, shared: t.shared };
   }
 
   /**
@@ -215,7 +219,13 @@ export class GpuRuntime {
     }
     const code = `${bindings(program)}\n${program.wgsl()}`;
     const module = this.device.createShaderModule({ code, label: program.key });
-    const pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: program.key });
+    // an explicit layout: 'auto' would drop a binding the WGSL happens not to read
+    const COMPUTE = 0x4; // GPUShaderStage.COMPUTE
+    const entries: GPUBindGroupLayoutEntry[] = program.inputs.map((_, i) => ({ binding: i, visibility: COMPUTE, buffer: { type: 'read-only-storage' } }));
+    entries.push({ binding: program.inputs.length, visibility: COMPUTE, buffer: { type: 'storage' } });
+    if (program.scalars) entries.push({ binding: program.inputs.length + 1, visibility: COMPUTE, buffer: { type: 'uniform' } });
+    const layout = this.device.createPipelineLayout({ bindGroupLayouts: [this.device.createBindGroupLayout({ entries })] });
+    const pipeline = this.device.createComputePipeline({ layout, compute: { module, entryPoint: 'main' }, label: program.key });
     this.pipelines.set(program.key, pipeline);
     this.stats.pipelines++;
     return pipeline;
