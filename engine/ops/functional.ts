@@ -229,11 +229,12 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
 export function oneHot(labels: Tensor | readonly number[], numClasses: number, dtype: DType = 'float32'): Tensor {
   const idx = indexTensor(labels, 'oneHot');
   if (!Number.isInteger(numClasses) || numClasses <= 0) throw new Error(`oneHot: numClasses must be a positive integer, got ${numClasses}`);
-  const out = tensor(new Float64Array(idx.size * numClasses), { shape: [...idx.shape, numClasses], dtype });
   for (let i = 0; i < idx.size; i++) {
     const c = idx.data[i];
     if (!Number.isInteger(c) || c < 0 || c >= numClasses) throw new Error(`oneHot: label ${c} at position ${i} is not in 0 … ${numClasses - 1}`);
-    out.data[i * numClasses + c] = 1;
   }
-  return out;
+  // built with ops (labels = 0, 1, …, C−1), so a traced step computes it from the labels: the Graph
+  // IR replays it for every minibatch instead of keeping the first one's rows as a constant
+  const classes = tensor(Float64Array.from({ length: numClasses }, (_, c) => c), { dtype });
+  return apply(E.equal, [reshape(idx, [...idx.shape, 1]), classes]);
 }
