@@ -3,7 +3,7 @@
  * with NumPy broadcasting. Inputs with the output's shape are read at the flat index, scalars at 0,
  * others through strides baked into the program. The expressions match the CPU kernels' scalar
  * functions, including NaN handling; where WGSL's built-in loses relative precision (log near 1,
- * tanh and expm1 near 0, pow with a negative base) a helper below does it carefully.
+ * tanh and expm1 near 0, pow with a negative base, GELU's left tail) a helper below does it carefully.
  */
 import { sameShape, sizeOf } from '../../shape';
 import { broadcastStridesOf, coords, f32, grid, main1d, offset, u32, type GpuDType, type GpuLimits, type Program } from './program';
@@ -26,7 +26,7 @@ export const UNARY: Record<string, (attrs: Attrs) => string> = {
   sigmoid: () => 'sigmoid_(x)',
   tanh: () => 'tanh_(x)',
   softplus: () => 'max(x, 0.0) + log1p_(exp(-abs(x)))',
-  gelu: () => '0.5 * x * (1.0 + erf_(x * 0.70710678118654752))',
+  gelu: () => '0.5 * x * select(1.0 + erf_(x * 0.70710678118654752), erfc_(x * -0.70710678118654752), x < 0.0)',
 };
 
 export const BINARY: Record<string, string> = {
@@ -99,6 +99,13 @@ const HELPERS: Record<string, string> = {
   }
   return sign(x) * min(1.0, 1.1283791670955126 * exp(-x2) * sum);
 }`,
+  // erfc(z) = 1 − erf(z) for z ≥ 0 without that subtraction's cancellation (GELU's left tail):
+  // Numerical Recipes' erfcc, relative error below 1.2e-7
+  erfc_: `fn erfc_(z: f32) -> f32 {
+  let t = 1.0 / (1.0 + 0.5 * z);
+  let p = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+  return t * exp(p - z * z);
+}`,
   // Math.pow: whole exponents by squaring (negative bases allowed), others through exp2·log2
   pow_: `fn pow_(a: f32, b: f32) -> f32 {
   if (b == 0.0) { return 1.0; }
@@ -115,7 +122,12 @@ const HELPERS: Record<string, string> = {
     }
     return select(r, 1.0 / r, b < 0.0);
   }
-  if (a < 0.0) { return bitcast<f32>(NAN_BITS); }
+  if (a < 0.0) {
+    if (b != round(b)) { return bitcast<f32>(NAN_BITS); }
+    // a whole exponent past the loop (or ±∞): |a|ᵇ, negative when b is odd
+    let m = exp2(b * log_(-a) * 1.4426950408889634);
+    return select(m, -m, b - 2.0 * floor(0.5 * b) == 1.0);
+  }
   if (a == 0.0) { return select(0.0, bitcast<f32>(INF_BITS), b < 0.0); }
   return exp2(b * log_(a) * 1.4426950408889634);
 }`,
