@@ -6,7 +6,8 @@
  * tanh and expm1 near 0, pow with a negative base, GELU's left tail) a helper below does it carefully.
  */
 import { sameShape, sizeOf } from '../../shape';
-import { broadcastStridesOf, coords, f32, grid, main1d, offset, u32, type GpuDType, type GpuLimits, type Program } from './program';
+import { coords, f32, grid, main1d, offset, u32, type GpuDType, type GpuLimits, type Program } from './program';
+import { broadcastStrides } from '../cpu/strided';
 
 type Attrs = Record<string, unknown>;
 
@@ -151,7 +152,7 @@ function load(name: string, shape: readonly number[], outShape: readonly number[
   const cast = (e: string) => (dtype === 'int32' ? `f32(${e})` : e);
   if (sizeOf(shape) === 1) return { expr: cast(`${name}[0]`), needsCoords: false };
   if (sameShape(shape, outShape)) return { expr: cast(`${name}[i]`), needsCoords: false };
-  return { expr: cast(`${name}[${offset(broadcastStridesOf(shape, outShape))}]`), needsCoords: true };
+  return { expr: cast(`${name}[${offset(broadcastStrides(shape, outShape))}]`), needsCoords: true };
 }
 
 /**

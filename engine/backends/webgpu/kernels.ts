@@ -3,6 +3,7 @@
  * fused softmax / logSoftmax. `runOp` records one op on the runtime's encoder and returns its output
  * tensor; nothing is read back.
  */
+import { broadcastAxes } from '../../ops/reduce';
 import { sizeOf } from '../../shape';
 import { binaryProgram, unaryProgram, whereProgram, BINARY, UNARY } from './elementwise';
 import { broadcastProgram, gatherProgram, padProgram, permuteProgram, placeProgram, scatterAddProgram, sliceProgram } from './layout';
@@ -15,12 +16,6 @@ type Attrs = Record<string, unknown>;
 type Kernel = (rt: GpuRuntime, inputs: readonly GpuTensor[], attrs: Attrs, outShape: readonly number[]) => GpuTensor;
 
 const dtypes = (ts: readonly GpuTensor[]): GpuDType[] => ts.map((t) => t.dtype);
-
-/** Axes of `outShape` along which `shape` was broadcast (as in ops/reduce.ts). */
-function broadcastAxes(shape: readonly number[], outShape: readonly number[]): number[] {
-  const lead = outShape.length - shape.length;
-  return outShape.map((_, i) => i).filter((i) => i < lead || (shape[i - lead] === 1 && outShape[i] !== 1));
-}
 
 const unary = (op: string): Kernel => (rt, [x], attrs, out) => rt.run(unaryProgram(op, attrs, x.shape, x.dtype, rt.limits), [x], out);
 const binary = (op: string): Kernel => (rt, [a, b], _attrs, out) => rt.run(binaryProgram(op, a.shape, b.shape, dtypes([a, b]), out, rt.limits), [a, b], out);

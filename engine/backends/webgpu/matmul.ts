@@ -9,7 +9,8 @@
  * tx, tx+WX, …, so neighbouring invocations write neighbouring addresses of C.
  */
 import { broadcastShapes, sizeOf } from '../../shape';
-import { broadcastStridesOf, coords, offset, u32, type GpuLimits, type Program } from './program';
+import { coords, offset, u32, type GpuLimits, type Program } from './program';
+import { broadcastStrides } from '../cpu/strided';
 
 export interface MatmulSpec {
   aShape: readonly number[];
@@ -46,8 +47,8 @@ export function matmulProgram(spec: MatmulSpec, limits: GpuLimits): Program {
   // A element (row r of op(A), column kk) and B element (row kk of op(B), column c), inside a batch
   const aAt = transA ? `(gk) * ${u32(m)} + (gr)` : `(gr) * ${u32(k)} + (gk)`;
   const bAt = transB ? `(gc) * ${u32(k)} + (gk)` : `(gk) * ${u32(n)} + (gc)`;
-  const aBatch = broadcastStridesOf(spec.aShape.slice(0, -2), batchShape).map((s) => s * m * k);
-  const bBatch = broadcastStridesOf(spec.bShape.slice(0, -2), batchShape).map((s) => s * k * n);
+  const aBatch = broadcastStrides(spec.aShape.slice(0, -2), batchShape).map((s) => s * m * k);
+  const bBatch = broadcastStrides(spec.bShape.slice(0, -2), batchShape).map((s) => s * k * n);
   return {
     key: `matmul|${spec.aShape.join('x')}${transA ? 'T' : ''}@${spec.bShape.join('x')}${transB ? 'T' : ''}|${bm}x${bn}x${bk}/${wx}x${wy}`,
     inputs: ['float32', 'float32'], output: 'float32', outSize: sizeOf(outShape), dispatch,

@@ -7,7 +7,6 @@
  * Bindings: inputs at 0…n−1 (read-only storage), the output at n (read-write storage), and, for
  * programs with per-run scalars (the optimizer's learning rate), a uniform buffer at n+1.
  */
-import { stridesOf } from '../../shape';
 
 export type GpuDType = 'float32' | 'int32';
 
@@ -77,13 +76,6 @@ export function offset(strides: readonly number[], name = 'c', base = 0): string
   const terms = strides.flatMap((s, d) => (s === 0 ? [] : [s === 1 ? `${name}${d}` : `${name}${d} * ${u32(s)}`]));
   if (base) terms.unshift(u32(base));
   return terms.length ? terms.join(' + ') : '0u';
-}
-
-/** Strides of `shape` placed inside `outShape` (right-aligned), 0 where `shape` is broadcast. */
-export function broadcastStridesOf(shape: readonly number[], outShape: readonly number[]): number[] {
-  const own = stridesOf(shape);
-  const lead = outShape.length - shape.length;
-  return outShape.map((d, i) => (i < lead || shape[i - lead] === 1 ? 0 : own[i - lead]));
 }
 
 /** Threads per workgroup of the one-dimensional kernels. */
