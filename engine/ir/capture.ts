@@ -39,9 +39,8 @@ export function captureStep({ loss: lossFn, params, data = {} }: CaptureInput): 
     const loss = lossFn();
     if (!(loss instanceof Tensor) || loss.size !== 1) throw new CaptureError('the loss must be a tensor of one element');
     if (!loss.requiresGrad) throw new CaptureError('the loss does not depend on any parameter');
-    const seed = noGrad(() => tensor(1, { dtype: loss.dtype === 'int32' ? 'float32' : loss.dtype }));
-    const seedShaped = loss.shape.length ? noGrad(() => tensor(new Float64Array(1).fill(1), { dtype: seed.dtype, shape: loss.shape.slice() })) : seed;
-    loss.backward({ createGraph: true, retainGraph: true, grad: seedShaped });
+    const seed = noGrad(() => tensor(new Float64Array(1).fill(1), { dtype: loss.dtype === 'int32' ? 'float32' : loss.dtype, shape: loss.shape.slice() }));
+    loss.backward({ createGraph: true, retainGraph: true, grad: seed });
     const grads = params.map((p) => p.grad);
     const program = build(loss, grads, params, data);
     return program;

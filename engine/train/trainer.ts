@@ -172,8 +172,8 @@ export class Trainer {
     return this.names;
   }
 
-  /** The loss of one batch (or of the bare-parameter objective). */
-  private lossOf(x: Tensor | null, y: Tensor | null): Tensor {
+  /** The loss of one batch (or of the bare-parameter objective), checked to be one number. */
+  lossOf(x: Tensor | null, y: Tensor | null): Tensor {
     const spec = this.spec;
     let loss: unknown;
     if (spec.model) loss = (spec.loss as (p: Tensor, t: Tensor) => Tensor)(spec.model.forward(x!), y!);

@@ -6,7 +6,7 @@
  * tanh and expm1 near 0, pow with a negative base, GELU's left tail) a helper below does it carefully.
  */
 import { sameShape, sizeOf } from '../../shape';
-import { coords, f32, grid, main1d, offset, u32, type GpuDType, type GpuLimits, type Program } from './program';
+import { WG, coords, f32, grid, main1d, offset, u32, type GpuDType, type GpuLimits, type Program } from './program';
 import { broadcastStrides } from '../cpu/strided';
 
 type Attrs = Record<string, unknown>;
@@ -164,7 +164,7 @@ export function mapProgram(
   outShape: readonly number[], limits: GpuLimits, output: GpuDType = 'float32',
 ): Program {
   const n = sizeOf(outShape);
-  const dispatch = grid(n, 64, limits);
+  const dispatch = grid(n, WG, limits);
   const loads = shapes.map((s, k) => load(`in${k}`, s, outShape, dtypes[k]));
   const store = output === 'int32' ? `i32(${expr})` : expr;
   return {
@@ -200,8 +200,7 @@ export function whereProgram(shapes: readonly (readonly number[])[], dtypes: rea
 
 /** `out = value` everywhere (zeros for gradients, ones for the seed). */
 export function fillProgram(value: number, n: number, limits: GpuLimits): Program {
-  const dispatch = grid(n, 64, limits);
+  const dispatch = grid(n, WG, limits);
   return { key: `fill(${f32(value)})|${n}|${dispatch.join('x')}`, inputs: [], output: 'float32', outSize: n, dispatch, wgsl: () => main1d(dispatch, n, `out[i] = ${f32(value)};`) };
 }
 
-export { u32 };

@@ -5,7 +5,7 @@
  */
 import { sizeOf, stridesOf } from '../../shape';
 import { mapProgram } from './elementwise';
-import { coords, grid, main1d, offset, u32, wgslType, type GpuDType, type GpuLimits, type Program } from './program';
+import { WG, coords, grid, main1d, offset, u32, wgslType, type GpuDType, type GpuLimits, type Program } from './program';
 
 const dims = (shape: readonly number[], axis: number) => ({
   outer: sizeOf(shape.slice(0, axis)), dim: shape[axis], inner: sizeOf(shape.slice(axis + 1)),
@@ -15,7 +15,7 @@ export function permuteProgram(shape: readonly number[], perm: readonly number[]
   const outShape = perm.map((p) => shape[p]);
   const inStrides = stridesOf(shape);
   const n = sizeOf(shape);
-  const dispatch = grid(n, 64, limits);
+  const dispatch = grid(n, WG, limits);
   return {
     key: `permute|${shape.join('x')}|${perm.join(',')}|${dtype}|${dispatch.join('x')}`, inputs: [dtype], output: dtype, outSize: n, dispatch,
     wgsl: () => main1d(dispatch, n, `${coords(outShape, 'i')}\n  out[i] = in0[${offset(perm.map((p) => inStrides[p]))}];`),
@@ -25,7 +25,7 @@ export function permuteProgram(shape: readonly number[], perm: readonly number[]
 export function sliceProgram(shape: readonly number[], starts: readonly number[], sizes: readonly number[], dtype: GpuDType, limits: GpuLimits): Program {
   const strides = stridesOf(shape);
   const n = sizeOf(sizes);
-  const dispatch = grid(n, 64, limits);
+  const dispatch = grid(n, WG, limits);
   const base = starts.reduce((s, st, d) => s + st * strides[d], 0);
   return {
     key: `slice|${shape.join('x')}|${starts.join(',')}|${sizes.join('x')}|${dtype}|${dispatch.join('x')}`, inputs: [dtype], output: dtype, outSize: n, dispatch,
@@ -36,7 +36,7 @@ export function sliceProgram(shape: readonly number[], starts: readonly number[]
 export function padProgram(shape: readonly number[], before: readonly number[], outShape: readonly number[], dtype: GpuDType, limits: GpuLimits): Program {
   const strides = stridesOf(shape);
   const n = sizeOf(outShape);
-  const dispatch = grid(n, 64, limits);
+  const dispatch = grid(n, WG, limits);
   const inside = shape.map((d, k) => `c${k} >= ${u32(before[k])} && c${k} < ${u32(before[k] + d)}`).join(' && ') || 'true';
   const at = shape.map((_, k) => (strides[k] ? `(c${k} - ${u32(before[k])}) * ${u32(strides[k])}` : '0u')).join(' + ') || '0u';
   const zero = dtype === 'int32' ? '0' : '0.0';
@@ -50,7 +50,7 @@ export function padProgram(shape: readonly number[], before: readonly number[], 
 export function placeProgram(shape: readonly number[], outShape: readonly number[], axis: number, start: number, dtype: GpuDType, limits: GpuLimits): Program {
   const outStrides = stridesOf(outShape);
   const n = sizeOf(shape);
-  const dispatch = grid(n, 64, limits);
+  const dispatch = grid(n, WG, limits);
   return {
     key: `place|${shape.join('x')}|${outShape.join('x')}|${axis}@${start}|${dtype}|${dispatch.join('x')}`, inputs: [dtype], output: dtype, outSize: n, dispatch, inPlace: true,
     wgsl: () => main1d(dispatch, n, `${coords(shape, 'i')}\n  out[${offset(outStrides, 'c', start * outStrides[axis])}] = in0[i];`),
@@ -61,7 +61,7 @@ export function placeProgram(shape: readonly number[], outShape: readonly number
 export function gatherProgram(shape: readonly number[], idxSize: number, axis: number, dtypes: readonly GpuDType[], limits: GpuLimits): Program {
   const { outer, dim, inner } = dims(shape, axis);
   const n = outer * idxSize * inner;
-  const dispatch = grid(n, 64, limits);
+  const dispatch = grid(n, WG, limits);
   return {
     key: `gather|${shape.join('x')}|${idxSize}|${axis}|${dtypes.join(',')}|${dispatch.join('x')}`, inputs: dtypes, output: dtypes[0], outSize: n, dispatch,
     wgsl: () => main1d(dispatch, n, [
@@ -81,7 +81,7 @@ export function gatherProgram(shape: readonly number[], idxSize: number, axis: n
 export function scatterAddProgram(outShape: readonly number[], idxSize: number, axis: number, dtypes: readonly GpuDType[], limits: GpuLimits): Program {
   const { outer, dim, inner } = dims(outShape, axis);
   const n = outer * dim * inner;
-  const dispatch = grid(n, 64, limits);
+  const dispatch = grid(n, WG, limits);
   return {
     key: `scatterAdd|${outShape.join('x')}|${idxSize}|${axis}|${dtypes.join(',')}|${dispatch.join('x')}`, inputs: dtypes, output: dtypes[0], outSize: n, dispatch,
     wgsl: () => main1d(dispatch, n, [

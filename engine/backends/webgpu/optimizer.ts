@@ -10,7 +10,7 @@
  * decay are applied to g first, in the CPU's order.
  */
 import type { Optimizer } from '../../optim/optimizer';
-import { f32, grid, main1d, u32, type GpuLimits, type Program } from './program';
+import { WG, f32, grid, main1d, u32, type GpuLimits, type Program } from './program';
 
 type Config = Record<string, number | boolean | string>;
 
@@ -130,7 +130,7 @@ export function gpuRuleOf(opt: Optimizer): GpuRule | string {
  * gradient (`parts`, P of them), output the parameter's state buffer (in place).
  */
 export function updateProgram(name: string, rule: GpuRule, c: Config, clip: { norm?: number; value?: number }, n: number, parts: number, limits: GpuLimits): Program {
-  const dispatch = grid(n, 64, limits);
+  const dispatch = grid(n, WG, limits);
   const scalarCount = rule.scalars(1, 0).length;
   const slotVars = rule.slots.map((_, k) => `var s${k} = out[i + ${u32((k + 1) * n)}];`);
   const slotStores = rule.slots.map((_, k) => `out[i + ${u32((k + 1) * n)}] = s${k};`);

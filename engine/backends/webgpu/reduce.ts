@@ -9,7 +9,7 @@
  * column sum) again has neighbouring invocations reading neighbouring addresses.
  */
 import { sizeOf, stridesOf } from '../../shape';
-import { coords, grid, main1d, offset, u32, type GpuDType, type GpuLimits, type Program } from './program';
+import { WG, coords, grid, main1d, offset, u32, type GpuDType, type GpuLimits, type Program } from './program';
 
 export type ReduceKind = 'sum' | 'max' | 'min';
 
@@ -72,7 +72,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 }`,
     };
   }
-  const dispatch = grid(outSize, 64, limits);
+  const dispatch = grid(outSize, WG, limits);
   return {
     key: `${key}|each|${dispatch.join('x')}`, inputs: [dtype], output: 'float32', outSize, dispatch,
     wgsl: () => main1d(dispatch, outSize, [
@@ -140,7 +140,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 }`,
     };
   }
-  const dispatch = grid(rows, 64, limits);
+  const dispatch = grid(rows, WG, limits);
   return {
     key: `${key}|each|${dispatch.join('x')}`, inputs: ['float32'], output: 'float32', outSize: n, dispatch,
     wgsl: () => main1d(dispatch, rows, [

@@ -18,12 +18,15 @@ import type { Tensor } from '../../tensor';
 import { runOp } from './kernels';
 import { gatherProgram } from './layout';
 import { gpuRuleOf, recordProgram, sumSquaresProgram, updateProgram, type GpuRule } from './optimizer';
+import type { Program } from './program';
 import type { GpuRuntime, GpuTensor } from './runtime';
 
 interface Compiled {
   program: IrProgram;
   lastUse: Int32Array;
   consts: Map<number, GpuTensor>;
+  /** Gathers each data leaf's rows from the dataset. */
+  gathers: Map<number, Program>;
 }
 
 const gpuBackend = (rt: GpuRuntime): IrBackend<GpuTensor> => ({
@@ -50,6 +53,10 @@ export class GpuTrainer {
   private readonly dataX: GpuTensor | null;
   private readonly dataY: GpuTensor | null;
   private readonly backend: IrBackend<GpuTensor>;
+  /** Per parameter: Σ g² into `parts`, and the optimizer update; then the history record. Built once. */
+  private readonly sumSquares: Program[];
+  private readonly updates: Program[];
+  private readonly record: Program;
 
   private constructor(
     readonly rt: GpuRuntime, readonly cpu: Trainer, private readonly rule: GpuRule, first: Map<number, IrProgram>,
@@ -70,6 +77,12 @@ export class GpuTrainer {
     this.loader = train ? new DataLoader(train, cpu.batchSize!, { seed: cpu.seed }) : null;
     this.dataX = train ? rt.upload(train.x.data as ArrayLike<number>, train.x.shape, train.x.dtype === 'int32' ? 'int32' : 'float32') : null;
     this.dataY = train ? rt.upload(train.y.data as ArrayLike<number>, train.y.shape, train.y.dtype === 'int32' ? 'int32' : 'float32') : null;
+    const c = cpu.optimizer.config();
+    const clip = { norm: cpu.optimizer.clipNorm, value: cpu.optimizer.clipValue };
+    const count = cpu.params.length;
+    this.sumSquares = cpu.params.map((p, i) => sumSquaresProgram(p.size, i, rt.limits));
+    this.updates = cpu.params.map((p) => updateProgram(String(c.optimizer), rule, c, clip, p.size, count, rt.limits));
+    this.record = recordProgram(count);
     for (const [size, program] of first) this.compile(size, program);
   }
 
@@ -119,7 +132,7 @@ export class GpuTrainer {
         if (leaf.source.kind !== 'data') continue;
         const src = leaf.source.name === 'x' ? this.dataX! : this.dataY!;
         const shape = program.values[leaf.value].shape;
-        const g = rt.run(gatherProgram(src.shape, size, 0, [src.dtype, 'int32'], rt.limits), [src, rows], shape);
+        const g = rt.run(compiled.gathers.get(leaf.value)!, [src, rows], shape);
         temps.push(g);
         bound.set(leaf.value, g);
       }
@@ -129,14 +142,12 @@ export class GpuTrainer {
     // Σ g² per parameter (0 for a parameter without gradient), the history entry, the updates
     const zero = out.grads.some((g) => g === null);
     if (zero) this.rt.write(this.parts, new Float32Array(this.params.length));
-    out.grads.forEach((g, i) => g && rt.run(sumSquaresProgram(g.size, i, rt.limits), [g], [1], { out: this.parts }));
-    rt.run(recordProgram(this.params.length), [out.loss, this.parts], [1], { out: this.ring, scalars: [this.ringUsed] });
-    const c = this.cpu.optimizer.config();
-    const clip = { norm: this.cpu.optimizer.clipNorm, value: this.cpu.optimizer.clipValue };
+    out.grads.forEach((g, i) => g && rt.run(this.sumSquares[i], [g], [1], { out: this.parts }));
+    rt.run(this.record, [out.loss, this.parts], [1], { out: this.ring, scalars: [this.ringUsed] });
     const scalars = this.rule.scalars(t, lr);
     out.grads.forEach((g, i) => {
       if (!g) return;
-      rt.run(updateProgram(String(c.optimizer), this.rule, c, clip, g.size, this.params.length, rt.limits), [g, this.parts], [g.size], { out: this.state[i], scalars });
+      rt.run(this.updates[i], [g, this.parts], [g.size], { out: this.state[i], scalars });
     });
     rt.release(out.loss);
     for (const g of out.grads) if (g) rt.release(g);
@@ -191,10 +202,16 @@ export class GpuTrainer {
 
   private compile(size: number, program: IrProgram): void {
     const consts = new Map<number, GpuTensor>();
+    const gathers = new Map<number, Program>();
     for (const leaf of program.leaves) {
-      if (leaf.source.kind === 'const') consts.set(leaf.value, this.rt.upload(leaf.source.values, program.values[leaf.value].shape, program.values[leaf.value].dtype));
+      const v = program.values[leaf.value];
+      if (leaf.source.kind === 'const') consts.set(leaf.value, this.rt.upload(leaf.source.values, v.shape, v.dtype));
+      if (leaf.source.kind === 'data') {
+        const src = leaf.source.name === 'x' ? this.dataX! : this.dataY!;
+        gathers.set(leaf.value, gatherProgram(src.shape, size, 0, [src.dtype, 'int32'], this.rt.limits));
+      }
     }
-    this.programs.set(size, { program, lastUse: lastUses(program), consts });
+    this.programs.set(size, { program, lastUse: lastUses(program), consts, gathers });
   }
 }
 
@@ -208,16 +225,10 @@ function batchSizes(cpu: Trainer): number[] {
 
 /** The program of one step on the `which`-th batch of `size` rows (at the current parameters). */
 function captureFor(cpu: Trainer, size: number, which: number): IrProgram {
-  const spec = cpu.spec;
-  const params = cpu.params;
-  if (!cpu.train) return captureStep({ loss: () => (spec.loss as () => Tensor)(), params });
+  if (!cpu.train) return captureStep({ loss: () => cpu.lossOf(null, null), params: cpu.params });
   const n = cpu.train.size;
-  const rows = Array.from({ length: size }, (_, i) => (which * size + i) % n);
-  const part = subset(cpu.train, rows);
-  const loss = spec.model
-    ? () => (spec.loss as (p: Tensor, t: Tensor) => Tensor)(spec.model!.forward(part.x), part.y)
-    : () => (spec.loss as (a: Tensor, b: Tensor) => Tensor)(part.x, part.y);
-  return captureStep({ loss, params, data: { x: part.x, y: part.y } });
+  const part = subset(cpu.train, Array.from({ length: size }, (_, i) => (which * size + i) % n));
+  return captureStep({ loss: () => cpu.lossOf(part.x, part.y), params: cpu.params, data: { x: part.x, y: part.y } });
 }
 
 function firstDifference(a: string, b: string): string {
