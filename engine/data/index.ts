@@ -308,24 +308,63 @@ export interface Batch {
 }
 
 /**
- * Endless minibatches: each epoch visits every row once, in a fresh seeded order when `shuffle`
- * (default). The last batch of an epoch may be smaller. A batch size ≥ the dataset size gives full-batch steps.
+ * The row order of endless minibatches: each epoch visits every row once, in a fresh seeded order
+ * when `shuffle` (default); the last batch of an epoch may be smaller; a batch size ≥ the dataset
+ * size gives the same full batch every step. Rows only, so the GPU path (which gathers the batch
+ * from a dataset already on the GPU) sees the same batches as the CPU.
  */
-export class DataLoader {
+export class BatchOrder {
   epoch = 0;
   private order: number[] = [];
   private pos = 0;
   private readonly rng: Rng;
-  private readonly full: Batch | null = null;
+  private readonly all: number[] | null = null;
   readonly batchSize: number;
-  constructor(readonly dataset: Dataset, batchSize: number, readonly opts: { shuffle?: boolean; seed?: number } = {}) {
+  constructor(readonly size: number, batchSize: number, readonly opts: { shuffle?: boolean; seed?: number } = {}) {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`data: batchSize must be a positive integer, got ${String(batchSize)}`);
-    this.batchSize = Math.min(batchSize, dataset.size);
+    this.batchSize = Math.min(batchSize, size);
     this.rng = new Rng(opts.seed ?? 0);
-    if (this.batchSize === dataset.size) {
-      // full-batch gradient descent: the same tensors every step, in the dataset's order
-      this.full = { x: dataset.x, y: dataset.y, rows: Array.from({ length: dataset.size }, (_, i) => i) };
+    if (this.batchSize === size) this.all = Array.from({ length: size }, (_, i) => i);
+  }
+
+  /** True when every batch is the whole dataset, in order. */
+  get full(): boolean {
+    return this.all !== null;
+  }
+
+  /** The row indices of the next minibatch. */
+  next(): number[] {
+    if (this.all) return this.all;
+    if (this.pos >= this.order.length) {
+      if (this.order.length) this.epoch++;
+      this.order = this.opts.shuffle === false ? Array.from({ length: this.size }, (_, i) => i) : this.rng.permutation(this.size);
+      this.pos = 0;
     }
+    const rows = this.order.slice(this.pos, this.pos + this.batchSize);
+    this.pos += rows.length;
+    return rows;
+  }
+
+  /** Moves past `n` minibatches (a run resumed at step n sees the batches it would have seen). */
+  skip(n: number): void {
+    for (let i = 0; i < n && !this.all; i++) this.next();
+  }
+}
+
+/** Endless minibatches of a dataset, in the order of `BatchOrder`. */
+export class DataLoader {
+  private readonly rows: BatchOrder;
+  private full: Batch | null = null;
+  constructor(readonly dataset: Dataset, batchSize: number, readonly opts: { shuffle?: boolean; seed?: number } = {}) {
+    this.rows = new BatchOrder(dataset.size, batchSize, opts);
+  }
+
+  get batchSize(): number {
+    return this.rows.batchSize;
+  }
+
+  get epoch(): number {
+    return this.rows.epoch;
   }
 
   /** Batches per epoch. */
@@ -335,15 +374,16 @@ export class DataLoader {
 
   next(): Batch {
     if (this.full) return this.full;
-    if (this.pos >= this.order.length) {
-      if (this.order.length) this.epoch++;
-      this.order = this.opts.shuffle === false ? Array.from({ length: this.dataset.size }, (_, i) => i) : this.rng.permutation(this.dataset.size);
-      this.pos = 0;
-    }
-    const rows = this.order.slice(this.pos, this.pos + this.batchSize);
-    this.pos += rows.length;
+    const rows = this.rows.next();
+    // full-batch gradient descent: the same tensors every step, in the dataset's order
+    if (this.rows.full) return (this.full = { x: this.dataset.x, y: this.dataset.y, rows });
     const part = subset(this.dataset, rows);
     return { x: part.x, y: part.y, rows };
+  }
+
+  /** Moves past `n` minibatches. */
+  skip(n: number): void {
+    this.rows.skip(n);
   }
 }
 

@@ -97,7 +97,7 @@ function build(loss: Tensor, grads: readonly (Tensor | null)[], params: readonly
         if (p !== undefined) leaves.push({ value: id, source: { kind: 'param', index: p } });
         else if (d) leaves.push({ value: id, source: { kind: 'data', name: d } });
         else {
-          const vals = Array.from(t.data as ArrayLike<number>);
+          const vals = Float64Array.from(t.data as ArrayLike<number>);
           leaves.push({ value: id, source: { kind: 'const', values: vals } });
           sig.push(`c${id}=${vals.length <= 64 ? vals.join(',') : hashValues(vals)}`);
         }
@@ -129,9 +129,8 @@ function build(loss: Tensor, grads: readonly (Tensor | null)[], params: readonly
 }
 
 /** A short fingerprint of many numbers (FNV-1a over their float64 bits). */
-function hashValues(values: readonly number[]): string {
-  const f = new Float64Array(values);
-  const b = new Uint8Array(f.buffer);
+function hashValues(values: Float64Array): string {
+  const b = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
   let h = 0x811c9dc5;
   for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193) >>> 0;
   return `${values.length}#${h.toString(16)}`;

@@ -17,7 +17,8 @@ export interface IrValue {
 export type IrSource =
   | { readonly kind: 'param'; readonly index: number }
   | { readonly kind: 'data'; readonly name: 'x' | 'y' }
-  | { readonly kind: 'const'; readonly values: number[] };
+  /** Float64Array, not number[]: NaN and ±∞ must survive a JSON-based postMessage (typed arrays travel as binary). */
+  | { readonly kind: 'const'; readonly values: Float64Array };
 
 export interface IrLeaf {
   readonly value: number;

@@ -121,6 +121,29 @@ export abstract class Optimizer {
     this.lr = this.baseLr;
   }
 
+  /**
+   * Takes over a run that another executor (the GPU) has taken `step` steps of: the step count and,
+   * per parameter, its state buffers by slot name (null: the parameter has had no update). A slot
+   * missing from `slots` starts at its initial value.
+   */
+  restore(step: number, slots: readonly (Readonly<Record<string, ArrayLike<number>>> | null)[]): void {
+    if (slots.length !== this.params.length) throw new Error(`optim.${this.name}: restore got state for ${slots.length} parameters, the optimizer has ${this.params.length}`);
+    this.reset();
+    this.stepCount = step;
+    this.params.forEach((p, i) => {
+      const given = slots[i];
+      if (!given || step === 0) return;
+      const s: SlotState = {};
+      for (const k of this.slotNames) {
+        const v = given[k];
+        if (v && v.length !== p.size) throw new Error(`optim.${this.name}: restore got ${v.length} values of ${k} for a parameter of ${p.size}`);
+        s[k] = v ? Float64Array.from(v) : new Float64Array(p.size).fill(this.initialSlot(k));
+      }
+      this.state.set(p, s);
+      this.paramSteps.set(p, step);
+    });
+  }
+
   /** Per-parameter state buffers, e.g. `{ m, v }` for Adam (created on first use). */
   stateOf(p: Tensor): Readonly<SlotState> | undefined {
     return this.state.get(p);

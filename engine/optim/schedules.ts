@@ -121,6 +121,24 @@ export type SchedulePreset = (typeof SCHEDULE_PRESETS)[number];
  * polynomial decay to 1% and to 0 at the end; cosine with a 5% warmup; cyclic between lr/10 and lr
  * over four cycles.
  */
+/** Rebuilds a schedule from its kind and options (as in `Schedule` and the training JSON). */
+export function fromOptions(kind: ScheduleKind, options: Schedule['options']): Schedule {
+  const o = options as never;
+  switch (kind) {
+    case 'constant': return constant();
+    case 'step': return step(o);
+    case 'piecewise': return piecewise(o);
+    case 'exponential': return exponential(o);
+    case 'polynomial': return polynomial(o);
+    case 'cosine': return cosine(o);
+    case 'cyclic': return cyclic(o);
+    default: {
+      const never: never = kind;
+      throw new Error(`schedules: unknown schedule kind ${JSON.stringify(never)}`);
+    }
+  }
+}
+
 export function preset(name: SchedulePreset, steps: number, lr: number): Schedule {
   const third = Math.max(1, Math.round(steps / 3));
   switch (name) {

@@ -39,6 +39,17 @@ export interface HistoryEntry {
   gradNorm: number;
 }
 
+/** A run's state after `step` steps taken elsewhere (see `Trainer.adopt`). */
+export interface Checkpoint {
+  step: number;
+  /** Each parameter's values, in the trainer's order. */
+  params: readonly ArrayLike<number>[];
+  /** Each parameter's optimizer state by slot name (null: not updated yet). */
+  slots: readonly (Readonly<Record<string, ArrayLike<number>>> | null)[];
+  /** History entries of the steps since the previous checkpoint (every step; the trainer thins them). */
+  history: readonly HistoryEntry[];
+}
+
 export interface LayerHistory {
   step: number;
   layers: LayerStats[];
@@ -234,6 +245,52 @@ export class Trainer {
     const v = this.validation;
     if (!v) return NaN;
     return noGrad(() => this.lossOf(v.x, v.y).item());
+  }
+
+  /**
+   * Takes over the state of the same run advanced elsewhere (the GPU replaying this run's Graph IR):
+   * the parameters and optimizer state after `checkpoint.step` steps, and the history entries of
+   * the steps since the last checkpoint. The batch order moves on to that step, so `step()` can go
+   * on from there. With `log` (or when a `logEvery` boundary was passed since the last log) it also
+   * records the layer summaries, validation loss and findings at these parameters, on the batch the
+   * next step will use.
+   */
+  adopt(checkpoint: Checkpoint, opts: { log?: boolean } = {}): void {
+    const { step, params, slots, history } = checkpoint;
+    if (!Number.isInteger(step) || step < this.stepsTaken || step > this.totalSteps) throw new Error(`train: cannot adopt step ${step} (at ${this.stepsTaken} of ${this.totalSteps})`);
+    if (params.length !== this.params.length) throw new Error(`train: adopt got ${params.length} parameters, the run has ${this.params.length}`);
+    params.forEach((v, i) => {
+      if (v.length !== this.params[i].size) throw new Error(`train: adopt got ${v.length} values for ${this.names[i]}, which has ${this.params[i].size}`);
+    });
+    params.forEach((v, i) => this.params[i].data.set(v));
+    for (const p of this.params) p.grad = null;
+    const loggedAt = this.layerHistory.length ? this.layerHistory[this.layerHistory.length - 1].step : 0;
+    this.optimizer.restore(step, slots);
+    if (step > 0) this.optimizer.lr = this.schedule.lr(step - 1, this.optimizer.baseLr);
+    if (this.train) {
+      this.loader = new DataLoader(this.train, this.batchSize!, { seed: this.seed });
+      this.loader.skip(step);
+    }
+    for (const e of history) {
+      if (e.step > step) break;
+      const finite = Number.isFinite(e.loss);
+      if (e.step === 1 || e.step === step || e.step === this.totalSteps || e.step % this.historyEvery === 0 || !finite) this.history.push({ ...e });
+      if (!finite && this.stopReason === null) this.stopReason = `the loss became ${e.loss} at step ${e.step}`;
+    }
+    const crossed = Math.floor(step / this.logEvery) > Math.floor(loggedAt / this.logEvery);
+    if (step === 0 || !(opts.log || crossed || this.stopReason !== null)) return;
+    const batch = this.train ? new DataLoader(this.train, this.batchSize!, { seed: this.seed }) : null;
+    batch?.skip(step);
+    const next = batch?.next() ?? null;
+    const loss = this.recorder.record(() => this.lossOf(next?.x ?? null, next?.y ?? null));
+    if (loss.requiresGrad) loss.backward();
+    const layers = this.recorder.summarize(this.spec.model ? [] : this.params);
+    for (const p of this.params) p.grad = null;
+    const last = this.history[this.history.length - 1];
+    if (last && last.step === step && this.validation) last.valLoss = this.validationLoss();
+    this.layerHistory.push({ step, layers });
+    this.loggedLosses.push(last && last.step === step ? last.loss : loss.item());
+    this.updateFindings(step, layers);
   }
 
   /** Back to the initial parameters, fresh optimizer state and the same batch order. */

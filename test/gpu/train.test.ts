@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { Trainer, data, defineTraining, losses, nn, optim, tensor, type Tensor } from '../../engine/index';
 import { subset } from '../../engine/data/index';
 import { GpuTrainer } from '../../engine/backends/webgpu/train';
+import { planOf } from '../../engine/backends/webgpu/plan';
 import { captureStep } from '../../engine/ir/capture';
 import { cpuBackend, execute } from '../../engine/ir/execute';
 import type { OptimizerSpec } from '../../engine/optim/index';
@@ -109,6 +110,43 @@ describe('training by Graph IR replay', function () {
       assert.notEqual(cpu.history[119].loss, cpu.history[0].loss);
     });
   }
+
+  it('a plan survives structured cloning; a CPU trainer adopting a GPU checkpoint goes on as if it had run all along', async () => {
+    const { rt } = await nodeGpu();
+    // one spec per trainer: a spec's model (and so its parameters) is shared by its trainers
+    const spec = () => moons(optim.adam({ lr: 0.01 }), 300);
+    const made = planOf(new Trainer(spec()));
+    assert.ok('plan' in made, 'reason' in made ? made.reason : '');
+    const plan = structuredClone(made.plan); // what crosses postMessage to the webview
+    assert.deepEqual(plan.programs.map((p) => p.size), [32, 160 % 32].filter((n) => n > 0), 'a program per batch size (160 training rows)');
+    const gpu = GpuTrainer.fromPlan(rt, plan, { syncEvery: 16, keepHistory: false });
+    assert.ok('trainer' in gpu);
+    await gpu.trainer.run(120);
+    const cp = await gpu.trainer.checkpoint();
+    gpu.trainer.dispose();
+    assert.equal(cp.step, 120);
+    assert.deepEqual(cp.history.map((h) => h.step), Array.from({ length: 120 }, (_, i) => i + 1), 'every step since the start');
+    assert.deepEqual(Object.keys(cp.slots[0]!).sort(), ['m', 'v']);
+
+    const resumed = new Trainer(spec());
+    resumed.adopt(structuredClone(cp), { log: true });
+    assert.equal(resumed.stepsTaken, 120);
+    const logged = resumed.layerHistory.at(-1)!;
+    assert.equal(logged.step, 120, 'layer summaries at the adopted step');
+    assert.ok(logged.layers.length >= 2 && logged.layers.every((l) => l.weight && l.weight.count > 0), 'per-layer weights summarized');
+    assert.ok(Number.isFinite(resumed.history.at(-1)!.valLoss!), 'validation loss at the adopted step');
+    resumed.run();
+    const cpu = new Trainer(spec());
+    cpu.run();
+    assert.deepEqual(resumed.history.map((h) => h.step), cpu.history.map((h) => h.step));
+    let worst = 0;
+    cpu.history.forEach((h, i) => (worst = Math.max(worst, Math.abs(resumed.history[i].loss - h.loss) / Math.abs(h.loss))));
+    assert.ok(worst <= 1e-3, `the resumed run's loss history matches the uninterrupted CPU run (max rel ${worst.toExponential(2)})`);
+    const end = resumed.history.at(-1)!.loss;
+    assert.ok(end < resumed.history[0].loss / 2, `and it learned (${resumed.history[0].loss} → ${end})`);
+    // the same state, adopted with the wrong shapes, is refused
+    assert.throws(() => new Trainer(spec()).adopt({ ...cp, params: cp.params.slice(1) }), /adopt got 3 parameters/);
+  });
 
   it('a graph that changes from step to step stays on the CPU, and says why', async () => {
     const { rt } = await nodeGpu();

@@ -12,7 +12,7 @@
 import type { Optimizer } from '../../optim/optimizer';
 import { WG, f32, grid, main1d, u32, type GpuLimits, type Program } from './program';
 
-type Config = Record<string, number | boolean | string>;
+export type Config = Record<string, number | boolean | string>;
 
 export interface GpuRule {
   readonly slots: readonly string[];
@@ -118,11 +118,11 @@ function adamRule(c: Config, decoupled: boolean): GpuRule {
 }
 
 /** The GPU rule of a CPU optimizer, or why there is none. */
-export function gpuRuleOf(opt: Optimizer): GpuRule | string {
+export function gpuRuleOf(opt: { name: Optimizer['name']; clipNorm?: number; clipValue?: number; config: Config | (() => Config) }): GpuRule | string {
   const make = RULES[opt.name];
   if (!make) return `the ${opt.name} optimizer has no GPU update rule`;
   if (opt.clipNorm !== undefined && opt.clipValue !== undefined) return 'clipping by norm and by value together runs on the CPU';
-  return make(opt.config());
+  return make(typeof opt.config === 'function' ? opt.config() : opt.config);
 }
 
 /**

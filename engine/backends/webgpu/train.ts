@@ -5,19 +5,20 @@
  * the loss and gradient norm in a history ring, and updates every parameter in place. Nothing is
  * read back until `sync()` (every K steps, or when the caller needs the numbers).
  *
- * The CPU `Trainer` supplies everything that is not arithmetic: the spec, the minibatch order
- * (its DataLoader, so both paths see the same batches), the schedule, the optimizer's settings.
- * A graph that changes from step to step (control flow, fresh random constants) stays on the CPU.
+ * It runs from a `GpuPlan` (plan.ts): plain data, so the webview can train without the model's
+ * code. The batch order, schedule and optimizer settings are the CPU trainer's, so both paths see
+ * the same batches and learning rates; `checkpoint()` hands the state back to a CPU `Trainer`
+ * (`Trainer.adopt`) to go on there or to answer questions about the current parameters.
  */
-import { DataLoader, subset } from '../../data/index';
-import { captureStep } from '../../ir/capture';
+import { BatchOrder } from '../../data/index';
 import { execute, type IrBackend } from '../../ir/execute';
 import { lastUses, type IrProgram } from '../../ir/program';
-import type { HistoryEntry, Trainer } from '../../train/trainer';
-import type { Tensor } from '../../tensor';
+import { fromOptions, type Schedule } from '../../optim/schedules';
+import type { Checkpoint, HistoryEntry, Trainer } from '../../train/trainer';
 import { runOp } from './kernels';
 import { gatherProgram } from './layout';
 import { gpuRuleOf, recordProgram, sumSquaresProgram, updateProgram, type GpuRule } from './optimizer';
+import { planOf, type GpuPlan } from './plan';
 import type { Program } from './program';
 import type { GpuRuntime, GpuTensor } from './runtime';
 
@@ -34,13 +35,19 @@ const gpuBackend = (rt: GpuRuntime): IrBackend<GpuTensor> => ({
   release: (t) => rt.release(t),
 });
 
-/** Why this run cannot train on the GPU, or null. */
+/** A trainer, or why this run cannot train on the GPU. */
 export type GpuTrainerOrReason = { trainer: GpuTrainer } | { reason: string };
 
+export interface GpuCheckpoint extends Checkpoint {
+  params: Float32Array[];
+  slots: (Record<string, Float32Array> | null)[];
+}
+
 export class GpuTrainer {
-  /** History entries (loss, lr, gradient norm) read back so far; every step, like the CPU at ≤ 1,000 steps. */
+  /** History entries (loss, lr, gradient norm) read back so far, every step (unless `keepHistory` is off). */
   readonly history: HistoryEntry[] = [];
   steps = 0;
+  readonly totalSteps: number;
   private readonly programs = new Map<number, Compiled>();
   private readonly state: GpuTensor[];
   private readonly params: GpuTensor[];
@@ -49,84 +56,85 @@ export class GpuTrainer {
   private ringUsed = 0;
   private ringFirstStep = 1;
   private readonly lrs: number[] = [];
-  private readonly loader: DataLoader | null;
+  private readonly order: BatchOrder | null;
   private readonly dataX: GpuTensor | null;
   private readonly dataY: GpuTensor | null;
   private readonly backend: IrBackend<GpuTensor>;
+  private readonly schedule: Schedule;
   /** Per parameter: Σ g² into `parts`, and the optimizer update; then the history record. Built once. */
   private readonly sumSquares: Program[];
   private readonly updates: Program[];
   private readonly record: Program;
+  /** History entries read back since the last `checkpoint()`. */
+  private pending: HistoryEntry[] = [];
+  private readonly keepHistory: boolean;
 
   private constructor(
-    readonly rt: GpuRuntime, readonly cpu: Trainer, private readonly rule: GpuRule, first: Map<number, IrProgram>,
+    readonly rt: GpuRuntime, readonly plan: GpuPlan, private readonly rule: GpuRule,
     /** Steps between readbacks of the history ring. */
     readonly syncEvery: number,
+    keepHistory: boolean,
   ) {
+    this.keepHistory = keepHistory;
+    this.totalSteps = plan.totalSteps;
     this.backend = gpuBackend(rt);
-    this.state = cpu.params.map((p) => {
-      const n = p.size;
+    this.schedule = fromOptions(plan.schedule.kind, plan.schedule.options);
+    this.state = plan.params.map((p) => {
+      const n = p.values.length;
       const init = new Float32Array(n * (1 + rule.slots.length)).fill(rule.initial);
-      init.set(p.data as ArrayLike<number>);
+      init.set(p.values);
       return rt.upload(init, [init.length]);
     });
-    this.params = cpu.params.map((p, i) => rt.view(this.state[i], p.shape, true));
-    this.parts = rt.upload(new Float32Array(cpu.params.length), [cpu.params.length]);
+    this.params = plan.params.map((p, i) => rt.view(this.state[i], p.shape, true));
+    this.parts = rt.upload(new Float32Array(plan.params.length), [plan.params.length]);
     this.ring = rt.upload(new Float32Array(2 * syncEvery), [2 * syncEvery]);
-    const train = cpu.train;
-    this.loader = train ? new DataLoader(train, cpu.batchSize!, { seed: cpu.seed }) : null;
-    this.dataX = train ? rt.upload(train.x.data as ArrayLike<number>, train.x.shape, train.x.dtype === 'int32' ? 'int32' : 'float32') : null;
-    this.dataY = train ? rt.upload(train.y.data as ArrayLike<number>, train.y.shape, train.y.dtype === 'int32' ? 'int32' : 'float32') : null;
-    const c = cpu.optimizer.config();
-    const clip = { norm: cpu.optimizer.clipNorm, value: cpu.optimizer.clipValue };
-    const count = cpu.params.length;
-    this.sumSquares = cpu.params.map((p, i) => sumSquaresProgram(p.size, i, rt.limits));
-    this.updates = cpu.params.map((p) => updateProgram(String(c.optimizer), rule, c, clip, p.size, count, rt.limits));
+    const data = plan.data;
+    this.order = data ? new BatchOrder(data.size, plan.batchSize!, { seed: plan.seed }) : null;
+    this.dataX = data ? rt.upload(data.x.data, data.x.shape, data.x.dtype) : null;
+    this.dataY = data ? rt.upload(data.y.data, data.y.shape, data.y.dtype) : null;
+    const o = plan.optimizer;
+    const clip = { norm: o.clipNorm, value: o.clipValue };
+    const count = plan.params.length;
+    this.sumSquares = plan.params.map((p, i) => sumSquaresProgram(p.values.length, i, rt.limits));
+    this.updates = plan.params.map((p) => updateProgram(o.name, rule, o.config, clip, p.values.length, count, rt.limits));
     this.record = recordProgram(count);
-    for (const [size, program] of first) this.compile(size, program);
+    for (const { size, program } of plan.programs) this.compile(size, program);
+  }
+
+  /** Moves a plan onto the GPU (uploads the data and parameters, builds the programs). */
+  static fromPlan(rt: GpuRuntime, plan: GpuPlan, opts: { syncEvery?: number; keepHistory?: boolean } = {}): GpuTrainerOrReason {
+    const rule = gpuRuleOf(plan.optimizer);
+    if (typeof rule === 'string') return { reason: rule };
+    return { trainer: new GpuTrainer(rt, plan, rule, Math.max(1, Math.floor(opts.syncEvery ?? 50)), opts.keepHistory ?? true) };
   }
 
   /**
-   * Captures the step's program (twice, on different batches, to tell a static graph from a dynamic
-   * one) and moves the run to the GPU; or says why it stays on the CPU.
+   * Captures the CPU trainer's step (twice, on different batches, to tell a static graph from a
+   * dynamic one) and moves the run to the GPU; or says why it stays on the CPU.
    */
-  static create(rt: GpuRuntime, cpu: Trainer, opts: { syncEvery?: number } = {}): GpuTrainerOrReason {
-    const rule = gpuRuleOf(cpu.optimizer);
-    if (typeof rule === 'string') return { reason: rule };
-    if (cpu.stepsTaken !== 0) return { reason: 'the run has already taken steps on the CPU' };
-    const programs = new Map<number, IrProgram>();
-    try {
-      const sizes = batchSizes(cpu);
-      for (const size of sizes) {
-        const a = captureFor(cpu, size, 0);
-        const b = captureFor(cpu, size, 1);
-        if (a.signature !== b.signature) return { reason: `the graph changes from step to step (${firstDifference(a.signature, b.signature)}), so it runs on the CPU` };
-        programs.set(size, a);
-      }
-    } catch (err) {
-      return { reason: `the step could not be recorded as a Graph IR program: ${err instanceof Error ? err.message : String(err)}` };
-    }
-    return { trainer: new GpuTrainer(rt, cpu, rule, programs, opts.syncEvery ?? 50) };
+  static create(rt: GpuRuntime, cpu: Trainer, opts: { syncEvery?: number; keepHistory?: boolean } = {}): GpuTrainerOrReason {
+    const made = planOf(cpu);
+    return 'reason' in made ? made : GpuTrainer.fromPlan(rt, made.plan, opts);
   }
 
   get done(): boolean {
-    return this.steps >= this.cpu.totalSteps;
+    return this.steps >= this.totalSteps;
   }
 
   /** Records one training step (nothing is read back). */
   step(): void {
     const rt = this.rt;
     const t = this.steps + 1;
-    const lr = this.cpu.schedule.lr(t - 1, this.cpu.optimizer.baseLr);
-    const batch = this.loader?.next() ?? null;
-    const size = batch ? batch.rows.length : 0;
+    const lr = this.schedule.lr(t - 1, this.plan.optimizer.baseLr);
+    const rowIds = this.order?.next() ?? null;
+    const size = rowIds ? rowIds.length : 0;
     const compiled = this.programs.get(size);
     if (!compiled) throw new Error(`webgpu: no program for a batch of ${size}`);
     const { program } = compiled;
     const bound = new Map<number, GpuTensor>(compiled.consts);
     const temps: GpuTensor[] = [];
-    if (batch) {
-      const rows = rt.upload(batch.rows, [size], 'int32');
+    if (rowIds) {
+      const rows = rt.upload(rowIds, [size], 'int32');
       temps.push(rows);
       for (const leaf of program.leaves) {
         if (leaf.source.kind !== 'data') continue;
@@ -164,7 +172,8 @@ export class GpuTrainer {
     const [ring] = await this.rt.read(this.ring);
     const added: HistoryEntry[] = [];
     for (let k = 0; k < this.ringUsed; k++) added.push({ step: this.ringFirstStep + k, loss: ring[2 * k], lr: this.lrs[k], gradNorm: ring[2 * k + 1] });
-    this.history.push(...added);
+    if (this.keepHistory) this.history.push(...added);
+    this.pending.push(...added);
     this.ringFirstStep += this.ringUsed;
     this.ringUsed = 0;
     this.lrs.length = 0;
@@ -172,7 +181,7 @@ export class GpuTrainer {
   }
 
   /** Runs up to `n` steps (default: to the end), reading the history back every `syncEvery` steps. */
-  async run(n = this.cpu.totalSteps - this.steps, onSync?: (added: HistoryEntry[]) => void | boolean): Promise<void> {
+  async run(n = this.totalSteps - this.steps, onSync?: (added: HistoryEntry[]) => void | boolean): Promise<void> {
     for (let i = 0; i < n && !this.done; i++) {
       this.step();
       if (this.ringUsed === this.syncEvery || this.done || i === n - 1) {
@@ -184,6 +193,27 @@ export class GpuTrainer {
         if (onSync?.(added) === false) break;
       }
     }
+  }
+
+  /**
+   * The run's state for a CPU `Trainer` to adopt: the parameters, their optimizer slots, and the
+   * history since the previous checkpoint (syncs first; one readback of the state buffers).
+   */
+  async checkpoint(): Promise<GpuCheckpoint> {
+    await this.sync();
+    const states = await this.rt.read(...this.state);
+    const grads = this.plan.programs[0].program.grads;
+    const params: Float32Array[] = [];
+    const slots: (Record<string, Float32Array> | null)[] = [];
+    states.forEach((s, i) => {
+      const n = this.plan.params[i].values.length;
+      params.push(s.slice(0, n));
+      if (this.steps === 0 || grads[i] === null) slots.push(null);
+      else slots.push(Object.fromEntries(this.rule.slots.map((name, k) => [name, s.slice((k + 1) * n, (k + 2) * n)])));
+    });
+    const history = this.pending;
+    this.pending = [];
+    return { step: this.steps, params, slots, history };
   }
 
   /** The parameters' current values (one readback). */
@@ -213,28 +243,4 @@ export class GpuTrainer {
     }
     this.programs.set(size, { program, lastUse: lastUses(program), consts, gathers });
   }
-}
-
-/** The minibatch sizes a run sees: the batch size, and the remainder at the end of each epoch. */
-function batchSizes(cpu: Trainer): number[] {
-  if (!cpu.train) return [0];
-  const b = cpu.batchSize!;
-  const rest = cpu.train.size % b;
-  return rest && b < cpu.train.size ? [b, rest] : [b];
-}
-
-/** The program of one step on the `which`-th batch of `size` rows (at the current parameters). */
-function captureFor(cpu: Trainer, size: number, which: number): IrProgram {
-  if (!cpu.train) return captureStep({ loss: () => cpu.lossOf(null, null), params: cpu.params });
-  const n = cpu.train.size;
-  const part = subset(cpu.train, Array.from({ length: size }, (_, i) => (which * size + i) % n));
-  return captureStep({ loss: () => cpu.lossOf(part.x, part.y), params: cpu.params, data: { x: part.x, y: part.y } });
-}
-
-function firstDifference(a: string, b: string): string {
-  const pa = a.split(';'), pb = b.split(';');
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    if (pa[i] !== pb[i]) return `first difference: ${(pa[i] ?? 'nothing').slice(0, 80)} vs ${(pb[i] ?? 'nothing').slice(0, 80)}`;
-  }
-  return 'same text';
 }
