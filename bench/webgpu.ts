@@ -18,7 +18,7 @@ import { OPS } from '../engine/ops/index';
 import { apply } from '../engine/ops/registry';
 import { Rng } from '../engine/random';
 import { runOp } from '../engine/backends/webgpu';
-import { GpuTrainer } from '../engine/backends/webgpu/train';
+import { gpuTrainerFor } from '../engine/backends/webgpu/plan';
 import { nodeGpu } from '../test/gpu/nodeGpu';
 import { benchArgs } from './args';
 
@@ -85,7 +85,7 @@ async function mlpStep(steps: number, syncEvery: number) {
   const { rt } = await nodeGpu();
   const warmup = 3;
   const total = warmup + steps;
-  const made = GpuTrainer.create(rt, new Trainer(mlpSpec(total)), { syncEvery });
+  const made = gpuTrainerFor(rt, new Trainer(mlpSpec(total)), { syncEvery });
   if ('reason' in made) throw new Error(`the MLP did not move to the GPU: ${made.reason}`);
   const gpu = made.trainer;
   await gpu.run(warmup);

@@ -87,3 +87,13 @@ export function reducedShape(shape: Shape, axes: readonly number[], keepdims: bo
   }
   return out;
 }
+
+/** Axes of `outShape` along which `shape` was broadcast. */
+export function broadcastAxes(shape: readonly number[], outShape: readonly number[]): number[] {
+  const axes: number[] = [];
+  const lead = outShape.length - shape.length;
+  for (let i = 0; i < outShape.length; i++) {
+    if (i < lead || (shape[i - lead] === 1 && outShape[i] !== 1)) axes.push(i);
+  }
+  return axes;
+}

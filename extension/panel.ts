@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { snapshotToJSON, type GraphSnapshot } from '../engine/trace/snapshot';
-import { parseWebviewMessage, type HostMessage, type PanelCommand, type UiState, type WebviewMessage } from './protocol';
+import { BACKEND_SETTINGS, parseWebviewMessage, type BackendSetting, type HostMessage, type PanelCommand, type UiState, type WebviewMessage } from './protocol';
 import type { ModelRunner } from './runner/runner';
 import type { RunError, RunOutcome } from './runner/types';
 import { limitSnapshot } from './snapshotView';
@@ -65,6 +65,10 @@ export class GraphPanel {
       log: (line) => services.output.appendLine(line),
       trusted: () => vscode.workspace.isTrusted,
       graph: (runId, step, snapshot) => this.showTrainingGraph(runId, step, snapshot),
+      backend: () => {
+        const v = vscode.workspace.getConfiguration('backpropLens', vscode.Uri.file(file)).get<string>('backend', 'auto');
+        return (BACKEND_SETTINGS as readonly string[]).includes(v) ? (v as BackendSetting) : 'auto';
+      },
       options: () => {
         const cfg = vscode.workspace.getConfiguration('backpropLens', vscode.Uri.file(file));
         const doc = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === file);
@@ -268,6 +272,7 @@ export class GraphPanel {
     switch (m.type) {
       case 'ready': {
         this.ready = true;
+        this.training.panelReloaded();
         const queued = this.queue;
         this.queue = [];
         for (const q of queued) void this.panel.webview.postMessage(q);
@@ -319,6 +324,11 @@ export class GraphPanel {
         break;
       case 'analyze':
         void this.training.analyze(m.requestId, m.request);
+        break;
+      case 'gpuStarted':
+      case 'gpuCheckpoint':
+      case 'gpuFailed':
+        this.training.gpuMessage(m);
         break;
       default: {
         const never: never = m;

@@ -10,6 +10,7 @@ import type { RunError, TrainProgress } from './runner/types';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../engine/optim/names';
 import { SCHEDULE_PRESETS, type SchedulePreset } from '../engine/optim/schedules';
 import type { AnalysisRequest, AnalysisResult, SurfaceName } from '../engine/check/analysis';
+import type { GpuPlan } from '../engine/backends/webgpu/plan';
 
 export type { GraphSnapshot, SnapshotNode, SnapshotStep, SnapshotInputStep, SnapshotGroup, Diagnosis, TensorPayload } from '../engine/trace/snapshot';
 export type { RunError } from './runner/types';
@@ -38,6 +39,30 @@ export interface TrainOverrides {
 }
 
 export type TrainAction = 'run' | 'pause' | 'step' | 'reset';
+
+/** The `backpropLens.backend` setting: where training runs. */
+export type BackendSetting = 'auto' | 'webgpu' | 'cpu';
+export const BACKEND_SETTINGS: readonly BackendSetting[] = ['auto', 'webgpu', 'cpu'];
+
+/** Where a training run runs: WebGPU in the panel (with the adapter's name) or the CPU (with why, if a GPU was wanted). */
+export interface TrainBackend {
+  kind: 'webgpu' | 'cpu';
+  adapter?: string;
+  note?: string;
+}
+
+export type { GpuPlan };
+
+/** What the host asks of the panel's GPU run. */
+export type GpuAction = 'pause' | 'resume' | 'step' | 'cancel';
+
+/** A GPU run's history since its previous checkpoint, by column (typed arrays keep NaN and ±∞ through postMessage). */
+export interface GpuHistory {
+  step: Float64Array;
+  loss: Float64Array;
+  lr: Float64Array;
+  gradNorm: Float64Array;
+}
 
 export type ViewMode = 'forward' | 'backward';
 
@@ -86,11 +111,14 @@ export type HostMessage =
   /** New history, layer summaries and findings of training run `runId` (append; a new runId starts over). */
   | { type: 'trainProgress'; runId: number; progress: TrainProgress }
   /** Training run `runId` changed state; `message` explains errors and early stops. */
-  | { type: 'trainStatus'; runId: number; status: TrainStatus; step: number; total: number; overrides: TrainOverrides; message?: string }
+  | { type: 'trainStatus'; runId: number; status: TrainStatus; step: number; total: number; overrides: TrainOverrides; message?: string; backend?: TrainBackend }
   /** The answer to an `analyze` request: a report, or why there is none. */
   | { type: 'analysis'; requestId: number; result: AnalysisResult | null; error?: RunError }
   /** The graph now shows training step `step` of run `runId` (a traced pass at the current parameters). */
-  | { type: 'trainGraph'; runId: number; step: number; snapshot: GraphSnapshot };
+  | { type: 'trainGraph'; runId: number; step: number; snapshot: GraphSnapshot }
+  /** Train run `runId` on the panel's GPU from this plan (paused: wait for a resume or step). */
+  | { type: 'gpuTrain'; runId: number; plan: GpuPlan; paused: boolean }
+  | { type: 'gpuControl'; runId: number; action: GpuAction };
 
 // ---------------------------------------------------------------------------------------------
 // webview → host
@@ -110,9 +138,73 @@ export type WebviewMessage =
   /** Training controls: run (or resume), pause, one step, reset (back to the initial parameters). */
   | { type: 'train'; action: TrainAction; overrides?: TrainOverrides }
   /** Gradient check or loss landscape at the current training step, or an optimizer playground run. */
-  | { type: 'analyze'; requestId: number; request: AnalysisRequest };
+  | { type: 'analyze'; requestId: number; request: AnalysisRequest }
+  /** The GPU run `runId` is on its way, on this adapter. */
+  | { type: 'gpuStarted'; runId: number; adapter: string }
+  /**
+   * The GPU run's state after `step` steps: parameters, optimizer slots (by name; null before a
+   * parameter's first update), history since the previous checkpoint; `paused`: nothing runs until
+   * the next control; `log`: record layer summaries at this step.
+   */
+  | { type: 'gpuCheckpoint'; runId: number; step: number; params: Float32Array[]; slots: (Record<string, Float32Array> | null)[]; history: GpuHistory; paused: boolean; log: boolean }
+  /** The GPU run cannot go on (no adapter, device lost, out of memory…): the host goes on on the CPU. */
+  | { type: 'gpuFailed'; runId: number; reason: string };
 
-export const WEBVIEW_MESSAGE_TYPES = ['ready', 'state', 'revealSource', 'fetchTensor', 'rerun', 'manageTrust', 'selectNode', 'exported', 'error', 'train', 'analyze'] as const;
+export const WEBVIEW_MESSAGE_TYPES = ['ready', 'state', 'revealSource', 'fetchTensor', 'rerun', 'manageTrust', 'selectNode', 'exported', 'error', 'train', 'analyze', 'gpuStarted', 'gpuCheckpoint', 'gpuFailed'] as const;
+
+/** Limits on what a GPU checkpoint may carry (a misbehaving webview cannot make the host allocate without bound). */
+const GPU_LIMITS = { params: 10_000, slots: 4, elements: 64 * 2 ** 20, history: 10_000_000 } as const;
+
+/** A Float32Array, or an array of numbers turned into one; null for anything else or too many elements. */
+function f32(v: unknown, budget: { left: number }): Float32Array | null {
+  let out: Float32Array | null = null;
+  if (v instanceof Float32Array) out = v;
+  else if (Array.isArray(v) && v.every((x) => typeof x === 'number' || x === null)) out = Float32Array.from(v as (number | null)[], (x) => (x === null ? NaN : x));
+  if (!out || out.length > budget.left) return null;
+  budget.left -= out.length;
+  return out;
+}
+
+function f64(v: unknown, max: number): Float64Array | null {
+  if (v instanceof Float64Array) return v.length <= max ? v : null;
+  if (Array.isArray(v) && v.length <= max && v.every((x) => typeof x === 'number' || x === null)) return Float64Array.from(v as (number | null)[], (x) => (x === null ? NaN : x));
+  return null;
+}
+
+function parseGpuCheckpoint(m: Record<string, unknown>): Extract<WebviewMessage, { type: 'gpuCheckpoint' }> | string {
+  if (!isInt(m.runId) || !isInt(m.step) || (m.step as number) > 10_000_000) return 'expected runId and step';
+  if (typeof m.paused !== 'boolean' || typeof m.log !== 'boolean') return 'expected paused and log';
+  if (!Array.isArray(m.params) || m.params.length > GPU_LIMITS.params || !Array.isArray(m.slots) || m.slots.length !== m.params.length) return 'expected params and slots of the same length';
+  const budget = { left: GPU_LIMITS.elements };
+  const params: Float32Array[] = [];
+  for (const p of m.params) {
+    const a = f32(p, budget);
+    if (!a) return 'params must be Float32Arrays';
+    params.push(a);
+  }
+  const slots: (Record<string, Float32Array> | null)[] = [];
+  for (const s of m.slots) {
+    if (s === null) {
+      slots.push(null);
+      continue;
+    }
+    if (!isObj(s) || Object.keys(s).length > GPU_LIMITS.slots) return 'slots must be null or a few named Float32Arrays';
+    const named: Record<string, Float32Array> = {};
+    for (const [k, v] of Object.entries(s)) {
+      const a = /^[A-Za-z]\w{0,31}$/.test(k) ? f32(v, budget) : null;
+      if (!a) return 'slots must be null or a few named Float32Arrays';
+      named[k] = a;
+    }
+    slots.push(named);
+  }
+  const h = m.history;
+  if (!isObj(h)) return 'expected history columns';
+  const cols = (['step', 'loss', 'lr', 'gradNorm'] as const).map((k) => f64(h[k], GPU_LIMITS.history));
+  if (cols.some((c) => c === null) || cols.some((c) => c!.length !== cols[0]!.length)) return 'history columns must be Float64Arrays of one length';
+  const [step, loss, lr, gradNorm] = cols as Float64Array[];
+  if (!step.every((v, i) => Number.isInteger(v) && v >= 1 && v <= (m.step as number) && (i === 0 || v > step[i - 1]))) return 'history steps must be increasing and at most the checkpoint step';
+  return { type: 'gpuCheckpoint', runId: m.runId as number, step: m.step as number, params, slots, history: { step, loss, lr, gradNorm }, paused: m.paused, log: m.log };
+}
 
 function parseOverrides(v: unknown): TrainOverrides | null {
   if (!isObj(v)) return null;
@@ -244,6 +336,16 @@ export function parseWebviewMessage(m: unknown): { ok: true; message: WebviewMes
     case 'analyze': {
       const request = isInt(m.requestId) ? parseAnalysis(m.request) : null;
       return request ? { ok: true, message: { type, requestId: m.requestId as number, request } } : bad('expected requestId and a gradcheck, landscape or playground request');
+    }
+    case 'gpuStarted':
+      if (!isInt(m.runId) || !isStr(m.adapter, 200)) return bad('expected runId and adapter');
+      return { ok: true, message: { type, runId: m.runId, adapter: m.adapter } };
+    case 'gpuFailed':
+      if (!isInt(m.runId) || !isStr(m.reason, 2000)) return bad('expected runId and reason');
+      return { ok: true, message: { type, runId: m.runId, reason: m.reason } };
+    case 'gpuCheckpoint': {
+      const c = parseGpuCheckpoint(m);
+      return typeof c === 'string' ? bad(c) : { ok: true, message: c };
     }
     default:
       return { ok: false, reason: `unknown message type ${JSON.stringify(type)?.slice(0, 60)}` };

@@ -7,7 +7,8 @@
  */
 import type { ModelRunner, TrainingRun } from './runner/runner';
 import type { TrainOptions, TrainProgress } from './runner/types';
-import type { AnalysisRequest, GraphSnapshot, HostMessage, TrainAction, TrainOverrides, TrainStatus } from './protocol';
+import { GpuRun } from './gpuRun';
+import type { AnalysisRequest, BackendSetting, GraphSnapshot, HostMessage, TrainAction, TrainBackend, TrainOverrides, TrainStatus, WebviewMessage } from './protocol';
 
 export interface TrainingHost {
   runner: ModelRunner;
@@ -22,6 +23,8 @@ export interface TrainingHost {
   trusted(): boolean;
   /** The graph of one step at the run's current parameters (after a pause, a single step, the end). */
   graph(runId: number, step: number, snapshot: GraphSnapshot): void;
+  /** The `backpropLens.backend` setting: train on the panel's GPU (auto, webgpu) or on the CPU. */
+  backend(): BackendSetting;
 }
 
 export class TrainingSession {
@@ -37,6 +40,8 @@ export class TrainingSession {
   private total = 0;
   private overrides: TrainOverrides = {};
   private starting: Promise<void> | null = null;
+  /** Where the current (or last) run runs. */
+  private backend: TrainBackend | undefined;
 
   constructor(private readonly host: TrainingHost) {}
 
@@ -103,6 +108,16 @@ export class TrainingSession {
     else if (!o.ok) this.host.post({ type: 'analysis', requestId, result: null, error: o.error });
   }
 
+  /** A message of the panel's GPU run: for the current run only. */
+  gpuMessage(m: Extract<WebviewMessage, { type: 'gpuStarted' | 'gpuCheckpoint' | 'gpuFailed' }>): void {
+    if (this.run instanceof GpuRun && m.runId === this.runId) this.run.onMessage(m);
+  }
+
+  /** The panel reloaded: a GPU run in it is gone (the run goes on on the CPU). */
+  panelReloaded(): void {
+    if (this.run instanceof GpuRun) this.run.panelReloaded();
+  }
+
   /** Traces the graph at the current parameters (coalesced: one at a time, the latest step wins). */
   private refreshGraph(): void {
     const run = this.run ?? this.last;
@@ -153,10 +168,24 @@ export class TrainingSession {
     this.starting = (async () => {
       const name = this.host.file.split(/[\\/]/).pop();
       let report: (step: number, total: number) => void = () => {};
-      const run = await this.host.runner.train(this.host.file, {
-        ...this.host.options(), overrides: this.overrides, paused, progressMs: 100, keepAlive: true,
-        onProgress: (p: TrainProgress) => {
+      const setting = this.host.backend();
+      this.backend = setting === 'cpu' ? { kind: 'cpu', note: 'The backpropLens.backend setting is "cpu".' } : undefined;
+      const gpu = setting === 'cpu' ? null : new GpuRun({
+        post: (m) => this.host.post(m),
+        log: (line) => this.host.log(`[${name}] ${line}`),
+        backend: (b) => {
           if (runId !== this.runId) return;
+          this.backend = b;
+          this.host.log(`[${name}] training runs on ${b.kind === 'webgpu' ? `WebGPU (${b.adapter})` : 'the CPU'}${b.note ? `: ${b.note}` : ''}`);
+          this.setStatus(this.status);
+        },
+      }, runId, paused);
+      const started = await this.host.runner.train(this.host.file, {
+        ...this.host.options(), overrides: this.overrides, paused: gpu ? true : paused, progressMs: 100, keepAlive: true,
+        plan: gpu !== null, onPlan: (p) => gpu?.onPlan(p),
+        onProgress: (raw: TrainProgress) => {
+          if (runId !== this.runId) return;
+          const p = gpu ? gpu.progress(raw) : raw;
           this.step = p.step;
           this.total = p.total;
           report(p.step, p.total);
@@ -166,9 +195,10 @@ export class TrainingSession {
         },
       });
       if (runId !== this.runId) {
-        run.cancel();
+        started.cancel();
         return;
       }
+      const run = gpu ? gpu.attach(started) : started;
       this.run = run;
       this.setStatus(paused ? 'paused' : 'running');
       this.host.log(`[${name}] training started${Object.keys(this.overrides).length ? ` with ${JSON.stringify(this.overrides)}` : ''}`);
@@ -202,6 +232,6 @@ export class TrainingSession {
 
   private setStatus(status: TrainStatus, message?: string): void {
     this.status = status;
-    this.host.post({ type: 'trainStatus', runId: this.runId, status, step: this.step, total: this.total, overrides: this.overrides, ...(message ? { message } : {}) });
+    this.host.post({ type: 'trainStatus', runId: this.runId, status, step: this.step, total: this.total, overrides: this.overrides, ...(message ? { message } : {}), ...(this.backend ? { backend: this.backend } : {}) });
   }
 }

@@ -17,6 +17,7 @@ import { normalizeSnapshot } from './snapshot';
 import { clampStep, stepCount, stepView, type StepView } from './stepper';
 import { StatusLine, Toolbar, type PanelView } from './toolbar';
 import { TrainingView } from './training/view';
+import { PanelGpu } from './gpu/gpuTraining';
 import { COLLAPSE_ABOVE, ancestors, buildGroupTree, buildViewModel, childClusters, defaultCollapsed, findNonFinite, outermost, type GroupTree, type NonFinite, type ViewModel } from './viewModel';
 
 /** Above this many nodes "Expand all" opens one level per click (laying out everything would take minutes). */
@@ -100,6 +101,7 @@ export class App {
   private readonly minimap: Minimap;
   private readonly inspector: Inspector;
   private readonly training: TrainingView;
+  private readonly gpu: PanelGpu;
   /** The training step the graph shows (null: the file's own trace). */
   private trainStep: number | null = null;
   /** Parameters whose last gradient check failed (by name), marked in the graph. */
@@ -164,6 +166,7 @@ export class App {
       select: (id) => this.select(id, true),
       toggleGroup: (key) => this.toggleGroup(key),
     });
+    this.gpu = new PanelGpu(() => (navigator as Navigator & { gpu?: GPU }).gpu, (m) => this.host.post(m));
     this.training = new TrainingView((m) => this.host.post(m), {
       gradcheck: (failed) => {
         this.failedParamNames = failed;
@@ -225,6 +228,10 @@ export class App {
         break;
       case 'export':
         void this.export(m.requestId, m.format);
+        break;
+      case 'gpuTrain':
+      case 'gpuControl':
+        this.gpu.handle(m);
         break;
       default: {
         const never: never = m;

@@ -1,12 +1,9 @@
 /**
  * Replays a Graph IR program on a backend: leaves bound by the caller (parameters, minibatch,
  * constants), every node run in order, each intermediate value released right after its last use.
- * Returns the loss and the gradients. The CPU backend below is the reference the GPU is held to.
+ * Returns the loss and the gradients. Backend-free (the webview's GPU path imports it); the CPU
+ * backend, the reference the GPU is held to, is in cpu.ts.
  */
-import { noGrad } from '../ops/context';
-import { OPS } from '../ops/index';
-import { apply } from '../ops/registry';
-import { Tensor } from '../tensor';
 import { lastUses, type IrNode, type IrProgram, type IrValue } from './program';
 
 export interface IrBackend<T> {
@@ -40,13 +37,3 @@ export function execute<T>(program: IrProgram, backend: IrBackend<T>, bound: Rea
   // outputs nobody reads (a node whose value only the caller wants) were never released
   return { loss: vals.get(program.loss)!, grads: program.grads.map((g) => (g === null ? null : vals.get(g)!)) };
 }
-
-/** The CPU backend: the op registry's own kernels, float64 where the trace was float64. */
-export const cpuBackend: IrBackend<Tensor> = {
-  run: (node, inputs) => {
-    const def = OPS.get(node.op);
-    if (!def) throw new Error(`ir: unknown op ${node.op}`);
-    return noGrad(() => apply(def, inputs as Tensor[], node.attrs));
-  },
-  release: () => {},
-};

@@ -1,6 +1,8 @@
 /** Reductions over axes (sum, max, min) and the broadcast/unbroadcast pair used by gradients. */
 import { floatOf } from '../dtype';
-import { reducedShape, shapeString, broadcastShapes, sameShape } from '../shape';
+import { reducedShape, shapeString, broadcastShapes, sameShape, broadcastAxes } from '../shape';
+
+export { broadcastAxes };
 import { reduceKernel } from '../backends/cpu/reduce';
 import { broadcastStrides, stridedOffsets } from '../backends/cpu/strided';
 import { allocate } from '../dtype';
@@ -77,13 +79,4 @@ export const sumTo = defineOp<ShapeAttrs>({
   vjp: (g, [x]) => [F.broadcastTo(g, x.shape.slice())],
 });
 
-/** Axes of `outShape` along which `shape` was broadcast. */
-export function broadcastAxes(shape: readonly number[], outShape: readonly number[]): number[] {
-  const axes: number[] = [];
-  const lead = outShape.length - shape.length;
-  for (let i = 0; i < outShape.length; i++) {
-    if (i < lead || (shape[i - lead] === 1 && outShape[i] !== 1)) axes.push(i);
-  }
-  return axes;
-}
 

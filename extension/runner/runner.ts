@@ -9,7 +9,8 @@ import { Bundler } from './bundler';
 import { BundleMap } from './sourcemap';
 import { pausedLocation } from './busy';
 import type { GraphSnapshot } from '../../engine/trace/snapshot';
-import type { TrainResult } from '../../engine/train/trainer';
+import type { Checkpoint, TrainResult } from '../../engine/train/trainer';
+import type { GpuPlanOrReason } from '../../engine/backends/webgpu/plan';
 import {
   DEFAULTS, type LogLine, type RunError, type RunOptions, type RunOutcome, type TrainControl, type TrainOptions, type TrainOutcome,
   type TrainProgress, type WorkerInput, type WorkerMessage, type InspectOutcome, type InspectRequest,
@@ -33,6 +34,8 @@ export interface TrainingRun {
    * last step while the worker is kept (`keepAlive`).
    */
   inspect(request: InspectRequest): Promise<InspectOutcome>;
+  /** Takes over the state of the run advanced on the GPU (the worker must be paused). */
+  adopt(checkpoint: Checkpoint, log: boolean): void;
 }
 
 /** An inspection may take this many times the per-step timeout (a landscape evaluates the loss hundreds of times). */
@@ -73,16 +76,17 @@ export class ModelRunner {
       const done = Promise.resolve<TrainOutcome>({ ok: false, file, errors: bundleErrors(b.errors, file), logs, timings: { bundleMs, runMs: 0 }, files: [file], partial: null });
       const noop = () => {};
       const inspect = async (): Promise<InspectOutcome> => ({ ok: false, error: (await done as Extract<TrainOutcome, { ok: false }>).errors[0] });
-      return { done, pause: noop, resume: noop, step: noop, stop: noop, cancel: noop, inspect };
+      return { done, pause: noop, resume: noop, step: noop, stop: noop, cancel: noop, inspect, adopt: noop };
     }
     let partial: TrainProgress | null = null;
     const session = this.start(file, b, logs, opts, {
       mode: 'train', maxNodes: DEFAULTS.maxNodes, maxElements: DEFAULTS.maxElements,
       overrides: opts.overrides, paused: opts.paused ?? false, progressMs: opts.progressMs ?? 100, keepAlive: opts.keepAlive ?? false,
+      plan: opts.plan ?? false,
     }, (p) => {
       partial = mergeProgress(partial, p);
       opts.onProgress?.(p);
-    });
+    }, opts.onPlan);
     const t1 = performance.now();
     const done = session.settled.then((o): TrainOutcome => {
       const timings = { bundleMs, runMs: performance.now() - t1 };
@@ -98,6 +102,7 @@ export class ModelRunner {
       stop: () => session.send({ type: 'stop' }),
       cancel: () => session.cancel('The training run was cancelled.'),
       inspect: (request) => session.inspect(request),
+      adopt: (checkpoint, log) => session.send({ type: 'adopt', checkpoint, log }),
     };
   }
 
@@ -110,8 +115,9 @@ export class ModelRunner {
   /** Starts the model worker and watches it: timeout (no progress), memory, crashes, messages. */
   private start(
     file: string, b: { bundlePath: string; code: string; map: string }, logs: LogLine[],
-    opts: RunOptions, mode: Pick<WorkerInput, 'mode' | 'maxNodes' | 'maxElements' | 'overrides' | 'paused' | 'progressMs'> & { keepAlive?: boolean },
+    opts: RunOptions, mode: Pick<WorkerInput, 'mode' | 'maxNodes' | 'maxElements' | 'overrides' | 'paused' | 'progressMs' | 'plan'> & { keepAlive?: boolean },
     onProgress?: (p: TrainProgress) => void,
+    onPlan?: (p: GpuPlanOrReason) => void,
   ): { settled: Promise<Settle>; send(m: TrainControl): void; cancel(message: string): void; inspect(r: InspectRequest): Promise<InspectOutcome> } {
     const timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs;
     const memoryMb = opts.memoryMb ?? DEFAULTS.memoryMb;
@@ -211,6 +217,9 @@ export class ModelRunner {
             // a kept worker stays for inspections until cancel()
             if (mode.keepAlive) settle({ result: m.result });
             else finish({ result: m.result });
+            break;
+          case 'train-plan':
+            onPlan?.(m.plan);
             break;
           case 'train-inspect': {
             const w = inspections.get(m.id);

@@ -2,6 +2,8 @@
  * The training loop of the model worker: runs a Trainer in slices of about 30 ms, so control
  * messages (pause, resume, step, stop, inspect) get in between, reports progress at most every
  * `progressMs`, and ticks a heartbeat cell the runner watches to catch a step that never ends.
+ * While the run goes on on the GPU, the loop stays paused and adopts the GPU's checkpoints
+ * (`adopt`), so inspections, the result and a fallback to the CPU all see the current state.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { Trainer } from '../../engine/train/trainer';
@@ -94,6 +96,22 @@ export function runTraining(trainer: Trainer, opts: {
         break;
       case 'inspect':
         opts.post({ type: 'train-inspect', id: m.id, outcome: opts.inspect(m.request) });
+        break;
+      case 'adopt':
+        if (stopped) break;
+        try {
+          trainer.adopt(m.checkpoint, { log: m.log });
+        } catch (err) {
+          stopped = true;
+          report();
+          opts.fail(err);
+          break;
+        }
+        Atomics.store(opts.heartbeat, 0, trainer.stepsTaken);
+        if (trainer.done) {
+          stopped = true;
+          finish();
+        } else report();
         break;
       case 'stop':
         if (!stopped) {

@@ -1,6 +1,7 @@
 /** What a model run produces, shared by the runner, the CLI and the extension (no vscode, no DOM). */
 import type { GraphSnapshot } from '../../engine/trace/snapshot';
-import type { HistoryEntry, LayerHistory, TrainingOverrides, TrainResult } from '../../engine/train/trainer';
+import type { Checkpoint, HistoryEntry, LayerHistory, TrainingOverrides, TrainResult } from '../../engine/train/trainer';
+import type { GpuPlanOrReason } from '../../engine/backends/webgpu/plan';
 import type { Finding } from '../../engine/stats/diagnosis';
 import type { AnalysisRequest, AnalysisResult } from '../../engine/check/analysis';
 
@@ -67,7 +68,9 @@ export type WorkerMessage =
   | { type: 'train-progress'; progress: TrainProgress }
   | { type: 'train-result'; result: TrainResult }
   /** The answer to an `inspect` control message. */
-  | { type: 'train-inspect'; id: number; outcome: InspectOutcome };
+  | { type: 'train-inspect'; id: number; outcome: InspectOutcome }
+  /** The run as a GPU plan, or why it stays on the CPU (when asked for with `plan`). */
+  | { type: 'train-plan'; plan: GpuPlanOrReason };
 
 /** What a paused (or finished) training run can be asked about its current parameters. */
 export type InspectRequest = AnalysisRequest | { kind: 'graph' };
@@ -83,7 +86,9 @@ export type TrainControl =
   | { type: 'resume' }
   | { type: 'step'; count: number }
   | { type: 'stop' }
-  | { type: 'inspect'; id: number; request: InspectRequest };
+  | { type: 'inspect'; id: number; request: InspectRequest }
+  /** Take over the state of the run advanced on the GPU (see `Trainer.adopt`); `log`: record layer summaries now. */
+  | { type: 'adopt'; checkpoint: Checkpoint; log: boolean };
 
 export type TrainOutcome =
   | { ok: true; file: string; result: TrainResult; logs: LogLine[]; timings: RunTimings; files: string[] }
@@ -101,6 +106,12 @@ export interface TrainOptions extends Omit<RunOptions, 'maxNodes' | 'maxElements
    * `cancel()` ends it.
    */
   keepAlive?: boolean;
+  /**
+   * Also build the run's GPU plan (Graph IR, data, settings) before the first step and hand it to
+   * `onPlan`; the worker then waits paused, as the mirror of a run on the GPU (`adopt`).
+   */
+  plan?: boolean;
+  onPlan?: (p: GpuPlanOrReason) => void;
 }
 
 /** Data the runner hands the model worker. */
@@ -120,6 +131,8 @@ export interface WorkerInput {
   overrides?: TrainingOverrides;
   paused?: boolean;
   progressMs?: number;
+  /** Build the GPU plan after loading the file (`TrainOptions.plan`). */
+  plan?: boolean;
 }
 
 export const DEFAULTS = { timeoutMs: 10_000, memoryMb: 2048, maxNodes: 20_000, maxElements: 4096 } as const;

@@ -18,6 +18,7 @@ import { LayerRecorder } from '../../engine/stats/layers';
 import { diagnose, type Finding } from '../../engine/stats/diagnosis';
 import { featureStats } from '../../engine/data/index';
 import { runTraining } from './train-loop';
+import { planOf } from '../../engine/backends/webgpu/plan';
 import { setMaxTensorBytes, TensorTooLargeError } from '../../engine/dtype';
 import { buildNameIndex, originalSpelling, siteKey } from './names';
 import { BundleMap } from './sourcemap';
@@ -224,6 +225,7 @@ function startTraining(spec: TrainingSpec): void {
     reportThrown(err);
     return;
   }
+  if (input.plan) post({ type: 'train-plan', plan: planOf(trainer) });
   runTraining(trainer, {
     port: parentPort!, post, fail: reportThrown,
     heartbeat: new Int32Array(input.progress, 12, 1),

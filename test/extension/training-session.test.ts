@@ -37,6 +37,7 @@ describe('TrainingSession (panel training)', function () {
       },
       log: () => {},
       options: () => ({ timeoutMs: 10_000 }),
+      backend: () => 'cpu',
       progress: (_title, work) => void work(() => {}, () => {}),
     };
     const s = new TrainingSession(host);

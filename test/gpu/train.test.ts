@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { Trainer, data, defineTraining, losses, nn, optim, tensor, type Tensor } from '../../engine/index';
 import { subset } from '../../engine/data/index';
 import { GpuTrainer } from '../../engine/backends/webgpu/train';
-import { planOf } from '../../engine/backends/webgpu/plan';
+import { gpuTrainerFor, planOf } from '../../engine/backends/webgpu/plan';
 import { captureStep } from '../../engine/ir/capture';
-import { cpuBackend, execute } from '../../engine/ir/execute';
+import { execute } from '../../engine/ir/execute';
+import { cpuBackend } from '../../engine/ir/cpu';
 import type { OptimizerSpec } from '../../engine/optim/index';
 import { nodeGpu } from './nodeGpu';
 
@@ -41,7 +42,7 @@ function historyError(gpu: GpuTrainer, cpu: Trainer): { loss: number; gradNorm: 
 
 async function trainBoth(spec: ReturnType<typeof moons>, syncEvery = 25) {
   const { rt } = await nodeGpu();
-  const made = GpuTrainer.create(rt, new Trainer(spec), { syncEvery });
+  const made = gpuTrainerFor(rt, new Trainer(spec), { syncEvery });
   assert.ok('trainer' in made, `moved to the GPU (${'reason' in made ? made.reason : ''})`);
   const gpu = made.trainer;
   await gpu.run();
@@ -157,15 +158,15 @@ describe('training by Graph IR replay', function () {
       model: nn.sequential(w), data: data.xor(), optimizer: optim.sgd({ lr: 0.1 }), steps: 5,
       loss: (p: Tensor, y: Tensor) => (calls++ % 2 ? losses.mse(p, y) : losses.l1(p, y)),
     });
-    const made = GpuTrainer.create(rt, new Trainer(spec));
+    const made = gpuTrainerFor(rt, new Trainer(spec));
     assert.ok('reason' in made && /changes from step to step/.test(made.reason), JSON.stringify(made));
     const dropout = defineTraining({
       model: nn.sequential(nn.linear(2, 8, { seed: 1 }), nn.dropout(0.5), nn.linear(8, 1, { seed: 2 })),
       data: data.xor(), loss: losses.bceWithLogits, optimizer: optim.sgd({ lr: 0.1 }), steps: 5,
     });
-    const made2 = GpuTrainer.create(rt, new Trainer(dropout));
+    const made2 = gpuTrainerFor(rt, new Trainer(dropout));
     assert.ok('reason' in made2 && /changes from step to step/.test(made2.reason), `dropout's fresh masks: ${JSON.stringify(made2)}`);
-    const both = GpuTrainer.create(rt, new Trainer(moons(optim.sgd({ lr: 0.1, clipNorm: 1, clipValue: 1 }), 5)));
+    const both = gpuTrainerFor(rt, new Trainer(moons(optim.sgd({ lr: 0.1, clipNorm: 1, clipValue: 1 }), 5)));
     assert.ok('reason' in both && /by norm and by value/.test(both.reason));
   });
 });

@@ -27,6 +27,13 @@ const VALID: WebviewMessage[] = [
   { type: 'analyze', requestId: 1, request: { kind: 'gradcheck' } },
   { type: 'analyze', requestId: 2, request: { kind: 'landscape', twoD: true, range: 0.5, seed: 3 } },
   { type: 'analyze', requestId: 3, request: { kind: 'playground', surface: 'rosenbrock', runs: [{ optimizer: 'adam', lr: 0.1 }, { optimizer: 'sgd', lr: 0.001 }], steps: 200, start: [-1.2, 1] } },
+  { type: 'gpuStarted', runId: 2, adapter: 'google swiftshader' },
+  { type: 'gpuFailed', runId: 2, reason: 'the GPU device was lost: destroyed' },
+  { type: 'gpuCheckpoint', runId: 2, step: 0, params: [new Float32Array([1, 2])], slots: [null], history: { step: new Float64Array(0), loss: new Float64Array(0), lr: new Float64Array(0), gradNorm: new Float64Array(0) }, paused: true, log: false },
+  {
+    type: 'gpuCheckpoint', runId: 2, step: 3, params: [new Float32Array([1, 2]), new Float32Array([0.5])], slots: [{ m: new Float32Array([0, 1]), v: new Float32Array([2, 3]) }, null],
+    history: { step: new Float64Array([2, 3]), loss: new Float64Array([0.5, NaN]), lr: new Float64Array([0.1, 0.1]), gradNorm: new Float64Array([1, Infinity]) }, paused: false, log: true,
+  },
 ];
 
 function rejects(m: unknown, why?: string): void {
@@ -42,6 +49,24 @@ describe('protocol: parseWebviewMessage', () => {
       assert.ok(r.ok, `rejected ${JSON.stringify(m)}: ${r.ok ? '' : r.reason}`);
       assert.deepEqual(r.message, m);
     }
+  });
+
+  it('rejects malformed GPU checkpoints', () => {
+    const h0 = { step: new Float64Array(0), loss: new Float64Array(0), lr: new Float64Array(0), gradNorm: new Float64Array(0) };
+    const ok = { type: 'gpuCheckpoint', runId: 1, step: 2, params: [new Float32Array(2)], slots: [null], history: h0, paused: true, log: true };
+    assert.ok(parseWebviewMessage(ok).ok);
+    rejects({ ...ok, params: ['x'] }, 'a parameter that is not numbers');
+    rejects({ ...ok, slots: [] }, 'slots of another length than params');
+    rejects({ ...ok, slots: [{ m: new Float32Array(2), v: new Float32Array(2), a: new Float32Array(2), b: new Float32Array(2), c: new Float32Array(2) }] }, 'five slots');
+    rejects({ ...ok, slots: [{ '__proto__x': new Float32Array(2) }] }, 'an odd slot name');
+    rejects({ ...ok, step: -1 }, 'a negative step');
+    rejects({ ...ok, paused: 'yes' }, 'paused not a boolean');
+    rejects({ ...ok, history: { ...h0, loss: new Float64Array(1) } }, 'history columns of different lengths');
+    rejects({ ...ok, history: { step: new Float64Array([3]), loss: new Float64Array(1), lr: new Float64Array(1), gradNorm: new Float64Array(1) } }, 'a history step after the checkpoint');
+    rejects({ ...ok, history: { step: new Float64Array([2, 1]), loss: new Float64Array(2), lr: new Float64Array(2), gradNorm: new Float64Array(2) } }, 'history steps out of order');
+    rejects({ ...ok, params: [new Float32Array(64 * 2 ** 20 + 1)] }, 'more than 64 Mi elements');
+    rejects({ type: 'gpuStarted', runId: 1, adapter: 'x'.repeat(201) }, 'a very long adapter name');
+    rejects({ type: 'gpuFailed', runId: 1 }, 'a failure without a reason');
   });
 
   it('covers every message type of the protocol', () => {

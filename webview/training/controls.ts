@@ -52,6 +52,7 @@ export class TrainControls {
   private readonly batchWrap: HTMLElement;
   private readonly pending: HTMLElement;
   private readonly statusText: HTMLElement;
+  private readonly backend: HTMLElement;
   private readonly progress: HTMLElement & { value?: number; max: number };
   private running = false;
   private error: string | null = null;
@@ -94,7 +95,8 @@ export class TrainControls {
     this.progress = document.createElement('vscode-progress-bar') as HTMLElement & { value?: number; max: number };
     this.progress.setAttribute('aria-label', 'Training progress');
     this.progress.classList.add('tr-progress');
-    status.append(this.statusText, this.progress);
+    this.backend = el('span', { class: 'tr-backend', 'data-testid': 'train-backend' });
+    status.append(this.statusText, this.progress, this.backend);
     this.root.append(buttons, settings, status);
   }
 
@@ -170,6 +172,11 @@ export class TrainControls {
     this.progress.max = Math.max(1, total);
     this.progress.value = Math.min(step, total);
     this.pending.hidden = !(run && step > 0 && this.differs(run, info));
+    const b = run?.backend ?? null;
+    this.backend.hidden = !b;
+    this.backend.dataset.kind = b?.kind ?? '';
+    this.backend.textContent = !b ? '' : `${b.kind === 'webgpu' ? `WebGPU · ${b.adapter ?? 'GPU'}` : 'CPU'}${b.note ? ` — ${b.note}` : ''}`;
+    this.backend.title = b?.kind === 'webgpu' ? 'Training runs on the panel\'s GPU (the backpropLens.backend setting)' : 'Training runs on the CPU, in the model worker';
   }
 
   /** The inputs say something else than the run uses. */

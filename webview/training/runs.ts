@@ -2,7 +2,7 @@
  * What the training view knows: the current run (history, layer summaries, findings, status, all as
  * the host streams them) and up to four earlier runs kept for comparison. Pure data, no DOM.
  */
-import type { Finding, HistoryEntry, LayerHistory, TrainOverrides, TrainProgress, TrainStatus, TrainingInfo } from '../../extension/protocol';
+import type { Finding, HistoryEntry, LayerHistory, TrainBackend, TrainOverrides, TrainProgress, TrainStatus, TrainingInfo } from '../../extension/protocol';
 import { formatNumber } from '../format';
 
 /** Earlier runs whose loss curves stay on the chart. */
@@ -22,6 +22,8 @@ export interface Run {
   message: string | null;
   /** The settings the run uses (from the host's status; until then, what the controls sent). */
   overrides: TrainOverrides;
+  /** Where it runs (WebGPU and its adapter, or the CPU and why), once the host knows. */
+  backend: TrainBackend | null;
 }
 
 /** A finished or reset run, kept as a faint loss curve. */
@@ -76,8 +78,9 @@ export class TrainingRuns {
     this.version++;
   }
 
-  status(runId: number, status: TrainStatus, step: number, total: number, overrides: TrainOverrides, message?: string): void {
+  status(runId: number, status: TrainStatus, step: number, total: number, overrides: TrainOverrides, message?: string, backend?: TrainBackend): void {
     const run = this.runFor(runId);
+    if (backend && (backend.kind === 'webgpu' || backend.kind === 'cpu')) run.backend = backend;
     run.status = status;
     run.step = step;
     run.total = total;
@@ -127,7 +130,7 @@ export class TrainingRuns {
     if (!this.current) {
       this.current = {
         runId, history: [], layers: [], findings: [], step: 0, total: this.info?.steps ?? 0, stepsPerSecond: 0,
-        status: 'idle', message: null, overrides: { ...this.sentOverrides() },
+        status: 'idle', message: null, overrides: { ...this.sentOverrides() }, backend: null,
       };
     }
     return this.current;

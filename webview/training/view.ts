@@ -109,7 +109,7 @@ export class TrainingView {
 
   handle(m: TrainMessage): void {
     if (m.type === 'trainProgress') this.runs.progress(m.runId, m.progress);
-    else if (m.type === 'trainStatus') this.runs.status(m.runId, m.status, m.step, m.total, m.overrides, m.message);
+    else if (m.type === 'trainStatus') this.runs.status(m.runId, m.status, m.step, m.total, m.overrides, m.message, m.backend);
     else this.answered(m);
     this.schedule();
   }

@@ -4,4 +4,5 @@ export { KERNELS, runOp } from './kernels';
 export { openDevice, type GpuDeviceInfo } from './device';
 export type { GpuDType, GpuLimits, Program } from './program';
 export { GpuTrainer, type GpuCheckpoint, type GpuTrainerOrReason } from './train';
-export { planOf, planBytes, MAX_PLAN_BYTES, type GpuPlan, type GpuPlanOrReason, type PlanTensor } from './plan';
+// planOf (plan.ts) records a step with the CPU engine: the worker imports it directly, the webview does not
+export type { GpuPlan, GpuPlanOrReason, PlanTensor } from './plan';

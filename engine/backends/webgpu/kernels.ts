@@ -3,8 +3,7 @@
  * fused softmax / logSoftmax. `runOp` records one op on the runtime's encoder and returns its output
  * tensor; nothing is read back.
  */
-import { broadcastAxes } from '../../ops/reduce';
-import { sizeOf } from '../../shape';
+import { broadcastAxes, sizeOf } from '../../shape';
 import { binaryProgram, unaryProgram, whereProgram, BINARY, UNARY } from './elementwise';
 import { broadcastProgram, gatherProgram, padProgram, permuteProgram, placeProgram, scatterAddProgram, sliceProgram } from './layout';
 import { matmulProgram } from './matmul';

@@ -15,6 +15,8 @@ import type { Schedule, ScheduleKind } from '../../optim/schedules';
 import type { Trainer } from '../../train/trainer';
 import type { Tensor } from '../../tensor';
 import { gpuRuleOf, type Config } from './optimizer';
+import type { GpuRuntime } from './runtime';
+import { GpuTrainer, type GpuTrainerOrReason } from './train';
 
 export interface PlanTensor {
   shape: number[];
@@ -73,6 +75,15 @@ export function planOf(cpu: Trainer): GpuPlanOrReason {
   const bytes = planBytes(plan);
   if (bytes > MAX_PLAN_BYTES) return { reason: `the run's data and program take ${(bytes / 2 ** 20).toFixed(0)} MB, more than the ${MAX_PLAN_BYTES / 2 ** 20} MB sent to the GPU` };
   return { plan };
+}
+
+/**
+ * Captures the CPU trainer's step (twice, to tell a static graph from a dynamic one) and moves the
+ * run to the GPU; or says why it stays on the CPU.
+ */
+export function gpuTrainerFor(rt: GpuRuntime, cpu: Trainer, opts: { syncEvery?: number; keepHistory?: boolean } = {}): GpuTrainerOrReason {
+  const made = planOf(cpu);
+  return 'reason' in made ? made : GpuTrainer.fromPlan(rt, made.plan, opts);
 }
 
 /** About how many bytes the plan takes (typed arrays and constants). */

@@ -10,15 +10,15 @@
  * the same batches and learning rates; `checkpoint()` hands the state back to a CPU `Trainer`
  * (`Trainer.adopt`) to go on there or to answer questions about the current parameters.
  */
-import { BatchOrder } from '../../data/index';
+import { BatchOrder } from '../../data/order';
 import { execute, type IrBackend } from '../../ir/execute';
 import { lastUses, type IrProgram } from '../../ir/program';
 import { fromOptions, type Schedule } from '../../optim/schedules';
-import type { Checkpoint, HistoryEntry, Trainer } from '../../train/trainer';
+import type { Checkpoint, HistoryEntry } from '../../train/trainer';
 import { runOp } from './kernels';
 import { gatherProgram } from './layout';
 import { gpuRuleOf, recordProgram, sumSquaresProgram, updateProgram, type GpuRule } from './optimizer';
-import { planOf, type GpuPlan } from './plan';
+import type { GpuPlan } from './plan';
 import type { Program } from './program';
 import type { GpuRuntime, GpuTensor } from './runtime';
 
@@ -106,15 +106,6 @@ export class GpuTrainer {
     const rule = gpuRuleOf(plan.optimizer);
     if (typeof rule === 'string') return { reason: rule };
     return { trainer: new GpuTrainer(rt, plan, rule, Math.max(1, Math.floor(opts.syncEvery ?? 50)), opts.keepHistory ?? true) };
-  }
-
-  /**
-   * Captures the CPU trainer's step (twice, on different batches, to tell a static graph from a
-   * dynamic one) and moves the run to the GPU; or says why it stays on the CPU.
-   */
-  static create(rt: GpuRuntime, cpu: Trainer, opts: { syncEvery?: number; keepHistory?: boolean } = {}): GpuTrainerOrReason {
-    const made = planOf(cpu);
-    return 'reason' in made ? made : GpuTrainer.fromPlan(rt, made.plan, opts);
   }
 
   get done(): boolean {
