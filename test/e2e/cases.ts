@@ -396,3 +396,49 @@ export async function caseTrainVanishing(wb: Workbench): Promise<void> {
   assert.ok(await wb.testId('histograms').locator('path').count() >= 2, 'histograms over steps');
   await wb.screenshot('14-training-vanishing');
 }
+
+/** `step:loss` pairs the training view publishes (first step and about every tenth of the history). */
+async function lossSamples(wb: Workbench): Promise<Map<number, number>> {
+  const text = (await wb.testId('training-view').getAttribute('data-loss-samples')) ?? '';
+  return new Map(text.split(' ').filter(Boolean).map((p) => p.split(':').map(Number) as [number, number]));
+}
+
+/**
+ * XOR and moons train on WebGPU inside the panel (SwiftShader in this browser) with the setting
+ * `backpropLens.backend: webgpu`; the view names the backend and adapter, and the loss history
+ * matches the CPU run of the same file (`cpuLosses`, the runner in Node) at every sampled step.
+ */
+export async function caseTrainWebGpu(wb: Workbench, workspace: string, cpuLosses: (file: string) => Promise<Map<number, number>>): Promise<void> {
+  const settings = path.join(workspace, '.vscode', 'settings.json');
+  fs.mkdirSync(path.dirname(settings), { recursive: true });
+  fs.writeFileSync(settings, JSON.stringify({ 'backpropLens.backend': 'webgpu' }, null, 2));
+  try {
+    for (const [file, shot] of [['10-xor-train.ts', '17-training-webgpu-xor'], [MOONS, '18-training-webgpu-moons']] as const) {
+      await openTraining(wb, file);
+      await wb.testId('train-run').click();
+      let seen = '';
+      await wb.until(() => `the WebGPU run of ${file} to finish (status: "${seen}")`, async () => {
+        const s = await trainStatus(wb);
+        seen = `${s.text} | ${(await wb.testId('train-backend').textContent()) ?? ''}`;
+        return s.status === 'done';
+      }, 120_000);
+      const backend = ((await wb.testId('train-backend').textContent()) ?? '').trim();
+      assert.equal(await wb.testId('training-view').getAttribute('data-backend'), 'webgpu', `${file} ran on WebGPU (the view says "${backend}")`);
+      assert.match(backend, /^WebGPU · \S/, 'the view names the adapter');
+      const gpu = await lossSamples(wb);
+      const cpu = await cpuLosses(file);
+      assert.ok(gpu.size >= 5, `${file}: ${gpu.size} loss samples`);
+      for (const [step, loss] of gpu) {
+        const want = cpu.get(step);
+        assert.ok(want !== undefined, `${file}: the CPU run has step ${step}`);
+        const rel = Math.abs(loss - want) / Math.max(1e-6, Math.abs(want));
+        assert.ok(rel <= 2e-3, `${file} step ${step}: loss ${loss} on WebGPU vs ${want} on the CPU (rel ${rel.toExponential(2)})`);
+      }
+      assert.ok(await wb.testId('histograms').locator('path').count() >= 2, 'histograms from the mirrored layer summaries');
+      console.log(`      ${file}: ${backend}; ${gpu.size} sampled steps match the CPU run`);
+      await wb.screenshot(shot);
+    }
+  } finally {
+    fs.rmSync(settings, { force: true });
+  }
+}

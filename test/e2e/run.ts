@@ -21,7 +21,8 @@ import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import type { CodeServer } from '../../scripts/code-server.mjs';
 import { buildIntegration } from '../integration/build';
-import { caseCodeLens, caseDiagnostics, caseReload, caseRestricted, caseRevealSource, caseShowGraph, caseStepBackward, caseTrain, caseTrainVanishing } from './cases';
+import { caseCodeLens, caseDiagnostics, caseReload, caseRestricted, caseRevealSource, caseShowGraph, caseStepBackward, caseTrain, caseTrainVanishing, caseTrainWebGpu } from './cases';
+import { ModelRunner } from '../../extension/runner/runner';
 import { Harness } from './harness';
 import { SCREENSHOT_DIR, Workbench } from './workbench';
 
@@ -53,6 +54,18 @@ function buildIfNeeded(): void {
   if (!stale) return;
   log('building (node scripts/build.mjs)…');
   execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'build.mjs')], { cwd: ROOT, stdio: 'inherit' });
+}
+
+/** The loss at every recorded step of an example's CPU run (the runner the extension uses, in this process). */
+async function cpuLosses(file: string): Promise<Map<number, number>> {
+  const runner = new ModelRunner(path.join(ROOT, 'dist'));
+  try {
+    const out = await (await runner.train(path.join(ROOT, 'examples', file))).done;
+    if (!out.ok) throw new Error(`the CPU run of ${file} failed: ${out.errors[0].message}`);
+    return new Map(out.result.history.map((h) => [h.step, h.loss]));
+  } finally {
+    runner.dispose();
+  }
 }
 
 async function main(): Promise<number> {
@@ -121,6 +134,7 @@ async function main(): Promise<number> {
       ['g. after Reload Window the panel comes back with its graph', (wb) => caseReload(wb)],
       ['h. train the moons example in the panel: falling loss, pause, one step, resume, reset', (wb) => caseTrain(wb)],
       ['i. train the vanishing example: the diagnosis names the layer and the fixes; histograms', (wb) => caseTrainVanishing(wb)],
+      ['j. train XOR and moons on WebGPU in the panel: the loss history matches the CPU run', (wb, ws) => caseTrainWebGpu(wb, ws, cpuLosses)],
     ];
     const integrationName = 'integration suite (vscode API) inside code-server';
     if (trustedCases.some(([n]) => want(n)) || want(integrationName)) {
@@ -131,7 +145,8 @@ async function main(): Promise<number> {
       const server = await cs.startCodeServer({
         workspace: ws, extensionsDir: extDir, userDataDir: path.join(tmp, 'user-trusted'), trust: true,
         env: { BPL_INTEGRATION_RESULTS: resultsFile },
-        settings: { 'workbench.colorTheme': 'Default Dark Modern' },
+        // the other training cases train on the CPU; case j sets "webgpu" in the workspace's settings
+        settings: { 'workbench.colorTheme': 'Default Dark Modern', 'backpropLens.backend': 'cpu' },
         logFile: path.join(SCREENSHOT_DIR, 'code-server-trusted.log'),
       });
       servers.push(server);

@@ -182,8 +182,18 @@ export class TrainingView {
     this.root.dataset.runId = String(run?.runId ?? '');
     this.root.dataset.history = String(run?.history.length ?? 0);
     this.root.dataset.step = String(run?.step ?? 0);
+    this.root.dataset.backend = run?.backend?.kind ?? '';
+    this.root.dataset.lossSamples = run ? lossSamples(run.history) : '';
     this.root.dataset.status = run?.status ?? 'idle';
     this.root.dataset.version = String(this.runs.version);
     this.root.dataset.renders = String(++this.renders);
   }
+}
+
+/** `step:loss` at the first step and about every tenth of the history (full precision: tests compare runs by it). */
+function lossSamples(history: readonly { step: number; loss: number }[]): string {
+  if (!history.length) return '';
+  const picks = new Set<number>([0, history.length - 1]);
+  for (let k = 1; k < 10; k++) picks.add(Math.floor((k * (history.length - 1)) / 10));
+  return [...picks].sort((a, b) => a - b).map((i) => `${history[i].step}:${history[i].loss}`).join(' ');
 }
