@@ -39,8 +39,10 @@ export class GpuRun implements TrainingRun {
   private gpuPaused = true;
   private waiters: (() => void)[] = [];
   private adoptedStep = 0;
+  /** The panel said its GPU run started (a failure after that loses the steps since the last checkpoint). */
+  private started = false;
 
-  constructor(private readonly link: GpuLink, readonly runId: number, paused: boolean) {
+  constructor(private readonly link: GpuLink, readonly runId: number, paused: boolean, private readonly software: boolean) {
     this.paused = paused;
   }
 
@@ -69,7 +71,7 @@ export class GpuRun implements TrainingRun {
     }
     this.mode = 'gpu';
     this.gpuPaused = this.paused;
-    this.link.post({ type: 'gpuTrain', runId: this.runId, plan: p.plan, paused: this.paused });
+    this.link.post({ type: 'gpuTrain', runId: this.runId, plan: p.plan, paused: this.paused, software: this.software });
     for (; this.pendingSteps > 0; this.pendingSteps--) this.control('step');
   }
 
@@ -78,6 +80,7 @@ export class GpuRun implements TrainingRun {
     if (this.mode !== 'gpu') return;
     switch (m.type) {
       case 'gpuStarted':
+        this.started = true;
         this.link.backend({ kind: 'webgpu', adapter: m.adapter });
         break;
       case 'gpuCheckpoint': {
@@ -94,7 +97,7 @@ export class GpuRun implements TrainingRun {
       }
       case 'gpuFailed':
         this.link.log(`WebGPU: ${m.reason}`);
-        this.toCpu(`WebGPU stopped (${m.reason}); the run goes on on the CPU from step ${this.adoptedStep}.`);
+        this.toCpu(this.started ? `WebGPU stopped (${m.reason}); the run goes on on the CPU from step ${this.adoptedStep}.` : `Runs on the CPU: ${m.reason}.`);
         break;
       default: {
         const never: never = m;

@@ -116,8 +116,12 @@ export type HostMessage =
   | { type: 'analysis'; requestId: number; result: AnalysisResult | null; error?: RunError }
   /** The graph now shows training step `step` of run `runId` (a traced pass at the current parameters). */
   | { type: 'trainGraph'; runId: number; step: number; snapshot: GraphSnapshot }
-  /** Train run `runId` on the panel's GPU from this plan (paused: wait for a resume or step). */
-  | { type: 'gpuTrain'; runId: number; plan: GpuPlan; paused: boolean }
+  /**
+   * Train run `runId` on the panel's GPU from this plan (paused: wait for a resume or step).
+   * `software`: a software adapter (SwiftShader, llvmpipe) will do; without it such an adapter is
+   * refused (the CPU engine is faster than a GPU emulated on the CPU).
+   */
+  | { type: 'gpuTrain'; runId: number; plan: GpuPlan; paused: boolean; software: boolean }
   | { type: 'gpuControl'; runId: number; action: GpuAction };
 
 // ---------------------------------------------------------------------------------------------

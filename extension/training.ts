@@ -179,7 +179,7 @@ export class TrainingSession {
           this.host.log(`[${name}] training runs on ${b.kind === 'webgpu' ? `WebGPU (${b.adapter})` : 'the CPU'}${b.note ? `: ${b.note}` : ''}`);
           this.setStatus(this.status);
         },
-      }, runId, paused);
+      }, runId, paused, setting === 'webgpu');
       const started = await this.host.runner.train(this.host.file, {
         ...this.host.options(), overrides: this.overrides, paused: gpu ? true : paused, progressMs: 100, keepAlive: true,
         plan: gpu !== null, onPlan: (p) => gpu?.onPlan(p),

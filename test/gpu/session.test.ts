@@ -47,7 +47,7 @@ describe('training on WebGPU in the panel (session ↔ PanelGpu on Dawn)', funct
     for (const s of sessions.splice(0)) s.dispose();
   });
 
-  async function setup(file: string, opts: { backend?: BackendSetting; gpu?: 'dawn' | 'none' } = {}) {
+  async function setup(file: string, opts: { backend?: BackendSetting; gpu?: 'dawn' | 'none' | 'software' } = {}) {
     const { rt } = await nodeGpu();
     const statuses: Status[] = [];
     const analyses: Extract<HostMessage, { type: 'analysis' }>[] = [];
@@ -67,7 +67,7 @@ describe('training on WebGPU in the panel (session ↔ PanelGpu on Dawn)', funct
     // the panel's GPU: the suite's Dawn device, or none (a panel without navigator.gpu)
     const panel = new PanelGpu(() => undefined, fromPanel, {
       syncEvery: 16, checkpointMs: 50,
-      open: opts.gpu === 'none' ? undefined : async () => ({ rt, info: { name: 'Dawn (test)' } }),
+      open: opts.gpu === 'none' ? undefined : async () => ({ rt, info: { name: 'Dawn (test)', fallback: opts.gpu === 'software' } }),
     });
     const host: TrainingHost = {
       runner: runner(), file, trusted: () => true,
@@ -169,6 +169,19 @@ describe('training on WebGPU in the panel (session ↔ PanelGpu on Dawn)', funct
     await t.until('the panel run to end', () => t.panel.state === 'ended');
   });
 
+  it('"auto" leaves a software adapter alone; "webgpu" trains on it', async () => {
+    const f = path.join(ROOT, 'examples', '10-xor-train.ts');
+    const auto = await setup(f, { gpu: 'software' });
+    await auto.session.handle('run');
+    await auto.until('the run to finish', () => auto.statuses.find((s) => s.status === 'done'));
+    assert.equal(auto.backend()?.kind, 'cpu');
+    assert.match(auto.backend()?.note ?? '', /software one \(Dawn \(test\)\).*"webgpu"/);
+    const forced = await setup(f, { gpu: 'software', backend: 'webgpu' });
+    await forced.session.handle('run');
+    await forced.until('the run to finish', () => forced.statuses.find((s) => s.status === 'done'));
+    assert.equal(forced.backend()?.kind, 'webgpu');
+  });
+
   it('a dynamic graph stays on the CPU and says why', async () => {
     const f = writeFile(tmp(), 'dropout.ts', `import { nn, optim, losses, data, defineTraining } from 'backprop-lens';
 export default defineTraining({
@@ -192,7 +205,7 @@ export default defineTraining({
     await none.session.handle('run');
     await none.until('the run to finish', () => none.statuses.find((s) => s.status === 'done'));
     assert.equal(none.backend()?.kind, 'cpu');
-    assert.match(none.backend()?.note ?? '', /no WebGPU/);
+    assert.match(none.backend()?.note ?? '', /^Runs on the CPU: .*no WebGPU/);
     assertMatches(none.history(), cpu.history, 0, 'no WebGPU');
 
     const t = await setup(f);

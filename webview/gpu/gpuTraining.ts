@@ -18,9 +18,10 @@ export const SYNC_EVERY = 50;
 export const CHECKPOINT_MS = 500;
 
 type GpuMessage = Extract<HostMessage, { type: 'gpuTrain' | 'gpuControl' }>;
+type DeviceName = Pick<GpuDeviceInfo, 'name'> & Partial<Pick<GpuDeviceInfo, 'fallback'>>;
 
 export class PanelGpu {
-  private device: Promise<{ rt: GpuRuntime; info: Pick<GpuDeviceInfo, 'name'> } | string> | null = null;
+  private device: Promise<{ rt: GpuRuntime; info: DeviceName } | string> | null = null;
   private run: PanelGpuRun | null = null;
 
   constructor(
@@ -31,7 +32,7 @@ export class PanelGpu {
       syncEvery?: number;
       checkpointMs?: number;
       /** Opens the device another way (tests share one). */
-      open?: () => Promise<{ rt: GpuRuntime; info: Pick<GpuDeviceInfo, 'name'> } | string>;
+      open?: () => Promise<{ rt: GpuRuntime; info: DeviceName } | string>;
     } = {},
   ) {}
 
@@ -39,7 +40,7 @@ export class PanelGpu {
     switch (m.type) {
       case 'gpuTrain':
         this.run?.control('cancel');
-        this.run = new PanelGpuRun(m.runId, m.plan, m.paused, this.post, this.opts);
+        this.run = new PanelGpuRun(m.runId, m.plan, m.paused, m.software, this.post, this.opts);
         void this.run.start(() => this.open());
         break;
       case 'gpuControl':
@@ -58,7 +59,7 @@ export class PanelGpu {
   }
 
   /** Opens the device once (again after it was lost). */
-  private open(): Promise<{ rt: GpuRuntime; info: Pick<GpuDeviceInfo, 'name'> } | string> {
+  private open(): Promise<{ rt: GpuRuntime; info: DeviceName } | string> {
     if (this.opts.open) return this.opts.open();
     const cached = this.device;
     if (cached) {
@@ -94,7 +95,7 @@ class PanelGpuRun {
   private readonly checkpointMs: number;
 
   constructor(
-    readonly runId: number, private readonly plan: GpuPlan, paused: boolean,
+    readonly runId: number, private readonly plan: GpuPlan, paused: boolean, private readonly software: boolean,
     private readonly post: (m: WebviewMessage) => void, opts: { syncEvery?: number; checkpointMs?: number },
   ) {
     this.paused = paused;
@@ -125,10 +126,13 @@ class PanelGpuRun {
     this.wake();
   }
 
-  async start(open: () => Promise<{ rt: GpuRuntime; info: Pick<GpuDeviceInfo, 'name'> } | string>): Promise<void> {
+  async start(open: () => Promise<{ rt: GpuRuntime; info: DeviceName } | string>): Promise<void> {
     const device = await open();
     if (this.state === 'ended') return;
     if (typeof device === 'string') return this.fail(device);
+    if (device.info.fallback && !this.software) {
+      return this.fail(`the only WebGPU adapter is a software one (${device.info.name}), slower than the CPU engine; set backpropLens.backend to "webgpu" to train on it anyway`);
+    }
     try {
       const made = GpuTrainer.fromPlan(device.rt, this.plan, { syncEvery: this.syncEvery, keepHistory: false });
       if ('reason' in made) return this.fail(made.reason);

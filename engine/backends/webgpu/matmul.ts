@@ -42,6 +42,10 @@ export function matmulProgram(spec: MatmulSpec, limits: GpuLimits): Program {
   const { wx, wy, bm, bn, bk, tm, tn } = tiling(m, n, limits);
   const batch = sizeOf(batchShape);
   const dispatch: [number, number, number] = [Math.ceil(n / bn), Math.ceil(m / bm), batch];
+  const most = Math.max(...dispatch);
+  if (most > limits.maxWorkgroupsPerDimension) {
+    throw new Error(`webgpu: a matmul of [${spec.aShape.join(', ')}] by [${spec.bShape.join(', ')}] needs ${most} workgroups along one axis, more than this device's ${limits.maxWorkgroupsPerDimension}`);
+  }
   const threads = wx * wy;
   const { transA, transB } = spec;
   // A element (row r of op(A), column kk) and B element (row kk of op(B), column c), inside a batch
