@@ -182,6 +182,14 @@ describe('webview: training view in Chromium', function () {
     await p.send({ type: 'trainStatus', runId: 1, status: 'paused', step: 3, total: 80, overrides });
     await p.page.waitForFunction((s: string) => document.querySelector(s)?.textContent === 'Resume', q('train-run'));
     assert.equal(await text(p, 'train-status'), 'step 3 / 80 · paused');
+    // where the run runs: hidden until the host says, then the backend and adapter (or why the CPU), as text
+    assert.equal(await p.page.isVisible(q('train-backend')), false);
+    await p.send({ type: 'trainStatus', runId: 1, status: 'paused', step: 3, total: 80, overrides, backend: { kind: 'webgpu', adapter: 'NVIDIA <b>H100</b>' } });
+    await p.page.waitForFunction((s: string) => document.querySelector(s)?.textContent === 'WebGPU · NVIDIA <b>H100</b>', q('train-backend'));
+    assert.equal(await p.page.$$eval(`${q('train-backend')} b`, (b) => b.length), 0, 'the adapter name is text, not markup');
+    await p.send({ type: 'trainStatus', runId: 1, status: 'paused', step: 3, total: 80, overrides, backend: { kind: 'cpu', note: 'Runs on the CPU: the graph changes from step to step.' } });
+    await p.page.waitForFunction((s: string) => document.querySelector(s)?.textContent === 'CPU — Runs on the CPU: the graph changes from step to step.', q('train-backend'));
+    assert.equal(await attr(p, '[data-testid="training-view"]', 'data-backend'), 'cpu');
     await p.page.click(q('train-step'));
     assert.deepEqual((await trainMessages(p)).pop(), { type: 'train', action: 'step', overrides });
 
