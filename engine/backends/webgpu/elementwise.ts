@@ -21,7 +21,7 @@ export const UNARY: Record<string, (attrs: Attrs) => string> = {
   square: () => 'x * x',
   sign: () => 'select(select(x, -1.0, x < 0.0), 1.0, x > 0.0)',
   erf: () => 'erf_(x)',
-  relu: () => 'select(0.0, x, x > 0.0 || x != x)',
+  relu: () => 'select(0.0, x, x > 0.0)',
   leakyRelu: (a) => `select(${f32(Number(a.alpha))} * x, x, x > 0.0)`,
   elu: (a) => `select(${f32(Number(a.alpha))} * expm1_(x), x, x > 0.0)`,
   sigmoid: () => 'sigmoid_(x)',
@@ -36,8 +36,8 @@ export const BINARY: Record<string, string> = {
   mul: 'a * b',
   div: 'a / b',
   pow: 'pow_(a, b)',
-  maximum: 'select(b, a, a > b || a != a)',
-  minimum: 'select(b, a, a < b || a != a)',
+  maximum: 'nanmax_(a, b)',
+  minimum: 'nanmin_(a, b)',
   greater: 'select(0.0, 1.0, a > b)',
   less: 'select(0.0, 1.0, a < b)',
   equal: 'select(0.0, 1.0, a == b)',
@@ -47,6 +47,8 @@ export const BINARY: Record<string, string> = {
 const HELPERS: Record<string, string> = {
   // ln x; near 1 through 2·atanh(y/(2+y)), y = x − 1 (exact), since log's error there is absolute
   log_: `fn log_(x: f32) -> f32 {
+  if (x == 0.0) { return -bitcast<f32>(INF_BITS); }
+  if (x < 0.0) { return bitcast<f32>(NAN_BITS); }
   let y = x - 1.0;
   if (abs(y) < 0.125) {
     let s = y / (2.0 + y);
@@ -81,13 +83,11 @@ const HELPERS: Record<string, string> = {
     let x2 = x * x;
     return x * (1.0 + x2 * (-1.0 / 3.0 + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0))));
   }
-  if (x != x) { return x; }
   let e = exp(-2.0 * ax);
   return sign(x) * (1.0 - e) / (1.0 + e);
 }`,
   // the CPU's series erf(x) = 2/√π·e^(−x²)·Σ 2ⁿx²ⁿ⁺¹/(1·3·…·(2n+1)): no cancellation
   erf_: `fn erf_(x: f32) -> f32 {
-  if (x != x) { return x; }
   let ax = abs(x);
   if (ax >= 4.0) { return sign(x); }
   let x2 = ax * ax;
@@ -110,7 +110,9 @@ const HELPERS: Record<string, string> = {
   // Math.pow: whole exponents by squaring (negative bases allowed), others through exp2·log2
   pow_: `fn pow_(a: f32, b: f32) -> f32 {
   if (b == 0.0) { return 1.0; }
-  if (a != a || b != b) { return a + b; }
+  if (isnan_(a) || isnan_(b)) { return bitcast<f32>(NAN_BITS); }
+  // Math.pow(±1, ±∞) is NaN
+  if (abs(a) == 1.0 && abs(b) == bitcast<f32>(INF_BITS)) { return bitcast<f32>(NAN_BITS); }
   if (b == round(b) && abs(b) <= 64.0) {
     var e = u32(abs(b));
     var base = a;
@@ -184,18 +186,24 @@ export function mapProgram(
 export function unaryProgram(op: string, attrs: Attrs, shape: readonly number[], dtype: GpuDType, limits: GpuLimits): Program {
   const fn = UNARY[op];
   if (!fn) throw new Error(`webgpu: no unary kernel for ${op}`);
-  const expr = fn(attrs);
+  // NaN in, NaN out, for every unary op (as on the CPU), whatever the built-ins do with it
+  const expr = `select(${fn(attrs)}, x, isnan_(x))`;
   return mapProgram(`${op}(${expr})`, expr, ['x'], [shape], [dtype], shape, limits);
 }
 
+/** Arithmetic whose result is NaN when an operand is (comparisons give 0; pow(NaN, 0) is 1 and handles itself). */
+const NAN_PROPAGATING = new Set(['add', 'sub', 'mul', 'div', 'maximum', 'minimum']);
+
 export function binaryProgram(op: string, aShape: readonly number[], bShape: readonly number[], dtypes: readonly GpuDType[], outShape: readonly number[], limits: GpuLimits): Program {
-  const expr = BINARY[op];
-  if (!expr) throw new Error(`webgpu: no binary kernel for ${op}`);
+  const base = BINARY[op];
+  if (!base) throw new Error(`webgpu: no binary kernel for ${op}`);
+  const expr = NAN_PROPAGATING.has(op) ? `select(${base}, bitcast<f32>(NAN_BITS), isnan_(a) || isnan_(b))` : base;
   return mapProgram(op, expr, ['a', 'b'], [aShape, bShape], dtypes, outShape, limits);
 }
 
 export function whereProgram(shapes: readonly (readonly number[])[], dtypes: readonly GpuDType[], outShape: readonly number[], limits: GpuLimits): Program {
-  return mapProgram('where', 'select(b, a, c != 0.0)', ['c', 'a', 'b'], shapes, dtypes, outShape, limits);
+  // NaN is a true condition, as on the CPU (`c == 0.0` is false for NaN even where `!=` is unordered)
+  return mapProgram('where', 'select(a, b, c == 0.0)', ['c', 'a', 'b'], shapes, dtypes, outShape, limits);
 }
 
 /** `out = value` everywhere (zeros for gradients, ones for the seed). */

@@ -36,10 +36,19 @@ export interface GpuLimits {
 
 export const wgslType = (d: GpuDType): string => (d === 'int32' ? 'i32' : 'f32');
 
+/**
+ * NaN by its bits, and max/min that keep NaN: WGSL lets an implementation assume NaN never occurs,
+ * and Chromium's compiler (seen on SwiftShader) turns `x != x` into false and drops NaN in
+ * max/min, exp, log and even NaN·0. The kernels test for NaN with these and return it explicitly.
+ */
+const NAN_HELPERS = `fn isnan_(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn nanmax_(a: f32, b: f32) -> f32 { if (isnan_(a) || isnan_(b)) { return bitcast<f32>(NAN_BITS); } return max(a, b); }
+fn nanmin_(a: f32, b: f32) -> f32 { if (isnan_(a) || isnan_(b)) { return bitcast<f32>(NAN_BITS); } return min(a, b); }`;
+
 /** The bindings' declarations: `in0…`, `out`, and `u` when the program takes scalars. */
 export function bindings(p: Pick<Program, 'inputs' | 'output' | 'scalars'>): string {
   // NaN and ∞ come from private variables: a constant expression that yields them is a WGSL error
-  const lines = ['var<private> NAN_BITS: u32 = 0x7fc00000u;', 'var<private> INF_BITS: u32 = 0x7f800000u;'];
+  const lines = ['var<private> NAN_BITS: u32 = 0x7fc00000u;', 'var<private> INF_BITS: u32 = 0x7f800000u;', NAN_HELPERS];
   lines.push(...p.inputs.map((d, i) => `@group(0) @binding(${i}) var<storage, read> in${i}: array<${wgslType(d)}>;`));
   lines.push(`@group(0) @binding(${p.inputs.length}) var<storage, read_write> out: array<${wgslType(p.output)}>;`);
   if (p.scalars) lines.push(`struct Scalars { v: array<vec4<f32>, ${Math.ceil(p.scalars / 4)}> }`, `@group(0) @binding(${p.inputs.length + 1}) var<uniform> u: Scalars;`);

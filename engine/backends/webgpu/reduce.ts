@@ -17,8 +17,8 @@ const INIT: Record<ReduceKind, string> = { sum: '0.0', max: '-bitcast<f32>(INF_B
 /** acc ⊕ v, with NaN sticking as in the CPU kernel. */
 const COMBINE: Record<ReduceKind, (acc: string, v: string) => string> = {
   sum: (acc, v) => `${acc} + ${v}`,
-  max: (acc, v) => `select(${acc}, ${v}, ${v} > ${acc} || ${v} != ${v})`,
-  min: (acc, v) => `select(${acc}, ${v}, ${v} < ${acc} || ${v} != ${v})`,
+  max: (acc, v) => `nanmax_(${acc}, ${v})`,
+  min: (acc, v) => `nanmin_(${acc}, ${v})`,
 };
 
 /** Threads of a workgroup that reduces one row. */
@@ -101,7 +101,8 @@ export function softmaxProgram(log: boolean, shape: readonly number[], axis: num
   const rowStrides = strides.filter((_, d) => d !== axis);
   const rows = sizeOf(rowShape);
   const n = sizeOf(shape);
-  const result = (x: string) => (log ? `${x} - mx - log(total)` : `exp(${x} - mx) / total`);
+  // a row with a NaN is NaN throughout, as on the CPU (the built-ins may not carry it)
+  const result = (x: string) => `select(${log ? `${x} - mx - log(total)` : `exp(${x} - mx) / total`}, bitcast<f32>(NAN_BITS), isnan_(mx))`;
   const key = `${log ? 'logSoftmax' : 'softmax'}|${shape.join('x')}|${axis}`;
   if (len >= 128) {
     const size = rowThreads(limits);
@@ -124,8 +125,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   ${rowShape.length ? coords(rowShape, 'min(i, ' + u32(Math.max(0, rows - 1)) + ')', 'k') : ''}
   let base = ${offset(rowStrides, 'k')};
   var acc = -bitcast<f32>(INF_BITS);
-  for (var j = li; j < ${u32(len)}; j = j + ${u32(size)}) { acc = max(acc, in0[base + j * ${u32(step)}]); }
-  ${combine('max(part[li], part[li + s])')}
+  for (var j = li; j < ${u32(len)}; j = j + ${u32(size)}) { acc = nanmax_(acc, in0[base + j * ${u32(step)}]); }
+  ${combine('nanmax_(part[li], part[li + s])')}
   let mx = part[0];
   workgroupBarrier();
   acc = 0.0;
@@ -147,7 +148,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       rowShape.length ? coords(rowShape, 'i', 'k') : '',
       `let base = ${offset(rowStrides, 'k')};`,
       'var mx = -bitcast<f32>(INF_BITS);',
-      `for (var j = 0u; j < ${u32(len)}; j = j + 1u) { mx = max(mx, in0[base + j * ${u32(step)}]); }`,
+      `for (var j = 0u; j < ${u32(len)}; j = j + 1u) { mx = nanmax_(mx, in0[base + j * ${u32(step)}]); }`,
       'var total = 0.0;',
       `for (var j = 0u; j < ${u32(len)}; j = j + 1u) { total = total + exp(in0[base + j * ${u32(step)}] - mx); }`,
       `for (var j = 0u; j < ${u32(len)}; j = j + 1u) {`,
