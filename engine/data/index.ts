@@ -332,8 +332,16 @@ export class DataLoader {
   }
 
   next(): Batch {
+    return this.batch(this.rows.next());
+  }
+
+  /** The batch `next()` will return, without moving on. */
+  peek(): Batch {
+    return this.batch(this.rows.peek());
+  }
+
+  private batch(rows: number[]): Batch {
     if (this.full) return this.full;
-    const rows = this.rows.next();
     // full-batch gradient descent: the same tensors every step, in the dataset's order
     if (this.rows.full) return (this.full = { x: this.dataset.x, y: this.dataset.y, rows });
     const part = subset(this.dataset, rows);

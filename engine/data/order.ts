@@ -27,15 +27,21 @@ export class BatchOrder {
 
   /** The row indices of the next minibatch. */
   next(): number[] {
+    const rows = this.peek();
+    if (!this.all) this.pos += rows.length;
+    return rows;
+  }
+
+  /** The row indices `next()` will return, without moving on. */
+  peek(): number[] {
     if (this.all) return this.all;
     if (this.pos >= this.order.length) {
+      // the next epoch's order, drawn now instead of at the next call: the same sequence
       if (this.order.length) this.epoch++;
       this.order = this.opts.shuffle === false ? Array.from({ length: this.size }, (_, i) => i) : this.rng.permutation(this.size);
       this.pos = 0;
     }
-    const rows = this.order.slice(this.pos, this.pos + this.batchSize);
-    this.pos += rows.length;
-    return rows;
+    return this.order.slice(this.pos, this.pos + this.batchSize);
   }
 
   /** Moves past `n` minibatches (a run resumed at step n sees the batches it would have seen). */

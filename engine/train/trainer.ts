@@ -265,12 +265,10 @@ export class Trainer {
     params.forEach((v, i) => this.params[i].data.set(v));
     for (const p of this.params) p.grad = null;
     const loggedAt = this.layerHistory.length ? this.layerHistory[this.layerHistory.length - 1].step : 0;
+    // the loader has served one batch per step taken here: move it on to the adopted step
+    this.loader?.skip(step - this.stepsTaken);
     this.optimizer.restore(step, slots);
     if (step > 0) this.optimizer.lr = this.schedule.lr(step - 1, this.optimizer.baseLr);
-    if (this.train) {
-      this.loader = new DataLoader(this.train, this.batchSize!, { seed: this.seed });
-      this.loader.skip(step);
-    }
     for (const e of history) {
       if (e.step > step) break;
       const finite = Number.isFinite(e.loss);
@@ -279,9 +277,7 @@ export class Trainer {
     }
     const crossed = Math.floor(step / this.logEvery) > Math.floor(loggedAt / this.logEvery);
     if (step === 0 || !(opts.log || crossed || this.stopReason !== null)) return;
-    const batch = this.train ? new DataLoader(this.train, this.batchSize!, { seed: this.seed }) : null;
-    batch?.skip(step);
-    const next = batch?.next() ?? null;
+    const next = this.loader?.peek() ?? null;
     const loss = this.recorder.record(() => this.lossOf(next?.x ?? null, next?.y ?? null));
     if (loss.requiresGrad) loss.backward();
     const layers = this.recorder.summarize(this.spec.model ? [] : this.params);

@@ -470,6 +470,22 @@ describe('datasets', function () {
       assert.equal(loader.epoch, 1);
     });
 
+    it('peek and skip: peek is the batch next() returns (across epochs), skip(n) lands where n next() calls do', function () {
+      const a = new data.DataLoader(indexed(10), 4, { seed: 5 });
+      const b = new data.DataLoader(indexed(10), 4, { seed: 5 });
+      for (let i = 0; i < 9; i++) {
+        const peeked = a.peek().rows;
+        assert.deepEqual(a.peek().rows, peeked, 'peek does not move on');
+        assert.deepEqual(a.next().rows, peeked, `batch ${i}`);
+        assert.deepEqual(b.next().rows, peeked, 'peeking does not change the sequence');
+      }
+      const c = new data.DataLoader(indexed(10), 4, { seed: 5 });
+      c.skip(7);
+      const d = new data.DataLoader(indexed(10), 4, { seed: 5 });
+      for (let i = 0; i < 7; i++) d.next();
+      assert.deepEqual(c.next().rows, d.next().rows);
+    });
+
     it('shuffle: false keeps the dataset order', function () {
       const loader = new data.DataLoader(indexed(7), 3, { shuffle: false });
       const got = Array.from({ length: 6 }, () => loader.next().rows);
