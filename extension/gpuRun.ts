@@ -30,6 +30,7 @@ type Mode = 'waiting' | 'gpu' | 'cpu';
 
 export class GpuRun implements TrainingRun {
   private worker: TrainingRun | null = null;
+  /** On the GPU, on the CPU (the worker steps), or waiting for the plan. */
   private mode: Mode = 'waiting';
   private plan: GpuPlanOrReason | null = null;
   /** What the user asked for (the GPU or the worker follows). */
@@ -55,11 +56,6 @@ export class GpuRun implements TrainingRun {
 
   get done(): Promise<TrainOutcome> {
     return this.worker!.done;
-  }
-
-  /** Where the run is: on the GPU, on the CPU, or waiting for the plan. */
-  get where(): Mode {
-    return this.mode;
   }
 
   onPlan(p: GpuPlanOrReason): void {
