@@ -13,7 +13,7 @@ import { NumberAlgebra, TensorAlgebra } from './ops/algebra';
 import { tapeBackward } from './tape';
 
 export interface BackwardOptions {
-  /** Keep the graph usable for another backward pass (default false, as in PyTorch). */
+  /** Keep the graph usable for another backward pass (default: `createGraph`, as in PyTorch). */
   retainGraph?: boolean;
   /** Record the backward computation itself so gradients can be differentiated again. */
   createGraph?: boolean;
@@ -144,8 +144,13 @@ function prepare(root: Tensor, opts: BackwardOptions): Tensor[] {
   return order;
 }
 
+/** PyTorch's default: a pass that records a graph of the gradients keeps the graph it went through. */
+function retains(opts: BackwardOptions): boolean {
+  return opts.retainGraph ?? opts.createGraph ?? false;
+}
+
 function finish(order: readonly Tensor[], opts: BackwardOptions): void {
-  if (!opts.retainGraph) for (const node of order) if (!node.isLeaf) node.graphFreed = true;
+  if (!retains(opts)) for (const node of order) if (!node.isLeaf) node.graphFreed = true;
 }
 
 /** The step-wise backward pass from `root`. Consuming it completely is exactly `root.backward(opts)`. */
@@ -169,7 +174,7 @@ export function backward(root: Tensor, opts: BackwardOptions = {}): void {
   if (root instanceof Tensor && root.tape !== null) {
     if (!opts.createGraph) {
       // a micrograd-style graph: the same gradients from a sweep over the tape (see tape.ts)
-      tapeBackward(root, seedGrad(root, opts).item(), opts.retainGraph ?? false, NumberAlgebra);
+      tapeBackward(root, seedGrad(root, opts).item(), retains(opts), NumberAlgebra);
       return;
     }
     root = root.tape.canonical(root);

@@ -93,6 +93,11 @@ export class Tape {
   readonly ext: Tensor[] = [];
   /** Materialized handles, one per row, so `.inputs` keeps its identity. */
   private handles: Map<number, Tensor> | null = null;
+  /**
+   * Gradients that carry a graph of their own (set by a `createGraph` backward pass), by row. The
+   * `grad` column keeps only their value; these keep what a higher derivative differentiates.
+   */
+  private gradGraphs: Map<number, Tensor> | null = null;
   /** Highest row marked in the current backward pass (−1: not in one). */
   hi = -1;
 
@@ -134,6 +139,7 @@ export class Tape {
     this.ext.length = 0;
     this.rowAttrs.clear();
     this.handles = null;
+    this.gradGraphs = null;
     this.n = 0;
     this.freedRows = 0;
     this.gen++;
@@ -232,9 +238,17 @@ export class Tape {
     return this.owns(h) && (this.flags[h.tapeIdx] & HAS_GRAD) !== 0 ? this.grad[h.tapeIdx] : null;
   }
 
-  setGrad(h: Tensor, g: number | null): void {
+  /** The gradient of `h` as a tensor with its own graph, when a `createGraph` pass set one. */
+  gradGraphOf(h: Tensor): Tensor | null {
+    return this.gradGraphs !== null && this.owns(h) ? this.gradGraphs.get(h.tapeIdx) ?? null : null;
+  }
+
+  /** Sets the gradient of `h`'s row: its value, and the tensor itself when it carries a graph. */
+  setGrad(h: Tensor, g: number | null, graph: Tensor | null = null): void {
     if (!this.owns(h)) return;
     const row = h.tapeIdx;
+    if (graph !== null) (this.gradGraphs ??= new Map()).set(row, graph);
+    else this.gradGraphs?.delete(row);
     if (g === null) {
       this.flags[row] &= ~HAS_GRAD;
       this.grad[row] = 0;
@@ -242,6 +256,11 @@ export class Tape {
       this.grad[row] = g;
       this.flags[row] |= HAS_GRAD;
     }
+  }
+
+  /** Drops a row's gradient graph (its gradient is being recomputed as numbers). */
+  clearGradGraph(row: number): void {
+    if (this.gradGraphs !== null) this.gradGraphs.delete(row);
   }
 
   isFreed(h: Tensor): boolean {
@@ -397,6 +416,7 @@ function mark(root: Tape, row0: number): Tape[] {
         if ((f & FREED) !== 0) throw freedError(`${tape.defOf(row).name}#${tape.ids[row]}`);
         flags[row] = f & ~HAS_GRAD;
         grad[row] = 0;
+        tape.clearGradGraph(row);
         for (let k2 = 0; k2 < f >> ARITY_SHIFT; k2++) {
           const s = k2 === 0 ? ia[row] : ib[row];
           if (s >= 0) flags[s] |= MARK;

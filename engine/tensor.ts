@@ -142,6 +142,8 @@ export class Tensor {
   /** ∂output/∂this after backward(); null before. Set on every node that requires grad, not only leaves. */
   get grad(): Tensor | null {
     if (this.tape !== null) {
+      const graph = this.tape.gradGraphOf(this);
+      if (graph !== null) return graph;
       const g = this.tape.gradOf(this);
       return g === null ? null : Tensor.scalarNode(g);
     }
@@ -153,7 +155,8 @@ export class Tensor {
   }
   set grad(g: Tensor | null) {
     if (this.tape !== null) {
-      this.tape.setGrad(this, g === null ? null : g.item());
+      // a gradient with a graph (createGraph) is kept whole: higher derivatives differentiate it
+      this.tape.setGrad(this, g === null ? null : g.item(), g !== null && g.requiresGrad ? g : null);
       return;
     }
     this.gradTensor = g;

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { setTapeEnabled } from '../../engine/tape';
+import { trace } from '../../engine/trace/tracer';
+import { Trainer } from '../../engine/train/trainer';
 import {
-  Tensor, backwardSteps, forwardOrder, losses, nn, noGrad, param, randn, scalar, tensor, topoOrder, type BackwardStep,
+  Tensor, backwardSteps, defineTraining, optim, forwardOrder, losses, nn, noGrad, param, randn, scalar, tensor, topoOrder, type BackwardStep,
 } from '../../engine/index';
 
 describe('worked examples', () => {
@@ -193,6 +196,69 @@ describe('graph lifetime and grad mode', () => {
     x.zeroGrad();
     dx.backward();
     assert.equal(x.grad!.item(), 12);
+  });
+});
+
+describe('higher derivatives by repeated createGraph', () => {
+  // dⁿ/dxⁿ (x·eˣ) = (n + x)·eˣ: at x = 0 the n-th derivative is n
+  function derivatives(x: Tensor, n: number): number[] {
+    let y = x.mul(x.exp());
+    const out = [y.item()];
+    for (let k = 0; k < n; k++) {
+      x.grad = null;
+      (y.size === 1 && y.rank > 0 ? y.sum() : y).backward({ createGraph: true });
+      y = x.grad!;
+      out.push(y.item());
+    }
+    return out;
+  }
+  const cases: [string, () => Tensor][] = [
+    ['a 0-d float64 scalar (the tape)', () => scalar(0)],
+    ['a 1-element float64 tensor', () => param([0], { dtype: 'float64' })],
+    ['a 0-d float32 scalar', () => scalar(0, undefined, { dtype: 'float32' })],
+  ];
+  for (const [what, make] of cases) {
+    it(`x·eˣ at 0 gives 0, 1, 2, 3, 4, 5 for ${what}`, () => assert.deepEqual(derivatives(make(), 5), [0, 1, 2, 3, 4, 5]));
+  }
+  it('the same with the tape off, and under the tracer (object graph, gradients recorded untraced)', () => {
+    const was = setTapeEnabled(false);
+    try {
+      assert.deepEqual(derivatives(scalar(0), 5), [0, 1, 2, 3, 4, 5]);
+    } finally {
+      setTapeEnabled(was);
+    }
+    assert.deepEqual(trace(() => derivatives(scalar(0), 5)).result, [0, 1, 2, 3, 4, 5]);
+  });
+  it('at x = 0.5 the n-th derivative is (n + ½)·e^½ to the last bits', () => {
+    derivatives(scalar(0.5), 5).forEach((d, n) => assert.ok(Math.abs(d - (n + 0.5) * Math.exp(0.5)) <= 4e-15 * (n + 1), `order ${n}: ${d}`));
+  });
+  it('createGraph implies retainGraph, as in PyTorch', () => {
+    const x = scalar(1.5);
+    const y = x.mul(x.exp());
+    y.backward({ createGraph: true });
+    const first = x.grad!.item();
+    x.grad = null;
+    y.backward();
+    assert.equal(x.grad!.item(), first);
+  });
+  it('a training loss built from a gradient gets the same gradient in train as under the tracer', () => {
+    // loss = (dy/dx)² with y = x·x·x: dy/dx = 3x², ∂loss/∂x = 2·3x²·6x = 36x³ = 288 at x = 2
+    const lossOf = (x: Tensor) => () => {
+      const y = x.mul(x).mul(x);
+      y.backward({ createGraph: true });
+      const g = x.grad!;
+      x.grad = null;
+      return g.square();
+    };
+    const x = param(2, { dtype: 'float64' });
+    const trainer = new Trainer(defineTraining({ params: [x], loss: lossOf(x), optimizer: optim.sgd({ lr: 1e-3 }), steps: 1 }));
+    const entry = trainer.step();
+    assert.equal(entry.loss, 144);
+    assert.equal(entry.gradNorm, 288);
+    const x2 = param(2, { dtype: 'float64' });
+    const traced = trace(lossOf(x2)).result;
+    traced.backward();
+    assert.equal(x2.grad!.item(), 288);
   });
 });
 
