@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { snapshotToJSON, type GraphSnapshot } from '../engine/trace/snapshot';
-import { BACKEND_SETTINGS, parseWebviewMessage, type BackendSetting, type HostMessage, type PanelCommand, type UiState, type WebviewMessage } from './protocol';
+import { BACKEND_SETTINGS, packTypedArrays, parseWebviewMessage, type BackendSetting, type HostMessage, type PanelCommand, type UiState, type WebviewMessage } from './protocol';
 import type { ModelRunner } from './runner/runner';
 import type { RunError, RunOutcome } from './runner/types';
 import { limitSnapshot } from './snapshotView';
@@ -128,7 +128,12 @@ export class GraphPanel {
       this.queue.push(m);
       return;
     }
-    void this.panel.webview.postMessage(m);
+    this.send(m);
+  }
+
+  /** The one place messages leave for the webview (typed arrays packed: see packTypedArrays). */
+  private send(m: HostMessage): void {
+    void this.panel.webview.postMessage(packTypedArrays(m));
   }
 
   command(command: PanelCommand): void {
@@ -275,7 +280,7 @@ export class GraphPanel {
         this.training.panelReloaded();
         const queued = this.queue;
         this.queue = [];
-        for (const q of queued) void this.panel.webview.postMessage(q);
+        for (const q of queued) this.send(q);
         if (!this.snapshot && this.lastErrors.length === 0 && !this.running) {
           void this.run();
           break;

@@ -3,7 +3,8 @@
  * end with an exhaustiveness check; messages from the webview are validated on receipt
  * (`parseWebviewMessage`), because a webview is as untrusted as any other input.
  *
- * The webview imports types from here (and the PLAY_SPEEDS constant) and nothing else from `extension/`.
+ * The webview imports types from here (and the PLAY_SPEEDS constant and `packTypedArrays`) and
+ * nothing else from `extension/`.
  */
 import type { GraphSnapshot } from '../engine/trace/snapshot';
 import type { RunError, TrainProgress } from './runner/types';
@@ -84,6 +85,62 @@ export interface UiState {
 
 /** The play speeds the toolbar cycles through. */
 export const PLAY_SPEEDS = [0.5, 1, 2, 4, 8] as const;
+
+type View = Float64Array | Float32Array | Int32Array | Uint8Array | Uint32Array | Int16Array | Uint16Array | Int8Array;
+
+/**
+ * The message with every typed array in it turned into a view of one shared ArrayBuffer. Both
+ * directions of a webview's postMessage must go through this: VS Code sends a message's
+ * ArrayBuffers as the arguments of one RPC call between the extension host and the window, and
+ * writes that call's argument count in one byte, so past 255 buffers (a snapshot of ~60 tensor
+ * nodes has more) the rest arrive as empty arrays. Views into one buffer travel as one argument.
+ */
+export function packTypedArrays<T>(message: T): T {
+  const views: View[] = [];
+  const seen = new Set<View>();
+  const collect = (v: unknown): void => {
+    if (ArrayBuffer.isView(v)) {
+      if (!(v instanceof DataView) && !seen.has(v as View)) {
+        seen.add(v as View);
+        views.push(v as View);
+      }
+    } else if (Array.isArray(v)) v.forEach(collect);
+    else if (isPlain(v)) for (const x of Object.values(v)) collect(x);
+  };
+  collect(message);
+  if (views.length < 2) return message;
+  const offsets = new Map<View, number>();
+  let bytes = 0;
+  for (const v of views) {
+    offsets.set(v, bytes);
+    bytes += Math.ceil(v.byteLength / 8) * 8; // every element type stays aligned
+  }
+  const arena = new ArrayBuffer(bytes);
+  const packed = new Map<View, View>();
+  for (const v of views) {
+    const Ctor = v.constructor as new (b: ArrayBuffer, offset: number, length: number) => View;
+    const copy = new Ctor(arena, offsets.get(v)!, v.length);
+    copy.set(v as never);
+    packed.set(v, copy);
+  }
+  const rebuild = (v: unknown): unknown => {
+    if (ArrayBuffer.isView(v)) return packed.get(v as View) ?? v;
+    if (Array.isArray(v)) return v.map(rebuild);
+    if (isPlain(v)) {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) out[k] = rebuild(x);
+      return out;
+    }
+    return v;
+  };
+  return rebuild(message) as T;
+}
+
+function isPlain(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
 
 export type TensorWhich = 'value' | 'grad';
 

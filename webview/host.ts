@@ -3,7 +3,7 @@
  * standalone HTML report) posting goes nowhere and state lives in memory, so the same bundle runs
  * in both.
  */
-import type { HostMessage, UiState, WebviewMessage } from '../extension/protocol';
+import { packTypedArrays, type HostMessage, type UiState, type WebviewMessage } from '../extension/protocol';
 
 interface VsCodeApi {
   postMessage(message: unknown): void;
@@ -38,7 +38,8 @@ export function createHost(): Host {
     const api = globalThis.acquireVsCodeApi();
     return {
       kind: 'vscode',
-      post: (m) => api.postMessage(m),
+      // one buffer per message: see packTypedArrays
+      post: (m) => api.postMessage(packTypedArrays(m)),
       getState: () => api.getState(),
       setState: (s) => api.setState(s),
       onMessage,
