@@ -36,6 +36,15 @@ export class Rng {
     return t >>> 0;
   }
 
+  /** The generator's state, to go back to with `setState` (a probe must not change what comes next). */
+  getState(): RngState {
+    return [this.a, this.b, this.c, this.d, this.spare];
+  }
+
+  setState(s: RngState): void {
+    [this.a, this.b, this.c, this.d, this.spare] = s;
+  }
+
   /** Uniform in [0, 1) with 53 random bits. */
   uniform(): number {
     const hi = this.nextUint32() >>> 5;
@@ -74,6 +83,8 @@ export class Rng {
   }
 }
 
+export type RngState = readonly [number, number, number, number, number | null];
+
 let globalRng = new Rng(0);
 
 /** Reseeds the generator used when no explicit seed is given (the default seed is 0, so runs repeat). */
@@ -84,4 +95,14 @@ export function manualSeed(seed: number): void {
 /** The generator for an optional seed: a fresh one for a seed, else the global one. */
 export function rngFor(seed?: number): Rng {
   return seed === undefined ? globalRng : new Rng(seed);
+}
+
+/** Remembers the global generator's state; the returned function puts it back (as often as called). */
+export function saveGlobalRng(): () => void {
+  const rng = globalRng;
+  const state = rng.getState();
+  return () => {
+    globalRng = rng;
+    rng.setState(state);
+  };
 }

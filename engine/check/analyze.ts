@@ -15,6 +15,10 @@ import { playgroundOn, SURFACES, surfaceProblem, valueOf, type TwoParamProblem }
 export const GRADCHECK = { h: 1e-6, rtol: 1e-4, atol: 1e-7, maxPerParam: 256, seed: 0 } as const;
 
 export function gradcheckReport(trainer: Trainer): GradcheckReport {
+  return trainer.analyze(() => gradcheckAt(trainer));
+}
+
+function gradcheckAt(trainer: Trainer): GradcheckReport {
   const { loss, on } = trainer.objective('batch');
   const r = gradcheck(loss, trainer.params, GRADCHECK);
   const names = trainer.paramNames;
@@ -35,6 +39,10 @@ const POINTS_1D = 41, POINTS_2D = 25;
 const LANDSCAPE_BUDGET = 4e9;
 
 export function landscapeReport(trainer: Trainer, req: Extract<AnalysisRequest, { kind: 'landscape' }>): LandscapeReport {
+  return trainer.analyze(() => landscapeAt(trainer, req));
+}
+
+function landscapeAt(trainer: Trainer, req: Extract<AnalysisRequest, { kind: 'landscape' }>): LandscapeReport {
   const parameters = trainer.params.reduce((n, p) => n + p.size, 0);
   const evaluations = POINTS_1D + (req.twoD ? POINTS_2D ** 2 : 0);
   // fewer examples for larger models, so a landscape stays a matter of seconds
@@ -78,6 +86,10 @@ export function fileSurfaceTitle(trainer: Trainer): string | null {
 }
 
 export function playgroundReport(req: Extract<AnalysisRequest, { kind: 'playground' }>, trainer: Trainer | null): PlaygroundReport {
+  return trainer ? trainer.analyze(() => playgroundAt(req, trainer)) : playgroundAt(req, null);
+}
+
+function playgroundAt(req: Extract<AnalysisRequest, { kind: 'playground' }>, trainer: Trainer | null): PlaygroundReport {
   let problem: TwoParamProblem, title: string, start: [number, number], view: { x: [number, number]; y: [number, number] };
   let restore: (() => void) | null = null;
   if (req.surface === 'file') {

@@ -157,6 +157,9 @@ export class Dropout extends Module {
     this.rng = opts.seed === undefined ? new Rng(rngFor().nextUint32()) : new Rng(opts.seed);
     Object.defineProperty(this, 'rng', { enumerable: false });
   }
+  override generators(): Rng[] {
+    return [this.rng];
+  }
   forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
     return composite('dropout', () => {

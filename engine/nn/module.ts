@@ -6,6 +6,7 @@
  */
 import { Tensor } from '../tensor';
 import { getScope, withScope } from '../ops/context';
+import type { Rng } from '../random';
 
 type Child = Module | Tensor;
 
@@ -109,6 +110,25 @@ export abstract class Module {
     return out;
   }
 
+  /**
+   * Tensors this module keeps that are not trained, such as batch norm's running statistics, with
+   * their dotted paths (PyTorch's `named_buffers()`).
+   */
+  namedBuffers(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [path, m] of this.namedModules(prefix)) {
+      for (const [key, value] of Object.entries(m)) {
+        if (value instanceof Tensor && !value.isParam) out.push([path ? `${path}.${key}` : key, value]);
+      }
+    }
+    return out;
+  }
+
+  /** @internal The random generators this module draws from while training (dropout's masks). */
+  generators(): Rng[] {
+    return [];
+  }
+
   /** Total number of trainable scalars. */
   numParameters(): number {
     return this.parameters().reduce((n, p) => n + p.size, 0);
@@ -141,6 +161,31 @@ export abstract class Module {
       }
     }
   }
+}
+
+/**
+ * What running a module can change besides its parameters: each module's mode, its buffers (the
+ * tensor each field holds, and its values) and its random generators. Returns a function that puts
+ * all of it back, as often as it is called.
+ */
+export function saveModuleState(root: Module): () => void {
+  const modules = root.namedModules().map(([, m]) => m);
+  const modes = modules.map((m) => m.training);
+  const buffers: [Module, string, Tensor, Float64Array][] = [];
+  for (const m of modules) {
+    for (const [key, value] of Object.entries(m)) {
+      if (value instanceof Tensor && !value.isParam) buffers.push([m, key, value, Float64Array.from(value.data as ArrayLike<number>)]);
+    }
+  }
+  const rngs = modules.flatMap((m) => m.generators().map((r) => [r, r.getState()] as const));
+  return () => {
+    modules.forEach((m, i) => (m.training = modes[i]));
+    for (const [m, key, t, values] of buffers) {
+      (m as unknown as Record<string, Tensor>)[key] = t;
+      t.data.set(values);
+    }
+    for (const [r, state] of rngs) r.setState(state);
+  };
 }
 
 function defaultName(m: Module): string {

@@ -7,6 +7,8 @@
  */
 import { Tensor } from '../tensor';
 import { noGrad } from '../ops/context';
+import { saveModuleState } from '../nn/module';
+import { saveGlobalRng } from '../random';
 import { DataLoader, featureStats, split, standardize, subset, type Dataset } from '../data/index';
 import { spec as optimizerSpec, type Optimizer, type OptimizerName, type OptimizerSpec } from '../optim/index';
 import * as schedules from '../optim/schedules';
@@ -99,6 +101,8 @@ export class Trainer {
   findings: Finding[] = [];
   private loader: DataLoader | null;
   private readonly initial: Float64Array[];
+  /** Puts the modules' buffers, modes and generators and the global generator back as they were at the start. */
+  private readonly restoreInitialState: () => void;
   private readonly names: string[];
   private readonly recorder = new LayerRecorder();
   private loggedLosses: number[] = [];
@@ -114,6 +118,7 @@ export class Trainer {
     this.params = spec.model ? named.map(([, p]) => p) : [...(spec.params ?? [])];
     this.names = spec.model ? named.map(([n]) => n) : this.params.map((p, i) => p.name ?? `param ${i}`);
     this.initial = this.params.map((p) => Float64Array.from(p.data as ArrayLike<number>));
+    this.restoreInitialState = this.saveState();
     this.optimizer = resolveOptimizer(spec.optimizer!, overrides).create(this.params);
     const schedule = overrides.schedule;
     if (typeof schedule === 'string' && !(schedules.SCHEDULE_PRESETS as readonly string[]).includes(schedule)) {
@@ -155,27 +160,73 @@ export class Trainer {
   }
 
   /**
-   * The loss of the next minibatch at the current parameters, without stepping (the graph view
-   * traces this to show one training step's graph).
+   * The loss the next step will compute (its minibatch, at the current parameters), without
+   * stepping: the graph view traces this to show one training step's graph. Run it inside `probe`.
    */
   peekLoss(): Tensor {
-    const batch = this.train ? new DataLoader(this.train, this.batchSize!, { seed: this.seed }).next() : null;
+    const batch = this.loader?.peek() ?? null;
     return this.lossOf(batch?.x ?? null, batch?.y ?? null);
   }
 
   /**
+   * Runs `fn` (a traced step, an analysis, validation) as if it had not happened: the parameters'
+   * gradients are cleared for it and put back after, and so are whatever a forward pass changes
+   * besides the parameters: batch norm's running statistics, dropout's generators, the global
+   * generator. `training` sets the modules' mode for `fn` (default: as they are); the mode is
+   * restored too. The parameters' values are `fn`'s to restore if it moves them.
+   */
+  probe<T>(fn: () => T, opts: { training?: boolean } = {}): T {
+    const grads = this.params.map((p) => p.grad);
+    const restore = this.saveState();
+    for (const p of this.params) p.grad = null;
+    if (opts.training !== undefined) this.spec.model?.train(opts.training);
+    try {
+      return fn();
+    } finally {
+      restore();
+      this.params.forEach((p, i) => (p.grad = grads[i]));
+    }
+  }
+
+  /**
+   * Runs an analysis of the current parameters: in eval mode (dropout off, batch norm on its running
+   * statistics, so the loss is a deterministic function of the parameters), leaving no trace.
+   */
+  analyze<T>(fn: () => T): T {
+    return this.probe(fn, { training: false });
+  }
+
+  /** Whether the model has modules that behave differently in training and eval mode. */
+  get hasModeDependentModules(): boolean {
+    const m = this.spec.model;
+    return !!m && (m.namedBuffers().length > 0 || m.namedModules().some(([, x]) => x.generators().length > 0));
+  }
+
+  private saveState(): () => void {
+    const modules = this.spec.model ? saveModuleState(this.spec.model) : null;
+    const rng = saveGlobalRng();
+    return () => {
+      modules?.();
+      rng();
+    };
+  }
+
+  /**
    * A deterministic loss at the current parameters for the analysis tools, and what it is computed
-   * on: the first minibatch (the one `peekLoss` traces), or up to `limit` training examples.
+   * on: the first minibatch, or up to `limit` training examples. The tools evaluate it in eval mode
+   * through `analyze`.
    */
   objective(on: 'batch' | 'data', limit = 2048): { loss: () => Tensor; on: string } {
     const train = this.train;
-    if (!train) return { loss: () => this.lossOf(null, null), on: 'the loss function' };
+    const mode = this.hasModeDependentModules ? ', in eval mode' : '';
+    if (!train) return { loss: () => this.lossOf(null, null), on: `the loss function${mode}` };
     if (on === 'batch') {
       const batch = new DataLoader(train, this.batchSize!, { seed: this.seed }).next();
-      return { loss: () => this.lossOf(batch.x, batch.y), on: `the first batch of ${batch.x.shape[0]}` };
+      return { loss: () => this.lossOf(batch.x, batch.y), on: `the first batch of ${batch.x.shape[0]}${mode}` };
     }
     const data = train.size > limit ? subset(train, Array.from({ length: limit }, (_, i) => i)) : train;
-    return { loss: () => this.lossOf(data.x, data.y), on: data === train ? `all ${train.size} training examples` : `the first ${limit} of ${train.size} training examples` };
+    const what = data === train ? `all ${train.size} training examples` : `the first ${limit} of ${train.size} training examples`;
+    return { loss: () => this.lossOf(data.x, data.y), on: what + mode };
   }
 
   /** Names of the parameters, as in `paramValues()`. */
@@ -240,11 +291,11 @@ export class Trainer {
     }
   }
 
-  /** Mean loss over the validation set, without recording a graph. */
+  /** Mean loss over the validation set, in eval mode (dropout off, batch norm's running statistics), without recording a graph. */
   validationLoss(): number {
     const v = this.validation;
     if (!v) return NaN;
-    return noGrad(() => this.lossOf(v.x, v.y).item());
+    return this.analyze(() => noGrad(() => this.lossOf(v.x, v.y).item()));
   }
 
   /**
@@ -277,10 +328,12 @@ export class Trainer {
     }
     const crossed = Math.floor(step / this.logEvery) > Math.floor(loggedAt / this.logEvery);
     if (step === 0 || !(opts.log || crossed || this.stopReason !== null)) return;
-    const next = this.loader?.peek() ?? null;
-    const loss = this.recorder.record(() => this.lossOf(next?.x ?? null, next?.y ?? null));
-    if (loss.requiresGrad) loss.backward();
-    const layers = this.recorder.summarize(this.spec.model ? [] : this.params);
+    // the layer summaries a step at these parameters would record, leaving nothing behind
+    const { loss, layers } = this.probe(() => {
+      const l = this.recorder.record(() => this.peekLoss());
+      if (l.requiresGrad) l.backward();
+      return { loss: l, layers: this.recorder.summarize(this.spec.model ? [] : this.params) };
+    });
     for (const p of this.params) p.grad = null;
     const last = this.history[this.history.length - 1];
     if (last && last.step === step && this.validation) last.valLoss = this.validationLoss();
@@ -289,13 +342,14 @@ export class Trainer {
     this.updateFindings(step, layers);
   }
 
-  /** Back to the initial parameters, fresh optimizer state and the same batch order. */
+  /** Back to the initial parameters, buffers and generators, fresh optimizer state and the same batch order. */
   reset(): void {
     this.params.forEach((p, i) => {
       const d = p.data;
       d.set(this.initial[i]);
       p.grad = null;
     });
+    this.restoreInitialState();
     this.optimizer.reset();
     this.history.length = 0;
     this.layerHistory.length = 0;

@@ -148,6 +148,85 @@ describe('Trainer', () => {
     assert.equal(t.history[t.history.length - 1].valLoss, t.validationLoss(), 'valLoss is the loss on the held-out set after the step');
   });
 
+  describe('train and eval mode (batch norm, dropout)', () => {
+    // a model whose forward pass has state: batch norm's running statistics, dropout's generator
+    const bnSpec = (withValidation: boolean) => {
+      const all = data.moons({ n: 160, noise: 0.1, seed: 3 });
+      const parts = data.split(all, { validation: 0.25, seed: 0 });
+      const model = nn.sequential(nn.linear(2, 8, { seed: 1 }), nn.batchNorm1d(8), nn.relu(), nn.dropout(0.3, { seed: 5 }), nn.linear(8, 1, { seed: 2 })).named('net');
+      return defineTraining({
+        model, data: withValidation ? parts : { train: parts.train }, loss: losses.bceWithLogits,
+        optimizer: optim.adam({ lr: 0.01 }), batchSize: 32, steps: 12, logEvery: 3,
+      });
+    };
+    const bn = (t: Trainer) => (t.spec.model as nn.Sequential).layers[1] as nn.BatchNorm1d;
+    const stats = (t: Trainer) => [...bn(t).runningMean.data, ...bn(t).runningVar.data];
+
+    it('validation runs in eval mode: running statistics, no dropout, nothing updated', () => {
+      const t = new Trainer(bnSpec(true));
+      t.run(6);
+      const before = stats(t);
+      const v = t.validationLoss();
+      assert.deepEqual(stats(t), before, 'validation left the running statistics alone');
+      // the same loss by hand, in eval mode
+      const model = t.spec.model!;
+      model.eval();
+      const byHand = losses.bceWithLogits(model.forward(t.validation!.x), t.validation!.y).item();
+      model.train();
+      assert.equal(v, byHand);
+      assert.ok(model.namedModules().every(([, m]) => m.training), 'training mode is back');
+    });
+
+    it('a run with a validation set trains exactly like one without (validation changes nothing)', () => {
+      const a = new Trainer(bnSpec(true));
+      const b = new Trainer(bnSpec(false));
+      a.run();
+      b.run();
+      assert.ok(a.history.some((h) => h.valLoss !== undefined));
+      assert.deepEqual(a.history.map((h) => h.loss), b.history.map((h) => h.loss));
+      assert.deepEqual(a.params.map((p) => Array.from(p.data)), b.params.map((p) => Array.from(p.data)));
+      assert.deepEqual(stats(a), stats(b));
+    });
+
+    it('probe leaves gradients, running statistics and generators as they were; analyses run in eval mode', () => {
+      const t = new Trainer(bnSpec(true));
+      const u = new Trainer(bnSpec(true));
+      t.run(4);
+      u.run(4);
+      const grads = t.params.map((p) => Array.from(p.grad!.data));
+      const seen = t.probe(() => {
+        assert.ok(t.params.every((p) => p.grad === null), 'gradients start cleared');
+        const loss = t.peekLoss();
+        loss.backward();
+        return t.params.map((p) => Array.from(p.grad!.data));
+      });
+      assert.deepEqual(t.params.map((p) => Array.from(p.grad!.data)), grads, 'the step\'s gradients are back');
+      assert.notDeepEqual(seen, grads);
+      assert.ok(t.analyze(() => t.spec.model!.namedModules().every(([, m]) => !m.training)));
+      t.run();
+      u.run();
+      assert.deepEqual(t.history.map((h) => h.loss), u.history.map((h) => h.loss), 'the probed run goes on exactly like the other');
+      assert.deepEqual(stats(t), stats(u));
+    });
+
+    it('reset restores running statistics and the dropout generator, so the run replays exactly', () => {
+      const t = new Trainer(bnSpec(true));
+      t.run();
+      const first = { losses: t.history.map((h) => h.loss), stats: stats(t) };
+      t.reset();
+      t.run();
+      assert.deepEqual(t.history.map((h) => h.loss), first.losses);
+      assert.deepEqual(stats(t), first.stats);
+    });
+
+    it('peekLoss is the loss the next step computes', () => {
+      const t = new Trainer(bnSpec(false));
+      t.run(5);
+      const next = t.probe(() => t.peekLoss().item());
+      assert.equal(t.step().loss, next);
+    });
+  });
+
   it('uses the schedule\'s learning rate at every step', () => {
     const x = param([3, -2], { dtype: 'float64' });
     const t = new Trainer(defineTraining({ params: [x], loss: () => x.pow(2).sum(), optimizer: optim.sgd({ lr: 0.1 }), schedule: optim.schedules.step({ stepSize: 2, gamma: 0.5 }), steps: 6 }));
