@@ -1,7 +1,7 @@
 /**
  * The command line: the same runner and tracer as the extension.
  *
- *   backprop-lens trace FILE [--json] [--timeout MS] [--memory MB] [--max-elements N] [--max-nodes N]
+ *   backprop-lens trace FILE [--json] [--at-step N] [--timeout MS] [--memory MB] [--max-elements N] [--max-nodes N]
  *   backprop-lens report FILE -o OUT.html [same options, without --json]
  *   backprop-lens train FILE [--json] [--optimizer NAME] [--lr X] [--schedule NAME] [--steps N] [--batch-size N] [--seed N]
  */
@@ -27,6 +27,8 @@ Commands:
 
 Options:
   --json             trace: print the snapshot as JSON (stdout) instead of a table
+  --at-step N        trace, report: a training file's graph at training step N (trained there
+                     first, as the panel's graph after N steps; training options apply)
   -o, --output FILE  report: the HTML file to write (required)
   --timeout MS       stop the model after MS milliseconds (default 10000)
   --memory MB        heap limit of the model's worker (default 2048)
@@ -91,6 +93,7 @@ export async function main(argv: string[]): Promise<number> {
       options: {
         json: { type: 'boolean' }, output: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' },
         timeout: { type: 'string' }, memory: { type: 'string' }, 'max-elements': { type: 'string' }, 'max-nodes': { type: 'string' },
+        'at-step': { type: 'string' },
         optimizer: { type: 'string' }, lr: { type: 'string' }, schedule: { type: 'string' }, steps: { type: 'string' }, 'batch-size': { type: 'string' }, seed: { type: 'string' },
       },
     });
@@ -113,7 +116,8 @@ export async function main(argv: string[]): Promise<number> {
   const usageError = command === 'report'
     ? (values.output === undefined || values.output === '' ? 'report needs the HTML file to write: -o OUT.html' : values.json ? '--json applies to trace and train (report writes HTML to -o)' : null)
     : values.output !== undefined ? `-o/--output applies to report only (${command} writes to stdout)`
-      : command !== 'train' && trainFlags.length ? `--${trainFlags[0]} applies to train only`
+      : command !== 'train' && trainFlags.length && values['at-step'] === undefined ? `--${trainFlags[0]} applies to train (or with --at-step)`
+        : command === 'train' && values['at-step'] !== undefined ? '--at-step applies to trace and report (train prints the whole run)'
         : command === 'train' && (values['max-nodes'] !== undefined || values['max-elements'] !== undefined) ? '--max-nodes and --max-elements apply to trace and report' : null;
   if (usageError) {
     process.stderr.write(`backprop-lens: ${usageError}\n\n${USAGE}\n`);
@@ -127,7 +131,12 @@ export async function main(argv: string[]): Promise<number> {
   };
   let opts;
   let overrides: TrainingOverrides;
+  let atStep: number | null = null;
   try {
+    if (values['at-step'] !== undefined) {
+      atStep = Number(values['at-step']);
+      if (!Number.isInteger(atStep) || atStep < 0) throw new Error(`--at-step expects an integer ≥ 0, got '${values['at-step']}'`);
+    }
     opts = { timeoutMs: num('timeout', values.timeout), memoryMb: num('memory', values.memory), maxElements: num('max-elements', values['max-elements']), maxNodes: num('max-nodes', values['max-nodes']) };
     overrides = trainOverrides(values);
   } catch (err) {
@@ -147,11 +156,9 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
   try {
-    const out = await runner.run(file, {
-      ...opts,
-      // the model's console goes to stderr in JSON mode so stdout stays one JSON document
-      onLog: (l) => (values.json || l.stream === 'stderr' ? process.stderr : process.stdout).write(`${l.text}\n`),
-    });
+    // the model's console goes to stderr in JSON mode so stdout stays one JSON document
+    const onLog = (l: { stream: string; text: string }) => (values.json || l.stream === 'stderr' ? process.stderr : process.stdout).write(`${l.text}\n`);
+    const out = atStep === null ? await runner.run(file, { ...opts, onLog }) : await runner.graphAtStep(file, atStep, { ...opts, overrides, onLog });
     if (!out.ok) {
       for (const e of out.errors) process.stderr.write(`${formatError(e)}\n`);
       return 1;

@@ -80,7 +80,7 @@ export class ModelRunner {
     }
     let partial: TrainProgress | null = null;
     const session = this.start(file, b, logs, opts, {
-      mode: 'train', maxNodes: DEFAULTS.maxNodes, maxElements: DEFAULTS.maxElements,
+      mode: 'train', maxNodes: opts.maxNodes ?? DEFAULTS.maxNodes, maxElements: opts.maxElements ?? DEFAULTS.maxElements,
       overrides: opts.overrides, paused: opts.paused ?? false, progressMs: opts.progressMs ?? 100, keepAlive: opts.keepAlive ?? false,
       plan: opts.plan ?? false,
     }, (p) => {
@@ -104,6 +104,53 @@ export class ModelRunner {
       inspect: (request) => session.inspect(request),
       adopt: (checkpoint, log) => session.send({ type: 'adopt', checkpoint, log }),
     };
+  }
+
+  /**
+   * The graph of a training file at training step `step`, as the panel shows it after training
+   * there: the run starts paused, takes `step` steps, and traces the step it would take next
+   * (`backprop-lens trace FILE --at-step N`).
+   */
+  async graphAtStep(file: string, step: number, opts: TrainOptions = {}): Promise<RunOutcome> {
+    file = path.resolve(file);
+    if (!Number.isInteger(step) || step < 0) throw new Error(`the training step must be an integer ≥ 0, got ${step}`);
+    const logs: LogLine[] = [];
+    const t0 = performance.now();
+    const outcome = (o: { snapshot: GraphSnapshot } | { errors: RunError[] }): RunOutcome => {
+      const timings = { bundleMs: 0, runMs: performance.now() - t0 };
+      return 'snapshot' in o ? { ok: true, file, snapshot: o.snapshot, logs, timings, files: [file] } : { ok: false, file, errors: o.errors, logs, timings, files: [file] };
+    };
+    let reached!: () => void;
+    const at = new Promise<null>((resolve) => (reached = () => resolve(null)));
+    let last: TrainProgress | null = null;
+    const run = await this.train(file, {
+      ...opts, paused: true, keepAlive: true,
+      onLog: (l) => {
+        logs.push(l);
+        opts.onLog?.(l);
+      },
+      onProgress: (p) => {
+        last = p;
+        opts.onProgress?.(p);
+        if (p.step >= step && (p.paused || p.step === p.total)) reached();
+      },
+    });
+    try {
+      if (step > 0) run.step(step);
+      const ended = await Promise.race([at, run.done]);
+      if (ended && !ended.ok) return outcome({ errors: ended.errors });
+      const progress = last as TrainProgress | null;
+      if (!progress || progress.step < step) {
+        const message = `The file trains ${progress?.total ?? 0} steps; there is no training step ${step} to show.`;
+        return outcome({ errors: [{ kind: 'runtime', file, line: null, column: null, message }] });
+      }
+      const o = await run.inspect({ kind: 'graph' });
+      if (!o.ok) return outcome({ errors: [o.error] });
+      if (!('graph' in o)) return outcome({ errors: [internal(file, 'The model worker answered a graph request with an analysis.')] });
+      return outcome({ snapshot: o.graph.snapshot });
+    } finally {
+      run.cancel();
+    }
   }
 
   private async timedBundle(file: string, contents: string | undefined) {

@@ -94,7 +94,7 @@ export type TrainOutcome =
   | { ok: true; file: string; result: TrainResult; logs: LogLine[]; timings: RunTimings; files: string[] }
   | { ok: false; file: string; errors: RunError[]; logs: LogLine[]; timings: RunTimings; files: string[]; partial: TrainProgress | null };
 
-export interface TrainOptions extends Omit<RunOptions, 'maxNodes' | 'maxElements'> {
+export interface TrainOptions extends RunOptions {
   overrides?: TrainingOverrides;
   /** Start paused (the panel) instead of running to the end (the CLI). */
   paused?: boolean;

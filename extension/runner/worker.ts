@@ -187,7 +187,7 @@ function main(): void {
   const exported = module.exports.default ?? (module.exports as unknown);
   if (isTrainingSpec(exported)) {
     if (training) startTraining(exported);
-    else traceTrainingStep(exported, traced, recorder);
+    else traceTrainingStep(exported, traced);
     return;
   }
   if (training) {
@@ -202,19 +202,34 @@ function main(): void {
   postSnapshot(exported, traced, recorder, null);
 }
 
-/** Show Graph on a training file: the graph of one training step (the first minibatch's loss). */
-function traceTrainingStep(spec: TrainingSpec, evaluated: Traced, recorder: LayerRecorder): void {
+/** Show Graph on a training file: the graph of the first training step, as the panel shows any step. */
+function traceTrainingStep(spec: TrainingSpec, evaluated: Traced): void {
   let trainer: Trainer;
-  let step: ReturnType<typeof trace<Tensor>>;
+  let snapshot: GraphSnapshot;
   try {
-    trainer = new Trainer(spec);
-    step = trace(() => recorder.record(() => trainer.peekLoss()), traceOptions());
+    trainer = new Trainer(spec, input.overrides);
+    snapshot = stepSnapshot(trainer, evaluated);
   } catch (err) {
-    reportThrown(err);
+    if (err instanceof Error && /^The default export/.test(err.message)) fail('export', err.message, exportLine());
+    else reportThrown(err);
     return;
   }
-  const merged = { nodes: [...evaluated.nodes, ...step.nodes], leaves: [...evaluated.leaves, ...step.leaves] };
-  postSnapshot(step.result, merged, recorder, trainer);
+  post({ type: 'result', snapshot });
+}
+
+/**
+ * The graph of the step the trainer takes next (its minibatch, at the current parameters), with
+ * every value and gradient, leaving the trainer exactly as it was (gradients, batch norm's running
+ * statistics, generators: `Trainer.probe`). Show Graph on a training file, the panel's graph at a
+ * training step and `trace --at-step` all come from here. `evaluated`: what loading the file traced.
+ */
+function stepSnapshot(trainer: Trainer, evaluated: Traced | null): GraphSnapshot {
+  return trainer.probe(() => {
+    const recorder = new LayerRecorder();
+    const step = trace(() => recorder.record(() => trainer.peekLoss()), traceOptions());
+    const traced = evaluated ? { nodes: [...evaluated.nodes, ...step.nodes], leaves: [...evaluated.leaves, ...step.leaves] } : step;
+    return snapshotOf(step.result, traced, recorder, trainer);
+  });
 }
 
 function startTraining(spec: TrainingSpec): void {
@@ -238,13 +253,8 @@ function startTraining(spec: TrainingSpec): void {
 function inspect(trainer: Trainer, request: InspectRequest): InspectOutcome {
   try {
     switch (request.kind) {
-      case 'graph': {
-        const recorder = new LayerRecorder();
-        const step = trace(() => recorder.record(() => trainer.peekLoss()), traceOptions());
-        const snapshot = snapshotOf(step.result, { nodes: step.nodes, leaves: step.leaves }, recorder, trainer);
-        // backward of the traced pass left gradients on the parameters: the next step clears them
-        return { ok: true, graph: { step: trainer.stepsTaken, snapshot } };
-      }
+      case 'graph':
+        return { ok: true, graph: { step: trainer.stepsTaken, snapshot: stepSnapshot(trainer, null) } };
       case 'gradcheck':
         return { ok: true, result: { kind: 'gradcheck', report: gradcheckReport(trainer) } };
       case 'landscape':

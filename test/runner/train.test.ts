@@ -231,6 +231,77 @@ export default defineTraining({ params: [x], steps: 5, loss: () => x.pow(2).sum(
     });
   });
 
+  describe('the graph at a training step (the panel\'s, and trace --at-step)', () => {
+    const MOONS = path.join(EXAMPLES, '08-moons-mlp.ts');
+    const paramGrads = (s: import('../../engine/trace/snapshot').GraphSnapshot) => s.nodes.filter((n) => n.leaf === 'param').map((n) => Array.from(n.grad ?? []));
+    const norm = (gs: number[][]) => Math.sqrt(gs.flat().reduce((a, g) => a + g * g, 0));
+
+    it('shows the loss and gradients of the step the run takes next, from zeroed gradients', async () => {
+      const whole = ok(await train(MOONS));
+      for (const step of [0, 1, 7]) {
+        const s = expectOk(await runner().graphAtStep(MOONS, step));
+        const next = whole.history.find((h) => h.step === step + 1)!;
+        assert.equal(s.nodes[s.output].scalar, next.loss, `step ${step}: the graph's loss is step ${step + 1}'s`);
+        // the gradient norm the optimizer saw at that step, from the graph's own parameter gradients
+        assert.ok(Math.abs(norm(paramGrads(s)) / next.gradNorm - 1) < 1e-6, `step ${step}: |∂L/∂θ| ${norm(paramGrads(s))} vs the run's ${next.gradNorm}`);
+      }
+    });
+
+    it('at step 0 it is the graph Show Graph traces', async () => {
+      const a = expectOk(await runner().graphAtStep(MOONS, 0));
+      const b = expectOk(await runner().run(MOONS));
+      assert.deepEqual(a.nodes.map((n) => [n.op, n.name, n.value, n.grad]), b.nodes.map((n) => [n.op, n.name, n.value, n.grad]));
+    });
+
+    it('leaves the run as it was: a run traced at steps 3 and 5 (twice) ends exactly like one that was not', async () => {
+      const file = writeFile(tmp(), 'bn-dropout.ts', `
+import { nn, optim, losses, data, defineTraining } from 'backprop-lens';
+export default defineTraining({
+  model: nn.sequential(nn.linear(2, 8, { seed: 1 }), nn.batchNorm1d(8), nn.relu(), nn.dropout(0.3, { seed: 5 }), nn.linear(8, 1, { seed: 2 })),
+  data: data.moons({ n: 120, noise: 0.1, seed: 3 }), validation: 0.25,
+  loss: losses.bceWithLogits, optimizer: optim.adam({ lr: 0.01 }), batchSize: 16, steps: 12,
+});
+`);
+      const whole = ok(await train(file));
+      const run = await runner().train(file, { paused: true, keepAlive: true });
+      const atStep = (n: number) => new Promise<void>((resolve) => {
+        const poll = async () => {
+          const o = await run.inspect({ kind: 'graph' });
+          assert.ok(o.ok && 'graph' in o);
+          if (o.graph.step >= n) resolve();
+          else setImmediate(poll);
+        };
+        void poll();
+      });
+      run.step(3);
+      await atStep(3);
+      await run.inspect({ kind: 'graph' });
+      run.step(2);
+      await atStep(5);
+      const g = await run.inspect({ kind: 'graph' });
+      assert.ok(g.ok && 'graph' in g);
+      assert.equal(g.graph.snapshot.nodes[g.graph.snapshot.output].scalar, whole.history.find((h) => h.step === 6)!.loss);
+      run.resume();
+      const r = ok(await run.done);
+      run.cancel();
+      assert.deepEqual(r.history, whole.history);
+      assert.deepEqual(r.params, whole.params);
+    });
+
+    it('trace --at-step N --json prints that snapshot; past the end it says how many steps the file trains', () => {
+      const r = cli('trace', MOONS, '--at-step', '1', '--json');
+      assert.equal(r.code, 0, r.stderr);
+      const s = JSON.parse(r.stdout) as { nodes: { leaf: string | null; grad: number[] }[] };
+      assert.equal(s.nodes.filter((n) => n.leaf === 'param').length, 4);
+      const past = cli('trace', path.join(EXAMPLES, '07-minimize-quadratic.ts'), '--at-step', '11');
+      assert.equal(past.code, 1);
+      assert.match(past.stderr, /trains 10 steps; there is no training step 11/);
+      const bad = cli('trace', MOONS, '--at-step', '1.5');
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /--at-step expects an integer ≥ 0/);
+    });
+  });
+
   describe('backprop-lens train', () => {
     it('--json prints { history, params, layers, diagnosis } with the issue\'s fields', () => {
       const r = cli('train', path.join(EXAMPLES, '08-moons-mlp.ts'), '--json', '--steps', '40');
@@ -294,7 +365,10 @@ export default defineTraining({ params: [x], steps: 5, loss: () => x.pow(2).sum(
       }
       const t = cli('trace', file, '--lr', '0.1');
       assert.equal(t.code, 1);
-      assert.match(t.stderr, /--lr applies to train only/);
+      assert.match(t.stderr, /--lr applies to train \(or with --at-step\)/);
+      const u = cli('train', file, '--at-step', '2');
+      assert.equal(u.code, 1);
+      assert.match(u.stderr, /--at-step applies to trace and report/);
     });
   });
 });
