@@ -107,12 +107,9 @@ function seedGrad(root: Tensor, opts: BackwardOptions): Tensor {
   return new Tensor(data, root.shape.slice());
 }
 
-/** Converts a gradient to the dtype of the tensor it belongs to (float32 params get float32 grads). */
+/** A gradient in the dtype of the tensor it belongs to (float32 params get float32 grads), differentiably. */
 function castTo(g: Tensor, like: Tensor): Tensor {
-  if (g.dtype === like.dtype || like.dtype === 'int32') return g;
-  const data = allocate(like.dtype, g.size);
-  data.set(g.data);
-  return new Tensor(data, g.shape.slice());
+  return like.dtype === 'int32' ? g : F.cast(g, like.dtype);
 }
 
 function describe(t: Tensor): string {
@@ -226,12 +223,23 @@ function scalarStep(node: Tensor, index: number, record: boolean): BackwardStep 
   return steps ? { index, node, upstreamGrad: node.grad!, inputs: steps } : null;
 }
 
+/**
+ * The inputs at the node's dtype, for its local gradients: a float32 input of a float64 op (a mixed
+ * operation, computed in float64) is promoted, as PyTorch computes such an op's backward in the
+ * promoted dtype; otherwise ∂(a/b)/∂a = 1/b would be rounded to float32. The cast is an op, so
+ * it stays differentiable under createGraph.
+ */
+function atNodeDType(node: Tensor, inputs: readonly Tensor[]): readonly Tensor[] {
+  if (node.dtype !== 'float64' || !inputs.some((t) => t.dtype === 'float32')) return inputs;
+  return inputs.map((t) => (t.dtype === 'float32' ? F.cast(t, 'float64') : t));
+}
+
 function tensorStep(node: Tensor, index: number, record: boolean): BackwardStep | null {
   const def = node.def!;
   const inputs = node.inputs;
   const upstream = node.grad!;
   const needed = inputs.map((t) => t.requiresGrad);
-  const locals = def.localGrads ? def.localGrads(TensorAlgebra, inputs, node, node.attrs, needed) : null;
+  const locals = def.localGrads ? def.localGrads(TensorAlgebra, atNodeDType(node, inputs), node, node.attrs, needed) : null;
   const vjps = locals ? null : def.vjp!(upstream, inputs, node, node.attrs, needed);
   const steps: InputStep[] | null = record ? [] : null;
   for (let i = 0; i < inputs.length; i++) {

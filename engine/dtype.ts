@@ -43,6 +43,21 @@ export function promote(a: DType, b: DType): DType {
   return 'float32';
 }
 
+/**
+ * The dtype of an elementwise op on mixed inputs, by PyTorch's rule: a 0-d tensor, like a plain
+ * number, does not widen tensors that have dimensions and are of its kind (float32 [3] with a
+ * float64 0-d scalar is float32); it does when it is of a higher kind (a float 0-d with int32).
+ */
+export function resultDType(inputs: readonly { readonly dtype: DType; readonly shape: readonly number[] }[]): DType {
+  const widest = (ts: readonly { readonly dtype: DType }[]) => ts.map((t) => t.dtype).reduce(promote);
+  const dims = inputs.filter((t) => t.shape.length > 0);
+  if (dims.length === 0) return widest(inputs);
+  const d = widest(dims);
+  if (d !== 'int32') return d;
+  const floats = inputs.filter((t) => t.shape.length === 0 && t.dtype !== 'int32');
+  return floats.length ? widest(floats) : d;
+}
+
 /** The floating type an op that always produces real numbers (exp, mean, …) returns for this input. */
 export function floatOf(d: DType): DType {
   return d === 'int32' ? 'float32' : d;

@@ -10,7 +10,7 @@ export { noGrad, setGradEnabled, composite, withScope, setHooks, type GroupFrame
 export {
   add, sub, mul, div, pow, maximum, minimum, neg, exp, log, sqrt, abs, square, sign, erf, where, clamp,
   greater, less, equal, relu, leakyRelu, elu, sigmoid, tanh, softplus, gelu,
-  matmul, transpose, permute, reshape, slice, concat, gather, broadcastTo, sumTo,
+  matmul, transpose, permute, reshape, cast, slice, pad, concat, gather, scatterAdd, broadcastTo, sumTo,
   sum, mean, max, min, variance, softmax, logSoftmax, linear, oneHot,
 } from './ops/functional';
 export { OPS, COMPOSITE_OPS, type OpDef, type OpCategory } from './ops/index';

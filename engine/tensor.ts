@@ -240,6 +240,10 @@ export class Tensor {
   sqrt(): Tensor { return F.sqrt(this); }
   abs(): Tensor { return F.abs(this); }
   square(): Tensor { return F.square(this); }
+  /** −1, 0 or 1 (no gradient). */
+  sign(): Tensor { return F.sign(this); }
+  /** The error function, 2/√π·∫₀ˣ e^(−t²) dt. */
+  erf(): Tensor { return F.erf(this); }
   // Activations
   relu(): Tensor { return F.relu(this); }
   leakyRelu(alpha = 0.01): Tensor { return F.leakyRelu(this, alpha); }
@@ -256,6 +260,8 @@ export class Tensor {
   matmul(other: Tensor): Tensor { return F.matmul(this, other); }
   /** Swaps two axes (default: the last two). */
   transpose(axis0 = -2, axis1 = -1): Tensor { return F.transpose(this, axis0, axis1); }
+  /** The same values in another dtype, like PyTorch's `.to(dtype)` (this tensor when it already has it). */
+  to(dtype: DType): Tensor { return F.cast(this, dtype); }
   /** Reorders all axes. */
   permute(...perm: number[]): Tensor { return F.permute(this, perm); }
   /** Transpose of a 2-D tensor. */

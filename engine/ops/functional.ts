@@ -55,9 +55,17 @@ export function where(cond: TensorLike, a: TensorLike, b: TensorLike): Tensor {
   const d = dtypeFor(a, b, cond);
   return apply(E.where, [asTensor(cond, d, 'where'), asTensor(a, d, 'where'), asTensor(b, d, 'where')]);
 }
-/** Limits values to [lo, hi]. */
+/**
+ * Limits values to [lo, hi]. As in PyTorch the gradient is 1 on the closed interval, boundaries
+ * included, and 0 outside (min(max(x, lo), hi) would give ½ where x is exactly lo or hi).
+ */
 export function clamp(x: Tensor, lo = -Infinity, hi = Infinity): Tensor {
-  return composite('clamp', () => minimum(maximum(x, lo), hi));
+  return composite('clamp', () => {
+    let y = x;
+    if (lo > -Infinity) y = where(less(x, lo), lo, y);
+    if (hi < Infinity) y = where(greater(x, hi), hi, y);
+    return y;
+  });
 }
 
 // Activations
@@ -108,6 +116,10 @@ function inferShape(x: Tensor, shape: readonly number[]): number[] {
     out[unknown] = x.size / known;
   }
   return out;
+}
+/** The same values in `dtype` (a node when the dtype changes; the tensor itself when it does not). */
+export function cast(x: Tensor, dtype: DType): Tensor {
+  return x.dtype === dtype ? x : apply(L.cast, [x], { dtype });
 }
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
   return apply(L.permute, [x], { perm: perm.map((p) => normalizeAxis(p, x.rank, 'permute')) });

@@ -17,7 +17,7 @@ const all: OpDef[] = [
   A.relu, A.leakyRelu, A.elu, A.sigmoid, A.tanh, A.softplus, A.gelu,
   M.matmul,
   R.sum, R.max, R.min, R.broadcastTo, R.sumTo,
-  L.reshape, L.permute, L.slice, L.pad, L.concat, L.gather, L.scatterAdd,
+  L.reshape, L.cast, L.permute, L.slice, L.pad, L.concat, L.gather, L.scatterAdd,
 ] as unknown as OpDef[];
 
 export const OPS: ReadonlyMap<string, OpDef> = new Map(all.map((d) => [d.name, d]));

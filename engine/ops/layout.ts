@@ -1,5 +1,6 @@
 /** Ops that move data without arithmetic: reshape, permute, slice/pad, concat, gather/scatterAdd. */
 import { checkShape, shapeString, sizeOf } from '../shape';
+import { allocate, checkDType, type DType } from '../dtype';
 import { concatKernel, gatherKernel, padKernel, permuteKernel, scatterAddKernel, sliceKernel } from '../backends/cpu/layout';
 import * as F from './functional';
 import { defineOp } from './registry';
@@ -13,6 +14,23 @@ export const reshape = defineOp<{ shape: number[] }>({
   },
   forward: ([x]) => x.data.slice(),
   vjp: (g, [x]) => [F.reshape(g, x.shape.slice())],
+});
+
+/** The same values in another dtype (PyTorch's `.to(dtype)`); the gradient goes back in the input's dtype. */
+export const cast = defineOp<{ dtype: DType }>({
+  name: 'cast', symbol: '→', category: 'layout', arity: 1,
+  formula: 'd/dx cast(x) = 1: the gradient is cast back to the input dtype',
+  shape: ([x], { dtype }) => {
+    checkDType(dtype, 'cast');
+    return x.shape.slice();
+  },
+  dtype: (_i, { dtype }) => dtype,
+  forward: ([x], _attrs, _shape, dtype) => {
+    const out = allocate(dtype, x.size);
+    out.set(dtype === 'int32' ? Array.from(x.data as ArrayLike<number>, Math.trunc) : (x.data as ArrayLike<number>));
+    return out;
+  },
+  vjp: (g, [x]) => [x.dtype === 'int32' ? null : F.cast(g, x.dtype)],
 });
 
 export const permute = defineOp<{ perm: number[] }>({

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { setTapeEnabled } from '../../engine/tape';
+import * as F from '../../engine/ops/functional';
 import { trace } from '../../engine/trace/tracer';
 import { Trainer } from '../../engine/train/trainer';
 import {
@@ -44,6 +45,10 @@ describe('worked examples', () => {
     assert.equal(tensor([[1, 2]], { dtype: 'float64' }).dtype, 'float64');
     assert.equal(scalar(1).add(tensor(2)).dtype, 'float64', 'float64 wins over float32');
     assert.equal(tensor([1.5]).add(2).dtype, 'float32', 'plain numbers take the tensor dtype');
+    // PyTorch's promotion: a 0-d tensor does not widen a tensor with dimensions, like a number
+    assert.equal(scalar(2).mul(tensor([1, 2])).dtype, 'float32');
+    assert.equal(tensor([1, 2], { dtype: 'float64' }).mul(tensor(2)).dtype, 'float64');
+    assert.equal(tensor([1, 2], { dtype: 'int32' }).mul(scalar(0.5)).dtype, 'float64', 'a float 0-d does widen int32');
   });
 
   it('a sigmoid neuron: ∂σ(w·x + b)/∂w = σ(1−σ)·x', () => {
@@ -259,6 +264,45 @@ describe('higher derivatives by repeated createGraph', () => {
     const traced = trace(lossOf(x2)).result;
     traced.backward();
     assert.equal(x2.grad!.item(), 288);
+  });
+});
+
+describe('PyTorch conventions at kinks', () => {
+  it('clamp passes the gradient on the closed interval, boundaries included', () => {
+    const x = param([-0.5, 0.5, 0.2, 0.9, -2], { dtype: 'float64' });
+    F.clamp(x, -0.5, 0.5).sum().backward();
+    assert.deepEqual(Array.from(x.grad!.data), [1, 1, 1, 0, 0]);
+  });
+  it('sign has derivative 0: its node gets ∂L/∂sign, its input 0', () => {
+    const x = param([-1.5, 2], { dtype: 'float64' });
+    const s = F.sign(x);
+    const y = s.mul(x).sum();
+    const steps = [...backwardSteps(y)];
+    assert.deepEqual(Array.from(s.grad!.data), [-1.5, 2]);
+    assert.deepEqual(Array.from(x.grad!.data), [-1, 1], 'only the product rule term through x itself');
+    assert.ok(steps.some((st) => st.node === s && st.inputs[0].localGrad === 0));
+  });
+});
+
+describe('mixed float32 and float64', () => {
+  it('the local gradient of a float64 op with a float32 input is computed in float64 (∂(a/b)/∂a = 1/b)', () => {
+    const a = param([1.5, -0.25], { dtype: 'float64' });
+    const b = param([0.725, 3.1], { dtype: 'float32' });
+    a.div(b).sum().backward();
+    assert.deepEqual(Array.from(a.grad!.data), Array.from(b.data, (v) => 1 / v));
+    assert.equal(b.grad!.dtype, 'float32');
+  });
+  it('createGraph keeps the graph of a gradient cast back to float32', () => {
+    const x = param([0.5, -1.25], { dtype: 'float32' });
+    const w = param([2, 3], { dtype: 'float64' });
+    x.mul(w).mul(x).sum().backward({ createGraph: true });
+    const gx = x.grad!;
+    assert.equal(gx.dtype, 'float32');
+    assert.ok(gx.requiresGrad, 'the gradient has a graph');
+    x.grad = null;
+    w.grad = null;
+    gx.sum().backward(); // Σ 2·w·x: ∂/∂w = 2x
+    assert.deepEqual(Array.from(w.grad!.data), [1, -2.5]);
   });
 });
 

@@ -5,6 +5,8 @@
  */
 import { Rng, Tensor, losses, nn, manualSeed } from '../../engine/index';
 import * as F from '../../engine/ops/functional';
+import * as L from '../../engine/ops/layout';
+import { apply } from '../../engine/ops/registry';
 import { broadcastPartner, c64, p64, randomShape, signedAwayFromZero, size, values } from './helpers';
 
 export interface OpCase {
@@ -82,6 +84,10 @@ export const OP_ROWS: OpRow[] = [
   unaryRow('abs', F.abs, awayFromZero),
   unaryRow('square', F.square, anyReal),
   unaryRow('erf', F.erf, anyReal),
+  // the op itself float64 → float64 (finite differences cannot see through float32 rounding), times x
+  unaryRow('cast', (x) => F.mul(apply(L.cast, [x], { dtype: 'float64' }), x), anyReal),
+  // sign's derivative is 0: times x, the product rule leaves sign(x) (the check needs a nonzero gradient)
+  { ...unaryRow('sign', (x) => F.mul(F.sign(x), x), awayFromZero), title: 'times x' },
   {
     op: 'where',
     build: (rng) => {
@@ -323,5 +329,4 @@ export const NONDIFFERENTIABLE: Record<string, (a: number, b: number) => number>
   greater: (a, b) => (a > b ? 1 : 0),
   less: (a, b) => (a < b ? 1 : 0),
   equal: (a, b) => (a === b ? 1 : 0),
-  sign: (a) => Math.sign(a),
 };

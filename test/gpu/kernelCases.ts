@@ -444,6 +444,8 @@ export const TABLE: Record<string, (r: Rand) => Case[]> = {
   reshape: (r) => [
     [[6, 4], [3, 8]], [[2, 3, 4], [24]], [[5], [1, 5, 1]], [[], [1, 1]], [[7, 1], [7]],
   ].map(([from, to]) => ({ title: `${fmt(from)} to ${fmt(to)}`, inputs: [gen(r, from, real())], attrs: { shape: to } })),
+  // float32 on the GPU either way: a cast between float dtypes is the same values
+  cast: (r) => [[6, 4], [5], []].map((shape): Case => ({ title: `${fmt(shape)} to float32`, inputs: [gen(r, shape, real())], attrs: { dtype: 'float32' } })),
   permute: (r) => {
     const cases: Case[] = [];
     for (const rank of [2, 3, 3, 4, 4]) {

@@ -36,6 +36,11 @@ export const KERNELS: Record<string, Kernel> = {
   },
   broadcastTo: (rt, [x], _attrs, out) => rt.run(broadcastProgram(x.shape, out, x.dtype, rt.limits), [x], out),
   reshape: (rt, [x], _attrs, out) => rt.view(x, out),
+  // the GPU computes in float32: a cast between float dtypes is the same buffer
+  cast: (rt, [x], attrs, out) => {
+    if (x.dtype === 'int32' || attrs.dtype === 'int32') throw new Error('webgpu: a cast to or from int32 has no kernel (it stays on the CPU)');
+    return rt.view(x, out);
+  },
   permute: (rt, [x], attrs, out) => rt.run(permuteProgram(x.shape, attrs.perm as number[], x.dtype, rt.limits), [x], out),
   slice: (rt, [x], attrs, out) => rt.run(sliceProgram(x.shape, attrs.starts as number[], attrs.sizes as number[], x.dtype, rt.limits), [x], out),
   pad: (rt, [x], attrs, out) => rt.run(padProgram(x.shape, attrs.before as number[], out, x.dtype, rt.limits), [x], out),
