@@ -1,0 +1,62 @@
+"""Runs the oracle's random programs in PyTorch: for each program, every named value and its
+gradient d(output)/d(value) from torch.autograd.grad. JSON in (stdin), JSON out (stdout)."""
+import json
+import math
+import sys
+
+import torch
+import torch.nn.functional as F
+
+
+def _promoted(a, b):
+    return torch.result_type(a, b)
+
+
+# comparisons as Backprop Lens has them: 0/1 in the operands' float dtype
+def gt(a, b):
+    return (a > b).to(_promoted(a, b))
+
+
+def lt(a, b):
+    return (a < b).to(_promoted(a, b))
+
+
+def eq(a, b):
+    return (a == b).to(_promoted(a, b))
+
+
+def flat(t):
+    out = []
+    for v in t.detach().to(torch.float64).reshape(-1).tolist():
+        out.append(v if math.isfinite(v) else ('NaN' if v != v else ('Infinity' if v > 0 else '-Infinity')))
+    return out
+
+
+def run(source):
+    ns = {'torch': torch, 'F': F, 'gt': gt, 'lt': lt, 'eq': eq}
+    exec(source, ns)
+    out, values = ns['program']()
+    names = [n for n, t in values.items() if t.requires_grad]
+    grads = torch.autograd.grad(out, [values[n] for n in names], allow_unused=True)
+    nodes = {}
+    for n, t in values.items():
+        nodes[n] = {'dtype': str(t.dtype).replace('torch.', ''), 'shape': list(t.shape), 'value': flat(t), 'grad': None}
+    for n, g in zip(names, grads):
+        nodes[n]['grad'] = None if g is None else flat(g)
+    return nodes
+
+
+def main():
+    request = json.load(sys.stdin)
+    torch.manual_seed(0)
+    results = {}
+    for p in request['programs']:
+        try:
+            results[p['id']] = {'nodes': run(p['source'])}
+        except Exception as e:  # a program PyTorch refuses is reported, not fatal
+            results[p['id']] = {'error': '%s: %s' % (type(e).__name__, e)}
+    json.dump(results, sys.stdout)
+
+
+if __name__ == '__main__':
+    main()
