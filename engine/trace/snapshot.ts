@@ -14,6 +14,7 @@ import { summarize, type TensorStats } from '../stats/summary';
 import { firstNonFiniteBackward, firstNonFiniteForward, type NonFiniteFinding } from '../stats/nonfinite';
 import { Tensor, type SourceLocation } from '../tensor';
 import { formatNumber } from '../format';
+import { verifySnapshot } from './verify';
 
 export { formatNumber };
 
@@ -74,11 +75,13 @@ export interface SnapshotInputStep {
   input: number;
   /** ∂node/∂input when elementwise (a number for constants such as 1); null otherwise (see the formula). */
   localGrad: TensorPayload | number;
+  /** The shape of `localGrad` when it is a tensor (it broadcasts to the node's shape). */
+  localShape?: number[] | null;
   contribution: TensorPayload;
   accumulatedGrad: TensorPayload;
   /** The input already had gradient before this step (fan-out): the UI writes the sum. */
   accumulated: boolean;
-  /** Its gradient before this step (null when it had none): lets the UI write `a + b = c`. */
+  /** Its gradient before this step (null when it had none): lets the UI write `a + b = c`. For a leaf's first step it is what the leaf held before this backward pass (gradients of leaves accumulate, as in PyTorch). */
   previousGrad: TensorPayload;
 }
 
@@ -177,7 +180,9 @@ export function buildSnapshot(output: Tensor, opts: SnapshotOptions): GraphSnaps
         `The default export has shape ${shapeString(output.shape)}; backward starts from a scalar. Reduce it first, e.g. \`.sum()\` or \`.mean()\`.`,
       );
     }
+    // leaves keep what an earlier backward pass left (PyTorch accumulates into them)
     const seen = new Map<Tensor, Tensor | null>();
+    for (const t of order) if (t.isLeaf && t.requiresGrad && t.grad !== null) seen.set(t, t.grad);
     for (const step of backwardSteps(output, { retainGraph: true })) {
       for (const s of step.inputs) {
         // the gradient before this step is the previous step's accumulated gradient of the same input
@@ -237,6 +242,7 @@ export function buildSnapshot(output: Tensor, opts: SnapshotOptions): GraphSnaps
       index: i.index,
       input: ids.get(i.input)!,
       localGrad: typeof i.localGrad === 'number' ? i.localGrad : payload(i.localGrad, max),
+      localShape: i.localGrad instanceof Tensor ? i.localGrad.shape.slice() : null,
       contribution: payload(i.contribution, max),
       accumulatedGrad: payload(i.accumulatedGrad, max),
       accumulated: i.accumulated,
@@ -253,7 +259,7 @@ export function buildSnapshot(output: Tensor, opts: SnapshotOptions): GraphSnaps
   const bwd = firstNonFiniteBackward(steps);
   if (bwd) finding(bwd, 'nonfinite-backward');
 
-  return {
+  const snapshot: GraphSnapshot = {
     version: SNAPSHOT_VERSION,
     file: opts.file,
     output: ids.get(output)!,
@@ -263,6 +269,17 @@ export function buildSnapshot(output: Tensor, opts: SnapshotOptions): GraphSnaps
     maxElements: max,
     unusedNodes: Math.max(0, (opts.recordedNodes ?? 0) - nodes.filter((n) => n.op !== 'leaf').length),
   };
+  if (verifying()) {
+    const broken = verifySnapshot(snapshot);
+    if (broken.length) throw new Error(`snapshot invariants violated (BPL_VERIFY_SNAPSHOTS):\n  ${broken.slice(0, 8).join('\n  ')}`);
+  }
+  return snapshot;
+}
+
+/** Tests set BPL_VERIFY_SNAPSHOTS=1 so every snapshot they produce is checked (verify.ts). */
+function verifying(): boolean {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return env?.BPL_VERIFY_SNAPSHOTS === '1';
 }
 
 type Jsonify<T> = T extends Float64Array ? (number | string)[] : T extends (infer U)[] ? Jsonify<U>[] : T extends object ? { [K in keyof T]: Jsonify<T[K]> } : T;
