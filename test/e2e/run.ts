@@ -12,6 +12,7 @@
  * Environment: CHROME_PATH (a Chromium/Chrome binary), E2E_HEADED=1 (show the browser),
  * E2E_ONLY=<substring> (run only matching cases).
  */
+import '../verify-snapshots';
 import { CHROMIUM_ARGS, findChromium } from '../browser';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -24,6 +25,7 @@ import { buildIntegration } from '../integration/build';
 import { caseCodeLens, caseDiagnostics, caseReload, caseRestricted, caseRevealSource, caseShowGraph, caseStepBackward, caseTrain, caseTrainVanishing, caseTrainWebGpu } from './cases';
 import { ModelRunner } from '../../extension/runner/runner';
 import { Harness } from './harness';
+import { caseNumbers, caseNumbersAtSteps } from './numbers';
 import { SCREENSHOT_DIR, Workbench } from './workbench';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -135,6 +137,8 @@ async function main(): Promise<number> {
       ['h. train the moons example in the panel: falling loss, pause, one step, resume, reset', (wb) => caseTrain(wb)],
       ['i. train the vanishing example: the diagnosis names the layer and the fixes; histograms', (wb) => caseTrainVanishing(wb)],
       ['j. train XOR and moons on WebGPU in the panel: the loss history matches the CPU run', (wb, ws) => caseTrainWebGpu(wb, ws, cpuLosses)],
+      ['k. numbers: every example\'s node faces, chain rule and inspector show the CLI snapshot\'s numbers', (wb, ws) => caseNumbers(wb, ws)],
+      ['l. numbers: a training file at steps 0, 1 and 5: the panel shows trace --at-step N\'s numbers', (wb, ws) => caseNumbersAtSteps(wb, ws)],
     ];
     const integrationName = 'integration suite (vscode API) inside code-server';
     if (trustedCases.some(([n]) => want(n)) || want(integrationName)) {
