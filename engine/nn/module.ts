@@ -115,13 +115,7 @@ export abstract class Module {
    * their dotted paths (PyTorch's `named_buffers()`).
    */
   namedBuffers(prefix = ''): [string, Tensor][] {
-    const out: [string, Tensor][] = [];
-    for (const [path, m] of this.namedModules(prefix)) {
-      for (const [key, value] of Object.entries(m)) {
-        if (value instanceof Tensor && !value.isParam) out.push([path ? `${path}.${key}` : key, value]);
-      }
-    }
-    return out;
+    return this.namedModules(prefix).flatMap(([path, m]) => ownBuffers(m).map(([key, t]): [string, Tensor] => [path ? `${path}.${key}` : key, t]));
   }
 
   /** @internal The random generators this module draws from while training (dropout's masks). */
@@ -171,12 +165,7 @@ export abstract class Module {
 export function saveModuleState(root: Module): () => void {
   const modules = root.namedModules().map(([, m]) => m);
   const modes = modules.map((m) => m.training);
-  const buffers: [Module, string, Tensor, Float64Array][] = [];
-  for (const m of modules) {
-    for (const [key, value] of Object.entries(m)) {
-      if (value instanceof Tensor && !value.isParam) buffers.push([m, key, value, Float64Array.from(value.data as ArrayLike<number>)]);
-    }
-  }
+  const buffers = modules.flatMap((m) => ownBuffers(m).map(([key, t]) => [m, key, t, Float64Array.from(t.data as ArrayLike<number>)] as const));
   const rngs = modules.flatMap((m) => m.generators().map((r) => [r, r.getState()] as const));
   return () => {
     modules.forEach((m, i) => (m.training = modes[i]));
@@ -186,6 +175,11 @@ export function saveModuleState(root: Module): () => void {
     }
     for (const [r, state] of rngs) r.setState(state);
   };
+}
+
+/** A module's own fields that hold a tensor that is not a parameter. */
+function ownBuffers(m: Module): [string, Tensor][] {
+  return Object.entries(m).filter((e): e is [string, Tensor] => e[1] instanceof Tensor && !e[1].isParam);
 }
 
 function defaultName(m: Module): string {

@@ -40,7 +40,6 @@ function unary(
   });
 }
 
-
 export const add = binary('add', '+', '∂(a+b)/∂a = 1,  ∂(a+b)/∂b = 1', (a, b) => a + b, () => [1, 1]);
 export const sub = binary('sub', '−', '∂(a−b)/∂a = 1,  ∂(a−b)/∂b = −1', (a, b) => a - b, () => [1, -1]);
 export const mul = binary('mul', '×', '∂(a·b)/∂a = b,  ∂(a·b)/∂b = a', (a, b) => a * b, (_ops, [a, b]) => [b, a]);

@@ -116,11 +116,6 @@ export function cyclic(opts: { maxLr: number; stepSize: number; baseLr?: number;
 export const SCHEDULE_PRESETS = ['constant', 'step', 'exponential', 'polynomial', 'cosine', 'cyclic'] as const;
 export type SchedulePreset = (typeof SCHEDULE_PRESETS)[number];
 
-/**
- * A preset for a run of `steps` steps at base rate `lr`: step ×0.1 at each third; exponential and
- * polynomial decay to 1% and to 0 at the end; cosine with a 5% warmup; cyclic between lr/10 and lr
- * over four cycles.
- */
 /** Rebuilds a schedule from its kind and options (as in `Schedule` and the training JSON). */
 export function fromOptions(kind: ScheduleKind, options: Schedule['options']): Schedule {
   const o = options as never;
@@ -139,6 +134,11 @@ export function fromOptions(kind: ScheduleKind, options: Schedule['options']): S
   }
 }
 
+/**
+ * A preset for a run of `steps` steps at base rate `lr`: step ×0.1 at each third; exponential and
+ * polynomial decay to 1% and to 0 at the end; cosine with a 5% warmup; cyclic between lr/10 and lr
+ * over four cycles.
+ */
 export function preset(name: SchedulePreset, steps: number, lr: number): Schedule {
   const third = Math.max(1, Math.round(steps / 3));
   switch (name) {

@@ -50,12 +50,17 @@ export function planOf(cpu: Trainer): GpuPlanOrReason {
   if (cpu.stepsTaken !== 0) return { reason: 'the run has already taken steps on the CPU' };
   const programs: GpuPlan['programs'] = [];
   try {
-    for (const size of batchSizes(cpu)) {
-      const a = captureFor(cpu, size, 0);
-      const b = captureFor(cpu, size, 1);
-      if (a.signature !== b.signature) return { reason: `the graph changes from step to step (${firstDifference(a.signature, b.signature)})` };
-      programs.push({ size, program: a });
-    }
+    // recording runs the step's forward pass: the CPU run must not see it (batch norm's statistics, generators)
+    const dynamic = cpu.probe(() => {
+      for (const size of batchSizes(cpu)) {
+        const a = captureFor(cpu, size, 0);
+        const b = captureFor(cpu, size, 1);
+        if (a.signature !== b.signature) return `the graph changes from step to step (${firstDifference(a.signature, b.signature)})`;
+        programs.push({ size, program: a });
+      }
+      return null;
+    });
+    if (dynamic) return { reason: dynamic };
   } catch (err) {
     return { reason: `the step could not be recorded as a Graph IR program: ${err instanceof Error ? err.message : String(err)}` };
   }
