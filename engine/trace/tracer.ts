@@ -6,9 +6,15 @@
 import { setHooks } from '../ops/context';
 import type { SourceLocation, Tensor } from '../tensor';
 
+/** A located node: where it is in the user's file, and what to write to the progress cells. */
+export interface TracedLocation extends SourceLocation {
+  /** [line, column] for the progress cells when they are not `line`/`column` (a bundle's coordinates). */
+  progress?: readonly [number, number];
+}
+
 export interface TraceOptions {
   /** Where the user's code is right now (called once per node and leaf). */
-  locate?: () => SourceLocation | null;
+  locate?: () => TracedLocation | null;
   /** Stop recording (and report) beyond this many op nodes. Default 20000. */
   maxNodes?: number;
   /**
@@ -52,8 +58,9 @@ export function trace<T>(fn: () => T, opts: TraceOptions = {}): TraceResult<T> {
     if (!loc) return;
     t.source = loc;
     if (progress) {
-      progress[1] = loc.line;
-      progress[2] = loc.column;
+      const [line, column] = loc.progress ?? [loc.line, loc.column];
+      progress[1] = line;
+      progress[2] = column;
     }
   };
   const restore = setHooks({

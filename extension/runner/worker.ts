@@ -10,7 +10,7 @@ import * as util from 'node:util';
 import * as vm from 'node:vm';
 import * as engine from '../../engine/index';
 import { Tensor, type SourceLocation } from '../../engine/tensor';
-import { trace, TooManyNodesError } from '../../engine/trace/tracer';
+import { trace, TooManyNodesError, type TracedLocation } from '../../engine/trace/tracer';
 import { buildSnapshot, type Diagnosis, type GraphSnapshot } from '../../engine/trace/snapshot';
 import { isTrainingSpec, type TrainingSpec } from '../../engine/train/define';
 import { Trainer } from '../../engine/train/trainer';
@@ -60,8 +60,12 @@ function userFrame(sites: CallSite[] | undefined): SourceLocation | null {
   return null;
 }
 
-/** A node's creation place in the bundle, with every bundle frame's call site, outermost first. */
-interface Located extends SourceLocation {
+/**
+ * A node's creation place in the user's file (so messages the engine writes while the model runs
+ * name the user's line), with every bundle frame's call site, outermost first (for the names), and
+ * the bundle position for the progress cells (the runner maps those itself).
+ */
+interface Located extends TracedLocation {
   sites: string[];
 }
 
@@ -76,16 +80,23 @@ function locate(): Located | null {
     rawStack = false;
   }
   const sites: string[] = [];
-  let inner: Located | null = null;
+  let inner: [number, number] | null = null;
   for (const f of frames) {
     if (f.getFileName() !== input.bundlePath) continue;
     const line = f.getLineNumber() ?? 0;
     const column = f.getColumnNumber() ?? 0;
-    inner ??= { file: input.bundlePath, line, column, sites };
+    inner ??= [line, column];
     sites.push(siteKey(line, column));
   }
+  if (!inner) return null;
   sites.reverse();
-  return inner;
+  const original = bundleMap.original(inner[0], inner[1]);
+  return original ? { ...original, sites, progress: inner } : null;
+}
+
+/** The location as the snapshot keeps it: file, line, column. */
+function plain(loc: SourceLocation | null): SourceLocation | null {
+  return loc ? { file: loc.file, line: loc.line, column: loc.column } : null;
 }
 
 function mapped(loc: SourceLocation | null): SourceLocation | null {
@@ -172,7 +183,7 @@ function main(): void {
     // training runs untraced: the tracer would cap the node count and turn the scalar tape off
     if (training) {
       // only leaves are located (parameters: where each layer was created, for the diagnosis)
-      const restore = engine.setHooks({ onLeaf: (t) => void (t.source = mapped(locate())) });
+      const restore = engine.setHooks({ onLeaf: (t) => void (t.source = plain(locate())) });
       try {
         evaluate();
       } finally {
@@ -313,7 +324,7 @@ function snapshotOf(output: Tensor, traced: Traced, recorder: LayerRecorder, tra
       break;
     }
   }
-  for (const t of created) t.source = mapped(t.source);
+  for (const t of created) t.source = plain(t.source);
 
   const snapshot = buildSnapshot(output, {
     file: input.file, maxElements: input.maxElements, recordedNodes: traced.nodes.length,

@@ -107,6 +107,13 @@ export default c.sum();
     assert.match(e.message, /\[3\]/, `the message names the shapes: ${e.message}`);
   });
 
+  it('an error the engine writes about a node names the line of the user\'s file that made it', async () => {
+    const MODEL = `import { scalar } from 'backprop-lens';\n\n// a comment, so bundle and file lines differ\nconst x = scalar(0.5);\nconst y = x.exp(); // @exp\ny.backward();\ny.backward(); // @again\nexport default y;\n`;
+    const e = expectError((await runModel(runner(), tmp(), 'twice.ts', MODEL)).out);
+    assert.equal(e.line, lineOf(MODEL, '// @again'));
+    assert.match(e.message, new RegExp(`exp#\\d+ \\(line ${lineOf(MODEL, '// @exp')}\\)`), e.message);
+  });
+
   it('matmul shape mismatch → kind "shape"', async () => {
     const MODEL = `import { tensor } from 'backprop-lens';\nconst W = tensor([[1, 2], [3, 4]], { requiresGrad: true });\nconst x = tensor([[1], [2], [3]]);\nconst y = W.matmul(x); // @mm\nexport default y.sum();\n`;
     const e = expectError((await runModel(runner(), tmp(), 'matmul.ts', MODEL)).out);
