@@ -330,7 +330,8 @@ class Lens implements vscode.Disposable {
       for (const ed of vscode.window.visibleTextEditors) if (ed.document === e.document) ed.setDecorations(this.inline, []);
     }
     if (!panel || this.retraceMode(e.document.uri) !== 'onType') return;
-    const delay = vscode.workspace.getConfiguration('backpropLens', e.document.uri).get<number>('retraceDelayMs', 600);
+    // within the setting's range (a value past 2³¹ − 1 ms would make the timer fire at once)
+    const delay = Math.min(60_000, Math.max(100, vscode.workspace.getConfiguration('backpropLens', e.document.uri).get<number>('retraceDelayMs', 600) || 600));
     clearTimeout(this.typingTimers.get(file));
     this.typingTimers.set(file, setTimeout(() => {
       this.typingTimers.delete(file);

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { formatNumber, snapshotToJSON, type GraphSnapshot } from '../../engine/trace/snapshot';
 import { reportHtml } from '../report';
 import { ModelRunner } from '../runner/runner';
-import type { RunError } from '../runner/types';
+import { limitProblem, type LimitName, type RunError } from '../runner/types';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../../engine/optim/optimizer';
 import { SCHEDULE_PRESETS, type SchedulePreset } from '../../engine/optim/schedules';
 import type { TrainingOverrides, TrainResult } from '../../engine/train/trainer';
@@ -123,10 +123,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`backprop-lens: ${usageError}\n\n${USAGE}\n`);
     return 1;
   }
-  const num = (name: string, v: string | undefined): number | undefined => {
+  const num = (name: LimitName, v: string | undefined): number | undefined => {
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} expects a positive number, got '${v}'`);
+    const problem = limitProblem(name, n, 'flag');
+    if (problem) throw new Error(problem);
     return n;
   };
   let opts;
@@ -137,7 +138,7 @@ export async function main(argv: string[]): Promise<number> {
       atStep = Number(values['at-step']);
       if (!Number.isInteger(atStep) || atStep < 0) throw new Error(`--at-step expects an integer ≥ 0, got '${values['at-step']}'`);
     }
-    opts = { timeoutMs: num('timeout', values.timeout), memoryMb: num('memory', values.memory), maxElements: num('max-elements', values['max-elements']), maxNodes: num('max-nodes', values['max-nodes']) };
+    opts = { timeoutMs: num('timeoutMs', values.timeout), memoryMb: num('memoryMb', values.memory), maxElements: num('maxElements', values['max-elements']), maxNodes: num('maxNodes', values['max-nodes']) };
     overrides = trainOverrides(values);
   } catch (err) {
     process.stderr.write(`backprop-lens: ${(err as Error).message}\n`);

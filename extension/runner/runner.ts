@@ -12,7 +12,7 @@ import type { GraphSnapshot } from '../../engine/trace/snapshot';
 import type { Checkpoint, TrainResult } from '../../engine/train/trainer';
 import type { GpuPlanOrReason } from '../../engine/backends/webgpu/plan';
 import {
-  DEFAULTS, type LogLine, type RunError, type RunOptions, type RunOutcome, type TrainControl, type TrainOptions, type TrainOutcome,
+  DEFAULTS, limitProblem, type LogLine, type RunError, type RunOptions, type RunOutcome, type TrainControl, type TrainOptions, type TrainOutcome,
   type TrainProgress, type WorkerInput, type WorkerMessage, type InspectOutcome, type InspectRequest,
 } from './types';
 
@@ -53,6 +53,8 @@ export class ModelRunner {
   async run(file: string, opts: RunOptions = {}): Promise<RunOutcome> {
     file = path.resolve(file);
     const logs: LogLine[] = [];
+    const refused = optionsProblem(file, opts);
+    if (refused) return { ok: false, file, errors: [refused], logs, timings: { bundleMs: 0, runMs: 0 }, files: [file] };
     const { b, bundleMs } = await this.timedBundle(file, opts.contents);
     if (!b.ok) return { ok: false, file, errors: bundleErrors(b.errors, file), logs, timings: { bundleMs, runMs: 0 }, files: [file] };
     const session = this.start(file, b, logs, opts, { mode: 'trace', maxNodes: opts.maxNodes ?? DEFAULTS.maxNodes, maxElements: opts.maxElements ?? DEFAULTS.maxElements });
@@ -71,9 +73,11 @@ export class ModelRunner {
   async train(file: string, opts: TrainOptions = {}): Promise<TrainingRun> {
     file = path.resolve(file);
     const logs: LogLine[] = [];
-    const { b, bundleMs } = await this.timedBundle(file, opts.contents);
+    const refused = optionsProblem(file, opts);
+    const { b, bundleMs } = refused ? { b: { ok: false as const, errors: [] }, bundleMs: 0 } : await this.timedBundle(file, opts.contents);
     if (!b.ok) {
-      const done = Promise.resolve<TrainOutcome>({ ok: false, file, errors: bundleErrors(b.errors, file), logs, timings: { bundleMs, runMs: 0 }, files: [file], partial: null });
+      const errors = refused ? [refused] : bundleErrors(b.errors, file);
+      const done = Promise.resolve<TrainOutcome>({ ok: false, file, errors, logs, timings: { bundleMs, runMs: 0 }, files: [file], partial: null });
       const noop = () => {};
       const inspect = async (): Promise<InspectOutcome> => ({ ok: false, error: (await done as Extract<TrainOutcome, { ok: false }>).errors[0] });
       return { done, pause: noop, resume: noop, step: noop, stop: noop, cancel: noop, inspect, adopt: noop };
@@ -330,6 +334,16 @@ export class ModelRunner {
 
 function bundleErrors(errors: { message: string; file: string; line: number | null; column: number | null }[], file: string): RunError[] {
   return errors.map((e) => ({ kind: 'syntax', ...e, file: e.file || file }));
+}
+
+/** A run limit outside its range, as the error the run reports instead of running. */
+function optionsProblem(file: string, opts: RunOptions): RunError | null {
+  for (const name of ['timeoutMs', 'memoryMb', 'maxNodes', 'maxElements'] as const) {
+    const v = opts[name];
+    const problem = v === undefined ? null : limitProblem(name, v, 'setting');
+    if (problem) return { kind: 'settings', file, line: null, column: null, message: problem };
+  }
+  return null;
 }
 
 function internal(file: string, message: string): RunError {

@@ -5,7 +5,7 @@ import type { GpuPlanOrReason } from '../../engine/backends/webgpu/plan';
 import type { Finding } from '../../engine/stats/diagnosis';
 import type { AnalysisRequest, AnalysisResult } from '../../engine/check/analysis';
 
-export type RunErrorKind = 'syntax' | 'runtime' | 'shape' | 'timeout' | 'memory' | 'export' | 'too-large' | 'internal';
+export type RunErrorKind = 'syntax' | 'runtime' | 'shape' | 'timeout' | 'memory' | 'export' | 'too-large' | 'settings' | 'internal';
 
 /** A problem with the model, located in the user's files (1-based line and column) when possible. */
 export interface RunError {
@@ -136,3 +136,25 @@ export interface WorkerInput {
 }
 
 export const DEFAULTS = { timeoutMs: 10_000, memoryMb: 2048, maxNodes: 20_000, maxElements: 4096 } as const;
+
+/**
+ * The range of each run limit, the one place for the settings (package.json states the same
+ * minimum and maximum; a test holds them together), the CLI's flags and the runner's options. The
+ * timeout's maximum keeps every timer far below Node's 2³¹ − 1 ms, past which a timer fires at once.
+ */
+export const LIMITS = {
+  timeoutMs: { min: 100, max: 3_600_000, what: 'milliseconds', setting: 'backpropLens.timeoutMs', flag: '--timeout' },
+  memoryMb: { min: 64, max: 65_536, what: 'MB', setting: 'backpropLens.memoryLimitMb', flag: '--memory' },
+  maxNodes: { min: 10, max: 100_000, what: 'nodes', setting: 'backpropLens.maxNodes', flag: '--max-nodes' },
+  maxElements: { min: 1, max: 2 ** 20, what: 'elements', setting: null, flag: '--max-elements' },
+} as const;
+
+export type LimitName = keyof typeof LIMITS;
+
+/** Why `value` is not a valid `name` limit (naming the range and where it was set), or null when it is. */
+export function limitProblem(name: LimitName, value: number, where: 'setting' | 'flag'): string | null {
+  const l = LIMITS[name];
+  if (Number.isFinite(value) && value >= l.min && value <= l.max && (name === 'timeoutMs' || Number.isInteger(value))) return null;
+  const label = where === 'flag' ? l.flag : l.setting ?? l.flag;
+  return `${label} is ${value}; it must be ${name === 'timeoutMs' ? 'a number' : 'a whole number'} from ${l.min} to ${l.max} (${l.what}).`;
+}

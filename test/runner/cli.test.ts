@@ -179,6 +179,21 @@ export default big.sum().add(q);
     assert.match(r.stderr, /shape error/);
   });
 
+  it('limits out of range are refused with the range (a timeout past 2³¹ − 1 ms would fire at once)', () => {
+    const file = path.join(ROOT, 'examples', '01-add-mul.ts');
+    for (const [flag, value, re] of [
+      ['--timeout', '3000000000', /--timeout is 3000000000; it must be a number from 100 to 3600000 \(milliseconds\)/],
+      ['--timeout', '50', /--timeout is 50; it must be a number from 100 to 3600000/],
+      ['--memory', '10', /--memory is 10; it must be a whole number from 64 to 65536 \(MB\)/],
+      ['--max-nodes', '1e9', /--max-nodes is 1000000000; it must be a whole number from 10 to 100000/],
+      ['--max-elements', '2.5', /--max-elements is 2.5; it must be a whole number from 1 to 1048576/],
+    ] as const) {
+      const r = cli('trace', file, flag, value);
+      assert.equal(r.code, 1, `${flag} ${value}`);
+      assert.match(r.stderr, re);
+    }
+  });
+
   it('--timeout stops an endless model', () => {
     const file = writeFile(tmp(), 'endless.ts', `import { scalar } from 'backprop-lens';\nconst x = scalar(1);\nwhile (x.item() > 0) {}\nexport default x;\n`);
     const r = cli('trace', file, '--timeout', '500');

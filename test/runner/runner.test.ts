@@ -4,8 +4,10 @@
  * are written into a temporary folder; expected lines are found by marker comments.
  */
 import * as assert from 'node:assert/strict';
-import type { LogLine } from '../../extension/runner/types';
-import { expectError, expectOk, lineOf, columnOf, node, runModel, useRunner, useTempDir, writeFile } from './helpers';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { LIMITS, type LogLine } from '../../extension/runner/types';
+import { ROOT, expectError, expectOk, lineOf, columnOf, node, runModel, useRunner, useTempDir, writeFile } from './helpers';
 
 describe('ModelRunner', function () {
   const runner = useRunner();
@@ -119,6 +121,24 @@ export default c.sum();
     const e = expectError((await runModel(runner(), tmp(), 'matmul.ts', MODEL)).out);
     assert.equal(e.kind, 'shape');
     assert.equal(e.line, lineOf(MODEL, '// @mm'));
+  });
+
+  it('limits out of their range are refused before anything runs, naming the setting and its range', async () => {
+    const { out } = await runModel(runner(), tmp(), 'fine.ts', `import { scalar } from 'backprop-lens';\nexport default scalar(1).mul(2);\n`, { timeoutMs: 3_000_000_000 });
+    const e = expectError(out);
+    assert.equal(e.kind, 'settings');
+    assert.match(e.message, /backpropLens\.timeoutMs is 3000000000; it must be a number from 100 to 3600000 \(milliseconds\)/);
+    const t = await (await runner().train(path.join(ROOT, 'examples', '07-minimize-quadratic.ts'), { memoryMb: 1 })).done;
+    assert.ok(!t.ok && t.errors[0].kind === 'settings' && /backpropLens\.memoryLimitMb is 1/.test(t.errors[0].message));
+  });
+
+  it('the settings in package.json have the ranges the runner enforces', () => {
+    const props = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).contributes.configuration.properties;
+    for (const l of Object.values(LIMITS)) {
+      if (!l.setting) continue;
+      assert.equal(props[l.setting].minimum, l.min, `${l.setting} minimum`);
+      assert.equal(props[l.setting].maximum, l.max, `${l.setting} maximum`);
+    }
   });
 
   describe('timeout', () => {
