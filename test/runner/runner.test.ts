@@ -159,12 +159,12 @@ export default c.sum();
 const x = scalar(1);
 let h = x.mul(1);
 while (true) {
-  h = h.mul(1); // @body
+  h = h.mul(1); for (let k = 0; k < 20000; k++) h.size; // @body (slowed, so the node limit is far away)
 }
 export default h;
 `;
       const { result: { file, out }, ticks } = await whileTicking(() =>
-        runModel(runner(), tmp(), 'loop-nodes.ts', MODEL, { timeoutMs: 1500, maxNodes: 100_000_000 }),
+        runModel(runner(), tmp(), 'loop-nodes.ts', MODEL, { timeoutMs: 1500, maxNodes: LIMITS.maxNodes.max }),
       );
       const e = expectError(out);
       assert.equal(e.kind, 'timeout');
