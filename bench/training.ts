@@ -4,7 +4,7 @@
  *       (minibatching, layer summaries at the default log interval, diagnosis included);
  *   (b) steps/s of a 784-256-256-10 ReLU MLP with Adam, batch 128, float32, softmax cross-entropy,
  *       against tfjs-cpu doing the same step (optimizer.minimize);
- *   (c) the panel's path: the moons example trained in the runner's worker for --ui-ms, counting
+ *   (c) the panel's path: the moons example trained in the runner's model process for --ui-ms, counting
  *       the progress reports the host receives per second and how long a trivial "command" (a
  *       zero-delay timer on the host thread, sampled every 20 ms) waits while training runs.
  *
@@ -97,7 +97,7 @@ async function mlpTfjs(batch: number) {
   return { ...r, loss };
 }
 
-/** The panel's path: progress reports per second and the host's responsiveness while the worker trains. */
+/** The panel's path: progress reports per second and the host's responsiveness while the model process trains. */
 async function uiPath() {
   const runner = new ModelRunner(path.join(ROOT, 'dist'));
   const file = path.join(ROOT, 'examples', '08-moons-mlp.ts');
@@ -144,7 +144,7 @@ async function main() {
   const t = await mlpTfjs(128);
   log(`(b) 784-256-256-10 MLP, Adam, batch 128:     engine ${e.stepsPerSecond.toFixed(1)} steps/s (${e.msPerStep.toFixed(1)} ms) · tfjs-cpu ${t.stepsPerSecond.toFixed(1)} steps/s (${t.msPerStep.toFixed(1)} ms) · ${(e.stepsPerSecond / t.stepsPerSecond).toFixed(1)}× tfjs-cpu`);
   const u = await uiPath();
-  log(`(c) panel path (worker, moons): ${u.reportsPerSecond.toFixed(1)} progress reports/s to the host · host command wait median ${u.commandWaitMs.median.toFixed(2)} ms, p99 ${u.commandWaitMs.p99.toFixed(2)} ms, max ${u.commandWaitMs.max.toFixed(2)} ms`);
+  log(`(c) panel path (model process, moons): ${u.reportsPerSecond.toFixed(1)} progress reports/s to the host · host command wait median ${u.commandWaitMs.median.toFixed(2)} ms, p99 ${u.commandWaitMs.p99.toFixed(2)} ms, max ${u.commandWaitMs.max.toFixed(2)} ms`);
   const out = {
     moons: { stepsPerSecond: m.stepsPerSecond },
     mlp: { engine: e.stepsPerSecond, tfjsCpu: t.stepsPerSecond, ratio: e.stepsPerSecond / t.stepsPerSecond },

@@ -13,7 +13,7 @@ const common = { bundle: true, sourcemap: 'linked', logLevel: 'warning', absWork
 const node = { ...common, platform: 'node', format: 'cjs', target: 'node18' };
 
 const builds = [
-  { ...node, entryPoints: { worker: 'extension/runner/worker.ts', bundler: 'extension/runner/bundler-worker.ts', cli: 'extension/cli/main.ts' }, outdir: 'dist', external: ['esbuild-wasm'] },
+  { ...node, entryPoints: { worker: 'extension/runner/worker.ts', 'model-host': 'extension/runner/model-host.ts', bundler: 'extension/runner/bundler-worker.ts', cli: 'extension/cli/main.ts' }, outdir: 'dist', external: ['esbuild-wasm'] },
 ];
 for (const extra of ['extension/extension.ts']) {
   if (existsSync(join(root, extra))) builds.push({ ...node, entryPoints: { extension: extra }, outdir: 'dist', external: ['vscode', 'esbuild-wasm'] });

@@ -4,10 +4,9 @@
  * extension and the CLI alike; nothing here imports vscode.
  */
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { Bundler } from './bundler';
 import { BundleMap } from './sourcemap';
-import { pausedLocation } from './busy';
+import { ModelProcess } from './model-process';
 import type { GraphSnapshot } from '../../engine/trace/snapshot';
 import type { Checkpoint, TrainResult } from '../../engine/train/trainer';
 import type { GpuPlanOrReason } from '../../engine/backends/webgpu/plan';
@@ -43,6 +42,8 @@ const INSPECT_TIMEOUT_FACTOR = 6;
 
 export class ModelRunner {
   private readonly bundler: Bundler;
+  /** Ends each run this runner started that has not ended (its process with it). */
+  private readonly active = new Set<(message: string) => void>();
 
   /** `distDir` holds the built `worker.js` and `bundler.js`. */
   constructor(private readonly distDir: string) {
@@ -172,14 +173,11 @@ export class ModelRunner {
   ): { settled: Promise<Settle>; send(m: TrainControl): void; cancel(message: string): void; inspect(r: InspectRequest): Promise<InspectOutcome> } {
     const timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs;
     const memoryMb = opts.memoryMb ?? DEFAULTS.memoryMb;
-    // [nodes, line, column] written by the tracer, [steps] by the training loop
-    const progress = new SharedArrayBuffer(16);
-    const input: WorkerInput = { file, bundlePath: b.bundlePath, code: b.code, map: b.map, progress, memoryMb, ...mode };
+    const input: Omit<WorkerInput, 'progress'> = { file, bundlePath: b.bundlePath, code: b.code, map: b.map, memoryMb, ...mode };
     const training = mode.mode === 'train';
     let finish!: (o: Settle) => void;
-    let worker!: Worker;
+    let proc!: ModelProcess;
     // tracing: one deadline; training: the step counter must move within every interval (a paused run is exempt)
-    const cells = new Int32Array(progress);
     let lastSteps = -1;
     let paused = mode.paused ?? false;
     // inspections waiting for their answer, each with its own deadline
@@ -188,6 +186,8 @@ export class ModelRunner {
     let gone: RunError | null = null;
     let settle!: (o: Settle) => void;
     let onTimeout!: (inspecting?: string) => Promise<void>;
+    const cancel = (message: string) => finish({ errors: [{ kind: 'runtime', file, line: null, column: null, message }] });
+    this.active.add(cancel);
     const settled = new Promise<Settle>((resolve) => {
       let done = false;
       let timedOut = false;
@@ -201,39 +201,37 @@ export class ModelRunner {
         settle(o);
         if (gone) return;
         gone = 'errors' in o ? o.errors[0] : internal(file, 'The training run has ended.');
-        void worker.terminate();
+        this.active.delete(cancel);
+        proc.kill();
         for (const [, w] of inspections) {
           clearTimeout(w.timer);
           w.resolve({ ok: false, error: gone });
         }
         inspections.clear();
       };
-      worker = new Worker(path.join(this.distDir, 'worker.js'), {
-        workerData: input,
-        resourceLimits: { maxOldGenerationSizeMb: memoryMb, maxYoungGenerationSizeMb: 64, stackSizeMb: 8 },
-        stdout: true, stderr: true,
-      });
-      const pipe = (stream: LogLine['stream']) => (chunk: Buffer) => {
-        const line = { stream, text: chunk.toString('utf8').replace(/\n$/, '') };
+      const pipe = (stream: LogLine['stream'], text: string) => {
+        const line = { stream, text: text.replace(/\n$/, '') };
         logs.push(line);
         opts.onLog?.(line);
       };
-      worker.stdout.on('data', pipe('stdout'));
-      worker.stderr.on('data', pipe('stderr'));
       let map: BundleMap | null = null; // parsed only when a failure needs a location
       const original = (line: number, column: number) => (map ??= new BundleMap(b.map, b.bundlePath)).original(line, column);
-      const where = () => ({ nodes: cells[0], loc: cells[1] > 0 ? original(cells[1], cells[2]) : null });
+      const where = () => ({ nodes: proc.cells[0], loc: proc.cells[1] > 0 ? original(proc.cells[1], proc.cells[2]) : null });
+      const located = (kind: RunError['kind'], message: string): RunError => {
+        const { loc } = where();
+        return { kind, file: loc?.file ?? file, line: loc?.line ?? null, column: loc?.column ?? null, message: `${message}${loc ? ` It was near line ${loc.line}.` : ''}` };
+      };
       onTimeout = async (inspecting?: string) => {
         timedOut = true;
         const { nodes, loc: lastNode } = where();
         // an infinite loop may create no nodes at all: ask the debugger where the worker is
-        const busy = await pausedLocation(worker, b.bundlePath);
+        const busy = await proc.locate(b.bundlePath);
         const loc = (busy && original(busy.line, busy.column)) ?? lastNode;
         const at = loc ? ` It was running line ${loc.line}${busy ? '' : ' (where the last graph node was created)'}.` : '';
         const what = inspecting
           ? `The ${inspecting} took longer than ${(INSPECT_TIMEOUT_FACTOR * timeoutMs) / 1000} s and was stopped.`
           : training
-            ? `A training step ran longer than ${timeoutMs / 1000} s and was stopped (after ${cells[3]} steps).`
+            ? `A training step ran longer than ${timeoutMs / 1000} s and was stopped (after ${proc.cells[3]} steps).`
             : `The model ran longer than ${timeoutMs / 1000} s and was stopped (an infinite loop, or too much work: ${nodes} graph values so far).`;
         const limit = inspecting ? `${INSPECT_TIMEOUT_FACTOR}× the "backpropLens.timeoutMs" setting` : 'the "backpropLens.timeoutMs" setting';
         finish({ errors: [{ kind: 'timeout', file: loc?.file ?? file, line: loc?.line ?? null, column: loc?.column ?? null, message: `${what}${at} The limit is ${limit}.` }] });
@@ -241,13 +239,13 @@ export class ModelRunner {
       const timer = setInterval(() => {
         if (timedOut) return;
         // a paused run is exempt, and so is one answering an inspection (which has its own deadline)
-        if (training && (paused || inspections.size > 0 || Atomics.load(cells, 3) !== lastSteps)) {
-          lastSteps = Atomics.load(cells, 3);
+        if (training && (paused || inspections.size > 0 || proc.cells[3] !== lastSteps)) {
+          lastSteps = proc.cells[3];
           return;
         }
         void onTimeout();
       }, timeoutMs);
-      worker.on('message', (m: WorkerMessage) => {
+      const onMessage = (m: WorkerMessage) => {
         if (timedOut) return;
         switch (m.type) {
           case 'log':
@@ -285,20 +283,32 @@ export class ModelRunner {
             void never;
           }
         }
-      });
-      worker.on('error', (err: Error & { code?: string }) => {
-        const { loc } = where();
-        if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-          finish({ errors: [{
-            kind: 'memory', file: loc?.file ?? file, line: loc?.line ?? null, column: loc?.column ?? null,
-            message: `The model ran out of memory (limit ${memoryMb} MB, the "backpropLens.memoryLimitMb" setting) and was stopped${loc ? ` near line ${loc.line}` : ''}.`,
-          }] });
-        } else {
-          finish({ errors: [{ kind: 'runtime', file, line: loc?.line ?? null, column: loc?.column ?? null, message: `The model's worker failed: ${err.message}` }] });
-        }
-      });
-      worker.on('exit', (code) => {
-        finish({ errors: [internal(file, `The model's worker exited (code ${code}) without a result.`)] });
+      };
+      const limit = `the memory limit of ${memoryMb} MB (the "backpropLens.memoryLimitMb" setting)`;
+      proc = new ModelProcess(path.join(this.distDir, 'model-host.js'), { type: 'start', workerPath: path.join(this.distDir, 'worker.js'), memoryMb, input }, {
+        message: onMessage,
+        output: pipe,
+        failed: (code, message) => {
+          if (timedOut) return;
+          if (code === 'ERR_WORKER_OUT_OF_MEMORY') finish({ errors: [located('memory', `The model ran out of memory (its heap reached ${limit}) and was stopped.`)] });
+          else finish({ errors: [located('runtime', `The model's worker failed: ${message}.`)] });
+        },
+        // the whole process counts: tensors, typed arrays the model keeps, its heap
+        memory: (rss) => {
+          if (timedOut || rss <= memoryMb * 2 ** 20) return;
+          timedOut = true; // nothing else is reported for this run
+          const message = `The model used ${Math.round(rss / 2 ** 20)} MB (its whole process: tensors, typed arrays and heap), more than ${limit}, and was stopped.`;
+          // where it was allocating: the debugger pauses it (and so stops the growth) and says
+          void proc.locate(b.bundlePath, 1000).then((busy) => {
+            const loc = busy && original(busy.line, busy.column);
+            finish({ errors: [loc ? { kind: 'memory', file: loc.file, line: loc.line, column: loc.column, message: `${message} It was running line ${loc.line}.` } : located('memory', message)] });
+          });
+        },
+        exited: (code, signal) => {
+          if (timedOut) return;
+          const how = signal ? `was ended by the signal ${signal} (the model's code may have sent it, e.g. process.kill)` : `exited (code ${code})`;
+          finish({ errors: [located('runtime', `The model's process ${how} before it sent a result.`)] });
+        },
       });
     });
     return {
@@ -310,9 +320,9 @@ export class ModelRunner {
           paused = false;
           lastSteps = -1;
         }
-        worker.postMessage(m);
+        proc.post(m);
       },
-      cancel: (message) => finish({ errors: [{ kind: 'runtime', file, line: null, column: null, message }] }),
+      cancel,
       inspect: (request) => {
         if (gone) return Promise.resolve({ ok: false, error: gone });
         const id = ++inspectId;
@@ -321,13 +331,15 @@ export class ModelRunner {
           const what = { graph: 'graph of the current step', gradcheck: 'gradient check', landscape: 'loss landscape', playground: 'optimizer playground' }[request.kind];
           const timer = setTimeout(() => void onTimeout(what), limit);
           inspections.set(id, { resolve, timer });
-          worker.postMessage({ type: 'inspect', id, request } satisfies TrainControl);
+          proc.post({ type: 'inspect', id, request });
         });
       },
     };
   }
 
+  /** Ends the bundler and every model process this process started. */
   dispose(): void {
+    for (const cancel of [...this.active]) cancel('The run was stopped: Backprop Lens is shutting down.');
     this.bundler.dispose();
   }
 }
