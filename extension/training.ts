@@ -40,6 +40,8 @@ export class TrainingSession {
   private total = 0;
   private overrides: TrainOverrides = {};
   private starting: Promise<void> | null = null;
+  /** The panel closed: nothing starts any more. */
+  private disposed = false;
   /** Where the current (or last) run runs. */
   private backend: TrainBackend | undefined;
 
@@ -154,12 +156,16 @@ export class TrainingSession {
   }
 
   dispose(): void {
+    this.disposed = true;
+    // a run still starting (bundling, forking) sees a new run id and cancels itself when it starts
+    this.runId++;
     this.run?.cancel();
     this.last?.cancel();
     this.run = this.last = null;
   }
 
   private start(overrides: TrainOverrides | undefined, paused: boolean): Promise<void> {
+    if (this.disposed) return Promise.resolve();
     if (overrides) this.overrides = overrides;
     const runId = ++this.runId;
     this.step = 0;

@@ -1,4 +1,6 @@
 /** Bundles model files in a long-lived worker (see bundler-worker.ts); the caller's thread never blocks. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
 export interface BundleRequest {
@@ -9,6 +11,8 @@ export interface BundleRequest {
 }
 
 export interface BundleProblem {
+  /** Absent: the file does not compile. */
+  kind?: 'timeout';
   message: string;
   file: string;
   line: number | null;
@@ -26,14 +30,40 @@ export class Bundler {
 
   constructor(private readonly workerPath: string) {}
 
-  bundle(file: string, contents?: string): Promise<BundleResponse> {
+  /**
+   * Bundles `file` (with its unsaved `contents`). Past `limitMs` the bundler is stopped (and started
+   * afresh for the next request) and the answer says so: bundling has its own limit, apart from the
+   * model's timeout.
+   */
+  bundle(file: string, contents?: string, limitMs = 60_000): Promise<BundleResponse> {
     const w = this.start();
     const id = this.nextId++;
     return new Promise((resolve) => {
-      this.pending.set(id, { done: resolve, file });
+      const timer = setTimeout(() => {
+        if (!this.pending.has(id)) return;
+        const size = contents !== undefined ? Buffer.byteLength(contents) : sizeOf(file);
+        const message = `Bundling ${path.basename(file)}${size === null ? '' : ` (${Math.round(size / 1024)} kB)`} took longer than ${limitMs / 1000} s and was stopped. ` +
+          'Bundling has its own limit, apart from the model\'s "backpropLens.timeoutMs": a very large file (generated data, say) is better loaded at run time with fs.';
+        this.stop(message, id);
+      }, limitMs);
+      this.pending.set(id, { done: (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      }, file });
       w.ref();
       w.postMessage({ id, file, contents } satisfies BundleRequest);
     });
+  }
+
+  /** Ends the bundler's worker: request `id` gets `message`, the others that it was stopped. */
+  private stop(message: string, id: number): void {
+    const w = this.worker;
+    this.worker = null;
+    for (const [pid, p] of this.pending) {
+      p.done({ id: pid, ok: false, errors: [{ kind: 'timeout', message: pid === id ? message : 'Bundling was stopped while another file took too long; run it again.', file: p.file, line: null, column: null }] });
+    }
+    this.pending.clear();
+    void w?.terminate();
   }
 
   private start(): Worker {
@@ -46,6 +76,7 @@ export class Bundler {
       p?.done(r);
     });
     const failAll = (message: string) => {
+      if (this.worker !== w) return; // stopped on purpose (see stop)
       for (const [id, p] of this.pending) p.done({ id, ok: false, errors: [{ message, file: p.file, line: null, column: null }] });
       this.pending.clear();
       this.worker = null;
@@ -59,5 +90,13 @@ export class Bundler {
   dispose(): void {
     void this.worker?.terminate();
     this.worker = null;
+  }
+}
+
+function sizeOf(file: string): number | null {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return null;
   }
 }

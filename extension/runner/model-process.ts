@@ -33,7 +33,7 @@ export interface ModelEvents {
   memory(rss: number): void;
 }
 
-const WORKER_TYPES = new Set(['log', 'result', 'error', 'train-progress', 'train-result', 'train-inspect', 'train-plan']);
+const WORKER_TYPES = new Set(['started', 'log', 'result', 'error', 'train-progress', 'train-result', 'train-inspect', 'train-plan']);
 const isCells = (c: unknown) => Array.isArray(c) && c.length === 4 && c.every((x) => Number.isInteger(x));
 
 /** A message from a model process, or null when it is not one of the protocol's. */

@@ -4,7 +4,7 @@
  * extension and the CLI alike; nothing here imports vscode.
  */
 import * as path from 'node:path';
-import { Bundler } from './bundler';
+import { Bundler, type BundleProblem } from './bundler';
 import { BundleMap } from './sourcemap';
 import { ModelProcess } from './model-process';
 import type { GraphSnapshot } from '../../engine/trace/snapshot';
@@ -39,6 +39,12 @@ export interface TrainingRun {
 
 /** An inspection may take this many times the per-step timeout (a landscape evaluates the loss hundreds of times). */
 const INSPECT_TIMEOUT_FACTOR = 6;
+/** How often a run's time is checked: a run ends within its limit plus this. */
+const WATCH_MS = 100;
+/** Bundling a model file has its own limit (it is not charged to the model's timeout). */
+export const BUNDLE_LIMIT_MS = 60_000;
+/** Forking the model process and starting its worker must take no longer than this (not charged to the model). */
+const STARTUP_LIMIT_MS = 30_000;
 
 export class ModelRunner {
   private readonly bundler: Bundler;
@@ -56,8 +62,9 @@ export class ModelRunner {
     const logs: LogLine[] = [];
     const refused = optionsProblem(file, opts);
     if (refused) return { ok: false, file, errors: [refused], logs, timings: { bundleMs: 0, runMs: 0 }, files: [file] };
-    const { b, bundleMs } = await this.timedBundle(file, opts.contents);
+    const { b, bundleMs } = await this.timedBundle(file, opts.contents, opts.bundleLimitMs);
     if (!b.ok) return { ok: false, file, errors: bundleErrors(b.errors, file), logs, timings: { bundleMs, runMs: 0 }, files: [file] };
+    if (opts.signal?.aborted) return { ok: false, file, errors: [cancelled(file)], logs, timings: { bundleMs, runMs: 0 }, files: b.files };
     const session = this.start(file, b, logs, opts, { mode: 'trace', maxNodes: opts.maxNodes ?? DEFAULTS.maxNodes, maxElements: opts.maxElements ?? DEFAULTS.maxElements });
     const t1 = performance.now();
     const o = await session.settled;
@@ -75,7 +82,7 @@ export class ModelRunner {
     file = path.resolve(file);
     const logs: LogLine[] = [];
     const refused = optionsProblem(file, opts);
-    const { b, bundleMs } = refused ? { b: { ok: false as const, errors: [] }, bundleMs: 0 } : await this.timedBundle(file, opts.contents);
+    const { b, bundleMs } = refused ? { b: { ok: false as const, errors: [] }, bundleMs: 0 } : await this.timedBundle(file, opts.contents, opts.bundleLimitMs);
     if (!b.ok) {
       const errors = refused ? [refused] : bundleErrors(b.errors, file);
       const done = Promise.resolve<TrainOutcome>({ ok: false, file, errors, logs, timings: { bundleMs, runMs: 0 }, files: [file], partial: null });
@@ -158,9 +165,9 @@ export class ModelRunner {
     }
   }
 
-  private async timedBundle(file: string, contents: string | undefined) {
+  private async timedBundle(file: string, contents: string | undefined, limitMs = BUNDLE_LIMIT_MS) {
     const t0 = performance.now();
-    const b = await this.bundler.bundle(file, contents);
+    const b = await this.bundler.bundle(file, contents, limitMs);
     return { b, bundleMs: performance.now() - t0 };
   }
 
@@ -186,8 +193,10 @@ export class ModelRunner {
     let gone: RunError | null = null;
     let settle!: (o: Settle) => void;
     let onTimeout!: (inspecting?: string) => Promise<void>;
-    const cancel = (message: string) => finish({ errors: [{ kind: 'runtime', file, line: null, column: null, message }] });
+    const cancel = (message: string) => finish({ errors: [{ kind: 'cancelled', file, line: null, column: null, message }] });
     this.active.add(cancel);
+    const aborted = () => cancel('The run was cancelled (its panel was closed).');
+    opts.signal?.addEventListener('abort', aborted, { once: true });
     const settled = new Promise<Settle>((resolve) => {
       let done = false;
       let timedOut = false;
@@ -202,6 +211,7 @@ export class ModelRunner {
         if (gone) return;
         gone = 'errors' in o ? o.errors[0] : internal(file, 'The training run has ended.');
         this.active.delete(cancel);
+        opts.signal?.removeEventListener('abort', aborted);
         proc.kill();
         for (const [, w] of inspections) {
           clearTimeout(w.timer);
@@ -221,33 +231,62 @@ export class ModelRunner {
         const { loc } = where();
         return { kind, file: loc?.file ?? file, line: loc?.line ?? null, column: loc?.column ?? null, message: `${message}${loc ? ` It was near line ${loc.line}.` : ''}` };
       };
+      // graph values made, sampled each tick: was a run that timed out still making progress?
+      const made: { t: number; nodes: number }[] = [];
+      const recentNodes = () => {
+        const now = performance.now();
+        const before = made.find((s) => s.t >= now - 1000) ?? made[made.length - 1];
+        return before ? proc.cells[0] - before.nodes : 0;
+      };
       onTimeout = async (inspecting?: string) => {
         timedOut = true;
         const { nodes, loc: lastNode } = where();
+        const recent = recentNodes();
         // an infinite loop may create no nodes at all: ask the debugger where the worker is
         const busy = await proc.locate(b.bundlePath);
         const loc = (busy && original(busy.line, busy.column)) ?? lastNode;
         const at = loc ? ` It was running line ${loc.line}${busy ? '' : ' (where the last graph node was created)'}.` : '';
+        // a run still making graph values is too much work for the limit, not a hang: say which
+        const pace = recent > 0
+          ? `it was still making graph values (${nodes} so far, ${recent} in its last second): too much work for the limit rather than a loop that never ends`
+          : `it made no graph values in its last second (${nodes} in all), as an infinite loop would`;
         const what = inspecting
           ? `The ${inspecting} took longer than ${(INSPECT_TIMEOUT_FACTOR * timeoutMs) / 1000} s and was stopped.`
           : training
             ? `A training step ran longer than ${timeoutMs / 1000} s and was stopped (after ${proc.cells[3]} steps).`
-            : `The model ran longer than ${timeoutMs / 1000} s and was stopped (an infinite loop, or too much work: ${nodes} graph values so far).`;
+            : `The model ran longer than ${timeoutMs / 1000} s and was stopped: ${pace}.`;
         const limit = inspecting ? `${INSPECT_TIMEOUT_FACTOR}× the "backpropLens.timeoutMs" setting` : 'the "backpropLens.timeoutMs" setting';
         finish({ errors: [{ kind: 'timeout', file: loc?.file ?? file, line: loc?.line ?? null, column: loc?.column ?? null, message: `${what}${at} The limit is ${limit}.` }] });
       };
+      // The model's own time counts, from the moment its worker runs (forking the process and
+      // loading the engine are not charged). Tracing: one deadline. Training: each step, and loading
+      // the file, must end within the limit; a paused run, or one answering an inspection (which has
+      // its own deadline), is not timed. Checked every WATCH_MS, so a run ends within the limit + WATCH_MS.
+      const created = performance.now();
+      let startedAt: number | null = null;
+      let lastMove = 0;
       const timer = setInterval(() => {
         if (timedOut) return;
-        // a paused run is exempt, and so is one answering an inspection (which has its own deadline)
-        if (training && (paused || inspections.size > 0 || proc.cells[3] !== lastSteps)) {
-          lastSteps = proc.cells[3];
+        const now = performance.now();
+        if (startedAt === null) {
+          if (now - created > STARTUP_LIMIT_MS) finish({ errors: [internal(file, `The model process did not start within ${STARTUP_LIMIT_MS / 1000} s (is the machine out of memory or overloaded?).`)] });
           return;
         }
-        void onTimeout();
-      }, timeoutMs);
+        made.push({ t: now, nodes: proc.cells[0] });
+        while (made.length > 0 && made[0].t < now - 2000) made.shift();
+        if (training && (paused || inspections.size > 0 || proc.cells[3] !== lastSteps)) {
+          lastSteps = proc.cells[3];
+          lastMove = now;
+          return;
+        }
+        if (now - (training ? lastMove : startedAt) > timeoutMs) void onTimeout();
+      }, WATCH_MS);
       const onMessage = (m: WorkerMessage) => {
         if (timedOut) return;
         switch (m.type) {
+          case 'started':
+            startedAt = lastMove = performance.now();
+            break;
           case 'log':
             logs.push(m.line);
             opts.onLog?.(m.line);
@@ -311,6 +350,7 @@ export class ModelRunner {
         },
       });
     });
+    if (opts.signal?.aborted) aborted();
     return {
       settled,
       send: (m) => {
@@ -344,8 +384,8 @@ export class ModelRunner {
   }
 }
 
-function bundleErrors(errors: { message: string; file: string; line: number | null; column: number | null }[], file: string): RunError[] {
-  return errors.map((e) => ({ kind: 'syntax', ...e, file: e.file || file }));
+function bundleErrors(errors: BundleProblem[], file: string): RunError[] {
+  return errors.map(({ kind, ...e }) => ({ kind: kind ?? 'syntax', ...e, file: e.file || file }));
 }
 
 /** A run limit outside its range, as the error the run reports instead of running. */
@@ -356,6 +396,10 @@ function optionsProblem(file: string, opts: RunOptions): RunError | null {
     if (problem) return { kind: 'settings', file, line: null, column: null, message: problem };
   }
   return null;
+}
+
+function cancelled(file: string): RunError {
+  return { kind: 'cancelled', file, line: null, column: null, message: 'The run was cancelled (its panel was closed).' };
 }
 
 function internal(file: string, message: string): RunError {

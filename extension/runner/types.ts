@@ -5,7 +5,7 @@ import type { GpuPlanOrReason } from '../../engine/backends/webgpu/plan';
 import type { Finding } from '../../engine/stats/diagnosis';
 import type { AnalysisRequest, AnalysisResult } from '../../engine/check/analysis';
 
-export type RunErrorKind = 'syntax' | 'runtime' | 'shape' | 'timeout' | 'memory' | 'export' | 'too-large' | 'settings' | 'internal';
+export type RunErrorKind = 'syntax' | 'runtime' | 'shape' | 'timeout' | 'memory' | 'export' | 'too-large' | 'settings' | 'cancelled' | 'internal';
 
 /** A problem with the model, located in the user's files (1-based line and column) when possible. */
 export interface RunError {
@@ -34,6 +34,10 @@ export interface RunOptions {
   contents?: string;
   /** Called with each console line of the model as it happens. */
   onLog?: (line: LogLine) => void;
+  /** Bundling's own limit (default 60 s, BUNDLE_LIMIT_MS); not part of `timeoutMs`. */
+  bundleLimitMs?: number;
+  /** Ends the run when aborted (a closed panel): its model process is killed, the outcome is a 'cancelled' error. */
+  signal?: AbortSignal;
 }
 
 export interface RunTimings {
@@ -62,6 +66,8 @@ export interface TrainProgress {
 
 /** Messages from the model worker to the runner. */
 export type WorkerMessage =
+  /** The model's code starts to run now (its timeout counts from here: process start-up and loading the engine do not). */
+  | { type: 'started' }
   | { type: 'log'; line: LogLine }
   | { type: 'result'; snapshot: GraphSnapshot }
   | { type: 'error'; error: RunError }

@@ -178,6 +178,7 @@ function main(): void {
   const training = input.mode === 'train';
   const recorder = new LayerRecorder();
   let traced: Traced;
+  post({ type: 'started' });
   try {
     const evaluate = () => recorder.record(() => fn(module.exports, require, module, input.file, path.dirname(input.file)));
     // training runs untraced: the tracer would cap the node count and turn the scalar tape off

@@ -6,6 +6,7 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { TrainingSession, type TrainingHost } from '../../extension/training';
+import { liveModelProcesses } from '../../extension/runner/model-process';
 import type { GraphSnapshot, HostMessage } from '../../extension/protocol';
 import { ROOT, useRunner, useTempDir, writeFile, lineOf } from '../runner/helpers';
 
@@ -104,6 +105,20 @@ describe('TrainingSession (panel training)', function () {
     const count = messages.length;
     await new Promise<void>((r) => setImmediate(r));
     assert.ok(messages.slice(count).every((m) => m.type !== 'trainProgress'), 'nothing from the cancelled run');
+  });
+
+  it('closing the panel while a run starts (bundling, forking) ends it: no model process is left, nothing more is posted', async () => {
+    const { s, messages } = session(MOONS);
+    const starting = s.handle('run', { steps: 1_000_000 });
+    s.dispose();
+    const count = messages.length;
+    await starting;
+    const deadline = Date.now() + 20_000;
+    while (liveModelProcesses() > 0) {
+      assert.ok(Date.now() < deadline, 'the training process outlived its closed panel');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(messages.slice(count).every((m) => m.type !== 'trainProgress'), 'progress from a closed panel\'s run');
   });
 
   it('refuses to run in an untrusted workspace', async () => {
