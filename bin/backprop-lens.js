@@ -13,5 +13,5 @@ try {
 }
 cli.main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
-  (err) => { process.stderr.write(`backprop-lens: internal error: ${err && err.stack ? err.stack : err}\n`); process.exitCode = 2; },
+  (err) => { process.stderr.write(cli.terminalText(`backprop-lens: internal error: ${err && err.stack ? err.stack : err}\n`)); process.exitCode = 2; },
 );

@@ -2,8 +2,27 @@
 import type { SnapshotNode, TensorPayload, TensorStats } from '../extension/protocol';
 import { format, type NumberValue } from 'd3';
 import { formatNumber } from '../engine/format';
+import { NAME_MAX, escapeBidi, visibleName } from '../extension/safe-text';
 
-export { formatNumber };
+export { formatNumber, escapeBidi };
+
+/**
+ * Names come from the user's code and may be any length and hold any character. A node face shows
+ * at most FACE_CHARS of it (about 220 px at the face's font, three times the narrowest node), a
+ * cluster's label CLUSTER_CHARS (module paths run longer); the inspector and tooltips show up to
+ * NAME_MAX. Controls and bidirectional controls are shown escaped (`\u202E`) everywhere, so a name
+ * cannot reorder the text around it. Every one of these goes into the page as text, never markup.
+ */
+export const FACE_CHARS = 32;
+export const CLUSTER_CHARS = 48;
+export { NAME_MAX };
+
+/** A name as a node face shows it: escaped, cut to FACE_CHARS with `…`. */
+export const faceText = (name: string): string => visibleName(name, FACE_CHARS);
+/** A cluster's label as its box shows it: escaped, cut to CLUSTER_CHARS with `…`. */
+export const clusterText = (label: string): string => visibleName(label, CLUSTER_CHARS);
+/** A name as the inspector and tooltips show it: escaped, the whole name up to NAME_MAX. */
+export const fullName = (name: string): string => visibleName(name, NAME_MAX);
 
 /** Node and inspector numbers: the engine's formatter (same text as the editor's inline values). */
 export const fmt = (v: number | null | undefined): string => (v === null || v === undefined ? '—' : formatNumber(v));
@@ -38,8 +57,8 @@ export function signClass(v: number | null | undefined): 'pos' | 'neg' | 'zero' 
   return v > 0 ? 'pos' : v < 0 ? 'neg' : 'zero';
 }
 
-/** What a node is called in formulas: its name, else `op#id`. */
-export const nodeRef = (n: SnapshotNode): string => n.name ?? (n.op === 'leaf' ? n.label : `${n.op}#${n.id}`);
+/** What a node is called in formulas: its name, else `op#id` (shown as `fullName`). */
+export const nodeRef = (n: SnapshotNode): string => fullName(n.name ?? (n.op === 'leaf' ? n.label : `${n.op}#${n.id}`));
 
 export function basename(file: string): string {
   const parts = file.split(/[\\/]/);

@@ -1,12 +1,14 @@
 /**
  * The inspector: the chain rule of the current step, then the selected node (op, formula, shapes,
  * value and gradient with summaries, a table up to 64 elements or a histogram beyond, its source).
- * Every user-provided string goes in through textContent.
+ * Every user-provided string goes in through textContent; names are shown whole up to NAME_MAX
+ * characters (`fullName`) and with their controls and bidirectional controls escaped, messages that
+ * quote them with the bidirectional controls escaped (`escapeBidi`).
  */
 import * as d3 from 'd3';
 import type { GraphSnapshot, SnapshotNode, TensorPayload, TensorStats, TensorWhich } from '../extension/protocol';
 import { backwardChain, forwardChain, gradientStory } from './chainRule';
-import { basename, fmt, nodeRef, shapeText, signClass } from './format';
+import { basename, escapeBidi, fmt, fullName, nodeRef, shapeText, signClass } from './format';
 import type { StepView } from './stepper';
 import type { NonFinite } from './viewModel';
 import { el, button } from './dom';
@@ -80,7 +82,7 @@ export class Inspector {
       return;
     }
     const head = el('div', { class: 'insp-head' });
-    head.append(el('span', { class: 'insp-name' }, n.name ?? n.label), el('span', { class: 'insp-op' }, n.op === 'leaf' ? (n.leaf ?? 'leaf') : `${n.symbol && n.symbol !== n.op ? `${n.symbol} ` : ''}${n.op}`));
+    head.append(el('span', { class: 'insp-name' }, fullName(n.name ?? n.label)), el('span', { class: 'insp-op' }, fullName(n.op === 'leaf' ? (n.leaf ?? 'leaf') : `${n.symbol && n.symbol !== n.op ? `${n.symbol} ` : ''}${n.op}`)));
     this.details.append(head);
     const nf = ctx.nonfinite;
     if (nf && nf.first !== null) {
@@ -96,12 +98,13 @@ export class Inspector {
     if (ctx.collapsedGroup) {
       const g = ctx.collapsedGroup;
       const box = el('div', { class: 'insp-group' });
-      box.append(el('span', {}, `Shown collapsed as ${g.label} (${g.size} nodes).`), button('expand-all', `Expand ${g.label}`, () => this.events.toggleGroup(g.key), 'expand-group'));
+      const label = fullName(g.label);
+      box.append(el('span', {}, `Shown collapsed as ${label} (${g.size} nodes).`), button('expand-all', `Expand ${label}`, () => this.events.toggleGroup(g.key), 'expand-group'));
       this.details.append(box);
     }
 
     const rows: [string, string | HTMLElement][] = [];
-    if (n.formula) rows.push(['local gradient', n.formula]);
+    if (n.formula) rows.push(['local gradient', escapeBidi(n.formula)]);
     rows.push(['shape', `${shapeText(n.shape)} · ${n.dtype}`]);
     if (n.inputs.length) {
       const ins = el('span', { class: 'insp-inputs' });
@@ -114,13 +117,13 @@ export class Inspector {
       });
       rows.push(['inputs', ins]);
     }
-    if (n.scope) rows.push(['scope', n.scope]);
-    if (n.group !== null && s.groups[n.group]) rows.push(['in', s.groups[n.group].name]);
+    if (n.scope) rows.push(['scope', fullName(n.scope)]);
+    if (n.group !== null && s.groups[n.group]) rows.push(['in', fullName(String(s.groups[n.group].name))]);
     this.details.append(table(rows));
 
     if (n.source) {
       const src = el('div', { class: 'insp-source' });
-      const loc = `${basename(n.source.file)}:${n.source.line}`;
+      const loc = `${fullName(basename(n.source.file))}:${n.source.line}`;
       const go = button('go-to-file', 'Go to source', () => this.events.revealSource(n), 'go-to-source');
       src.append(el('span', { class: 'mono' }, loc), go);
       this.details.append(src);
@@ -140,10 +143,10 @@ export class Inspector {
     const title = el('div', { class: 'nonfinite-title' });
     title.append(el('i', { class: 'codicon codicon-warning', 'aria-hidden': 'true' }), ` ${nf.what} first appears here${nf.phase === 'backward' ? ' (backward pass)' : ''}`);
     box.append(title);
-    if (nf.message) box.append(el('div', { class: 'nonfinite-message' }, nf.message));
+    if (nf.message) box.append(el('div', { class: 'nonfinite-message' }, escapeBidi(nf.message)));
     const src = nf.source;
     if (src) {
-      const loc = el('a', { href: '#', class: 'mono node-link', 'data-testid': 'nonfinite-source' }, `${basename(src.file || s.file)}:${src.line} (line ${src.line})`);
+      const loc = el('a', { href: '#', class: 'mono node-link', 'data-testid': 'nonfinite-source' }, `${fullName(basename(src.file || s.file))}:${src.line} (line ${src.line})`);
       loc.addEventListener('click', (e) => {
         e.preventDefault();
         this.events.revealSource(n.source ? n : { ...n, source: src });
@@ -190,7 +193,7 @@ export class Inspector {
     this.diagnosis.append(el('h3', {}, 'Diagnosis'));
     for (const d of s.diagnosis) {
       const row = el('div', { class: `diag diag-${d.severity}` });
-      row.append(el('i', { class: `codicon codicon-${d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warning' : 'info'}` }), el('span', {}, d.message));
+      row.append(el('i', { class: `codicon codicon-${d.severity === 'error' ? 'error' : d.severity === 'warning' ? 'warning' : 'info'}` }), el('span', {}, escapeBidi(d.message)));
       if (d.node !== null && s.nodes[d.node]) {
         const link = el('a', { href: '#', class: 'node-link' }, ` ${nodeRef(s.nodes[d.node])}`);
         link.addEventListener('click', (e) => { e.preventDefault(); this.events.select(d.node!); });

@@ -9,7 +9,7 @@ import type { LayoutResult, Point } from './layout';
 import type { StepView } from './stepper';
 import { CLUSTER_LABEL } from './layout';
 import { G, ICON, ICON_GAP, type ViewCluster, type ViewEdge, type ViewModel, type ViewNode } from './viewModel';
-import { signClass, tensorBrief } from './format';
+import { clusterText, faceText, fullName, signClass, tensorBrief } from './format';
 
 export interface Transform { x: number; y: number; k: number }
 
@@ -170,11 +170,13 @@ export class GraphView {
         const b = layout.clusters[c.key];
         const g = d3.select(this);
         t(g.select('rect.cluster-box')).attr('x', b.x).attr('y', b.y).attr('width', b.width).attr('height', b.height);
-        const head = g.select('g.cluster-head').attr('aria-label', `Collapse ${c.label}`).attr('data-key', c.key);
+        const head = g.select('g.cluster-head').attr('aria-label', `Collapse ${fullName(c.label)}`).attr('data-key', c.key);
         t(head.select('rect.cluster-hit')).attr('x', b.x).attr('y', b.y).attr('width', b.width).attr('height', CLUSTER_LABEL);
         t(head.select('text.cluster-toggle')).attr('x', b.x + 4).attr('y', b.y + 14);
         t(head.select('text.cluster-label')).attr('x', b.x + 4 + CLUSTER_TOGGLE).attr('y', b.y + 13);
-        head.select('text.cluster-label').text(c.label);
+        // cut to CLUSTER_CHARS (app.ts measures the same text for the layout); the whole label in the tooltip
+        head.select('text.cluster-label').text(clusterText(c.label));
+        fullTitle(head.node() as SVGGElement, c.label, clusterText(c.label));
       });
 
     this.viewport.select<SVGGElement>('g.edges').selectAll<SVGPathElement, ViewEdge>('path.edge')
@@ -207,8 +209,8 @@ export class GraphView {
       .attr('tabindex', 0)
       .attr('role', 'button')
       .attr('aria-label', (n) => (n.group
-        ? `${n.title} (collapsed ${GROUP_KIND_TEXT[n.group.kind]}, ${n.group.members.length} nodes), ${n.shapeText}; press + to expand`
-        : `${n.title}, ${n.opText}, ${n.shapeText}`))
+        ? `${fullName(n.title)} (collapsed ${GROUP_KIND_TEXT[n.group.kind]}, ${n.group.members.length} nodes), ${n.shapeText}; press + to expand`
+        : `${fullName(n.title)}, ${n.opText}, ${n.shapeText}`))
       .each(function (n) { layoutNode(this, n); });
     t(nodes).attr('transform', (n: ViewNode) => nodeTransform(n, layout));
     // drawing rewrote texts and classes: the next applyStep must write every element again
@@ -445,6 +447,25 @@ function nodeTransform(n: ViewNode, layout: LayoutResult): string {
   return `translate(${p.x - n.width / 2},${p.y - n.height / 2})`;
 }
 
+/**
+ * A tooltip (`<title>`, as text) with the whole name where the face shows less of it (cut or
+ * escaped); none where the face already shows it all.
+ */
+function fullTitle(parent: SVGElement, name: string, shown: string): void {
+  const full = fullName(name);
+  let title = Array.from(parent.children).find((c): c is SVGTitleElement => c.tagName === 'title' && c.classList.contains('full-name'));
+  if (full === shown) {
+    title?.remove();
+    return;
+  }
+  if (!title) {
+    title = document.createElementNS(SVG_NS, 'title') as SVGTitleElement;
+    title.setAttribute('class', 'full-name');
+    parent.prepend(title);
+  }
+  title.textContent = full;
+}
+
 /** The fixed parts of a node (created once per node id). */
 function buildNode(g: SVGGElement): void {
   const add = (tag: string, cls: string) => {
@@ -480,7 +501,10 @@ function layoutNode(el: SVGGElement, n: ViewNode): void {
   const iconY = baseline(0) + 1;
   g.select('text.icon-toggle').attr('x', iconX('toggle')).attr('y', iconY).text(n.icons.includes('toggle') ? GLYPH.toggleClosed : '');
   g.select('text.icon-warning').attr('x', iconX('warning')).attr('y', iconY).text(n.icons.includes('warning') ? GLYPH.warning : '');
-  g.select('text.label').attr('x', n.labelX).attr('y', baseline(0)).text(n.title);
+  // the face shows the title cut to FACE_CHARS (viewModel.ts sizes the node for this text), the tooltip the whole of it
+  const face = faceText(n.title);
+  g.select('text.label').attr('x', n.labelX).attr('y', baseline(0)).text(face);
+  fullTitle(el, n.title, face);
   g.select('text.op').attr('x', n.width - G.padX).attr('y', baseline(0)).text(n.opText);
   g.select('text.value').attr('x', G.padX).attr('y', baseline(1)).text(n.valueText);
   g.select('text.shape').attr('x', n.width - G.padX).attr('y', baseline(1)).text(n.shapeText);

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatNumber, snapshotToJSON, type GraphSnapshot } from '../../engine/trace/snapshot';
 import { reportHtml } from '../report';
+import { terminalJson, terminalText, visibleName } from '../safe-text';
 import { ModelRunner } from '../runner/runner';
 import { limitProblem, type LimitName, type RunError } from '../runner/types';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../../engine/optim/optimizer';
@@ -46,6 +47,20 @@ Training options (override the file's spec):
   --seed N           seed for shuffling and the validation split
   (--timeout applies to each training step)`;
 
+/**
+ * Every line the CLI prints goes through here: names, messages, errors and the model's console come
+ * from the user's code and must not drive the terminal (escape sequences, `\r`, bidi controls).
+ */
+function say(stream: NodeJS.WriteStream, text: string): void {
+  stream.write(terminalText(text));
+}
+
+/** JSON for stdout: C1, DEL, bidi controls and line separators as `\uXXXX` escapes (the same value parsed). */
+const sayJson = (text: string) => say(process.stdout, `${terminalJson(text)}\n`);
+
+/** For bin/backprop-lens.js, which prints an internal error's stack (its message may quote the model). */
+export { terminalText };
+
 function formatError(e: RunError): string {
   const where = e.line !== null ? `${e.file}:${e.line}${e.column !== null ? `:${e.column}` : ''}` : e.file;
   return `${where}: ${e.kind} error: ${e.message}`;
@@ -59,9 +74,10 @@ function preview(v: Float64Array | null, n: number | null): string {
 }
 
 function table(s: GraphSnapshot): string {
+  // names (and ops, files) on one line each, escaped and cut, so the columns hold
   const rows = s.nodes.map((n) => [
-    String(n.id), n.name ?? '', n.op === 'leaf' ? n.leaf ?? 'leaf' : n.op, `[${n.shape.join(',')}]`,
-    preview(n.value, n.scalar), n.gradStats ? preview(n.grad, n.scalarGrad) : '', n.source ? `${path.basename(n.source.file)}:${n.source.line}` : '',
+    String(n.id), visibleName(n.name ?? ''), visibleName(n.op === 'leaf' ? n.leaf ?? 'leaf' : n.op), `[${n.shape.join(',')}]`,
+    preview(n.value, n.scalar), n.gradStats ? preview(n.grad, n.scalarGrad) : '', n.source ? `${visibleName(path.basename(n.source.file))}:${n.source.line}` : '',
   ]);
   const head = ['id', 'name', 'op', 'shape', 'value', 'grad', 'source'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -77,10 +93,10 @@ function writeReport(snapshot: GraphSnapshot, file: string, output: string): num
     const html = reportHtml(snapshot, { title: `Backprop Lens — ${path.basename(file)}`, mediaDir: path.join(__dirname, '..', 'media') });
     fs.mkdirSync(path.dirname(path.resolve(output)), { recursive: true });
     fs.writeFileSync(output, html);
-    process.stdout.write(`wrote ${output} (${Math.round(Buffer.byteLength(html) / 1024)} KiB, ${snapshot.nodes.length} nodes): open it in any browser\n`);
+    say(process.stdout, `wrote ${output} (${Math.round(Buffer.byteLength(html) / 1024)} KiB, ${snapshot.nodes.length} nodes): open it in any browser\n`);
     return 0;
   } catch (err) {
-    process.stderr.write(`backprop-lens: cannot write the report ${output}: ${(err as Error).message}\n`);
+    say(process.stderr, `backprop-lens: cannot write the report ${output}: ${(err as Error).message}\n`);
     return 1;
   }
 }
@@ -98,18 +114,18 @@ export async function main(argv: string[]): Promise<number> {
       },
     });
   } catch (err) {
-    process.stderr.write(`backprop-lens: ${(err as Error).message}\n\n${USAGE}\n`);
+    say(process.stderr, `backprop-lens: ${(err as Error).message}\n\n${USAGE}\n`);
     return 1;
   }
   const { values, positionals } = parsed;
   if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
+    say(process.stdout, `${USAGE}\n`);
     return 0;
   }
   const [command, file] = positionals;
   const known = command === 'trace' || command === 'report' || command === 'train';
   if (!known || !file) {
-    process.stderr.write(`backprop-lens: ${command ? (known ? 'missing FILE' : `unknown command '${command}'`) : 'missing command'}\n\n${USAGE}\n`);
+    say(process.stderr, `backprop-lens: ${command ? (known ? 'missing FILE' : `unknown command '${command}'`) : 'missing command'}\n\n${USAGE}\n`);
     return 1;
   }
   const trainFlags = (['optimizer', 'lr', 'schedule', 'steps', 'batch-size', 'seed'] as const).filter((k) => values[k] !== undefined);
@@ -120,7 +136,7 @@ export async function main(argv: string[]): Promise<number> {
         : command === 'train' && values['at-step'] !== undefined ? '--at-step applies to trace and report (train prints the whole run)'
         : command === 'train' && (values['max-nodes'] !== undefined || values['max-elements'] !== undefined) ? '--max-nodes and --max-elements apply to trace and report' : null;
   if (usageError) {
-    process.stderr.write(`backprop-lens: ${usageError}\n\n${USAGE}\n`);
+    say(process.stderr, `backprop-lens: ${usageError}\n\n${USAGE}\n`);
     return 1;
   }
   const num = (name: LimitName, v: string | undefined): number | undefined => {
@@ -141,11 +157,11 @@ export async function main(argv: string[]): Promise<number> {
     opts = { timeoutMs: num('timeoutMs', values.timeout), memoryMb: num('memoryMb', values.memory), maxElements: num('maxElements', values['max-elements']), maxNodes: num('maxNodes', values['max-nodes']) };
     overrides = trainOverrides(values);
   } catch (err) {
-    process.stderr.write(`backprop-lens: ${(err as Error).message}\n`);
+    say(process.stderr, `backprop-lens: ${(err as Error).message}\n`);
     return 1;
   }
   if (!fs.existsSync(file)) {
-    process.stderr.write(`backprop-lens: ${file}: no such file\n`);
+    say(process.stderr, `backprop-lens: ${file}: no such file\n`);
     return 1;
   }
   const runner = new ModelRunner(__dirname);
@@ -158,14 +174,15 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     // the model's console goes to stderr in JSON mode so stdout stays one JSON document
-    const onLog = (l: { stream: string; text: string }) => (values.json || l.stream === 'stderr' ? process.stderr : process.stdout).write(`${l.text}\n`);
+    const onLog = (l: { stream: string; text: string }) => say(values.json || l.stream === 'stderr' ? process.stderr : process.stdout, `${l.text}\n`);
     const out = atStep === null ? await runner.run(file, { ...opts, onLog }) : await runner.graphAtStep(file, atStep, { ...opts, overrides, onLog });
     if (!out.ok) {
-      for (const e of out.errors) process.stderr.write(`${formatError(e)}\n`);
+      for (const e of out.errors) say(process.stderr, `${formatError(e)}\n`);
       return 1;
     }
     if (command === 'report') return writeReport(out.snapshot, file, values.output as string);
-    process.stdout.write(values.json ? `${JSON.stringify(snapshotToJSON(out.snapshot))}\n` : `${table(out.snapshot)}\n`);
+    if (values.json) sayJson(JSON.stringify(snapshotToJSON(out.snapshot)));
+    else say(process.stdout, `${table(out.snapshot)}\n`);
     return 0;
   } finally {
     runner.dispose();
@@ -226,16 +243,18 @@ async function train(runner: ModelRunner, file: string, opts: { timeoutMs?: numb
   const tty = !json && process.stderr.isTTY;
   const run = await runner.train(file, {
     ...opts, overrides,
-    onLog: (l) => (json || l.stream === 'stderr' ? process.stderr : process.stdout).write(`${l.text}\n`),
+    onLog: (l) => say(json || l.stream === 'stderr' ? process.stderr : process.stdout, `${l.text}\n`),
+    // the CLI's own progress line rewrites itself with \r (nothing in it comes from the model)
     onProgress: tty ? (p) => process.stderr.write(`\rstep ${p.step}/${p.total}  ${Math.round(p.stepsPerSecond)} steps/s `) : undefined,
   });
   const out = await run.done;
-  if (tty) process.stderr.write('\n');
+  if (tty) say(process.stderr, '\n');
   if (!out.ok) {
-    for (const e of out.errors) process.stderr.write(`${formatError(e)}\n`);
-    if (out.partial) process.stderr.write(`(stopped after ${out.partial.step} of ${out.partial.total} steps)\n`);
+    for (const e of out.errors) say(process.stderr, `${formatError(e)}\n`);
+    if (out.partial) say(process.stderr, `(stopped after ${out.partial.step} of ${out.partial.total} steps)\n`);
     return 1;
   }
-  process.stdout.write(json ? `${toJSON(out.result)}\n` : `${trainTable(out.result)}\n`);
+  if (json) sayJson(toJSON(out.result));
+  else say(process.stdout, `${trainTable(out.result)}\n`);
   return 0;
 }
