@@ -5,7 +5,7 @@
  * into and out of it are rerouted to that node. Pure apart from the text measurer it is given.
  */
 import type { GraphSnapshot, SnapshotNode, TensorStats } from '../extension/protocol';
-import { fmt, shapeText, tensorBrief } from './format';
+import { faceText, fmt, shapeText, tensorBrief } from './format';
 import { edgeKey } from './stepper';
 
 export type TextClass = 'label' | 'op' | 'value' | 'shape' | 'grad' | 'grad-key' | 'cluster-label';
@@ -476,7 +476,8 @@ export function buildViewModel(s: GraphSnapshot, measure: Measure, opts: ViewOpt
     const valueText = tensorBrief(n.value, n.stats, n.size, fmt);
     const hasGradRow = n.requiresGrad || n.gradStats !== null;
     const heat = heatmap(n);
-    const row1 = labelX - G.padX + measure('label', title) + G.gap + measure('op', op);
+    // the face shows the title cut to FACE_CHARS (render.ts draws faceText(title)), so a long name cannot widen the node
+    const row1 = labelX - G.padX + measure('label', faceText(title)) + G.gap + measure('op', op);
     const row2 = measure('value', valueText) + G.gap + measure('shape', shape);
     const gradX = G.padX + measure('grad-key', '∂') + 4;
     const row3 = hasGradRow ? gradX - G.padX + Math.max(...(grads.get(n.id) ?? ['']).map((t) => measure('grad', t))) : 0;

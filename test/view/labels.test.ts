@@ -1,7 +1,7 @@
 /**
  * Names on the graph (issue 14): a node face shows at most FACE_CHARS of a name and a cluster's box
  * CLUSTER_CHARS, the inspector and tooltips the whole name up to NAME_MAX, and every one of them
- * shows controls and bidirectional controls escaped.
+ * shows controls and bidirectional controls escaped. A long name cannot widen its node.
  */
 import assert from 'node:assert/strict';
 import { scalar } from '../../engine/index';
@@ -9,6 +9,7 @@ import { buildSnapshot } from '../../engine/trace/snapshot';
 import { trace } from '../../engine/trace/tracer';
 import type { GraphSnapshot } from '../../extension/protocol';
 import { CLUSTER_CHARS, FACE_CHARS, NAME_MAX, clusterText, faceText, fullName, nodeRef } from '../../webview/format';
+import { buildViewModel } from '../../webview/viewModel';
 
 /** Every raw character that a page would act on as a control or that reorders text. */
 const RAW = /[\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069\u200E\u200F\u061C\u2028\u2029]/;
@@ -18,6 +19,9 @@ function named(name: string): GraphSnapshot {
   const { result } = trace(() => scalar(2).named(name).mul(3));
   return buildSnapshot(result, { file: '/m.ts' });
 }
+
+/** A measurer that charges each character the same, so widths follow the text drawn. */
+const measure = (_cls: string, text: string) => text.length * 7;
 
 describe('view: long and hostile names', () => {
   it('a node face cuts a long name to FACE_CHARS with an ellipsis; a short one is shown as it is', () => {
@@ -58,4 +62,16 @@ describe('view: long and hostile names', () => {
     assert.ok(!RAW.test(ref));
   });
 
+  it('a long name does not widen its node: it is sized for the cut face text, and keeps the whole name for the tooltip', () => {
+    const long = 'w'.repeat(5000);
+    const cut = faceText(long);
+    const vmLong = buildViewModel(named(long), measure);
+    const vmCut = buildViewModel(named(cut), measure);
+    const a = vmLong.nodes.find((v) => v.node.name === long)!;
+    const b = vmCut.nodes.find((v) => v.node.name === cut)!;
+    assert.ok(a && b);
+    assert.equal(a.width, b.width, 'the same width as a node named with the face text itself');
+    assert.ok(a.width < measure('label', long) / 10, `width ${a.width}`);
+    assert.equal(a.title, long, 'the title (drawn cut, with the whole name as its tooltip) is the whole name');
+  });
 });
