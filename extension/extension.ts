@@ -6,11 +6,12 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
-import type { PanelCommand, TrainAction, UiState } from './protocol';
+import type { PanelCommand, TrainAction } from './protocol';
 import { quickFix } from './quickfix';
 import { ModelRunner } from './runner/runner';
 import { GraphPanel, VIEW_TYPE, type PanelServices } from './panel';
 import { defaultExportLine, isModelSource, MODEL_EXTENSIONS } from './modelFiles';
+import { restorableModelFile } from './restore';
 import { hoverMarkdown, inlineValues, nodeForWord } from './snapshotView';
 
 const MODEL_SELECTOR: vscode.DocumentSelector = [
@@ -151,11 +152,15 @@ class Lens implements vscode.Disposable {
   }
 
   private async restore(panel: vscode.WebviewPanel, state: unknown): Promise<void> {
-    const file = (state as Partial<UiState> | undefined)?.file;
-    if (typeof file !== 'string' || !fs.existsSync(file)) {
+    // the saved state is webview data: rerun only a model file inside the workspace
+    const folders = (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+    const restorable = restorableModelFile(state, folders);
+    if ('refused' in restorable || !fs.existsSync(restorable.file)) {
+      if ('refused' in restorable) this.output.appendLine(`did not restore a graph panel: ${restorable.refused}`);
       panel.dispose();
       return;
     }
+    const file = restorable.file;
     const old = this.panels.get(file);
     if (old) old.dispose();
     const gp = this.panelFor(file, panel);

@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { snapshotToJSON, type GraphSnapshot } from '../engine/trace/snapshot';
-import { BACKEND_SETTINGS, packTypedArrays, parseWebviewMessage, type BackendSetting, type HostMessage, type PanelCommand, type UiState, type WebviewMessage } from './protocol';
+import { BACKEND_SETTINGS, packTypedArrays, parseWebviewMessage, type BackendSetting, type HostMessage, type PanelCommand, type WebviewMessage } from './protocol';
 import type { ModelRunner } from './runner/runner';
 import type { RunError, RunOutcome } from './runner/types';
 import { limitSnapshot } from './snapshotView';
@@ -294,9 +294,6 @@ export class GraphPanel {
         }
         break;
       }
-      case 'state':
-        void this.services.context.workspaceState.update(`state:${this.file}`, m.state satisfies UiState);
-        break;
       case 'revealSource':
         void this.reveal(m.file, m.line, m.column);
         break;
@@ -312,8 +309,6 @@ export class GraphPanel {
         break;
       case 'manageTrust':
         void vscode.commands.executeCommand('workbench.trust.manage');
-        break;
-      case 'selectNode':
         break;
       case 'exported': {
         const done = this.pendingExports.get(m.requestId);

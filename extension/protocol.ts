@@ -1,16 +1,21 @@
 /**
- * The only contract between the extension host and the webview. Both sides switch on `type` and
- * end with an exhaustiveness check; messages from the webview are validated on receipt
- * (`parseWebviewMessage`), because a webview is as untrusted as any other input.
+ * The only contract between the extension host and the webview. Each message is declared once, as
+ * a schema value (WEBVIEW_MESSAGES, HOST_MESSAGES; combinators in contract.ts); the TypeScript
+ * unions (WebviewMessage, HostMessage), the validators (parseWebviewMessage, parseHostMessage) and
+ * the lists of types come from those declarations. Both sides switch on `type` and end with an
+ * exhaustiveness check, and both validate what they receive: the host because a webview is as
+ * untrusted as any other input, the webview so that a malformed message is dropped, not half-drawn.
+ * Large payloads (snapshots, plans, progress, reports) are checked by their envelope and sizes only.
  *
- * The webview imports types from here (and the PLAY_SPEEDS constant and `packTypedArrays`) and
- * nothing else from `extension/`.
+ * The webview imports types from here (and a few constants, `packTypedArrays` and
+ * `parseHostMessage`) and nothing else from `extension/`.
  */
 import type { GraphSnapshot } from '../engine/trace/snapshot';
-import type { RunError, TrainProgress } from './runner/types';
+import type { RunError, RunErrorKind, TrainProgress } from './runner/types';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../engine/optim/names';
 import { SCHEDULE_PRESETS, type SchedulePreset } from '../engine/optim/schedules';
 import type { AnalysisRequest, AnalysisResult, SurfaceName } from '../engine/check/analysis';
+import { array, boolean, budget, int, nullable, number, object, oneOf, opaque, optional, parse, record, refine, string, tagged, tuple, typedArray, unknown, type Infer } from './contract';
 import type { GpuPlan } from '../engine/backends/webgpu/plan';
 
 export type { GraphSnapshot, SnapshotNode, SnapshotStep, SnapshotInputStep, SnapshotGroup, Diagnosis, TensorPayload } from '../engine/trace/snapshot';
@@ -21,53 +26,40 @@ export type { HistoryEntry, LayerHistory } from '../engine/train/trainer';
 export type { LayerStats } from '../engine/stats/layers';
 export type { Finding } from '../engine/stats/diagnosis';
 export type { TrainingInfo } from '../engine/trace/snapshot';
-export type { OptimizerName, SchedulePreset };
+export type { OptimizerName, SchedulePreset, GpuPlan };
 export { OPTIMIZER_NAMES, SCHEDULE_PRESETS };
 export type { AnalysisRequest, AnalysisResult, AnalysisKind, GradcheckReport, GradcheckParam, LandscapeReport, PlaygroundReport, PlaygroundTrajectory, SurfaceName, CriticalKind } from '../engine/check/analysis';
 
+// ---------------------------------------------------------------------------------------------
+// the parts of messages
+
 /** Where a training run in the panel stands. */
-export type TrainStatus = 'idle' | 'running' | 'paused' | 'done' | 'stopped' | 'error';
+export const TRAIN_STATUSES = ['idle', 'running', 'paused', 'done', 'stopped', 'error'] as const;
+export type TrainStatus = (typeof TRAIN_STATUSES)[number];
 
-/** Settings the training view changes without touching the file (all optional). */
-export interface TrainOverrides {
-  optimizer?: OptimizerName;
-  lr?: number;
-  /** A schedule sized to the run (see `preset` in engine/optim/schedules.ts); absent: the file's. */
-  schedule?: SchedulePreset;
-  steps?: number;
-  batchSize?: number;
-  seed?: number;
-}
-
-export type TrainAction = 'run' | 'pause' | 'step' | 'reset';
+export const TRAIN_ACTIONS = ['run', 'pause', 'step', 'reset'] as const;
+export type TrainAction = (typeof TRAIN_ACTIONS)[number];
 
 /** The `backpropLens.backend` setting: where training runs. */
 export type BackendSetting = 'auto' | 'webgpu' | 'cpu';
 export const BACKEND_SETTINGS: readonly BackendSetting[] = ['auto', 'webgpu', 'cpu'];
 
-/** Where a training run runs: WebGPU in the panel (with the adapter's name) or the CPU (with why, if a GPU was wanted). */
-export interface TrainBackend {
-  kind: 'webgpu' | 'cpu';
-  adapter?: string;
-  note?: string;
-}
-
-export type { GpuPlan };
-
 /** What the host asks of the panel's GPU run. */
-export type GpuAction = 'pause' | 'resume' | 'step' | 'cancel';
+export const GPU_ACTIONS = ['pause', 'resume', 'step', 'cancel'] as const;
+export type GpuAction = (typeof GPU_ACTIONS)[number];
 
-/** A GPU run's history since its previous checkpoint, by column (typed arrays keep NaN and ±∞ through postMessage). */
-export interface GpuHistory {
-  step: Float64Array;
-  loss: Float64Array;
-  lr: Float64Array;
-  gradNorm: Float64Array;
-}
+export const TENSOR_WHICH = ['value', 'grad'] as const;
+export type TensorWhich = (typeof TENSOR_WHICH)[number];
+
+/** Actions the host asks the webview to perform (commands and keybindings). */
+export const PANEL_COMMANDS = ['stepForward', 'stepBackward', 'reset', 'first', 'last', 'fit'] as const;
+export type PanelCommand = (typeof PANEL_COMMANDS)[number];
+
+export const EXPORT_FORMATS = ['svg', 'png'] as const;
 
 export type ViewMode = 'forward' | 'backward';
 
-/** What the panel restores after a reload (also kept by the webview through `setState`). */
+/** What the panel restores after a reload: kept by the webview through `setState`, handed to the panel serializer. */
 export interface UiState {
   file: string | null;
   mode: ViewMode;
@@ -85,6 +77,222 @@ export interface UiState {
 
 /** The play speeds the toolbar cycles through. */
 export const PLAY_SPEEDS = [0.5, 1, 2, 4, 8] as const;
+
+const id = int(0);
+/** Host text: file names, messages, stacks (generous: the host is the trusted side; the limit only bounds the work). */
+const hostText = string(1 << 20);
+
+/** Settings the training view changes without touching the file (all optional). */
+const TRAIN_OVERRIDES = object({
+  optimizer: optional(oneOf(OPTIMIZER_NAMES)),
+  lr: optional(number({ min: 0, max: 1e6 })),
+  /** A schedule sized to the run (see `preset` in engine/optim/schedules.ts); absent: the file's. */
+  schedule: optional(oneOf(SCHEDULE_PRESETS)),
+  steps: optional(int(1, 10_000_000)),
+  batchSize: optional(int(1, 10_000_000)),
+  seed: optional(int(0, 2 ** 31)),
+});
+export type TrainOverrides = Infer<typeof TRAIN_OVERRIDES>;
+
+/** Where a training run runs: WebGPU in the panel (with the adapter's name) or the CPU (with why, if a GPU was wanted). */
+const TRAIN_BACKEND = object({
+  kind: oneOf(['webgpu', 'cpu']),
+  adapter: optional(string(10_000)),
+  note: optional(hostText),
+});
+export type TrainBackend = Infer<typeof TRAIN_BACKEND>;
+
+const SURFACES = ['saddle', 'bowl', 'rosenbrock', 'file'] as const satisfies readonly SurfaceName[];
+
+/** Gradient check, loss landscape (at the current training step) or an optimizer playground run. */
+const ANALYSIS_REQUEST = tagged('kind', {
+  gradcheck: {},
+  landscape: { twoD: boolean, range: number({ min: 1e-6, max: 100 }), seed: int(0, 2 ** 31) },
+  playground: {
+    surface: oneOf(SURFACES),
+    runs: array(object({ optimizer: oneOf(OPTIMIZER_NAMES), lr: number({ min: 0, max: 1e6 }) }), { min: 1, max: OPTIMIZER_NAMES.length * 4 }),
+    steps: int(1, 100_000),
+    start: optional(tuple(number({ min: -1e6, max: 1e6 }), number({ min: -1e6, max: 1e6 }))),
+  },
+});
+
+const RUN_ERROR_KINDS = ['syntax', 'runtime', 'shape', 'timeout', 'memory', 'export', 'too-large', 'settings', 'cancelled', 'internal'] as const satisfies readonly RunErrorKind[];
+
+const RUN_ERROR = object({
+  kind: oneOf(RUN_ERROR_KINDS),
+  message: hostText,
+  file: hostText,
+  line: nullable(int(0)),
+  column: nullable(int(0)),
+  /** Stack with positions mapped to the user's files (runtime errors). */
+  stack: optional(hostText),
+});
+
+/** Limits on what a GPU checkpoint may carry (a misbehaving webview cannot make the host allocate without bound). */
+const GPU_LIMITS = { params: 10_000, slots: 4, elements: 64 * 2 ** 20, history: 10_000_000 } as const;
+
+/** A parameter or an optimizer slot: counted against the checkpoint's element budget. */
+const GPU_VALUES = typedArray('Float32Array', { fromNumbers: true, counted: true });
+const HISTORY_COLUMN = typedArray('Float64Array', { max: GPU_LIMITS.history, fromNumbers: true });
+
+/** A GPU run's history since its previous checkpoint, by column (typed arrays keep NaN and ±∞ through postMessage). */
+const GPU_HISTORY = refine(
+  object({ step: HISTORY_COLUMN, loss: HISTORY_COLUMN, lr: HISTORY_COLUMN, gradNorm: HISTORY_COLUMN }),
+  (h) => ([h.loss, h.lr, h.gradNorm].every((c) => c.length === h.step.length) ? null : 'history columns must be of one length'),
+);
+export type GpuHistory = Infer<typeof GPU_HISTORY>;
+
+const GPU_CHECKPOINT = budget(GPU_LIMITS.elements, refine(
+  object({
+    runId: id,
+    step: int(0, 10_000_000),
+    params: array(GPU_VALUES, { max: GPU_LIMITS.params }),
+    slots: array(nullable(record(/^[A-Za-z]\w{0,31}$/, GPU_VALUES, { max: GPU_LIMITS.slots })), { max: GPU_LIMITS.params }),
+    history: GPU_HISTORY,
+    paused: boolean,
+    log: boolean,
+  }),
+  (m) => {
+    if (m.slots.length !== m.params.length) return `slots: expected one entry per parameter (${m.params.length}), got ${m.slots.length}`;
+    const s = m.history.step;
+    for (let i = 0; i < s.length; i++) {
+      if (!(Number.isInteger(s[i]) && s[i] >= 1 && s[i] <= m.step && (i === 0 || s[i] > s[i - 1]))) return 'history steps must be increasing and at most the checkpoint step';
+    }
+    return null;
+  },
+));
+
+/** The most nodes, steps… a snapshot may list (ten times the largest node limit). */
+const MAX_SNAPSHOT_ITEMS = 1_000_000;
+const snapshotItems = array(unknown, { max: MAX_SNAPSHOT_ITEMS });
+/** A snapshot's envelope: its lists and their sizes, not each node (normalizeSnapshot in the webview copes with the rest). */
+const SNAPSHOT = opaque<GraphSnapshot>('a graph snapshot', object({
+  file: hostText,
+  nodes: snapshotItems,
+  backward: snapshotItems,
+  forward: snapshotItems,
+  groups: optional(snapshotItems),
+  diagnosis: optional(snapshotItems),
+}));
+
+const TRAIN_PROGRESS = opaque<TrainProgress>('training progress', object({
+  step: int(0),
+  total: int(0),
+  history: array(unknown, { max: GPU_LIMITS.history }),
+  layers: array(unknown, { max: GPU_LIMITS.history }),
+  findings: array(unknown, { max: 100_000 }),
+  stepsPerSecond: number({ finite: false }),
+  paused: boolean,
+}));
+
+const ANALYSIS_RESULT = opaque<AnalysisResult>('an analysis result', tagged('kind', {
+  gradcheck: { report: object({}) },
+  landscape: { report: object({}) },
+  playground: { report: object({}) },
+}));
+
+const GPU_PLAN = opaque<GpuPlan>('a GPU plan', object({
+  programs: array(unknown, { max: 10_000 }),
+  params: array(unknown, { max: GPU_LIMITS.params }),
+}));
+
+// ---------------------------------------------------------------------------------------------
+// host → webview
+
+export const HOST_MESSAGES = tagged('type', {
+  /** A new trace. Payloads above `snapshot.maxElements` are null: fetch them with `fetchTensor`. */
+  snapshot: { runId: id, file: hostText, fileName: hostText, snapshot: SNAPSHOT },
+  /** A run started (the panel shows progress but keeps the previous graph). */
+  running: { file: hostText, fileName: hostText },
+  /** The run failed: syntax, runtime, shape, timeout, memory… (located in the user's files). */
+  errors: { file: hostText, fileName: hostText, errors: array(RUN_ERROR, { max: 10_000 }) },
+  /** Restricted Mode: no model code runs. */
+  untrusted: { file: hostText, fileName: hostText },
+  tensorData: { requestId: id, node: id, which: oneOf(TENSOR_WHICH), data: nullable(typedArray('Float64Array', { max: 2 ** 28 })), reason: optional(hostText) },
+  command: { command: oneOf(PANEL_COMMANDS) },
+  /** The editor cursor is on these lines of `file`: highlight the nodes created there. */
+  highlightLines: { file: hostText, lines: array(int(0), { max: 100_000 }) },
+  /** Export request: the webview answers with an `exported` message. */
+  export: { requestId: id, format: oneOf(EXPORT_FORMATS) },
+  /** New history, layer summaries and findings of training run `runId` (append; a new runId starts over). */
+  trainProgress: { runId: id, progress: TRAIN_PROGRESS },
+  /** Training run `runId` changed state; `message` explains errors and early stops. */
+  trainStatus: { runId: id, status: oneOf(TRAIN_STATUSES), step: int(0), total: int(0), overrides: TRAIN_OVERRIDES, message: optional(hostText), backend: optional(TRAIN_BACKEND) },
+  /** The answer to an `analyze` request: a report, or why there is none. */
+  analysis: { requestId: id, result: nullable(ANALYSIS_RESULT), error: optional(RUN_ERROR) },
+  /** The graph now shows training step `step` of run `runId` (a traced pass at the current parameters). */
+  trainGraph: { runId: id, step: int(0), snapshot: SNAPSHOT },
+  /**
+   * Train run `runId` on the panel's GPU from this plan (paused: wait for a resume or step).
+   * `software`: a software adapter (SwiftShader, llvmpipe) will do; without it such an adapter is
+   * refused (the CPU engine is faster than a GPU emulated on the CPU).
+   */
+  gpuTrain: { runId: id, plan: GPU_PLAN, paused: boolean, software: boolean },
+  gpuControl: { runId: id, action: oneOf(GPU_ACTIONS) },
+});
+
+export type HostMessage = Infer<typeof HOST_MESSAGES>;
+export const HOST_MESSAGE_TYPES = HOST_MESSAGES.tags;
+
+// ---------------------------------------------------------------------------------------------
+// webview → host
+
+export const WEBVIEW_MESSAGES = tagged('type', {
+  ready: {},
+  /** Reveal a node's source line in the editor (only files of the current trace are accepted). */
+  revealSource: { file: string(4096), line: int(1), column: int(0) },
+  fetchTensor: { requestId: id, node: id, which: oneOf(TENSOR_WHICH) },
+  rerun: {},
+  manageTrust: {},
+  /** Answer to an `export` request: SVG markup, or a PNG as a data URL. */
+  exported: { requestId: id, format: oneOf(EXPORT_FORMATS), data: string(64 * 1024 * 1024) },
+  error: { message: string(10_000) },
+  /** Training controls: run (or resume), pause, one step, reset (back to the initial parameters). */
+  train: { action: oneOf(TRAIN_ACTIONS), overrides: optional(TRAIN_OVERRIDES) },
+  /** Gradient check or loss landscape at the current training step, or an optimizer playground run. */
+  analyze: { requestId: id, request: ANALYSIS_REQUEST },
+  /** The GPU run `runId` is on its way, on this adapter. */
+  gpuStarted: { runId: id, adapter: string(200) },
+  /**
+   * The GPU run's state after `step` steps: parameters, optimizer slots (by name; null before a
+   * parameter's first update), history since the previous checkpoint; `paused`: nothing runs until
+   * the next control; `log`: record layer summaries at this step.
+   */
+  gpuCheckpoint: GPU_CHECKPOINT,
+  /** The GPU run cannot go on (no adapter, device lost, out of memory…): the host goes on on the CPU. */
+  gpuFailed: { runId: id, reason: string(2000) },
+});
+
+export type WebviewMessage = Infer<typeof WEBVIEW_MESSAGES>;
+export const WEBVIEW_MESSAGE_TYPES = WEBVIEW_MESSAGES.tags;
+
+// The schemas above must describe exactly the types the engine and the runner own.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Holds<T extends true> = T;
+export type ContractChecks = [
+  Holds<Same<Infer<typeof ANALYSIS_REQUEST>, AnalysisRequest>>,
+  Holds<Same<Infer<typeof RUN_ERROR>, RunError>>,
+  Holds<Same<(typeof RUN_ERROR_KINDS)[number], RunErrorKind>>,
+  Holds<Same<(typeof SURFACES)[number], SurfaceName>>,
+];
+
+/**
+ * Checks a message from the webview. Returns it (with only the known fields) or why it was
+ * rejected. Size limits keep a misbehaving webview from making the host do much work. Never throws.
+ */
+export function parseWebviewMessage(m: unknown): { ok: true; message: WebviewMessage } | { ok: false; reason: string } {
+  const r = parse(WEBVIEW_MESSAGES, m);
+  return r.ok ? { ok: true, message: r.value } : r;
+}
+
+/** Checks a message from the host (in the webview): its fields, and the envelope and sizes of large payloads. Never throws. */
+export function parseHostMessage(m: unknown): { ok: true; message: HostMessage } | { ok: false; reason: string } {
+  const r = parse(HOST_MESSAGES, m);
+  return r.ok ? { ok: true, message: r.value } : r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// transport
 
 type View = Float64Array | Float32Array | Int32Array | Uint8Array | Uint32Array | Int16Array | Uint16Array | Int8Array;
 
@@ -140,275 +348,4 @@ function isPlain(v: unknown): v is Record<string, unknown> {
   if (typeof v !== 'object' || v === null) return false;
   const proto = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;
-}
-
-export type TensorWhich = 'value' | 'grad';
-
-/** Actions the host asks the webview to perform (commands and keybindings). */
-export type PanelCommand = 'stepForward' | 'stepBackward' | 'reset' | 'first' | 'last' | 'fit';
-
-// ---------------------------------------------------------------------------------------------
-// host → webview
-
-export type HostMessage =
-  /** A new trace. Payloads above `snapshot.maxElements` are null: fetch them with `fetchTensor`. */
-  | { type: 'snapshot'; runId: number; file: string; fileName: string; snapshot: GraphSnapshot }
-  /** A run started (the panel shows progress but keeps the previous graph). */
-  | { type: 'running'; file: string; fileName: string }
-  /** The run failed: syntax, runtime, shape, timeout, memory… (located in the user's files). */
-  | { type: 'errors'; file: string; fileName: string; errors: RunError[] }
-  /** Restricted Mode: no model code runs. */
-  | { type: 'untrusted'; file: string; fileName: string }
-  | { type: 'tensorData'; requestId: number; node: number; which: TensorWhich; data: Float64Array | null; reason?: string }
-  | { type: 'command'; command: PanelCommand }
-  /** The editor cursor is on these lines of `file`: highlight the nodes created there. */
-  | { type: 'highlightLines'; file: string; lines: number[] }
-  /** Export request: the webview answers with an `exported` message. */
-  | { type: 'export'; requestId: number; format: 'svg' | 'png' }
-  /** New history, layer summaries and findings of training run `runId` (append; a new runId starts over). */
-  | { type: 'trainProgress'; runId: number; progress: TrainProgress }
-  /** Training run `runId` changed state; `message` explains errors and early stops. */
-  | { type: 'trainStatus'; runId: number; status: TrainStatus; step: number; total: number; overrides: TrainOverrides; message?: string; backend?: TrainBackend }
-  /** The answer to an `analyze` request: a report, or why there is none. */
-  | { type: 'analysis'; requestId: number; result: AnalysisResult | null; error?: RunError }
-  /** The graph now shows training step `step` of run `runId` (a traced pass at the current parameters). */
-  | { type: 'trainGraph'; runId: number; step: number; snapshot: GraphSnapshot }
-  /**
-   * Train run `runId` on the panel's GPU from this plan (paused: wait for a resume or step).
-   * `software`: a software adapter (SwiftShader, llvmpipe) will do; without it such an adapter is
-   * refused (the CPU engine is faster than a GPU emulated on the CPU).
-   */
-  | { type: 'gpuTrain'; runId: number; plan: GpuPlan; paused: boolean; software: boolean }
-  | { type: 'gpuControl'; runId: number; action: GpuAction };
-
-// ---------------------------------------------------------------------------------------------
-// webview → host
-
-export type WebviewMessage =
-  | { type: 'ready' }
-  | { type: 'state'; state: UiState }
-  /** Reveal a node's source line in the editor (only files of the current trace are accepted). */
-  | { type: 'revealSource'; file: string; line: number; column: number }
-  | { type: 'fetchTensor'; requestId: number; node: number; which: TensorWhich }
-  | { type: 'rerun' }
-  | { type: 'manageTrust' }
-  | { type: 'selectNode'; node: number | null }
-  /** Answer to an `export` request: SVG markup, or a PNG as a data URL. */
-  | { type: 'exported'; requestId: number; format: 'svg' | 'png'; data: string }
-  | { type: 'error'; message: string }
-  /** Training controls: run (or resume), pause, one step, reset (back to the initial parameters). */
-  | { type: 'train'; action: TrainAction; overrides?: TrainOverrides }
-  /** Gradient check or loss landscape at the current training step, or an optimizer playground run. */
-  | { type: 'analyze'; requestId: number; request: AnalysisRequest }
-  /** The GPU run `runId` is on its way, on this adapter. */
-  | { type: 'gpuStarted'; runId: number; adapter: string }
-  /**
-   * The GPU run's state after `step` steps: parameters, optimizer slots (by name; null before a
-   * parameter's first update), history since the previous checkpoint; `paused`: nothing runs until
-   * the next control; `log`: record layer summaries at this step.
-   */
-  | { type: 'gpuCheckpoint'; runId: number; step: number; params: Float32Array[]; slots: (Record<string, Float32Array> | null)[]; history: GpuHistory; paused: boolean; log: boolean }
-  /** The GPU run cannot go on (no adapter, device lost, out of memory…): the host goes on on the CPU. */
-  | { type: 'gpuFailed'; runId: number; reason: string };
-
-export const WEBVIEW_MESSAGE_TYPES = ['ready', 'state', 'revealSource', 'fetchTensor', 'rerun', 'manageTrust', 'selectNode', 'exported', 'error', 'train', 'analyze', 'gpuStarted', 'gpuCheckpoint', 'gpuFailed'] as const;
-
-/** Limits on what a GPU checkpoint may carry (a misbehaving webview cannot make the host allocate without bound). */
-const GPU_LIMITS = { params: 10_000, slots: 4, elements: 64 * 2 ** 20, history: 10_000_000 } as const;
-
-/** A Float32Array, or an array of numbers turned into one; null for anything else or too many elements. */
-function f32(v: unknown, budget: { left: number }): Float32Array | null {
-  let out: Float32Array | null = null;
-  if (v instanceof Float32Array) out = v;
-  else if (Array.isArray(v) && v.every((x) => typeof x === 'number' || x === null)) out = Float32Array.from(v as (number | null)[], (x) => (x === null ? NaN : x));
-  if (!out || out.length > budget.left) return null;
-  budget.left -= out.length;
-  return out;
-}
-
-function f64(v: unknown, max: number): Float64Array | null {
-  if (v instanceof Float64Array) return v.length <= max ? v : null;
-  if (Array.isArray(v) && v.length <= max && v.every((x) => typeof x === 'number' || x === null)) return Float64Array.from(v as (number | null)[], (x) => (x === null ? NaN : x));
-  return null;
-}
-
-function parseGpuCheckpoint(m: Record<string, unknown>): Extract<WebviewMessage, { type: 'gpuCheckpoint' }> | string {
-  if (!isInt(m.runId) || !isInt(m.step) || (m.step as number) > 10_000_000) return 'expected runId and step';
-  if (typeof m.paused !== 'boolean' || typeof m.log !== 'boolean') return 'expected paused and log';
-  if (!Array.isArray(m.params) || m.params.length > GPU_LIMITS.params || !Array.isArray(m.slots) || m.slots.length !== m.params.length) return 'expected params and slots of the same length';
-  const budget = { left: GPU_LIMITS.elements };
-  const params: Float32Array[] = [];
-  for (const p of m.params) {
-    const a = f32(p, budget);
-    if (!a) return 'params must be Float32Arrays';
-    params.push(a);
-  }
-  const slots: (Record<string, Float32Array> | null)[] = [];
-  for (const s of m.slots) {
-    if (s === null) {
-      slots.push(null);
-      continue;
-    }
-    if (!isObj(s) || Object.keys(s).length > GPU_LIMITS.slots) return 'slots must be null or a few named Float32Arrays';
-    const named: Record<string, Float32Array> = {};
-    for (const [k, v] of Object.entries(s)) {
-      const a = /^[A-Za-z]\w{0,31}$/.test(k) ? f32(v, budget) : null;
-      if (!a) return 'slots must be null or a few named Float32Arrays';
-      named[k] = a;
-    }
-    slots.push(named);
-  }
-  const h = m.history;
-  if (!isObj(h)) return 'expected history columns';
-  const cols = (['step', 'loss', 'lr', 'gradNorm'] as const).map((k) => f64(h[k], GPU_LIMITS.history));
-  if (cols.some((c) => c === null) || cols.some((c) => c!.length !== cols[0]!.length)) return 'history columns must be Float64Arrays of one length';
-  const [step, loss, lr, gradNorm] = cols as Float64Array[];
-  if (!step.every((v, i) => Number.isInteger(v) && v >= 1 && v <= (m.step as number) && (i === 0 || v > step[i - 1]))) return 'history steps must be increasing and at most the checkpoint step';
-  return { type: 'gpuCheckpoint', runId: m.runId as number, step: m.step as number, params, slots, history: { step, loss, lr, gradNorm }, paused: m.paused, log: m.log };
-}
-
-function parseOverrides(v: unknown): TrainOverrides | null {
-  if (!isObj(v)) return null;
-  const o: TrainOverrides = {};
-  if (v.optimizer !== undefined) {
-    if (!(OPTIMIZER_NAMES as readonly unknown[]).includes(v.optimizer)) return null;
-    o.optimizer = v.optimizer as OptimizerName;
-  }
-  if (v.lr !== undefined) {
-    if (typeof v.lr !== 'number' || !Number.isFinite(v.lr) || v.lr < 0 || v.lr > 1e6) return null;
-    o.lr = v.lr;
-  }
-  for (const k of ['steps', 'batchSize'] as const) {
-    if (v[k] === undefined) continue;
-    if (!isInt(v[k], 1) || (v[k] as number) > 10_000_000) return null;
-    o[k] = v[k] as number;
-  }
-  if (v.seed !== undefined) {
-    if (!isInt(v.seed) || (v.seed as number) > 2 ** 31) return null;
-    o.seed = v.seed as number;
-  }
-  if (v.schedule !== undefined) {
-    if (!(SCHEDULE_PRESETS as readonly unknown[]).includes(v.schedule)) return null;
-    o.schedule = v.schedule as SchedulePreset;
-  }
-  return o;
-}
-
-const SURFACES: readonly SurfaceName[] = ['saddle', 'bowl', 'rosenbrock', 'file'];
-const isNum = (v: unknown, lo: number, hi: number): v is number => typeof v === 'number' && Number.isFinite(v) && v >= lo && v <= hi;
-
-function parseAnalysis(v: unknown): AnalysisRequest | null {
-  if (!isObj(v)) return null;
-  switch (v.kind) {
-    case 'gradcheck':
-      return { kind: 'gradcheck' };
-    case 'landscape':
-      if (typeof v.twoD !== 'boolean' || !isNum(v.range, 1e-6, 100) || !isInt(v.seed) || (v.seed as number) > 2 ** 31) return null;
-      return { kind: 'landscape', twoD: v.twoD, range: v.range as number, seed: v.seed as number };
-    case 'playground': {
-      if (!(SURFACES as readonly unknown[]).includes(v.surface) || !isInt(v.steps, 1) || (v.steps as number) > 100_000) return null;
-      if (!Array.isArray(v.runs) || v.runs.length < 1 || v.runs.length > OPTIMIZER_NAMES.length * 4) return null;
-      const runs: { optimizer: OptimizerName; lr: number }[] = [];
-      for (const r of v.runs) {
-        if (!isObj(r) || !(OPTIMIZER_NAMES as readonly unknown[]).includes(r.optimizer) || !isNum(r.lr, 0, 1e6)) return null;
-        runs.push({ optimizer: r.optimizer as OptimizerName, lr: r.lr as number });
-      }
-      const out: AnalysisRequest = { kind: 'playground', surface: v.surface as SurfaceName, runs, steps: v.steps as number };
-      if (v.start !== undefined) {
-        if (!Array.isArray(v.start) || v.start.length !== 2 || !v.start.every((x) => isNum(x, -1e6, 1e6))) return null;
-        out.start = [v.start[0] as number, v.start[1] as number];
-      }
-      return out;
-    }
-    default:
-      return null;
-  }
-}
-
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isInt = (v: unknown, min = 0): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min;
-const isStr = (v: unknown, max = 10_000): v is string => typeof v === 'string' && v.length <= max;
-
-function parseState(v: unknown): UiState | null {
-  if (!isObj(v)) return null;
-  const { file, mode, step, selected, direction, transform, collapsed, speed } = v;
-  if (!(file === null || isStr(file, 4096))) return null;
-  if (mode !== 'forward' && mode !== 'backward') return null;
-  if (!isInt(step)) return null;
-  if (!(selected === null || isInt(selected))) return null;
-  if (direction !== 'TB' && direction !== 'LR') return null;
-  let t: UiState['transform'] = null;
-  if (transform !== null && transform !== undefined) {
-    if (!isObj(transform)) return null;
-    const { x, y, k } = transform;
-    if (![x, y, k].every((n) => typeof n === 'number' && Number.isFinite(n)) || (k as number) <= 0) return null;
-    t = { x: x as number, y: y as number, k: k as number };
-  }
-  let c: string[] | null = null;
-  if (collapsed !== null && collapsed !== undefined) {
-    if (!Array.isArray(collapsed) || collapsed.length > 10_000 || !collapsed.every((k) => isStr(k, 4096))) return null;
-    c = collapsed as string[];
-  }
-  if (speed !== undefined && !(PLAY_SPEEDS as readonly unknown[]).includes(speed)) return null;
-  const state: UiState = { file, mode, step, selected, direction, transform: t };
-  if (c) state.collapsed = c;
-  if (speed !== undefined) state.speed = speed as number;
-  return state;
-}
-
-/**
- * Checks a message from the webview. Returns it (with only the known fields) or an explanation of
- * why it was rejected. Size limits keep a misbehaving webview from making the host do much work.
- */
-export function parseWebviewMessage(m: unknown): { ok: true; message: WebviewMessage } | { ok: false; reason: string } {
-  if (!isObj(m)) return { ok: false, reason: 'not an object' };
-  const type = m.type;
-  const bad = (what: string) => ({ ok: false as const, reason: `${String(type)}: ${what}` });
-  switch (type) {
-    case 'ready':
-    case 'rerun':
-    case 'manageTrust':
-      return { ok: true, message: { type } };
-    case 'state': {
-      const state = parseState(m.state);
-      return state ? { ok: true, message: { type, state } } : bad('invalid state');
-    }
-    case 'revealSource':
-      if (!isStr(m.file, 4096) || !isInt(m.line, 1) || !isInt(m.column, 0)) return bad('expected file, line ≥ 1, column ≥ 0');
-      return { ok: true, message: { type, file: m.file, line: m.line, column: m.column } };
-    case 'fetchTensor':
-      if (!isInt(m.requestId) || !isInt(m.node) || (m.which !== 'value' && m.which !== 'grad')) return bad('expected requestId, node and which');
-      return { ok: true, message: { type, requestId: m.requestId, node: m.node, which: m.which } };
-    case 'selectNode':
-      if (!(m.node === null || isInt(m.node))) return bad('expected a node id or null');
-      return { ok: true, message: { type, node: m.node } };
-    case 'exported':
-      if (!isInt(m.requestId) || (m.format !== 'svg' && m.format !== 'png') || !isStr(m.data, 64 * 1024 * 1024)) return bad('expected requestId, format and data');
-      return { ok: true, message: { type, requestId: m.requestId, format: m.format, data: m.data } };
-    case 'error':
-      if (!isStr(m.message)) return bad('expected a message');
-      return { ok: true, message: { type, message: m.message } };
-    case 'train': {
-      if (m.action !== 'run' && m.action !== 'pause' && m.action !== 'step' && m.action !== 'reset') return bad('expected action run, pause, step or reset');
-      if (m.overrides === undefined) return { ok: true, message: { type, action: m.action } };
-      const overrides = parseOverrides(m.overrides);
-      return overrides ? { ok: true, message: { type, action: m.action, overrides } } : bad('invalid overrides');
-    }
-    case 'analyze': {
-      const request = isInt(m.requestId) ? parseAnalysis(m.request) : null;
-      return request ? { ok: true, message: { type, requestId: m.requestId as number, request } } : bad('expected requestId and a gradcheck, landscape or playground request');
-    }
-    case 'gpuStarted':
-      if (!isInt(m.runId) || !isStr(m.adapter, 200)) return bad('expected runId and adapter');
-      return { ok: true, message: { type, runId: m.runId, adapter: m.adapter } };
-    case 'gpuFailed':
-      if (!isInt(m.runId) || !isStr(m.reason, 2000)) return bad('expected runId and reason');
-      return { ok: true, message: { type, runId: m.runId, reason: m.reason } };
-    case 'gpuCheckpoint': {
-      const c = parseGpuCheckpoint(m);
-      return typeof c === 'string' ? bad(c) : { ok: true, message: c };
-    }
-    default:
-      return { ok: false, reason: `unknown message type ${JSON.stringify(type)?.slice(0, 60)}` };
-  }
 }

@@ -496,7 +496,6 @@ export class App {
     this.ui.selected = id;
     this.refreshStep();
     if (fromUser) {
-      this.host.post({ type: 'selectNode', node: id });
       this.revealSource(n);
     }
     this.persist();
@@ -543,7 +542,6 @@ export class App {
   private persist(): void {
     const state: PanelState = { ...this.ui, transform: this.ui.transform ? { ...this.ui.transform } : null, collapsed: this.snapshot ? [...this.collapsed] : null, view: this.panelView };
     this.host.setState(state);
-    this.host.post({ type: 'state', state });
   }
 
   private refreshStep(): void {

@@ -1,21 +1,24 @@
-/** parseWebviewMessage: the host accepts exactly the messages of the protocol, nothing else. */
+/**
+ * The contract both ways: the host accepts exactly the messages of the protocol (parseWebviewMessage),
+ * the webview checks the host's by their fields and the envelope of large payloads (parseHostMessage).
+ */
 import * as assert from 'node:assert/strict';
-import { parseWebviewMessage, WEBVIEW_MESSAGE_TYPES, type UiState, type WebviewMessage } from '../../extension/protocol';
-
-const STATE: UiState = { file: '/w/model.ts', mode: 'backward', step: 3, selected: 5, direction: 'TB', transform: { x: 10, y: -4, k: 1.5 } };
+import { buildSnapshot } from '../../engine/trace/snapshot';
+import { trace } from '../../engine/trace/tracer';
+import { scalar } from '../../engine';
+import {
+  HOST_MESSAGE_TYPES, packTypedArrays, parseHostMessage, parseWebviewMessage, WEBVIEW_MESSAGE_TYPES,
+  type GraphSnapshot, type HostMessage, type WebviewMessage,
+} from '../../extension/protocol';
 
 const VALID: WebviewMessage[] = [
   { type: 'ready' },
   { type: 'rerun' },
   { type: 'manageTrust' },
-  { type: 'state', state: STATE },
-  { type: 'state', state: { ...STATE, file: null, selected: null, transform: null, mode: 'forward', direction: 'LR', step: 0 } },
   { type: 'revealSource', file: '/w/model.ts', line: 1, column: 0 },
   { type: 'revealSource', file: '/w/lib/helper.ts', line: 120, column: 17 },
   { type: 'fetchTensor', requestId: 0, node: 12, which: 'value' },
   { type: 'fetchTensor', requestId: 7, node: 0, which: 'grad' },
-  { type: 'selectNode', node: 3 },
-  { type: 'selectNode', node: null },
   { type: 'exported', requestId: 1, format: 'svg', data: '<svg xmlns="http://www.w3.org/2000/svg"></svg>' },
   { type: 'exported', requestId: 2, format: 'png', data: 'data:image/png;base64,iVBORw0KGgo=' },
   { type: 'error', message: 'layout failed' },
@@ -77,35 +80,18 @@ describe('protocol: parseWebviewMessage', () => {
     const r = parseWebviewMessage({ type: 'revealSource', file: '/w/a.ts', line: 2, column: 1, evil: 'rm -rf /' });
     assert.ok(r.ok);
     assert.deepEqual(r.message, { type: 'revealSource', file: '/w/a.ts', line: 2, column: 1 });
-    const s = parseWebviewMessage({ type: 'state', state: { ...STATE, extra: 1 } });
-    assert.ok(s.ok);
-    assert.deepEqual(s.message, { type: 'state', state: STATE });
+    const a = parseWebviewMessage({ type: 'analyze', requestId: 1, request: { kind: 'playground', surface: 'bowl', runs: [{ optimizer: 'sgd', lr: 0.1, momentum: 0.9 }], steps: 5, extra: [] } });
+    assert.ok(a.ok);
+    assert.deepEqual(a.message, { type: 'analyze', requestId: 1, request: { kind: 'playground', surface: 'bowl', runs: [{ optimizer: 'sgd', lr: 0.1 }], steps: 5 } });
   });
 
-  it('treats a missing transform as null', () => {
-    const { transform: _t, ...noTransform } = STATE;
-    const r = parseWebviewMessage({ type: 'state', state: noTransform });
-    assert.ok(r.ok);
-    assert.deepEqual(r.message, { type: 'state', state: { ...STATE, transform: null } });
-  });
-
-  it('keeps the collapsed groups of a state and rejects malformed ones', () => {
-    const base = { file: '/w/m.ts', mode: 'backward', step: 1, selected: null, direction: 'TB', transform: null };
-    const ok = parseWebviewMessage({ type: 'state', state: { ...base, collapsed: ['scope:mlp', 'group:2'] } });
-    assert.ok(ok.ok && ok.message.type === 'state');
-    assert.deepEqual(ok.ok && ok.message.type === 'state' ? ok.message.state.collapsed : null, ['scope:mlp', 'group:2']);
-    for (const collapsed of ['scope:mlp', [1, 2], ['x'.repeat(5000)]]) {
-      assert.equal(parseWebviewMessage({ type: 'state', state: { ...base, collapsed } }).ok, false, JSON.stringify(collapsed).slice(0, 40));
-    }
-  });
-
-  it('keeps a known play speed and rejects others', () => {
-    const base = { file: '/w/m.ts', mode: 'backward', step: 1, selected: null, direction: 'TB', transform: null };
-    const ok = parseWebviewMessage({ type: 'state', state: { ...base, speed: 4 } });
-    assert.equal(ok.ok && ok.message.type === 'state' ? ok.message.state.speed : null, 4);
-    for (const speed of [3, 0, -1, '2', null, Infinity]) {
-      assert.equal(parseWebviewMessage({ type: 'state', state: { ...base, speed } }).ok, false, String(speed));
-    }
+  it('says where a message is wrong', () => {
+    const r = parseWebviewMessage({ type: 'revealSource', file: '/w/a.ts', line: 0, column: 1 });
+    assert.ok(!r.ok);
+    assert.match(r.reason, /^revealSource\.line: expected an integer ≥ 1, got 0$/);
+    const a = parseWebviewMessage({ type: 'analyze', requestId: 1, request: { kind: 'playground', surface: 'bowl', runs: [{ optimizer: 'sgd', lr: -1 }], steps: 5 } });
+    assert.ok(!a.ok);
+    assert.match(a.reason, /runs\[0\]\.lr: expected a finite number from 0 to 1000000, got -1/);
   });
 
   it('rejects non-objects', () => {
@@ -138,7 +124,8 @@ describe('protocol: parseWebviewMessage', () => {
   it('rejects oversize strings', () => {
     rejects({ type: 'revealSource', file: `/${'a'.repeat(5000)}.ts`, line: 1, column: 0 }, 'a 5000-character path');
     rejects({ type: 'error', message: 'x'.repeat(20_000) }, 'a 20000-character error message');
-    rejects({ type: 'state', state: { ...STATE, file: `/${'b'.repeat(5000)}` } }, 'a 5000-character state file');
+    rejects({ type: 'gpuFailed', runId: 1, reason: 'c'.repeat(2001) }, 'a 2001-character failure');
+    rejects({ type: 'exported', requestId: 1, format: 'svg', data: 'd'.repeat(64 * 1024 * 1024 + 1) }, 'an export past 64 MiB');
   });
 
   it('rejects fetchTensor with bad ids or an unknown tensor', () => {
@@ -153,10 +140,9 @@ describe('protocol: parseWebviewMessage', () => {
     rejects(noNode);
   });
 
-  it('rejects selectNode without a valid node', () => {
-    rejects({ type: 'selectNode' });
-    rejects({ type: 'selectNode', node: -2 });
-    rejects({ type: 'selectNode', node: 'a' });
+  it('rejects the messages nothing read (state, selectNode): the panel restores from the webview\'s own setState', () => {
+    rejects({ type: 'selectNode', node: 3 });
+    rejects({ type: 'state', state: { file: '/w/model.ts', mode: 'backward', step: 3, selected: 5, direction: 'TB', transform: null } });
   });
 
   it('rejects exported with a bad format or data', () => {
@@ -199,24 +185,112 @@ describe('protocol: parseWebviewMessage', () => {
     rejects({ type: 'error', message: { text: 'x' } });
   });
 
-  it('rejects malformed UI state', () => {
-    const bad: Record<string, unknown>[] = [
-      { ...STATE, mode: 'sideways' },
-      { ...STATE, direction: 'RL' },
-      { ...STATE, step: -1 },
-      { ...STATE, step: 1.5 },
-      { ...STATE, selected: -1 },
-      { ...STATE, selected: '3' },
-      { ...STATE, file: 3 },
-      { ...STATE, transform: { x: 0, y: 0, k: 0 } },
-      { ...STATE, transform: { x: 0, y: 0, k: -1 } },
-      { ...STATE, transform: { x: Number.NaN, y: 0, k: 1 } },
-      { ...STATE, transform: { x: 0, y: 0 } },
-      { ...STATE, transform: [0, 0, 1] },
+  it('accepts a GPU checkpoint packed into one buffer (packTypedArrays) and keeps its views', () => {
+    const m: WebviewMessage = {
+      type: 'gpuCheckpoint', runId: 3, step: 2, params: [new Float32Array([1, 2, 3]), new Float32Array([4])], slots: [{ m: new Float32Array([0.5, 0.5, 0.5]) }, null],
+      history: { step: Float64Array.of(1, 2), loss: Float64Array.of(0.3, 0.2), lr: Float64Array.of(0.1, 0.1), gradNorm: Float64Array.of(1, NaN) }, paused: false, log: false,
+    };
+    const packed = packTypedArrays(m);
+    assert.ok(packed.type === 'gpuCheckpoint' && packed.params[0].buffer === packed.params[1].buffer, 'one shared buffer');
+    const r = parseWebviewMessage(packed);
+    assert.ok(r.ok && r.message.type === 'gpuCheckpoint', r.ok ? '' : r.reason);
+    assert.deepEqual(r.message, m);
+    assert.equal(r.message.params[1], packed.params[1], 'the view itself, not a copy');
+    assert.equal(r.message.params[1].length, 1, 'its own length, not the arena\'s');
+  });
+
+  it('turns arrays of numbers into typed arrays, and checks sizes before converting', () => {
+    const h0 = { step: [], loss: [], lr: [], gradNorm: [] };
+    const r = parseWebviewMessage({ type: 'gpuCheckpoint', runId: 1, step: 1, params: [[1, null, 2]], slots: [null], history: { ...h0, step: [1], loss: [null], lr: [0.1], gradNorm: [2] }, paused: true, log: false });
+    assert.ok(r.ok && r.message.type === 'gpuCheckpoint', r.ok ? '' : r.reason);
+    assert.deepEqual(r.message.params, [Float32Array.of(1, NaN, 2)]);
+    assert.deepEqual(r.message.history.loss, Float64Array.of(NaN));
+    // a sparse array of 2³² − 1 elements: converting it first would take minutes and 16 GiB
+    const huge = new Array(2 ** 32 - 1);
+    rejects({ type: 'gpuCheckpoint', runId: 1, step: 1, params: [huge], slots: [null], history: h0, paused: true, log: false }, 'a parameter of 2³² − 1 elements');
+    rejects({ type: 'gpuCheckpoint', runId: 1, step: 1, params: huge, slots: huge, history: h0, paused: true, log: false }, '2³² − 1 parameters');
+    rejects({ type: 'gpuCheckpoint', runId: 1, step: 1, params: [], slots: [], history: { ...h0, step: huge }, paused: true, log: false }, 'a history of 2³² − 1 steps');
+    // the budget is for the whole message: two halves that fit alone do not fit together
+    const half = new Float32Array(32 * 2 ** 20 + 1);
+    rejects({ type: 'gpuCheckpoint', runId: 1, step: 1, params: [half], slots: [{ m: half }], history: h0, paused: true, log: false }, 'params and slots past 64 Mi elements together');
+  });
+
+  it('refuses slot names that Object.prototype has', () => {
+    const h0 = { step: new Float64Array(0), loss: new Float64Array(0), lr: new Float64Array(0), gradNorm: new Float64Array(0) };
+    for (const name of ['constructor', 'toString', 'hasOwnProperty', 'valueOf', '__proto__']) {
+      const slot = JSON.parse(`{"${name}": [1]}`);
+      rejects({ type: 'gpuCheckpoint', runId: 1, step: 1, params: [new Float32Array(1)], slots: [slot], history: h0, paused: true, log: false }, `a slot named ${name}`);
+    }
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+  });
+});
+
+/** (x + y)·z, as the host sends it. */
+function smallSnapshot(): GraphSnapshot {
+  let line = 0;
+  const { result } = trace(() => scalar(-2).named('x').add(scalar(5).named('y')).mul(scalar(-4).named('z')), { locate: () => ({ file: '/w/m.ts', line: ++line, column: 1 }) });
+  return buildSnapshot(result, { file: '/w/m.ts' });
+}
+
+describe('protocol: parseHostMessage', () => {
+  const snapshot = smallSnapshot();
+  const overrides = { optimizer: 'adam' as const, lr: 0.01 };
+  const HOST_VALID: HostMessage[] = [
+    { type: 'snapshot', runId: 1, file: '/w/m.ts', fileName: 'm.ts', snapshot },
+    { type: 'running', file: '/w/m.ts', fileName: 'm.ts' },
+    { type: 'errors', file: '/w/m.ts', fileName: 'm.ts', errors: [{ kind: 'runtime', message: 'x.mull is not a function', file: '/w/m.ts', line: 5, column: 11, stack: 'at m.ts:5:11' }, { kind: 'timeout', message: 'too slow', file: '/w/m.ts', line: null, column: null }] },
+    { type: 'untrusted', file: '/w/m.ts', fileName: 'm.ts' },
+    { type: 'tensorData', requestId: 1, node: 2, which: 'value', data: Float64Array.of(1, 2) },
+    { type: 'tensorData', requestId: 2, node: 2, which: 'grad', data: null, reason: 'larger than 1048576 elements: only its summary is kept' },
+    { type: 'command', command: 'stepForward' },
+    { type: 'highlightLines', file: '/w/m.ts', lines: [3, 4] },
+    { type: 'export', requestId: 4, format: 'png' },
+    { type: 'trainProgress', runId: 1, progress: { step: 3, total: 10, history: [{ step: 3, loss: 0.5, lr: 0.1, gradNorm: 1 }], layers: [], findings: [], stepsPerSecond: Infinity, paused: false } as never },
+    { type: 'trainStatus', runId: 1, status: 'running', step: 0, total: 10, overrides: {} },
+    { type: 'trainStatus', runId: 1, status: 'error', step: 2, total: 10, overrides, message: 'NaN loss', backend: { kind: 'webgpu', adapter: 'swiftshader' } },
+    { type: 'analysis', requestId: 1, result: { kind: 'gradcheck', report: { params: [] } as never } },
+    { type: 'analysis', requestId: 2, result: null, error: { kind: 'runtime', message: 'boom', file: '/w/m.ts', line: null, column: null } },
+    { type: 'trainGraph', runId: 1, step: 5, snapshot },
+    { type: 'gpuTrain', runId: 1, plan: { programs: [], params: [], totalSteps: 10 } as never, paused: true, software: false },
+    { type: 'gpuControl', runId: 1, action: 'resume' },
+  ];
+
+  it('accepts each valid message, and covers every host message type', () => {
+    for (const m of HOST_VALID) {
+      const r = parseHostMessage(m);
+      assert.ok(r.ok, `rejected ${m.type}: ${r.ok ? '' : r.reason}`);
+      assert.deepEqual(r.message, m);
+    }
+    assert.deepEqual([...new Set(HOST_VALID.map((m) => m.type))].sort(), [...HOST_MESSAGE_TYPES].sort());
+  });
+
+  it('keeps a large payload as it is: checked by its envelope, not copied', () => {
+    const m = packTypedArrays<HostMessage>({ type: 'snapshot', runId: 1, file: '/w/m.ts', fileName: 'm.ts', snapshot });
+    const r = parseHostMessage(structuredClone(m));
+    assert.ok(r.ok && r.message.type === 'snapshot', r.ok ? '' : r.reason);
+    assert.deepEqual(r.message.snapshot, snapshot);
+    const same = parseHostMessage(m);
+    assert.ok(same.ok && same.message.type === 'snapshot' && same.message.snapshot === (m as { snapshot: GraphSnapshot }).snapshot);
+  });
+
+  it('rejects malformed host messages', () => {
+    const bad: unknown[] = [
+      { type: 'snapshot', runId: 1, file: '/w/m.ts', fileName: 'm.ts', snapshot: null },
+      { type: 'snapshot', runId: 1, file: '/w/m.ts', fileName: 'm.ts', snapshot: { ...snapshot, nodes: 'many' } },
+      { type: 'snapshot', runId: 1, file: '/w/m.ts', fileName: 'm.ts', snapshot: { ...snapshot, nodes: new Array(2 ** 32 - 1) } },
+      { type: 'snapshot', runId: -1, file: '/w/m.ts', fileName: 'm.ts', snapshot },
+      { type: 'errors', file: '/w/m.ts', fileName: 'm.ts', errors: [{ kind: 'oops', message: 'x', file: '', line: null, column: null }] },
+      { type: 'tensorData', requestId: 1, node: 2, which: 'value', data: new Float32Array(2) },
+      { type: 'tensorData', requestId: 1, node: 2, which: 'value', data: [1, 2] },
+      { type: 'command', command: 'format' },
+      { type: 'highlightLines', file: '/w/m.ts', lines: new Array(100_001).fill(1) },
+      { type: 'trainStatus', runId: 1, status: 'running', step: 0, total: 10, overrides: { lr: -1 } },
+      { type: 'trainProgress', runId: 1, progress: { step: 1, total: 2, history: {}, layers: [], findings: [], stepsPerSecond: 1, paused: false } },
+      { type: 'analysis', requestId: 1, result: { kind: 'hessian', report: {} } },
+      { type: 'gpuTrain', runId: 1, plan: { programs: [] }, paused: true, software: false },
+      { type: 'gpuControl', runId: 1, action: 'explode' },
+      { type: 'selectNode', node: 1 },
     ];
-    for (const state of bad) rejects({ type: 'state', state }, JSON.stringify(state));
-    rejects({ type: 'state' }, 'state without state');
-    rejects({ type: 'state', state: 'forward' });
-    rejects({ type: 'state', state: null });
+    bad.forEach((m, i) => assert.equal(parseHostMessage(m).ok, false, `accepted bad[${i}] (${(m as { type: string }).type})`));
   });
 });

@@ -259,7 +259,7 @@ describe('webview: graph panel in Chromium', function () {
     assert.deepEqual(['x', 'y'].map((n) => byName(list, n).grad), ['-4', '-4']);
     chain = await text(p, 'chain-rule');
     assert.ok(chain.includes('∂L/∂x = ∂L/∂q · ∂q/∂x = −4.000 · 1.000 = −4.000'), chain);
-    assert.equal((await lastOf(p, 'state'))?.state.step, 2);
+    assert.equal((await p.savedState())?.step, 2, 'the state the panel restores after a reload');
 
     await p.page.click('[data-testid="step-prev"]');
     assert.equal(await text(p, 'step-label'), 'Backward 1/2');
@@ -296,7 +296,7 @@ describe('webview: graph panel in Chromium', function () {
     assert.ok((await text(p, 'chain-rule')).includes('q = x + y = −2.000 + 5.000 = 3.000'));
     await p.page.click('[data-testid="step-last"]');
     assert.equal(byName(await nodes(p), 'f').value, '-12');
-    assert.equal((await lastOf(p, 'state'))?.state.mode, 'forward');
+    assert.equal((await p.savedState())?.mode, 'forward');
   });
 
   it('writes accumulation when a value feeds several ops (a·a + a)', async () => {
@@ -318,7 +318,7 @@ describe('webview: graph panel in Chromium', function () {
     await p.page.click(`g.node[data-id="${q.id}"]`);
     const reveal = await lastOf(p, 'revealSource');
     assert.deepEqual({ file: reveal?.file, line: reveal?.line }, { file, line: lineOf(source, 'const q =') });
-    assert.deepEqual(await lastOf(p, 'selectNode'), { type: 'selectNode', node: q.id });
+    assert.equal((await p.savedState())?.selected, q.id, 'the selection is kept for a reload');
     assert.match(byName(await nodes(p), 'q').cls, /\bselected\b/);
     const insp = await text(p, 'inspector');
     assert.ok(insp.includes('add'), insp);

@@ -164,7 +164,19 @@ export async function openPanel(browser: Browser, url: string, opts: { theme?: T
   if (opts.theme) await applyTheme(page, opts.theme);
   const send = async (m: HostMessage) => {
     const wire = m.type === 'snapshot' ? { ...m, snapshot: snapshotToJSON(m.snapshot) } : m;
-    await page.evaluate((msg: unknown) => window.postMessage((window as any).__revive(msg), '*'), wire as unknown);
+    // resolves once the panel has handled the message: a marker posted after it arrives after it
+    // (posted messages are delivered in order; the marker has no `type`, so the panel ignores it)
+    await page.evaluate((msg: unknown) => new Promise<void>((resolve) => {
+      const marker = `__sent:${Math.random()}`;
+      const done = (e: any) => {
+        if (e.data !== marker) return;
+        window.removeEventListener('message', done);
+        resolve();
+      };
+      window.addEventListener('message', done);
+      window.postMessage((window as any).__revive(msg), '*');
+      window.postMessage(marker, '*');
+    }), wire as unknown);
   };
   return {
     page,
