@@ -42,6 +42,9 @@ class Lens implements vscode.Disposable {
       context, runner: this.runner, output: this.output, diagnostics: this.diagnostics,
       onRun: () => this.refreshDecorations(),
       onDispose: (p) => {
+        // a retrace the typing scheduled must not run the model of a closed panel
+        clearTimeout(this.typingTimers.get(p.file));
+        this.typingTimers.delete(p.file);
         if (this.panels.get(p.file) === p) this.panels.delete(p.file);
         if (this.active === p) this.setActive(null);
         this.refreshDecorations();
@@ -340,7 +343,7 @@ class Lens implements vscode.Disposable {
     clearTimeout(this.typingTimers.get(file));
     this.typingTimers.set(file, setTimeout(() => {
       this.typingTimers.delete(file);
-      void panel.run(e.document.getText());
+      void panel.run();
     }, delay));
   }
 

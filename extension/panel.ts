@@ -2,6 +2,7 @@
  * One graph panel per model file: runs the model (through the runner, in a worker), feeds the
  * webview, answers its messages, and keeps diagnostics and inline values in step with the last run.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { snapshotToJSON, type GraphSnapshot } from '../engine/trace/snapshot';
@@ -39,7 +40,11 @@ export class GraphPanel {
   files = new Set<string>();
   private runId = 0;
   private running: Promise<void> | null = null;
+  /** What the current run traces: its unsaved text, or the file on disk as of its modification time. */
+  private runningKey: string | null = null;
   private rerunRequested = false;
+  /** Aborted when the panel closes: its trace's model process ends at once. */
+  private readonly closing = new AbortController();
   private ready = false;
   private queue: HostMessage[] = [];
   private pendingExports = new Map<number, (data: { format: 'svg' | 'png'; data: string } | null) => void>();
@@ -71,8 +76,7 @@ export class GraphPanel {
       },
       options: () => {
         const cfg = vscode.workspace.getConfiguration('backpropLens', vscode.Uri.file(file));
-        const doc = vscode.workspace.textDocuments.find((d) => d.uri.fsPath === file);
-        return { timeoutMs: cfg.get<number>('timeoutMs', 10000), memoryMb: cfg.get<number>('memoryLimitMb', 2048), contents: doc?.isDirty ? doc.getText() : undefined };
+        return { timeoutMs: cfg.get<number>('timeoutMs', 10000), memoryMb: cfg.get<number>('memoryLimitMb', 2048), contents: this.unsavedText() };
       },
       progress: (title, work) => {
         // the status bar, not a notification: it would cover the panel's charts; the panel's Pause and Reset cancel
@@ -140,20 +144,36 @@ export class GraphPanel {
     this.post({ type: 'command', command });
   }
 
-  /** Runs the model (unsaved `contents` when given); a run requested while one is going runs right after it. */
-  run(contents?: string): Promise<void> {
+  /**
+   * Runs the model: the editor's unsaved text when the file is open with changes (the text the user
+   * sees; Re-run and a retrace while typing alike), else the file on disk. A request while a run of
+   * the same text is going joins it (Show Graph twice runs once); one for other text (typed since,
+   * or saved since: the file's modification time) runs right after it, with the latest text.
+   */
+  run(): Promise<void> {
+    if (this.disposed) return Promise.resolve();
+    const contents = this.unsavedText();
+    const key = contents !== undefined ? `unsaved:${contents}` : `disk:${modified(this.file)}`;
     if (this.running) {
-      this.rerunRequested = true;
+      if (key !== this.runningKey) this.rerunRequested = true;
       return this.running;
     }
+    this.runningKey = key;
     this.running = this.runOnce(contents).finally(() => {
       this.running = null;
+      this.runningKey = null;
       if (this.rerunRequested && !this.disposed) {
         this.rerunRequested = false;
         void this.run();
       }
     });
     return this.running;
+  }
+
+  /** The model file's text in an editor with unsaved changes, if there is one. */
+  private unsavedText(): string | undefined {
+    const doc = vscode.workspace.textDocuments.find((d) => d.uri.scheme === 'file' && d.uri.fsPath === this.file);
+    return doc?.isDirty ? doc.getText() : undefined;
   }
 
   private async runOnce(contents?: string): Promise<void> {
@@ -174,6 +194,7 @@ export class GraphPanel {
         memoryMb: cfg.get<number>('memoryLimitMb', 2048),
         maxNodes: cfg.get<number>('maxNodes', 20000),
         maxElements: HOST_MAX_ELEMENTS,
+        signal: this.closing.signal,
         onLog: (l) => output.appendLine(`[${this.fileName}] ${l.text}`),
       }),
     );
@@ -370,10 +391,20 @@ export class GraphPanel {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.closing.abort();
     this.training.dispose();
     for (const d of this.subscriptions) d.dispose();
     for (const f of this.files) this.services.diagnostics.delete(vscode.Uri.file(f));
     this.services.onDispose(this);
     this.panel.dispose();
+  }
+}
+
+/** The file's modification time (ms), or -1 when it cannot be read. */
+function modified(file: string): number {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return -1;
   }
 }

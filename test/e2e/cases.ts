@@ -3,6 +3,7 @@
  * (trusted) except Restricted Mode, which gets its own. Expected lines come from the model file's text,
  * expected numbers from the lecture example f = (x + y)·z at x = −2, y = 5, z = −4.
  */
+import { execFileSync } from 'node:child_process';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -385,6 +386,31 @@ export async function caseTrain(wb: Workbench): Promise<void> {
   await wb.until('training to go on', async () => (await trainStatus(wb)).step > paused.step + 200, 60_000);
   await wb.testId('train-reset').click();
   await wb.until('an idle, reset run', async () => (await trainStatus(wb)).status === 'idle');
+}
+
+/** Model processes (model-host.js) that code-server's extension host started (a process of this machine). */
+function modelProcesses(): number {
+  const rows = execFileSync('ps', ['-eo', 'pid=,ppid=,args='], { encoding: 'utf8' }).split('\n').flatMap((l) => {
+    const m = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(l);
+    return m ? [{ pid: Number(m[1]), ppid: Number(m[2]), args: m[3] }] : [];
+  });
+  const byPid = new Map(rows.map((r) => [r.pid, r]));
+  const underCodeServer = (r: { ppid: number }): boolean => {
+    for (let p = byPid.get(r.ppid), depth = 0; p && depth < 20; p = byPid.get(p.ppid), depth++) if (p.args.includes('code-server')) return true;
+    return false;
+  };
+  return rows.filter((r) => r.args.includes('model-host.js') && underCodeServer(r)).length;
+}
+
+/** Closing the panel while it trains ends the run and its model process (closing while the run is still starting: test/extension/training-session.test.ts). */
+export async function caseTrainClose(wb: Workbench): Promise<void> {
+  await openTraining(wb, MOONS);
+  await wb.testId('train-steps').fill('1000000');
+  await wb.testId('train-run').click();
+  await wb.until('training to run', async () => (await trainStatus(wb)).step > 0, 60_000);
+  assert.ok(modelProcesses() >= 1, 'a model process trains');
+  await wb.runCommand('View: Close All Editors');
+  await wb.until('the training process to end with its panel', async () => modelProcesses() === 0, 10_000);
 }
 
 export async function caseTrainVanishing(wb: Workbench): Promise<void> {

@@ -22,7 +22,7 @@ import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import type { CodeServer } from '../../scripts/code-server.mjs';
 import { buildIntegration } from '../integration/build';
-import { caseCodeLens, caseDiagnostics, caseReload, caseRestricted, caseRevealSource, caseShowGraph, caseStepBackward, caseTrain, caseTrainVanishing, caseTrainWebGpu } from './cases';
+import { caseCodeLens, caseDiagnostics, caseReload, caseRestricted, caseRevealSource, caseShowGraph, caseStepBackward, caseTrain, caseTrainClose, caseTrainVanishing, caseTrainWebGpu } from './cases';
 import { ModelRunner } from '../../extension/runner/runner';
 import { Harness } from './harness';
 import { caseNumbers, caseNumbersAtSteps } from './numbers';
@@ -135,6 +135,7 @@ async function main(): Promise<number> {
       ['d. a syntax error becomes a diagnostic and shows in the panel; fixing clears it', (wb, ws) => caseDiagnostics(wb, ws)],
       ['g. after Reload Window the panel comes back with its graph', (wb) => caseReload(wb)],
       ['h. train the moons example in the panel: falling loss, pause, one step, resume, reset', (wb) => caseTrain(wb)],
+      ['m. close the panel while it trains: the training run and its model process end', (wb) => caseTrainClose(wb)],
       ['i. train the vanishing example: the diagnosis names the layer and the fixes; histograms', (wb) => caseTrainVanishing(wb)],
       ['j. train XOR and moons on WebGPU in the panel: the loss history matches the CPU run', (wb, ws) => caseTrainWebGpu(wb, ws, cpuLosses)],
       ['k. numbers: every example\'s node faces, chain rule and inspector show the CLI snapshot\'s numbers', (wb, ws) => caseNumbers(wb, ws)],
