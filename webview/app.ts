@@ -5,7 +5,7 @@
 import { PLAY_SPEEDS, type GraphSnapshot, type HostMessage, type PanelCommand, type RunError, type SnapshotNode, type UiState, type ViewMode } from '../extension/protocol';
 import { el, button } from './dom';
 import { exportPng, exportSvg } from './export';
-import { basename } from './format';
+import { basename, clusterText, fullName } from './format';
 import type { Host } from './host';
 import { Inspector } from './inspector';
 import type { LayoutRequest, LayoutResult } from './layout';
@@ -305,7 +305,7 @@ export class App {
       id: seq,
       direction: this.ui.direction,
       nodes: vm.nodes.map((n) => ({ key: n.key, width: n.width, height: n.height, parent: n.cluster })),
-      clusters: vm.clusters.map((c) => ({ key: c.key, parent: c.parent, labelWidth: measure('cluster-label', c.label) + 16 + CLUSTER_TOGGLE })),
+      clusters: vm.clusters.map((c) => ({ key: c.key, parent: c.parent, labelWidth: measure('cluster-label', clusterText(c.label)) + 16 + CLUSTER_TOGGLE })),
       edges: vm.edges.map((e) => ({ key: e.key, from: e.fromKey, to: e.toKey })),
     };
     performance.mark('bpl:layout');
@@ -592,7 +592,7 @@ export class App {
     if (!nf || nf.first === null) return null;
     const n = s.nodes[nf.first];
     const line = nf.source?.line;
-    const what = n.name ? `${n.name} (${n.op}${line ? `, line ${line}` : ''})` : `${n.op}${line ? ` (line ${line})` : ''}`;
+    const what = n.name ? `${fullName(n.name)} (${n.op}${line ? `, line ${line}` : ''})` : `${n.op}${line ? ` (line ${line})` : ''}`;
     return `${nf.what} first appears ${nf.phase === 'backward' ? 'in the backward pass ' : ''}at ${what}`;
   }
 

@@ -22,9 +22,10 @@ process.on('message', (raw: HostToModel) => {
   switch (raw?.type) {
     case 'start': {
       if (worker) return;
-      const base = process.memoryUsage().rss;
+      const base = process.memoryUsage.rss();
       const progress = new SharedArrayBuffer(16);
       const cells = new Int32Array(progress);
+      const read = (): [number, number, number, number] => [cells[0], cells[1], cells[2], cells[3]];
       const w = new Worker(raw.workerPath, {
         workerData: { ...raw.input, progress },
         resourceLimits: { maxOldGenerationSizeMb: raw.memoryMb, maxYoungGenerationSizeMb: 64, stackSizeMb: 8 },
@@ -34,13 +35,13 @@ process.on('message', (raw: HostToModel) => {
       w.stdout.on('data', (chunk: Buffer) => send({ type: 'output', stream: 'stdout', text: chunk.toString('utf8') }));
       w.stderr.on('data', (chunk: Buffer) => send({ type: 'output', stream: 'stderr', text: chunk.toString('utf8') }));
       // each message carries the cells as they are now (an error's location must not be 50 ms old)
-      w.on('message', (message) => send({ type: 'worker', message, cells: Array.from(cells) }));
-      w.on('error', (err: Error & { code?: string }) => send({ type: 'worker-error', code: err.code ?? null, message: err.message, cells: Array.from(cells) }));
+      w.on('message', (message) => send({ type: 'worker', message, cells: read() }));
+      w.on('error', (err: Error & { code?: string }) => send({ type: 'worker-error', code: err.code ?? null, message: err.message, cells: read() }));
       w.on('exit', (code) => {
         clearInterval(report);
-        send({ type: 'worker-exit', code, cells: Array.from(cells) });
+        send({ type: 'worker-exit', code, cells: read() });
       });
-      const report = setInterval(() => send({ type: 'status', cells: Array.from(cells), rss: process.memoryUsage().rss - base }), 50);
+      const report = setInterval(() => send({ type: 'status', cells: read(), rss: process.memoryUsage.rss() - base }), 50);
       break;
     }
     case 'control':

@@ -6,6 +6,7 @@
  * disposing the runner ends them all.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { int, nullable, number, object, oneOf, opaque, parse, string, tagged, tuple, type Infer, type Parsed } from '../contract';
 import type { TrainControl, WorkerInput, WorkerMessage } from './types';
 
 export type HostToModel =
@@ -13,14 +14,30 @@ export type HostToModel =
   | { type: 'control'; message: TrainControl }
   | { type: 'locate'; id: number; bundlePath: string };
 
-export type ModelToHost =
-  | { type: 'worker'; message: WorkerMessage; cells: number[] }
-  | { type: 'worker-error'; code: string | null; message: string; cells: number[] }
-  | { type: 'worker-exit'; code: number; cells: number[] }
-  | { type: 'output'; stream: 'stdout' | 'stderr'; text: string }
-  /** The progress cells ([nodes, line, column, steps]) and the resident memory the model added. */
-  | { type: 'status'; cells: number[]; rss: number }
-  | { type: 'located'; id: number; location: { line: number; column: number } | null };
+const WORKER_TYPES = ['started', 'log', 'result', 'error', 'train-progress', 'train-result', 'train-inspect', 'train-plan'] as const satisfies readonly WorkerMessage['type'][];
+// every worker message type is listed (a new one that is not would be refused at run time)
+const ALL_LISTED: [Exclude<WorkerMessage['type'], (typeof WORKER_TYPES)[number]>] extends [never] ? true : false = true;
+void ALL_LISTED;
+const int32 = int(-(2 ** 31), 2 ** 31 - 1);
+/** The progress cells: [nodes created, bundle line, bundle column, training steps]. */
+const CELLS = tuple(int32, int32, int32, int32);
+
+/**
+ * What a model process sends, declared once (contract.ts: the type, the validator): a model process
+ * runs untrusted code, so its messages are checked like the webview's. A worker message is checked
+ * by its envelope and passed on as it is (the runner reads it field by field).
+ */
+const MODEL_MESSAGES = tagged('type', {
+  worker: { message: opaque<WorkerMessage>('a worker message', object({ type: oneOf(WORKER_TYPES) })), cells: CELLS },
+  'worker-error': { code: nullable(string(200)), message: string(100_000), cells: CELLS },
+  'worker-exit': { code: int32, cells: CELLS },
+  output: { stream: oneOf(['stdout', 'stderr']), text: string(10_000_000) },
+  /** The progress cells and the resident memory the model added (bytes). */
+  status: { cells: CELLS, rss: number() },
+  located: { id: int(), location: nullable(object({ line: int(), column: int() })) },
+});
+
+export type ModelToHost = Infer<typeof MODEL_MESSAGES>;
 
 export interface ModelEvents {
   message(m: WorkerMessage): void;
@@ -33,33 +50,9 @@ export interface ModelEvents {
   memory(rss: number): void;
 }
 
-const WORKER_TYPES = new Set(['started', 'log', 'result', 'error', 'train-progress', 'train-result', 'train-inspect', 'train-plan']);
-const isCells = (c: unknown) => Array.isArray(c) && c.length === 4 && c.every((x) => Number.isInteger(x));
-
-/** A message from a model process, or null when it is not one of the protocol's. */
-export function parseModelMessage(raw: unknown): ModelToHost | null {
-  if (typeof raw !== 'object' || raw === null) return null;
-  const m = raw as Record<string, unknown>;
-  switch (m.type) {
-    case 'worker': {
-      const w = m.message as { type?: unknown } | null;
-      return typeof w === 'object' && w !== null && WORKER_TYPES.has(w.type as string) && isCells(m.cells) ? (m as ModelToHost) : null;
-    }
-    case 'worker-error':
-      return (m.code === null || typeof m.code === 'string') && typeof m.message === 'string' && isCells(m.cells) ? (m as ModelToHost) : null;
-    case 'worker-exit':
-      return Number.isInteger(m.code) && isCells(m.cells) ? (m as ModelToHost) : null;
-    case 'output':
-      return (m.stream === 'stdout' || m.stream === 'stderr') && typeof m.text === 'string' ? (m as ModelToHost) : null;
-    case 'status':
-      return isCells(m.cells) && typeof m.rss === 'number' && Number.isFinite(m.rss) ? (m as ModelToHost) : null;
-    case 'located': {
-      const l = m.location as { line?: unknown; column?: unknown } | null;
-      return Number.isInteger(m.id) && (l === null || (typeof l === 'object' && Number.isInteger(l.line) && Number.isInteger(l.column))) ? (m as ModelToHost) : null;
-    }
-    default:
-      return null;
-  }
+/** A message from a model process, or why it is not one of the protocol's. */
+export function parseModelMessage(raw: unknown): Parsed<ModelToHost> {
+  return parse(MODEL_MESSAGES, raw);
 }
 
 const live = new Set<ModelProcess>();
@@ -106,12 +99,13 @@ export class ModelProcess {
 
   private receive(raw: unknown): void {
     if (this.ended) return;
-    const m = parseModelMessage(raw);
-    if (!m) {
-      this.on.failed('ERR_MODEL_PROTOCOL', `the model process sent a message that is not part of the protocol (${describe(raw)})`);
+    const parsed = parseModelMessage(raw);
+    if (!parsed.ok) {
+      this.on.failed('ERR_MODEL_PROTOCOL', `the model process sent a message that is not part of the protocol (${parsed.reason})`);
       this.kill();
       return;
     }
+    const m = parsed.value;
     switch (m.type) {
       case 'worker':
         this.cells.set(m.cells);
@@ -173,11 +167,3 @@ export class ModelProcess {
   }
 }
 
-
-function describe(raw: unknown): string {
-  try {
-    return JSON.stringify(raw)?.slice(0, 80) ?? String(raw);
-  } catch {
-    return typeof raw;
-  }
-}

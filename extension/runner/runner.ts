@@ -184,7 +184,7 @@ export class ModelRunner {
     const training = mode.mode === 'train';
     let finish!: (o: Settle) => void;
     let proc!: ModelProcess;
-    // tracing: one deadline; training: the step counter must move within every interval (a paused run is exempt)
+    // training: the step counter last seen (see the watch below)
     let lastSteps = -1;
     let paused = mode.paused ?? false;
     // inspections waiting for their answer, each with its own deadline
@@ -195,7 +195,7 @@ export class ModelRunner {
     let onTimeout!: (inspecting?: string) => Promise<void>;
     const cancel = (message: string) => finish({ errors: [{ kind: 'cancelled', file, line: null, column: null, message }] });
     this.active.add(cancel);
-    const aborted = () => cancel('The run was cancelled (its panel was closed).');
+    const aborted = () => finish({ errors: [cancelled(file)] });
     opts.signal?.addEventListener('abort', aborted, { once: true });
     const settled = new Promise<Settle>((resolve) => {
       let done = false;

@@ -6,7 +6,7 @@
 import * as assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { ModelRunner } from '../../extension/runner/runner';
-import { liveModelProcesses } from '../../extension/runner/model-process';
+import { liveModelProcesses, parseModelMessage } from '../../extension/runner/model-process';
 import { DIST, ROOT, expectError, expectOk, lineOf, runModel, useRunner, useTempDir, writeFile } from './helpers';
 
 async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
@@ -80,5 +80,23 @@ export default defineTraining({ params: [x], loss: () => { kept.push(zeros([1e7]
     await until('no model process left', () => liveModelProcesses() === before);
     const out = await run.done;
     assert.ok(!out.ok, 'the run ends, with a reason');
+  });
+
+  it('its messages are checked like the webview\'s: the protocol\'s pass, anything else is refused with the reason', () => {
+    const ok = parseModelMessage({ type: 'status', cells: [3, 10, 2, 0], rss: 1e6 });
+    assert.ok(ok.ok && ok.value.type === 'status' && ok.value.cells[1] === 10);
+    const cases: [unknown, RegExp][] = [
+      [{ type: 'status', cells: [3, 10, 2], rss: 1 }, /cells/],
+      [{ type: 'status', cells: [3, 10, 2, 0.5], rss: 1 }, /integer/],
+      [{ type: 'worker', message: { type: 'eval' }, cells: [0, 0, 0, 0] }, /message/],
+      [{ type: 'exec', command: 'rm' }, /unknown type "exec"/],
+      [{ type: 'output', stream: 'stdin', text: '' }, /stream/],
+      [Object.defineProperty({ type: 'located', location: null }, 'id', { get: () => { throw new Error('getter ran'); }, enumerable: true }), /accessor/],
+    ];
+    for (const [i, [raw, why]] of cases.entries()) {
+      const r = parseModelMessage(raw);
+      assert.ok(!r.ok, `case ${i} was accepted`);
+      assert.match(r.reason, why);
+    }
   });
 });
