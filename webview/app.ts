@@ -8,7 +8,7 @@ import { exportPng, exportSvg } from './export';
 import { basename, clusterText, fullName } from './format';
 import type { Host } from './host';
 import { Inspector } from './inspector';
-import type { LayoutRequest, LayoutResult } from './layout';
+import { failedLayout, type LayoutRequest, type LayoutResult } from './layout';
 import { LayoutClient } from './layoutClient';
 import { createMeasure } from './measure';
 import { Minimap } from './minimap';
@@ -123,6 +123,12 @@ export class App {
   /** Graph or training view (training only while the snapshot has a training spec). */
   private panelView: PanelView = 'graph';
   private readonly layouts: LayoutClient;
+  /** A layout is being made for the current snapshot. */
+  private laying = false;
+  /** The snapshot the canvas shows (null: nothing drawn yet). */
+  private drawn: GraphSnapshot | null = null;
+  /** Why the current snapshot could not be laid out or drawn (shown in the canvas); null when it was drawn. */
+  private layoutError: string | null = null;
 
   constructor(private readonly root: HTMLElement, private readonly host: Host) {
     this.restored = readState(host.getState());
@@ -299,38 +305,59 @@ export class App {
     if (!s) return;
     const seq = ++this.layoutSeq;
     performance.mark('bpl:viewmodel');
-    const measure = createMeasure(this.graphWrap);
-    const vm = buildViewModel(s, measure, { collapsed: this.collapsed, tree: this.tree ?? undefined, nonfinite: this.nonfinite ?? undefined });
-    const req: LayoutRequest = {
-      id: seq,
-      direction: this.ui.direction,
-      nodes: vm.nodes.map((n) => ({ key: n.key, width: n.width, height: n.height, parent: n.cluster })),
-      clusters: vm.clusters.map((c) => ({ key: c.key, parent: c.parent, labelWidth: measure('cluster-label', clusterText(c.label)) + 16 + CLUSTER_TOGGLE })),
-      edges: vm.edges.map((e) => ({ key: e.key, from: e.fromKey, to: e.toKey })),
-    };
-    performance.mark('bpl:layout');
+    this.laying = true;
+    this.layoutError = null;
+    this.refreshChrome();
+    let vm: ViewModel | null = null;
     let layout: LayoutResult;
     try {
+      const measure = createMeasure(this.graphWrap);
+      vm = buildViewModel(s, measure, { collapsed: this.collapsed, tree: this.tree ?? undefined, nonfinite: this.nonfinite ?? undefined });
+      const req: LayoutRequest = {
+        id: seq,
+        direction: this.ui.direction,
+        nodes: vm.nodes.map((n) => ({ key: n.key, width: n.width, height: n.height, parent: n.cluster })),
+        clusters: vm.clusters.map((c) => ({ key: c.key, parent: c.parent, labelWidth: measure('cluster-label', clusterText(c.label)) + 16 + CLUSTER_TOGGLE })),
+        edges: vm.edges.map((e) => ({ key: e.key, from: e.fromKey, to: e.toKey })),
+      };
+      performance.mark('bpl:layout');
       if (this.autoDirection && !keepView && vm.nodes.length <= 3000) {
         // a long chain reads better left to right in a wide panel, a wide graph top to bottom
         const [tb, lr] = await Promise.all([this.layouts.layout({ ...req, direction: 'TB' }), this.layouts.layout({ ...req, id: -seq, direction: 'LR' })]);
         const w = this.graphWrap.clientWidth || 800, h = this.graphWrap.clientHeight || 600;
         const fit = (l: LayoutResult) => Math.min(w / Math.max(1, l.width), h / Math.max(1, l.height));
-        const useLR = fit(lr) > fit(tb) * 1.2;
-        this.ui.direction = useLR ? 'LR' : 'TB';
+        const useLR = tb.error ? !lr.error : !lr.error && fit(lr) > fit(tb) * 1.2;
+        if (!tb.error || !lr.error) this.ui.direction = useLR ? 'LR' : 'TB';
         layout = useLR ? { ...lr, id: seq } : tb;
       } else {
         layout = await this.layouts.layout(req);
       }
     } catch (err) {
-      this.host.post({ type: 'error', message: `layout failed: ${String((err as Error)?.message ?? err)}` });
-      return;
+      layout = failedLayout(seq, err);
     }
     if (seq !== this.layoutSeq || s !== this.snapshot) return; // a newer snapshot won
-    performance.mark('bpl:draw');
+    this.laying = false;
+    if (layout.error === undefined && vm) {
+      try {
+        performance.mark('bpl:draw');
+        this.graph.draw(s, vm, layout);
+        this.minimap.draw(vm, layout);
+      } catch (err) {
+        layout = failedLayout(seq, err);
+      }
+    }
+    if (layout.error !== undefined || !vm) {
+      // say so where the graph would be, never a blank canvas
+      this.layoutError = layout.error ?? 'no view model';
+      this.root.dataset.layoutFailed = String(this.runId);
+      this.host.post({ type: 'error', message: `layout failed: ${this.layoutError}` });
+      this.refreshChrome();
+      return;
+    }
+    this.layoutError = null;
+    delete this.root.dataset.layoutFailed;
+    this.drawn = s;
     this.vm = vm;
-    this.graph.draw(s, vm, layout);
-    this.minimap.draw(vm, layout);
     this.refreshStep();
     const focus = this.focusNonfinite && this.ui.selected !== null ? this.ui.selected : this.view?.current ?? s.output;
     if (how.kind === 'keep') {
@@ -579,9 +606,22 @@ export class App {
     parts.push(this.phase === 'ready' && this.trainStep !== null ? `at training step ${this.trainStep}` : phaseText[this.phase]);
     this.root.dataset.trainStep = this.trainStep === null ? '' : String(this.trainStep);
     this.status.update(parts.join(' · '), this.phase === 'running', s ? this.nonfiniteText(s) : null);
-    this.empty.hidden = !!s;
-    if (!s && this.phase !== 'waiting') this.empty.textContent = this.phase === 'running' ? 'Running the model…' : '';
-    this.graphWrap.classList.toggle('stale', this.phase === 'errors' || this.phase === 'untrusted');
+    // with a snapshot, the canvas shows its graph, or why it cannot, or that it is being laid out
+    const note = !s ? null
+      : this.layoutError !== null ? `The graph could not be laid out: ${this.layoutError}`
+        : this.laying && this.drawn !== s ? `Laying out ${s.nodes.length} node${s.nodes.length === 1 ? '' : 's'}…` : null;
+    this.empty.hidden = !!s && note === null;
+    if (note !== null) this.empty.textContent = note;
+    else if (!s && this.phase !== 'waiting') this.empty.textContent = this.phase === 'running' ? 'Running the model…' : '';
+    this.empty.classList.toggle('layout-error', !!s && this.layoutError !== null);
+    if (s && this.layoutError !== null) {
+      this.empty.setAttribute('role', 'alert');
+      this.empty.dataset.testid = 'layout-error';
+    } else {
+      this.empty.removeAttribute('role');
+      delete this.empty.dataset.testid;
+    }
+    this.graphWrap.classList.toggle('stale', this.phase === 'errors' || this.phase === 'untrusted' || (!!s && this.layoutError !== null));
     this.root.dataset.phase = this.phase;
     this.renderBanner();
   }

@@ -1,6 +1,6 @@
 /// <reference lib="webworker" />
 /** The layout worker: one request in, one result out (the UI thread only keeps the latest). */
-import { computeLayout, type LayoutRequest, type LayoutResult } from './layout';
+import { computeLayout, failedLayout, type LayoutRequest, type LayoutResult } from './layout';
 
 const scope = self as unknown as { onmessage: ((e: MessageEvent<LayoutRequest>) => void) | null; postMessage(m: LayoutResult): void };
 
@@ -9,6 +9,6 @@ scope.onmessage = (e) => {
   try {
     scope.postMessage(computeLayout(req));
   } catch (err) {
-    scope.postMessage({ id: req.id, nodes: {}, clusters: {}, edges: {}, width: 0, height: 0, error: String((err as Error)?.message ?? err) });
+    scope.postMessage(failedLayout(req.id, err));
   }
 };

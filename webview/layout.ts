@@ -1,6 +1,23 @@
 /**
  * Pipeline stage 3: layered layout with dagre. Pure data in, positions out, so it runs the same in
  * the layout worker and (as a fallback) on the main thread.
+ *
+ * Deep graphs. Several of dagre's phases recurse once per node along a path (the depth-first cycle
+ * removal, longest-path ranking and the tight tree behind both of its rankers, the depth-first
+ * initial order), so a chain a few thousand nodes long overflows the stack ("Maximum call stack size
+ * exceeded"; a Web Worker's stack is about half of the main thread's, ~800 nodes of chain). Graphs
+ * deeper than DEEP therefore get dagre with only settings that avoid those phases, each replaced by a
+ * loop doing what dagre's recursion does: `acyclicer: 'greedy'` (dagre's own Eades–Lin–Smyth
+ * heuristic, iterative), `ranker`: dagre's longest-path layering (the layering its rankers start
+ * from, without the tight-tree pass) computed from the sinks up, `customOrder`: dagre's depth-first
+ * initial order with an explicit stack, without the crossing-reduction sweeps. Normalisation, coordinate
+ * assignment (Brandes–Köpf) and edge routing stay dagre's. That layout is flat: a deep graph's
+ * expanded groups are drawn without cluster boxes (`flattened`). A stack overflow on the usual path
+ * (a deeper recursion than DEEP predicts) falls back to the same layout.
+ *
+ * Long edges. dagre routes an edge across k ranks through k − 1 dummy nodes; a leaf that every op of
+ * a deep chain uses would need n²/2 of them. Beyond a budget (LONG_EDGES) the longest edges are left
+ * out of dagre's graph and drawn straight from box to box (`straightEdges` counts them).
  */
 import dagre from '@dagrejs/dagre';
 
@@ -23,23 +40,174 @@ export interface LayoutResult {
   edges: Record<string, Point[]>;
   width: number;
   height: number;
-  /** Clusters were dropped because the compound layout failed. */
+  /** Clusters were dropped because the compound layout failed (or the graph is deep, see `deep`). */
   flattened?: boolean;
+  /** Laid out by the deep-graph path (see the top of this file). */
+  deep?: boolean;
+  /** How many edges are drawn straight instead of routed by dagre (see LONG_EDGES). */
+  straightEdges?: number;
   error?: string;
 }
 
 /** Graphs with more nodes than this are ranked with dagre's faster heuristic. */
 export const LARGE = 300;
 
+/** Graphs whose longest path has more nodes than this take the deep-graph path (see above). */
+export const DEEP = 400;
+
+/**
+ * The most dummy nodes (ranks crossed by long edges) dagre is given, per node of the graph, and at
+ * least: beyond that the longest edges are drawn straight.
+ */
+export const LONG_EDGES = { perNode: 1, min: 2_000 };
+
 /** Room above a cluster's first row for its label. */
 export const CLUSTER_LABEL = 18;
 
-function run(req: LayoutRequest, compound: boolean): LayoutResult {
+type Graph = InstanceType<typeof dagre.graphlib.Graph>;
+interface Label { rank?: number; order?: number }
+const label = (g: Graph, v: string) => g.node(v) as unknown as Label;
+
+/**
+ * The request's graph layered by longest path, without recursion: every sink at rank 0, every other
+ * node one above its highest successor (ranks are ≤ 0). `depth`: nodes on the longest path;
+ * Infinity, and no ranks, if the graph has a cycle.
+ */
+export function rankRequest(req: Pick<LayoutRequest, 'nodes' | 'edges'>): { depth: number; rank: Map<string, number> | null } {
+  const index = new Map<string, number>();
+  req.nodes.forEach((n, i) => index.set(n.key, i));
+  const into: number[][] = req.nodes.map(() => []);
+  const pending = new Int32Array(req.nodes.length);
+  for (const e of req.edges) {
+    const a = index.get(e.from), b = index.get(e.to);
+    if (a === undefined || b === undefined || a === b) continue;
+    into[b].push(a);
+    pending[a]++;
+  }
+  const rank = new Int32Array(req.nodes.length);
+  const reached = new Uint8Array(req.nodes.length);
+  const queue: number[] = [];
+  pending.forEach((d, i) => { if (!d) queue.push(i); });
+  let lowest = 0;
+  for (let head = 0; head < queue.length; head++) {
+    const w = queue[head];
+    for (const v of into[w]) {
+      if (!reached[v] || rank[w] - 1 < rank[v]) rank[v] = rank[w] - 1;
+      reached[v] = 1;
+      lowest = Math.min(lowest, rank[v]);
+      if (--pending[v] === 0) queue.push(v);
+    }
+  }
+  if (queue.length < req.nodes.length) return { depth: Infinity, rank: null };
+  return { depth: req.nodes.length ? 1 - lowest : 0, rank: new Map(req.nodes.map((n, i) => [n.key, rank[i]])) };
+}
+
+/** Nodes on the longest path of the request's graph; Infinity if it has a cycle. */
+export function depthOf(req: Pick<LayoutRequest, 'nodes' | 'edges'>): number {
+  return rankRequest(req).depth;
+}
+
+/**
+ * The edges dagre routes, and those it does not. dagre splits an edge spanning k ranks into k − 1
+ * dummy nodes, and its time grows with them: one leaf used by every op of a chain (a shared weight)
+ * would make n²/2 of them (a 300-op chain took 14 s, 1,200 ran out of memory). The longest edges
+ * beyond the LONG_EDGES budget are drawn straight, from box to box, instead.
+ */
+function splitLongEdges(req: LayoutRequest, rank: Map<string, number> | null): { routed: LayoutRequest['edges']; straight: LayoutRequest['edges'] } {
+  if (!rank) return { routed: req.edges, straight: [] };
+  const span = (e: LayoutRequest['edges'][number]) => (rank.get(e.to) ?? 0) - (rank.get(e.from) ?? 0);
+  const budget = Math.max(LONG_EDGES.min, LONG_EDGES.perNode * req.nodes.length);
+  let dummies = 0;
+  for (const e of req.edges) dummies += Math.max(0, span(e) - 1);
+  if (dummies <= budget) return { routed: req.edges, straight: [] };
+  const bySpan = req.edges.map((e, i) => [span(e), i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  const straight = new Set<number>();
+  for (const [k, i] of bySpan) {
+    if (dummies <= budget) break;
+    dummies -= Math.max(0, k - 1);
+    straight.add(i);
+  }
+  return { routed: req.edges.filter((_, i) => !straight.has(i)), straight: req.edges.filter((_, i) => straight.has(i)) };
+}
+
+/** Where the segment from the centre of box `a` towards point `p` leaves the box. */
+function boxExit(a: Point, w: number, h: number, p: Point): Point {
+  const dx = p.x - a.x, dy = p.y - a.y;
+  if (!dx && !dy) return { x: a.x, y: a.y };
+  const t = Math.min(dx ? w / 2 / Math.abs(dx) : Infinity, dy ? h / 2 / Math.abs(dy) : Infinity, 1);
+  return { x: a.x + dx * t, y: a.y + dy * t };
+}
+
+/**
+ * dagre `ranker` for deep graphs: longest-path layering (every sink at rank 0, every other node
+ * `minlen` above its highest successor), computed from the sinks up without recursion. dagre runs it
+ * on the acyclic graph and normalises the ranks afterwards.
+ */
+function longestPathRanks(g: Graph): void {
+  const pending = new Map<string, number>();
+  const queue: string[] = [];
+  for (const v of g.nodes()) {
+    const n = g.outEdges(v)?.length ?? 0;
+    pending.set(v, n);
+    label(g, v).rank = 0;
+    if (!n) queue.push(v);
+  }
+  const reached = new Set<string>();
+  for (let head = 0; head < queue.length; head++) {
+    const w = queue[head];
+    const rw = label(g, w).rank!;
+    for (const e of g.inEdges(w) ?? []) {
+      const lv = label(g, e.v);
+      const r = rw - ((g.edge(e) as { minlen?: number }).minlen ?? 1);
+      if (!reached.has(e.v) || r < lv.rank!) lv.rank = r;
+      reached.add(e.v);
+      const left = pending.get(e.v)! - 1;
+      pending.set(e.v, left);
+      if (!left) queue.push(e.v);
+    }
+  }
+}
+
+/**
+ * dagre `customOrder` for deep graphs: dagre's own initial order (its `initOrder`: a depth-first walk
+ * along successors from the nodes sorted by rank, each node appended to its layer when first
+ * reached), with an explicit stack instead of dagre's recursion. dagre's crossing-reduction sweeps
+ * are skipped, as its `disableOptimalOrderHeuristic` option does: they start from the recursive
+ * initial order, and a deep graph is mostly one long path, where there is little to uncross.
+ */
+function deepOrder(g: Graph): void {
+  const simple = g.nodes().filter((v) => !(g.children(v)?.length));
+  let maxRank = 0;
+  for (const v of simple) maxRank = Math.max(maxRank, label(g, v).rank ?? 0);
+  const layers: string[][] = Array.from({ length: maxRank + 1 }, () => []);
+  const seen = new Set<string>();
+  const roots = simple.map((v, i) => [label(g, v).rank ?? 0, i, v] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const stack: string[] = [];
+  for (const [, , root] of roots) {
+    stack.push(root);
+    while (stack.length) {
+      const v = stack.pop()!;
+      if (seen.has(v)) continue;
+      seen.add(v);
+      layers[label(g, v).rank ?? 0].push(v);
+      const next = g.successors(v) ?? [];
+      for (let i = next.length - 1; i >= 0; i--) if (!seen.has(next[i])) stack.push(next[i]);
+    }
+  }
+  layers.forEach((layer) => layer.forEach((v, i) => (label(g, v).order = i)));
+}
+
+function run(req: LayoutRequest, compound: boolean, deep = false): LayoutResult {
   const g = new dagre.graphlib.Graph({ multigraph: true, compound });
   // network-simplex ranking gives the tightest layouts but grows much faster than linear: above a few
   // hundred nodes it takes seconds (22 s for a 1,000-node scalar MLP), tight-tree takes 1.5 s
-  const ranker = req.nodes.length > LARGE ? 'tight-tree' : 'network-simplex';
-  g.setGraph({ rankdir: req.direction, nodesep: 28, ranksep: 42, edgesep: 12, marginx: 24, marginy: 24, ranker });
+  const ranker = deep ? longestPathRanks : req.nodes.length > LARGE ? 'tight-tree' : 'network-simplex';
+  g.setGraph({
+    rankdir: req.direction, nodesep: 28, ranksep: 42, edgesep: 12, marginx: 24, marginy: 24,
+    // dagre calls a function ranker with the graph (its typings list only the built-in names)
+    ranker: ranker as 'tight-tree',
+    ...(deep ? { acyclicer: 'greedy' as const, align: 'UL' as const } : {}),
+  });
   g.setDefaultEdgeLabel(() => ({}));
   if (compound) for (const c of req.clusters) g.setNode(c.key, { width: c.labelWidth, height: 0 });
   for (const n of req.nodes) g.setNode(n.key, { width: n.width, height: n.height });
@@ -48,7 +216,7 @@ function run(req: LayoutRequest, compound: boolean): LayoutResult {
     for (const n of req.nodes) if (n.parent) g.setParent(n.key, n.parent);
   }
   for (const e of req.edges) g.setEdge(e.from, e.to, { minlen: 1 }, e.key);
-  dagre.layout(g);
+  dagre.layout(g, deep ? { customOrder: (graph) => deepOrder(graph) } : {});
   const nodes: Record<string, Point> = {};
   for (const n of req.nodes) {
     const d = g.node(n.key) as { x: number; y: number };
@@ -72,15 +240,50 @@ function run(req: LayoutRequest, compound: boolean): LayoutResult {
   return { id: req.id, nodes, clusters, edges, width: graph.width ?? 0, height: graph.height ?? 0 };
 }
 
-export function computeLayout(req: LayoutRequest): LayoutResult {
+/** A result that says why there is no layout (what the panel shows instead of a graph). */
+export function failedLayout(id: number, err: unknown): LayoutResult {
+  return { id, nodes: {}, clusters: {}, edges: {}, width: 0, height: 0, error: String((err as Error)?.message ?? err) };
+}
+
+const finite = (r: LayoutResult) => Object.values(r.nodes).every((p) => Number.isFinite(p.x) && Number.isFinite(p.y));
+
+/** dagre's usual layout: compound when there are clusters (flat if that fails). */
+function usual(req: LayoutRequest): LayoutResult {
   if (req.clusters.length) {
     try {
       const r = run(req, true);
-      if (Object.values(r.nodes).every((p) => Number.isFinite(p.x) && Number.isFinite(p.y))) return r;
-    } catch {
+      if (finite(r)) return r;
+    } catch (err) {
+      if (err instanceof RangeError) throw err;
       // dagre's compound layout has corner cases; the flat layout still shows every node
     }
     return { ...run(req, false), flattened: true };
   }
   return run(req, false);
+}
+
+export function computeLayout(req: LayoutRequest): LayoutResult {
+  const { depth, rank } = rankRequest(req);
+  const { routed, straight } = splitLongEdges(req, rank);
+  const dagreReq = straight.length ? { ...req, edges: routed } : req;
+  let r: LayoutResult | null = null;
+  if (depth <= DEEP) {
+    try {
+      r = usual(dagreReq);
+    } catch (err) {
+      // a stack overflow: the deep-graph path below has no recursion along paths
+      if (!(err instanceof RangeError)) throw err;
+    }
+  }
+  if (!r) r = { ...run(dagreReq, false, true), deep: true, ...(req.clusters.length ? { flattened: true } : {}) };
+  if (straight.length) {
+    const size = new Map(req.nodes.map((n) => [n.key, n]));
+    for (const e of straight) {
+      const a = r.nodes[e.from], b = r.nodes[e.to], sa = size.get(e.from), sb = size.get(e.to);
+      if (!a || !b || !sa || !sb) continue;
+      r.edges[e.key] = [boxExit(a, sa.width, sa.height, b), boxExit(b, sb.width, sb.height, a)];
+    }
+    r.straightEdges = straight.length;
+  }
+  return r;
 }

@@ -2,13 +2,21 @@
  * Runs layouts off the UI thread. A webview cannot start a Worker from its resource origin, so the
  * worker script is fetched and started from a blob: URL (allowed by the page's worker-src). If that
  * fails for any reason, layouts run on the main thread with the same code.
+ *
+ * A layout that fails in the worker comes back with its `error` and is not redone on the main thread
+ * (the same pure code would fail the same way, after blocking the panel), except a stack overflow: the
+ * main thread's stack is about twice a worker's. What fails on the main thread is returned the same
+ * way, as a result with `error`, so the caller has one thing to show.
  */
-import { computeLayout, type LayoutRequest, type LayoutResult } from './layout';
+import { computeLayout, failedLayout, type LayoutRequest, type LayoutResult } from './layout';
+
+const STACK_OVERFLOW = /call stack|too much recursion/i;
 
 export class LayoutClient {
   private worker: Worker | null = null;
   private starting: Promise<Worker | null> | null = null;
-  private pending = new Map<number, (r: LayoutResult) => void>();
+  /** Waiting layouts: resolved with the worker's result, or null when the worker is gone. */
+  private pending = new Map<number, (r: LayoutResult | null) => void>();
   /** Where layouts ran last: the tests and the status line read it. */
   where: 'worker' | 'main' = 'main';
 
@@ -45,22 +53,27 @@ export class LayoutClient {
     this.starting = Promise.resolve(null);
     const waiting = [...this.pending.values()];
     this.pending.clear();
-    for (const done of waiting) done({ id: -1, nodes: {}, clusters: {}, edges: {}, width: 0, height: 0, error: 'worker failed' });
+    for (const done of waiting) done(null);
   }
 
+  /** Never rejects: a layout that cannot be made comes back with `error` set. */
   async layout(req: LayoutRequest): Promise<LayoutResult> {
     const worker = await this.start();
     if (worker) {
-      const result = await new Promise<LayoutResult>((resolve) => {
+      const result = await new Promise<LayoutResult | null>((resolve) => {
         this.pending.set(req.id, resolve);
         worker.postMessage(req);
       });
-      if (!result.error) {
+      if (result && (!result.error || !STACK_OVERFLOW.test(result.error))) {
         this.where = 'worker';
         return result;
       }
     }
     this.where = 'main';
-    return computeLayout(req);
+    try {
+      return computeLayout(req);
+    } catch (err) {
+      return failedLayout(req.id, err);
+    }
   }
 }

@@ -15,7 +15,11 @@ export interface TracedLocation extends SourceLocation {
 export interface TraceOptions {
   /** Where the user's code is right now (called once per node and leaf). */
   locate?: () => TracedLocation | null;
-  /** Stop recording (and report) beyond this many op nodes. Default 20000. */
+  /**
+   * Stop recording (and report) beyond this many graph nodes: ops and leaves together, the leaves
+   * including the constants ops make from plain numbers (`x.add(1)`); a tensor made before tracing
+   * began counts once, where a recorded op uses it. Default 20000.
+   */
   maxNodes?: number;
   /**
    * Shared progress cells, readable from another thread while the model runs (e.g. to say where an
@@ -29,7 +33,7 @@ export interface TraceOptions {
 export class TooManyNodesError extends Error {
   constructor(readonly limit: number) {
     super(
-      `The model created more than ${limit} graph nodes. Backprop Lens shows graphs up to that size: ` +
+      `The model created more than ${limit} graph nodes (ops and leaves). Backprop Lens shows graphs up to that size: ` +
         'use tensors instead of many scalars, a smaller example, or raise the "backpropLens.maxNodes" setting.',
     );
     this.name = 'TooManyNodesError';
@@ -63,17 +67,29 @@ export function trace<T>(fn: () => T, opts: TraceOptions = {}): TraceResult<T> {
       progress[2] = column;
     }
   };
+  // everything counted against `max`: recorded nodes and leaves, and the inputs of recorded nodes
+  // that no factory announced (constants from numbers, tensors from before the trace)
+  const counted = new Set<Tensor>();
+  const fresh: Tensor[] = [];
   const restore = setHooks({
     onNode(node) {
-      if (nodes.length >= max) throw new TooManyNodesError(max);
+      fresh.length = 0;
+      for (const input of node.inputs) if (!counted.has(input) && !fresh.includes(input)) fresh.push(input);
+      if (!counted.has(node)) fresh.push(node);
+      if (counted.size + fresh.length > max) throw new TooManyNodesError(max);
+      for (const t of fresh) counted.add(t);
       nodes.push(node);
-      if (progress) progress[0] = nodes.length + leaves.length;
+      if (progress) progress[0] = counted.size;
       place(node);
       if (check) check(node);
     },
     onLeaf(leaf) {
+      if (!counted.has(leaf)) {
+        if (counted.size >= max) throw new TooManyNodesError(max);
+        counted.add(leaf);
+      }
       leaves.push(leaf);
-      if (progress) progress[0] = nodes.length + leaves.length;
+      if (progress) progress[0] = counted.size;
       place(leaf);
       if (check) check(leaf);
     },

@@ -141,4 +141,64 @@ describe('CLI: backprop-lens report', function () {
       assert.equal(layout, 'worker', 'the layout ran in the embedded worker');
     });
   });
+
+  describe('a scalar chain of 20,000 nodes (the default node limit) opened from file://', () => {
+    // one leaf, 9,999 times an op and the constant it makes from a number, then tanh: 20,000 nodes
+    const MODEL = `import { scalar } from 'backprop-lens';
+let h = scalar(0.5);
+for (let i = 0; i < 9_999; i++) h = i % 2 ? h.mul(1.0001) : h.add(0.001);
+export default h.tanh(); // @out
+`;
+    const NODES = 1 + 2 * 9_999 + 1;
+    let file: string;
+    before(() => {
+      file = writeFile(tmp(), 'chain.ts', MODEL);
+    });
+
+    it('counts every op and leaf against --max-nodes: refused at 19,999, naming the setting', () => {
+      const r = cli('report', file, '-o', path.join(tmp(), 'refused.html'), '--max-nodes', String(NODES - 1));
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`too-large.*more than ${NODES - 1} graph nodes`));
+      assert.match(r.stderr, /"backpropLens\.maxNodes"/);
+    });
+
+    it('is laid out in the worker and drawn: a node element at finite coordinates for every node', async function () {
+      this.timeout(600_000);
+      const out = path.join(tmp(), 'chain.html');
+      const r = cli('report', file, '-o', out);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`${NODES} nodes`));
+      const browser = await chromium.launch({ executablePath: findChromium(), args: [...CHROMIUM_ARGS, '--disable-gpu'] });
+      try {
+        const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+        const consoleErrors: string[] = [];
+        page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+        page.on('pageerror', (e) => consoleErrors.push(String(e)));
+        await page.addInitScript({ content: 'globalThis.__name = (f) => f;' });
+        await page.goto(pathToFileURL(out).href);
+        await page.waitForSelector('#app[data-rendered], #app[data-layout-failed]', { timeout: 540_000 });
+        const got = await page.evaluate(() => {
+          const app = document.getElementById('app');
+          const moves = [...document.querySelectorAll('g.node')].map((g: any) => /translate\(([^,]+),([^)]+)\)/.exec(g.getAttribute('transform') ?? ''));
+          return {
+            rendered: app.dataset.rendered ?? null, failed: app.dataset.layoutFailed ?? null, layout: app.dataset.layout, nodes: app.dataset.nodes,
+            drawn: moves.length, placed: moves.filter((m: any) => m && Number.isFinite(Number(m[1])) && Number.isFinite(Number(m[2]))).length,
+            status: document.querySelector('.status')?.textContent ?? '',
+          };
+        });
+        fs.mkdirSync(RESULTS, { recursive: true });
+        await page.screenshot({ path: path.join(RESULTS, 'report-chain-20000.png') });
+        assert.equal(got.failed, null, 'the layout did not fail');
+        assert.equal(got.rendered, '1');
+        assert.equal(got.layout, 'worker', 'laid out in the embedded worker');
+        assert.equal(got.nodes, String(NODES));
+        assert.equal(got.drawn, NODES, 'a node element for every node');
+        assert.equal(got.placed, NODES, 'every node at finite coordinates');
+        assert.match(got.status, new RegExp(`${NODES} nodes · traced`));
+        assert.deepEqual(consoleErrors, [], 'console errors');
+      } finally {
+        await browser.close();
+      }
+    });
+  });
 });
