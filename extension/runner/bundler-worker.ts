@@ -59,6 +59,29 @@ function loaderFor(file: string): 'ts' | 'tsx' | 'js' | 'jsx' | 'json' {
   return 'js';
 }
 
+/**
+ * A source file's text. UTF-8 is the norm (its byte-order mark is kept: esbuild skips it); UTF-16,
+ * as some Windows editors save, is recognised by its byte-order mark or, without one, by the zero
+ * bytes of its ASCII characters (what VS Code's own guess looks at), and decoded. Any other file
+ * with NUL bytes is not source text: null.
+ */
+export function decodeSource(bytes: Uint8Array): string | null {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return new TextDecoder('utf-16le').decode(bytes.subarray(2));
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return new TextDecoder('utf-16be').decode(bytes.subarray(2));
+  if (!bytes.includes(0)) return new TextDecoder('utf-8').decode(bytes);
+  // no mark: UTF-16 when (nearly) every zero byte is on the same side of its pair
+  const n = Math.min(bytes.length, 4096) & ~1;
+  let evenZeros = 0, oddZeros = 0;
+  for (let i = 0; i < n; i += 2) {
+    if (bytes[i] === 0) evenZeros++;
+    if (bytes[i + 1] === 0) oddZeros++;
+  }
+  const pairs = n / 2;
+  if (oddZeros >= 0.5 * pairs && evenZeros <= 0.02 * pairs) return new TextDecoder('utf-16le').decode(bytes);
+  if (evenZeros >= 0.5 * pairs && oddZeros <= 0.02 * pairs) return new TextDecoder('utf-16be').decode(bytes);
+  return null;
+}
+
 function fsPlugin(entry: string, contents: string | undefined): import('esbuild-wasm').Plugin {
   return {
     name: 'backprop-lens-fs',
@@ -79,11 +102,14 @@ function fsPlugin(entry: string, contents: string | undefined): import('esbuild-
           return { errors: [{ text: `Cannot find package '${spec}' (install it in your project, or import only from 'backprop-lens' and your own files)` }] };
         }
       });
-      b.onLoad({ filter: /.*/ }, (a) => ({
-        contents: a.path === entry && contents !== undefined ? contents : fs.readFileSync(a.path, 'utf8'),
-        loader: loaderFor(a.path),
-        resolveDir: path.dirname(a.path),
-      }));
+      b.onLoad({ filter: /.*/ }, (a) => {
+        const text = a.path === entry && contents !== undefined ? contents : decodeSource(fs.readFileSync(a.path));
+        if (text === null) {
+          const problem = `${path.basename(a.path)} is not a text file: it has NUL bytes and is neither UTF-8 nor UTF-16. Save it as UTF-8 (VS Code: "Change File Encoding").`;
+          return { errors: [{ text: problem, location: { file: a.path, line: 1, column: 0 } }] };
+        }
+        return { contents: text, loader: loaderFor(a.path), resolveDir: path.dirname(a.path) };
+      });
     },
   };
 }

@@ -196,7 +196,11 @@ function main(): void {
     reportThrown(err);
     return;
   }
-  const exported = module.exports.default ?? (module.exports as unknown);
+  // `export default undefined` is a default export of nothing (not the module object)
+  const moduleExports: unknown = module.exports;
+  const hasDefault = (typeof moduleExports === 'object' || typeof moduleExports === 'function') && moduleExports !== null && 'default' in moduleExports;
+  // no default export: a CommonJS file's own `module.exports`, or an ES module's exports object (nothing)
+  const exported: unknown = hasDefault ? (moduleExports as { default: unknown }).default : isModuleObject(moduleExports) ? undefined : moduleExports;
   if (isTrainingSpec(exported)) {
     if (training) startTraining(exported);
     else traceTrainingStep(exported, traced);
@@ -207,11 +211,27 @@ function main(): void {
     return;
   }
   if (!(exported instanceof Tensor)) {
-    const what = exported === undefined ? 'nothing' : exported instanceof Promise ? 'a Promise' : Array.isArray(exported) ? 'an array' : typeof exported === 'object' && exported !== null && Object.keys(exported).length === 0 ? 'nothing' : `a ${typeof exported}`;
+    const what = exportedWhat(exported);
     fail('export', `The model file exports ${what} as default. End it with \`export default <scalar output>\` (for example \`export default loss\`) or \`export default defineTraining({ … })\`; Backprop Lens runs backward from that tensor.`, exportLine());
     return;
   }
   postSnapshot(exported, traced, recorder, null);
+}
+
+/** The exports object of an ES module bundled to CommonJS (esbuild marks it), or an untouched `module.exports`. */
+function isModuleObject(exports: unknown): boolean {
+  if (typeof exports !== 'object' || exports === null) return false;
+  return Object.getOwnPropertyDescriptor(exports, '__esModule') !== undefined || Object.keys(exports).length === 0;
+}
+
+/** What a default export that is not a tensor is, for the message: "nothing", "an object", "null". */
+function exportedWhat(exported: unknown): string {
+  if (exported === undefined) return 'nothing';
+  if (exported === null) return 'null';
+  if (exported instanceof Promise) return 'a Promise';
+  if (Array.isArray(exported)) return 'an array';
+  const type = typeof exported;
+  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
 }
 
 /** Show Graph on a training file: the graph of the first training step, as the panel shows any step. */

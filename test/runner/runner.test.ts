@@ -276,6 +276,50 @@ export default x.mul(keep.length);
       assert.match(e.message, /number/);
       assert.equal(e.line, lineOf(MODEL, '// @export'));
     });
+
+    it('`export default undefined` is reported as exporting nothing, not "a object"', async () => {
+      const MODEL = `import { scalar } from 'backprop-lens';\nconst loss = scalar(3);\nlet out;\nexport default out; // @export\n`;
+      const e = expectError((await runModel(runner(), tmp(), 'undefined.ts', MODEL)).out);
+      assert.equal(e.kind, 'export');
+      assert.match(e.message, /exports nothing as default/);
+      assert.doesNotMatch(e.message, /\ba object\b/);
+    });
+
+    it('a plain object or null as default export is named with the right article', async () => {
+      for (const [what, want] of [['{ loss: 1 }', /exports an object as default/], ['null', /exports null as default/], ['() => 1', /exports a function as default/]] as const) {
+        const MODEL = `import { scalar } from 'backprop-lens';\nscalar(1);\nexport default ${what};\n`;
+        const e = expectError((await runModel(runner(), tmp(), 'object.ts', MODEL)).out);
+        assert.equal(e.kind, 'export');
+        assert.match(e.message, want);
+      }
+    });
+  });
+
+  describe('file encodings', () => {
+    const MODEL = `import { scalar } from 'backprop-lens';\nconst x = scalar(2); // é\nexport default x.mul(3);\n`;
+    const encodings: [string, (t: string) => Buffer][] = [
+      ['UTF-16 LE with a byte-order mark', (t) => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(t, 'utf16le')])],
+      ['UTF-16 BE with a byte-order mark', (t) => Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(t, 'utf16le').swap16()])],
+      ['UTF-16 LE without a byte-order mark', (t) => Buffer.from(t, 'utf16le')],
+      ['UTF-8 with a byte-order mark', (t) => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(t, 'utf8')])],
+    ];
+    for (const [name, encode] of encodings) {
+      it(`a model file in ${name} runs`, async () => {
+        const file = path.join(tmp(), 'encoded.ts');
+        fs.writeFileSync(file, encode(MODEL));
+        const out = await runner().run(file);
+        const s = expectOk(out);
+        assert.equal(s.nodes[s.output].scalar, 6);
+      });
+    }
+
+    it('a binary file with NUL bytes is refused with a message naming the file', async () => {
+      const file = path.join(tmp(), 'binary.ts');
+      fs.writeFileSync(file, Buffer.from([0x00, 0x01, 0x02, 0x03, 0x50, 0x4b, 0x00, 0x03, 0x04, 0x00, 0x00, 0x08]));
+      const e = expectError(await runner().run(file));
+      assert.equal(e.file, file);
+      assert.match(e.message, /not a text file|NUL/);
+    });
   });
 
   it('console output arrives in `logs` and through onLog, in order', async () => {
