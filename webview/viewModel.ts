@@ -471,7 +471,7 @@ export function buildViewModel(s: GraphSnapshot, measure: Measure, opts: ViewOpt
     if (nf) icons.push('warning');
     const labelX = G.padX + icons.length * (ICON + ICON_GAP);
     const title = group ? group.label : n.label || (n.name ?? n.op);
-    const op = group ? (group.kind === 'expr' ? 'expression' : group.kind === 'leaves' ? n.leaf ?? 'leaves' : n.name ? `→ ${n.name}` : `${group.members.length} nodes`) : opText(n);
+    const op = group ? (group.kind === 'expr' ? 'expression' : group.kind === 'leaves' ? n.leaf ?? 'leaves' : n.name ? `→ ${faceText(n.name)}` : `${group.members.length} nodes`) : opText(n);
     const shape = shapeText(n.shape);
     const valueText = tensorBrief(n.value, n.stats, n.size, fmt);
     const hasGradRow = n.requiresGrad || n.gradStats !== null;

@@ -10,6 +10,7 @@ import { formatNumber } from '../../engine/format';
 import type { TrainResult } from '../../engine/train/trainer';
 import type { HostMessage, TrainOverrides, TrainProgress, TrainStatus, WebviewMessage } from '../../extension/protocol';
 import { ModelRunner } from '../../extension/runner/runner';
+import { clusterText } from '../../webview/format';
 import { ROOT, lineOf, screenshotPath, traceModels, usePanels, type PanelPage } from './harness';
 import type { ThemeName } from './themes';
 
@@ -378,6 +379,34 @@ describe('webview: training view in Chromium', function () {
     assert.equal(await p.page.locator(`${q('activation-table')} tbody td`).first().innerText(), evil);
     assert.equal(await count(p, `${q('training-view')} img`), 0);
     assert.equal(await p.page.evaluate(() => (globalThis as any).__pwned), undefined);
+  });
+
+  it('shows long and bidi-controlled layer names cut and escaped: table, gradient flow, histograms, findings', async () => {
+    const p = await trainingPanel('moons');
+    // a right-to-left override would show "layer" reversed and reorder what follows it
+    const name = `\u202Eenil.${'block.'.repeat(60)}fc`;
+    const stats = t0LayerStats();
+    await p.send({
+      type: 'trainProgress', runId: 1, progress: {
+        step: 1, total: 2, stepsPerSecond: 1, paused: true,
+        history: [{ step: 1, loss: 0.5, lr: 0.01, gradNorm: 1 }],
+        layers: [{ step: 1, layers: [{ ...stats, name }, { ...stats, name: `${name}2`, depth: stats.depth + 1 }] }],
+        findings: [{ code: 'dead-relu', severity: 'warning', message: `Layer ${name} is dead.`, layer: name, step: 1, fixes: [], source: null }],
+      },
+    });
+    await p.page.waitForSelector(`${q('training-view')}[data-history="1"]`, { state: 'attached' });
+    const texts: string[] = await p.page.evaluate(() => {
+      const view = document.querySelector('[data-testid="training-view"]')!;
+      const out: string[] = [];
+      for (const e of view.querySelectorAll('td, text, option, .finding-message, .finding-meta, title')) out.push(e.textContent ?? '');
+      return out;
+    });
+    const RAW_BIDI = /[\u202A-\u202E\u2066-\u2069]/;
+    assert.deepEqual(texts.filter((t) => RAW_BIDI.test(t)), [], 'no raw bidirectional control anywhere');
+    assert.equal(await p.page.locator(`${q('activation-table')} tbody td`).first().innerText(), clusterText(name));
+    assert.ok(clusterText(name).startsWith('\\u202E') && clusterText(name).endsWith('…'));
+    assert.ok(texts.some((t) => t.includes('\\u202Eenil.block.')), 'the escaped name is shown');
+    await assertReadable(p);
   });
 
   /** The traced step's first layer, as a template for synthetic layer summaries. */

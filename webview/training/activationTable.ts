@@ -6,7 +6,7 @@
 import * as d3 from 'd3';
 import type { LayerStats } from '../../extension/protocol';
 import { el } from '../dom';
-import { fmt } from '../format';
+import { fmt, clusterText } from '../format';
 import { card } from './chart';
 
 /** The diagnosis reports a layer from half its units dead or saturated (engine/stats/diagnosis.ts). */
@@ -15,7 +15,7 @@ const WARN_FRACTION = 0.5;
 export const percent = (v: number | null): string => (v === null ? '—' : `${(v * 100).toFixed(v > 0 && v < 0.01 ? 1 : 0)}%`);
 
 const COLUMNS: { head: string; title: string; cell(l: LayerStats): string; warn?(l: LayerStats): boolean }[] = [
-  { head: 'layer', title: 'Module path', cell: (l) => l.name },
+  { head: 'layer', title: 'Module path', cell: (l) => clusterText(l.name) },
   { head: 'activation', title: 'Activation applied after the layer', cell: (l) => l.activation ?? 'none' },
   { head: 'mean', title: 'Mean of the output', cell: (l) => fmt(l.output?.mean) },
   { head: 'std', title: 'Standard deviation of the output', cell: (l) => fmt(l.output?.std) },

@@ -6,6 +6,7 @@
 import * as d3 from 'd3';
 import type { Finding } from '../../extension/protocol';
 import { el } from '../dom';
+import { clusterText, escapeBidi } from '../format';
 import { card } from './chart';
 
 export interface FindingsEvents {
@@ -43,7 +44,7 @@ export class FindingsList {
       .order()
       .each(function (f) {
         // the message and step change as training goes on; the fixes stay with the code
-        this.querySelector('.finding-message')!.textContent = f.message;
+        this.querySelector('.finding-message')!.textContent = escapeBidi(f.message);
         this.querySelector('.finding-meta')!.textContent = meta(f);
       });
   }
@@ -53,7 +54,7 @@ export class FindingsList {
     if (f.layer) li.dataset.layer = f.layer;
     const icon = el('i', { class: `codicon codicon-${ICON[f.severity] ?? 'info'}`, role: 'img', 'aria-label': f.severity });
     const text = el('div', { class: 'finding-text' });
-    text.append(el('div', { class: 'finding-message' }, f.message), el('div', { class: 'finding-meta' }, meta(f)));
+    text.append(el('div', { class: 'finding-message' }, escapeBidi(f.message)), el('div', { class: 'finding-meta' }, meta(f)));
     if (f.fixes.length) {
       const fixes = el('ul', { class: 'finding-fixes', 'aria-label': 'What to try' });
       for (const fix of f.fixes) fixes.append(el('li', { 'data-fix': fix.id }, fix.title));
@@ -82,7 +83,7 @@ export class FindingsList {
 /** `layer deep.layers.0 · step 20 · line 17`. */
 function meta(f: Finding): string {
   const parts: string[] = [];
-  if (f.layer) parts.push(`layer ${f.layer}`);
+  if (f.layer) parts.push(`layer ${clusterText(f.layer)}`);
   if (f.step !== null && f.step !== undefined) parts.push(`step ${f.step}`);
   if (f.source && f.source.line > 0) parts.push(`line ${f.source.line}`);
   return parts.join(' · ');

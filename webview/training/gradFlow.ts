@@ -5,7 +5,7 @@
 import * as d3 from 'd3';
 import type { LayerStats } from '../../extension/protocol';
 import { el } from '../dom';
-import { fmt } from '../format';
+import { fmt, clusterText, faceText, fullName } from '../format';
 import { AXIS_LABEL, card, chartSvg, extentOf, leftAxis, logTicks, padDomain, placeYLabel, tick, widthOf } from './chart';
 
 const HEIGHT = 220;
@@ -61,7 +61,7 @@ export class GradFlow {
     const y = d3.scaleLog().domain(yData ? padDomain([yData[0] / 3, yData[1] * 1.5], true) : [1e-8, 1]).range([0, 0]);
     // the bottom margin depends on the x labels: measure them first
     const x = d3.scaleBand<string>().domain(data.map((l) => l.name)).paddingInner(0.25).paddingOuter(0.15);
-    const labelOf = new Map(data.map((l, i) => [l.name, short[i]]));
+    const labelOf = new Map(data.map((l, i) => [l.name, faceText(short[i])]));
     const yAx = d3.axisLeft<d3.NumberValue>(y).tickSizeOuter(0).tickFormat(tick).tickValues(logTicks(y, 5));
     const left = leftAxis(yAxis, yAx, yLabel, '|∂L/∂W| (log scale)');
     x.range([left, width - MARGIN.right]);
@@ -83,7 +83,7 @@ export class GradFlow {
     yAxis.call(yAx);
     placeYLabel(yLabel, MARGIN.top, bottom);
     xAxis.attr('transform', `translate(0,${bottom})`);
-    xLabel.attr('x', (left + width - MARGIN.right) / 2).attr('y', height - 4).text(`${prefix ? `${prefix}* ` : 'layer '}(input → output)`);
+    xLabel.attr('x', (left + width - MARGIN.right) / 2).attr('y', height - 4).text(`${prefix ? `${clusterText(prefix)}* ` : 'layer '}(input → output)`);
     svg.attr('width', width).attr('height', height).attr('viewBox', `0 0 ${width} ${height}`).attr('data-step', step ?? '');
 
     const bar = (v: number | null) => (v !== null && v > 0 && Number.isFinite(v) ? v : null);
@@ -107,6 +107,6 @@ export class GradFlow {
         .attr('y', (l) => (bar(l[key]) === null ? bottom : y(bar(l[key])!)))
         .attr('height', (l) => (bar(l[key]) === null ? 0 : Math.max(1, bottom - y(bar(l[key])!))));
     }
-    g.select('title').text((l) => `${l.name}: mean |∂L/∂W| ${fmt(l.gradMeanAbs)}, max ${fmt(l.gradMaxAbs)}`);
+    g.select('title').text((l) => `${fullName(l.name)}: mean |∂L/∂W| ${fmt(l.gradMeanAbs)}, max ${fmt(l.gradMaxAbs)}`);
   }
 }

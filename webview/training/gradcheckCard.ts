@@ -6,7 +6,7 @@
 import * as d3 from 'd3';
 import type { GradcheckParam, GradcheckReport } from '../../extension/protocol';
 import { button, el, setDisabled } from '../dom';
-import { shapeText } from '../format';
+import { shapeText, clusterText, fullName } from '../format';
 import { type AnalysisState, count, num, setStatus, statusLine } from './analysisCard';
 import { card } from './chart';
 
@@ -31,7 +31,7 @@ interface Column {
 }
 
 const COLUMNS: Column[] = [
-  { head: 'parameter', title: 'Parameter name', cell: (p) => p.name },
+  { head: 'parameter', title: 'Parameter name', cell: (p) => clusterText(p.name) },
   { head: 'shape', title: 'Shape of the parameter', cell: (p) => shapeText(p.shape) },
   { head: 'checked', title: 'Elements compared: all of them, or a seeded sample of a large tensor', cell: (p) => (p.checked >= p.size ? `all ${count(p.size)}` : `${count(p.checked)} of ${count(p.size)} sampled`) },
   { head: 'rel. error', title: 'Largest relative error |analytic − numeric| / max(|analytic|, |numeric|)', cell: (p) => num(p.maxRelError) },
@@ -130,7 +130,7 @@ export class GradcheckCard {
         if (p.passed) tr.removeAttribute('data-failed');
         else tr.dataset.failed = 'true';
         const at = multiIndex(p.worstIndex, p.shape);
-        tr.title = `Select ${p.name}. Worst element${at ? ` ${at}` : ''}: backprop ${num(p.analytic)}, numeric ${num(p.numeric)}`;
+        tr.title = `Select ${fullName(p.name)}. Worst element${at ? ` ${at}` : ''}: backprop ${num(p.analytic)}, numeric ${num(p.numeric)}`;
         const cells = tr.cells;
         COLUMNS.forEach((col, i) => {
           const text = col.cell(p);

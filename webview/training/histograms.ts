@@ -6,7 +6,7 @@
 import * as d3 from 'd3';
 import type { LayerHistory, LayerStats, TensorStats } from '../../extension/protocol';
 import { el } from '../dom';
-import { fmt } from '../format';
+import { fmt, clusterText, fullName } from '../format';
 import { card } from './chart';
 import { Ridgeline, type HistMode, type HistScale, type RidgeEntry } from './ridgeline';
 
@@ -90,7 +90,7 @@ export class Histograms {
       .data(names, (n) => n)
       .join('option')
       .attr('value', (n) => n)
-      .text((n) => n);
+      .text((n) => clusterText(n));
     if (this.layer !== null) this.layerSelect.value = this.layer;
 
     const of = QUANTITY[this.quantity].of;
@@ -116,7 +116,7 @@ export class Histograms {
     this.stepLabel.textContent = entry ? (entry.step === 0 ? '0 (traced)' : String(entry.step)) : '—';
     this.caption.textContent = entry ? this.describe(entry.step) : '';
     this.empty.hidden = n > 0;
-    this.empty.textContent = !names.length ? 'No layers to show.' : `No ${QUANTITY[this.quantity].label} recorded for ${this.layer}${this.scale === 'log' ? ' (all zero?)' : ''}.`;
+    this.empty.textContent = !names.length ? 'No layers to show.' : `No ${QUANTITY[this.quantity].label} recorded for ${fullName(this.layer ?? '')}${this.scale === 'log' ? ' (all zero?)' : ''}.`;
     this.ridges.render(this.entries, selected, this.mode, this.scale);
   }
 
