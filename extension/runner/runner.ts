@@ -10,6 +10,7 @@ import { ModelProcess } from './model-process';
 import type { GraphSnapshot } from '../../engine/trace/snapshot';
 import type { Checkpoint, TrainResult } from '../../engine/train/trainer';
 import type { GpuPlanOrReason } from '../../engine/backends/webgpu/plan';
+import { IDLE, isTimed, reduce, type RunEvent } from '../../engine/train/lifecycle';
 import {
   DEFAULTS, limitProblem, type LogLine, type RunError, type RunOptions, type RunOutcome, type TrainControl, type TrainOptions, type TrainOutcome,
   type TrainProgress, type WorkerInput, type WorkerMessage, type InspectOutcome, type InspectRequest,
@@ -186,7 +187,9 @@ export class ModelRunner {
     let proc!: ModelProcess;
     // training: the step counter last seen (see the watch below)
     let lastSteps = -1;
-    let paused = mode.paused ?? false;
+    // training: where the run is, as this side knows it (a pause counts once the worker confirms it)
+    let run = training ? reduce(IDLE, { type: 'start', paused: mode.paused ?? false }) : IDLE;
+    const on = (e: RunEvent) => void (run = reduce(run, e));
     // inspections waiting for their answer, each with its own deadline
     const inspections = new Map<number, { resolve: (o: InspectOutcome) => void; timer: ReturnType<typeof setTimeout> }>();
     let inspectId = 0;
@@ -204,6 +207,7 @@ export class ModelRunner {
         clearInterval(timer);
         if (done) return;
         done = true;
+        on(endEvent(o)); // training: the run's end (a trace's state stays idle)
         resolve(o);
       };
       finish = (o) => {
@@ -261,7 +265,7 @@ export class ModelRunner {
       // The model's own time counts, from the moment its worker runs (forking the process and
       // loading the engine are not charged). Tracing: one deadline. Training: each step, and loading
       // the file, must end within the limit; a paused run, or one answering an inspection (which has
-      // its own deadline), is not timed. Checked every WATCH_MS, so a run ends within the limit + WATCH_MS.
+      // its own deadline), is not timed (isTimed). Checked every WATCH_MS, so a run ends within the limit + WATCH_MS.
       const created = performance.now();
       let startedAt: number | null = null;
       let lastMove = 0;
@@ -274,7 +278,7 @@ export class ModelRunner {
         }
         made.push({ t: now, nodes: proc.cells[0] });
         while (made.length > 0 && made[0].t < now - 2000) made.shift();
-        if (training && (paused || inspections.size > 0 || proc.cells[3] !== lastSteps)) {
+        if (training && (!isTimed(run) || inspections.size > 0 || proc.cells[3] !== lastSteps)) {
           lastSteps = proc.cells[3];
           lastMove = now;
           return;
@@ -297,10 +301,16 @@ export class ModelRunner {
           case 'error':
             finish({ errors: [m.error] });
             break;
-          case 'train-progress':
-            paused = m.progress.paused;
+          case 'train-progress': {
+            // The first report: the file is loaded and the trainer built (loading was timed). The
+            // worker sends it before it reads the controls sent meanwhile, so it does not confirm
+            // the steps asked for then (the step from idle, trace --at-step).
+            const early = run.kind === 'starting' && run.steps > 0;
+            on({ type: 'started' });
+            if (m.progress.paused && !early) on({ type: 'halted' });
             onProgress?.(m.progress);
             break;
+          }
           case 'train-result':
             // a kept worker stays for inspections until cancel()
             if (mode.keepAlive) settle({ result: m.result });
@@ -357,9 +367,9 @@ export class ModelRunner {
         if (gone) return;
         if (m.type === 'resume' || m.type === 'step') {
           // running again: watched again, from a fresh interval
-          paused = false;
+          on(m.type === 'step' ? { type: 'step', count: m.count } : { type: 'resume' });
           lastSteps = -1;
-        }
+        } else if (m.type === 'pause') on({ type: 'pause' }); // still timed until the worker halts
         proc.post(m);
       },
       cancel,
@@ -400,6 +410,13 @@ function optionsProblem(file: string, opts: RunOptions): RunError | null {
 
 function cancelled(file: string): RunError {
   return { kind: 'cancelled', file, line: null, column: null, message: 'The run was cancelled (its panel was closed).' };
+}
+
+/** How a training run's settling ends its lifecycle. */
+function endEvent(o: Settle): RunEvent {
+  if ('result' in o) return { type: 'finished', ...(o.result.stoppedEarly ? { stoppedEarly: o.result.stoppedEarly } : {}) };
+  if ('errors' in o && o.errors[0]?.kind === 'cancelled') return { type: 'cancel' };
+  return { type: 'failed', error: 'errors' in o ? (o.errors[0]?.message ?? '') : 'The model worker sent a snapshot to a training run.' };
 }
 
 function internal(file: string, message: string): RunError {

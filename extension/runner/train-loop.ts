@@ -7,6 +7,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { Trainer } from '../../engine/train/trainer';
+import { IDLE, isPaused, isTerminal, reduce, takesSteps, type RunEvent } from '../../engine/train/lifecycle';
 import type { InspectOutcome, InspectRequest, TrainControl, TrainProgress, WorkerMessage } from './types';
 
 const SLICE_MS = 30;
@@ -22,9 +23,9 @@ export function runTraining(trainer: Trainer, opts: {
   /** Answers an inspection of the current parameters (between steps). */
   inspect: (request: InspectRequest) => InspectOutcome;
 }): void {
-  let paused = opts.paused;
-  let pendingSteps = 0;
-  let stopped = false;
+  // the trainer is built: the run starts at once, running or paused
+  let state = reduce(reduce(IDLE, { type: 'start', paused: opts.paused }), { type: 'started' });
+  const on = (e: RunEvent) => void (state = reduce(state, e));
   let scheduled = false;
   let sentHistory = 0, sentLayers = 0;
   let lastReport = performance.now(), stepsAtReport = 0;
@@ -36,7 +37,7 @@ export function runTraining(trainer: Trainer, opts: {
       history: trainer.history.slice(sentHistory), layers: trainer.layerHistory.slice(sentLayers),
       findings: trainer.findings,
       stepsPerSecond: now > lastReport ? ((trainer.stepsTaken - stepsAtReport) * 1000) / (now - lastReport) : 0,
-      paused,
+      paused: isPaused(state),
     };
     sentHistory = trainer.history.length;
     sentLayers = trainer.layerHistory.length;
@@ -47,36 +48,47 @@ export function runTraining(trainer: Trainer, opts: {
 
   const finish = () => {
     report();
+    on({ type: 'finished' });
     opts.post({ type: 'train-result', result: trainer.result() });
+  };
+
+  const failed = (err: unknown) => {
+    report();
+    on({ type: 'failed', error: err instanceof Error ? err.message : String(err) });
+    opts.fail(err);
+  };
+
+  /** Paused with nothing left to step: say so (the runner stops timing the run). */
+  const halt = () => {
+    report();
+    on({ type: 'halted' });
   };
 
   const slice = () => {
     scheduled = false;
-    if (stopped) return;
+    if (isTerminal(state)) return;
     const t0 = performance.now();
     try {
-      while (!trainer.done && (!paused || pendingSteps > 0) && performance.now() - t0 < SLICE_MS) {
+      while (!trainer.done && takesSteps(state) && performance.now() - t0 < SLICE_MS) {
         trainer.step();
-        if (pendingSteps > 0) pendingSteps--;
+        on({ type: 'stepped' });
         Atomics.store(opts.heartbeat, 0, trainer.stepsTaken);
       }
     } catch (err) {
-      stopped = true;
-      report();
-      opts.fail(err);
+      failed(err);
       return;
     }
     if (trainer.done) {
-      stopped = true;
       finish();
       return;
     }
-    if (performance.now() - lastReport >= opts.progressMs || (paused && pendingSteps === 0)) report();
-    if (!paused || pendingSteps > 0) schedule();
+    if (state.kind === 'paused') halt();
+    else if (performance.now() - lastReport >= opts.progressMs) report();
+    if (takesSteps(state)) schedule();
   };
 
   const schedule = () => {
-    if (scheduled || stopped) return;
+    if (scheduled || isTerminal(state)) return;
     scheduled = true;
     setImmediate(slice);
   };
@@ -84,40 +96,34 @@ export function runTraining(trainer: Trainer, opts: {
   opts.port.on('message', (m: TrainControl) => {
     switch (m.type) {
       case 'pause':
-        paused = true;
+        // takes effect between steps: the next slice sees it and halts
+        on({ type: 'pause' });
         break;
       case 'resume':
-        paused = false;
+        on({ type: 'resume' });
         schedule();
         break;
       case 'step':
-        pendingSteps += Math.max(1, Math.floor(m.count));
+        on({ type: 'step', count: m.count });
         schedule();
         break;
       case 'inspect':
         opts.post({ type: 'train-inspect', id: m.id, outcome: opts.inspect(m.request) });
         break;
       case 'adopt':
-        if (stopped) break;
+        if (isTerminal(state)) break;
         try {
           trainer.adopt(m.checkpoint, { log: m.log });
         } catch (err) {
-          stopped = true;
-          report();
-          opts.fail(err);
+          failed(err);
           break;
         }
         Atomics.store(opts.heartbeat, 0, trainer.stepsTaken);
-        if (trainer.done) {
-          stopped = true;
-          finish();
-        } else report();
+        if (trainer.done) finish();
+        else report();
         break;
       case 'stop':
-        if (!stopped) {
-          stopped = true;
-          finish();
-        }
+        if (!isTerminal(state)) finish();
         break;
       default: {
         const never: never = m;
@@ -125,6 +131,6 @@ export function runTraining(trainer: Trainer, opts: {
       }
     }
   });
-  if (paused) report();
-  else schedule();
+  if (takesSteps(state)) schedule();
+  else halt();
 }
