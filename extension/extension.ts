@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import type { PanelCommand, TrainAction } from './protocol';
 import { quickFix } from './quickfix';
 import { ModelRunner } from './runner/runner';
+import { warmModelProcesses } from './runner/model-process';
 import { GraphPanel, VIEW_TYPE, type PanelServices } from './panel';
 import { defaultExportLine, isModelSource, MODEL_EXTENSIONS } from './modelFiles';
 import { restorableModelFile } from './restore';
@@ -32,6 +33,9 @@ class Lens implements vscode.Disposable {
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.runner = new ModelRunner(path.join(context.extensionPath, 'dist'));
+    // a spare model process waits for the next run (it runs no code until then), so Show Graph does
+    // not wait for a process to start; model code runs only in a trusted workspace. runner.dispose ends it.
+    if (vscode.workspace.isTrusted) warmModelProcesses(this.modelHost());
     this.output = vscode.window.createOutputChannel('Backprop Lens');
     this.diagnostics = vscode.languages.createDiagnosticCollection('backprop-lens');
     this.inline = vscode.window.createTextEditorDecorationType({
@@ -93,6 +97,7 @@ class Lens implements vscode.Disposable {
       vscode.window.onDidChangeVisibleTextEditors(() => this.refreshDecorations()),
       vscode.window.onDidChangeTextEditorSelection((e) => this.onSelection(e)),
       vscode.workspace.onDidGrantWorkspaceTrust(() => {
+        warmModelProcesses(this.modelHost());
         for (const p of this.panels.values()) void p.run();
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
@@ -345,6 +350,10 @@ class Lens implements vscode.Disposable {
       this.typingTimers.delete(file);
       void panel.run();
     }, delay));
+  }
+
+  private modelHost(): string {
+    return path.join(this.context.extensionPath, 'dist', 'model-host.js');
   }
 
   dispose(): void {

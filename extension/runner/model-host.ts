@@ -18,10 +18,16 @@ const send = (m: ModelToHost) => {
 
 let worker: Worker | null = null;
 
+// A spare (model-process.ts: forked ahead of a run) runs no model code until 'start'; its process
+// name says so (`ps` lists it apart from the model processes), and becomes the usual one on 'start'.
+const spare = process.argv.includes('--spare');
+if (spare) process.title = 'backprop-lens spare model process';
+
 process.on('message', (raw: HostToModel) => {
   switch (raw?.type) {
     case 'start': {
       if (worker) return;
+      if (spare) process.title = `${process.argv0} ${process.argv[1]}`;
       const base = process.memoryUsage.rss();
       const progress = new SharedArrayBuffer(16);
       const cells = new Int32Array(progress);

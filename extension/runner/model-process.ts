@@ -4,6 +4,11 @@
  * with structured clone (typed arrays travel as they are). Messages from it are checked like
  * webview messages: a model process is running untrusted code. Every live one is known, so
  * disposing the runner ends them all.
+ *
+ * Warm processes (`warmModelProcesses`, the extension turns it on in a trusted workspace): a spare
+ * process is forked ahead of the run that will need it, so a run does not wait for Node (or
+ * Electron) to start. A spare runs no model code until a run takes it (one 'start', one model, as
+ * any model process); another spare is forked when that run ends (or a second after it started).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { int, nullable, number, object, oneOf, opaque, parse, string, tagged, tuple, type Infer, type Parsed } from '../contract';
@@ -57,9 +62,94 @@ export function parseModelMessage(raw: unknown): Parsed<ModelToHost> {
 
 const live = new Set<ModelProcess>();
 
-/** How many model processes are running (tests count them). */
+/** How many model processes are running (tests count them); spares are not model processes. */
 export function liveModelProcesses(): number {
   return live.size;
+}
+
+/** Idle spare processes, by host path (at most one each). */
+const spares = new Map<string, ChildProcess>();
+/** Host paths whose spares are kept. */
+const warm = new Set<string>();
+/** Spares asked for once a run has started: forked at its end, or after this many ms. */
+const REFILL_MS = 1000;
+let forks = 0;
+
+/** How many spare processes are waiting for a run (tests count them). */
+export function spareModelProcesses(): number {
+  return spares.size;
+}
+
+/** How many processes were forked so far, spares included (tests count them). */
+export function modelProcessForks(): number {
+  return forks;
+}
+
+/**
+ * Keeps one spare model process of `hostPath` ready (`on`), or stops and ends the spare (`on`
+ * false: the runner's dispose does this). The CLI leaves it off: it runs one model.
+ */
+export function warmModelProcesses(hostPath: string, on = true): void {
+  if (on) {
+    warm.add(hostPath);
+    refill(hostPath);
+    return;
+  }
+  warm.delete(hostPath);
+  const spare = spares.get(hostPath);
+  spares.delete(hostPath);
+  if (spare) end(spare);
+}
+
+function forkHost(hostPath: string, spare: boolean): ChildProcess {
+  forks++;
+  return fork(hostPath, spare ? ['--spare'] : [], {
+    execPath: process.execPath,
+    execArgv: [],
+    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    serialization: 'advanced',
+  });
+}
+
+function end(child: ChildProcess): void {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+/** A waiting spare keeps nothing alive (a CLI, a test) until a run takes it. */
+function setRef(child: ChildProcess, ref: boolean): void {
+  for (const h of [child, child.channel, child.stdout, child.stderr] as ({ ref?(): void; unref?(): void } | null | undefined)[]) {
+    if (ref) h?.ref?.();
+    else h?.unref?.();
+  }
+}
+
+function refill(hostPath: string): void {
+  if (!warm.has(hostPath) || spares.has(hostPath)) return;
+  const child = forkHost(hostPath, true);
+  spares.set(hostPath, child);
+  setRef(child, false);
+  const gone = () => {
+    if (spares.get(hostPath) === child) spares.delete(hostPath);
+  };
+  child.once('error', () => {
+    gone();
+    end(child);
+  });
+  child.once('exit', gone);
+}
+
+/** The spare of `hostPath`, taken (it is no longer a spare), if one is ready. */
+function takeSpare(hostPath: string): ChildProcess | null {
+  const child = spares.get(hostPath);
+  spares.delete(hostPath);
+  if (!child) return null;
+  if (!child.connected || child.exitCode !== null || child.signalCode !== null) {
+    end(child);
+    return null;
+  }
+  setRef(child, true);
+  return child;
 }
 
 export class ModelProcess {
@@ -71,14 +161,17 @@ export class ModelProcess {
   private readonly locating = new Map<number, (l: { line: number; column: number } | null) => void>();
 
   constructor(hostPath: string, start: Extract<HostToModel, { type: 'start' }>, private readonly on: ModelEvents) {
-    this.child = fork(hostPath, [], {
-      execPath: process.execPath,
-      execArgv: [],
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'advanced',
-    });
+    this.child = takeSpare(hostPath) ?? forkHost(hostPath, false);
     live.add(this);
+    if (warm.has(hostPath)) {
+      // the next run's spare, once this run no longer needs the CPU (its end, or a second in)
+      const timer = setTimeout(() => refill(hostPath), REFILL_MS);
+      timer.unref();
+      this.child.once('exit', () => {
+        clearTimeout(timer);
+        refill(hostPath);
+      });
+    }
     // the process's own output (a crash report, say) is shown like the model's
     this.child.stdout!.on('data', (d: Buffer) => on.output('stdout', d.toString('utf8')));
     this.child.stderr!.on('data', (d: Buffer) => on.output('stderr', d.toString('utf8')));

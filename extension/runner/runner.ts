@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { Bundler, type BundleProblem } from './bundler';
 import { BundleMap } from './sourcemap';
-import { ModelProcess } from './model-process';
+import { ModelProcess, warmModelProcesses } from './model-process';
 import type { GraphSnapshot } from '../../engine/trace/snapshot';
 import type { Checkpoint, TrainResult } from '../../engine/train/trainer';
 import type { GpuPlanOrReason } from '../../engine/backends/webgpu/plan';
@@ -391,6 +391,7 @@ export class ModelRunner {
   dispose(): void {
     for (const cancel of [...this.active]) cancel('The run was stopped: Backprop Lens is shutting down.');
     this.bundler.dispose();
+    warmModelProcesses(path.join(this.distDir, 'model-host.js'), false); // and its spare, if warm
   }
 }
 
