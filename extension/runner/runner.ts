@@ -237,10 +237,11 @@ export class ModelRunner {
       };
       // graph values made, sampled each tick: was a run that timed out still making progress?
       const made: { t: number; nodes: number }[] = [];
+      // graph values made in the last second, or since the model started if that is less
       const recentNodes = () => {
         const now = performance.now();
         const before = made.find((s) => s.t >= now - 1000) ?? made[made.length - 1];
-        return before ? proc.cells[0] - before.nodes : 0;
+        return { count: before ? proc.cells[0] - before.nodes : 0, seconds: before ? (now - before.t) / 1000 : 0 };
       };
       onTimeout = async (inspecting?: string) => {
         timedOut = true;
@@ -250,10 +251,14 @@ export class ModelRunner {
         const busy = await proc.locate(b.bundlePath);
         const loc = (busy && original(busy.line, busy.column)) ?? lastNode;
         const at = loc ? ` It was running line ${loc.line}${busy ? '' : ' (where the last graph node was created)'}.` : '';
-        // a run still making graph values is too much work for the limit, not a hang: say which
-        const pace = recent > 0
-          ? `it was still making graph values (${nodes} so far, ${recent} in its last second): too much work for the limit rather than a loop that never ends`
-          : `it made no graph values in its last second (${nodes} in all), as an infinite loop would`;
+        // a run still making graph values is too much work for the limit, not a hang: say which; a
+        // run that had less than a second is not called a loop (the limit is too short to tell)
+        const window = recent.seconds >= 0.95 ? 'its last second' : `its last ${recent.seconds.toFixed(1)} s`;
+        const pace = recent.count > 0
+          ? `it was still making graph values (${nodes} so far, ${recent.count} in ${window}): too much work for the limit rather than a loop that never ends`
+          : recent.seconds >= 0.95
+            ? `it made no graph values in its last second (${nodes} in all), as an infinite loop would`
+            : `it made no graph values in ${window} (${nodes} in all); the limit is too short to tell a slow model from a loop`;
         const what = inspecting
           ? `The ${inspecting} took longer than ${(INSPECT_TIMEOUT_FACTOR * timeoutMs) / 1000} s and was stopped.`
           : training

@@ -164,6 +164,11 @@ function reportThrown(err: unknown): void {
 const traceOptions = () => ({ locate, maxNodes: input.maxNodes, progress: new Int32Array(input.progress, 0, 3), check: checkMemory });
 type Traced = { nodes: Tensor[]; leaves: Tensor[] };
 
+// Which call is bound to which name: parsed from the bundle before the model starts (a 5 MB model
+// takes about a second to parse; that is preparation, not the model's time against its limit).
+let names: ReturnType<typeof buildNameIndex> | null = null;
+const nameIndex = () => (names ??= buildNameIndex(input.code));
+
 function main(): void {
   const nodeRequire = createRequire(input.bundlePath);
   const require = (id: string): unknown => (id === 'backprop-lens' ? engine : nodeRequire(id));
@@ -178,6 +183,7 @@ function main(): void {
   const training = input.mode === 'train';
   const recorder = new LayerRecorder();
   let traced: Traced;
+  if (!training) nameIndex();
   post({ type: 'started' });
   try {
     const evaluate = () => recorder.record(() => fn(module.exports, require, module, input.file, path.dirname(input.file)));
@@ -324,7 +330,7 @@ function snapshotOf(output: Tensor, traced: Traced, recorder: LayerRecorder, tra
   // Names: a call bound to a name (`const h = f(x)`) names the last node created during that call.
   // Frames are compared outermost first, so a helper or module call names its result.
   const created = [...traced.nodes, ...traced.leaves].sort((a, b) => a.id - b.id);
-  const index = buildNameIndex(input.code);
+  const index = nameIndex();
   const names = new Map<Tensor, string>();
   const sitesOf = (t: Tensor | undefined) => (t?.source as Located | null | undefined)?.sites;
   for (let i = 0; i < created.length; i++) {

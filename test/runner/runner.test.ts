@@ -159,7 +159,7 @@ export default c.sum();
 const x = scalar(1);
 let h = x.mul(1);
 while (true) {
-  h = h.mul(1); for (let k = 0; k < 40000; k++) h.size; // @body (slowed, so the node limit is far away: 2 nodes a turn, the op and its constant)
+  h = h.mul(1); for (const t = Date.now(); Date.now() - t < 1;); // @body (1 ms a turn, which V8 cannot optimise away: 2 nodes a turn, far from the node limit)
 }
 export default h;
 `;
@@ -193,6 +193,30 @@ export default h;
       const end = lineOf(MODEL, '// @loop-end');
       // The diagnostic goes where the model was stuck, not at the last line that created a node.
       assert.ok(e.line !== null && e.line >= start && e.line <= end, `timeout reported at line ${e.line}; the loop is at lines ${start}–${end}`);
+    });
+
+    it('a 5 MB model traces under a 300 ms limit: bundling it and parsing it for names are not charged', async function () {
+      this.timeout(120_000);
+      // about 5 MB of data table, as a model with its data inline; the model itself does little
+      const rows: string[] = [];
+      for (let i = 0, size = 0; size < 5_000_000; i++) {
+        const row = `  [${Array.from({ length: 16 }, (_, j) => ((i * 16 + j) % 997 / 997).toFixed(6)).join(', ')}],`;
+        rows.push(row);
+        size += row.length + 1;
+      }
+      const MODEL = `import { tensor } from 'backprop-lens';\nconst DATA = [\n${rows.join('\n')}\n];\nconst x = tensor(DATA.slice(0, 4), { requiresGrad: true });\nexport default x.mul(2).sum();\n`;
+      const { out } = await runModel(runner(), tmp(), 'big.ts', MODEL, { timeoutMs: 300 });
+      const snap = expectOk(out);
+      assert.equal(snap.nodes[snap.output].op, 'sum');
+      assert.ok(out.timings.bundleMs > 300, `bundling took ${out.timings.bundleMs} ms (the limit would have been spent there)`);
+    });
+
+    it('a limit too short to tell a loop from a slow model is not blamed on an infinite loop', async () => {
+      const MODEL = `import { scalar } from 'backprop-lens';\nconst x = scalar(1);\nwhile (true) {} // @loop\nexport default x;\n`;
+      const e = expectError((await runModel(runner(), tmp(), 'short.ts', MODEL, { timeoutMs: 300 })).out);
+      assert.equal(e.kind, 'timeout');
+      assert.doesNotMatch(e.message, /infinite loop/);
+      assert.match(e.message, /too short to tell/);
     });
 
     it('the runner works again after a timeout', async () => {
