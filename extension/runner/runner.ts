@@ -241,7 +241,9 @@ export class ModelRunner {
       const recentNodes = () => {
         const now = performance.now();
         const before = made.find((s) => s.t >= now - 1000) ?? made[made.length - 1];
-        return { count: before ? proc.cells[0] - before.nodes : 0, seconds: before ? (now - before.t) / 1000 : 0 };
+        // how long the model has run (the samples are WATCH_MS apart: the oldest in the window may be younger than a second)
+        const seconds = startedAt === null ? 0 : Math.min(1, (now - startedAt) / 1000);
+        return { count: before ? proc.cells[0] - before.nodes : 0, seconds };
       };
       onTimeout = async (inspecting?: string) => {
         timedOut = true;
@@ -253,10 +255,10 @@ export class ModelRunner {
         const at = loc ? ` It was running line ${loc.line}${busy ? '' : ' (where the last graph node was created)'}.` : '';
         // a run still making graph values is too much work for the limit, not a hang: say which; a
         // run that had less than a second is not called a loop (the limit is too short to tell)
-        const window = recent.seconds >= 0.95 ? 'its last second' : `its last ${recent.seconds.toFixed(1)} s`;
+        const window = recent.seconds >= 1 ? 'its last second' : `its last ${recent.seconds.toFixed(1)} s`;
         const pace = recent.count > 0
           ? `it was still making graph values (${nodes} so far, ${recent.count} in ${window}): too much work for the limit rather than a loop that never ends`
-          : recent.seconds >= 0.95
+          : recent.seconds >= 1
             ? `it made no graph values in its last second (${nodes} in all), as an infinite loop would`
             : `it made no graph values in ${window} (${nodes} in all); the limit is too short to tell a slow model from a loop`;
         const what = inspecting
