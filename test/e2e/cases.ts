@@ -438,6 +438,12 @@ export async function caseTrainWebGpu(wb: Workbench, workspace: string, cpuLosse
   const settings = path.join(workspace, '.vscode', 'settings.json');
   fs.mkdirSync(path.dirname(settings), { recursive: true });
   fs.writeFileSync(settings, JSON.stringify({ 'backpropLens.backend': 'webgpu' }, null, 2));
+  // a workspace setting written on disk reaches the extension host through a file watcher, some
+  // time later (a Run before that trains on the CPU): a reloaded window reads it at start-up
+  const navigated = wb.page.waitForEvent('framenavigated', { predicate: (f) => f === wb.page.mainFrame(), timeout: 30_000 });
+  await wb.runCommand('Developer: Reload Window');
+  await navigated;
+  await wb.waitReady();
   try {
     for (const [file, shot] of [['10-xor-train.ts', '17-training-webgpu-xor'], [MOONS, '18-training-webgpu-moons']] as const) {
       await openTraining(wb, file);
