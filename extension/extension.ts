@@ -33,9 +33,6 @@ class Lens implements vscode.Disposable {
 
   constructor(private readonly context: vscode.ExtensionContext) {
     this.runner = new ModelRunner(path.join(context.extensionPath, 'dist'));
-    // a spare model process waits for the next run (it runs no code until then), so Show Graph does
-    // not wait for a process to start; model code runs only in a trusted workspace. runner.dispose ends it.
-    if (vscode.workspace.isTrusted) warmModelProcesses(this.modelHost());
     this.output = vscode.window.createOutputChannel('Backprop Lens');
     this.diagnostics = vscode.languages.createDiagnosticCollection('backprop-lens');
     this.inline = vscode.window.createTextEditorDecorationType({
@@ -97,7 +94,7 @@ class Lens implements vscode.Disposable {
       vscode.window.onDidChangeVisibleTextEditors(() => this.refreshDecorations()),
       vscode.window.onDidChangeTextEditorSelection((e) => this.onSelection(e)),
       vscode.workspace.onDidGrantWorkspaceTrust(() => {
-        warmModelProcesses(this.modelHost());
+        this.updateContext(vscode.window.activeTextEditor);
         for (const p of this.panels.values()) void p.run();
       }),
       vscode.workspace.onDidChangeConfiguration((e) => {
@@ -270,7 +267,12 @@ class Lens implements vscode.Disposable {
   }
 
   private updateContext(editor: vscode.TextEditor | undefined): void {
-    void vscode.commands.executeCommand('setContext', 'backpropLens.isModelFile', !!editor && this.isModel(editor.document));
+    const model = !!editor && this.isModel(editor.document);
+    void vscode.commands.executeCommand('setContext', 'backpropLens.isModelFile', model);
+    // Once a model file is shown, a spare model process waits for its Show Graph (it runs no code
+    // until then), so the run does not wait for a process to start. Not at activation: most
+    // TypeScript files are not models. Model code runs only in a trusted workspace; runner.dispose ends it.
+    if (model && vscode.workspace.isTrusted) warmModelProcesses(this.modelHost());
   }
 
   private codeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
