@@ -68,37 +68,53 @@ type Graph = InstanceType<typeof dagre.graphlib.Graph>;
 interface Label { rank?: number; order?: number }
 const label = (g: Graph, v: string) => g.node(v) as unknown as Label;
 
+/** An edge for `longestPath`: node indices, and how many ranks it spans at least. */
+type RankEdge = readonly [from: number, to: number, minlen: number];
+
 /**
- * The request's graph layered by longest path, without recursion: every sink at rank 0, every other
- * node one above its highest successor (ranks are ≤ 0). `depth`: nodes on the longest path;
- * Infinity, and no ranks, if the graph has a cycle.
+ * Longest-path layering of a graph of `n` nodes, from the sinks up without recursion (deep chains
+ * overflow the stack of a recursive walk): every sink at rank 0, every other node `minlen` above its
+ * highest successor, so ranks are ≤ 0. `ranked`: false if a cycle left nodes without a rank.
  */
-export function rankRequest(req: Pick<LayoutRequest, 'nodes' | 'edges'>): { depth: number; rank: Map<string, number> | null } {
-  const index = new Map<string, number>();
-  req.nodes.forEach((n, i) => index.set(n.key, i));
-  const into: number[][] = req.nodes.map(() => []);
-  const pending = new Int32Array(req.nodes.length);
-  for (const e of req.edges) {
-    const a = index.get(e.from), b = index.get(e.to);
-    if (a === undefined || b === undefined || a === b) continue;
-    into[b].push(a);
+function longestPath(n: number, edges: Iterable<RankEdge>): { rank: Int32Array; ranked: boolean; lowest: number } {
+  const into: [from: number, minlen: number][][] = Array.from({ length: n }, () => []);
+  const pending = new Int32Array(n);
+  for (const [a, b, minlen] of edges) {
+    into[b].push([a, minlen]);
     pending[a]++;
   }
-  const rank = new Int32Array(req.nodes.length);
-  const reached = new Uint8Array(req.nodes.length);
+  const rank = new Int32Array(n);
+  const reached = new Uint8Array(n);
   const queue: number[] = [];
   pending.forEach((d, i) => { if (!d) queue.push(i); });
   let lowest = 0;
   for (let head = 0; head < queue.length; head++) {
     const w = queue[head];
-    for (const v of into[w]) {
-      if (!reached[v] || rank[w] - 1 < rank[v]) rank[v] = rank[w] - 1;
+    for (const [v, minlen] of into[w]) {
+      const r = rank[w] - minlen;
+      if (!reached[v] || r < rank[v]) rank[v] = r;
       reached[v] = 1;
       lowest = Math.min(lowest, rank[v]);
       if (--pending[v] === 0) queue.push(v);
     }
   }
-  if (queue.length < req.nodes.length) return { depth: Infinity, rank: null };
+  return { rank, ranked: queue.length === n, lowest };
+}
+
+/**
+ * The request's graph layered by longest path (`longestPath`, every edge one rank). `depth`: nodes
+ * on the longest path; Infinity, and no ranks, if the graph has a cycle.
+ */
+export function rankRequest(req: Pick<LayoutRequest, 'nodes' | 'edges'>): { depth: number; rank: Map<string, number> | null } {
+  const index = new Map<string, number>();
+  req.nodes.forEach((n, i) => index.set(n.key, i));
+  const edges: RankEdge[] = [];
+  for (const e of req.edges) {
+    const a = index.get(e.from), b = index.get(e.to);
+    if (a !== undefined && b !== undefined && a !== b) edges.push([a, b, 1]);
+  }
+  const { rank, ranked, lowest } = longestPath(req.nodes.length, edges);
+  if (!ranked) return { depth: Infinity, rank: null };
   return { depth: req.nodes.length ? 1 - lowest : 0, rank: new Map(req.nodes.map((n, i) => [n.key, rank[i]])) };
 }
 
@@ -139,33 +155,15 @@ function boxExit(a: Point, w: number, h: number, p: Point): Point {
 }
 
 /**
- * dagre `ranker` for deep graphs: longest-path layering (every sink at rank 0, every other node
- * `minlen` above its highest successor), computed from the sinks up without recursion. dagre runs it
- * on the acyclic graph and normalises the ranks afterwards.
+ * dagre `ranker` for deep graphs: `longestPath` with each edge's `minlen`. dagre runs it on the
+ * acyclic graph and normalises the ranks afterwards.
  */
 function longestPathRanks(g: Graph): void {
-  const pending = new Map<string, number>();
-  const queue: string[] = [];
-  for (const v of g.nodes()) {
-    const n = g.outEdges(v)?.length ?? 0;
-    pending.set(v, n);
-    label(g, v).rank = 0;
-    if (!n) queue.push(v);
-  }
-  const reached = new Set<string>();
-  for (let head = 0; head < queue.length; head++) {
-    const w = queue[head];
-    const rw = label(g, w).rank!;
-    for (const e of g.inEdges(w) ?? []) {
-      const lv = label(g, e.v);
-      const r = rw - ((g.edge(e) as { minlen?: number }).minlen ?? 1);
-      if (!reached.has(e.v) || r < lv.rank!) lv.rank = r;
-      reached.add(e.v);
-      const left = pending.get(e.v)! - 1;
-      pending.set(e.v, left);
-      if (!left) queue.push(e.v);
-    }
-  }
+  const nodes = g.nodes();
+  const index = new Map(nodes.map((v, i) => [v, i]));
+  const edges = g.edges().map((e): RankEdge => [index.get(e.v)!, index.get(e.w)!, (g.edge(e) as { minlen?: number }).minlen ?? 1]);
+  const { rank } = longestPath(nodes.length, edges);
+  nodes.forEach((v, i) => (label(g, v).rank = rank[i]));
 }
 
 /**
