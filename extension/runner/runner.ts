@@ -255,12 +255,12 @@ export class ModelRunner {
         const at = loc ? ` It was running line ${loc.line}${busy ? '' : ' (where the last graph node was created)'}.` : '';
         // a run still making graph values is too much work for the limit, not a hang: say which; a
         // run that had less than a second is not called a loop (the limit is too short to tell)
-        const window = recent.seconds >= 1 ? 'its last second' : `its last ${recent.seconds.toFixed(1)} s`;
+        const span = recent.seconds >= 1 ? 'its last second' : `its last ${recent.seconds.toFixed(1)} s`;
         const pace = recent.count > 0
-          ? `it was still making graph values (${nodes} so far, ${recent.count} in ${window}): too much work for the limit rather than a loop that never ends`
+          ? `it was still making graph values (${nodes} so far, ${recent.count} in ${span}): too much work for the limit rather than a loop that never ends`
           : recent.seconds >= 1
             ? `it made no graph values in its last second (${nodes} in all), as an infinite loop would`
-            : `it made no graph values in ${window} (${nodes} in all); the limit is too short to tell a slow model from a loop`;
+            : `it made no graph values in ${span} (${nodes} in all); the limit is too short to tell a slow model from a loop`;
         const what = inspecting
           ? `The ${inspecting} took longer than ${(INSPECT_TIMEOUT_FACTOR * timeoutMs) / 1000} s and was stopped.`
           : training
