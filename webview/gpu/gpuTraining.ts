@@ -11,6 +11,7 @@
 import { GpuRuntime, openDevice, type GpuDeviceInfo } from '../../engine/backends/webgpu';
 import { GpuTrainer, type GpuCheckpoint } from '../../engine/backends/webgpu/train';
 import type { GpuAction, GpuPlan, HostMessage, WebviewMessage } from '../../extension/protocol';
+import { IDLE, isTerminal, reduce, takesSteps, type RunEvent, type RunState, type RunStateKind } from '../../engine/train/lifecycle';
 
 /** Steps between readbacks of the loss history (a readback waits for the GPU). */
 export const SYNC_EVERY = 50;
@@ -53,8 +54,8 @@ export class PanelGpu {
     }
   }
 
-  /** The current run's state, for tests and the panel's data attributes. */
-  get state(): string {
+  /** The current run's lifecycle state, for tests and the panel's data attributes. */
+  get state(): RunStateKind | 'none' {
     return this.run?.state ?? 'none';
   }
 
@@ -84,11 +85,14 @@ export class PanelGpu {
   }
 }
 
+/**
+ * One run on the GPU: a driver of the shared run lifecycle (it takes the steps itself). Its one
+ * state value changes only through `reduce`; `halted` is reported (and a settled checkpoint sent)
+ * when it stands still, paused with every single step asked for taken.
+ */
 class PanelGpuRun {
-  state: 'starting' | 'running' | 'paused' | 'ended' = 'starting';
+  private run: RunState;
   private trainer: GpuTrainer | null = null;
-  private paused: boolean;
-  private pendingSteps = 0;
   private wakeUp: (() => void) | null = null;
   private lastCheckpoint = 0;
   private readonly syncEvery: number;
@@ -98,25 +102,32 @@ class PanelGpuRun {
     readonly runId: number, private readonly plan: GpuPlan, paused: boolean, private readonly software: boolean,
     private readonly post: (m: WebviewMessage) => void, opts: { syncEvery?: number; checkpointMs?: number },
   ) {
-    this.paused = paused;
+    this.run = reduce(IDLE, { type: 'start', paused });
     this.syncEvery = opts.syncEvery ?? SYNC_EVERY;
     this.checkpointMs = opts.checkpointMs ?? CHECKPOINT_MS;
   }
 
+  get state(): RunStateKind {
+    return this.run.kind;
+  }
+
+  private on(e: RunEvent): void {
+    this.run = reduce(this.run, e);
+  }
+
   control(action: GpuAction): void {
-    if (this.state === 'ended') return;
     switch (action) {
       case 'pause':
-        this.paused = true;
+        this.on({ type: 'pause' });
         break;
       case 'resume':
-        this.paused = false;
+        this.on({ type: 'resume' });
         break;
       case 'step':
-        this.pendingSteps++;
+        this.on({ type: 'step', count: 1 });
         break;
       case 'cancel':
-        this.end();
+        this.end({ type: 'cancel' });
         break;
       default: {
         const never: never = action;
@@ -128,7 +139,7 @@ class PanelGpuRun {
 
   async start(open: () => Promise<{ rt: GpuRuntime; info: DeviceName } | string>): Promise<void> {
     const device = await open();
-    if (this.state === 'ended') return;
+    if (isTerminal(this.run)) return;
     if (typeof device === 'string') return this.fail(device);
     if (device.info.fallback && !this.software) {
       return this.fail(`the only WebGPU adapter is a software one (${device.info.name}), slower than the CPU engine; set backpropLens.backend to "webgpu" to train on it anyway`);
@@ -142,6 +153,7 @@ class PanelGpuRun {
     } catch (err) {
       return this.fail(`the run could not move to the GPU: ${err instanceof Error ? err.message : String(err)}`);
     }
+    this.on({ type: 'started' });
     this.post({ type: 'gpuStarted', runId: this.runId, adapter: device.info.name });
     await this.loop();
   }
@@ -151,32 +163,31 @@ class PanelGpuRun {
   private async loop(): Promise<void> {
     const t = this.trainer!;
     this.looping = true;
-    let confirmPause = true;
     try {
-      while (this.state !== 'ended') {
-        if (this.paused && this.pendingSteps === 0) {
-          this.state = 'paused';
-          if (confirmPause) {
-            confirmPause = false;
-            await this.checkpoint(true);
+      while (!isTerminal(this.run)) {
+        if (this.run.kind === 'paused') {
+          if (!this.run.settled) {
+            // stands still: the host learns it from a settled checkpoint (its current state)
+            await this.checkpoint('halt');
+            // (a step asked for meanwhile is still to take: only a run still paused has halted)
+            if (this.run.kind === 'paused') this.on({ type: 'halted' });
             continue;
           }
           await new Promise<void>((resolve) => (this.wakeUp = resolve));
           continue;
         }
-        this.state = 'running';
-        confirmPause = true;
-        const single = this.paused;
+        if (!takesSteps(this.run)) break;
+        const single = this.run.kind === 'stepping';
         const n = single ? 1 : Math.min(this.syncEvery, t.totalSteps - t.steps);
         let nonFinite = false;
         await t.run(n, (added) => void (nonFinite ||= added.some((e) => !Number.isFinite(e.loss))));
-        if (single) this.pendingSteps--;
+        if (single) this.on({ type: 'stepped' });
         if (t.done || nonFinite) {
-          await this.checkpoint(true);
-          this.end();
+          await this.checkpoint('end');
+          this.end({ type: 'finished' });
           break;
         }
-        if (!single && performance.now() - this.lastCheckpoint >= this.checkpointMs) await this.checkpoint(false);
+        if (!single && performance.now() - this.lastCheckpoint >= this.checkpointMs) await this.checkpoint('running');
         // let the panel breathe between chunks
         await new Promise<void>((resolve) => setTimeout(resolve, 0));
       }
@@ -188,7 +199,8 @@ class PanelGpuRun {
     }
   }
 
-  private async checkpoint(settled: boolean): Promise<void> {
+  /** Sends the current state: while running, on a halt (settled if still paused), or at the end (settled). */
+  private async checkpoint(at: 'running' | 'halt' | 'end'): Promise<void> {
     const cp: GpuCheckpoint = await this.trainer!.checkpoint();
     const errors = this.trainer!.rt.takeErrors();
     if (errors.length) throw new Error(`WebGPU reported: ${errors[0]}`);
@@ -199,19 +211,20 @@ class PanelGpuRun {
     this.post({
       type: 'gpuCheckpoint', runId: this.runId, step: cp.step, params: cp.params, slots: cp.slots,
       history: { step: column((e) => e.step), loss: column((e) => e.loss), lr: column((e) => e.lr), gradNorm: column((e) => e.gradNorm) },
-      paused: settled, log: settled,
+      // a halt is settled only if still paused: a step asked for while the checkpoint was read back is yet to come
+      paused: at === 'end' || (at === 'halt' && this.run.kind === 'paused'), log: at !== 'running',
     });
   }
 
   private fail(reason: string): void {
-    if (this.state === 'ended') return;
+    if (isTerminal(this.run)) return;
     this.post({ type: 'gpuFailed', runId: this.runId, reason });
-    this.end();
+    this.end({ type: 'failed', error: reason });
   }
 
   /** Ends the run; the loop frees the GPU buffers when its current chunk is done. */
-  private end(): void {
-    this.state = 'ended';
+  private end(e: Extract<RunEvent, { type: 'finished' | 'failed' | 'cancel' }>): void {
+    this.on(e);
     if (!this.looping) this.dispose();
     this.wake();
   }
