@@ -15,6 +15,7 @@ import type { Checkpoint, HistoryEntry } from '../engine/train/trainer';
 import type { TrainingRun } from './runner/runner';
 import type { InspectOutcome, InspectRequest, TrainOutcome, TrainProgress } from './runner/types';
 import type { GpuAction, HostMessage, TrainBackend, WebviewMessage } from './protocol';
+import { IDLE, isPaused, isTerminal, reduce, type RunEvent, type RunState } from '../engine/train/lifecycle';
 
 export interface GpuLink {
   post(m: HostMessage): void;
@@ -26,30 +27,37 @@ export interface GpuLink {
 /** How long an inspection waits for the GPU run to confirm a pause (its checkpoint) before using the last one. */
 const PAUSE_WAIT_MS = 15_000;
 
+/** Where the steps are taken: nowhere yet (waiting for the plan), on the panel's GPU, or in the worker. */
 type Mode = 'waiting' | 'gpu' | 'cpu';
 
+/**
+ * A follower of the shared run lifecycle: it forwards the user's controls to the driver (the
+ * panel's GPU run, or the worker once on the CPU) and learns from its reports; a pause is settled
+ * when the driver's checkpoint says it stands still. `mode` says only where the run runs.
+ */
 export class GpuRun implements TrainingRun {
   private worker: TrainingRun | null = null;
-  /** On the GPU, on the CPU (the worker steps), or waiting for the plan. */
   private mode: Mode = 'waiting';
   private plan: GpuPlanOrReason | null = null;
-  /** What the user asked for (the GPU or the worker follows). */
-  private paused: boolean;
-  private pendingSteps = 0;
-  /** The GPU run said it is paused (its last checkpoint is the current state). */
-  private gpuPaused = true;
+  private run: RunState;
   private waiters: (() => void)[] = [];
   private adoptedStep = 0;
   /** The panel said its GPU run started (a failure after that loses the steps since the last checkpoint). */
-  private started = false;
+  private gpuStarted = false;
 
   constructor(private readonly link: GpuLink, readonly runId: number, paused: boolean, private readonly software: boolean) {
-    this.paused = paused;
+    this.run = reduce(IDLE, { type: 'start', paused });
+  }
+
+  /** The run's lifecycle state (for tests). */
+  get state(): RunState {
+    return this.run;
   }
 
   /** The worker run (started paused, with `plan`). */
   attach(worker: TrainingRun): this {
     this.worker = worker;
+    void worker.done.then((o) => this.on(o.ok ? { type: 'finished', ...(o.result.stoppedEarly ? { stoppedEarly: o.result.stoppedEarly } : {}) } : { type: 'failed', error: o.errors[0]?.message ?? 'failed' }));
     if (this.plan) this.onPlan(this.plan);
     return this;
   }
@@ -58,17 +66,26 @@ export class GpuRun implements TrainingRun {
     return this.worker!.done;
   }
 
+  /** Applies `e`; true if the state changed. */
+  private on(e: RunEvent): boolean {
+    const before = this.run;
+    this.run = reduce(before, e);
+    if (this.isSettled()) this.wake();
+    return this.run !== before;
+  }
+
   onPlan(p: GpuPlanOrReason): void {
     this.plan = p;
     if (!this.worker || this.mode !== 'waiting') return;
+    this.on({ type: 'started' });
     if ('reason' in p) {
       this.toCpu(`Runs on the CPU: ${p.reason}.`);
       return;
     }
     this.mode = 'gpu';
-    this.gpuPaused = this.paused;
-    this.link.post({ type: 'gpuTrain', runId: this.runId, plan: p.plan, paused: this.paused, software: this.software });
-    for (; this.pendingSteps > 0; this.pendingSteps--) this.control('step');
+    const s = this.run;
+    this.link.post({ type: 'gpuTrain', runId: this.runId, plan: p.plan, paused: s.kind !== 'running', software: this.software });
+    if (s.kind === 'stepping') for (let i = 0; i < s.remaining; i++) this.control('step');
   }
 
   /** A message of the panel's GPU run (already validated; `runId` matches). */
@@ -76,7 +93,7 @@ export class GpuRun implements TrainingRun {
     if (this.mode !== 'gpu') return;
     switch (m.type) {
       case 'gpuStarted':
-        this.started = true;
+        this.gpuStarted = true;
         this.link.backend({ kind: 'webgpu', adapter: m.adapter });
         break;
       case 'gpuCheckpoint': {
@@ -87,13 +104,13 @@ export class GpuRun implements TrainingRun {
         const checkpoint: Checkpoint = { step: m.step, params: m.params, slots: m.slots, history };
         this.adoptedStep = m.step;
         this.worker!.adopt(checkpoint, m.log);
-        this.gpuPaused = m.paused;
-        if (m.paused) this.wake();
+        // the GPU run stands still: this checkpoint is its current state
+        if (m.paused) this.on({ type: 'halted' });
         break;
       }
       case 'gpuFailed':
         this.link.log(`WebGPU: ${m.reason}`);
-        this.toCpu(this.started ? `WebGPU stopped (${m.reason}); the run goes on on the CPU from step ${this.adoptedStep}.` : `Runs on the CPU: ${m.reason}.`);
+        this.toCpu(this.gpuStarted ? `WebGPU stopped (${m.reason}); the run goes on on the CPU from step ${this.adoptedStep}.` : `Runs on the CPU: ${m.reason}.`);
         break;
       default: {
         const never: never = m;
@@ -109,29 +126,32 @@ export class GpuRun implements TrainingRun {
 
   /** The worker's progress, with the pause state of the GPU run while the worker only mirrors it. */
   progress(p: TrainProgress): TrainProgress {
-    return this.mode === 'cpu' ? p : { ...p, paused: this.paused };
+    if (this.mode === 'cpu') {
+      // the worker drives: its paused report is its halt
+      if (p.paused) this.on({ type: 'halted' });
+      return p;
+    }
+    // as the user asked: single steps are taken from a pause
+    return { ...p, paused: isPaused(this.run) || this.run.kind === 'stepping' };
   }
 
   pause(): void {
-    this.paused = true;
+    if (!this.on({ type: 'pause' })) return;
     if (this.mode === 'gpu') this.control('pause');
     else if (this.mode === 'cpu') this.worker!.pause();
   }
 
   resume(): void {
-    this.paused = false;
-    if (this.mode === 'gpu') {
-      this.gpuPaused = false;
-      this.control('resume');
-    } else if (this.mode === 'cpu') this.worker!.resume();
+    if (!this.on({ type: 'resume' })) return;
+    if (this.mode === 'gpu') this.control('resume');
+    else if (this.mode === 'cpu') this.worker!.resume();
   }
 
   step(count = 1): void {
-    if (this.mode === 'gpu') {
-      this.gpuPaused = false;
-      for (let i = 0; i < count; i++) this.control('step');
-    } else if (this.mode === 'cpu') this.worker!.step(count);
-    else this.pendingSteps += count;
+    if (!this.on({ type: 'step', count })) return;
+    if (this.mode === 'gpu') for (let i = 0; i < count; i++) this.control('step');
+    else if (this.mode === 'cpu') this.worker!.step(count);
+    // waiting: the steps are taken when the plan comes (the state counts them)
   }
 
   stop(): void {
@@ -140,6 +160,7 @@ export class GpuRun implements TrainingRun {
   }
 
   cancel(): void {
+    this.on({ type: 'cancel' });
     if (this.mode === 'gpu') this.control('cancel');
     this.mode = 'cpu';
     this.wake();
@@ -155,9 +176,14 @@ export class GpuRun implements TrainingRun {
     throw new Error('GpuRun: the GPU run adopts its own checkpoints');
   }
 
+  /** The worker's state is the run's: on the CPU, or the GPU run stands still (or ended). */
+  private isSettled(): boolean {
+    return this.mode !== 'gpu' || (this.run.kind === 'paused' && this.run.settled) || isTerminal(this.run);
+  }
+
   /** Resolves when the GPU run's last checkpoint is its current state (paused), or at once on the CPU. */
   private settled(): Promise<void> {
-    if (this.mode !== 'gpu' || this.gpuPaused) return Promise.resolve();
+    if (this.isSettled()) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(), PAUSE_WAIT_MS);
       this.waiters.push(() => {
@@ -183,8 +209,9 @@ export class GpuRun implements TrainingRun {
     this.wake();
     this.link.backend({ kind: 'cpu', note });
     if (wasGpu) this.link.log(note);
-    if (!this.paused) this.worker!.resume();
-    else if (this.pendingSteps > 0) this.worker!.step(this.pendingSteps);
-    this.pendingSteps = 0;
+    // the worker (started paused) takes over where the user left the run
+    const s = this.run;
+    if (s.kind === 'running') this.worker!.resume();
+    else if (s.kind === 'stepping') this.worker!.step(s.remaining);
   }
 }
