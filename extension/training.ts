@@ -8,6 +8,7 @@
 import type { ModelRunner, TrainingRun } from './runner/runner';
 import type { TrainOptions, TrainProgress } from './runner/types';
 import { GpuRun } from './gpuRun';
+import { IDLE, isLive, reduce, type RunEvent, type RunState } from '../engine/train/lifecycle';
 import type { AnalysisRequest, BackendSetting, GraphSnapshot, HostMessage, TrainAction, TrainBackend, TrainOverrides, TrainStatus, WebviewMessage } from './protocol';
 
 export interface TrainingHost {
@@ -35,7 +36,8 @@ export class TrainingSession {
   private graphBusy = false;
   private graphAgain = false;
   private runId = 0;
-  private status: TrainStatus = 'idle';
+  /** The current run's lifecycle (a follower: the worker or the GPU run drives); the status shown is derived from it. */
+  private life: RunState = IDLE;
   private step = 0;
   private total = 0;
   private overrides: TrainOverrides = {};
@@ -52,13 +54,17 @@ export class TrainingSession {
   }
 
   /** Where the run stands (for tests and the status bar). */
-  get state(): { status: TrainStatus; step: number; total: number; runId: number } {
-    return { status: this.status, step: this.step, total: this.total, runId: this.runId };
+  get state(): { status: TrainStatus; step: number; total: number; runId: number; lifecycle: RunState } {
+    return { status: statusOf(this.life), step: this.step, total: this.total, runId: this.runId, lifecycle: this.life };
+  }
+
+  private on(e: RunEvent): void {
+    this.life = reduce(this.life, e);
   }
 
   async handle(action: TrainAction, overrides?: TrainOverrides): Promise<void> {
     if (!this.host.trusted()) {
-      this.setStatus('error', 'Restricted Mode: training runs model code, which needs a trusted workspace.');
+      this.fail('Restricted Mode: training runs model code, which needs a trusted workspace.');
       return;
     }
     await this.starting;
@@ -66,19 +72,24 @@ export class TrainingSession {
       case 'run':
         if (this.run) {
           this.run.resume();
-          this.setStatus('running');
+          this.on({ type: 'resume' });
+          this.postStatus();
         } else await this.start(overrides, false);
         break;
       case 'pause':
         if (this.run) {
           this.run.pause();
-          this.setStatus('paused');
+          this.on({ type: 'pause' });
+          this.postStatus();
           this.host.log(`[${this.host.file.split(/[\\/]/).pop()}] training paused near step ${this.step}`);
         }
         break;
       case 'step':
         if (!this.run) await this.start(overrides, true);
-        this.run?.step(1);
+        if (this.run) {
+          this.run.step(1);
+          this.on({ type: 'step', count: 1 });
+        }
         break;
       case 'reset':
         this.reset(overrides);
@@ -101,9 +112,10 @@ export class TrainingSession {
     if (!this.run && !this.last) await this.start(this.overrides, true);
     const run = this.run ?? this.last;
     if (!run) return fail('The training run could not start (see the status line).');
-    if (this.status === 'running') {
+    if (this.life.kind === 'running') {
       run.pause();
-      this.setStatus('paused');
+      this.on({ type: 'pause' });
+      this.postStatus();
     }
     const o = await run.inspect(request);
     if (o.ok && 'result' in o) this.host.post({ type: 'analysis', requestId, result: o.result });
@@ -150,15 +162,18 @@ export class TrainingSession {
     run?.cancel();
     this.last?.cancel();
     this.last = null;
+    this.on({ type: 'cancel' });
     this.runId++;
     this.step = 0;
-    this.setStatus('idle');
+    this.life = IDLE;
+    this.postStatus();
   }
 
   dispose(): void {
     this.disposed = true;
     // a run still starting (bundling, forking) sees a new run id and cancels itself when it starts
     this.runId++;
+    this.on({ type: 'cancel' });
     this.run?.cancel();
     this.last?.cancel();
     this.run = this.last = null;
@@ -168,6 +183,7 @@ export class TrainingSession {
     if (this.disposed) return Promise.resolve();
     if (overrides) this.overrides = overrides;
     const runId = ++this.runId;
+    this.life = reduce(IDLE, { type: 'start', paused });
     this.step = 0;
     this.last?.cancel();
     this.last = null;
@@ -183,7 +199,7 @@ export class TrainingSession {
           if (runId !== this.runId) return;
           this.backend = b;
           this.host.log(`[${name}] training runs on ${b.kind === 'webgpu' ? `WebGPU (${b.adapter})` : 'the CPU'}${b.note ? `: ${b.note}` : ''}`);
-          this.setStatus(this.status);
+          this.postStatus();
         },
       }, runId, paused, setting === 'webgpu');
       const started = await this.host.runner.train(this.host.file, {
@@ -195,6 +211,8 @@ export class TrainingSession {
           this.step = p.step;
           this.total = p.total;
           report(p.step, p.total);
+          // the driver stands still (paused, the single steps taken)
+          if (p.paused) this.on({ type: 'halted' });
           this.host.post({ type: 'trainProgress', runId, progress: p });
           // paused (or one step taken): the graph follows to this step
           if (p.paused && p.step > 0) this.refreshGraph();
@@ -206,7 +224,8 @@ export class TrainingSession {
       }
       const run = gpu ? gpu.attach(started) : started;
       this.run = run;
-      this.setStatus(paused ? 'paused' : 'running');
+      this.on({ type: 'started' });
+      this.postStatus();
       this.host.log(`[${name}] training started${Object.keys(this.overrides).length ? ` with ${JSON.stringify(this.overrides)}` : ''}`);
       this.host.progress(`Backprop Lens: training ${name}`, (r, onCancel) => {
         report = r;
@@ -222,12 +241,13 @@ export class TrainingSession {
           const r = out.result;
           this.step = r.steps;
           this.host.log(`[${name}] training ${r.stoppedEarly ? `stopped early (${r.stoppedEarly})` : 'finished'}: ${r.steps} steps, loss ${r.history[r.history.length - 1]?.loss}`);
-          this.setStatus(r.stoppedEarly ? 'stopped' : 'done', r.stoppedEarly ? `Stopped early: ${r.stoppedEarly}.` : undefined);
+          this.on(r.stoppedEarly ? { type: 'finished', stoppedEarly: r.stoppedEarly } : { type: 'finished' });
+          this.postStatus(r.stoppedEarly ? `Stopped early: ${r.stoppedEarly}.` : undefined);
         } else {
           const e = out.errors[0];
           const where = e.line ? `${e.file.split(/[\\/]/).pop()}:${e.line}: ` : '';
           this.host.log(`[${name}] training failed: ${where}${e.message}`);
-          this.setStatus('error', `${where}${e.message}`);
+          this.fail(`${where}${e.message}`);
         }
       });
     })().finally(() => {
@@ -236,8 +256,38 @@ export class TrainingSession {
     return this.starting;
   }
 
-  private setStatus(status: TrainStatus, message?: string): void {
-    this.status = status;
+  /** A run (or a request for one) that failed: its state says why. */
+  private fail(message: string): void {
+    this.life = reduce(this.life.kind === 'idle' || isLive(this.life) ? this.life : IDLE, { type: 'failed', error: message });
+    this.postStatus(message);
+  }
+
+  private postStatus(message?: string): void {
+    const status = statusOf(this.life);
     this.host.post({ type: 'trainStatus', runId: this.runId, status, step: this.step, total: this.total, overrides: this.overrides, ...(message ? { message } : {}), ...(this.backend ? { backend: this.backend } : {}) });
+  }
+}
+
+/** What the training view shows for a lifecycle state (single steps are taken from a pause; a cancelled run is followed by an idle one). */
+export function statusOf(s: RunState): TrainStatus {
+  switch (s.kind) {
+    case 'idle':
+    case 'cancelled':
+      return 'idle';
+    case 'starting':
+      return s.paused ? 'paused' : 'running';
+    case 'running':
+      return 'running';
+    case 'paused':
+    case 'stepping':
+      return 'paused';
+    case 'done':
+      return s.stoppedEarly === undefined ? 'done' : 'stopped';
+    case 'failed':
+      return 'error';
+    default: {
+      const never: never = s;
+      return never;
+    }
   }
 }

@@ -75,17 +75,24 @@ describe('TrainingSession (panel training)', function () {
     assert.deepEqual(steps, Array.from({ length: 30 }, (_, i) => i + 1));
     assert.ok(progress.every((m) => m.type === 'trainProgress' && m.progress.history.every((h) => h.lr === 0.1)));
     assert.equal(s.state.status, 'done');
+    assert.deepEqual(s.state.lifecycle, { kind: 'done' });
   });
 
   it('step from idle takes exactly one step and pauses; reset forgets the run', async () => {
     const { s, until, statuses } = session(MOONS);
     await s.handle('step');
     await until((m) => m.type === 'trainProgress' && m.progress.step === 1 && m.progress.paused);
+    // the worker's paused report settled the single step: one state, the reducer's
+    assert.deepEqual(s.state.lifecycle, { kind: 'paused', settled: true });
     await s.handle('step');
+    assert.deepEqual(s.state.lifecycle, { kind: 'stepping', remaining: 1 });
+    assert.equal(s.state.status, 'paused', 'a run taking single steps shows as paused');
     await until((m) => m.type === 'trainProgress' && m.progress.step === 2 && m.progress.paused);
+    assert.deepEqual(s.state.lifecycle, { kind: 'paused', settled: true });
     const before = s.state.runId;
     s.reset();
     assert.equal(s.state.status, 'idle');
+    assert.equal(s.state.lifecycle.kind, 'idle');
     assert.ok(s.state.runId > before);
     assert.deepEqual(statuses().slice(-1), ['idle']);
   });
@@ -97,8 +104,10 @@ describe('TrainingSession (panel training)', function () {
     await s.handle('pause');
     const paused = await until((m) => m.type === 'trainProgress' && m.progress.paused);
     const at = paused.type === 'trainProgress' ? paused.progress.step : -1;
+    assert.deepEqual(s.state.lifecycle, { kind: 'paused', settled: true });
     const runId = s.state.runId;
     await s.handle('run');
+    assert.equal(s.state.lifecycle.kind, 'running');
     await until((m) => m.type === 'trainProgress' && m.progress.step > at + 50);
     assert.equal(s.state.runId, runId, 'resume keeps the run');
     s.reset();
