@@ -252,7 +252,6 @@ export class Trainer {
     const t = this.stepsTaken;
     const edge = t === 0 || t + 1 === this.totalSteps;
     const log = (t + 1) % this.logEvery === 0 || edge;
-    const keep = log || (t + 1) % this.historyEvery === 0;
     const batch = this.loader?.next() ?? null;
     this.optimizer.zeroGrad();
     const run = () => this.lossOf(batch?.x ?? null, batch?.y ?? null);
@@ -279,8 +278,18 @@ export class Trainer {
         this.updateFindings(t + 1, this.layerHistory[this.layerHistory.length - 1].layers);
       }
     }
-    if (keep || this.stopReason !== null) this.history.push(entry);
+    if (this.keepsHistory(entry)) this.history.push(entry);
     return entry;
+  }
+
+  /**
+   * Whether the history keeps a step's entry: the first and last steps, every logged step, every
+   * `historyEvery`-th, and a loss that is not finite. One rule for steps taken here and steps
+   * adopted from elsewhere, so a run keeps the same entries wherever it ran.
+   */
+  keepsHistory(e: HistoryEntry): boolean {
+    const s = e.step;
+    return s === 1 || s === this.totalSteps || s % this.logEvery === 0 || s % this.historyEvery === 0 || !Number.isFinite(e.loss);
   }
 
   /** Runs the remaining steps (or `n` of them); `onStep` may return false to stop early. */
@@ -320,11 +329,12 @@ export class Trainer {
     this.loader?.skip(step - this.stepsTaken);
     this.optimizer.restore(step, slots);
     if (step > 0) this.optimizer.lr = this.schedule.lr(step - 1, this.optimizer.baseLr);
+    let atStep: HistoryEntry | undefined;
     for (const e of history) {
       if (e.step > step) break;
-      const finite = Number.isFinite(e.loss);
-      if (e.step === 1 || e.step === step || e.step === this.totalSteps || e.step % this.historyEvery === 0 || !finite) this.history.push({ ...e });
-      if (!finite && this.stopReason === null) this.stopReason = `the loss became ${e.loss} at step ${e.step}`;
+      if (e.step === step) atStep = e;
+      if (this.keepsHistory(e)) this.history.push({ ...e });
+      if (!Number.isFinite(e.loss) && this.stopReason === null) this.stopReason = `the loss became ${e.loss} at step ${e.step}`;
     }
     const crossed = Math.floor(step / this.logEvery) > Math.floor(loggedAt / this.logEvery);
     if (step === 0 || !(opts.log || crossed || this.stopReason !== null)) return;
@@ -338,7 +348,7 @@ export class Trainer {
     const last = this.history[this.history.length - 1];
     if (last && last.step === step && this.validation) last.valLoss = this.validationLoss();
     this.layerHistory.push({ step, layers });
-    this.loggedLosses.push(last && last.step === step ? last.loss : loss.item());
+    this.loggedLosses.push(atStep ? atStep.loss : loss.item());
     this.updateFindings(step, layers);
   }
 

@@ -115,6 +115,25 @@ describe('Trainer', () => {
     assert.deepEqual([m.optimizer.config().momentum, m.optimizer.lr], [0.5, 0.01]);
   });
 
+  it('a run adopted from checkpoints keeps the same history entries as the run taken here (one rule)', () => {
+    // 3,000 steps: every 3rd entry is kept, and every logged one; checkpoints fall every 250 steps (not a multiple of 3)
+    const spec = () => defineTraining({ model: nn.sequential(nn.linear(2, 4, { seed: 1 }), nn.tanh(), nn.linear(4, 1, { seed: 2 })), data: data.xor(), loss: losses.mse, optimizer: optim.sgd({ lr: 0.1 }), steps: 3000 });
+    const here = new Trainer(spec());
+    const adopted = new Trainer(spec());
+    let since: ReturnType<Trainer['step']>[] = [];
+    while (!here.done) {
+      since.push(here.step());
+      if (here.stepsTaken % 250 === 0 || here.done) {
+        adopted.adopt({ step: here.stepsTaken, params: here.params.map((p) => Float64Array.from(p.data)), slots: here.params.map(() => null), history: since });
+        since = [];
+      }
+    }
+    assert.equal(here.historyEvery, 3);
+    assert.ok(here.history.length > 1000, `${here.history.length} entries`);
+    assert.deepEqual(adopted.history.map((h) => h.step), here.history.map((h) => h.step));
+    assert.deepEqual(adopted.history.map((h) => h.loss), here.history.map((h) => h.loss));
+  });
+
   it('reset restores the initial parameters exactly and replays the same run', () => {
     const spec = deepSpec({ depth: 2, activation: 'tanh', init: 'xavier', steps: 6, optimizer: 'adam' });
     const t = new Trainer(spec);
