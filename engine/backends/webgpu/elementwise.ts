@@ -206,9 +206,3 @@ export function whereProgram(shapes: readonly (readonly number[])[], dtypes: rea
   return mapProgram('where', 'select(a, b, c == 0.0)', ['c', 'a', 'b'], shapes, dtypes, outShape, limits);
 }
 
-/** `out = value` everywhere (zeros for gradients, ones for the seed). */
-export function fillProgram(value: number, n: number, limits: GpuLimits): Program {
-  const dispatch = grid(n, WG, limits);
-  return { key: `fill(${f32(value)})|${n}|${dispatch.join('x')}`, inputs: [], output: 'float32', outSize: n, dispatch, wgsl: () => main1d(dispatch, n, `out[i] = ${f32(value)};`) };
-}
-

@@ -144,15 +144,6 @@ export class GpuRuntime {
     return out;
   }
 
-  /** Copies `src` into `dst` (same size) on the GPU. */
-  copy(src: GpuTensor, dst: GpuTensor): void {
-    this.check(src);
-    this.check(dst);
-    if (src.size !== dst.size) throw new Error(`webgpu: copying ${src.size} elements into ${dst.size}`);
-    if (!src.size) return;
-    (this.encoder ??= this.device.createCommandEncoder()).copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, src.size * 4);
-  }
-
   /** Submits everything recorded so far. */
   flush(): void {
     if (this.encoder) {
