@@ -14,7 +14,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Trainer, data, defineTraining, losses, nn, optim, tensor } from '../engine';
-import { OPS } from '../engine/ops/index';
+import { OPS } from '../engine/ops/functional';
 import { apply } from '../engine/ops/registry';
 import { Rng } from '../engine/random';
 import { runOp } from '../engine/backends/webgpu';

@@ -9,7 +9,7 @@ import { shapeString } from './shape';
 import { Tensor, isScalar64 } from './tensor';
 import { enterBackwardMode, exitBackwardMode } from './ops/context';
 import * as F from './ops/functional';
-import { NumberAlgebra, TensorAlgebra } from './ops/algebra';
+import { NumberOps, TensorOps } from './ops/functional';
 import { tapeBackward } from './tape';
 
 export interface BackwardOptions {
@@ -171,7 +171,7 @@ export function backward(root: Tensor, opts: BackwardOptions = {}): void {
   if (root instanceof Tensor && root.tape !== null) {
     if (!opts.createGraph) {
       // a micrograd-style graph: the same gradients from a sweep over the tape (see tape.ts)
-      tapeBackward(root, seedGrad(root, opts).item(), retains(opts), NumberAlgebra);
+      tapeBackward(root, seedGrad(root, opts).item(), retains(opts), NumberOps);
       return;
     }
     root = root.tape.canonical(root);
@@ -204,7 +204,7 @@ function scalarStep(node: Tensor, index: number, record: boolean): BackwardStep 
   const upstream = node.gradNumber()!;
   const values = inputs.map((t) => t.scalarValue);
   const needed = inputs.map((t) => t.requiresGrad);
-  const locals = node.def!.localGrads!(NumberAlgebra, values, node.scalarValue, node.attrs, needed);
+  const locals = node.def!.localGrads!(NumberOps, values, node.scalarValue, node.attrs, needed);
   const steps: InputStep[] | null = record ? [] : null;
   for (let i = 0; i < inputs.length; i++) {
     const local = locals[i];
@@ -239,7 +239,7 @@ function tensorStep(node: Tensor, index: number, record: boolean): BackwardStep 
   const inputs = node.inputs;
   const upstream = node.grad!;
   const needed = inputs.map((t) => t.requiresGrad);
-  const locals = def.localGrads ? def.localGrads(TensorAlgebra, atNodeDType(node, inputs), node, node.attrs, needed) : null;
+  const locals = def.localGrads ? def.localGrads(TensorOps, atNodeDType(node, inputs), node, node.attrs, needed) : null;
   const vjps = locals ? null : def.vjp!(upstream, inputs, node, node.attrs, needed);
   const steps: InputStep[] | null = record ? [] : null;
   for (let i = 0; i < inputs.length; i++) {
@@ -259,6 +259,10 @@ function tensorStep(node: Tensor, index: number, record: boolean): BackwardStep 
   }
   return steps ? { index, node, upstreamGrad: upstream, inputs: steps } : null;
 }
+
+Tensor.prototype.backward = function (this: Tensor, opts?: BackwardOptions): void {
+  backward(this, opts);
+};
 
 /** Sets `.grad = null` on the given tensors (parameters, usually). */
 export function zeroGrad(tensors: Iterable<Tensor>): void {

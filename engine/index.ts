@@ -7,13 +7,10 @@ export type { DType } from './dtype';
 export { randn, rand } from './init';
 export { manualSeed, Rng } from './random';
 export { noGrad, setGradEnabled, composite, withScope, setHooks, type GroupFrame, type OpHooks } from './ops/context';
-export {
-  add, sub, mul, div, pow, maximum, minimum, neg, exp, log, sqrt, abs, square, sign, erf, where, clamp,
-  greater, less, equal, relu, leakyRelu, elu, sigmoid, tanh, softplus, gelu,
-  matmul, transpose, permute, reshape, cast, slice, pad, concat, gather, scatterAdd, broadcastTo, sumTo,
-  sum, mean, max, min, variance, softmax, logSoftmax, linear, oneHot,
-} from './ops/functional';
-export { OPS, COMPOSITE_OPS, type OpDef, type OpCategory } from './ops/index';
+// every op and composite, by its function's name (the op families' exports), with OPS and COMPOSITES
+export * from './ops/functional';
+export type { OpDef, OpCategory, Op, Composite } from './ops/registry';
+export { ShapeError, IndexError } from './errors';
 export { backward, backwardSteps, topoOrder, forwardOrder, zeroGrad, type BackwardOptions, type BackwardStep, type InputStep } from './autograd';
 export { summarize, countNonFinite, type TensorStats, type Histogram } from './stats/summary';
 export { firstNonFiniteForward, firstNonFiniteBackward, describeNode, type NonFiniteFinding } from './stats/nonfinite';

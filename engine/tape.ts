@@ -21,13 +21,14 @@
  * `graphFreed`, have no gradient and no inputs, and backward through them fails with the freed-graph
  * error. So an intermediate value's `.grad` can be read until the next graph is recorded.
  *
- * The same local-gradient definitions from the op registry run here, on numbers (NumberAlgebra,
+ * The same local-gradient definitions from the op registry run here, on numbers (NumberOps,
  * passed in by autograd.ts), as in the stepped pass, so `backward()` and `backwardSteps()` agree
  * exactly. Anything that needs the object graph (the stepper, snapshots, `.inputs`) gets it through
  * `handle()`, which materializes rows as handles whose inputs are handles too. The tracer turns the
  * tape off: traced graphs are objects throughout.
  */
-import type { Algebra, OpDef } from './ops/registry';
+import type { OpDef } from './ops/registry';
+import type { PointwiseOps } from './ops/functional';
 import { NO_ATTRS, Tensor } from './tensor';
 
 /** Input slot of an input that needs no gradient (its value is kept in the row). */
@@ -338,7 +339,7 @@ function freedError(what: string): Error {
  * `root.backward()` for a handle: a reverse sweep over each tape involved, newest first. Same
  * checks and the same gradients as the object walk in autograd.ts.
  */
-export function tapeBackward(root: Tensor, seed: number, retainGraph: boolean, numbers: Algebra<number>): void {
+export function tapeBackward(root: Tensor, seed: number, retainGraph: boolean, numbers: PointwiseOps<number>): void {
   const rootTape = root.tape!;
   if (!rootTape.owns(root)) throw freedError(`${root.op}#${root.id}`);
   const visited = mark(rootTape, root.tapeIdx);

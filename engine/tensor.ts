@@ -2,8 +2,8 @@ import { allocate, checkDType, type DType, type TypedArray } from './dtype';
 import { SCALAR_SHAPE, checkShape, shapeString, sizeOf, type Shape } from './shape';
 import { announceLeaf, type GroupFrame } from './ops/context';
 import type { OpDef } from './ops/registry';
-import * as F from './ops/functional';
-import { backward, type BackwardOptions } from './autograd';
+import type { TensorConveniences, TensorMethods } from './ops/functional';
+import type { BackwardOptions } from './autograd';
 import type { Tape } from './tape';
 
 /** Where a node came from in the user's file (filled in by the tracer). */
@@ -19,7 +19,7 @@ export type TensorLike = Tensor | number;
 let nextId = 1;
 
 /**
- * An n-dimensional array of numbers that remembers how it was computed. Leaves have `op === null`;
+ * Tensor storage: an n-dimensional array of numbers that remembers how it was computed. Leaves have `op === null`;
  * every other tensor is a node of the computational graph with its op, ordered inputs and attributes.
  */
 export class Tensor {
@@ -217,71 +217,18 @@ export class Tensor {
     return announceLeaf(new Tensor(this.data, this.shape.slice()));
   }
 
-  /** Runs reverse mode from this scalar: fills `.grad` of every node that requires grad. */
-  backward(opts?: BackwardOptions): void {
-    backward(this, opts);
-  }
-
   zeroGrad(): void {
     this.grad = null;
   }
+}
 
-  // Elementwise arithmetic
-  add(other: TensorLike): Tensor { return F.add(this, other); }
-  sub(other: TensorLike): Tensor { return F.sub(this, other); }
-  mul(other: TensorLike): Tensor { return F.mul(this, other); }
-  div(other: TensorLike): Tensor { return F.div(this, other); }
-  pow(exponent: TensorLike): Tensor { return F.pow(this, exponent); }
-  maximum(other: TensorLike): Tensor { return F.maximum(this, other); }
-  minimum(other: TensorLike): Tensor { return F.minimum(this, other); }
-  neg(): Tensor { return F.neg(this); }
-  exp(): Tensor { return F.exp(this); }
-  log(): Tensor { return F.log(this); }
-  sqrt(): Tensor { return F.sqrt(this); }
-  abs(): Tensor { return F.abs(this); }
-  square(): Tensor { return F.square(this); }
-  /** −1, 0 or 1 (no gradient). */
-  sign(): Tensor { return F.sign(this); }
-  /** The error function, 2/√π·∫₀ˣ e^(−t²) dt. */
-  erf(): Tensor { return F.erf(this); }
-  // Activations
-  relu(): Tensor { return F.relu(this); }
-  leakyRelu(alpha = 0.01): Tensor { return F.leakyRelu(this, alpha); }
-  elu(alpha = 1): Tensor { return F.elu(this, alpha); }
-  sigmoid(): Tensor { return F.sigmoid(this); }
-  tanh(): Tensor { return F.tanh(this); }
-  softplus(): Tensor { return F.softplus(this); }
-  gelu(): Tensor { return F.gelu(this); }
-  // Comparisons (no gradient; 1 where true, 0 where false)
-  gt(other: TensorLike): Tensor { return F.greater(this, other); }
-  lt(other: TensorLike): Tensor { return F.less(this, other); }
-  eq(other: TensorLike): Tensor { return F.equal(this, other); }
-  // Linear algebra and layout
-  matmul(other: Tensor): Tensor { return F.matmul(this, other); }
-  /** Swaps two axes (default: the last two). */
-  transpose(axis0 = -2, axis1 = -1): Tensor { return F.transpose(this, axis0, axis1); }
-  /** The same values in another dtype, like PyTorch's `.to(dtype)` (this tensor when it already has it). */
-  to(dtype: DType): Tensor { return F.cast(this, dtype); }
-  /** Reorders all axes. */
-  permute(...perm: number[]): Tensor { return F.permute(this, perm); }
-  /** Transpose of a 2-D tensor. */
-  get T(): Tensor { return F.transpose(this, -2, -1); }
-  reshape(...shape: (number | number[])[]): Tensor { return F.reshape(this, shape.flat()); }
-  flatten(): Tensor { return F.reshape(this, [-1]); }
-  /** Half-open ranges per axis, like `x[s0:e0, s1:e1]` in NumPy; negative indices count from the end. */
-  slice(starts: number[], ends?: number[]): Tensor { return F.slice(this, starts, ends); }
-  /** Picks entries along `axis` by integer index (like torch.index_select). */
-  gather(indices: Tensor | number[], axis = 0): Tensor { return F.gather(this, indices, axis); }
-  broadcastTo(shape: number[]): Tensor { return F.broadcastTo(this, shape); }
-  // Reductions
-  sum(axis?: number | number[], keepdims = false): Tensor { return F.sum(this, axis, keepdims); }
-  mean(axis?: number | number[], keepdims = false): Tensor { return F.mean(this, axis, keepdims); }
-  max(axis?: number | number[], keepdims = false): Tensor { return F.max(this, axis, keepdims); }
-  min(axis?: number | number[], keepdims = false): Tensor { return F.min(this, axis, keepdims); }
-  /** Variance with Bessel's correction by default (correction = 1), as in PyTorch. */
-  var(axis?: number | number[], keepdims = false, correction = 1): Tensor { return F.variance(this, axis, keepdims, correction); }
-  softmax(axis = -1): Tensor { return F.softmax(this, axis); }
-  logSoftmax(axis = -1): Tensor { return F.logSoftmax(this, axis); }
+/**
+ * The op methods (`x.add(y)`, `x.sum(1)`, `x.relu()`…) come from the op catalog, which attaches
+ * them once (ops/functional.ts); `backward` from autograd.ts. Both are loaded by the engine's entry.
+ */
+export interface Tensor extends TensorMethods, TensorConveniences {
+  /** Runs reverse mode from this scalar: fills `.grad` of every node that requires grad. */
+  backward(opts?: BackwardOptions): void;
 }
 
 const NO_INPUTS: readonly Tensor[] = Object.freeze([]);

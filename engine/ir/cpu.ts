@@ -1,6 +1,6 @@
 /** The Graph IR's CPU backend: the op registry's own kernels (the reference for the GPU). */
 import { noGrad } from '../ops/context';
-import { OPS } from '../ops/index';
+import { OPS } from '../ops/functional';
 import { apply } from '../ops/registry';
 import type { Tensor } from '../tensor';
 import type { IrBackend } from './execute';

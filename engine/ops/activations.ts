@@ -1,47 +1,57 @@
-/** Activation functions. Each is one primitive with a closed-form local gradient. */
-import { floatOf } from '../dtype';
-import { unaryKernel } from '../backends/cpu/elementwise';
-import { SCALAR_SHAPE } from '../shape';
-import { erfScalar } from './elementwise';
-import { defineOp, type OpDef } from './registry';
+/** Activation functions. Each is one elementwise primitive with a closed-form local gradient. */
+import { erfScalar, sigmoidScalar } from '../backends/cpu/scalar';
+import { f32 } from '../backends/webgpu/program';
+import type { Tensor, TensorLike } from '../tensor';
+import { unary, unaryWith, type Op, type UnaryOp } from './registry';
 
 type Alpha = { alpha: number };
 
-function activation<A extends Record<string, unknown> = Record<string, unknown>>(
-  name: string, symbol: string, formula: string,
-  kernel: (x: number, attrs: A) => number,
-  localGrads: NonNullable<OpDef<A>['localGrads']>,
-): OpDef<A> {
-  return defineOp<A>({
-    name, symbol, formula, arity: 1, category: 'activation',
-    shape: ([x]) => (x.shape.length === 0 ? SCALAR_SHAPE : x.shape.slice()),
-    dtype: ([x]) => floatOf(x.dtype),
-    forward: ([x], attrs, _shape, dtype) => unaryKernel(x.data, (v) => kernel(v, attrs), dtype),
-    pointwise: (a, _b, _c, attrs) => kernel(a, attrs),
-    localGrads,
-  });
-}
-
-export const relu = activation('relu', 'ReLU', 'd/dx relu(x) = 1 if x > 0 else 0', (x) => (x > 0 ? x : x !== x ? x : 0), (ops, [x]) => [ops.greater(x, 0)]);
-export const leakyRelu = activation<Alpha>('leakyRelu', 'LReLU', 'd/dx = 1 if x > 0 else α', (x, { alpha }) => (x > 0 ? x : alpha * x),
-  (ops, [x], _out, { alpha }) => [ops.where(ops.greater(x, 0), 1, alpha)]);
-export const elu = activation<Alpha>('elu', 'ELU', 'd/dx = 1 if x > 0 else elu(x) + α', (x, { alpha }) => (x > 0 ? x : alpha * Math.expm1(x)),
-  (ops, [x], out, { alpha }) => [ops.where(ops.greater(x, 0), 1, ops.add(out, alpha))]);
-export const sigmoid = activation('sigmoid', 'σ', 'd/dx σ(x) = σ(x)·(1 − σ(x))', sigmoidScalar, (ops, _i, out) => [ops.mul(out, ops.sub(1, out))]);
-export const tanh = activation('tanh', 'tanh', 'd/dx tanh(x) = 1 − tanh²(x)', Math.tanh, (ops, _i, out) => [ops.sub(1, ops.square(out))]);
-export const softplus = activation('softplus', 'softplus', 'd/dx ln(1 + eˣ) = σ(x)', (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))),
-  (ops, [x]) => [ops.sigmoid(x)]);
-export const gelu = activation('gelu', 'GELU', 'd/dx x·Φ(x) = Φ(x) + x·φ(x)', (x) => 0.5 * x * (1 + erfScalar(x / Math.SQRT2)),
-  (ops, [x]) => [
+/** max(x, 0) elementwise; relu′(0) = 0 as in PyTorch. */
+export const relu: UnaryOp = unary({
+  name: 'relu', symbol: 'ReLU', formula: 'd/dx relu(x) = 1 if x > 0 else 0', category: 'activation', torch: 'torch.relu',
+  fn: (x) => (x > 0 ? x : x !== x ? x : 0), grad: (ops, [x]) => [ops.greater(x, 0)], wgsl: 'select(0.0, x, x > 0.0)',
+});
+/** x where x > 0, else α·x (α = 0.01 by default). */
+export const leakyRelu: Op<(x: TensorLike, alpha?: number) => Tensor, 'elementwise', true> = unaryWith({
+  name: 'leakyRelu', symbol: 'LReLU', formula: 'd/dx = 1 if x > 0 else α', category: 'activation', torch: 'F.leaky_relu',
+  attrs: (alpha = 0.01): Alpha => ({ alpha }),
+  fn: (x, { alpha }) => (x > 0 ? x : alpha * x),
+  grad: (ops, [x], _out, { alpha }) => [ops.where(ops.greater(x, 0), 1, alpha)],
+  wgsl: ({ alpha }) => `select(${f32(alpha)} * x, x, x > 0.0)`,
+});
+/** x where x > 0, else α·(eˣ − 1) (α = 1 by default). */
+export const elu: Op<(x: TensorLike, alpha?: number) => Tensor, 'elementwise', true> = unaryWith({
+  name: 'elu', symbol: 'ELU', formula: 'd/dx = 1 if x > 0 else elu(x) + α', category: 'activation', torch: 'F.elu',
+  attrs: (alpha = 1): Alpha => ({ alpha }),
+  fn: (x, { alpha }) => (x > 0 ? x : alpha * Math.expm1(x)),
+  grad: (ops, [x], out, { alpha }) => [ops.where(ops.greater(x, 0), 1, ops.add(out, alpha))],
+  wgsl: ({ alpha }) => `select(${f32(alpha)} * expm1_(x), x, x > 0.0)`,
+});
+/** The logistic function 1/(1 + e⁻ˣ). */
+export const sigmoid: UnaryOp = unary({
+  name: 'sigmoid', symbol: 'σ', formula: 'd/dx σ(x) = σ(x)·(1 − σ(x))', category: 'activation', torch: 'torch.sigmoid',
+  fn: sigmoidScalar, grad: (ops, _i, out) => [ops.mul(out, ops.sub(1, out))], wgsl: 'sigmoid_(x)',
+});
+/** The hyperbolic tangent. */
+export const tanh: UnaryOp = unary({
+  name: 'tanh', symbol: 'tanh', formula: 'd/dx tanh(x) = 1 − tanh²(x)', category: 'activation', torch: 'torch.tanh',
+  fn: Math.tanh, grad: (ops, _i, out) => [ops.sub(1, ops.square(out))], wgsl: 'tanh_(x)',
+});
+/** ln(1 + eˣ), computed without overflow. */
+export const softplus: UnaryOp = unary({
+  name: 'softplus', symbol: 'softplus', formula: 'd/dx ln(1 + eˣ) = σ(x)', category: 'activation', torch: 'F.softplus',
+  fn: (x) => Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))), grad: (ops, [x]) => [ops.sigmoid(x)],
+  wgsl: 'max(x, 0.0) + log1p_(exp(-abs(x)))',
+});
+/** x·Φ(x) with Φ the standard normal CDF (the exact GELU, PyTorch's default). */
+export const gelu: UnaryOp = unary({
+  name: 'gelu', symbol: 'GELU', formula: 'd/dx x·Φ(x) = Φ(x) + x·φ(x)', category: 'activation', torch: 'F.gelu',
+  fn: (x) => 0.5 * x * (1 + erfScalar(x / Math.SQRT2)),
+  grad: (ops, [x]) => [
     ops.add(
       ops.mul(ops.add(ops.erf(ops.mul(x, Math.SQRT1_2)), 1), 0.5),
       ops.mul(x, ops.mul(ops.exp(ops.mul(ops.square(x), -0.5)), 1 / Math.sqrt(2 * Math.PI))),
     ),
-  ]);
-
-/** Numerically stable logistic function. */
-export function sigmoidScalar(x: number): number {
-  if (x >= 0) return 1 / (1 + Math.exp(-x));
-  const e = Math.exp(x);
-  return e / (1 + e);
-}
+  ],
+  wgsl: '0.5 * x * select(1.0 + erf_(x * 0.70710678118654752), erfc_(x * -0.70710678118654752), x < 0.0)',
+});

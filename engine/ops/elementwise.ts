@@ -1,110 +1,131 @@
-/** Elementwise ops: arithmetic with broadcasting, unary math, comparisons and where. */
-import { floatOf, resultDType } from '../dtype';
-import { SCALAR_SHAPE, broadcastShapes } from '../shape';
-import { binaryKernel, unaryKernel, whereKernel, type BinaryFn, type UnaryFn } from '../backends/cpu/elementwise';
-import type { Tensor } from '../tensor';
-import { defineOp, type OpCategory, type OpDef } from './registry';
+/**
+ * Elementwise ops: arithmetic with broadcasting, unary math, comparisons and where. One entry per
+ * op: the scalar function (CPU kernel and the 0-d fast path), the local gradient written with
+ * other elementwise ops, the formula shown in the inspector, the WGSL expression and PyTorch's name.
+ */
+import { erfScalar } from '../backends/cpu/scalar';
+import { binary, binaryFn, ternary, unary, type BinaryFn, type BinaryOp, type TernaryOp, type UnaryOp } from './registry';
 
-type LocalGrads = NonNullable<OpDef['localGrads']>;
-const unaryPointwise = (fn: UnaryFn) => (a: number) => fn(a);
+// Arithmetic
 
-function binary(
-  name: string, symbol: string, formula: string, fn: BinaryFn, localGrads: LocalGrads | null,
-  /** float: the result is a float even for int32 inputs (division, powers, comparisons). */
-  opts: { category?: OpCategory; float?: boolean } = {},
-): OpDef {
-  return defineOp({
-    name, symbol, formula, arity: 2,
-    category: opts.category ?? 'arithmetic',
-    nondifferentiable: localGrads === null,
-    shape: ([a, b]) => broadcastShapes(a.shape, b.shape, name),
-    dtype: (inputs) => (opts.float ? floatOf(resultDType(inputs)) : resultDType(inputs)),
-    forward: ([a, b], _attrs, outShape, dtype) => binaryKernel(a.data, a.shape, b.data, b.shape, outShape, fn, dtype),
-    pointwise: fn,
-    localGrads: localGrads ?? undefined,
-  });
-}
-
-function unary(
-  name: string, symbol: string, formula: string, fn: UnaryFn, localGrads: LocalGrads | null,
-  category: OpCategory = 'unary',
-): OpDef {
-  return defineOp({
-    name, symbol, formula, arity: 1, category,
-    nondifferentiable: localGrads === null,
-    shape: ([x]) => (x.shape.length === 0 ? SCALAR_SHAPE : x.shape.slice()),
-    dtype: ([x]) => floatOf(x.dtype),
-    forward: ([x], _attrs, _shape, dtype) => unaryKernel(x.data, fn, dtype),
-    pointwise: unaryPointwise(fn),
-    localGrads: localGrads ?? undefined,
-  });
-}
-
-export const add = binary('add', '+', '∂(a+b)/∂a = 1,  ∂(a+b)/∂b = 1', (a, b) => a + b, () => [1, 1]);
-export const sub = binary('sub', '−', '∂(a−b)/∂a = 1,  ∂(a−b)/∂b = −1', (a, b) => a - b, () => [1, -1]);
-export const mul = binary('mul', '×', '∂(a·b)/∂a = b,  ∂(a·b)/∂b = a', (a, b) => a * b, (_ops, [a, b]) => [b, a]);
-export const div = binary('div', '÷', '∂(a/b)/∂a = 1/b,  ∂(a/b)/∂b = −a/b²', (a, b) => a / b,
-  (ops, [, b], out, _attrs, needed) => [needed[0] ? ops.div(1, b) : null, needed[1] ? ops.neg(ops.div(out, b)) : null],
-  { float: true });
-export const pow = binary('pow', '^', '∂(aᵇ)/∂a = b·aᵇ⁻¹,  ∂(aᵇ)/∂b = aᵇ·ln a', Math.pow,
-  (ops, [a, b], out, _attrs, needed) => [
+/** a + b elementwise, with broadcasting. */
+export const add: BinaryOp = binary({
+  name: 'add', symbol: '+', formula: '∂(a+b)/∂a = 1,  ∂(a+b)/∂b = 1', torch: 'torch.add',
+  fn: (a, b) => a + b, grad: () => [1, 1], wgsl: 'a + b', nanSticky: true,
+});
+/** a − b elementwise, with broadcasting. */
+export const sub: BinaryOp = binary({
+  name: 'sub', symbol: '−', formula: '∂(a−b)/∂a = 1,  ∂(a−b)/∂b = −1', torch: 'torch.sub',
+  fn: (a, b) => a - b, grad: () => [1, -1], wgsl: 'a - b', nanSticky: true,
+});
+/** a · b elementwise, with broadcasting. */
+export const mul: BinaryOp = binary({
+  name: 'mul', symbol: '×', formula: '∂(a·b)/∂a = b,  ∂(a·b)/∂b = a', torch: 'torch.mul',
+  fn: (a, b) => a * b, grad: (_ops, [a, b]) => [b, a], wgsl: 'a * b', nanSticky: true,
+});
+/** a / b elementwise, with broadcasting (a float even for int32 inputs). */
+export const div: BinaryOp = binary({
+  name: 'div', symbol: '÷', formula: '∂(a/b)/∂a = 1/b,  ∂(a/b)/∂b = −a/b²', torch: 'torch.div', float: true,
+  fn: (a, b) => a / b, wgsl: 'a / b', nanSticky: true,
+  grad: (ops, [, b], out, _attrs, needed) => [needed[0] ? ops.div(1, b) : null, needed[1] ? ops.neg(ops.div(out, b)) : null],
+});
+/** aᵇ elementwise, with broadcasting. */
+export const pow: BinaryOp = binary({
+  name: 'pow', symbol: '^', formula: '∂(aᵇ)/∂a = b·aᵇ⁻¹,  ∂(aᵇ)/∂b = aᵇ·ln a', torch: 'torch.pow', float: true,
+  fn: Math.pow, wgsl: 'pow_(a, b)',
+  grad: (ops, [a, b], out, _attrs, needed) => [
     needed[0] ? ops.mul(b, ops.pow(a, ops.sub(b, 1))) : null,
     needed[1] ? ops.mul(out, ops.log(a)) : null,
-  ], { float: true });
-export const maximum = binary('maximum', 'max', '∂max(a,b)/∂a = 1 where a > b (½ on ties), ∂/∂b = 1 where b > a', (a, b) => (a > b || a !== a ? a : b),
-  (ops, [a, b], _out, _attrs, needed) => [
+  ],
+});
+/** The larger of a and b elementwise (NaN if either is). */
+export const maximum: BinaryOp = binary({
+  name: 'maximum', symbol: 'max', formula: '∂max(a,b)/∂a = 1 where a > b (½ on ties), ∂/∂b = 1 where b > a', torch: 'torch.maximum',
+  fn: (a, b) => (a > b || a !== a ? a : b), wgsl: 'nanmax_(a, b)', nanSticky: true,
+  grad: (ops, [a, b], _out, _attrs, needed) => [
     needed[0] ? ops.add(ops.greater(a, b), ops.mul(ops.equal(a, b), 0.5)) : null,
     needed[1] ? ops.add(ops.less(a, b), ops.mul(ops.equal(a, b), 0.5)) : null,
-  ]);
-export const minimum = binary('minimum', 'min', '∂min(a,b)/∂a = 1 where a < b (½ on ties), ∂/∂b = 1 where b < a', (a, b) => (a < b || a !== a ? a : b),
-  (ops, [a, b], _out, _attrs, needed) => [
+  ],
+});
+/** The smaller of a and b elementwise (NaN if either is). */
+export const minimum: BinaryOp = binary({
+  name: 'minimum', symbol: 'min', formula: '∂min(a,b)/∂a = 1 where a < b (½ on ties), ∂/∂b = 1 where b < a', torch: 'torch.minimum',
+  fn: (a, b) => (a < b || a !== a ? a : b), wgsl: 'nanmin_(a, b)', nanSticky: true,
+  grad: (ops, [a, b], _out, _attrs, needed) => [
     needed[0] ? ops.add(ops.less(a, b), ops.mul(ops.equal(a, b), 0.5)) : null,
     needed[1] ? ops.add(ops.greater(a, b), ops.mul(ops.equal(a, b), 0.5)) : null,
-  ]);
-
-export const greater = binary('greater', '>', 'no gradient (a step function)', (a, b) => (a > b ? 1 : 0), null, { category: 'compare', float: true });
-export const less = binary('less', '<', 'no gradient (a step function)', (a, b) => (a < b ? 1 : 0), null, { category: 'compare', float: true });
-export const equal = binary('equal', '=', 'no gradient (a step function)', (a, b) => (a === b ? 1 : 0), null, { category: 'compare', float: true });
-
-export const neg = unary('neg', '−', 'd/dx (−x) = −1', (x) => -x, () => [-1], 'arithmetic');
-export const exp = unary('exp', 'exp', 'd/dx eˣ = eˣ', Math.exp, (_ops, _i, out) => [out]);
-export const log = unary('log', 'log', 'd/dx ln x = 1/x', Math.log, (ops, [x]) => [ops.div(1, x)]);
-export const sqrt = unary('sqrt', '√', 'd/dx √x = 1/(2√x)', Math.sqrt, (ops, _i, out) => [ops.div(0.5, out)]);
-export const abs = unary('abs', '|x|', 'd/dx |x| = sign(x)', Math.abs, (ops, [x]) => [ops.sign(x)]);
-export const square = unary('square', 'x²', 'd/dx x² = 2x', (x) => x * x, (ops, [x]) => [ops.mul(x, 2)]);
-// differentiable with derivative 0, as in PyTorch: its node gets ∂L/∂sign, and the chain rule shows the gradient stop
-export const sign = unary('sign', 'sign', 'd/dx sign(x) = 0 (a step function: no gradient passes)', (x) => (x > 0 ? 1 : x < 0 ? -1 : x), () => [0], 'compare');
-export const erf = unary('erf', 'erf', 'd/dx erf(x) = 2/√π · e^(−x²)', erfScalar, (ops, [x]) => [ops.mul(ops.exp(ops.neg(ops.square(x))), 2 / Math.sqrt(Math.PI))]);
-
-/** where(cond, a, b): a where cond ≠ 0, else b. */
-export const where = defineOp({
-  name: 'where', symbol: '?:', category: 'arithmetic', arity: 3,
-  formula: '∂/∂a = 1 where cond,  ∂/∂b = 1 where not cond',
-  shape: ([c, a, b]) => broadcastShapes(broadcastShapes(c.shape, a.shape, 'where'), b.shape, 'where'),
-  dtype: ([, a, b]) => resultDType([a, b]),
-  forward: ([c, a, b], _attrs, outShape, dtype) => whereKernel(c.data, c.shape, a.data, a.shape, b.data, b.shape, outShape, dtype),
-  pointwise: (c, a, b) => (c !== 0 ? a : b),
-  localGrads: (ops, [c], _out, _attrs, needed) => [null, needed[1] ? ops.sub(1, ops.equal(c, 0)) : null, needed[2] ? ops.equal(c, 0) : null],
+  ],
 });
 
-/**
- * erf(x) for all x from the everywhere-positive series erf(x) = 2/√π·e^(−x²)·Σ 2ⁿx²ⁿ⁺¹/(1·3·…·(2n+1)),
- * which has no cancellation (relative error ~1e-15); |x| ≥ 6 is ±1 to double precision.
- */
-export function erfScalar(x: number): number {
-  if (x !== x) return x;
-  const ax = Math.abs(x);
-  if (ax >= 6) return x > 0 ? 1 : -1;
-  const x2 = ax * ax;
-  let term = ax;
-  let sum = ax;
-  for (let n = 0; n < 200; n++) {
-    term *= (2 * x2) / (2 * n + 3);
-    sum += term;
-    if (term < sum * 1e-17) break;
-  }
-  const r = (2 / Math.sqrt(Math.PI)) * Math.exp(-x2) * sum;
-  return x < 0 ? -r : r;
-}
+// Comparisons: 1 where true, 0 where false, in a float dtype; no gradient (methods gt, lt, eq)
 
-export type { Tensor };
+/** 1 where a > b, else 0 (no gradient). `x.gt(y)`. */
+export const greater: BinaryFn = binaryFn({
+  name: 'greater', symbol: '>', formula: 'no gradient (a step function)', category: 'compare', float: true, method: false, torch: 'torch.gt',
+  fn: (a, b) => (a > b ? 1 : 0), grad: null, wgsl: 'select(0.0, 1.0, a > b)',
+});
+/** 1 where a < b, else 0 (no gradient). `x.lt(y)`. */
+export const less: BinaryFn = binaryFn({
+  name: 'less', symbol: '<', formula: 'no gradient (a step function)', category: 'compare', float: true, method: false, torch: 'torch.lt',
+  fn: (a, b) => (a < b ? 1 : 0), grad: null, wgsl: 'select(0.0, 1.0, a < b)',
+});
+/** 1 where a = b, else 0 (no gradient). `x.eq(y)`. */
+export const equal: BinaryFn = binaryFn({
+  name: 'equal', symbol: '=', formula: 'no gradient (a step function)', category: 'compare', float: true, method: false, torch: 'torch.eq',
+  fn: (a, b) => (a === b ? 1 : 0), grad: null, wgsl: 'select(0.0, 1.0, a == b)',
+});
+
+// Unary math
+
+/** −x elementwise. */
+export const neg: UnaryOp = unary({
+  name: 'neg', symbol: '−', formula: 'd/dx (−x) = −1', category: 'arithmetic', torch: 'torch.neg',
+  fn: (x) => -x, grad: () => [-1], wgsl: '-x',
+});
+/** eˣ elementwise. */
+export const exp: UnaryOp = unary({
+  name: 'exp', symbol: 'exp', formula: 'd/dx eˣ = eˣ', torch: 'torch.exp',
+  fn: Math.exp, grad: (_ops, _i, out) => [out], wgsl: 'exp(x)',
+});
+/** The natural logarithm elementwise. */
+export const log: UnaryOp = unary({
+  name: 'log', symbol: 'log', formula: 'd/dx ln x = 1/x', torch: 'torch.log',
+  fn: Math.log, grad: (ops, [x]) => [ops.div(1, x)], wgsl: 'log_(x)',
+});
+/** √x elementwise. */
+export const sqrt: UnaryOp = unary({
+  name: 'sqrt', symbol: '√', formula: 'd/dx √x = 1/(2√x)', torch: 'torch.sqrt',
+  fn: Math.sqrt, grad: (ops, _i, out) => [ops.div(0.5, out)], wgsl: 'sqrt(x)',
+});
+/** |x| elementwise. */
+export const abs: UnaryOp = unary({
+  name: 'abs', symbol: '|x|', formula: 'd/dx |x| = sign(x)', torch: 'torch.abs',
+  fn: Math.abs, grad: (ops, [x]) => [ops.sign(x)], wgsl: 'abs(x)',
+});
+/** x² elementwise. */
+export const square: UnaryOp = unary({
+  name: 'square', symbol: 'x²', formula: 'd/dx x² = 2x', torch: 'torch.square',
+  fn: (x) => x * x, grad: (ops, [x]) => [ops.mul(x, 2)], wgsl: 'x * x',
+});
+/**
+ * −1, 0 or 1 elementwise. Differentiable with derivative 0, as in PyTorch: its node gets ∂L/∂sign,
+ * and the chain rule shows the gradient stop.
+ */
+export const sign: UnaryOp = unary({
+  name: 'sign', symbol: 'sign', formula: 'd/dx sign(x) = 0 (a step function: no gradient passes)', category: 'compare', torch: 'torch.sign',
+  fn: (x) => (x > 0 ? 1 : x < 0 ? -1 : x), grad: () => [0], wgsl: 'select(select(x, -1.0, x < 0.0), 1.0, x > 0.0)',
+});
+/** The error function, 2/√π·∫₀ˣ e^(−t²) dt, elementwise. */
+export const erf: UnaryOp = unary({
+  name: 'erf', symbol: 'erf', formula: 'd/dx erf(x) = 2/√π · e^(−x²)', torch: 'torch.erf',
+  fn: erfScalar, grad: (ops, [x]) => [ops.mul(ops.exp(ops.neg(ops.square(x))), 2 / Math.sqrt(Math.PI))], wgsl: 'erf_(x)',
+});
+
+/** Elementwise choice: a where cond ≠ 0, else b (broadcasting all three). */
+export const where: TernaryOp = ternary({
+  name: 'where', symbol: '?:', formula: '∂/∂a = 1 where cond,  ∂/∂b = 1 where not cond',
+  fn: (c, a, b) => (c !== 0 ? a : b),
+  grad: (ops, [c], _out, _attrs, needed) => [null, needed[1] ? ops.sub(1, ops.equal(c, 0)) : null, needed[2] ? ops.equal(c, 0) : null],
+  // NaN is a true condition, as on the CPU (`c == 0.0` is false for NaN even where `!=` is unordered)
+  wgsl: 'select(a, b, c == 0.0)',
+});

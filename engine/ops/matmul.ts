@@ -1,11 +1,14 @@
 /** Matrix multiply (2-D and batched with broadcasting over batch axes), with transpose flags. */
 import { allocate, promote } from '../dtype';
+import { ShapeError } from '../errors';
 import { broadcastShapes, shapeString, sizeOf } from '../shape';
+import { Tensor } from '../tensor';
 import { matmulNT, transposeLast2 } from '../backends/cpu/matmul';
 import { broadcastStrides, stridedOffsets } from '../backends/cpu/strided';
-import type { Tensor } from '../tensor';
-import * as F from './functional';
-import { defineOp } from './registry';
+import { matmulProgram } from '../backends/webgpu/matmul';
+import { reshape } from './layout';
+import { sumTo } from './reduce';
+import { apply, primitive, type Op, type Run } from './registry';
 
 export interface MatmulAttrs extends Record<string, unknown> {
   transA?: boolean;
@@ -21,7 +24,7 @@ interface Dims {
 
 function dims(a: Tensor, b: Tensor, { transA, transB }: MatmulAttrs): Dims {
   if (a.rank < 2 || b.rank < 2) {
-    throw new Error(`matmul: needs tensors of rank ≥ 2, got ${shapeString(a.shape)} @ ${shapeString(b.shape)}`);
+    throw new ShapeError(`matmul: needs tensors of rank ≥ 2, got ${shapeString(a.shape)} @ ${shapeString(b.shape)}`);
   }
   const [ar, ac] = a.shape.slice(-2);
   const [br, bc] = b.shape.slice(-2);
@@ -32,14 +35,32 @@ function dims(a: Tensor, b: Tensor, { transA, transB }: MatmulAttrs): Dims {
   if (k !== kb) {
     const ta = transA ? 'ᵀ' : '';
     const tb = transB ? 'ᵀ' : '';
-    throw new Error(`matmul: inner dimensions differ: ${shapeString(a.shape)}${ta} @ ${shapeString(b.shape)}${tb} (${k} ≠ ${kb})`);
+    throw new ShapeError(`matmul: inner dimensions differ: ${shapeString(a.shape)}${ta} @ ${shapeString(b.shape)}${tb} (${k} ≠ ${kb})`);
   }
   const batchShape = broadcastShapes(a.shape.slice(0, -2), b.shape.slice(0, -2), 'matmul (batch axes)');
   return { m, k, n, batchShape };
 }
 
-export const matmul = defineOp<MatmulAttrs>({
-  name: 'matmul', symbol: '@', category: 'matmul', arity: 2,
+/**
+ * Matrix product with PyTorch's rules: 1-D operands are treated as row/column vectors (and that
+ * axis dropped from the result), batch axes broadcast.
+ */
+export const matmul: Op<(a: Tensor, b: Tensor) => Tensor, 'primitive', true> = primitive({
+  call: (run: Run<MatmulAttrs>) => (a, b) => {
+    if (!(a instanceof Tensor) || !(b instanceof Tensor)) throw new TypeError('matmul: both operands must be tensors');
+    if (a.rank === 0 || b.rank === 0) throw new ShapeError(`matmul: operands must have rank ≥ 1, got ${shapeString(a.shape)} @ ${shapeString(b.shape)}`);
+    const a2 = a.rank === 1 ? reshape(a, [1, a.shape[0]]) : a;
+    const b2 = b.rank === 1 ? reshape(b, [b.shape[0], 1]) : b;
+    let out = run([a2, b2], {});
+    if (a.rank === 1 || b.rank === 1) {
+      const shape = out.shape.slice();
+      if (b.rank === 1) shape.pop();
+      if (a.rank === 1) shape.splice(shape.length - (b.rank === 1 ? 1 : 2), 1);
+      out = reshape(out, shape);
+    }
+    return out;
+  },
+  name: 'matmul', symbol: '@', category: 'matmul', arity: 2, torch: 'torch.matmul',
   formula: 'C = A·B:  ∂L/∂A = ∂L/∂C · Bᵀ,  ∂L/∂B = Aᵀ · ∂L/∂C',
   shape: ([a, b], attrs) => {
     const { m, n, batchShape } = dims(a, b, attrs);
@@ -67,10 +88,16 @@ export const matmul = defineOp<MatmulAttrs>({
   // With A' = op(A), B' = op(B): ∂A' = G·B'ᵀ and ∂B' = A'ᵀ·G, rewritten on the stored operands.
   vjp: (g, [a, b], _out, { transA = false, transB = false }, needed) => [
     needed[0]
-      ? F.sumTo(transA ? F.matmulT(b, g, { transA: transB, transB: true }) : F.matmulT(g, b, { transB: !transB }), a.shape)
+      ? sumTo(transA ? matmulT(b, g, { transA: transB, transB: true }) : matmulT(g, b, { transB: !transB }), a.shape)
       : null,
     needed[1]
-      ? F.sumTo(transB ? F.matmulT(g, a, { transA: true, transB: transA }) : F.matmulT(a, g, { transA: !transA }), b.shape)
+      ? sumTo(transB ? matmulT(g, a, { transA: true, transB: transA }) : matmulT(a, g, { transA: !transA }), b.shape)
       : null,
   ],
+  gpu: (rt, [a, b], { transA = false, transB = false }, out) => rt.run(matmulProgram({ aShape: a.shape, bShape: b.shape, transA, transB }, rt.limits), [a, b], out),
 });
+
+/** op(A)·op(B) with optional transposes of the last two axes (how gradients and linear layers multiply; no 1-D rules). */
+export function matmulT(a: Tensor, b: Tensor, attrs: MatmulAttrs): Tensor {
+  return apply(matmul.def, [a, b], { transA: attrs.transA ?? false, transB: attrs.transB ?? false });
+}

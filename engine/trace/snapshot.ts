@@ -6,7 +6,7 @@
  * Contract: fields may be added, never renamed (DESIGN.md, "Contracts worth keeping stable").
  */
 import { backwardSteps, topoOrder, type BackwardStep } from '../autograd';
-import { OPS } from '../ops/index';
+import { OPS } from '../ops/functional';
 import type { GroupFrame } from '../ops/context';
 import { shapeString } from '../shape';
 import type { LayerStats } from '../stats/layers';

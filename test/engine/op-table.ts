@@ -85,7 +85,7 @@ export const OP_ROWS: OpRow[] = [
   unaryRow('square', F.square, anyReal),
   unaryRow('erf', F.erf, anyReal),
   // the op itself float64 → float64 (finite differences cannot see through float32 rounding), times x
-  unaryRow('cast', (x) => F.mul(apply(L.cast, [x], { dtype: 'float64' }), x), anyReal),
+  unaryRow('cast', (x) => F.mul(apply(L.cast.def, [x], { dtype: 'float64' }), x), anyReal),
   // sign's derivative is 0: times x, the product rule leaves sign(x) (the check needs a nonzero gradient)
   { ...unaryRow('sign', (x) => F.mul(F.sign(x), x), awayFromZero), title: 'times x' },
   {

@@ -3,8 +3,7 @@ import { OPS, Rng, gradcheck, param, tensor } from '../../engine/index';
 import * as F from '../../engine/ops/functional';
 import { NONDIFFERENTIABLE, OP_ROWS } from './op-table';
 import { c64, values } from './helpers';
-import { apply, defineOp } from '../../engine/ops/registry';
-import { unaryKernel } from '../../engine/backends/cpu/elementwise';
+import { unary } from '../../engine/ops/registry';
 
 const TRIALS = 8;
 
@@ -60,14 +59,12 @@ describe('ops without gradients', () => {
 describe('gradcheck itself', () => {
   it('catches a wrong gradient', () => {
     // sin with the derivative of cos: a deliberately broken op
-    const brokenSin = defineOp({
-      name: 'brokenSin', symbol: 'sin', category: 'unary', arity: 1, formula: 'wrong on purpose',
-      shape: ([x]) => x.shape.slice(),
-      forward: ([x], _a, _s, dtype) => unaryKernel(x.data, Math.sin, dtype),
-      localGrads: (ops, [x]) => [ops.neg(ops.sign(x))],
+    const brokenSin = unary({
+      name: 'brokenSin', symbol: 'sin', formula: 'wrong on purpose', wgsl: 'sin(x)',
+      fn: Math.sin, grad: (ops, [x]) => [ops.neg(ops.sign(x))],
     });
     const x = param(tensor([0.3, 1.1, -0.7], { dtype: 'float64' }));
-    const r = gradcheck(() => F.sum(apply(brokenSin, [x])), [x]);
+    const r = gradcheck(() => F.sum(brokenSin(x)), [x]);
     assert.equal(r.passed, false);
     assert.ok(r.params[0].maxRelError > 0.1);
   });

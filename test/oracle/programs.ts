@@ -8,7 +8,7 @@
  * Values are kept in safe ranges by construction (a lower bound for what feeds log, sqrt, pow and
  * division; a magnitude bound for what feeds exp), so a mismatch is a real disagreement, not a NaN.
  */
-import { OPS, COMPOSITE_OPS, Rng } from '../../engine/index';
+import { OPS, COMPOSITES, Rng } from '../../engine/index';
 
 export type DT = 'float32' | 'float64';
 
@@ -465,7 +465,7 @@ const REACHED_THROUGH = new Set(['batchNorm1d', 'dropout']);
 
 /** Registry ops and composites without a generator: the oracle test fails on any. */
 export function missingGenerators(): string[] {
-  return [...OPS.keys(), ...COMPOSITE_OPS].filter((n) => !(n in GENERATORS) && !REACHED_THROUGH.has(n));
+  return [...OPS.keys(), ...COMPOSITES.names()].filter((n) => !(n in GENERATORS) && !REACHED_THROUGH.has(n));
 }
 
 export interface GenerateOptions {

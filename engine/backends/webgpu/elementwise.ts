@@ -1,47 +1,15 @@
 /**
- * Elementwise kernels: one WGSL expression per op (the table below) inside one generated program
- * with NumPy broadcasting. Inputs with the output's shape are read at the flat index, scalars at 0,
- * others through strides baked into the program. The expressions match the CPU kernels' scalar
- * functions, including NaN handling; where WGSL's built-in loses relative precision (log near 1,
- * tanh and expm1 near 0, pow with a negative base, GELU's left tail) a helper below does it carefully.
+ * Elementwise kernels: one WGSL expression per op (written in the op's registry entry, `wgsl`)
+ * inside one generated program with NumPy broadcasting. Inputs with the output's shape are read at
+ * the flat index, scalars at 0, others through strides baked into the program. The expressions match
+ * the CPU kernels' scalar functions, including NaN handling; where WGSL's built-in loses relative
+ * precision (log near 1, tanh and expm1 near 0, pow with a negative base, GELU's left tail) an
+ * expression calls one of the helpers below, which does it carefully.
  */
 import { sameShape, sizeOf } from '../../shape';
-import { WG, coords, f32, grid, main1d, offset, u32, type GpuDType, type GpuLimits, type Program } from './program';
+import { WG, coords, grid, main1d, offset, type GpuDType, type GpuLimits, type Program } from './program';
 import { broadcastStrides } from '../cpu/strided';
 
-type Attrs = Record<string, unknown>;
-
-/** WGSL for `x` (unary) or `a`, `b` (binary) or `c`, `a`, `b` (where); attrs give constants. */
-export const UNARY: Record<string, (attrs: Attrs) => string> = {
-  neg: () => '-x',
-  exp: () => 'exp(x)',
-  log: () => 'log_(x)',
-  sqrt: () => 'sqrt(x)',
-  abs: () => 'abs(x)',
-  square: () => 'x * x',
-  sign: () => 'select(select(x, -1.0, x < 0.0), 1.0, x > 0.0)',
-  erf: () => 'erf_(x)',
-  relu: () => 'select(0.0, x, x > 0.0)',
-  leakyRelu: (a) => `select(${f32(Number(a.alpha))} * x, x, x > 0.0)`,
-  elu: (a) => `select(${f32(Number(a.alpha))} * expm1_(x), x, x > 0.0)`,
-  sigmoid: () => 'sigmoid_(x)',
-  tanh: () => 'tanh_(x)',
-  softplus: () => 'max(x, 0.0) + log1p_(exp(-abs(x)))',
-  gelu: () => '0.5 * x * select(1.0 + erf_(x * 0.70710678118654752), erfc_(x * -0.70710678118654752), x < 0.0)',
-};
-
-export const BINARY: Record<string, string> = {
-  add: 'a + b',
-  sub: 'a - b',
-  mul: 'a * b',
-  div: 'a / b',
-  pow: 'pow_(a, b)',
-  maximum: 'nanmax_(a, b)',
-  minimum: 'nanmin_(a, b)',
-  greater: 'select(0.0, 1.0, a > b)',
-  less: 'select(0.0, 1.0, a < b)',
-  equal: 'select(0.0, 1.0, a == b)',
-};
 
 /** Helpers the expressions use (only those a program mentions are emitted). */
 const HELPERS: Record<string, string> = {
@@ -183,26 +151,22 @@ export function mapProgram(
   };
 }
 
-export function unaryProgram(op: string, attrs: Attrs, shape: readonly number[], dtype: GpuDType, limits: GpuLimits): Program {
-  const fn = UNARY[op];
-  if (!fn) throw new Error(`webgpu: no unary kernel for ${op}`);
-  // NaN in, NaN out, for every unary op (as on the CPU), whatever the built-ins do with it
-  const expr = `select(${fn(attrs)}, x, isnan_(x))`;
-  return mapProgram(`${op}(${expr})`, expr, ['x'], [shape], [dtype], shape, limits);
+/** `expr` over `x` at every element (unary ops: NaN in, NaN out, whatever the built-ins do with it). */
+export function unaryProgram(op: string, expr: string, shape: readonly number[], dtype: GpuDType, limits: GpuLimits): Program {
+  const guarded = `select(${expr}, x, isnan_(x))`;
+  return mapProgram(`${op}(${guarded})`, guarded, ['x'], [shape], [dtype], shape, limits);
 }
 
-/** Arithmetic whose result is NaN when an operand is (comparisons give 0; pow(NaN, 0) is 1 and handles itself). */
-const NAN_PROPAGATING = new Set(['add', 'sub', 'mul', 'div', 'maximum', 'minimum']);
-
-export function binaryProgram(op: string, aShape: readonly number[], bShape: readonly number[], dtypes: readonly GpuDType[], outShape: readonly number[], limits: GpuLimits): Program {
-  const base = BINARY[op];
-  if (!base) throw new Error(`webgpu: no binary kernel for ${op}`);
-  const expr = NAN_PROPAGATING.has(op) ? `select(${base}, bitcast<f32>(NAN_BITS), isnan_(a) || isnan_(b))` : base;
-  return mapProgram(op, expr, ['a', 'b'], [aShape, bShape], dtypes, outShape, limits);
+/**
+ * `expr` over `a`, `b` with broadcasting; `nanSticky`: the result is NaN when an operand is
+ * (arithmetic; comparisons give 0, and pow handles NaN itself).
+ */
+export function binaryProgram(op: string, expr: string, nanSticky: boolean, aShape: readonly number[], bShape: readonly number[], dtypes: readonly GpuDType[], outShape: readonly number[], limits: GpuLimits): Program {
+  const guarded = nanSticky ? `select(${expr}, bitcast<f32>(NAN_BITS), isnan_(a) || isnan_(b))` : expr;
+  return mapProgram(`${op}(${guarded})`, guarded, ['a', 'b'], [aShape, bShape], dtypes, outShape, limits);
 }
 
-export function whereProgram(shapes: readonly (readonly number[])[], dtypes: readonly GpuDType[], outShape: readonly number[], limits: GpuLimits): Program {
-  // NaN is a true condition, as on the CPU (`c == 0.0` is false for NaN even where `!=` is unordered)
-  return mapProgram('where', 'select(a, b, c == 0.0)', ['c', 'a', 'b'], shapes, dtypes, outShape, limits);
+/** `expr` over `c`, `a`, `b` (where) with broadcasting of all three. */
+export function whereProgram(expr: string, shapes: readonly (readonly number[])[], dtypes: readonly GpuDType[], outShape: readonly number[], limits: GpuLimits): Program {
+  return mapProgram('where', expr, ['c', 'a', 'b'], shapes, dtypes, outShape, limits);
 }
-
