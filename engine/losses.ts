@@ -6,6 +6,18 @@ import { shapeString, sameShape } from './shape';
 import { Tensor, asTensor, type TensorLike } from './tensor';
 import { composite } from './ops/context';
 import * as F from './ops/functional';
+import { declareComposite } from './ops/registry';
+
+/** The losses' composite ops (their nodes are grouped under these names). */
+const GROUP = {
+  mse: declareComposite('mse'),
+  l1: declareComposite('l1'),
+  huber: declareComposite('huber'),
+  bce: declareComposite('bce'),
+  bceWithLogits: declareComposite('bceWithLogits'),
+  softmaxCrossEntropy: declareComposite('softmaxCrossEntropy'),
+};
+
 
 export type Reduction = 'mean' | 'sum' | 'none';
 export interface LossOptions {
@@ -33,13 +45,13 @@ function pair(name: string, pred: Tensor, target: TensorLike): Tensor {
 /** Mean squared error: mean((pred − target)²). */
 export function mse(pred: Tensor, target: TensorLike, opts: LossOptions = {}): Tensor {
   const t = pair('mse', pred, target);
-  return composite('mse', () => reduce(F.square(F.sub(pred, t)), opts.reduction));
+  return composite(GROUP.mse, () => reduce(F.square(F.sub(pred, t)), opts.reduction));
 }
 
 /** Mean absolute error: mean(|pred − target|). */
 export function l1(pred: Tensor, target: TensorLike, opts: LossOptions = {}): Tensor {
   const t = pair('l1', pred, target);
-  return composite('l1', () => reduce(F.abs(F.sub(pred, t)), opts.reduction));
+  return composite(GROUP.l1, () => reduce(F.abs(F.sub(pred, t)), opts.reduction));
 }
 
 /** Huber loss: ½d² where |d| ≤ δ, else δ(|d| − ½δ); δ = 1 by default. */
@@ -47,7 +59,7 @@ export function huber(pred: Tensor, target: TensorLike, opts: LossOptions & { de
   const t = pair('huber', pred, target);
   const delta = opts.delta ?? 1;
   if (!(delta > 0)) throw new Error(`huber: delta must be > 0, got ${delta}`);
-  return composite('huber', () => {
+  return composite(GROUP.huber, () => {
     const d = F.sub(pred, t);
     const a = F.abs(d);
     const quadratic = F.mul(F.square(d), 0.5);
@@ -59,7 +71,7 @@ export function huber(pred: Tensor, target: TensorLike, opts: LossOptions & { de
 /** Binary cross-entropy on probabilities in (0, 1); log terms are clamped at −100 like PyTorch. */
 export function bce(prob: Tensor, target: TensorLike, opts: LossOptions = {}): Tensor {
   const t = pair('bce', prob, target);
-  return composite('bce', () => {
+  return composite(GROUP.bce, () => {
     const logP = F.maximum(F.log(prob), -100);
     const log1mP = F.maximum(F.log(F.sub(1, prob)), -100);
     return reduce(F.neg(F.add(F.mul(t, logP), F.mul(F.sub(1, t), log1mP))), opts.reduction);
@@ -69,7 +81,7 @@ export function bce(prob: Tensor, target: TensorLike, opts: LossOptions = {}): T
 /** Binary cross-entropy on logits, computed stably as max(x,0) − x·t + log(1 + e^(−|x|)). */
 export function bceWithLogits(logits: Tensor, target: TensorLike, opts: LossOptions = {}): Tensor {
   const t = pair('bceWithLogits', logits, target);
-  return composite('bceWithLogits', () =>
+  return composite(GROUP.bceWithLogits, () =>
     reduce(F.add(F.sub(F.relu(logits), F.mul(logits, t)), F.softplus(F.neg(F.abs(logits)))), opts.reduction),
   );
 }
@@ -95,7 +107,7 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor | readonly nu
     const s = labels instanceof Tensor ? shapeString(labels.shape) : typeof labels;
     throw new Error(`softmaxCrossEntropy: labels ${s} must be integer class indices of shape ${shapeString(logits.shape.slice(0, -1))} or one-hot rows of shape ${shapeString(logits.shape)}`);
   }
-  return composite('softmaxCrossEntropy', () =>
+  return composite(GROUP.softmaxCrossEntropy, () =>
     reduce(F.neg(F.sum(F.mul(targets, F.logSoftmax(logits, -1)), -1)), opts.reduction),
   );
 }

@@ -5,6 +5,7 @@ import { shapeString } from '../shape';
 import { Tensor, param, tensor } from '../tensor';
 import { composite, noGrad } from '../ops/context';
 import * as F from '../ops/functional';
+import { declareComposite } from '../ops/registry';
 import * as init from '../init';
 import { Module } from './module';
 
@@ -98,6 +99,9 @@ export interface BatchNormOptions {
   dtype?: DType;
 }
 
+const BATCH_NORM_1D = declareComposite('batchNorm1d');
+const DROPOUT = declareComposite('dropout');
+
 /** Batch normalization over [N, C] inputs, with running statistics for evaluation. */
 export class BatchNorm1d extends Module {
   weight: Tensor | null;
@@ -123,7 +127,7 @@ export class BatchNorm1d extends Module {
     if (x.rank !== 2 || x.shape[1] !== this.numFeatures) {
       throw new Error(`batchNorm1d: expected input [N, ${this.numFeatures}], got ${shapeString(x.shape)}`);
     }
-    return composite('batchNorm1d', () => {
+    return composite(BATCH_NORM_1D, () => {
       let mean: Tensor;
       let varBiased: Tensor;
       if (this.training) {
@@ -162,7 +166,7 @@ export class Dropout extends Module {
   }
   forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
-    return composite('dropout', () => {
+    return composite(DROPOUT, () => {
       const keep = 1 - this.p;
       const mask = new Float64Array(x.size);
       for (let i = 0; i < mask.length; i++) mask[i] = this.rng.uniform() < keep ? 1 / keep : 0;

@@ -277,6 +277,15 @@ export function primitive<A extends Attrs, C extends (...args: any[]) => Tensor,
 
 const compositeNames = new Set<string>();
 
+/**
+ * Declares a composite op that a function builds inline, `composite(MSE, () => …)`, where only
+ * part of its body belongs in the group (checks and label encoding stay outside): returns the name.
+ */
+export function declareComposite(name: string): string {
+  compositeNames.add(name);
+  return name;
+}
+
 /** Names of every composite op declared so far (the engine's entry loads them all). */
 export function compositeOps(): readonly string[] {
   return [...compositeNames];
@@ -289,7 +298,7 @@ export function compositeOps(): readonly string[] {
  * = defineComposite('mean', (x, …) => …)`): the arguments take their types from it.
  */
 export function defineComposite<C extends (...args: any[]) => Tensor, M extends boolean = false>(name: string, impl: C, opts: { method?: M } = {}): Composite<C, M> {
-  compositeNames.add(name);
+  declareComposite(name);
   const fn = ((...args: unknown[]) => composite(name, () => impl(...args))) as unknown as C;
   return tag(fn, { compositeName: name, kind: 'composite' as const, method: (opts.method ?? false) as M });
 }
