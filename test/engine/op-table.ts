@@ -1,7 +1,9 @@
 /**
  * One row per differentiable op (primitive or composite): how to build random inputs in the op's
  * domain and the expression to differentiate. ops.test.ts runs a float64 gradient check on each
- * row for several random shapes. Adding an op means adding a row here.
+ * row for several random shapes. Adding an op means adding a row here: an elementwise op's row is
+ * its name and the domain of its inputs (`unaryRow('sin', real(-3, 3))`), and that domain also
+ * feeds the GPU parity cases, the PyTorch oracle's programs and the tape parity test.
  */
 import { Rng, Tensor, losses, nn, manualSeed } from '../../engine/index';
 import * as F from '../../engine/ops/functional';
@@ -16,45 +18,79 @@ export interface OpCase {
   run: () => Tensor;
 }
 
+/**
+ * Where an op's input values are drawn from: [lo, hi], and with `gap` only |x| ≥ gap (±[gap, hi],
+ * for ops with a kink or a pole at 0).
+ */
+export interface Domain {
+  readonly lo: number;
+  readonly hi: number;
+  readonly gap?: number;
+}
+export const real = (lo: number, hi: number): Domain => ({ lo, hi });
+/** ±[gap, hi]. */
+export const awayFromZero = (gap = 0.1, hi = 2): Domain => ({ lo: -hi, hi, gap });
+
+/** `n` values in the domain, from `uniform` (numbers in [0, 1)). */
+export function sampleDomain(d: Domain, n: number, uniform: () => number): Float64Array {
+  const v = new Float64Array(n);
+  const [lo, hi] = d.gap === undefined ? [d.lo, d.hi] : [d.gap, d.hi];
+  for (let i = 0; i < n; i++) v[i] = lo + (hi - lo) * uniform();
+  if (d.gap !== undefined) for (let i = 0; i < n; i++) if (uniform() < 0.5) v[i] = -v[i];
+  return v;
+}
+
 export interface OpRow {
   /** Registry name or composite group name this row covers. */
   op: string;
   /** A short description of the case, shown in the test title. */
   title?: string;
+  /** An elementwise op called as itself (its catalog function) on inputs from these domains. */
+  domains?: readonly Domain[];
   build: (rng: Rng) => OpCase;
 }
 
-function unaryRow(op: string, fn: (x: Tensor) => Tensor, domain: (rng: Rng, n: number) => Float64Array, minRank = 0): OpRow {
+const CATALOG = F as unknown as Record<string, (...args: unknown[]) => Tensor>;
+
+function unaryRowWith(op: string, fn: (x: Tensor) => Tensor, domain: Domain, minRank = 0): OpRow {
   return {
     op,
     build: (rng) => {
       const shape = randomShape(rng, minRank).map((d, i, all) => (minRank > 0 && i === all.length - 1 ? d + 1 : d));
-      const x = p64(domain(rng, size(shape)), shape, 'x');
+      const x = p64(sampleDomain(domain, size(shape), () => rng.uniform()), shape, 'x');
       return { params: [x], run: () => fn(x) };
     },
   };
 }
 
-function binaryRow(op: string, fn: (a: Tensor, b: Tensor) => Tensor, domA: (rng: Rng, n: number) => Float64Array, domB = domA): OpRow {
+/** A unary elementwise op, called as `F[op](x)` on values from `domain`. */
+function unaryRow(op: string, domain: Domain): OpRow {
+  return { ...unaryRowWith(op, (x) => CATALOG[op](x), domain), domains: [domain] };
+}
+
+/** A binary elementwise op, called as `F[op](a, b)` with broadcasting, on values from the two domains. */
+function binaryRow(op: string, domA: Domain, domB = domA): OpRow {
   return {
     op,
     title: 'broadcasting',
+    domains: [domA, domB],
     build: (rng) => {
       const shapeA = randomShape(rng, 1);
       let shapeB = broadcastPartner(rng, shapeA);
       if (rng.uniform() < 0.5) [shapeB] = [shapeA.slice()];
       const swap = rng.uniform() < 0.5;
       const [sa, sb] = swap ? [shapeB, shapeA] : [shapeA, shapeB];
-      const a = p64(domA(rng, size(sa)), sa, 'a');
-      const b = p64(domB(rng, size(sb)), sb, 'b');
-      return { params: [a, b], run: () => fn(a, b) };
+      const a = p64(sampleDomain(domA, size(sa), () => rng.uniform()), sa, 'a');
+      const b = p64(sampleDomain(domB, size(sb), () => rng.uniform()), sb, 'b');
+      return { params: [a, b], run: () => CATALOG[op](a, b) };
     },
   };
 }
 
 const anyReal = (rng: Rng, n: number) => values(rng, n, -2, 2);
-const positive = (rng: Rng, n: number) => values(rng, n, 0.5, 2);
-const awayFromZero = (rng: Rng, n: number) => signedAwayFromZero(rng, n);
+const ANY = real(-2, 2);
+const POSITIVE = real(0.5, 2);
+const AWAY = awayFromZero();
 /** Distinct values (no ties), for max/min and maximum/minimum. */
 const distinct = (rng: Rng, n: number) => {
   const order = rng.permutation(n);
@@ -62,11 +98,11 @@ const distinct = (rng: Rng, n: number) => {
 };
 
 export const OP_ROWS: OpRow[] = [
-  binaryRow('add', F.add, anyReal),
-  binaryRow('sub', F.sub, anyReal),
-  binaryRow('mul', F.mul, anyReal),
-  binaryRow('div', F.div, anyReal, awayFromZero),
-  binaryRow('pow', F.pow, positive, anyReal),
+  binaryRow('add', ANY),
+  binaryRow('sub', ANY),
+  binaryRow('mul', ANY),
+  binaryRow('div', ANY, AWAY),
+  binaryRow('pow', POSITIVE, ANY),
   ...(['maximum', 'minimum'] as const).map((op): OpRow => ({
     op,
     build: (rng) => {
@@ -77,17 +113,17 @@ export const OP_ROWS: OpRow[] = [
       return { params: [a, b], run: () => (op === 'maximum' ? F.maximum(a, b) : F.minimum(a, b)) };
     },
   })),
-  unaryRow('neg', F.neg, anyReal),
-  unaryRow('exp', F.exp, anyReal),
-  unaryRow('log', F.log, positive),
-  unaryRow('sqrt', F.sqrt, positive),
-  unaryRow('abs', F.abs, awayFromZero),
-  unaryRow('square', F.square, anyReal),
-  unaryRow('erf', F.erf, anyReal),
+  unaryRow('neg', ANY),
+  unaryRow('exp', ANY),
+  unaryRow('log', POSITIVE),
+  unaryRow('sqrt', POSITIVE),
+  unaryRow('abs', AWAY),
+  unaryRow('square', ANY),
+  unaryRow('erf', ANY),
   // the op itself float64 → float64 (finite differences cannot see through float32 rounding), times x
-  unaryRow('cast', (x) => F.mul(apply(L.cast.def, [x], { dtype: 'float64' }), x), anyReal),
+  unaryRowWith('cast', (x) => F.mul(apply(L.cast.def, [x], { dtype: 'float64' }), x), ANY),
   // sign's derivative is 0: times x, the product rule leaves sign(x) (the check needs a nonzero gradient)
-  { ...unaryRow('sign', (x) => F.mul(F.sign(x), x), awayFromZero), title: 'times x' },
+  { ...unaryRowWith('sign', (x) => F.mul(F.sign(x), x), AWAY), title: 'times x' },
   {
     op: 'where',
     build: (rng) => {
@@ -99,13 +135,13 @@ export const OP_ROWS: OpRow[] = [
       return { params: [a, b], run: () => F.where(cond, a, b) };
     },
   },
-  unaryRow('relu', F.relu, awayFromZero),
-  unaryRow('leakyRelu', (x) => F.leakyRelu(x, 0.1), awayFromZero),
-  unaryRow('elu', (x) => F.elu(x, 0.7), awayFromZero),
-  unaryRow('sigmoid', F.sigmoid, (rng, n) => values(rng, n, -4, 4)),
-  unaryRow('tanh', F.tanh, anyReal),
-  unaryRow('softplus', F.softplus, (rng, n) => values(rng, n, -4, 4)),
-  unaryRow('gelu', F.gelu, (rng, n) => values(rng, n, -3, 3)),
+  unaryRow('relu', AWAY),
+  unaryRowWith('leakyRelu', (x) => F.leakyRelu(x, 0.1), AWAY),
+  unaryRowWith('elu', (x) => F.elu(x, 0.7), AWAY),
+  unaryRow('sigmoid', real(-4, 4)),
+  unaryRow('tanh', ANY),
+  unaryRow('softplus', real(-4, 4)),
+  unaryRow('gelu', real(-3, 3)),
   {
     op: 'matmul',
     title: '2-D, batched with broadcast batch axes, transposed flags, 1-D operands',
@@ -258,8 +294,8 @@ export const OP_ROWS: OpRow[] = [
       return { params: [x], run: () => F.variance(x, 0, false, correction) };
     },
   },
-  unaryRow('softmax', (x) => F.softmax(x, -1), anyReal, 1),
-  unaryRow('logSoftmax', (x) => F.logSoftmax(x, -1), anyReal, 1),
+  unaryRowWith('softmax', (x) => F.softmax(x, -1), ANY, 1),
+  unaryRowWith('logSoftmax', (x) => F.logSoftmax(x, -1), ANY, 1),
   {
     op: 'linear',
     build: (rng) => {
@@ -270,8 +306,16 @@ export const OP_ROWS: OpRow[] = [
       return { params: [x, w, b], run: () => F.linear(x, w, b) };
     },
   },
-  unaryRow('clamp', (x) => F.clamp(x, -0.5, 0.5), (rng, n) => Float64Array.from(values(rng, n, -1, 1), (v, i) => (i === 0 ? 0.1 : Math.abs(Math.abs(v) - 0.5) < 0.05 ? v * 0.5 : v)), 1),
-  ...(['mse', 'l1', 'huber'] as const).map((op): OpRow => ({
+  {
+    op: 'clamp',
+    build: (rng) => {
+      const shape = randomShape(rng, 1).map((d, i, all) => (i === all.length - 1 ? d + 1 : d));
+      // values near the bounds ±0.5 are moved away from them (a kink), one value is inside
+      const v = Float64Array.from(values(rng, size(shape), -1, 1), (x, i) => (i === 0 ? 0.1 : Math.abs(Math.abs(x) - 0.5) < 0.05 ? x * 0.5 : x));
+      const x = p64(v, shape, 'x');
+      return { params: [x], run: () => F.clamp(x, -0.5, 0.5) };
+    },
+  },  ...(['mse', 'l1', 'huber'] as const).map((op): OpRow => ({
     op,
     build: (rng) => {
       const shape = randomShape(rng, 1);

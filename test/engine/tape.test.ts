@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
-import { Rng, Tensor, backwardSteps, scalar, tensor } from '../../engine/index';
+import { OPS, Rng, Tensor, backwardSteps, scalar, tensor } from '../../engine/index';
+import * as F from '../../engine/ops/functional';
 import { setTapeEnabled } from '../../engine/tape';
+import { OP_ROWS, type Domain } from './op-table';
 
 /** Runs `fn` with micrograd-style graphs recorded as objects instead of on the tape. */
 function withoutTape<T>(fn: () => T): T {
@@ -12,14 +14,22 @@ function withoutTape<T>(fn: () => T): T {
   }
 }
 
+/** t ∈ (−1, 1) (a tanh) mapped into an op-table domain, with ops (so on the tape too). */
+function into(t: Tensor, d: Domain): Tensor {
+  if (d.gap === undefined) return t.add(1).mul((d.hi - d.lo) / 2).add(d.lo);
+  return t.mul(d.hi - d.gap).add(t.sign().mul(d.gap));
+}
+
+// every differentiable elementwise op with a row in the op table, on inputs in its domain
+const elementwiseRows = OP_ROWS.filter((r) => r.domains && OPS.get(r.op)?.pointwise && !OPS.get(r.op)!.nondifferentiable);
+const CATALOG = F as unknown as Record<string, (...args: Tensor[]) => Tensor>;
 const UNARY: ((x: Tensor) => Tensor)[] = [
-  (x) => x.neg(), (x) => x.exp(), (x) => x.abs().add(0.5).log(), (x) => x.abs().add(0.1).sqrt(), (x) => x.abs(),
-  (x) => x.square(), (x) => x.relu(), (x) => x.leakyRelu(0.2), (x) => x.elu(0.7), (x) => x.sigmoid(), (x) => x.tanh(),
-  (x) => x.softplus(), (x) => x.gelu(),
+  ...elementwiseRows.filter((r) => r.domains!.length === 1).map((r) => (x: Tensor) => CATALOG[r.op](into(x, r.domains![0]))),
+  (x) => x.leakyRelu(0.2), (x) => x.elu(0.7),
 ];
 const BINARY: ((a: Tensor, b: Tensor) => Tensor)[] = [
-  (a, b) => a.add(b), (a, b) => a.sub(b), (a, b) => a.mul(b), (a, b) => a.div(b.abs().add(1)),
-  (a, b) => a.abs().add(0.5).pow(b.tanh()), (a, b) => a.maximum(b), (a, b) => a.minimum(b), (a) => a.mul(3), (a) => a.add(-2),
+  ...elementwiseRows.filter((r) => r.domains!.length === 2).map((r) => (a: Tensor, b: Tensor) => CATALOG[r.op](into(a, r.domains![0]), into(b, r.domains![1]))),
+  (a) => a.mul(3), (a) => a.add(-2),
 ];
 
 /** A random expression over `leaves` where values feed several later ops; returns its sum-like output. */

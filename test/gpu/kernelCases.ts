@@ -18,6 +18,7 @@ import { OPS, tensor, type Tensor } from '../../engine/index';
 import * as F from '../../engine/ops/functional';
 import { apply } from '../../engine/ops/registry';
 import { sizeOf } from '../../engine/shape';
+import { OP_ROWS, type Domain } from '../engine/op-table';
 
 export type Attrs = Record<string, unknown>;
 type Values = (r: Rand, n: number) => number[];
@@ -457,6 +458,21 @@ export const TABLE: Record<string, (r: Rand) => Case[]> = {
   gather: gatherCases,
   scatterAdd: scatterAddCases,
 };
+
+/** Float32 values from an op-table domain (±[gap, hi] where it has a gap). */
+const inDomain = (d: Domain): Values => (r, n) =>
+  d.gap === undefined ? r.values(n, d.lo, d.hi) : r.values(n, d.gap, d.hi).map((v) => (r.chance(0.5) ? -v : v));
+
+/**
+ * Elementwise ops with no cases of their own above get cases from their row in the op table
+ * (test/engine/op-table.ts): random shapes with values from the row's domains, and for a unary op
+ * NaN and ±∞ as well. So a new elementwise op needs no line here.
+ */
+for (const row of OP_ROWS) {
+  const domains = row.domains;
+  if (!domains || row.op in TABLE) continue;
+  TABLE[row.op] = domains.length === 1 ? (r) => unaryCases(r, inDomain(domains[0])) : (r) => binaryCases(r, inDomain(domains[0]), inDomain(domains[1]));
+}
 
 // ---------------------------------------------------------------------------------------------
 // The CPU reference and the measure of a GPU result

@@ -9,6 +9,8 @@
  * division; a magnitude bound for what feeds exp), so a mismatch is a real disagreement, not a NaN.
  */
 import { OPS, COMPOSITES, Rng } from '../../engine/index';
+import * as F from '../../engine/ops/functional';
+import { OP_ROWS, sampleDomain, type Domain } from '../engine/op-table';
 
 export type DT = 'float32' | 'float64';
 
@@ -51,11 +53,15 @@ export interface Program {
 
 type Ctx = {
   rng: Rng;
+  /** A program of 0-d float64 scalars only. */
+  scalar: boolean;
+  /** The literal values of a leaf made by `leaf`. */
+  valuesOf(name: string): number[];
   vals: Val[];
   dtype: DT;
   fresh(prefix?: string): string;
   /** A new leaf (parameter or constant) with random values. */
-  leaf(shape: number[], opts?: { positive?: boolean; constant?: boolean; dtype?: DT; scale?: number }): Stmt;
+  leaf(shape: number[], opts?: { positive?: boolean; constant?: boolean; dtype?: DT; scale?: number; domain?: Domain }): Stmt;
   emit(s: Stmt): void;
 };
 
@@ -131,7 +137,7 @@ function operand(ctx: Ctx, filter: (v: Val) => boolean = () => true, make?: () =
   return make ? make() : null;
 }
 
-function newLeafVal(ctx: Ctx, shape: number[], opts: { positive?: boolean; constant?: boolean; dtype?: DT } = {}): Val {
+function newLeafVal(ctx: Ctx, shape: number[], opts: { positive?: boolean; constant?: boolean; dtype?: DT; domain?: Domain } = {}): Val {
   const s = ctx.leaf(shape, opts);
   ctx.emit(s);
   return s.val;
@@ -451,6 +457,39 @@ export const GENERATORS: Record<string, Gen> = {
   },
 };
 
+/**
+ * Elementwise ops with no generator above: a fresh leaf (a second one for a binary op) with values
+ * from the op's domain in the op table, the op written as a method, and PyTorch's function from
+ * the op's registry entry. Bounds come from the op's own scalar function on those values.
+ */
+function fromDomains(op: string, domains: readonly Domain[]): Gen {
+  const def = OPS.get(op)!;
+  const fn = def.pointwise!;
+  return (ctx) => {
+    const shape = ctx.scalar ? [] : randomShape(ctx.rng);
+    const leaves = domains.map((d, i) => newLeafVal(ctx, i === 0 ? shape : partner(ctx.rng, shape), { domain: d, dtype: ctx.scalar ? 'float64' : undefined }));
+    const [a, b] = leaves;
+    // the leaves' literal values, to bound the result
+    const lit = (v: Val) => ctx.valuesOf(v.name);
+    const outs: number[] = [];
+    const av = lit(a);
+    const bv = b ? lit(b) : [0];
+    for (const x of av) for (const y of bv) outs.push(fn(x, y, 0, {}));
+    if (!outs.every(Number.isFinite)) return null;
+    const shapeOut = b ? broadcastShape(a.shape, b.shape)! : a.shape.slice();
+    const val = derive(ctx, shapeOut, leaves, Math.max(...outs.map(Math.abs)), Math.min(...outs));
+    const ts = b ? `${a.name}.${op}(${b.name})` : `${a.name}.${op}()`;
+    const py = `${def.torch}(${leaves.map((v) => v.name).join(', ')})`;
+    return { val, ts, py, inputs: leaves.map((v) => v.name), ops: [op] };
+  };
+}
+const CATALOG = F as unknown as Record<string, { method?: boolean }>;
+for (const row of OP_ROWS) {
+  const def = OPS.get(row.op);
+  if (!row.domains || row.op in GENERATORS || !def?.torch || !def.pointwise || CATALOG[row.op]?.method !== true) continue;
+  GENERATORS[row.op] = fromDomains(row.op, row.domains);
+}
+
 function lossOf(name: string, ts: string, py: string): Gen {
   return (ctx) => {
     const p = any(ctx, (v) => v.shape.length >= 1);
@@ -484,21 +523,26 @@ export function generate(id: string, opts: GenerateOptions): Program {
   const secondOrder = opts.secondOrder ?? rng.uniform() < 0.15;
   const stmts: Stmt[] = [];
   let counter = 0;
+  const leafValues = new Map<string, number[]>();
   const ctx: Ctx = {
-    rng, vals: [], dtype,
+    rng, vals: [], dtype, scalar,
+    valuesOf: (name) => leafValues.get(name)!,
     fresh: (prefix = 'v') => `${prefix}${counter++}`,
     leaf: (shape, o = {}) => {
       const n = size(shape);
       const scale = o.scale ?? 2;
-      const values = Array.from({ length: n }, () => {
-        let v = o.positive ? 0.5 + 1.5 * rng.uniform() : scale * (2 * rng.uniform() - 1);
-        v = Math.round(v * 1000) / 1000;
-        return v === 0 ? 0.125 : v;
-      });
+      const values = o.domain
+        ? Array.from(sampleDomain(o.domain, n, () => rng.uniform()), (v) => Math.round(v * 1000) / 1000)
+        : Array.from({ length: n }, () => {
+          let v = o.positive ? 0.5 + 1.5 * rng.uniform() : scale * (2 * rng.uniform() - 1);
+          v = Math.round(v * 1000) / 1000;
+          return v === 0 ? 0.125 : v;
+        });
       const dt = o.dtype ?? (rng.uniform() < 0.08 ? (dtype === 'float32' ? 'float64' : 'float32') : dtype);
       const name = ctx.fresh(o.constant ? 'c' : 'p');
+      leafValues.set(name, values);
       const val: Val = {
-        name, shape, dtype: dt, bound: Math.max(...values.map(Math.abs)), lo: o.positive ? Math.min(...values) : -Infinity, f32: dt === 'float32',
+        name, shape, dtype: dt, bound: Math.max(...values.map(Math.abs)), lo: o.positive || o.domain ? Math.min(...values) : -Infinity, f32: dt === 'float32',
         grad: !o.constant, leaves: o.constant ? new Set() : new Set([name]), leaf: o.constant ? 'constant' : 'param',
       };
       const v = nested(values, shape);
@@ -512,7 +556,8 @@ export function generate(id: string, opts: GenerateOptions): Program {
     },
   };
   const names = Object.keys(GENERATORS);
-  const scalarOps = names.filter((n) => ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'neg', 'exp', 'log', 'sqrt', 'abs', 'square', 'erf', 'relu', 'leakyRelu', 'elu', 'sigmoid', 'tanh', 'softplus', 'gelu', 'where', 'clamp'].includes(n));
+  // 0-d scalar programs: the differentiable elementwise ops (sign's gradient is 0) and clamp
+  const scalarOps = names.filter((n) => n === 'clamp' || (OPS.get(n)?.pointwise !== undefined && !OPS.get(n)!.nondifferentiable && n !== 'sign'));
   // leaves first: two or three parameters of related shapes
   const base = scalar ? [] : randomShape(rng, 1, 3);
   for (let i = 0; i < 2 + rng.int(2); i++) ctx.emit(ctx.leaf(scalar ? [] : i === 0 ? base : partner(rng, base), { dtype: scalar ? 'float64' : undefined }));
