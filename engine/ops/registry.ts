@@ -118,8 +118,13 @@ interface ElementwiseSpec<A extends Attrs> {
   category?: OpCategory;
   /** ∂out/∂inputs; null: no gradient (a step function). */
   grad: LocalGrads<A> | null;
-  /** The WGSL expression over `x` (unary) or `a`, `b` (binary); WGSL helpers are in backends/webgpu/elementwise.ts. */
+  /**
+   * The WGSL expression over `x` (unary) or `a`, `b` (binary). It may call the helpers of
+   * backends/webgpu/elementwise.ts (log_, expm1_…) and functions of the op's own (`wgslFns`).
+   */
   wgsl: string | ((attrs: A) => string);
+  /** WGSL functions the expression calls, where a built-in is not accurate enough (WGSL's sin may be off by 2⁻¹¹). */
+  wgslFns?: string;
   /** PyTorch's function (`torch.sin`, `F.gelu`). */
   torch?: string;
   /** Tensor gets a method of the same name (default true). */
@@ -195,7 +200,7 @@ function unaryDef<A extends Attrs>(spec: UnarySpec<A>, attrsOf?: (...params: num
     pointwise: (a, _b, _c, attrs) => fn(a, attrs),
     attrsOf,
     localGrads: spec.grad ?? undefined,
-    gpu: (rt, [x], attrs, out) => rt.run(unaryProgram(name, wgsl(attrs), x.shape, x.dtype, rt.limits), [x], out),
+    gpu: (rt, [x], attrs, out) => rt.run(unaryProgram(name, wgsl(attrs), x.shape, x.dtype, rt.limits, spec.wgslFns), [x], out),
   });
 }
 

@@ -132,6 +132,8 @@ function load(name: string, shape: readonly number[], outShape: readonly number[
 export function mapProgram(
   key: string, expr: string, names: readonly string[], shapes: readonly (readonly number[])[], dtypes: readonly GpuDType[],
   outShape: readonly number[], limits: GpuLimits, output: GpuDType = 'float32',
+  /** WGSL functions of the op's own that `expr` calls (they may call the helpers above). */
+  fns = '',
 ): Program {
   const n = sizeOf(outShape);
   const dispatch = grid(n, WG, limits);
@@ -146,15 +148,15 @@ export function mapProgram(
         ...loads.map((l, k) => `let ${names[k]} = ${l.expr};`),
         `out[i] = ${store};`,
       ].filter(Boolean).join('\n  ');
-      return `${helpersFor(expr)}\n${main1d(dispatch, n, body)}`;
+      return `${helpersFor(fns + expr)}\n${fns}\n${main1d(dispatch, n, body)}`;
     },
   };
 }
 
 /** `expr` over `x` at every element (unary ops: NaN in, NaN out, whatever the built-ins do with it). */
-export function unaryProgram(op: string, expr: string, shape: readonly number[], dtype: GpuDType, limits: GpuLimits): Program {
+export function unaryProgram(op: string, expr: string, shape: readonly number[], dtype: GpuDType, limits: GpuLimits, fns = ''): Program {
   const guarded = `select(${expr}, x, isnan_(x))`;
-  return mapProgram(`${op}(${guarded})`, guarded, ['x'], [shape], [dtype], shape, limits);
+  return mapProgram(`${op}(${guarded})`, guarded, ['x'], [shape], [dtype], shape, limits, 'float32', fns);
 }
 
 /**
