@@ -121,6 +121,50 @@ export const erf: UnaryOp = unary({
   fn: erfScalar, grad: (ops, [x]) => [ops.mul(ops.exp(ops.neg(ops.square(x))), 2 / Math.sqrt(Math.PI))], wgsl: 'erf_(x)',
 });
 
+/**
+ * sin and cos to float32's precision on every GPU (WGSL's built-ins may be off by 2⁻¹¹ absolute,
+ * which is 2e-4 relative near 1 on SwiftShader): x = k·π/2 + r with π/2 in three parts
+ * (Cody–Waite, exact for |x| up to about 10⁴), then Cephes' polynomials on |r| ≤ π/4.
+ */
+const TRIG_WGSL = `fn trig_reduce_(x: f32) -> vec2<f32> {
+  let k = round(x * 0.63661977236758134);
+  let r = ((x - k * 1.5703125) - k * 4.837512969970703125e-4) - k * 7.54978995489188216e-8;
+  return vec2<f32>(r, k - 4.0 * floor(k * 0.25));
+}
+fn sin_poly_(r: f32) -> f32 {
+  let z = r * r;
+  return r + r * z * (-1.6666654611e-1 + z * (8.3321608736e-3 + z * -1.9515295891e-4));
+}
+fn cos_poly_(r: f32) -> f32 {
+  let z = r * r;
+  return 1.0 - 0.5 * z + z * z * (4.166664568298827e-2 + z * (-1.388731625493765e-3 + z * 2.443315711809948e-5));
+}
+fn sin_quadrant_(r: f32, q: f32) -> f32 {
+  let s = select(sin_poly_(r), cos_poly_(r), q == 1.0 || q == 3.0);
+  return select(s, -s, q >= 2.0);
+}
+fn sin_(x: f32) -> f32 {
+  if (abs(x) == bitcast<f32>(INF_BITS)) { return bitcast<f32>(NAN_BITS); }
+  let t = trig_reduce_(x);
+  return sin_quadrant_(t.x, t.y);
+}
+fn cos_(x: f32) -> f32 {
+  if (abs(x) == bitcast<f32>(INF_BITS)) { return bitcast<f32>(NAN_BITS); }
+  let t = trig_reduce_(x);
+  return sin_quadrant_(t.x, t.y + 1.0 - 4.0 * floor((t.y + 1.0) * 0.25));
+}`;
+
+/** The sine (radians) elementwise. */
+export const sin: UnaryOp = unary({
+  name: 'sin', symbol: 'sin', formula: 'd/dx sin x = cos x', torch: 'torch.sin',
+  fn: Math.sin, grad: (ops, [x]) => [ops.cos(x)], wgsl: 'sin_(x)', wgslFns: TRIG_WGSL,
+});
+/** The cosine (radians) elementwise. */
+export const cos: UnaryOp = unary({
+  name: 'cos', symbol: 'cos', formula: 'd/dx cos x = −sin x', torch: 'torch.cos',
+  fn: Math.cos, grad: (ops, [x]) => [ops.neg(ops.sin(x))], wgsl: 'cos_(x)', wgslFns: TRIG_WGSL,
+});
+
 /** Elementwise choice: a where cond ≠ 0, else b (broadcasting all three). */
 export const where: TernaryOp = ternary({
   name: 'where', symbol: '?:', formula: '∂/∂a = 1 where cond,  ∂/∂b = 1 where not cond',

@@ -120,6 +120,8 @@ export const OP_ROWS: OpRow[] = [
   unaryRow('abs', AWAY),
   unaryRow('square', ANY),
   unaryRow('erf', ANY),
+  unaryRow('sin', real(-3, 3)),
+  unaryRow('cos', real(-3, 3)),
   // the op itself float64 → float64 (finite differences cannot see through float32 rounding), times x
   unaryRowWith('cast', (x) => F.mul(apply(L.cast.def, [x], { dtype: 'float64' }), x), ANY),
   // sign's derivative is 0: times x, the product rule leaves sign(x) (the check needs a nonzero gradient)
