@@ -78,12 +78,14 @@ export function bce(prob: Tensor, target: TensorLike, opts: LossOptions = {}): T
   });
 }
 
-/** Binary cross-entropy on logits, computed stably as max(x,0) − x·t + log(1 + e^(−|x|)). */
+/**
+ * Binary cross-entropy on logits: softplus(x) − x·t, where softplus(x) = max(x, 0) + log(1 + e^(−|x|))
+ * is one stable op whose gradient is σ(x). So ∂L/∂x = σ(x) − t everywhere, at x = 0 too (written
+ * with relu and |x| it was −t there: their kinks at 0, where a zero-initialized layer's logits are).
+ */
 export function bceWithLogits(logits: Tensor, target: TensorLike, opts: LossOptions = {}): Tensor {
   const t = pair('bceWithLogits', logits, target);
-  return composite(GROUP.bceWithLogits, () =>
-    reduce(F.add(F.sub(F.relu(logits), F.mul(logits, t)), F.softplus(F.neg(F.abs(logits)))), opts.reduction),
-  );
+  return composite(GROUP.bceWithLogits, () => reduce(F.sub(F.softplus(logits), F.mul(logits, t)), opts.reduction));
 }
 
 /**

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { OPS, Rng, gradcheck, param, tensor } from '../../engine/index';
+import { OPS, Rng, gradcheck, losses, param, tensor } from '../../engine/index';
 import * as F from '../../engine/ops/functional';
 import { NONDIFFERENTIABLE, OP_ROWS } from './op-table';
 import { c64, values } from './helpers';
@@ -54,6 +54,17 @@ describe('ops without gradients', () => {
       assert.ok(OPS.get(name)?.nondifferentiable);
     });
   }
+});
+
+describe('losses at their kinks', () => {
+  it('bceWithLogits: the gradient at logit 0 is σ(0) − t, as in PyTorch (a zero-initialized output layer gives logits 0)', () => {
+    const x = param(tensor([0, 0, 0, 2], { dtype: 'float64' }));
+    const t = tensor([0, 1, 0.25, 1], { dtype: 'float64' });
+    losses.bceWithLogits(x, t).backward();
+    const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
+    const want = [0, 0, 0, 2].map((v, i) => (sigmoid(v) - t.data[i]) / 4);
+    Array.from(x.grad!.data).forEach((g, i) => assert.ok(Math.abs(g - want[i]) < 1e-15, `element ${i}: ${g}, want ${want[i]}`));
+  });
 });
 
 describe('gradcheck itself', () => {

@@ -115,7 +115,9 @@ function union(...sets: Set<string>[]): Set<string> {
 }
 
 function derive(ctx: Ctx, shape: number[], inputs: Val[], bound: number, lo = -Infinity, opts: { dtype?: DT; nondiff?: boolean } = {}): Val {
-  const dtype = opts.dtype ?? (inputs.some((v) => v.dtype === 'float64') ? 'float64' : inputs[0]?.dtype ?? ctx.dtype);
+  // PyTorch's promotion, as the engine's: float64 wins, but a 0-d value does not widen values with dimensions
+  const widening = inputs.some((v) => v.shape.length > 0) ? inputs.filter((v) => v.shape.length > 0) : inputs;
+  const dtype = opts.dtype ?? (widening.some((v) => v.dtype === 'float64') ? 'float64' : inputs[0]?.dtype ?? ctx.dtype);
   return {
     name: ctx.fresh(), shape, dtype, bound, lo, f32: dtype === 'float32' || inputs.some((v) => v.f32),
     grad: !opts.nondiff && inputs.some((v) => v.grad),
@@ -441,7 +443,7 @@ export const GENERATORS: Record<string, Gen> = {
   bceWithLogits: (ctx) => {
     const x = any(ctx);
     const t = newLeafVal(ctx, x.shape.slice(), { constant: true, positive: true, dtype: x.dtype });
-    return { val: derive(ctx, [], [x], x.bound + 1, 0), ts: `losses.bceWithLogits(${x.name}, ${t.name}.div(3))`, py: `F.binary_cross_entropy_with_logits(${x.name}, ${t.name} / 3)`, inputs: [x.name, t.name], ops: ['bceWithLogits', 'relu', 'softplus', 'abs', 'mean'] };
+    return { val: derive(ctx, [], [x], x.bound + 1, 0), ts: `losses.bceWithLogits(${x.name}, ${t.name}.div(3))`, py: `F.binary_cross_entropy_with_logits(${x.name}, ${t.name} / 3)`, inputs: [x.name, t.name], ops: ['bceWithLogits', 'softplus', 'mul', 'sub', 'mean'] };
   },
   softmaxCrossEntropy: (ctx) => {
     const x = any(ctx, (v) => v.shape.length === 2);
