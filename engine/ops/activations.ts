@@ -9,14 +9,15 @@ type Alpha = { alpha: number };
 /** max(x, 0) elementwise; relu′(0) = 0 as in PyTorch. */
 export const relu: UnaryOp = unary({
   name: 'relu', symbol: 'ReLU', formula: 'd/dx relu(x) = 1 if x > 0 else 0', category: 'activation', torch: 'torch.relu',
-  fn: (x) => (x > 0 ? x : x !== x ? x : 0), grad: (ops, [x]) => [ops.greater(x, 0)], wgsl: 'select(0.0, x, x > 0.0)',
+  fn: (x) => (x > 0 ? x : x !== x ? x : 0), grad: (ops, [x]) => [ops.step(x)], wgsl: 'select(0.0, x, x > 0.0)',
 });
 /** x where x > 0, else α·x (α = 0.01 by default). */
 export const leakyRelu: Op<(x: TensorLike, alpha?: number) => Tensor, 'elementwise', true> = unaryWith({
   name: 'leakyRelu', symbol: 'LReLU', formula: 'd/dx = 1 if x > 0 else α', category: 'activation', torch: 'F.leaky_relu',
   attrs: (alpha = 0.01): Alpha => ({ alpha }),
   fn: (x, { alpha }) => (x > 0 ? x : alpha * x),
-  grad: (ops, [x], _out, { alpha }) => [ops.where(ops.greater(x, 0), 1, alpha)],
+  // α + (1 − α)·step(x) is exactly 1 or α; through step it stays in a createGraph graph, as PyTorch's leaky_relu_backward does
+  grad: (ops, [x], _out, { alpha }) => [ops.add(ops.mul(ops.step(x), 1 - alpha), alpha)],
   wgsl: ({ alpha }) => `select(${f32(alpha)} * x, x, x > 0.0)`,
 });
 /** x where x > 0, else α·(eˣ − 1) (α = 1 by default). */

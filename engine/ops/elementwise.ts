@@ -115,6 +115,15 @@ export const sign: UnaryOp = unary({
   name: 'sign', symbol: 'sign', formula: 'd/dx sign(x) = 0 (a step function: no gradient passes)', category: 'compare', torch: 'torch.sign',
   fn: (x) => (x > 0 ? 1 : x < 0 ? -1 : x), grad: () => [0], wgsl: 'select(select(x, -1.0, x < 0.0), 1.0, x > 0.0)',
 });
+/**
+ * 1 where x > 0, else 0 (the Heaviside step). Differentiable with derivative 0, as sign is: ReLU's
+ * local gradient is step(x), so under createGraph a ReLU's gradient stays in the graph with a zero
+ * derivative, as PyTorch's threshold_backward does.
+ */
+export const step: UnaryOp = unary({
+  name: 'step', symbol: 'step', formula: 'd/dx step(x) = 0 (a step function: no gradient passes)', category: 'compare',
+  fn: (x) => (x > 0 ? 1 : x !== x ? x : 0), grad: () => [0], wgsl: 'select(0.0, 1.0, x > 0.0)',
+});
 /** The error function, 2/√π·∫₀ˣ e^(−t²) dt, elementwise. */
 export const erf: UnaryOp = unary({
   name: 'erf', symbol: 'erf', formula: 'd/dx erf(x) = 2/√π · e^(−x²)', torch: 'torch.erf',

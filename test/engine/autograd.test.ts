@@ -282,6 +282,35 @@ describe('PyTorch conventions at kinks', () => {
     assert.deepEqual(Array.from(x.grad!.data), [-1, 1], 'only the product rule term through x itself');
     assert.ok(steps.some((st) => st.node === s && st.inputs[0].localGrad === 0));
   });
+  it("under createGraph a gradient requires grad exactly where PyTorch's does: relu's and leakyRelu's yes (threshold_backward), maximum's, clamp's and where's no", () => {
+    const cases: [string, (x: Tensor) => Tensor, boolean][] = [
+      ['relu', (x) => x.relu(), true],
+      ['leakyRelu', (x) => x.leakyRelu(0.1), true],
+      ['abs', (x) => x.abs(), true],
+      ['maximum', (x) => x.maximum(0.1), false],
+      ['clamp', (x) => F.clamp(x, -1, 0.2), false],
+      ['where', (x) => F.where(x.gt(0), x, x.mul(2)), false],
+    ];
+    for (const onTape of [true, false]) {
+      const was = setTapeEnabled(onTape);
+      try {
+        for (const [name, f, requires] of cases) {
+          const x = scalar(0.5);
+          f(x).backward({ createGraph: true });
+          assert.equal(x.grad!.requiresGrad, requires, `${name}${onTape ? '' : ' (objects)'}: ∂/∂x requires grad`);
+          if (requires) {
+            // and it is a node of the graph, whose own derivative is 0
+            const g = x.grad!;
+            x.grad = null;
+            g.backward();
+            assert.equal((x.grad as Tensor | null)?.item() ?? 0, 0, `${name}: the second derivative`);
+          }
+        }
+      } finally {
+        setTapeEnabled(was);
+      }
+    }
+  });
 });
 
 describe('mixed float32 and float64', () => {

@@ -126,6 +126,8 @@ export const OP_ROWS: OpRow[] = [
   unaryRowWith('cast', (x) => F.mul(apply(L.cast.def, [x], { dtype: 'float64' }), x), ANY),
   // sign's derivative is 0: times x, the product rule leaves sign(x) (the check needs a nonzero gradient)
   { ...unaryRowWith('sign', (x) => F.mul(F.sign(x), x), AWAY), title: 'times x' },
+  // step's derivative is 0: times x, the product rule leaves step(x)
+  { ...unaryRowWith('step', (x) => F.mul(F.step(x), x), AWAY), title: 'times x', domains: [AWAY] },
   {
     op: 'where',
     build: (rng) => {

@@ -25,6 +25,16 @@ def eq(a, b):
     return (a == b).to(_promoted(a, b))
 
 
+# PyTorch 1.13's float32 GELU backward returns zeros (or garbage) when the gradient reaching it is
+# not contiguous (gelu(x).transpose(-2, -1).mean() gives x.grad = 0; float64 is right): the hook
+# hands GeluBackward a contiguous copy, which is the same gradient.
+def gelu(x):
+    y = F.gelu(x)
+    if y.requires_grad:
+        y.register_hook(lambda g: g.contiguous())
+    return y
+
+
 def flat(t):
     out = []
     for v in t.detach().to(torch.float64).reshape(-1).tolist():
@@ -33,7 +43,7 @@ def flat(t):
 
 
 def run(source):
-    ns = {'torch': torch, 'F': F, 'gt': gt, 'lt': lt, 'eq': eq}
+    ns = {'torch': torch, 'F': F, 'gt': gt, 'lt': lt, 'eq': eq, 'gelu': gelu}
     exec(source, ns)
     out, values = ns['program']()
     names = [n for n, t in values.items() if t.requires_grad]

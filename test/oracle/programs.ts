@@ -247,6 +247,8 @@ export const GENERATORS: Record<string, Gen> = {
   square: unaryOp('square', 'square()', (a) => `torch.square(${a})`, { bound: (b) => b * b, lo: () => 0 }),
   erf: unaryOp('erf', 'erf()', (a) => `torch.erf(${a})`, { bound: () => 1 }),
   sign: unaryOp('sign', 'sign()', (a) => `torch.sign(${a})`, { bound: () => 1, nondiff: true }),
+  // the Heaviside step with derivative 0: relu of sign in PyTorch (both differentiable, as step is)
+  step: unaryOp('step', 'step()', (a) => `torch.relu(torch.sign(${a}))`, { bound: () => 1, lo: () => 0 }),
   where: (ctx) => {
     const c = any(ctx);
     const a = operand(ctx, (v) => broadcastShape(c.shape, v.shape) !== null, () => newLeafVal(ctx, partner(ctx.rng, c.shape)))!;
@@ -274,7 +276,8 @@ export const GENERATORS: Record<string, Gen> = {
   sigmoid: unaryOp('sigmoid', 'sigmoid()', (a) => `torch.sigmoid(${a})`, { bound: () => 1, lo: (v) => 1 / (1 + Math.exp(Math.min(v.bound, 700))) }),
   tanh: unaryOp('tanh', 'tanh()', (a) => `torch.tanh(${a})`, { bound: () => 1 }),
   softplus: unaryOp('softplus', 'softplus()', (a) => `F.softplus(${a})`, { need: (v) => v.bound <= 15, bound: (b) => b + 1, lo: (v) => Math.log1p(Math.exp(-v.bound)) }),
-  gelu: unaryOp('gelu', 'gelu()', (a) => `F.gelu(${a})`, { bound: (b) => b + 0.2 }),
+  // gelu(): F.gelu with a workaround for PyTorch 1.13's float32 backward (programs.py)
+  gelu: unaryOp('gelu', 'gelu()', (a) => `gelu(${a})`, { bound: (b) => b + 0.2 }),
   matmul: (ctx) => {
     const a = any(ctx, (v) => v.shape.length >= 1 && v.shape.length <= 3);
     if (a.shape.length === 0) return null;
