@@ -174,6 +174,19 @@ export const cos: UnaryOp = unary({
   fn: Math.cos, grad: (ops, [x]) => [ops.neg(ops.sin(x))], wgsl: 'cos_(x)', wgslFns: TRIG_WGSL,
 });
 
+/** The tangent (radians) elementwise. */
+export const tan: UnaryOp = unary({
+  name: 'tan', symbol: 'tan', formula: 'd/dx tan x = 1 + tan²x', torch: 'torch.tan',
+  fn: Math.tan, grad: (ops, _i, out) => [ops.add(ops.square(out), 1)], wgsl: 'tan_(x)',
+  wgslFns: `${TRIG_WGSL}
+fn tan_(x: f32) -> f32 {
+  if (abs(x) == bitcast<f32>(INF_BITS)) { return bitcast<f32>(NAN_BITS); }
+  let t = trig_reduce_(x);
+  let odd = t.y == 1.0 || t.y == 3.0;
+  return select(sin_poly_(t.x) / cos_poly_(t.x), -cos_poly_(t.x) / sin_poly_(t.x), odd);
+}`,
+});
+
 /** Elementwise choice: a where cond ≠ 0, else b (broadcasting all three). */
 export const where: TernaryOp = ternary({
   name: 'where', symbol: '?:', formula: '∂/∂a = 1 where cond,  ∂/∂b = 1 where not cond',
