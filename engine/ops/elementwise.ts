@@ -187,6 +187,12 @@ fn tan_(x: f32) -> f32 {
 }`,
 });
 
+/** The arctangent elementwise (radians, in (−π/2, π/2)). */
+export const atan: UnaryOp = unary({
+  name: 'atan', symbol: 'atan', formula: 'd/dx atan x = 1/(1 + x²)', torch: 'torch.atan',
+  fn: Math.atan, grad: (ops, [x]) => [ops.div(1, ops.add(ops.square(x), 1))], wgsl: 'atan(x)',
+});
+
 /** Elementwise choice: a where cond ≠ 0, else b (broadcasting all three). */
 export const where: TernaryOp = ternary({
   name: 'where', symbol: '?:', formula: '∂/∂a = 1 where cond,  ∂/∂b = 1 where not cond',
