@@ -193,6 +193,13 @@ export const atan: UnaryOp = unary({
   fn: Math.atan, grad: (ops, [x]) => [ops.div(1, ops.add(ops.square(x), 1))], wgsl: 'atan(x)',
 });
 
+/** ln(1 + x) elementwise, accurate for x near 0. */
+export const log1p: UnaryOp = unary({
+  name: 'log1p', symbol: 'log1p', formula: 'd/dx ln(1 + x) = 1/(1 + x)', torch: 'torch.log1p',
+  fn: Math.log1p, grad: (ops, [x]) => [ops.div(1, ops.add(x, 1))],
+  wgsl: 'select(log1p_(x), x, x == bitcast<f32>(INF_BITS))',
+});
+
 /** Elementwise choice: a where cond ≠ 0, else b (broadcasting all three). */
 export const where: TernaryOp = ternary({
   name: 'where', symbol: '?:', formula: '∂/∂a = 1 where cond,  ∂/∂b = 1 where not cond',
