@@ -200,6 +200,13 @@ export const log1p: UnaryOp = unary({
   wgsl: 'select(log1p_(x), x, x == bitcast<f32>(INF_BITS))',
 });
 
+/** eˣ − 1 elementwise, accurate for x near 0. */
+export const expm1: UnaryOp = unary({
+  name: 'expm1', symbol: 'expm1', formula: 'd/dx (eˣ − 1) = eˣ', torch: 'torch.expm1',
+  fn: Math.expm1, grad: (ops, _i, out) => [ops.add(out, 1)],
+  wgsl: 'select(expm1_(x), x, x == bitcast<f32>(INF_BITS))',
+});
+
 /** Elementwise choice: a where cond ≠ 0, else b (broadcasting all three). */
 export const where: TernaryOp = ternary({
   name: 'where', symbol: '?:', formula: '∂/∂a = 1 where cond,  ∂/∂b = 1 where not cond',

@@ -122,6 +122,7 @@ export const OP_ROWS: OpRow[] = [
   unaryRow('erf', ANY),
   unaryRow('sin', real(-3, 3)),
   unaryRow('cos', real(-3, 3)),
+  unaryRow('expm1', real(-2, 2)),
   unaryRow('log1p', real(-0.5, 2)),
   unaryRow('atan', real(-3, 3)),
   unaryRow('tan', real(-1.2, 1.2)),
