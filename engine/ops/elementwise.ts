@@ -207,6 +207,20 @@ export const expm1: UnaryOp = unary({
   wgsl: 'select(expm1_(x), x, x == bitcast<f32>(INF_BITS))',
 });
 
+/** The hyperbolic sine elementwise. */
+export const sinh: UnaryOp = unary({
+  name: 'sinh', symbol: 'sinh', formula: 'd/dx sinh x = cosh x', torch: 'torch.sinh',
+  fn: Math.sinh, grad: (ops, [x]) => [ops.cosh(x)],
+  // (eˣ − e⁻ˣ)/2 through expm1, which does not cancel near 0 as the built-in's exp difference does
+  wgsl: 'select(0.5 * (expm1_(x) - expm1_(-x)), x, abs(x) == bitcast<f32>(INF_BITS))',
+});
+
+/** The hyperbolic cosine elementwise. */
+export const cosh: UnaryOp = unary({
+  name: 'cosh', symbol: 'cosh', formula: 'd/dx cosh x = sinh x', torch: 'torch.cosh',
+  fn: Math.cosh, grad: (ops, [x]) => [ops.sinh(x)], wgsl: 'cosh(x)',
+});
+
 /** Elementwise choice: a where cond ≠ 0, else b (broadcasting all three). */
 export const where: TernaryOp = ternary({
   name: 'where', symbol: '?:', formula: '∂/∂a = 1 where cond,  ∂/∂b = 1 where not cond',

@@ -122,6 +122,8 @@ export const OP_ROWS: OpRow[] = [
   unaryRow('erf', ANY),
   unaryRow('sin', real(-3, 3)),
   unaryRow('cos', real(-3, 3)),
+  unaryRow('cosh', real(-2, 2)),
+  unaryRow('sinh', real(-2, 2)),
   unaryRow('expm1', real(-2, 2)),
   unaryRow('log1p', real(-0.5, 2)),
   unaryRow('atan', real(-3, 3)),
