@@ -5,7 +5,7 @@
  * into and out of it are rerouted to that node. Pure apart from the text measurer it is given.
  */
 import type { GraphSnapshot, SnapshotNode, TensorStats } from '../extension/protocol';
-import { faceText, fmt, shapeText, tensorBrief } from './format';
+import { faceText, shapeText, tensorBrief } from './format';
 import { edgeKey } from './stepper';
 
 export type TextClass = 'label' | 'op' | 'value' | 'shape' | 'grad' | 'grad-key' | 'cluster-label';
@@ -473,7 +473,7 @@ export function buildViewModel(s: GraphSnapshot, measure: Measure, opts: ViewOpt
     const title = group ? group.label : n.label || (n.name ?? n.op);
     const op = group ? (group.kind === 'expr' ? 'expression' : group.kind === 'leaves' ? n.leaf ?? 'leaves' : n.name ? `→ ${faceText(n.name)}` : `${group.members.length} nodes`) : opText(n);
     const shape = shapeText(n.shape);
-    const valueText = tensorBrief(n.value, n.stats, n.size, fmt);
+    const valueText = tensorBrief(n.value, n.stats, n.size);
     const hasGradRow = n.requiresGrad || n.gradStats !== null;
     const heat = heatmap(n);
     // the face shows the title cut to FACE_CHARS (render.ts draws faceText(title)), so a long name cannot widen the node

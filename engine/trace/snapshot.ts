@@ -16,8 +16,6 @@ import { Tensor, type SourceLocation } from '../tensor';
 import { formatNumber } from '../format';
 import { verifySnapshot } from './verify';
 
-export { formatNumber };
-
 export const SNAPSHOT_VERSION = 1;
 /** Tensors up to this many elements carry their values; larger ones carry only summaries. */
 export const DEFAULT_MAX_ELEMENTS = 4096;
