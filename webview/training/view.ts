@@ -7,6 +7,7 @@ import type {
   AnalysisKind, AnalysisRequest, Finding, GradcheckReport, GraphSnapshot, HostMessage, LandscapeReport, LayerHistory, LayerStats, PlaygroundReport,
   TrainAction, TrainOverrides, TrainingInfo, WebviewMessage,
 } from '../../extension/protocol';
+import { isHealthFinding } from '../../engine/stats/diagnosis';
 import { el } from '../dom';
 import { ActivationTable } from './activationTable';
 import { TrainControls } from './controls';
@@ -100,9 +101,7 @@ export class TrainingView {
     this.runs.info = info;
     this.traced = {
       layers: Array.isArray(s.layers) ? s.layers : [],
-      findings: s.diagnosis.filter((d) => d.fixes?.length).map((d) => ({
-        code: d.code as Finding['code'], severity: d.severity, message: d.message, layer: d.layer ?? null, step: null, fixes: d.fixes as Finding['fixes'], source: d.source,
-      })),
+      findings: s.diagnosis.filter(isHealthFinding),
     };
     this.schedule();
   }
