@@ -18,7 +18,10 @@ import { clampStep, stepCount, stepView, type StepView } from './stepper';
 import { StatusLine, Toolbar, type PanelView } from './toolbar';
 import { TrainingView } from './training/view';
 import { PanelGpu } from './gpu/gpuTraining';
-import { COLLAPSE_ABOVE, ancestors, buildGroupTree, buildViewModel, childClusters, defaultCollapsed, findNonFinite, outermost, type GroupTree, type NonFinite, type ViewModel } from './viewModel';
+import { COLLAPSE_ABOVE, defaultCollapsed } from './collapse';
+import { ancestors, buildGroupTree, childClusters, outermost, type GroupTree } from './groups';
+import { findNonFinite, type NonFinite } from './nonfinite';
+import { buildViewModel, type ViewModel } from './viewModel';
 
 /** Above this many nodes "Expand all" opens one level per click (laying out everything would take minutes). */
 const EXPAND_ALL_MAX = 2000;

@@ -8,7 +8,8 @@ import type { GraphSnapshot } from '../extension/protocol';
 import type { LayoutResult, Point } from './layout';
 import type { StepView } from './stepper';
 import { CLUSTER_LABEL } from './layout';
-import { G, ICON, ICON_GAP, type ViewCluster, type ViewEdge, type ViewModel, type ViewNode } from './viewModel';
+import type { ViewCluster } from './groups';
+import { G, ICON, ICON_GAP, type ViewEdge, type ViewModel, type ViewNode } from './viewModel';
 import { clusterText, faceText, fullName, signClass, tensorBrief } from './format';
 
 export interface Transform { x: number; y: number; k: number }
