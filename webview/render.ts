@@ -260,7 +260,7 @@ export class GraphView {
   }
 
   /** Texts and classes for a step; no layout involved. */
-  applyStep(view: StepView, selected: number | null, highlighted: Set<number>, flagged: ReadonlySet<number> = new Set()): void {
+  applyStep(view: StepView, selected: number | null, highlighted: ReadonlySet<number>, flagged: ReadonlySet<number> = new Set()): void {
     const s = this.snapshot;
     if (!s) return;
     const gradScale = this.gradScale;

@@ -61,7 +61,7 @@ export class TrainingView {
   private requestSeq = 0;
 
   constructor(private readonly post: (m: WebviewMessage) => void, private readonly events: TrainingViewEvents) {
-    this.root = el('div', { class: 'training', 'data-testid': 'training-view', role: 'region', 'aria-label': 'Training' });
+    this.root = el('div', { class: 'training panel', 'data-testid': 'training-view', role: 'region', 'aria-label': 'Training' });
     this.root.hidden = true;
     const redraw = () => this.schedule();
     this.controls = new TrainControls({ action: (action, overrides) => this.train(action, overrides) });
