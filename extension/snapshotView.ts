@@ -5,7 +5,7 @@
 import type { GraphSnapshot, SnapshotNode, TensorPayload } from '../engine/trace/snapshot';
 import { shapeText, tensorBrief } from '../engine/format';
 
-/** One line of inline text per source line: `q = 3 · ∂ −4`, named nodes first. */
+/** One line of inline text per source line: `q = 3 · ∂ -4`, `w = [2×3] μ 0.5 σ 0.2 · ∂ μ 0.01 σ 0.1`, named nodes first. */
 export function inlineValues(s: GraphSnapshot, file: string): Map<number, string> {
   const byLine = new Map<number, SnapshotNode[]>();
   for (const n of s.nodes) {
