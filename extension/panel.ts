@@ -247,7 +247,7 @@ export class GraphPanel {
     } else {
       this.fixes.clear();
       for (const g of outcome.snapshot.diagnosis) {
-        if (g.fixes?.length && g.source) this.fixes.set(`${g.source.file}:${g.source.line}:${g.code}`, g.fixes);
+        if (g.fixes.length && g.source) this.fixes.set(`${g.source.file}:${g.source.line}:${g.code}`, g.fixes);
         if (g.severity === 'info' && !g.source) continue;
         const d = new vscode.Diagnostic(range(g.source?.line ?? null, g.source?.column ?? null), g.message,
           g.severity === 'error' ? vscode.DiagnosticSeverity.Error : g.severity === 'warning' ? vscode.DiagnosticSeverity.Warning : vscode.DiagnosticSeverity.Information);

@@ -18,13 +18,13 @@ import type { AnalysisRequest, AnalysisResult, SurfaceName } from '../engine/che
 import { array, boolean, budget, int, nullable, number, object, oneOf, opaque, optional, parse, record, refine, string, tagged, tuple, typedArray, unknown, type Infer } from './contract';
 import type { GpuPlan } from '../engine/backends/webgpu/plan';
 
-export type { GraphSnapshot, SnapshotNode, SnapshotStep, SnapshotInputStep, SnapshotGroup, Diagnosis, TensorPayload } from '../engine/trace/snapshot';
+export type { GraphSnapshot, SnapshotNode, SnapshotStep, SnapshotInputStep, SnapshotGroup, TensorPayload } from '../engine/trace/snapshot';
 export type { RunError } from './runner/types';
 export type { TensorStats, Histogram } from '../engine/stats/summary';
 export type { TrainProgress } from './runner/types';
 export type { HistoryEntry, LayerHistory } from '../engine/train/trainer';
 export type { LayerStats } from '../engine/stats/layers';
-export type { Finding } from '../engine/stats/diagnosis';
+export type { Finding, FindingCode } from '../engine/stats/diagnosis';
 export type { TrainingInfo } from '../engine/trace/snapshot';
 export type { OptimizerName, SchedulePreset, GpuPlan };
 export { OPTIMIZER_NAMES, SCHEDULE_PRESETS };

@@ -2,19 +2,10 @@
  * Host-side views of a snapshot that do not need the vscode API: what to show after each line
  * (inline values), what to show on hover, and the snapshot trimmed for the webview.
  */
-import { formatNumber, type GraphSnapshot, type SnapshotNode, type TensorPayload } from '../engine/trace/snapshot';
-import type { TensorStats } from '../engine/stats/summary';
+import type { GraphSnapshot, SnapshotNode, TensorPayload } from '../engine/trace/snapshot';
+import { shapeText, tensorBrief } from '../engine/format';
 
-export function formatTensorBrief(v: TensorPayload, scalar: number | null, stats: TensorStats | null, shape: readonly number[]): string {
-  if (scalar !== null) return formatNumber(scalar);
-  if (v && v.length <= 4) return `[${Array.from(v, formatNumber).join(', ')}]`;
-  if (!stats) return '';
-  const mean = stats.mean === null ? '—' : formatNumber(stats.mean);
-  const std = stats.std === null ? '—' : formatNumber(stats.std);
-  return `[${shape.join('×')}] μ=${mean} σ=${std}`;
-}
-
-/** One line of inline text per source line: `q = 3 · ∂ −4`, named nodes first. */
+/** One line of inline text per source line: `q = 3 · ∂ -4`, `w = [2×3] μ 0.5 σ 0.2 · ∂ μ 0.01 σ 0.1`, named nodes first. */
 export function inlineValues(s: GraphSnapshot, file: string): Map<number, string> {
   const byLine = new Map<number, SnapshotNode[]>();
   for (const n of s.nodes) {
@@ -30,8 +21,9 @@ export function inlineValues(s: GraphSnapshot, file: string): Map<number, string
     const shown = (named.length ? named : [nodes[nodes.length - 1]]).slice(0, 3);
     const parts = shown.map((n) => {
       const who = n.name ?? n.op;
-      const value = formatTensorBrief(n.value, n.scalar, n.stats, n.shape);
-      const grad = n.gradStats ? ` · ∂ ${formatTensorBrief(n.grad, n.scalarGrad, n.gradStats, n.shape)}` : '';
+      // the shape once, before the value: nothing else on the line says it
+      const value = tensorBrief(n.value, n.stats, n.size, { shape: n.shape });
+      const grad = n.gradStats ? ` · ∂ ${tensorBrief(n.grad, n.gradStats, n.size)}` : '';
       return `${who} = ${value}${grad}`;
     });
     if (nodes.length > shown.length) parts.push(`+${nodes.length - shown.length} more`);
@@ -55,9 +47,9 @@ const mdEscape = (t: string) => t.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\
 
 /** Markdown for a hover: name, op, shape, value, gradient (user strings escaped). */
 export function hoverMarkdown(n: SnapshotNode): string {
-  const lines = [`**${mdEscape(n.name ?? n.label)}** — ${mdEscape(n.op === 'leaf' ? (n.leaf ?? 'leaf') : n.op)} · shape \\[${n.shape.join(', ')}\\] · ${n.dtype}`, ''];
-  lines.push(`value: \`${formatTensorBrief(n.value, n.scalar, n.stats, n.shape)}\``);
-  if (n.gradStats) lines.push('', `gradient ∂L/∂${mdEscape(n.name ?? 'node')}: \`${formatTensorBrief(n.grad, n.scalarGrad, n.gradStats, n.shape)}\``);
+  const lines = [`**${mdEscape(n.name ?? n.label)}** — ${mdEscape(n.op === 'leaf' ? (n.leaf ?? 'leaf') : n.op)} · shape ${shapeText(n.shape)} · ${n.dtype}`, ''];
+  lines.push(`value: \`${tensorBrief(n.value, n.stats, n.size)}\``);
+  if (n.gradStats) lines.push('', `gradient ∂L/∂${mdEscape(n.name ?? 'node')}: \`${tensorBrief(n.grad, n.gradStats, n.size)}\``);
   else if (n.requiresGrad) lines.push('', 'gradient: none (the output does not depend on it)');
   if (n.formula) lines.push('', `local gradient: ${mdEscape(n.formula)}`);
   return lines.join('\n');

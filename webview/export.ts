@@ -1,7 +1,9 @@
 /**
  * Export the graph as a standalone SVG (computed theme colours inlined, no stylesheet needed) or as
- * a PNG data URL drawn from that SVG.
+ * a PNG data URL drawn from that SVG, and the controller that answers the host's `export` request.
  */
+import type { WebviewMessage } from '../extension/protocol';
+
 const PROPS = [
   'fill', 'fill-opacity', 'stroke', 'stroke-width', 'stroke-dasharray', 'stroke-opacity', 'opacity',
   'font-family', 'font-size', 'font-weight', 'font-style', 'text-anchor', 'visibility',
@@ -67,5 +69,18 @@ export async function exportPng(svgMarkup: string, bounds: { width: number; heig
     return canvas.toDataURL('image/png');
   } finally {
     URL.revokeObjectURL(url);
+  }
+}
+
+/** Answers the host's `export` request with the graph as drawn now (an `exported` message, or an `error`). */
+export async function answerExport(
+  requestId: number, format: 'svg' | 'png', graph: { svg: SVGSVGElement; bounds: { width: number; height: number } }, post: (m: WebviewMessage) => void,
+): Promise<void> {
+  try {
+    const svg = exportSvg(graph.svg, graph.bounds);
+    const data = format === 'svg' ? svg : await exportPng(svg, graph.bounds);
+    post({ type: 'exported', requestId, format, data });
+  } catch (err) {
+    post({ type: 'error', message: `export failed: ${String((err as Error)?.message ?? err)}` });
   }
 }

@@ -1,10 +1,13 @@
-/** Number and tensor text for nodes, the inspector and the chain rule. */
-import type { SnapshotNode, TensorPayload, TensorStats } from '../extension/protocol';
+/**
+ * Number and name text for nodes, the inspector and the chain rule. A tensor's short text and its
+ * shape come from the engine's formatter (engine/format.ts), the one the editor and the CLI use.
+ */
+import type { SnapshotNode } from '../extension/protocol';
 import { format, type NumberValue } from 'd3';
-import { formatNumber } from '../engine/format';
+import { formatNumber, shapeText, tensorBrief } from '../engine/format';
 import { NAME_MAX, escapeBidi, visibleName } from '../extension/safe-text';
 
-export { formatNumber, escapeBidi };
+export { formatNumber, shapeText, tensorBrief, escapeBidi };
 
 /**
  * Names come from the user's code and may be any length and hold any character. A node face shows
@@ -37,17 +40,6 @@ export function fmtChain(v: number): string {
   const a = Math.abs(v);
   const s = a !== 0 && (a >= 1e4 || a < 1e-3) ? v.toExponential(2).replace('e+', 'e') : v.toFixed(3);
   return s.replace(/^-/, '−').replace('e-', 'e−');
-}
-
-export const shapeText = (shape: readonly number[]): string => (shape.length === 0 ? 'scalar' : shape.join('×'));
-
-/** Short text for a tensor: the number for scalars, the list for ≤ 4 elements, else mean and spread. */
-export function tensorBrief(payload: TensorPayload, stats: TensorStats | null, size: number, num: (v: number) => string = fmt): string {
-  if (payload && payload.length === 1) return num(payload[0]);
-  if (payload && payload.length <= 4) return `[${Array.from(payload, num).join(', ')}]`;
-  if (!stats) return size > 0 ? `${size} values` : '[]';
-  if (stats.mean === null) return stats.nan ? `${stats.nan} NaN` : '—';
-  return `μ ${num(stats.mean)} σ ${num(stats.std ?? 0)}`;
 }
 
 /** Sign class of a gradient (scalar or mean): colours the text. */

@@ -10,7 +10,7 @@ import type { GraphSnapshot, SnapshotNode, TensorPayload, TensorStats, TensorWhi
 import { backwardChain, forwardChain, gradientStory } from './chainRule';
 import { basename, escapeBidi, fmt, fullName, nodeRef, shapeText, signClass } from './format';
 import type { StepView } from './stepper';
-import type { NonFinite } from './viewModel';
+import type { NonFinite } from './nonfinite';
 import { el, button } from './dom';
 
 export interface InspectorEvents {

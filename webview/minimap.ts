@@ -9,7 +9,8 @@ import * as d3 from 'd3';
 import { el } from './dom';
 import type { LayoutResult } from './layout';
 import type { CentreHow, Transform } from './render';
-import type { ViewCluster, ViewModel, ViewNode } from './viewModel';
+import type { ViewCluster } from './groups';
+import type { ViewModel, ViewNode } from './viewModel';
 
 export interface MinimapEvents {
   /** Centre the main view on a point of the layout. */

@@ -8,7 +8,8 @@ import type { GraphSnapshot } from '../extension/protocol';
 import type { LayoutResult, Point } from './layout';
 import type { StepView } from './stepper';
 import { CLUSTER_LABEL } from './layout';
-import { G, ICON, ICON_GAP, type ViewCluster, type ViewEdge, type ViewModel, type ViewNode } from './viewModel';
+import type { ViewCluster } from './groups';
+import { G, ICON, ICON_GAP, type ViewEdge, type ViewModel, type ViewNode } from './viewModel';
 import { clusterText, faceText, fullName, signClass, tensorBrief } from './format';
 
 export interface Transform { x: number; y: number; k: number }
@@ -259,7 +260,7 @@ export class GraphView {
   }
 
   /** Texts and classes for a step; no layout involved. */
-  applyStep(view: StepView, selected: number | null, highlighted: Set<number>, flagged: ReadonlySet<number> = new Set()): void {
+  applyStep(view: StepView, selected: number | null, highlighted: ReadonlySet<number>, flagged: ReadonlySet<number> = new Set()): void {
     const s = this.snapshot;
     if (!s) return;
     const gradScale = this.gradScale;

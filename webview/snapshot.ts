@@ -3,7 +3,8 @@
  * Float64Arrays (VS Code postMessage) or as JSON arrays with "NaN"/"Infinity" strings (the CLI's JSON,
  * an embedded report); both become Float64Arrays. Malformed parts are dropped rather than thrown on.
  */
-import type { GraphSnapshot, SnapshotNode, SnapshotStep, TensorPayload } from '../extension/protocol';
+import type { Finding, FindingCode, GraphSnapshot, SnapshotNode, SnapshotStep, TensorPayload } from '../extension/protocol';
+import { GRAPH_CODES, HEALTH_CODES } from '../engine/stats/diagnosis';
 
 const toNumber = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN);
 
@@ -15,6 +16,29 @@ export function toPayload(v: unknown): TensorPayload {
 }
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : toNumber(v));
+
+const CODES: readonly string[] = [...HEALTH_CODES, ...GRAPH_CODES];
+const isCode = (c: unknown): c is FindingCode => typeof c === 'string' && CODES.includes(c);
+
+/**
+ * A finding as the engine writes it. JSON from elsewhere (a report, a snapshot from an older
+ * version) may lack the fields added since (`layer`, `step`, `fixes`, `node` of training findings);
+ * a finding with a code this version does not know is dropped.
+ */
+function normalizeFinding(raw: unknown, nodes: number): Finding | null {
+  const d = raw as Partial<Finding> | null;
+  if (!d || typeof d !== 'object' || !isCode(d.code)) return null;
+  return {
+    code: d.code,
+    severity: d.severity === 'error' || d.severity === 'warning' ? d.severity : 'info',
+    message: String(d.message ?? ''),
+    node: typeof d.node === 'number' && Number.isInteger(d.node) && d.node >= 0 && d.node < nodes ? d.node : null,
+    layer: typeof d.layer === 'string' ? d.layer : null,
+    step: typeof d.step === 'number' && Number.isInteger(d.step) ? d.step : null,
+    fixes: Array.isArray(d.fixes) ? d.fixes.filter((f) => f && typeof f.id === 'string' && typeof f.title === 'string') : [],
+    source: d.source && typeof d.source.line === 'number' ? d.source : null,
+  };
+}
 
 export function normalizeSnapshot(raw: GraphSnapshot): GraphSnapshot {
   const rawNodes: unknown[] = Array.isArray(raw?.nodes) ? raw.nodes : [];
@@ -62,7 +86,7 @@ export function normalizeSnapshot(raw: GraphSnapshot): GraphSnapshot {
     groups: Array.isArray(raw?.groups) ? raw.groups : [],
     backward,
     forward,
-    diagnosis: Array.isArray(raw?.diagnosis) ? raw.diagnosis : [],
+    diagnosis: (Array.isArray(raw?.diagnosis) ? raw.diagnosis : []).map((d) => normalizeFinding(d, nodes.length)).filter((d): d is Finding => d !== null),
     output: valid(raw?.output) ? raw.output : nodes.length - 1,
     file: String(raw?.file ?? ''),
   };

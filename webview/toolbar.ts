@@ -1,6 +1,10 @@
-/** The toolbar (mode, stepping, fit, layout direction, re-run) and the status line. */
-import type { ViewMode } from '../extension/protocol';
+/** The toolbar (views, mode, stepping, fit, layout direction, groups, search, re-run) and the status line. */
+import type { GraphSnapshot, ViewMode } from '../extension/protocol';
 import { el, toolButton } from './dom';
+import { basename, fullName } from './format';
+import type { NonFinite } from './nonfinite';
+import { VIEWS, type PanelView } from './views';
+import type { Direction, PanelState } from './state';
 
 export interface ToolbarActions {
   mode(mode: ViewMode): void;
@@ -17,11 +21,9 @@ export interface ToolbarActions {
   search(query: string): void;
   /** Collapse every group (to the outermost), or expand all when some are collapsed. */
   collapseAll(): void;
-  /** Show the graph or the training view. */
+  /** Show the graph or a panel (panels.ts). */
   view(view: PanelView): void;
 }
-
-export type PanelView = 'graph' | 'training';
 
 export interface ToolbarState {
   mode: ViewMode;
@@ -30,17 +32,18 @@ export interface ToolbarState {
   playing: boolean;
   speed: number;
   hasGraph: boolean;
-  direction: 'TB' | 'LR';
+  direction: Direction;
   /** The graph has no groups, none collapsed, or some collapsed. */
   groups: 'none' | 'expanded' | 'collapsed';
   view: PanelView;
-  /** The file exports a training spec: offer the training view. */
-  canTrain: boolean;
+  /** The views this snapshot offers (the switch shows when there is more than the graph). */
+  offered: readonly PanelView[];
 }
 
 export class Toolbar {
   readonly root: HTMLElement;
   readonly buttons: Record<string, HTMLElement>;
+  private readonly views: Map<PanelView, HTMLElement>;
   private readonly label: HTMLElement;
   private readonly searchBox: HTMLInputElement;
 
@@ -50,12 +53,12 @@ export class Toolbar {
     modeForward.textContent = 'Forward';
     const modeBackward = toolButton('arrow-up', 'Backward pass: send gradients node by node', 'mode-backward', () => a.mode('backward'));
     modeBackward.textContent = 'Backward';
-    const viewGraph = toolButton('type-hierarchy-sub', 'Show the computational graph', 'view-graph', () => a.view('graph'));
-    viewGraph.textContent = 'Graph';
-    const viewTraining = toolButton('graph-line', 'Train the model and watch it learn', 'view-training', () => a.view('training'));
-    viewTraining.textContent = 'Training';
+    this.views = new Map(VIEWS.map((v) => {
+      const b = toolButton(v.icon, v.title, `view-${v.id}`, () => a.view(v.id));
+      b.textContent = v.label;
+      return [v.id, b];
+    }));
     this.buttons = {
-      viewGraph, viewTraining,
       modeForward, modeBackward,
       first: toolButton('debug-reverse-continue', 'First step', 'step-first', a.first),
       prev: toolButton('debug-step-back', 'Previous step', 'step-prev', a.prev),
@@ -80,7 +83,7 @@ export class Toolbar {
     };
     const b = this.buttons;
     const views = el('div', { class: 'tb-group view-switch', role: 'group', 'aria-label': 'View' });
-    views.append(b.viewGraph, b.viewTraining);
+    views.append(...this.views.values());
     this.root.append(
       views,
       group(b.modeForward, b.modeBackward),
@@ -98,11 +101,12 @@ export class Toolbar {
       e.toggleAttribute('disabled', off);
       e.setAttribute('aria-disabled', String(off));
     };
-    for (const [v, e] of [['graph', b.viewGraph], ['training', b.viewTraining]] as const) {
+    for (const [v, e] of this.views) {
       e.classList.toggle('active', s.view === v);
       e.setAttribute('aria-pressed', String(s.view === v));
+      e.hidden = !s.offered.includes(v);
     }
-    b.viewGraph.parentElement!.hidden = !s.canTrain;
+    this.views.get('graph')!.parentElement!.hidden = s.offered.length < 2;
     for (const [m, e] of [['forward', b.modeForward], ['backward', b.modeBackward]] as const) {
       e.classList.toggle('active', s.mode === m);
       e.setAttribute('aria-pressed', String(s.mode === m));
@@ -159,4 +163,26 @@ export class StatusLine {
     this.progress.hidden = !running;
     this.root.classList.toggle('running', running);
   }
+}
+
+/** The status line's text: `model.ts · 12 nodes (5 shown) · traced`. */
+export function statusText(st: PanelState, shownNodes: number | null): string {
+  const s = st.graph?.snapshot ?? null;
+  const phaseText: Record<PanelState['phase'], string> = { waiting: 'waiting for the trace', running: 'running…', ready: 'traced', errors: 'failed', untrusted: 'Restricted Mode' };
+  const parts = [st.fileName || (s ? basename(s.file) : '')].filter(Boolean);
+  if (s) {
+    const shown = shownNodes !== null && shownNodes < s.nodes.length ? ` (${shownNodes} shown)` : '';
+    parts.push(`${s.nodes.length} node${s.nodes.length === 1 ? '' : 's'}${shown}`);
+  }
+  parts.push(st.phase === 'ready' && st.trainStep !== null ? `at training step ${st.trainStep}` : phaseText[st.phase]);
+  return parts.join(' · ');
+}
+
+/** `NaN first appears at log (line 7)`; null when everything is finite. */
+export function nonfiniteText(s: GraphSnapshot, nf: NonFinite): string | null {
+  if (nf.first === null) return null;
+  const n = s.nodes[nf.first];
+  const line = nf.source?.line;
+  const what = n.name ? `${fullName(n.name)} (${n.op}${line ? `, line ${line}` : ''})` : `${n.op}${line ? ` (line ${line})` : ''}`;
+  return `${nf.what} first appears ${nf.phase === 'backward' ? 'in the backward pass ' : ''}at ${what}`;
 }

@@ -40,18 +40,37 @@ export const THRESHOLDS = {
   inputScale: 10,
 } as const;
 
+export type Severity = 'error' | 'warning' | 'info';
+
+/** What the rules over layer summaries find (`diagnose`, per traced pass and per training step); each comes with fixes. */
+export const HEALTH_CODES = ['vanishing-gradient', 'exploding-gradient', 'activation-collapse', 'dead-relu', 'saturated', 'nonfinite', 'loss-diverging', 'input-scale'] as const;
+/** What a traced pass finds in its graph (`buildSnapshot`): where NaN/Inf first appears, a pass with no gradient. */
+export const GRAPH_CODES = ['nonfinite-forward', 'nonfinite-backward', 'no-grad'] as const;
+export type FindingCode = (typeof HEALTH_CODES)[number] | (typeof GRAPH_CODES)[number];
+
+/**
+ * One finding of the diagnosis. The same type travels from the engine (a snapshot's `diagnosis`, a
+ * training run's findings) through the host (Problems, Quick Fixes) to the panel (inspector,
+ * training view): nothing converts it on the way.
+ */
 export interface Finding {
-  code: 'vanishing-gradient' | 'exploding-gradient' | 'activation-collapse' | 'dead-relu' | 'saturated' | 'nonfinite' | 'loss-diverging' | 'input-scale';
-  severity: 'error' | 'warning' | 'info';
+  code: FindingCode;
+  severity: Severity;
   message: string;
+  /** The graph node it is about (a snapshot node id); null when none, or outside a snapshot. */
+  node: number | null;
   /** The layer the finding is about (module path), if one. */
   layer: string | null;
   /** Training step (null for a single traced pass). */
   step: number | null;
+  /** What to try (empty for graph findings). */
   fixes: { id: FixId; title: string }[];
-  /** Where the layer was created in the model file. */
+  /** Where the layer (or the node) was created in the model file. */
   source: SourceLocation | null;
 }
+
+/** A finding of the layer-health rules (the training view lists these; the inspector lists them all). */
+export const isHealthFinding = (f: Pick<Finding, 'code'>): boolean => (HEALTH_CODES as readonly string[]).includes(f.code);
 
 export interface DiagnosisInput {
   layers: readonly LayerStats[];
@@ -70,7 +89,7 @@ const at = (step: number | null) => (step === null ? '' : ` at step ${step}`);
 export function diagnose(input: DiagnosisInput): Finding[] {
   const step = input.step ?? null;
   const out: Finding[] = [];
-  const add = (f: Omit<Finding, 'step'>) => out.push({ ...f, step });
+  const add = (f: Omit<Finding, 'step' | 'node'>) => out.push({ ...f, node: null, step });
   const layers = input.layers;
   const weighted = layers.filter((l) => l.gradMeanAbs !== null && l.type !== 'param');
   const saturating = layers.some((l) => l.activation === 'sigmoid' || l.activation === 'tanh');

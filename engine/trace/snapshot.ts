@@ -9,14 +9,13 @@ import { backwardSteps, topoOrder, type BackwardStep } from '../autograd';
 import { OPS } from '../ops/functional';
 import type { GroupFrame } from '../ops/context';
 import { shapeString } from '../shape';
+import type { Finding, FindingCode } from '../stats/diagnosis';
 import type { LayerStats } from '../stats/layers';
 import { summarize, type TensorStats } from '../stats/summary';
 import { firstNonFiniteBackward, firstNonFiniteForward, type NonFiniteFinding } from '../stats/nonfinite';
 import { Tensor, type SourceLocation } from '../tensor';
 import { formatNumber } from '../format';
 import { verifySnapshot } from './verify';
-
-export { formatNumber };
 
 export const SNAPSHOT_VERSION = 1;
 /** Tensors up to this many elements carry their values; larger ones carry only summaries. */
@@ -92,19 +91,6 @@ export interface SnapshotStep {
   inputs: SnapshotInputStep[];
 }
 
-export type Severity = 'error' | 'warning' | 'info';
-
-export interface Diagnosis {
-  severity: Severity;
-  code: string;
-  message: string;
-  node: number | null;
-  source: SourceLocation | null;
-  /** Layer health findings: the layer (module path) and what to try. */
-  layer?: string | null;
-  fixes?: { id: string; title: string }[];
-}
-
 export interface GraphSnapshot {
   version: number;
   /** The model file (absolute path). */
@@ -117,7 +103,8 @@ export interface GraphSnapshot {
   backward: SnapshotStep[];
   /** Node ids in the order the program computed them (forward stepping). */
   forward: number[];
-  diagnosis: Diagnosis[];
+  /** Graph findings (NaN/Inf, no gradient) and the layer-health findings of this pass. */
+  diagnosis: Finding[];
   /** Element limit used for payloads. */
   maxElements: number;
   /** Ops the program ran that the output does not depend on (not shown). */
@@ -164,7 +151,7 @@ function payload(t: Tensor | null | undefined, max: number): TensorPayload {
 export function buildSnapshot(output: Tensor, opts: SnapshotOptions): GraphSnapshot {
   if (!(output instanceof Tensor)) throw new Error('buildSnapshot: the output is not a tensor');
   const max = opts.maxElements ?? DEFAULT_MAX_ELEMENTS;
-  const diagnosis: Diagnosis[] = [];
+  const diagnosis: Finding[] = [];
   const order = topoOrder(output, false).sort((a, b) => a.id - b.id);
   const ids = new Map<Tensor, number>();
   order.forEach((t, i) => ids.set(t, i));
@@ -193,7 +180,7 @@ export function buildSnapshot(output: Tensor, opts: SnapshotOptions): GraphSnaps
     }
   } else if (wantBackward) {
     diagnosis.push({
-      severity: 'info', code: 'no-grad', node: ids.get(output) ?? null, source: locOf(output),
+      severity: 'info', code: 'no-grad', node: ids.get(output) ?? null, source: locOf(output), layer: null, step: null, fixes: [],
       message: 'The output does not depend on anything that requires grad (use scalar(), param() or requiresGrad: true), so there is no backward pass to show.',
     });
   }
@@ -250,9 +237,9 @@ export function buildSnapshot(output: Tensor, opts: SnapshotOptions): GraphSnaps
     })),
   }));
 
-  const finding = (f: NonFiniteFinding, code: string) => {
+  const finding = (f: NonFiniteFinding, code: Extract<FindingCode, `nonfinite-${string}`>) => {
     const culprit = f.phase === 'backward' && f.input ? f.input : f.node;
-    diagnosis.push({ severity: 'warning', code, message: f.message, node: ids.get(f.node) ?? null, source: locOf(f.node) ?? locOf(culprit) });
+    diagnosis.push({ severity: 'warning', code, message: f.message, node: ids.get(f.node) ?? null, source: locOf(f.node) ?? locOf(culprit), layer: null, step: null, fixes: [] });
   };
   const fwd = firstNonFiniteForward(output);
   if (fwd) finding(fwd, 'nonfinite-forward');

@@ -8,7 +8,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatNumber, snapshotToJSON, type GraphSnapshot } from '../../engine/trace/snapshot';
+import { formatNumber, shapeText, tensorBrief } from '../../engine/format';
+import { snapshotToJSON, type GraphSnapshot } from '../../engine/trace/snapshot';
 import { reportHtml } from '../report';
 import { terminalJson, terminalText, visibleName } from '../safe-text';
 import { ModelRunner } from '../runner/runner';
@@ -66,18 +67,11 @@ function formatError(e: RunError): string {
   return `${where}: ${e.kind} error: ${e.message}`;
 }
 
-function preview(v: Float64Array | null, n: number | null): string {
-  if (n !== null) return formatNumber(n);
-  if (!v) return '…';
-  const head = Array.from(v.slice(0, 4), formatNumber).join(', ');
-  return v.length > 4 ? `[${head}, …]` : `[${head}]`;
-}
-
 function table(s: GraphSnapshot): string {
   // names (and ops, files) on one line each, escaped and cut, so the columns hold
   const rows = s.nodes.map((n) => [
-    String(n.id), visibleName(n.name ?? ''), visibleName(n.op === 'leaf' ? n.leaf ?? 'leaf' : n.op), `[${n.shape.join(',')}]`,
-    preview(n.value, n.scalar), n.gradStats ? preview(n.grad, n.scalarGrad) : '', n.source ? `${visibleName(path.basename(n.source.file))}:${n.source.line}` : '',
+    String(n.id), visibleName(n.name ?? ''), visibleName(n.op === 'leaf' ? n.leaf ?? 'leaf' : n.op), shapeText(n.shape),
+    tensorBrief(n.value, n.stats, n.size), n.gradStats ? tensorBrief(n.grad, n.gradStats, n.size) : '', n.source ? `${visibleName(path.basename(n.source.file))}:${n.source.line}` : '',
   ]);
   const head = ['id', 'name', 'op', 'shape', 'value', 'grad', 'source'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

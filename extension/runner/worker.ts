@@ -11,7 +11,7 @@ import * as vm from 'node:vm';
 import * as engine from '../../engine/index';
 import { Tensor, type SourceLocation } from '../../engine/tensor';
 import { trace, TooManyNodesError, type TracedLocation } from '../../engine/trace/tracer';
-import { buildSnapshot, type Diagnosis, type GraphSnapshot } from '../../engine/trace/snapshot';
+import { buildSnapshot, type GraphSnapshot } from '../../engine/trace/snapshot';
 import { isTrainingSpec, type TrainingSpec } from '../../engine/train/define';
 import { Trainer } from '../../engine/train/trainer';
 import { LayerRecorder } from '../../engine/stats/layers';
@@ -309,10 +309,10 @@ function inspect(trainer: Trainer, request: InspectRequest): InspectOutcome {
   }
 }
 
-/** A layer finding as a snapshot diagnosis, pointing at the layer's weight node when it is in the graph. */
-function toDiagnosis(f: Finding, snapshot: GraphSnapshot): Diagnosis {
+/** A layer finding pointed at the layer's weight node, when that is in the graph. */
+function atLayerNode(f: Finding, snapshot: GraphSnapshot): Finding {
   const node = f.layer === null ? null : snapshot.nodes.find((n) => n.leaf === 'param' && n.scope === f.layer)?.id ?? null;
-  return { severity: f.severity, code: f.code, message: f.message, node, source: f.source, layer: f.layer, fixes: f.fixes };
+  return { ...f, node };
 }
 
 /** Builds the snapshot (see `snapshotOf`) and posts it; a failure is reported where it happened. */
@@ -371,7 +371,7 @@ function snapshotOf(output: Tensor, traced: Traced, recorder: LayerRecorder, tra
       surface: fileSurfaceTitle(trainer),
     };
   }
-  snapshot.diagnosis.push(...findings.map((f) => toDiagnosis(f, snapshot)));
+  snapshot.diagnosis.push(...findings.map((f) => atLayerNode(f, snapshot)));
   return snapshot;
 }
 

@@ -46,6 +46,13 @@ describe('inline values and hovers', () => {
     assert.equal(lines.get(x.source!.line), 'x = -2 · ∂ -4');
     assert.equal(inlineValues(snapshot, '/elsewhere.ts').size, 0);
   });
+  it('a larger tensor: its shape, mean and spread, in the panel node face\'s words', () => {
+    const file = '/w/t.ts';
+    const { result } = trace(() => tensor([[1, 2, 3], [4, 5, 6]], { requiresGrad: true, dtype: 'float64' }).named('w').mul(2).sum().named('f'), { locate: () => ({ file, line: 1, column: 1 }) });
+    const s = buildSnapshot(result, { file });
+    assert.match(inlineValues(s, file).get(1)!, /^w = \[2×3\] μ 3\.5 σ 1\.708 · ∂ μ 2 σ 0 {3}f = 42 · ∂ 1 {3}\+1 more$/);
+    assert.match(hoverMarkdown(s.nodes.find((n) => n.name === 'w')!), /shape 2×3 · float64\n\nvalue: `μ 3\.5 σ 1\.708`/);
+  });
   it('hover finds the node by name and escapes markdown', () => {
     const { file, snapshot } = addMul();
     const z = nodeForWord(snapshot, file, 'z', 999)!;

@@ -3,7 +3,10 @@ import { Tensor, scalar } from '../../engine/index';
 import { buildSnapshot } from '../../engine/trace/snapshot';
 import { trace } from '../../engine/trace/tracer';
 import type { GraphSnapshot } from '../../extension/protocol';
-import { AUTO_GROUP_ABOVE, buildGroupTree, buildViewModel, childClusters, defaultCollapsed, outermost } from '../../webview/viewModel';
+import { AUTO_GROUP_ABOVE } from '../../webview/autoGroups';
+import { defaultCollapsed } from '../../webview/collapse';
+import { buildGroupTree, childClusters, outermost } from '../../webview/groups';
+import { buildViewModel } from '../../webview/viewModel';
 
 /** micrograd's MLP(2, [h, h, 1]) on `points` points, traced; weights carry a source line as the tracer would set. */
 function scalarMlp(points: number, h: number): GraphSnapshot {

@@ -377,7 +377,7 @@ describe('webview: training view in Chromium', function () {
         step: 1, total: 2, stepsPerSecond: 1, paused: true,
         history: [{ step: 1, loss: 0.5, lr: 0.01, gradNorm: 1 }],
         layers: [{ step: 1, layers: [{ ...stats, name: evil }] }],
-        findings: [{ code: 'dead-relu', severity: 'warning', message: evil, layer: evil, step: 1, fixes: [{ id: 'lower-lr', title: evil }], source: null }],
+        findings: [{ code: 'dead-relu', severity: 'warning', message: evil, node: null, layer: evil, step: 1, fixes: [{ id: 'lower-lr', title: evil }], source: null }],
       },
     });
     await p.page.waitForSelector(`${q('training-view')}[data-history="1"]`, { state: 'attached' });
@@ -398,7 +398,7 @@ describe('webview: training view in Chromium', function () {
         step: 1, total: 2, stepsPerSecond: 1, paused: true,
         history: [{ step: 1, loss: 0.5, lr: 0.01, gradNorm: 1 }],
         layers: [{ step: 1, layers: [{ ...stats, name }, { ...stats, name: `${name}2`, depth: stats.depth + 1 }] }],
-        findings: [{ code: 'dead-relu', severity: 'warning', message: `Layer ${name} is dead.`, layer: name, step: 1, fixes: [], source: null }],
+        findings: [{ code: 'dead-relu', severity: 'warning', message: `Layer ${name} is dead.`, node: null, layer: name, step: 1, fixes: [], source: null }],
       },
     });
     await p.page.waitForSelector(`${q('training-view')}[data-history="1"]`, { state: 'attached' });

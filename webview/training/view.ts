@@ -7,6 +7,7 @@ import type {
   AnalysisKind, AnalysisRequest, Finding, GradcheckReport, GraphSnapshot, HostMessage, LandscapeReport, LayerHistory, LayerStats, PlaygroundReport,
   TrainAction, TrainOverrides, TrainingInfo, WebviewMessage,
 } from '../../extension/protocol';
+import { isHealthFinding } from '../../engine/stats/diagnosis';
 import { el } from '../dom';
 import { ActivationTable } from './activationTable';
 import { TrainControls } from './controls';
@@ -60,7 +61,7 @@ export class TrainingView {
   private requestSeq = 0;
 
   constructor(private readonly post: (m: WebviewMessage) => void, private readonly events: TrainingViewEvents) {
-    this.root = el('div', { class: 'training', 'data-testid': 'training-view', role: 'region', 'aria-label': 'Training' });
+    this.root = el('div', { class: 'training panel', 'data-testid': 'training-view', role: 'region', 'aria-label': 'Training' });
     this.root.hidden = true;
     const redraw = () => this.schedule();
     this.controls = new TrainControls({ action: (action, overrides) => this.train(action, overrides) });
@@ -100,9 +101,7 @@ export class TrainingView {
     this.runs.info = info;
     this.traced = {
       layers: Array.isArray(s.layers) ? s.layers : [],
-      findings: s.diagnosis.filter((d) => d.fixes?.length).map((d) => ({
-        code: d.code as Finding['code'], severity: d.severity, message: d.message, layer: d.layer ?? null, step: null, fixes: d.fixes as Finding['fixes'], source: d.source,
-      })),
+      findings: s.diagnosis.filter(isHealthFinding),
     };
     this.schedule();
   }
