@@ -1,10 +1,9 @@
 /**
- * The update rules, one class each, written as in PyTorch's `torch.optim` documentation (defaults
- * included), so a reader can hold each next to its published pseudocode. `g` arrives clipped and,
- * except for AdamW, with weight decay already added.
+ * The optimizers, one class each: their options with PyTorch's `torch.optim` defaults, the checks
+ * on them, and `config()`, which is what their update rule in rules.ts reads.
  */
 import type { Tensor } from '../tensor';
-import { Optimizer, checkNumber, type BaseOptions, type UpdateContext } from './optimizer';
+import { Optimizer, checkNumber, type BaseOptions } from './optimizer';
 
 export interface SGDOptions extends BaseOptions {
   /** Heavy-ball momentum factor (0 = plain gradient descent). */
@@ -21,7 +20,7 @@ export class SGD extends Optimizer {
   readonly dampening: number;
   readonly nesterov: boolean;
   constructor(params: Iterable<Tensor>, opts: SGDOptions = {}) {
-    super('sgd', params, opts, 0.01, opts.momentum ? ['momentumBuffer'] : []);
+    super('sgd', params, opts, 0.01);
     checkNumber('sgd', 'momentum', opts.momentum, 0);
     checkNumber('sgd', 'dampening', opts.dampening, 0, 1);
     this.momentum = opts.momentum ?? 0;
@@ -31,19 +30,6 @@ export class SGD extends Optimizer {
   }
   config() {
     return { optimizer: 'sgd', lr: this.lr, momentum: this.momentum, dampening: this.dampening, nesterov: this.nesterov, weightDecay: this.weightDecay };
-  }
-  protected update({ w, g, slots, lr, first }: UpdateContext): void {
-    const mu = this.momentum;
-    if (mu === 0) {
-      for (let i = 0; i < g.length; i++) w[i] -= lr * g[i];
-      return;
-    }
-    const buf = slots.momentumBuffer;
-    const keep = 1 - this.dampening;
-    for (let i = 0; i < g.length; i++) {
-      buf[i] = first ? g[i] : mu * buf[i] + keep * g[i];
-      w[i] -= lr * (this.nesterov ? g[i] + mu * buf[i] : buf[i]);
-    }
   }
 }
 
@@ -61,7 +47,7 @@ export class Adagrad extends Optimizer {
   readonly initialAccumulatorValue: number;
   readonly eps: number;
   constructor(params: Iterable<Tensor>, opts: AdagradOptions = {}) {
-    super('adagrad', params, opts, 0.01, ['sum']);
+    super('adagrad', params, opts, 0.01);
     checkNumber('adagrad', 'lrDecay', opts.lrDecay, 0);
     checkNumber('adagrad', 'initialAccumulatorValue', opts.initialAccumulatorValue, 0);
     checkNumber('adagrad', 'eps', opts.eps, 0);
@@ -71,17 +57,6 @@ export class Adagrad extends Optimizer {
   }
   config() {
     return { optimizer: 'adagrad', lr: this.lr, lrDecay: this.lrDecay, initialAccumulatorValue: this.initialAccumulatorValue, eps: this.eps, weightDecay: this.weightDecay };
-  }
-  protected override initialSlot(): number {
-    return this.initialAccumulatorValue;
-  }
-  protected update({ w, g, slots, lr, t }: UpdateContext): void {
-    const clr = lr / (1 + (t - 1) * this.lrDecay);
-    const sum = slots.sum;
-    for (let i = 0; i < g.length; i++) {
-      sum[i] += g[i] * g[i];
-      w[i] -= (clr * g[i]) / (Math.sqrt(sum[i]) + this.eps);
-    }
   }
 }
 
@@ -101,7 +76,7 @@ export class RMSprop extends Optimizer {
   readonly momentum: number;
   readonly centered: boolean;
   constructor(params: Iterable<Tensor>, opts: RMSpropOptions = {}) {
-    super('rmsprop', params, opts, 0.01, ['squareAvg', 'gradAvg', 'momentumBuffer']);
+    super('rmsprop', params, opts, 0.01);
     checkNumber('rmsprop', 'alpha', opts.alpha, 0, 1);
     checkNumber('rmsprop', 'eps', opts.eps, 0);
     checkNumber('rmsprop', 'momentum', opts.momentum, 0);
@@ -112,22 +87,6 @@ export class RMSprop extends Optimizer {
   }
   config() {
     return { optimizer: 'rmsprop', lr: this.lr, alpha: this.alpha, eps: this.eps, momentum: this.momentum, centered: this.centered, weightDecay: this.weightDecay };
-  }
-  protected update({ w, g, slots, lr }: UpdateContext): void {
-    const { squareAvg, gradAvg, momentumBuffer } = slots;
-    const a = this.alpha;
-    for (let i = 0; i < g.length; i++) {
-      squareAvg[i] = a * squareAvg[i] + (1 - a) * g[i] * g[i];
-      let avg: number;
-      if (this.centered) {
-        gradAvg[i] = a * gradAvg[i] + (1 - a) * g[i];
-        avg = Math.sqrt(squareAvg[i] - gradAvg[i] * gradAvg[i]) + this.eps;
-      } else avg = Math.sqrt(squareAvg[i]) + this.eps;
-      if (this.momentum > 0) {
-        momentumBuffer[i] = this.momentum * momentumBuffer[i] + g[i] / avg;
-        w[i] -= lr * momentumBuffer[i];
-      } else w[i] -= (lr * g[i]) / avg;
-    }
   }
 }
 
@@ -142,7 +101,7 @@ export class Adadelta extends Optimizer {
   readonly rho: number;
   readonly eps: number;
   constructor(params: Iterable<Tensor>, opts: AdadeltaOptions = {}) {
-    super('adadelta', params, opts, 1.0, ['squareAvg', 'accDelta']);
+    super('adadelta', params, opts, 1.0);
     checkNumber('adadelta', 'rho', opts.rho, 0, 1);
     checkNumber('adadelta', 'eps', opts.eps, 0);
     this.rho = opts.rho ?? 0.9;
@@ -150,16 +109,6 @@ export class Adadelta extends Optimizer {
   }
   config() {
     return { optimizer: 'adadelta', lr: this.lr, rho: this.rho, eps: this.eps, weightDecay: this.weightDecay };
-  }
-  protected update({ w, g, slots, lr }: UpdateContext): void {
-    const { squareAvg, accDelta } = slots;
-    const r = this.rho;
-    for (let i = 0; i < g.length; i++) {
-      squareAvg[i] = r * squareAvg[i] + (1 - r) * g[i] * g[i];
-      const delta = (Math.sqrt(accDelta[i] + this.eps) / Math.sqrt(squareAvg[i] + this.eps)) * g[i];
-      accDelta[i] = r * accDelta[i] + (1 - r) * delta * delta;
-      w[i] -= lr * delta;
-    }
   }
 }
 
@@ -186,25 +135,12 @@ export class Adam extends Optimizer {
   readonly eps: number;
   readonly amsgrad: boolean;
   constructor(params: Iterable<Tensor>, opts: AdamOptions = {}, name: 'adam' | 'adamw' = 'adam') {
-    super(name, params, opts, 0.001, opts.amsgrad ? ['m', 'v', 'vMax'] : ['m', 'v']);
+    super(name, params, opts, 0.001);
     ({ beta1: this.beta1, beta2: this.beta2, eps: this.eps } = adamConfig(name, opts));
     this.amsgrad = opts.amsgrad ?? false;
   }
   config(): Record<string, number | boolean | string> {
     return { optimizer: this.name, lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, amsgrad: this.amsgrad, weightDecay: this.weightDecay };
-  }
-  protected update({ w, g, slots, lr, t }: UpdateContext): void {
-    const { m, v, vMax } = slots;
-    const b1 = this.beta1, b2 = this.beta2;
-    const bc1 = 1 - b1 ** t;
-    const sqrtBc2 = Math.sqrt(1 - b2 ** t);
-    for (let i = 0; i < g.length; i++) {
-      m[i] = b1 * m[i] + (1 - b1) * g[i];
-      v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-      let second = v[i];
-      if (vMax) second = vMax[i] = Math.max(vMax[i], v[i]);
-      w[i] -= ((lr / bc1) * m[i]) / (Math.sqrt(second) / sqrtBc2 + this.eps);
-    }
   }
 }
 
@@ -212,11 +148,6 @@ export class Adam extends Optimizer {
 export class AdamW extends Adam {
   constructor(params: Iterable<Tensor>, opts: AdamOptions = {}) {
     super(params, { ...opts, weightDecay: opts.weightDecay ?? 0.01 }, 'adamw');
-  }
-  protected override update(c: UpdateContext): void {
-    const shrink = 1 - c.lr * this.weightDecay;
-    for (let i = 0; i < c.w.length; i++) c.w[i] *= shrink;
-    super.update(c);
   }
 }
 
@@ -226,21 +157,11 @@ export class Adamax extends Optimizer {
   readonly beta2: number;
   readonly eps: number;
   constructor(params: Iterable<Tensor>, opts: AdamOptions = {}) {
-    super('adamax', params, opts, 0.002, ['m', 'u']);
+    super('adamax', params, opts, 0.002);
     ({ beta1: this.beta1, beta2: this.beta2, eps: this.eps } = adamConfig('adamax', opts));
   }
   config() {
     return { optimizer: 'adamax', lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay };
-  }
-  protected update({ w, g, slots, lr, t }: UpdateContext): void {
-    const { m, u } = slots;
-    const b1 = this.beta1, b2 = this.beta2;
-    const clr = lr / (1 - b1 ** t);
-    for (let i = 0; i < g.length; i++) {
-      m[i] = b1 * m[i] + (1 - b1) * g[i];
-      u[i] = Math.max(b2 * u[i], Math.abs(g[i]) + this.eps);
-      w[i] -= (clr * m[i]) / u[i];
-    }
   }
 }
 
@@ -255,41 +176,13 @@ export class NAdam extends Optimizer {
   readonly beta2: number;
   readonly eps: number;
   readonly momentumDecay: number;
-  /** Π μᵢ for i ≤ t, by t (parameters that started late need earlier products). */
-  private readonly muProducts: number[] = [1];
   constructor(params: Iterable<Tensor>, opts: NAdamOptions = {}) {
-    super('nadam', params, opts, 0.002, ['m', 'v']);
+    super('nadam', params, opts, 0.002);
     ({ beta1: this.beta1, beta2: this.beta2, eps: this.eps } = adamConfig('nadam', opts));
     checkNumber('nadam', 'momentumDecay', opts.momentumDecay, 0);
     this.momentumDecay = opts.momentumDecay ?? 4e-3;
   }
   config() {
     return { optimizer: 'nadam', lr: this.lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, momentumDecay: this.momentumDecay, weightDecay: this.weightDecay };
-  }
-  override reset(): void {
-    super.reset();
-    this.muProducts.length = 1;
-  }
-  private muProductAt(t: number): number {
-    while (this.muProducts.length <= t) this.muProducts.push(this.muProducts[this.muProducts.length - 1] * this.mu(this.muProducts.length));
-    return this.muProducts[t];
-  }
-  private mu(t: number): number {
-    return this.beta1 * (1 - 0.5 * 0.96 ** (t * this.momentumDecay));
-  }
-  protected update({ w, g, slots, lr, t }: UpdateContext): void {
-    const prod = this.muProductAt(t);
-    const mu = this.mu(t), muNext = this.mu(t + 1);
-    const { m, v } = slots;
-    const b1 = this.beta1, b2 = this.beta2;
-    const sqrtBc2 = Math.sqrt(1 - b2 ** t);
-    const kGrad = (lr * (1 - mu)) / (1 - prod);
-    const kMomentum = (lr * muNext) / (1 - prod * muNext);
-    for (let i = 0; i < g.length; i++) {
-      m[i] = b1 * m[i] + (1 - b1) * g[i];
-      v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-      const denom = Math.sqrt(v[i]) / sqrtBc2 + this.eps;
-      w[i] -= (kGrad * g[i] + kMomentum * m[i]) / denom;
-    }
   }
 }
