@@ -14,7 +14,8 @@ import type { OptimizerName } from '../../optim/names';
 import type { Schedule, ScheduleKind } from '../../optim/schedules';
 import type { Trainer } from '../../train/trainer';
 import type { Tensor } from '../../tensor';
-import { gpuRuleOf, type Config } from './optimizer';
+import type { Config } from '../../optim/rules';
+import { gpuRuleOf } from '../../optim/wgsl';
 import type { GpuRuntime } from './runtime';
 import { GpuTrainer, type GpuTrainerOrReason } from './train';
 
