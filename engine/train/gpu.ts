@@ -10,18 +10,18 @@
  * the same batches and learning rates; `checkpoint()` hands the state back to a CPU `Trainer`
  * (`Trainer.adopt`) to go on there or to answer questions about the current parameters.
  */
-import { BatchOrder } from '../../data/order';
-import { execute, type IrBackend } from '../../ir/execute';
-import { lastUses, type IrProgram } from '../../ir/program';
-import { fromOptions, type Schedule } from '../../optim/schedules';
-import type { Checkpoint, HistoryEntry } from '../../train/trainer';
-import { runOp } from './kernels';
-import { gatherProgram } from './layout';
-import { gpuRuleOf, type GpuRule } from '../../optim/wgsl';
-import { recordProgram, sumSquaresProgram, updateProgram } from './optimizer';
+import { runOp } from '../backends/webgpu/kernels';
+import { gatherProgram } from '../backends/webgpu/layout';
+import { recordProgram, sumSquaresProgram, updateProgram } from '../backends/webgpu/optimizer';
+import type { Program } from '../backends/webgpu/program';
+import type { GpuRuntime, GpuTensor } from '../backends/webgpu/runtime';
+import { BatchOrder } from '../data/order';
+import { execute, type IrBackend } from '../ir/execute';
+import { lastUses, type IrProgram } from '../ir/program';
+import { fromOptions, type Schedule } from '../optim/schedules';
+import { gpuRuleOf, type GpuRule } from '../optim/wgsl';
 import type { GpuPlan } from './plan';
-import type { Program } from './program';
-import type { GpuRuntime, GpuTensor } from './runtime';
+import type { Checkpoint, HistoryEntry } from './trainer';
 
 interface Compiled {
   program: IrProgram;
