@@ -142,7 +142,7 @@ class Parser {
     const target = this.next();
     if (!/^[A-Za-z_]\w*$/.test(target)) this.fail(`expected a name to assign, got "${target}"`);
     const taken = this.scope.elements.includes(target) || this.lets.includes(target);
-    if (isLet && (taken || target in this.scope.constants || this.scope.scalars.includes(target))) this.fail(`let ${target} hides another name`);
+    if (isLet && (taken || Object.hasOwn(this.scope.constants, target) || this.scope.scalars.includes(target))) this.fail(`let ${target} hides another name`);
     if (!isLet && !this.scope.elements.includes(target)) this.fail(`cannot assign ${target}: only g, w and the slots (${this.scope.elements.slice(2).join(', ') || 'none'}) can be assigned; use let for a temporary`);
     this.expect('=');
     const value = this.ternary();
@@ -163,19 +163,19 @@ class Parser {
   }
 
   private sum(): Expr {
-    let e = this.product();
-    for (let op = this.peek(); op === '+' || op === '-'; op = this.peek()) {
-      this.pos++;
-      e = fold({ kind: 'binary', op, a: e, b: this.product() });
-    }
-    return e;
+    return this.leftAssociative(['+', '-'], () => this.product());
   }
 
   private product(): Expr {
-    let e = this.prefix();
-    for (let op = this.peek(); op === '*' || op === '/'; op = this.peek()) {
+    return this.leftAssociative(['*', '/'], () => this.prefix());
+  }
+
+  /** `a op b op c` as `(a op b) op c`, as JavaScript groups it. */
+  private leftAssociative(ops: readonly BinaryOp[], operand: () => Expr): Expr {
+    let e = operand();
+    for (let op = this.peek() as BinaryOp; ops.includes(op); op = this.peek() as BinaryOp) {
       this.pos++;
-      e = fold({ kind: 'binary', op, a: e, b: this.prefix() });
+      e = fold({ kind: 'binary', op, a: e, b: operand() });
     }
     return e;
   }
@@ -217,7 +217,7 @@ class Parser {
   private name(id: string): Expr {
     if (this.scope.elements.includes(id) || this.lets.includes(id)) return { kind: 'element', name: id };
     if (this.scope.scalars.includes(id)) return { kind: 'scalar', name: id };
-    if (id in this.scope.constants) {
+    if (Object.hasOwn(this.scope.constants, id)) {
       const v = this.scope.constants[id];
       if (typeof v !== 'number') this.fail(`${id} is ${typeof v}, not a number`);
       return { kind: 'num', value: v as number };
