@@ -18,7 +18,7 @@ import { OPS } from '../engine/ops/functional';
 import { apply } from '../engine/ops/registry';
 import { Rng } from '../engine/random';
 import { runOp } from '../engine/backends/webgpu';
-import { gpuTrainerFor } from '../engine/backends/webgpu/plan';
+import { gpuTrainerFor } from '../engine/train/plan';
 import { nodeGpu } from '../test/gpu/nodeGpu';
 import { benchArgs } from './args';
 

@@ -10,7 +10,7 @@
  * out of memory, a panel reload), the worker goes on on the CPU from the last checkpoint: nothing
  * the user saw is lost, and the steps since that checkpoint are taken again.
  */
-import type { GpuPlanOrReason } from '../engine/backends/webgpu/plan';
+import type { GpuPlanOrReason } from '../engine/train/plan';
 import type { Checkpoint, HistoryEntry } from '../engine/train/trainer';
 import type { TrainingRun } from './runner/runner';
 import type { InspectOutcome, InspectRequest, TrainOutcome, TrainProgress } from './runner/types';

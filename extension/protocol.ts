@@ -16,7 +16,7 @@ import { OPTIMIZER_NAMES, type OptimizerName } from '../engine/optim/names';
 import { SCHEDULE_PRESETS, type SchedulePreset } from '../engine/optim/schedules';
 import type { AnalysisRequest, AnalysisResult, SurfaceName } from '../engine/check/analysis';
 import { array, boolean, budget, int, nullable, number, object, oneOf, opaque, optional, parse, record, refine, string, tagged, tuple, typedArray, unknown, type Infer } from './contract';
-import type { GpuPlan } from '../engine/backends/webgpu/plan';
+import type { GpuPlan } from '../engine/train/plan';
 
 export type { GraphSnapshot, SnapshotNode, SnapshotStep, SnapshotInputStep, SnapshotGroup, TensorPayload } from '../engine/trace/snapshot';
 export type { RunError } from './runner/types';

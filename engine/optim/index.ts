@@ -8,7 +8,7 @@ import { Optimizer, OPTIMIZER_NAMES, type BaseOptions, type OptimizerName } from
 import {
   Adadelta, Adagrad, Adam, Adamax, AdamW, NAdam, RMSprop, SGD,
   type AdadeltaOptions, type AdagradOptions, type AdamOptions, type NAdamOptions, type RMSpropOptions, type SGDOptions,
-} from './rules';
+} from './optimizers';
 import * as schedules from './schedules';
 
 export { Optimizer, OPTIMIZER_NAMES, clipGradNorm, clipGradValue, globalNorm, type BaseOptions, type OptimizerName } from './optimizer';

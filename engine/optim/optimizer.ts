@@ -1,13 +1,16 @@
 /**
  * The optimizer base: holds the parameters, per-parameter state (moment buffers in float64), the
- * learning rate (a schedule may change it between steps) and gradient clipping. Each optimizer in
- * rules.ts only writes its per-element update rule; they all update `param.data` in place, outside
- * the graph, like `torch.optim`.
+ * learning rate (a schedule may change it between steps) and gradient clipping, and runs the
+ * optimizer's update rule (rules.ts, with clipping and weight decay) through the CPU evaluator.
+ * Each optimizer in optimizers.ts only checks its options and reports them; all update
+ * `param.data` in place, outside the graph, like `torch.optim`.
  */
 import type { TypedArray } from '../dtype';
 import { Tensor } from '../tensor';
 
+import { VectorProgram } from './evaluate';
 import { OPTIMIZER_NAMES, type OptimizerName } from './names';
+import { CLIP_EPS, ruleOf, type Rule } from './rules';
 
 export { OPTIMIZER_NAMES, type OptimizerName };
 
@@ -25,16 +28,15 @@ export interface BaseOptions {
 /** Per-parameter state: named float64 buffers the size of the parameter. */
 export type SlotState = Record<string, Float64Array>;
 
-/** One element-wise update: reads `g` (already clipped and weight-decayed), writes `w` and the slots. */
-export interface UpdateContext {
-  w: TypedArray;
-  g: Float64Array;
-  slots: SlotState;
-  /** 1-based count of this parameter's updates (for bias correction). */
-  t: number;
-  lr: number;
-  /** True at this parameter's first update (its state buffers were just created). */
-  first: boolean;
+/** The optimizer's rule, compiled for the CPU evaluator. */
+interface Compiled {
+  rule: Rule;
+  /** Clipping by value, over every gradient before the norm is taken. */
+  byValue: VectorProgram;
+  /** Clipping by norm, weight decay and the update, per parameter. */
+  update: VectorProgram;
+  /** The rule's numbers kept across steps (NAdam's μ products). */
+  memory: number[];
 }
 
 function checkNumber(name: string, key: string, v: number | undefined, lo: number, hi = Infinity, loOpen = false): void {
@@ -60,7 +62,9 @@ export abstract class Optimizer {
   /** Updates each parameter has had (PyTorch keeps the step per parameter: a late starter gets its own bias correction). */
   private readonly paramSteps = new Map<Tensor, number>();
 
-  constructor(readonly name: OptimizerName, params: Iterable<Tensor>, opts: BaseOptions, defaultLr: number, private readonly slotNames: readonly string[]) {
+  private compiled: Compiled | null = null;
+
+  constructor(readonly name: OptimizerName, params: Iterable<Tensor>, opts: BaseOptions, defaultLr: number) {
     this.params = [...params];
     this.params.forEach((p, i) => {
       if (!(p instanceof Tensor)) throw new Error(`optim.${name}: parameter ${i} is not a tensor`);
@@ -77,11 +81,8 @@ export abstract class Optimizer {
     this.clipValue = opts.clipValue;
   }
 
-  /** The hyperparameters, for display and for the training JSON. */
+  /** The hyperparameters, for display and for the training JSON (and what the update rule reads). */
   abstract config(): Record<string, number | boolean | string>;
-
-  /** Updates `w` in place from the gradient. */
-  protected abstract update(c: UpdateContext): void;
 
   /** Clears every parameter's gradient. */
   zeroGrad(): void {
@@ -99,22 +100,27 @@ export abstract class Optimizer {
       return out;
     });
     this.lastGradNorm = globalNorm(grads);
-    if (this.clipValue !== undefined) for (const g of grads) if (g) clampInPlace(g, this.clipValue);
-    if (this.clipNorm !== undefined) scaleToNorm(grads, this.clipNorm);
+    const { rule, byValue, update, memory } = this.program();
+    if (this.clipValue !== undefined) for (const g of grads) if (g) byValue.run(g.length, [g], {});
+    const norm = this.clipValue !== undefined ? globalNorm(grads) : this.lastGradNorm;
+    const arrays: (TypedArray | undefined)[] = [];
     this.params.forEach((p, i) => {
       const g = grads[i];
       if (!g) return;
-      const w = p.data;
-      if (this.weightDecay !== 0 && this.name !== 'adamw') for (let j = 0; j < g.length; j++) g[j] += this.weightDecay * w[j];
-      const first = !this.state.has(p);
       const t = (this.paramSteps.get(p) ?? 0) + 1;
       this.paramSteps.set(p, t);
-      this.update({ w, g, slots: this.slotsOf(p), t, lr: this.lr, first });
+      const slots = this.slotsOf(p);
+      arrays.length = 0;
+      arrays.push(g, p.data, ...rule.slots.map((k) => slots[k]));
+      const scalars = rule.scalars({ t, lr: this.lr }, memory);
+      scalars.norm = norm;
+      update.run(g.length, arrays, scalars);
     });
   }
 
   /** Forgets all moment buffers and the step count (same as a fresh optimizer). */
   reset(): void {
+    if (this.compiled) this.compiled.memory.length = 0;
     this.state.clear();
     this.paramSteps.clear();
     this.stepCount = 0;
@@ -130,15 +136,16 @@ export abstract class Optimizer {
     if (slots.length !== this.params.length) throw new Error(`optim.${this.name}: restore got state for ${slots.length} parameters, the optimizer has ${this.params.length}`);
     this.reset();
     this.stepCount = step;
+    const { rule } = this.program();
     this.params.forEach((p, i) => {
       const given = slots[i];
       if (!given || step === 0) return;
       const s: SlotState = {};
-      for (const k of this.slotNames) {
+      rule.slots.forEach((k, j) => {
         const v = given[k];
         if (v && v.length !== p.size) throw new Error(`optim.${this.name}: restore got ${v.length} values of ${k} for a parameter of ${p.size}`);
-        s[k] = v ? Float64Array.from(v) : new Float64Array(p.size).fill(this.initialSlot(k));
-      }
+        s[k] = v ? Float64Array.from(v) : new Float64Array(p.size).fill(rule.initial[j]);
+      });
       this.state.set(p, s);
       this.paramSteps.set(p, step);
     });
@@ -153,15 +160,21 @@ export abstract class Optimizer {
     let s = this.state.get(p);
     if (!s) {
       s = {};
-      for (const k of this.slotNames) s[k] = new Float64Array(p.size).fill(this.initialSlot(k));
+      const { slots, initial } = this.program().rule;
+      slots.forEach((k, j) => (s![k] = new Float64Array(p.size).fill(initial[j])));
       this.state.set(p, s);
     }
     return s;
   }
 
-  /** Starting value of a state buffer (0 except Adagrad's optional initial accumulator). */
-  protected initialSlot(_slot: string): number {
-    return 0;
+  /** The update rule for this optimizer's settings, compiled at the first step (the settings are fixed by then). */
+  private program(): Compiled {
+    if (!this.compiled) {
+      const rule = ruleOf(this.name, this.config(), { norm: this.clipNorm, value: this.clipValue });
+      const names = ['g', 'w', ...rule.slots];
+      this.compiled = { rule, byValue: new VectorProgram(rule.byValue, names), update: new VectorProgram(rule.update, names), memory: [] };
+    }
+    return this.compiled;
   }
 }
 
@@ -170,17 +183,6 @@ export function globalNorm(grads: readonly (ArrayLike<number> | null)[]): number
   let sq = 0;
   for (const g of grads) if (g) for (let i = 0; i < g.length; i++) sq += g[i] * g[i];
   return Math.sqrt(sq);
-}
-
-function clampInPlace(g: Float64Array, limit: number): void {
-  for (let i = 0; i < g.length; i++) g[i] = g[i] > limit ? limit : g[i] < -limit ? -limit : g[i];
-}
-
-function scaleToNorm(grads: (Float64Array | null)[], maxNorm: number): void {
-  const norm = globalNorm(grads);
-  if (!(norm > maxNorm)) return;
-  const k = maxNorm / (norm + 1e-6);
-  for (const g of grads) if (g) for (let i = 0; i < g.length; i++) g[i] *= k;
 }
 
 function gradsOf(params: Iterable<Tensor>): { p: Tensor; g: Tensor }[] {
@@ -201,7 +203,7 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number): number 
   const pairs = gradsOf(params);
   const norm = globalNorm(pairs.map(({ g }) => g.data));
   if (norm > maxNorm) {
-    const k = maxNorm / (norm + 1e-6);
+    const k = maxNorm / (norm + CLIP_EPS);
     for (const { p, g } of pairs) {
       const d = (g.data as TypedArray).slice();
       for (let i = 0; i < d.length; i++) d[i] *= k;

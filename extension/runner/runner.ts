@@ -9,7 +9,7 @@ import { BundleMap } from './sourcemap';
 import { ModelProcess, warmModelProcesses } from './model-process';
 import type { GraphSnapshot } from '../../engine/trace/snapshot';
 import type { Checkpoint, TrainResult } from '../../engine/train/trainer';
-import type { GpuPlanOrReason } from '../../engine/backends/webgpu/plan';
+import type { GpuPlanOrReason } from '../../engine/train/plan';
 import { IDLE, isTimed, reduce, type RunEvent } from '../../engine/train/lifecycle';
 import {
   DEFAULTS, limitProblem, type LogLine, type RunError, type RunOptions, type RunOutcome, type TrainControl, type TrainOptions, type TrainOutcome,

@@ -1,7 +1,7 @@
 /** What a model run produces, shared by the runner, the CLI and the extension (no vscode, no DOM). */
 import type { GraphSnapshot } from '../../engine/trace/snapshot';
 import type { Checkpoint, HistoryEntry, LayerHistory, TrainingOverrides, TrainResult } from '../../engine/train/trainer';
-import type { GpuPlanOrReason } from '../../engine/backends/webgpu/plan';
+import type { GpuPlanOrReason } from '../../engine/train/plan';
 import type { Finding } from '../../engine/stats/diagnosis';
 import type { AnalysisRequest, AnalysisResult } from '../../engine/check/analysis';
 

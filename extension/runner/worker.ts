@@ -18,7 +18,7 @@ import { LayerRecorder } from '../../engine/stats/layers';
 import { diagnose, type Finding } from '../../engine/stats/diagnosis';
 import { featureStats } from '../../engine/data/index';
 import { runTraining } from './train-loop';
-import { planOf } from '../../engine/backends/webgpu/plan';
+import { planOf } from '../../engine/train/plan';
 import { setMaxTensorBytes, TensorTooLargeError } from '../../engine/dtype';
 import { buildNameIndex, originalSpelling, siteKey } from './names';
 import { BundleMap } from './sourcemap';

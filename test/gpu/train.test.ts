@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { Trainer, data, defineTraining, losses, nn, optim, tensor, type Tensor } from '../../engine/index';
 import { subset } from '../../engine/data/index';
-import { GpuTrainer } from '../../engine/backends/webgpu/train';
-import { gpuTrainerFor, planOf } from '../../engine/backends/webgpu/plan';
+import { GpuTrainer } from '../../engine/train/gpu';
+import { gpuTrainerFor, planOf } from '../../engine/train/plan';
 import { captureStep } from '../../engine/ir/capture';
 import { execute } from '../../engine/ir/execute';
 import { cpuBackend } from '../../engine/ir/cpu';

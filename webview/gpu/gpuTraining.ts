@@ -9,7 +9,7 @@
  * runs in the webview (navigator.gpu) and in Node tests (Dawn).
  */
 import { GpuRuntime, openDevice, type GpuDeviceInfo } from '../../engine/backends/webgpu';
-import { GpuTrainer, type GpuCheckpoint } from '../../engine/backends/webgpu/train';
+import { GpuTrainer, type GpuCheckpoint } from '../../engine/train/gpu';
 import type { GpuAction, GpuPlan, HostMessage, WebviewMessage } from '../../extension/protocol';
 import { IDLE, isTerminal, reduce, takesSteps, type RunEvent, type RunState, type RunStateKind } from '../../engine/train/lifecycle';
 

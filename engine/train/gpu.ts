@@ -10,17 +10,18 @@
  * the same batches and learning rates; `checkpoint()` hands the state back to a CPU `Trainer`
  * (`Trainer.adopt`) to go on there or to answer questions about the current parameters.
  */
-import { BatchOrder } from '../../data/order';
-import { execute, type IrBackend } from '../../ir/execute';
-import { lastUses, type IrProgram } from '../../ir/program';
-import { fromOptions, type Schedule } from '../../optim/schedules';
-import type { Checkpoint, HistoryEntry } from '../../train/trainer';
-import { runOp } from './kernels';
-import { gatherProgram } from './layout';
-import { gpuRuleOf, recordProgram, sumSquaresProgram, updateProgram, type GpuRule } from './optimizer';
+import { runOp } from '../backends/webgpu/kernels';
+import { gatherProgram } from '../backends/webgpu/layout';
+import { recordProgram, sumSquaresProgram, updateProgram } from '../backends/webgpu/optimizer';
+import type { Program } from '../backends/webgpu/program';
+import type { GpuRuntime, GpuTensor } from '../backends/webgpu/runtime';
+import { BatchOrder } from '../data/order';
+import { execute, type IrBackend } from '../ir/execute';
+import { lastUses, type IrProgram } from '../ir/program';
+import { fromOptions, type Schedule } from '../optim/schedules';
+import { gpuRuleOf, type GpuRule } from '../optim/wgsl';
 import type { GpuPlan } from './plan';
-import type { Program } from './program';
-import type { GpuRuntime, GpuTensor } from './runtime';
+import type { Checkpoint, HistoryEntry } from './trainer';
 
 interface Compiled {
   program: IrProgram;
@@ -81,8 +82,9 @@ export class GpuTrainer {
     this.schedule = fromOptions(plan.schedule.kind, plan.schedule.options);
     this.state = plan.params.map((p) => {
       const n = p.values.length;
-      const init = new Float32Array(n * (1 + rule.slots.length)).fill(rule.initial);
+      const init = new Float32Array(n * (1 + rule.slots.length));
       init.set(p.values);
+      rule.initial.forEach((v, k) => init.fill(v, (k + 1) * n, (k + 2) * n));
       return rt.upload(init, [init.length]);
     });
     this.params = plan.params.map((p, i) => rt.view(this.state[i], p.shape, true));
@@ -92,11 +94,9 @@ export class GpuTrainer {
     this.order = data ? new BatchOrder(data.size, plan.batchSize!, { seed: plan.seed }) : null;
     this.dataX = data ? rt.upload(data.x.data, data.x.shape, data.x.dtype) : null;
     this.dataY = data ? rt.upload(data.y.data, data.y.shape, data.y.dtype) : null;
-    const o = plan.optimizer;
-    const clip = { norm: o.clipNorm, value: o.clipValue };
     const count = plan.params.length;
     this.sumSquares = plan.params.map((p, i) => sumSquaresProgram(p.values.length, i, rt.limits));
-    this.updates = plan.params.map((p) => updateProgram(o.name, rule, o.config, clip, p.values.length, count, rt.limits));
+    this.updates = plan.params.map((p) => updateProgram(rule.kernel, p.values.length, count, rt.limits));
     this.record = recordProgram(count);
     for (const { size, program } of plan.programs) this.compile(size, program);
   }

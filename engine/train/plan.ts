@@ -7,16 +7,17 @@
  * `planOf` captures the step twice, on different batches, to tell a static graph from a dynamic one
  * (control flow or fresh random values that change per step); a dynamic graph stays on the CPU.
  */
-import { subset } from '../../data/index';
-import { captureStep } from '../../ir/capture';
-import type { IrDType, IrProgram } from '../../ir/program';
-import type { OptimizerName } from '../../optim/names';
-import type { Schedule, ScheduleKind } from '../../optim/schedules';
-import type { Trainer } from '../../train/trainer';
-import type { Tensor } from '../../tensor';
-import { gpuRuleOf, type Config } from './optimizer';
-import type { GpuRuntime } from './runtime';
-import { GpuTrainer, type GpuTrainerOrReason } from './train';
+import type { GpuRuntime } from '../backends/webgpu/runtime';
+import { subset } from '../data/index';
+import { captureStep } from '../ir/capture';
+import type { IrDType, IrProgram } from '../ir/program';
+import type { OptimizerName } from '../optim/names';
+import type { Config } from '../optim/rules';
+import type { Schedule, ScheduleKind } from '../optim/schedules';
+import { gpuRuleOf } from '../optim/wgsl';
+import type { Tensor } from '../tensor';
+import { GpuTrainer, type GpuTrainerOrReason } from './gpu';
+import type { Trainer } from './trainer';
 
 export interface PlanTensor {
   shape: number[];

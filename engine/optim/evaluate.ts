@@ -1,0 +1,275 @@
+/**
+ * The CPU's evaluator of update rules (expr.ts), array at a time: a rule is compiled once into a
+ * list of vector instructions, each one tight loop, run chunk by chunk over a parameter's elements
+ * so the float64 scratch arrays stay in cache. Per step only the step scalars are computed (once
+ * each), and a condition on them (`t == 1 ? …`, clipping by norm) picks its branch once, not per
+ * element. Walking the tree per element would be several times slower, and the engine cannot
+ * generate JavaScript (no `eval` under the webview's CSP).
+ *
+ * An operand is read as `s·x[i] + c` (s and c step scalars, x an array), so `beta1*m`, `x + eps`
+ * or a lone scalar cost no pass of their own; with s = 1 and c = −0 that is exactly x[i]
+ * (1·x = x and x + (−0) = x for every float, −0 and NaN included).
+ *
+ * Intermediates stay in float64; a value is rounded only when stored into a float32 weight. The
+ * trees keep the formulas' order of operations, so results are those of the hand-written loops.
+ */
+import type { TypedArray } from '../dtype';
+import { compare, evalScalar, rateOf, show, type BinaryOp, type CompareOp, type Expr, type Stmt, type UnaryOp } from './expr';
+
+/** `scale·x[i] + add` (`− add` when `subtract`); `x`, `scale` and `add` are frame indices. */
+interface Operand {
+  x: number;
+  scale: number;
+  add: number;
+  subtract: boolean;
+}
+
+type Instr =
+  | { op: 'binary'; fn: BinaryOp; d: number; a: Operand; b: Operand }
+  /** `a ± (b × c)` or `a ± b / c`, one pass (the update's usual last step, and moment updates). */
+  | { op: 'ternary'; fn: TernaryOp; d: number; a: Operand; b: Operand; c: Operand }
+  | { op: 'unary'; fn: UnaryOp; d: number; a: Operand }
+  | { op: 'select'; cmp: CompareOp; d: number; a: Operand; b: Operand; then: Operand; else: Operand }
+  /** A condition on step scalars: one branch runs, decided once per chunk. */
+  | { op: 'branch'; cmp: CompareOp; a: number; b: number; then: Instr[]; else: Instr[] }
+  | { op: 'copy'; d: number; a: Operand };
+
+type Arr = TypedArray | Float64Array;
+type TernaryOp = '+*' | '+/' | '-*' | '-/';
+
+/** Elements per pass: every instruction runs over one chunk before the next chunk starts. */
+const CHUNK = 1024;
+
+/** Frame slots every program has: an array of ones (a scalar operand is s·1 + −0) and the cells 1 and −0. */
+const ONES = 0, ONE = 1, NEG_ZERO = 2;
+
+/**
+ * A compiled list of assignments. Frame: the three constants above, the named arrays (bound per
+ * run, read at the chunk's offset), then owned chunk-sized scratch arrays (`let`s and registers)
+ * and one-element cells (constants, and step scalars computed per run).
+ */
+export class VectorProgram {
+  private readonly code: Instr[];
+  private readonly frame: Arr[] = [new Float64Array(CHUNK).fill(1), Float64Array.of(1), Float64Array.of(-0)];
+  /** Frame indices below this are read at the chunk's offset (the named arrays). */
+  private readonly namedEnd: number;
+  private readonly stepCells: { ref: number; e: Expr }[] = [];
+
+  constructor(stmts: readonly Stmt[], private readonly names: readonly string[]) {
+    for (const _ of names) this.frame.push(new Float64Array(0));
+    this.namedEnd = this.frame.length;
+    this.code = new Compiler(this, names.map((_, k) => NEG_ZERO + 1 + k)).statements(stmts, names);
+  }
+
+  /** Runs the assignments over the first `n` elements of `arrays` (one per name, in order; absent: unused). */
+  run(n: number, arrays: readonly (Arr | undefined)[], scalars: Readonly<Record<string, number>>): void {
+    const f = this.frame;
+    for (let k = 0; k < this.names.length; k++) f[NEG_ZERO + 1 + k] = arrays[k] ?? f[NEG_ZERO + 1 + k];
+    for (const { ref, e } of this.stepCells) f[ref][0] = evalScalar(e, scalars);
+    for (let start = 0; start < n; start += CHUNK) exec(this.code, f, this.namedEnd, start, Math.min(CHUNK, n - start));
+  }
+
+  /** @internal a chunk-sized float64 scratch array */
+  addScratch(): number {
+    return this.frame.push(new Float64Array(CHUNK)) - 1;
+  }
+
+  /** @internal a cell holding a constant, or a step scalar's value (set per run) */
+  addCell(e: Expr): number {
+    const ref = this.frame.push(new Float64Array(1)) - 1;
+    if (e.kind === 'num') this.frame[ref][0] = e.value;
+    else this.stepCells.push({ ref, e });
+    return ref;
+  }
+}
+
+const isScalar = (e: Expr) => rateOf(e) !== 'element';
+const plain = (x: number): Operand => ({ x, scale: ONE, add: NEG_ZERO, subtract: false });
+const isPlain = (o: Operand) => o.scale === ONE && o.add === NEG_ZERO;
+
+class Compiler {
+  private readonly where = new Map<string, number>();
+  private readonly cells = new Map<string, number>();
+  private readonly free: number[] = [];
+  private readonly regs = new Set<number>();
+
+  constructor(private readonly prog: VectorProgram, private readonly named: number[]) {}
+
+  statements(stmts: readonly Stmt[], names: readonly string[]): Instr[] {
+    names.forEach((name, k) => this.where.set(name, this.named[k]));
+    const code: Instr[] = [];
+    for (const s of stmts) {
+      let d = this.where.get(s.target);
+      if (d === undefined) this.where.set(s.target, (d = this.prog.addScratch()));
+      this.into(s.value, d, code);
+    }
+    return code;
+  }
+
+  /** Appends the instructions that compute `e` into frame array `d`. */
+  private into(e: Expr, d: number, code: Instr[]): void {
+    if (e.kind === 'select' && !isScalar(e) && isScalar(e.a) && isScalar(e.b)) {
+      const then: Instr[] = [], other: Instr[] = [];
+      this.into(e.then, d, then);
+      this.into(e.else, d, other);
+      code.push({ op: 'branch', cmp: e.cmp, a: this.cell(e.a), b: this.cell(e.b), then, else: other });
+      return;
+    }
+    const x = this.operand(e, code, d);
+    if (x.x !== d || !isPlain(x)) code.push({ op: 'copy', d, a: x });
+    if (x.x !== d) this.release(x);
+  }
+
+  /** An operand that reads `e`; an operation is computed into `d` when given, else into a register. */
+  private operand(e: Expr, code: Instr[], d?: number): Operand {
+    if (isScalar(e)) return { x: ONES, scale: this.cell(e), add: NEG_ZERO, subtract: false };
+    switch (e.kind) {
+      case 'element': return plain(this.where.get(e.name)!);
+      case 'unary': {
+        const a = this.operand(e.a, code);
+        this.release(a);
+        return this.emit(code, d, (out) => ({ op: 'unary', fn: e.op, d: out, a }));
+      }
+      case 'binary': {
+        // s·x and x ± c fold into the operand
+        if (e.op === '*' && (isScalar(e.a) || isScalar(e.b))) {
+          const [s, x] = isScalar(e.a) ? [e.a, e.b] : [e.b, e.a];
+          const inner = this.operand(x, code);
+          if (isPlain(inner)) return { ...inner, scale: this.cell(s) };
+          return this.binary('*', inner, this.operand(s, code), code, d);
+        }
+        if ((e.op === '+' || e.op === '-') && isScalar(e.b)) {
+          const inner = this.operand(e.a, code);
+          if (inner.add === NEG_ZERO) return { ...inner, add: this.cell(e.b), subtract: e.op === '-' };
+          return this.binary(e.op, inner, this.operand(e.b, code), code, d);
+        }
+        if (e.op === '+' && isScalar(e.a)) {
+          const inner = this.operand(e.b, code);
+          if (inner.add === NEG_ZERO) return { ...inner, add: this.cell(e.a) };
+          return this.binary(e.op, this.operand(e.a, code), inner, code, d);
+        }
+        // a ± b∘c (∘ × or ÷) in one pass; a + b∘c also when written b∘c + a
+        const inner = (x: Expr) => x.kind === 'binary' && (x.op === '/' || (x.op === '*' && !isScalar(x.a) && !isScalar(x.b))) ? x : null;
+        const product = e.op === '+' || e.op === '-' ? inner(e.b) ?? (e.op === '+' ? inner(e.a) : null) : null;
+        if (product) {
+          const a = this.operand(product === e.b ? e.a : e.b, code);
+          const b = this.operand(product.a, code), c = this.operand(product.b, code);
+          this.release(a, b, c);
+          return this.emit(code, d, (out) => ({ op: 'ternary', fn: `${e.op}${product.op}` as TernaryOp, d: out, a, b, c }));
+        }
+        const a = this.operand(e.a, code), b = this.operand(e.b, code);
+        return this.binary(e.op, a, b, code, d);
+      }
+      case 'select': {
+        if (isScalar(e.a) && isScalar(e.b)) {
+          const out = d ?? this.reg();
+          this.into(e, out, code);
+          return plain(out);
+        }
+        const a = this.operand(e.a, code), b = this.operand(e.b, code);
+        const then = this.operand(e.then, code), other = this.operand(e.else, code);
+        this.release(a, b, then, other);
+        return this.emit(code, d, (out) => ({ op: 'select', cmp: e.cmp, d: out, a, b, then, else: other }));
+      }
+      default: throw new Error('unreachable');
+    }
+  }
+
+  private binary(fn: BinaryOp, a: Operand, b: Operand, code: Instr[], d: number | undefined): Operand {
+    this.release(a, b);
+    return this.emit(code, d, (out) => ({ op: 'binary', fn, d: out, a, b }));
+  }
+
+  /** Emits an instruction writing `d` or a fresh register (operands already released: in place is fine). */
+  private emit(code: Instr[], d: number | undefined, make: (out: number) => Instr): Operand {
+    const out = d ?? this.reg();
+    code.push(make(out));
+    return plain(out);
+  }
+
+  private cell(e: Expr): number {
+    const key = show(e);
+    let ref = this.cells.get(key);
+    if (ref === undefined) this.cells.set(key, (ref = this.prog.addCell(e)));
+    return ref;
+  }
+
+  private reg(): number {
+    const r = this.free.pop() ?? this.prog.addScratch();
+    this.regs.add(r);
+    return r;
+  }
+
+  private release(...xs: Operand[]): void {
+    for (const o of xs) if (this.regs.delete(o.x)) this.free.push(o.x);
+  }
+}
+
+function exec(code: readonly Instr[], f: Arr[], namedEnd: number, start: number, n: number): void {
+  // named arrays are read at the chunk's offset, scratch arrays (and the ones) from 0
+  const at = (k: number) => (k < namedEnd && k > NEG_ZERO ? start : 0);
+  const s = (o: Operand) => f[o.scale][0];
+  const c = (o: Operand) => (o.subtract ? -f[o.add][0] : f[o.add][0]);
+  for (const ins of code) {
+    switch (ins.op) {
+      case 'binary': {
+        const { a, b } = ins;
+        binaryLoop(ins.fn, f[ins.d], at(ins.d), f[a.x], at(a.x), s(a), c(a), f[b.x], at(b.x), s(b), c(b), n);
+        break;
+      }
+      case 'ternary': {
+        const { a, b, c: x } = ins;
+        ternaryLoop(ins.fn, f[ins.d], at(ins.d), f[a.x], at(a.x), s(a), c(a), f[b.x], at(b.x), s(b), c(b), f[x.x], at(x.x), s(x), c(x), n);
+        break;
+      }
+      case 'unary': unaryLoop(ins.fn, f[ins.d], at(ins.d), f[ins.a.x], at(ins.a.x), s(ins.a), c(ins.a), n); break;
+      case 'copy': unaryLoop('id', f[ins.d], at(ins.d), f[ins.a.x], at(ins.a.x), s(ins.a), c(ins.a), n); break;
+      case 'select': {
+        const { a, b, then: x, else: y } = ins;
+        selectLoop(ins.cmp, f[ins.d], at(ins.d), f[a.x], at(a.x), s(a), c(a), f[b.x], at(b.x), s(b), c(b), f[x.x], at(x.x), s(x), c(x), f[y.x], at(y.x), s(y), c(y), n);
+        break;
+      }
+      case 'branch': exec(compare(ins.cmp, f[ins.a][0], f[ins.b][0]) ? ins.then : ins.else, f, namedEnd, start, n); break;
+    }
+  }
+}
+
+// One loop per operation (the switch is outside the loop); operand x is read as (sx·x[xo + i] + cx).
+function binaryLoop(fn: BinaryOp, d: Arr, dO: number, a: Arr, aO: number, sa: number, ca: number, b: Arr, bO: number, sb: number, cb: number, n: number): void {
+  switch (fn) {
+    case '+': for (let i = 0; i < n; i++) d[dO + i] = (sa * a[aO + i] + ca) + (sb * b[bO + i] + cb); return;
+    case '-': for (let i = 0; i < n; i++) d[dO + i] = (sa * a[aO + i] + ca) - (sb * b[bO + i] + cb); return;
+    case '*': for (let i = 0; i < n; i++) d[dO + i] = (sa * a[aO + i] + ca) * (sb * b[bO + i] + cb); return;
+    case '/': for (let i = 0; i < n; i++) d[dO + i] = (sa * a[aO + i] + ca) / (sb * b[bO + i] + cb); return;
+    case 'max': for (let i = 0; i < n; i++) d[dO + i] = Math.max(sa * a[aO + i] + ca, sb * b[bO + i] + cb); return;
+  }
+}
+
+function ternaryLoop(fn: TernaryOp, d: Arr, dO: number, a: Arr, aO: number, sa: number, ca: number, b: Arr, bO: number, sb: number, cb: number, c: Arr, cO: number, sc: number, cc: number, n: number): void {
+  switch (fn) {
+    case '+*': for (let i = 0; i < n; i++) d[dO + i] = (sa * a[aO + i] + ca) + (sb * b[bO + i] + cb) * (sc * c[cO + i] + cc); return;
+    case '+/': for (let i = 0; i < n; i++) d[dO + i] = (sa * a[aO + i] + ca) + (sb * b[bO + i] + cb) / (sc * c[cO + i] + cc); return;
+    case '-*': for (let i = 0; i < n; i++) d[dO + i] = (sa * a[aO + i] + ca) - (sb * b[bO + i] + cb) * (sc * c[cO + i] + cc); return;
+    case '-/': for (let i = 0; i < n; i++) d[dO + i] = (sa * a[aO + i] + ca) - (sb * b[bO + i] + cb) / (sc * c[cO + i] + cc); return;
+  }
+}
+
+function unaryLoop(fn: UnaryOp | 'id', d: Arr, dO: number, a: Arr, aO: number, sa: number, ca: number, n: number): void {
+  switch (fn) {
+    case 'id': for (let i = 0; i < n; i++) d[dO + i] = sa * a[aO + i] + ca; return;
+    case 'neg': for (let i = 0; i < n; i++) d[dO + i] = -(sa * a[aO + i] + ca); return;
+    case 'sqrt': for (let i = 0; i < n; i++) d[dO + i] = Math.sqrt(sa * a[aO + i] + ca); return;
+    case 'abs': for (let i = 0; i < n; i++) d[dO + i] = Math.abs(sa * a[aO + i] + ca); return;
+  }
+}
+
+function selectLoop(
+  cmp: CompareOp, d: Arr, dO: number,
+  a: Arr, aO: number, sa: number, ca: number, b: Arr, bO: number, sb: number, cb: number,
+  x: Arr, xO: number, sx: number, cx: number, y: Arr, yO: number, sy: number, cy: number, n: number,
+): void {
+  for (let i = 0; i < n; i++) {
+    const l = sa * a[aO + i] + ca, r = sb * b[bO + i] + cb;
+    d[dO + i] = (cmp === '>' ? l > r : cmp === '<' ? l < r : l === r) ? sx * x[xO + i] + cx : sy * y[yO + i] + cy;
+  }
+}
