@@ -11,6 +11,7 @@ import { enterBackwardMode, exitBackwardMode } from './ops/context';
 import * as F from './ops/functional';
 import { NumberOps, TensorOps } from './ops/functional';
 import { tapeBackward } from './tape';
+import { ShapeError } from './errors';
 
 export interface BackwardOptions {
   /** Keep the graph usable for another backward pass (default: `createGraph`, as in PyTorch). */
@@ -92,7 +93,7 @@ function seedGrad(root: Tensor, opts: BackwardOptions): Tensor {
   if (opts.grad) {
     const g = opts.grad;
     if (g.shape.length !== root.shape.length || g.shape.some((d, i) => d !== root.shape[i])) {
-      throw new Error(`backward: the seed gradient has shape ${shapeString(g.shape)} but the output has shape ${shapeString(root.shape)}`);
+      throw new ShapeError(`backward: the seed gradient has shape ${shapeString(g.shape)} but the output has shape ${shapeString(root.shape)}`);
     }
     return g;
   }

@@ -8,6 +8,7 @@ import { checkShape, sizeOf } from './shape';
 import { Tensor } from './tensor';
 import { rngFor, type Rng } from './random';
 import { announceLeaf } from './ops/context';
+import { ShapeError } from './errors';
 
 export interface InitOptions {
   /** Seed for this draw; without it the global generator (see manualSeed) is used. */
@@ -54,7 +55,7 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
 
 /** fanIn and fanOut of a weight shape. */
 export function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
-  if (shape.length === 0) throw new Error('init: fan-in and fan-out need a tensor of rank ≥ 1');
+  if (shape.length === 0) throw new ShapeError('init: fan-in and fan-out need a tensor of rank ≥ 1');
   if (shape.length === 1) return { fanIn: shape[0], fanOut: shape[0] };
   const receptive = sizeOf(shape.slice(2));
   return { fanIn: shape[1] * receptive, fanOut: shape[0] * receptive };

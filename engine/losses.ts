@@ -7,6 +7,7 @@ import { Tensor, asTensor, type TensorLike } from './tensor';
 import { composite } from './ops/context';
 import * as F from './ops/functional';
 import { declareComposite } from './ops/registry';
+import { ShapeError } from './errors';
 
 /** The losses' composite ops (their nodes are grouped under these names). */
 const GROUP = {
@@ -37,7 +38,7 @@ function pair(name: string, pred: Tensor, target: TensorLike): Tensor {
   const t = asTensor(target, pred.dtype, name);
   if (t.size !== 1 && !sameShape(t.shape, pred.shape)) {
     // broadcasting silently over a [N] vs [N, 1] mismatch is a classic bug: refuse it
-    throw new Error(`${name}: prediction ${shapeString(pred.shape)} and target ${shapeString(t.shape)} must have the same shape`);
+    throw new ShapeError(`${name}: prediction ${shapeString(pred.shape)} and target ${shapeString(t.shape)} must have the same shape`);
   }
   return t;
 }
@@ -93,21 +94,21 @@ export function bceWithLogits(logits: Tensor, target: TensorLike, opts: LossOpti
  * without the class axis, as a tensor or array) or one-hot/probability rows (same shape as logits).
  */
 export function softmaxCrossEntropy(logits: Tensor, labels: Tensor | readonly number[], opts: LossOptions = {}): Tensor {
-  if (!(logits instanceof Tensor) || logits.rank < 1) throw new Error('softmaxCrossEntropy: logits must be a tensor of rank ≥ 1 ([N, classes])');
+  if (!(logits instanceof Tensor) || logits.rank < 1) throw new ShapeError('softmaxCrossEntropy: logits must be a tensor of rank ≥ 1 ([N, classes])');
   const classes = logits.shape[logits.rank - 1];
   let targets: Tensor;
   const asLabels = Array.isArray(labels) || (labels instanceof Tensor && labels.rank === logits.rank - 1);
   if (asLabels) {
     const labelShape = Array.isArray(labels) ? [labels.length] : (labels as Tensor).shape;
     if (!sameShape(labelShape, logits.shape.slice(0, -1))) {
-      throw new Error(`softmaxCrossEntropy: labels ${shapeString(labelShape)} do not match logits ${shapeString(logits.shape)} (expected ${shapeString(logits.shape.slice(0, -1))})`);
+      throw new ShapeError(`softmaxCrossEntropy: labels ${shapeString(labelShape)} do not match logits ${shapeString(logits.shape)} (expected ${shapeString(logits.shape.slice(0, -1))})`);
     }
     targets = F.oneHot(labels, classes, logits.dtype);
   } else if (labels instanceof Tensor && sameShape(labels.shape, logits.shape)) {
     targets = labels;
   } else {
     const s = labels instanceof Tensor ? shapeString(labels.shape) : typeof labels;
-    throw new Error(`softmaxCrossEntropy: labels ${s} must be integer class indices of shape ${shapeString(logits.shape.slice(0, -1))} or one-hot rows of shape ${shapeString(logits.shape)}`);
+    throw new ShapeError(`softmaxCrossEntropy: labels ${s} must be integer class indices of shape ${shapeString(logits.shape.slice(0, -1))} or one-hot rows of shape ${shapeString(logits.shape)}`);
   }
   return composite(GROUP.softmaxCrossEntropy, () =>
     reduce(F.neg(F.sum(F.mul(targets, F.logSoftmax(logits, -1)), -1)), opts.reduction),

@@ -1,4 +1,6 @@
 /** Shapes, strides, broadcasting and axis handling shared by every op. */
+import { ShapeError } from './errors';
+
 export type Shape = readonly number[];
 
 export function shapeString(shape: Shape): string {
@@ -31,10 +33,10 @@ export function sameShape(a: Shape, b: Shape): boolean {
 }
 
 export function checkShape(shape: unknown, where: string): number[] {
-  if (!Array.isArray(shape)) throw new Error(`${where}: shape must be an array of sizes, got ${JSON.stringify(shape)}`);
+  if (!Array.isArray(shape)) throw new ShapeError(`${where}: shape must be an array of sizes, got ${JSON.stringify(shape)}`);
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
-      throw new Error(`${where}: shape ${JSON.stringify(shape)} has an invalid size ${d}; sizes must be integers ≥ 0`);
+      throw new ShapeError(`${where}: shape ${JSON.stringify(shape)} has an invalid size ${d}; sizes must be integers ≥ 0`);
     }
   }
   return shape.slice();
@@ -51,7 +53,7 @@ export function broadcastShapes(a: Shape, b: Shape, op: string): number[] {
     if (da === db || db === 1) out[i] = da;
     else if (da === 1) out[i] = db;
     else {
-      throw new Error(
+      throw new ShapeError(
         `${op}: shapes ${shapeString(a)} and ${shapeString(b)} do not broadcast: ` +
           `dimension ${i - (rank - a.length)} of the first has size ${da}, dimension ${i - (rank - b.length)} of the second has size ${db}` +
           ' (sizes must be equal or one of them 1)',
@@ -64,7 +66,7 @@ export function broadcastShapes(a: Shape, b: Shape, op: string): number[] {
 /** Normalizes a possibly negative axis; the error says which axis and rank were involved. */
 export function normalizeAxis(axis: number, rank: number, op: string): number {
   if (!Number.isInteger(axis) || axis < -rank || axis >= Math.max(rank, 1)) {
-    throw new Error(`${op}: axis ${axis} is out of range for a tensor of rank ${rank} (valid: ${-rank} … ${Math.max(rank - 1, 0)})`);
+    throw new ShapeError(`${op}: axis ${axis} is out of range for a tensor of rank ${rank} (valid: ${-rank} … ${Math.max(rank - 1, 0)})`);
   }
   return axis < 0 ? axis + rank : axis;
 }

@@ -5,6 +5,7 @@ import type { OpDef } from './ops/registry';
 import type { TensorConveniences, TensorMethods } from './ops/functional';
 import type { BackwardOptions } from './autograd';
 import type { Tape } from './tape';
+import { ShapeError } from './errors';
 
 /** Where a node came from in the user's file (filled in by the tracer). */
 export interface SourceLocation {
@@ -197,7 +198,7 @@ export class Tensor {
 
   /** The single number in a one-element tensor. */
   item(): number {
-    if (this.size !== 1) throw new Error(`item(): tensor of shape ${shapeString(this.shape)} has ${this.size} elements; item() needs exactly one`);
+    if (this.size !== 1) throw new ShapeError(`item(): tensor of shape ${shapeString(this.shape)} has ${this.size} elements; item() needs exactly one`);
     return this.data[0];
   }
 
@@ -281,7 +282,7 @@ function flattenNested(value: unknown, where: string): { shape: number[]; values
       return;
     }
     if (!Array.isArray(v) || v.length !== shape[dim]) {
-      throw new Error(`${where}: ragged nested array at ${path || '(root)'}: expected ${shape[dim]} entries like the first row, got ${Array.isArray(v) ? v.length : typeof v}`);
+      throw new ShapeError(`${where}: ragged nested array at ${path || '(root)'}: expected ${shape[dim]} entries like the first row, got ${Array.isArray(v) ? v.length : typeof v}`);
     }
     for (let i = 0; i < v.length; i++) walk(v[i], dim + 1, `${path}[${i}]`);
   };
@@ -300,7 +301,7 @@ export function tensor(value: number | unknown[] | TypedArray | Tensor, opts: Te
     data.set(value.data);
   } else if (ArrayBuffer.isView(value)) {
     shape = opts.shape ? checkShape(opts.shape, 'tensor') : [value.length];
-    if (sizeOf(shape) !== value.length) throw new Error(`tensor: ${value.length} values do not fill shape ${shapeString(shape)}`);
+    if (sizeOf(shape) !== value.length) throw new ShapeError(`tensor: ${value.length} values do not fill shape ${shapeString(shape)}`);
     data = allocate(dtype, value.length);
     data.set(value as ArrayLike<number>);
   } else if (typeof value === 'number') {
@@ -317,7 +318,7 @@ export function tensor(value: number | unknown[] | TypedArray | Tensor, opts: Te
   }
   if (opts.shape && !ArrayBuffer.isView(value)) {
     const target = checkShape(opts.shape, 'tensor');
-    if (sizeOf(target) !== data.length) throw new Error(`tensor: ${data.length} values do not fill shape ${shapeString(target)}`);
+    if (sizeOf(target) !== data.length) throw new ShapeError(`tensor: ${data.length} values do not fill shape ${shapeString(target)}`);
     shape = target;
   }
   const t = new Tensor(data, shape, opts.requiresGrad ?? false);

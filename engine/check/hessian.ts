@@ -9,12 +9,13 @@ import { noGrad } from '../ops/context';
 import { spec as optimizerSpec } from '../optim/index';
 import type { OptimizerName } from '../optim/names';
 import type { CriticalKind, PlaygroundTrajectory } from './analysis';
+import { ShapeError } from '../errors';
 
 /** ∇f at `x` (float64), from the engine's backward pass. */
 export function gradientAt(f: (p: Tensor) => Tensor, x: readonly number[]): number[] {
   const p = param(Float64Array.from(x), { dtype: 'float64' });
   const y = f(p);
-  if (y.size !== 1) throw new Error(`hessian: the function must return one number, got shape [${y.shape.join(', ')}]`);
+  if (y.size !== 1) throw new ShapeError(`hessian: the function must return one number, got shape [${y.shape.join(', ')}]`);
   y.backward();
   return Array.from(p.grad?.data ?? new Float64Array(x.length));
 }
@@ -131,7 +132,7 @@ export function gradientOf(pr: TwoParamProblem, x: readonly number[]): number[] 
   pr.set(x);
   for (const p of pr.params) p.grad = null;
   const y = pr.loss();
-  if (y.size !== 1) throw new Error(`playground: the loss must be one number, got shape [${y.shape.join(', ')}]`);
+  if (y.size !== 1) throw new ShapeError(`playground: the loss must be one number, got shape [${y.shape.join(', ')}]`);
   y.backward();
   return pr.params.flatMap((p) => (p.grad ? Array.from(p.grad.data) : new Array<number>(p.size).fill(0)));
 }

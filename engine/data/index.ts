@@ -9,6 +9,7 @@ import { BatchOrder } from './order';
 
 export { BatchOrder };
 import { Tensor, tensor } from '../tensor';
+import { ShapeError } from '../errors';
 
 export type Task = 'regression' | 'binary' | 'multiclass';
 
@@ -232,7 +233,7 @@ export function blobs(opts: GeneratorOptions & { centers?: number | number[][]; 
 /** A dataset from plain arrays: inputs [n][features]; targets [n] (class indices or values) or [n][outputs]. */
 export function fromArrays(x: number[][], y: number[] | number[][], opts: { task?: Task; name?: string; dtype?: DType } = {}): Dataset {
   const xt = tensor(x, { dtype: floatDType('fromArrays', opts.dtype) });
-  if (xt.rank !== 2) throw new Error(`data.fromArrays: inputs must be rows of numbers ([n][features]), got rank ${xt.rank}`);
+  if (xt.rank !== 2) throw new ShapeError(`data.fromArrays: inputs must be rows of numbers ([n][features]), got rank ${xt.rank}`);
   const n = xt.shape[0];
   if (!Array.isArray(y) || y.length !== n) throw new Error(`data.fromArrays: ${n} input rows but ${Array.isArray(y) ? y.length : 'no'} targets`);
   const flat = (y as unknown[]).flat() as number[];

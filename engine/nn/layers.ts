@@ -8,6 +8,7 @@ import * as F from '../ops/functional';
 import { declareComposite } from '../ops/registry';
 import * as init from '../init';
 import { Module } from './module';
+import { ShapeError } from '../errors';
 
 export type InitName = 'default' | 'he' | 'kaiming' | 'xavier' | 'glorot' | 'lecun' | 'normal' | 'zeros';
 export type Initializer = InitName | ((shape: number[], opts: init.InitOptions) => Tensor);
@@ -125,13 +126,13 @@ export class BatchNorm1d extends Module {
   }
   forward(x: Tensor): Tensor {
     if (x.rank !== 2 || x.shape[1] !== this.numFeatures) {
-      throw new Error(`batchNorm1d: expected input [N, ${this.numFeatures}], got ${shapeString(x.shape)}`);
+      throw new ShapeError(`batchNorm1d: expected input [N, ${this.numFeatures}], got ${shapeString(x.shape)}`);
     }
     return composite(BATCH_NORM_1D, () => {
       let mean: Tensor;
       let varBiased: Tensor;
       if (this.training) {
-        if (x.shape[0] < 2) throw new Error(`batchNorm1d: training needs a batch of at least 2 rows, got ${shapeString(x.shape)}`);
+        if (x.shape[0] < 2) throw new ShapeError(`batchNorm1d: training needs a batch of at least 2 rows, got ${shapeString(x.shape)}`);
         mean = F.mean(x, 0);
         varBiased = F.variance(x, 0, false, 0);
         const n = x.shape[0];

@@ -16,6 +16,7 @@ import type { Schedule, SchedulePreset } from '../optim/schedules';
 import { LayerRecorder, type LayerStats } from '../stats/layers';
 import { diagnose, type Finding } from '../stats/diagnosis';
 import { checkPositiveInt, type TrainingSpec } from './define';
+import { ShapeError } from '../errors';
 
 export interface TrainingOverrides {
   optimizer?: OptimizerName;
@@ -242,7 +243,7 @@ export class Trainer {
     else if (x) loss = (spec.loss as (a: Tensor, b: Tensor) => Tensor)(x, y!);
     else loss = (spec.loss as () => Tensor)();
     if (!(loss instanceof Tensor)) throw new Error(`train: loss returned ${loss === null ? 'null' : typeof loss}, not a tensor`);
-    if (loss.size !== 1) throw new Error(`train: the loss has shape [${loss.shape.join(', ')}]; it must be one number (reduce it with .mean() or .sum())`);
+    if (loss.size !== 1) throw new ShapeError(`train: the loss has shape [${loss.shape.join(', ')}]; it must be one number (reduce it with .mean() or .sum())`);
     return loss;
   }
 

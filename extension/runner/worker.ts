@@ -141,8 +141,10 @@ function checkMemory(t: Tensor): void {
 function classify(err: unknown): RunErrorKind {
   if (err instanceof TooManyNodesError || err instanceof TensorTooLargeError) return 'too-large';
   if (err instanceof MemoryLimitError) return 'memory';
+  // shapes that do not fit and indices out of range: the engine's typed errors
+  if (err instanceof engine.ShapeError || err instanceof engine.IndexError) return 'shape';
+  // V8's own failures to allocate (its RangeErrors carry no type of their own but their text)
   if (err instanceof RangeError && /array buffer|typed array length|allocation failed|Invalid array length/i.test(err.message)) return 'too-large';
-  if (err instanceof Error && /shape|broadcast|dimension|\brank\b|\baxis\b|\baxes\b/i.test(err.message)) return 'shape';
   return 'runtime';
 }
 

@@ -123,6 +123,13 @@ export default c.sum();
     assert.equal(e.line, lineOf(MODEL, '// @mm'));
   });
 
+  it('errors are classified by type, not by their words: a gather index out of range is "shape", the model\'s own Error about a shape is "runtime"', async () => {
+    const gather = `import { tensor } from 'backprop-lens';\nconst x = tensor([1, 2, 3], { requiresGrad: true });\nexport default x.gather([7]).sum();\n`;
+    assert.equal(expectError((await runModel(runner(), tmp(), 'gather.ts', gather)).out).kind, 'shape');
+    const own = `import { scalar } from 'backprop-lens';\nconst x = scalar(1);\nif (x.item() > 0) throw new Error('the shape of my data is wrong along axis 2');\nexport default x;\n`;
+    assert.equal(expectError((await runModel(runner(), tmp(), 'own.ts', own)).out).kind, 'runtime');
+  });
+
   it('limits out of their range are refused before anything runs, naming the setting and its range', async () => {
     const { out } = await runModel(runner(), tmp(), 'fine.ts', `import { scalar } from 'backprop-lens';\nexport default scalar(1).mul(2);\n`, { timeoutMs: 3_000_000_000 });
     const e = expectError(out);
