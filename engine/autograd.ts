@@ -1,16 +1,18 @@
 /**
- * Reverse mode. `backwardSteps` walks the graph in reverse topological order and yields one record
- * per node: the upstream gradient, and for each input the local gradient, the contribution and the
- * input's accumulated gradient. `backward()` is that same walk run to the end, so the stepped pass
- * and the plain pass cannot disagree.
+ * Reverse mode: one driver (`BackwardPass`) over a recording of the graph (the object graph, or the
+ * scalar tape of tape.ts). `backwardSteps` runs it and yields one record per node: the upstream
+ * gradient, and for each input the local gradient, the contribution and the input's accumulated
+ * gradient. `backward()` runs the same pass to the end without the records, so the stepped pass and
+ * the plain pass cannot disagree; both visit nodes in the reverse order of their creation.
  */
 import { allocate } from './dtype';
 import { shapeString } from './shape';
-import { Tensor, isScalar64 } from './tensor';
+import { NO_ATTRS, Tensor, isScalar64 } from './tensor';
 import { enterBackwardMode, exitBackwardMode } from './ops/context';
 import * as F from './ops/functional';
 import { NumberOps, TensorOps } from './ops/functional';
-import { tapeBackward } from './tape';
+import type { OpDef } from './ops/registry';
+import { TapeRecording } from './tape';
 import { ShapeError } from './errors';
 
 export interface BackwardOptions {
@@ -118,28 +120,29 @@ function describe(t: Tensor): string {
   return `${t.name ? `'${t.name}' ` : ''}${t.op ?? 'leaf'}#${t.id}${where}`;
 }
 
-/** Checks, orders and seeds a backward pass; returns the nodes, inputs before their consumers. */
-function prepare(root: Tensor, opts: BackwardOptions): Tensor[] {
-  if (!(root instanceof Tensor)) throw new Error('backward: expected a tensor');
-  if (!root.requiresGrad) {
-    throw new Error(
-      `backward: the output ${describe(root)} does not depend on any tensor that requires grad. ` +
-        'Create trainable values with param(), scalar() or { requiresGrad: true }, and do not compute the output inside noGrad().',
-    );
-  }
-  const seed = seedGrad(root, opts);
-  const order = topoOrder(root);
-  for (const node of order) {
-    if (node.graphFreed) {
-      throw new Error(
-        `backward: the graph through ${describe(node)} was already used by an earlier backward() and has been freed. ` +
-          'Pass { retainGraph: true } to the first backward() to run backward twice, or recompute the forward pass.',
-      );
-    }
-  }
-  for (const node of order) if (!node.isLeaf) node.grad = null;
-  root.grad = root.isLeaf && root.grad ? F.add(root.grad, seed) : seed;
-  return order;
+/**
+ * A recorded graph as the backward driver walks it, one node at a time, the last computed first:
+ * the object graph (`ObjectRecording` below) or the scalar tape (`TapeRecording` in tape.ts). The
+ * recording checks the graph, clears its gradients and seeds the output when it is made; it says
+ * which node comes next and where its gradient goes; the driver (`BackwardPass`) applies the chain
+ * rule. Its fields describe the current node.
+ */
+export interface Recording {
+  /** Moves to the next node that has a gradient; false when the pass is over (what it went through is then freed, unless retained). */
+  next(): boolean;
+  readonly def: OpDef;
+  readonly attrs: Readonly<Record<string, unknown>>;
+  /** The node is evaluated on numbers: a 0-d float64 node of an elementwise op, outside createGraph. */
+  readonly numeric: boolean;
+  /** On numbers: ∂L/∂node, the node's value, its inputs' values, and which inputs need a gradient. */
+  readonly upstream: number;
+  readonly out: number;
+  readonly values: readonly number[];
+  readonly needed: readonly boolean[];
+  /** Adds `c` to input i's gradient; returns whether it already had one (fan-out). */
+  addNumber(i: number, c: number): boolean;
+  /** The node as a tensor (object graphs). */
+  node(): Tensor;
 }
 
 /** PyTorch's default: a pass that records a graph of the gradients keeps the graph it went through. */
@@ -147,81 +150,185 @@ function retains(opts: BackwardOptions): boolean {
   return opts.retainGraph ?? opts.createGraph ?? false;
 }
 
-function finish(order: readonly Tensor[], opts: BackwardOptions): void {
-  if (!retains(opts)) for (const node of order) if (!node.isLeaf) node.graphFreed = true;
+/**
+ * The object graph: the nodes that require grad and lead to the output, in the reverse order of
+ * their creation (ids grow as a program runs, so this is a reverse topological order, and the one
+ * the tape uses too).
+ */
+class ObjectRecording implements Recording {
+  def!: OpDef;
+  attrs: Readonly<Record<string, unknown>> = NO_ATTRS;
+  numeric = false;
+  upstream = 0;
+  out = 0;
+  values: number[] = [];
+  needed: boolean[] = [];
+  private readonly order: Tensor[];
+  private k: number;
+  private current!: Tensor;
+
+  constructor(root: Tensor, opts: BackwardOptions, private readonly createGraph: boolean) {
+    if (!root.requiresGrad) {
+      throw new Error(
+        `backward: the output ${describe(root)} does not depend on any tensor that requires grad. ` +
+          'Create trainable values with param(), scalar() or { requiresGrad: true }, and do not compute the output inside noGrad().',
+      );
+    }
+    const seed = seedGrad(root, opts);
+    const order = topoOrder(root).sort(byId);
+    for (const node of order) {
+      if (node.graphFreed) {
+        throw new Error(
+          `backward: the graph through ${describe(node)} was already used by an earlier backward() and has been freed. ` +
+            'Pass { retainGraph: true } to the first backward() to run backward twice, or recompute the forward pass.',
+        );
+      }
+    }
+    for (const node of order) if (!node.isLeaf) node.grad = null;
+    root.grad = root.isLeaf && root.grad ? F.add(root.grad, seed) : seed;
+    this.order = order;
+    this.k = order.length;
+    this.retain = retains(opts);
+  }
+  private readonly retain: boolean;
+
+  next(): boolean {
+    while (this.k > 0) {
+      const node = this.order[--this.k];
+      const def = node.def;
+      if (def === null || node.gradNumber() === null) continue;
+      this.current = node;
+      this.def = def;
+      this.attrs = node.attrs;
+      const inputs = node.inputs;
+      this.numeric = def.localGrads !== undefined && !this.createGraph && isScalar64(node) && inputs.every(isScalar64);
+      this.needed = inputs.map((t) => t.requiresGrad);
+      if (this.numeric) {
+        this.upstream = node.gradNumber()!;
+        this.out = node.scalarValue;
+        this.values = inputs.map((t) => t.scalarValue);
+      }
+      return true;
+    }
+    if (!this.retain) for (const node of this.order) if (!node.isLeaf) node.graphFreed = true;
+    return false;
+  }
+
+  addNumber(i: number, c: number): boolean {
+    const input = this.current.inputs[i];
+    const previous = input.gradNumber();
+    input.setGradNumber(previous === null ? c : previous + c);
+    return previous !== null;
+  }
+
+  node(): Tensor {
+    return this.current;
+  }
+}
+
+const byId = (a: Tensor, b: Tensor) => a.id - b.id;
+
+/**
+ * The one backward driver: walks a recording and applies the chain rule at each node, on numbers
+ * (0-d float64 nodes and the tape: the op's scalar local gradients) or on tensors (upstream ⊙ local
+ * summed to each input's shape, or the op's vector–Jacobian product). `backward()` runs it to the
+ * end; `backwardSteps()` runs the same pass with `record` set and yields each node's record, so the
+ * two agree by construction.
+ */
+class BackwardPass {
+  /** The record of the node just processed (when recording). */
+  step: BackwardStep | null = null;
+  private index = 0;
+
+  constructor(private readonly rec: Recording, private readonly createGraph: boolean, private readonly record: boolean) {}
+
+  /** Processes the next node; false when the pass is over. */
+  advance(): boolean {
+    const rec = this.rec;
+    if (!rec.next()) return false;
+    if (rec.numeric) this.numberStep(rec);
+    else {
+      const saved = enterBackwardMode(this.createGraph);
+      try {
+        this.tensorStep(rec.node());
+      } finally {
+        exitBackwardMode(saved);
+      }
+    }
+    return true;
+  }
+
+  /** The chain rule on numbers: contribution_i = upstream · ∂node/∂input_i. */
+  private numberStep(rec: Recording): void {
+    const upstream = rec.upstream;
+    const needed = rec.needed;
+    const locals = rec.def.localGrads!(NumberOps, rec.values, rec.out, rec.attrs, needed);
+    const node = this.record ? rec.node() : null;
+    const steps: InputStep[] | null = node ? [] : null;
+    for (let i = 0; i < locals.length; i++) {
+      const local = locals[i];
+      if (local === null || !needed[i]) continue;
+      const contribution = local === 1 ? upstream : upstream * local;
+      const accumulated = rec.addNumber(i, contribution);
+      if (steps) {
+        const input = node!.inputs[i];
+        steps.push({ index: i, input, localGrad: local, contribution: Tensor.scalarNode(contribution), accumulatedGrad: input.grad!, accumulated });
+      }
+    }
+    if (node) this.step = { index: this.index++, node, upstreamGrad: node.grad!, inputs: steps! };
+  }
+
+  /** The chain rule on tensors: sumTo(upstream ⊙ local) for elementwise ops, the op's vjp otherwise. */
+  private tensorStep(node: Tensor): void {
+    const def = node.def!;
+    const inputs = node.inputs;
+    const upstream = node.grad!;
+    const needed = inputs.map((t) => t.requiresGrad);
+    const locals = def.localGrads ? def.localGrads(TensorOps, atNodeDType(node, inputs), node, node.attrs, needed) : null;
+    const vjps = locals ? null : def.vjp!(upstream, inputs, node, node.attrs, needed);
+    const steps: InputStep[] | null = this.record ? [] : null;
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i];
+      if (!needed[i]) continue;
+      let raw: Tensor | null;
+      if (locals) {
+        // the chain rule for elementwise ops: upstream ⊙ local, summed over broadcast axes
+        const local = locals[i];
+        raw = local === null ? null : F.sumTo(local === 1 ? upstream : F.mul(upstream, local), input.shape);
+      } else raw = vjps![i];
+      if (!raw) continue;
+      const contribution = castTo(raw, input);
+      const previous = input.grad;
+      input.grad = previous !== null ? F.add(previous, contribution) : contribution;
+      if (steps) steps.push({ index: i, input, localGrad: locals ? locals[i] : null, contribution, accumulatedGrad: input.grad, accumulated: previous !== null });
+    }
+    if (steps) this.step = { index: this.index++, node, upstreamGrad: upstream, inputs: steps };
+  }
+}
+
+/** The recording a pass from `root` walks: the tape itself for a plain pass from a tape value, else the object graph (tape rows materialized as handles). */
+function recordingFor(root: Tensor, opts: BackwardOptions, record: boolean): Recording {
+  if (!(root instanceof Tensor)) throw new Error('backward: expected a tensor');
+  const createGraph = opts.createGraph ?? false;
+  if (root.tape !== null) {
+    // a micrograd-style graph: walked on its tape, unless each node's record is wanted or the
+    // gradients get a graph of their own (both need the nodes as objects)
+    if (!record && !createGraph) return new TapeRecording(root, seedGrad(root, opts).item(), retains(opts));
+    root = root.tape.canonical(root);
+  }
+  return new ObjectRecording(root, opts, createGraph);
 }
 
 /** The step-wise backward pass from `root`. Consuming it completely is exactly `root.backward(opts)`. */
 export function* backwardSteps(root: Tensor, opts: BackwardOptions = {}): Generator<BackwardStep, void, undefined> {
-  if (root instanceof Tensor && root.tape !== null) root = root.tape.canonical(root);
-  const order = prepare(root, opts);
-  const createGraph = opts.createGraph ?? false;
-  let index = 0;
-  for (let k = order.length - 1; k >= 0; k--) {
-    const step = runStep(order[k], index, createGraph, true);
-    if (step !== null) {
-      index++;
-      yield step;
-    }
-  }
-  finish(order, opts);
+  const pass = new BackwardPass(recordingFor(root, opts, true), opts.createGraph ?? false, true);
+  while (pass.advance()) if (pass.step !== null) yield pass.step;
 }
 
 /** Fills `.grad` for every node that requires grad and leads to `root` (a scalar, or pass `grad`). */
 export function backward(root: Tensor, opts: BackwardOptions = {}): void {
-  if (root instanceof Tensor && root.tape !== null) {
-    if (!opts.createGraph) {
-      // a micrograd-style graph: the same gradients from a sweep over the tape (see tape.ts)
-      tapeBackward(root, seedGrad(root, opts).item(), retains(opts), NumberOps);
-      return;
-    }
-    root = root.tape.canonical(root);
-  }
-  const order = prepare(root, opts);
-  const createGraph = opts.createGraph ?? false;
-  for (let k = order.length - 1; k >= 0; k--) runStep(order[k], k, createGraph, false);
-  finish(order, opts);
-}
-
-/**
- * One node of the backward pass: computes each input's contribution and accumulates it. Returns
- * the record when `record` is set (the stepped pass), else null; the arithmetic is the same.
- */
-function runStep(node: Tensor, index: number, createGraph: boolean, record: boolean): BackwardStep | null {
-  const def = node.def;
-  if (def === null || node.gradNumber() === null) return null;
-  const saved = enterBackwardMode(createGraph);
-  try {
-    if (def.localGrads && !createGraph && isScalar64(node) && node.inputs.every(isScalar64)) return scalarStep(node, index, record);
-    return tensorStep(node, index, record);
-  } finally {
-    exitBackwardMode(saved);
-  }
-}
-
-/** 0-d float64 nodes: the same local-gradient definition evaluated on numbers, no tensors created. */
-function scalarStep(node: Tensor, index: number, record: boolean): BackwardStep | null {
-  const inputs = node.inputs;
-  const upstream = node.gradNumber()!;
-  const values = inputs.map((t) => t.scalarValue);
-  const needed = inputs.map((t) => t.requiresGrad);
-  const locals = node.def!.localGrads!(NumberOps, values, node.scalarValue, node.attrs, needed);
-  const steps: InputStep[] | null = record ? [] : null;
-  for (let i = 0; i < inputs.length; i++) {
-    const local = locals[i];
-    if (!needed[i] || local === null) continue;
-    const input = inputs[i];
-    const contribution = local === 1 ? upstream : upstream * local;
-    const previous = input.gradNumber();
-    input.setGradNumber(previous === null ? contribution : previous + contribution);
-    if (steps) {
-      steps.push({
-        index: i, input, localGrad: local, contribution: Tensor.scalarNode(contribution),
-        accumulatedGrad: input.grad!, accumulated: previous !== null,
-      });
-    }
-  }
-  return steps ? { index, node, upstreamGrad: node.grad!, inputs: steps } : null;
+  const pass = new BackwardPass(recordingFor(root, opts, false), opts.createGraph ?? false, false);
+  while (pass.advance());
 }
 
 /**
@@ -233,32 +340,6 @@ function scalarStep(node: Tensor, index: number, record: boolean): BackwardStep 
 function atNodeDType(node: Tensor, inputs: readonly Tensor[]): readonly Tensor[] {
   if (node.dtype !== 'float64' || !inputs.some((t) => t.dtype === 'float32')) return inputs;
   return inputs.map((t) => (t.dtype === 'float32' ? F.cast(t, 'float64') : t));
-}
-
-function tensorStep(node: Tensor, index: number, record: boolean): BackwardStep | null {
-  const def = node.def!;
-  const inputs = node.inputs;
-  const upstream = node.grad!;
-  const needed = inputs.map((t) => t.requiresGrad);
-  const locals = def.localGrads ? def.localGrads(TensorOps, atNodeDType(node, inputs), node, node.attrs, needed) : null;
-  const vjps = locals ? null : def.vjp!(upstream, inputs, node, node.attrs, needed);
-  const steps: InputStep[] | null = record ? [] : null;
-  for (let i = 0; i < inputs.length; i++) {
-    const input = inputs[i];
-    if (!needed[i]) continue;
-    let raw: Tensor | null;
-    if (locals) {
-      // the chain rule for elementwise ops: upstream ⊙ local, summed over broadcast axes
-      const local = locals[i];
-      raw = local === null ? null : F.sumTo(local === 1 ? upstream : F.mul(upstream, local), input.shape);
-    } else raw = vjps![i];
-    if (!raw) continue;
-    const contribution = castTo(raw, input);
-    const previous = input.grad;
-    input.grad = previous !== null ? F.add(previous, contribution) : contribution;
-    if (steps) steps.push({ index: i, input, localGrad: locals ? locals[i] : null, contribution, accumulatedGrad: input.grad, accumulated: previous !== null });
-  }
-  return steps ? { index, node, upstreamGrad: upstream, inputs: steps } : null;
 }
 
 Tensor.prototype.backward = function (this: Tensor, opts?: BackwardOptions): void {

@@ -21,14 +21,14 @@
  * `graphFreed`, have no gradient and no inputs, and backward through them fails with the freed-graph
  * error. So an intermediate value's `.grad` can be read until the next graph is recorded.
  *
- * The same local-gradient definitions from the op registry run here, on numbers (NumberOps,
- * passed in by autograd.ts), as in the stepped pass, so `backward()` and `backwardSteps()` agree
- * exactly. Anything that needs the object graph (the stepper, snapshots, `.inputs`) gets it through
+ * The backward pass over a tape is the one driver's in autograd.ts (the registry's local gradients
+ * evaluated on numbers, as for any 0-d float64 node); `TapeRecording` below hands it the rows, in
+ * the order an object graph's nodes are visited. Anything that needs the object graph (the stepper, snapshots, `.inputs`) gets it through
  * `handle()`, which materializes rows as handles whose inputs are handles too. The tracer turns the
  * tape off: traced graphs are objects throughout.
  */
 import type { OpDef } from './ops/registry';
-import type { PointwiseOps } from './ops/functional';
+import type { Recording } from './autograd';
 import { NO_ATTRS, Tensor } from './tensor';
 
 /** Input slot of an input that needs no gradient (its value is kept in the row). */
@@ -336,59 +336,105 @@ function freedError(what: string): Error {
 }
 
 /**
- * `root.backward()` for a handle: a reverse sweep over each tape involved, newest first. Same
- * checks and the same gradients as the object walk in autograd.ts.
+ * The tape as the backward driver (autograd.ts) walks it: the rows that lead to `root`, tape by
+ * tape, newest first, each tape's rows last to first — the order of creation reversed, as for an
+ * object graph, so both accumulate gradients in the same order. The driver applies the chain rule;
+ * this gives it each row's values and adds the contributions to the inputs' gradients.
  */
-export function tapeBackward(root: Tensor, seed: number, retainGraph: boolean, numbers: PointwiseOps<number>): void {
-  const rootTape = root.tape!;
-  if (!rootTape.owns(root)) throw freedError(`${root.op}#${root.id}`);
-  const visited = mark(rootTape, root.tapeIdx);
-  rootTape.grad[root.tapeIdx] = seed;
-  rootTape.flags[root.tapeIdx] |= HAS_GRAD;
-  const vals1 = [0];
-  const vals2 = [0, 0];
-  for (const tape of visited) {
-    const { val, va, vb, grad, ia, ib, flags, ops, ext } = tape;
-    for (let row = tape.hi; row >= 0; row--) {
-      const f = flags[row];
-      if ((f & MARK) === 0) continue;
-      flags[row] = f & ~MARK;
-      if (!retainGraph) tape.freeRow(row);
-      if ((f & HAS_GRAD) === 0) continue;
-      const upstream = grad[row];
-      const sa = ia[row];
-      let locals: readonly (number | null)[];
-      if (f >> ARITY_SHIFT === 1) {
-        vals1[0] = va[row];
-        locals = OP_TABLE[ops[row]].localGrads!(numbers, vals1, val[row], tape.attrsOf(row), NEEDED1[sa === CONST ? 0 : 1]);
-      } else {
-        const sb = ib[row];
-        vals2[0] = va[row];
-        vals2[1] = vb[row];
-        locals = OP_TABLE[ops[row]].localGrads!(numbers, vals2, val[row], tape.attrsOf(row), NEEDED[(sa === CONST ? 0 : 1) | (sb === CONST ? 0 : 2)]);
-        const lb = locals[1];
-        if (lb !== null && sb !== CONST) accumulate(sb, lb === 1 ? upstream : upstream * lb, grad, flags, ext);
-      }
-      const la = locals[0];
-      if (la !== null && sa !== CONST) accumulate(sa, la === 1 ? upstream : upstream * la, grad, flags, ext);
-    }
-    tape.hi = -1;
+export class TapeRecording implements Recording {
+  readonly numeric = true;
+  def!: OpDef;
+  attrs: Readonly<Record<string, unknown>> = NO_ATTRS;
+  upstream = 0;
+  out = 0;
+  readonly values1 = [0];
+  readonly values2 = [0, 0];
+  values: number[] = this.values1;
+  needed: readonly boolean[] = NEEDED1[0];
+  private readonly tapes: Tape[];
+  private t = 0;
+  private row = -1;
+  private tape: Tape | null = null;
+
+  /** Checks that no row the pass needs was freed (throwing leaves nothing marked), clears their gradients and seeds `root`. */
+  constructor(root: Tensor, seed: number, private readonly retainGraph: boolean) {
+    const rootTape = root.tape!;
+    if (!rootTape.owns(root)) throw freedError(`${root.op}#${root.id}`);
+    this.tapes = mark(rootTape, root.tapeIdx);
+    rootTape.grad[root.tapeIdx] = seed;
+    rootTape.flags[root.tapeIdx] |= HAS_GRAD;
   }
-  if (!retainGraph) for (const tape of visited) tape.retireIfFree();
+
+  next(): boolean {
+    for (;;) {
+      const tape = this.tape;
+      if (tape === null) {
+        if (this.t === this.tapes.length) {
+          if (!this.retainGraph) for (const done of this.tapes) done.retireIfFree();
+          return false;
+        }
+        this.tape = this.tapes[this.t++];
+        this.row = this.tape.hi + 1;
+        continue;
+      }
+      const { flags } = tape;
+      let row = this.row - 1;
+      while (row >= 0 && (flags[row] & MARK) === 0) row--;
+      if (row < 0) {
+        tape.hi = -1;
+        this.tape = null;
+        continue;
+      }
+      const f = flags[row];
+      flags[row] = f & ~MARK;
+      if (!this.retainGraph) tape.freeRow(row);
+      this.row = row;
+      if ((f & HAS_GRAD) === 0) continue;
+      this.def = OP_TABLE[tape.ops[row]];
+      this.attrs = tape.attrsOf(row);
+      this.upstream = tape.grad[row];
+      this.out = tape.val[row];
+      const sa = tape.ia[row];
+      if (f >> ARITY_SHIFT === 1) {
+        this.values = this.values1;
+        this.values1[0] = tape.va[row];
+        this.needed = NEEDED1[sa === CONST ? 0 : 1];
+      } else {
+        this.values = this.values2;
+        this.values2[0] = tape.va[row];
+        this.values2[1] = tape.vb[row];
+        this.needed = NEEDED[(sa === CONST ? 0 : 1) | (tape.ib[row] === CONST ? 0 : 2)];
+      }
+      return true;
+    }
+  }
+
+  addNumber(i: number, c: number): boolean {
+    const tape = this.tape!;
+    const s = i === 0 ? tape.ia[this.row] : tape.ib[this.row];
+    return accumulate(s, c, tape.grad, tape.flags, tape.ext);
+  }
+
+  node(): Tensor {
+    throw new Error('internal: a tape pass runs on numbers (a stepped or createGraph pass walks materialized handles)');
+  }
 }
 
-function accumulate(s: number, c: number, grad: Float64Array, flags: Uint8Array, ext: readonly Tensor[]): void {
+/** Adds `c` to the gradient of slot `s` (a row or an external input); returns whether it had one. */
+function accumulate(s: number, c: number, grad: Float64Array, flags: Uint8Array, ext: readonly Tensor[]): boolean {
   if (s >= 0) {
-    if ((flags[s] & HAS_GRAD) !== 0) grad[s] += c;
-    else {
-      grad[s] = c;
-      flags[s] |= HAS_GRAD;
+    if ((flags[s] & HAS_GRAD) !== 0) {
+      grad[s] += c;
+      return true;
     }
-    return;
+    grad[s] = c;
+    flags[s] |= HAS_GRAD;
+    return false;
   }
   const x = ext[-2 - s];
   const g = x.gradNumber();
   x.setGradNumber(g === null ? c : g + c);
+  return g !== null;
 }
 
 /**
