@@ -1,6 +1,6 @@
 import { allocate, checkDType, type DType, type TypedArray } from './dtype';
 import { SCALAR_SHAPE, checkShape, shapeString, sizeOf, type Shape } from './shape';
-import { announceLeaf, type GroupFrame } from './ops/context';
+import { announceLeaf, isSubstituting, substituteOf, type GroupFrame } from './ops/context';
 import type { OpDef } from './ops/registry';
 import type { TensorConveniences, TensorMethods } from './ops/functional';
 import type { BackwardOptions } from './autograd';
@@ -119,6 +119,10 @@ export class Tensor {
 
   /** Row-major contiguous storage. */
   get data(): TypedArray {
+    if (isSubstituting()) {
+      const stand = substituteOf(this);
+      if (stand !== this) return stand.data;
+    }
     if (this.storage === null) {
       const d = allocate('float64', 1);
       d[0] = this.value;
@@ -132,6 +136,10 @@ export class Tensor {
 
   /** The first element, read without creating storage (the scalar fast path). */
   get scalarValue(): number {
+    if (isSubstituting()) {
+      const stand = substituteOf(this);
+      if (stand !== this) return stand.scalarValue;
+    }
     return this.storage === null ? this.value : this.storage[0];
   }
 

@@ -2,9 +2,8 @@
  * Gradient check: compares backward()'s gradients with centered finite differences
  * (f(θ + h) − f(θ − h)) / 2h, computed in float64 whatever the parameters' dtype.
  */
-import { allocate, type DType, type TypedArray } from '../dtype';
-import { Tensor } from '../tensor';
-import { noGrad } from '../ops/context';
+import { param, type Tensor } from '../tensor';
+import { noGrad, withSubstitutes } from '../ops/context';
 import { backward } from '../autograd';
 import { Rng } from '../random';
 
@@ -43,8 +42,9 @@ export interface GradcheckResult {
 
 /**
  * Checks ∂f/∂p for each parameter. `f` must rebuild the scalar output from the parameters each time
- * it is called and be deterministic (dropout off, eval mode). Parameters are temporarily switched to
- * float64 and restored afterwards.
+ * it is called and be deterministic (dropout off, eval mode). It runs on float64 copies of the
+ * parameters, which stand in for them in every op and every read of their values (see
+ * `withSubstitutes`): the parameters themselves, their values, dtype and gradient, are untouched.
  */
 export function gradcheck(f: () => Tensor, params: Tensor[], opts: GradcheckOptions = {}): GradcheckResult {
   const h = opts.h ?? 1e-5;
@@ -57,32 +57,30 @@ export function gradcheck(f: () => Tensor, params: Tensor[], opts: GradcheckOpti
   const seed = opts.seed ?? 0;
   if (!(typeof seed === 'number' && Number.isFinite(seed))) throw new Error(`gradcheck: seed must be a finite number, got ${seed}`);
   const rng = new Rng(seed);
-  const saved: { data: TypedArray; dtype: DType; grad: Tensor | null }[] = params.map((p) => ({ data: p.data, dtype: p.dtype, grad: p.grad }));
-  try {
-    for (const p of params) {
-      if (!p.requiresGrad) throw new Error(`gradcheck: ${p.name ?? `tensor #${p.id}`} does not require grad`);
-      const d = allocate('float64', p.size);
-      d.set(p.data);
-      p.data = d;
-      p.dtype = 'float64';
-      p.grad = null;
-    }
+  for (const p of params) if (!p.requiresGrad) throw new Error(`gradcheck: ${p.name ?? `tensor #${p.id}`} does not require grad`);
+  const copies = params.map((p) => {
+    const c = param(p, { dtype: 'float64' });
+    c.name = p.name;
+    return c;
+  });
+  return withSubstitutes(new Map(params.map((p, k) => [p, copies[k]])), () => {
     const out = f();
     if (out.size !== 1) throw new Error(`gradcheck: f() must return a scalar, got ${out.size} elements`);
     backward(out);
-    const checks = params.map((p, k) => {
+    const checks = copies.map((p, k) => {
       const analytic = p.grad ? Array.from(p.grad.data) : new Array<number>(p.size).fill(0);
       const indices = maxPerParam !== undefined && p.size > maxPerParam ? sampleIndices(rng, p.size, maxPerParam) : null;
       const numeric = new Array<number>(p.size).fill(NaN);
       const checkedIndices = indices ?? Array.from({ length: p.size }, (_, i) => i);
+      const values = p.data;
       noGrad(() => {
         for (const i of checkedIndices) {
-          const v = p.data[i];
-          p.data[i] = v + h;
+          const v = values[i];
+          values[i] = v + h;
           const plus = f().item();
-          p.data[i] = v - h;
+          values[i] = v - h;
           const minus = f().item();
-          p.data[i] = v;
+          values[i] = v;
           numeric[i] = (plus - minus) / (2 * h);
         }
       });
@@ -97,18 +95,12 @@ export function gradcheck(f: () => Tensor, params: Tensor[], opts: GradcheckOpti
         if (!(rel <= rtol || abs <= atol)) passed = false;
       }
       return {
-        name: p.name ?? `param${k}`, shape: p.shape.slice(), maxRelError: maxRel, maxAbsError: maxAbs,
+        name: params[k].name ?? `param${k}`, shape: p.shape.slice(), maxRelError: maxRel, maxAbsError: maxAbs,
         worstIndex: worst, analytic, numeric, checked: checkedIndices.length, passed,
       };
     });
     return { passed: checks.every((c) => c.passed), params: checks };
-  } finally {
-    params.forEach((p, k) => {
-      p.data = saved[k].data;
-      p.dtype = saved[k].dtype;
-      p.grad = saved[k].grad;
-    });
-  }
+  });
 }
 
 /** k distinct indices of [0, n), ascending (Floyd's algorithm: k draws, whatever n is). */

@@ -24,6 +24,7 @@ let currentScope: string | null = null;
 let nextGroupId = 1;
 let hooks: OpHooks = {};
 let hooksSuspended = 0;
+let substitutes: ReadonlyMap<Tensor, Tensor> | null = null;
 
 export function isGradEnabled(): boolean {
   return gradEnabled;
@@ -88,6 +89,31 @@ export function setHooks(next: OpHooks): () => void {
 export function announceLeaf(leaf: Tensor): Tensor {
   if (hooksSuspended === 0 && hooks.onLeaf) hooks.onLeaf(leaf);
   return leaf;
+}
+
+/**
+ * Runs `fn` with some tensors standing in for others (PyTorch's functional_call, at the level of
+ * tensors): every op given a tensor of the map computes with its substitute instead, and reading
+ * the tensor's values (`.data`, `.item()`, `.detach()`) gives the substitute's. The tensors
+ * themselves are untouched. The gradient check runs the user's loss on float64 copies this way.
+ */
+export function withSubstitutes<T>(map: ReadonlyMap<Tensor, Tensor>, fn: () => T): T {
+  const saved = substitutes;
+  substitutes = map;
+  try {
+    return fn();
+  } finally {
+    substitutes = saved;
+  }
+}
+
+/** The tensor that stands in for `t` (see withSubstitutes), or `t`. */
+export function substituteOf(t: Tensor): Tensor {
+  return substitutes === null ? t : substitutes.get(t) ?? t;
+}
+
+export function isSubstituting(): boolean {
+  return substitutes !== null;
 }
 
 export function getHooks(): OpHooks | null {

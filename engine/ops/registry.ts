@@ -17,7 +17,7 @@
 import { floatOf, resultDType, type DType, type TypedArray } from '../dtype';
 import { SCALAR_SHAPE, broadcastShapes } from '../shape';
 import { NO_ATTRS, Tensor, asTensor, isScalar64, type TensorLike } from '../tensor';
-import { composite, getGroup, getHooks, getScope, isGradEnabled } from './context';
+import { composite, getGroup, getHooks, getScope, isGradEnabled, isSubstituting, substituteOf } from './context';
 import { isTapeEnabled, recordScalar, tapeable } from '../tape';
 import { binaryKernel, unaryKernel, whereKernel } from '../backends/cpu/elementwise';
 import { binaryProgram, unaryProgram, whereProgram } from '../backends/webgpu/elementwise';
@@ -333,6 +333,7 @@ function canonicalInputs(inputs: Tensor[]): Tensor[] {
 /** Runs an op: shape rule, CPU kernel, graph bookkeeping and the tracer hook. */
 export function apply<A extends Attrs>(def: OpDef<A>, inputs: Tensor[], attrs: A = NO_ATTRS as A): Tensor {
   const n = inputs.length;
+  if (isSubstituting()) inputs = inputs.map(substituteOf);
   if (def.arity >= 0 && n !== def.arity) {
     throw new Error(`${def.name}: expects ${def.arity} input(s), got ${n}`);
   }

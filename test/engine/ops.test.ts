@@ -68,6 +68,34 @@ describe('losses at their kinks', () => {
 });
 
 describe('gradcheck itself', () => {
+  it('runs on float64 copies: the parameters keep their storage, values, dtype and gradient, even when f throws', () => {
+    const w = param([[0.3, -1.2], [2, 0.5]]);
+    const storage = w.data;
+    const values = Array.from(storage);
+    const grad = tensor([[9, 9], [9, 9]]);
+    w.grad = grad;
+    const seen: string[] = [];
+    const live: string[] = [];
+    const r = gradcheck(() => {
+      const y = F.sum(F.tanh(w));
+      seen.push(y.dtype);
+      live.push(w.dtype);
+      return y;
+    }, [w], { rtol: 1e-6 });
+    assert.equal(r.passed, true);
+    assert.ok(seen.length > 1 && seen.every((d) => d === 'float64'), `f computed in ${seen}`);
+    assert.ok(live.every((d) => d === 'float32'), 'the parameter itself is never retyped, not even while f runs');
+    assert.equal(w.data, storage, 'the same storage');
+    assert.deepEqual(Array.from(w.data), values);
+    assert.equal(w.dtype, 'float32');
+    assert.equal(w.grad, grad, 'the same gradient');
+    assert.throws(() => gradcheck(() => { throw new Error('boom'); }, [w]), /boom/);
+    assert.equal(w.data, storage);
+    assert.equal(w.dtype, 'float32');
+    assert.equal(w.grad, grad);
+  });
+
+
   it('catches a wrong gradient', () => {
     // sin with the derivative of cos: a deliberately broken op
     const brokenSin = unary({
