@@ -19,3 +19,11 @@ export class IndexError extends RangeError {
     this.name = 'IndexError';
   }
 }
+
+/** The output a graph is drawn from cannot start a backward pass (not a scalar, say): the user's export is at fault. */
+export class OutputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OutputError';
+  }
+}

@@ -10,7 +10,7 @@ export { noGrad, setGradEnabled, composite, withScope, setHooks, type GroupFrame
 // every op and composite, by its function's name (the op families' exports), with OPS and COMPOSITES
 export * from './ops/functional';
 export type { OpDef, OpCategory, Op, Composite } from './ops/registry';
-export { ShapeError, IndexError } from './errors';
+export { ShapeError, IndexError, OutputError } from './errors';
 export { backward, backwardSteps, topoOrder, forwardOrder, zeroGrad, type BackwardOptions, type BackwardStep, type InputStep } from './autograd';
 export { summarize, countNonFinite, type TensorStats, type Histogram } from './stats/summary';
 export { firstNonFiniteForward, firstNonFiniteBackward, describeNode, type NonFiniteFinding } from './stats/nonfinite';

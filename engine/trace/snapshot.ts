@@ -9,6 +9,7 @@ import { backwardSteps, topoOrder, type BackwardStep } from '../autograd';
 import { OPS } from '../ops/functional';
 import type { GroupFrame } from '../ops/context';
 import { shapeString } from '../shape';
+import { OutputError } from '../errors';
 import type { Finding, FindingCode } from '../stats/diagnosis';
 import type { LayerStats } from '../stats/layers';
 import { summarize, type TensorStats } from '../stats/summary';
@@ -163,7 +164,7 @@ export function buildSnapshot(output: Tensor, opts: SnapshotOptions): GraphSnaps
   const wantBackward = opts.runBackward ?? true;
   if (wantBackward && output.requiresGrad) {
     if (output.size !== 1) {
-      throw new Error(
+      throw new OutputError(
         `The default export has shape ${shapeString(output.shape)}; backward starts from a scalar. Reduce it first, e.g. \`.sum()\` or \`.mean()\`.`,
       );
     }

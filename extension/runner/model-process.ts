@@ -19,7 +19,7 @@ export type HostToModel =
   | { type: 'control'; message: TrainControl }
   | { type: 'locate'; id: number; bundlePath: string };
 
-const WORKER_TYPES = ['started', 'log', 'result', 'error', 'train-progress', 'train-result', 'train-inspect', 'train-plan'] as const satisfies readonly WorkerMessage['type'][];
+const WORKER_TYPES = ['started', 'recording', 'log', 'result', 'error', 'train-progress', 'train-result', 'train-inspect', 'train-plan'] as const satisfies readonly WorkerMessage['type'][];
 // every worker message type is listed (a new one that is not would be refused at run time)
 const ALL_LISTED: [Exclude<WorkerMessage['type'], (typeof WORKER_TYPES)[number]>] extends [never] ? true : false = true;
 void ALL_LISTED;

@@ -46,6 +46,8 @@ const WATCH_MS = 100;
 export const BUNDLE_LIMIT_MS = 60_000;
 /** Forking the model process and starting its worker must take no longer than this (not charged to the model). */
 const STARTUP_LIMIT_MS = 30_000;
+/** Recording a traced graph (backward pass, snapshot, diagnosis) once the model's code is done: our time, not the model's. */
+export const RECORDING_LIMIT_MS = 60_000;
 
 export class ModelRunner {
   private readonly bundler: Bundler;
@@ -276,11 +278,20 @@ export class ModelRunner {
       const created = performance.now();
       let startedAt: number | null = null;
       let lastMove = 0;
+      // once the model's code is done, recording its graph has its own limit (RECORDING_LIMIT_MS)
+      let recordingAt: number | null = null;
       const timer = setInterval(() => {
         if (timedOut) return;
         const now = performance.now();
         if (startedAt === null) {
           if (now - created > STARTUP_LIMIT_MS) finish({ errors: [internal(file, `The model process did not start within ${STARTUP_LIMIT_MS / 1000} s (is the machine out of memory or overloaded?).`)] });
+          return;
+        }
+        if (recordingAt !== null) {
+          if (now - recordingAt > RECORDING_LIMIT_MS) {
+            timedOut = true;
+            finish({ errors: [{ kind: 'timeout', file, line: null, column: null, message: `The model ran, but recording its graph of ${proc.cells[0]} values (the backward pass and every value and gradient) took longer than ${RECORDING_LIMIT_MS / 1000} s and was stopped. Recording has its own limit, apart from the model's "backpropLens.timeoutMs"; a smaller graph (fewer steps or a smaller batch) records faster.` }] });
+          }
           return;
         }
         made.push({ t: now, nodes: proc.cells[0] });
@@ -297,6 +308,9 @@ export class ModelRunner {
         switch (m.type) {
           case 'started':
             startedAt = lastMove = performance.now();
+            break;
+          case 'recording':
+            recordingAt = performance.now();
             break;
           case 'log':
             logs.push(m.line);
@@ -392,6 +406,16 @@ export class ModelRunner {
         });
       },
     };
+  }
+
+  /**
+   * Prepares for a run of `file` that has not been asked for yet (a model file was shown): the
+   * bundler's WebAssembly is compiled and a spare model process is started, so Show Graph waits for
+   * neither. Runs no model code.
+   */
+  warm(file: string): void {
+    this.bundler.warm(file);
+    warmModelProcesses(path.join(this.distDir, 'model-host.js'));
   }
 
   /** Ends the bundler and every model process this process started. */

@@ -68,6 +68,8 @@ export interface TrainProgress {
 export type WorkerMessage =
   /** The model's code starts to run now (its timeout counts from here: process start-up and loading the engine do not). */
   | { type: 'started' }
+  /** The model's code is done; recording its graph (backward, snapshot, diagnosis) starts, under its own limit. */
+  | { type: 'recording' }
   | { type: 'log'; line: LogLine }
   | { type: 'result'; snapshot: GraphSnapshot }
   | { type: 'error'; error: RunError }

@@ -250,7 +250,7 @@ function traceTrainingStep(spec: TrainingSpec, evaluated: Traced): void {
     trainer = new Trainer(spec, input.overrides);
     snapshot = stepSnapshot(trainer, evaluated);
   } catch (err) {
-    if (err instanceof Error && /^The default export/.test(err.message)) fail('export', err.message, exportLine());
+    if (err instanceof engine.OutputError) fail('export', err.message, exportLine());
     else reportThrown(err);
     return;
   }
@@ -322,13 +322,17 @@ function postSnapshot(output: Tensor, traced: Traced, recorder: LayerRecorder, t
   try {
     post({ type: 'result', snapshot: snapshotOf(output, traced, recorder, trainer) });
   } catch (err) {
-    if (err instanceof Error && /^The default export/.test(err.message)) fail('export', err.message, output.source ?? exportLine());
+    if (err instanceof engine.OutputError) fail('export', err.message, output.source ?? exportLine());
     else reportThrown(err);
   }
 }
 
 /** Names the traced nodes, builds the snapshot (running backward) and adds layer health. */
 function snapshotOf(output: Tensor, traced: Traced, recorder: LayerRecorder, trainer: Trainer | null): GraphSnapshot {
+  // the model's code is done: what follows (names, the backward pass, the snapshot, the diagnosis)
+  // is Backprop Lens's work and is not charged to the model's time limit (training's inspections
+  // have their own deadline)
+  if (input.mode !== 'train') post({ type: 'recording' });
   // Names: a call bound to a name (`const h = f(x)`) names the last node created during that call.
   // Frames are compared outermost first, so a helper or module call names its result.
   const created = [...traced.nodes, ...traced.leaves].sort((a, b) => a.id - b.id);

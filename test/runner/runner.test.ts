@@ -218,6 +218,17 @@ export default h;
       assert.ok(out.timings.bundleMs > 300, `bundling took ${out.timings.bundleMs} ms (the limit would have been spent there)`);
     });
 
+    it("recording the graph is not charged to the model's limit: a model that runs in a few ms but records for longer traces under a 200 ms limit", async function () {
+      this.timeout(120_000);
+      // the model's code is 18 elementwise ops on 600×600 tensors; recording (the backward pass, and
+      // statistics and histograms of every value and gradient) takes several times as long
+      const MODEL = `import { randn } from 'backprop-lens';\nconst x = randn([600, 600], { seed: 1 });\nx.requiresGrad = true;\nlet h = x;\nfor (let i = 0; i < 6; i++) h = h.mul(0.9).add(0.1).tanh();\nexport default h.sum();\n`;
+      const { out } = await runModel(runner(), tmp(), 'wide.ts', MODEL, { timeoutMs: 200 });
+      const snap = expectOk(out);
+      assert.equal(snap.nodes[snap.output].op, 'sum');
+      assert.ok(out.timings.runMs > 200, `the run (model and recording) took ${Math.round(out.timings.runMs)} ms: more than the model's limit`);
+    });
+
     it('a limit too short to tell a loop from a slow model is not blamed on an infinite loop', async () => {
       const MODEL = `import { scalar } from 'backprop-lens';\nconst x = scalar(1);\nwhile (true) {} // @loop\nexport default x;\n`;
       const e = expectError((await runModel(runner(), tmp(), 'short.ts', MODEL, { timeoutMs: 300 })).out);
