@@ -40,7 +40,16 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
-interface Sample { ms: number; bundleMs: number | null; runMs: number | null }
+interface Sample {
+  ms: number;
+  bundleMs: number | null;
+  runMs: number | null;
+  /** ms after the command when the webview's document started and when it reached each mark (script, ready, snapshot, viewmodel, layout, draw, drawn). */
+  marks: Record<string, number>;
+}
+
+/** The webview's marks of a sample, in order, as `document +412 · script +690 · …`. */
+const markText = (s: Sample) => Object.entries(s.marks).sort((a, b) => a[1] - b[1]).map(([k, v]) => `${k} +${Math.round(v)}`).join(' · ');
 
 /** The runner's timings of the latest trace of `file`, from the output channel's log file. */
 function runnerTimings(userDataDir: string, file: string, seen: number): { bundleMs: number; runMs: number; count: number } | null {
@@ -95,11 +104,32 @@ async function main(): Promise<void> {
       const app = wb.view().locator(prev === null ? '#app[data-rendered]' : `#app[data-rendered]:not([data-rendered="${prev}"])`);
       await app.waitFor({ state: 'attached', timeout: 120_000 });
       const ms = Date.now() - entered;
+      // where the time went, from the webview's own clock: its document's start and the panel's marks
+      const marks = await app.evaluate((_, at) => {
+        const out: Record<string, number> = { document: performance.timeOrigin - at };
+        for (const m of performance.getEntriesByType('mark')) if (m.name.startsWith('bpl:')) out[m.name.slice(4)] = Math.round(performance.timeOrigin + m.startTime - at);
+        // VS Code's fake.html, loaded first into the frame our HTML is then written into
+        // (no named functions in here: tsx would add a helper the page does not have)
+        const perf = performance as unknown as { getEntriesByType(t: string): { name: string; startTime: number; responseEnd: number; domContentLoadedEventStart: number }[] };
+        const nav = perf.getEntriesByType('navigation')[0];
+        if (nav) {
+          out['frame-response'] = Math.round(performance.timeOrigin + nav.responseEnd - at);
+          out['frame-domcontentloaded'] = Math.round(performance.timeOrigin + nav.domContentLoadedEventStart - at);
+        }
+        // the panel's own files: when each was asked for and when it had arrived
+        for (const r of perf.getEntriesByType('resource')) {
+          const name = r.name.split('/').pop()!.split('?')[0];
+          if (!/\.(js|css)$/.test(name)) continue;
+          out[`${name}>`] = Math.round(performance.timeOrigin + r.startTime - at);
+          out[`${name}<`] = Math.round(performance.timeOrigin + r.responseEnd - at);
+        }
+        return out;
+      }, entered);
       await wb.view().locator('g.node').first().waitFor({ state: 'visible' });
       let t: ReturnType<typeof runnerTimings> = null;
       for (let i = 0; i < 20 && !(t = runnerTimings(userDataDir, file, traces.get(file) ?? 0)); i++) await page.waitForTimeout(100); // the log file is written shortly after
       if (t) traces.set(file, t.count);
-      return { ms, bundleMs: t?.bundleMs ?? null, runMs: t?.runMs ?? null };
+      return { ms, bundleMs: t?.bundleMs ?? null, runMs: t?.runMs ?? null, marks };
     };
     const rendered = async () => (await wb.view().locator('#app').getAttribute('data-rendered')) ?? '';
     const closeAll = async () => {
@@ -123,7 +153,7 @@ async function main(): Promise<void> {
         await wb.editor().locator('.codelens-decoration', { hasText: 'Show Graph' }).first().waitFor({ state: 'visible', timeout: 60_000 });
         const s = await timed(file, 'Backprop Lens: Show Graph', null);
         r.cold.push(s);
-        log(`  ${file} cold #${rep + 1}: ${s.ms} ms (runner: ${s.bundleMs ?? '?'} ms bundle, ${s.runMs ?? '?'} ms run)`);
+        log(`  ${file} cold #${rep + 1}: ${s.ms} ms (runner: ${s.bundleMs ?? '?'} ms bundle, ${s.runMs ?? '?'} ms run; webview: ${markText(s)})`);
       }
       for (let rep = 0; rep < ARGS.warm; rep++) {
         const s = await timed(file, 'Backprop Lens: Re-run', await rendered());
@@ -135,7 +165,7 @@ async function main(): Promise<void> {
         await wb.openFile(file);
         const s = await timed(file, 'Backprop Lens: Show Graph', null);
         r.reopen.push(s);
-        log(`  ${file} close + Show Graph #${rep + 1}: ${s.ms} ms (runner: ${s.bundleMs ?? '?'} ms bundle, ${s.runMs ?? '?'} ms run)`);
+        log(`  ${file} close + Show Graph #${rep + 1}: ${s.ms} ms (runner: ${s.bundleMs ?? '?'} ms bundle, ${s.runMs ?? '?'} ms run; webview: ${markText(s)})`);
       }
       await closeAll();
     }

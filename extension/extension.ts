@@ -9,7 +9,6 @@ import * as vscode from 'vscode';
 import type { PanelCommand, TrainAction } from './protocol';
 import { quickFix } from './quickfix';
 import { ModelRunner } from './runner/runner';
-import { warmModelProcesses } from './runner/model-process';
 import { GraphPanel, VIEW_TYPE, type PanelServices } from './panel';
 import { defaultExportLine, isModelSource, MODEL_EXTENSIONS } from './modelFiles';
 import { restorableModelFile } from './restore';
@@ -269,10 +268,10 @@ class Lens implements vscode.Disposable {
   private updateContext(editor: vscode.TextEditor | undefined): void {
     const model = !!editor && this.isModel(editor.document);
     void vscode.commands.executeCommand('setContext', 'backpropLens.isModelFile', model);
-    // Once a model file is shown, a spare model process waits for its Show Graph (it runs no code
-    // until then), so the run does not wait for a process to start. Not at activation: most
-    // TypeScript files are not models. Model code runs only in a trusted workspace; runner.dispose ends it.
-    if (model && vscode.workspace.isTrusted) warmModelProcesses(this.modelHost());
+    // Once a model file is shown, the bundler compiles its WebAssembly and a spare model process
+    // waits for its Show Graph (neither runs model code), so the first run waits for neither. Not at
+    // activation: most TypeScript files are not models. Only in a trusted workspace; runner.dispose ends both.
+    if (model && vscode.workspace.isTrusted) this.runner.warm(editor!.document.uri.fsPath);
   }
 
   private codeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
@@ -352,10 +351,6 @@ class Lens implements vscode.Disposable {
       this.typingTimers.delete(file);
       void panel.run();
     }, delay));
-  }
-
-  private modelHost(): string {
-    return path.join(this.context.extensionPath, 'dist', 'model-host.js');
   }
 
   dispose(): void {

@@ -116,6 +116,7 @@ export class App {
   handle(m: HostMessage): void {
     switch (m.type) {
       case 'snapshot':
+        performance.mark('bpl:snapshot');
         this.receive(m.snapshot, m.file, m.fileName, m.runId, null);
         break;
       case 'running':

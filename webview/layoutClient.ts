@@ -20,7 +20,10 @@ export class LayoutClient {
   /** Where layouts ran last: the tests and the status line read it. */
   where: 'worker' | 'main' = 'main';
 
-  constructor(private readonly workerUri: string | undefined) {}
+  constructor(private readonly workerUri: string | undefined) {
+    // fetched and started now, while the host runs the model: the first graph does not wait for it
+    void this.start();
+  }
 
   private start(): Promise<Worker | null> {
     if (this.starting) return this.starting;

@@ -1,4 +1,5 @@
 /** Webview entry: build the app, listen for host messages, then say `ready`. */
+performance.mark('bpl:script');
 import { App } from './app';
 import { createHost } from './host';
 
@@ -12,4 +13,5 @@ host.onMessage((m) => {
     host.post({ type: 'error', message: `the panel failed on '${m.type}': ${String((err as Error)?.message ?? err)}` });
   }
 });
+performance.mark('bpl:ready');
 host.post({ type: 'ready' });
