@@ -119,7 +119,11 @@ export interface PanelPage {
 declare const window: any;
 declare const document: any;
 
-export async function openPanel(browser: Browser, url: string, opts: { theme?: ThemeName; state?: UiState | null; viewport?: { width: number; height: number } } = {}): Promise<PanelPage> {
+export async function openPanel(
+  browser: Browser, url: string,
+  /** `beforeLoad`: runs before the page loads (init scripts that must come before the panel's own, e.g. a fake Worker). */
+  opts: { theme?: ThemeName; state?: UiState | null; viewport?: { width: number; height: number }; beforeLoad?: (page: Page) => Promise<void> } = {},
+): Promise<PanelPage> {
   const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 800 }, reducedMotion: 'reduce' });
   const page = await context.newPage();
   const consoleErrors: string[] = [];
@@ -155,6 +159,7 @@ export async function openPanel(browser: Browser, url: string, opts: { theme?: T
       return m;
     };
   }, opts.state ?? null);
+  await opts.beforeLoad?.(page);
   await page.goto(url);
   try {
     await page.waitForFunction(() => (window as any).__posted.some((m: any) => m.type === 'ready'), undefined, { timeout: 20_000 });

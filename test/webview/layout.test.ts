@@ -4,7 +4,7 @@
  * says so in the canvas instead of leaving it blank.
  */
 import * as assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { GraphSnapshot } from '../../engine/trace/snapshot';
 import { build, launch, openPanel, screenshotPath, serve, traceModels, type PanelPage, type Served } from './harness';
 
@@ -28,8 +28,12 @@ export default f;
 };
 
 /** Replaces the panel's Worker before its first layout with one that answers every layout with `error`. */
-async function failingWorker(p: PanelPage, error: string): Promise<void> {
-  await p.page.evaluate((message: string) => {
+/**
+ * A Worker whose layouts all fail with `error`, installed before the panel's script runs (the
+ * panel starts its layout worker as it loads).
+ */
+const failingWorker = (error: string) => async (page: Page): Promise<void> => {
+  await page.addInitScript((message: string) => {
     window.Worker = class {
       onmessage: ((e: { data: unknown }) => void) | null = null;
       onerror: (() => void) | null = null;
@@ -39,7 +43,7 @@ async function failingWorker(p: PanelPage, error: string): Promise<void> {
       terminate() {}
     };
   }, error);
-}
+};
 
 const send = (p: PanelPage, s: GraphSnapshot, runId: number) => p.send({ type: 'snapshot', runId, file: s.file, fileName: 'model.ts', snapshot: s });
 
@@ -65,8 +69,8 @@ describe('webview: layouts of deep graphs, and layout failures', function () {
       await p.page.context().close();
     }
   });
-  const open = async () => {
-    const p = await openPanel(browser, served.pageUrl, { theme: 'light' });
+  const open = async (beforeLoad?: (page: Page) => Promise<void>) => {
+    const p = await openPanel(browser, served.pageUrl, { theme: 'light', beforeLoad });
     pages.push(p);
     return p;
   };
@@ -98,8 +102,7 @@ describe('webview: layouts of deep graphs, and layout failures', function () {
   });
 
   it('a layout that fails shows why in the canvas (not a blank one) and tells the host', async () => {
-    const p = await open();
-    await failingWorker(p, 'dagre gave up (a test failure)');
+    const p = await open(failingWorker('dagre gave up (a test failure)'));
     await send(p, traced.addmul.snapshot, 1);
     await p.page.waitForSelector('#app[data-layout-failed="1"]');
     const note = p.page.locator('[data-testid="layout-error"]');
@@ -113,8 +116,7 @@ describe('webview: layouts of deep graphs, and layout failures', function () {
   });
 
   it('a stack overflow in the worker is redone on the main thread, whose stack is larger', async () => {
-    const p = await open();
-    await failingWorker(p, 'Maximum call stack size exceeded');
+    const p = await open(failingWorker('Maximum call stack size exceeded'));
     await p.showSnapshot(traced.addmul.snapshot, 1);
     assert.equal(await p.page.evaluate(() => document.getElementById('app').dataset.layout), 'main');
     assert.equal(await p.page.locator('g.node').count(), traced.addmul.snapshot.nodes.length);
