@@ -17,6 +17,7 @@ import { hoverMarkdown, inlineValues, nodeForWord } from './snapshotView';
 const MODEL_SELECTOR: vscode.DocumentSelector = [
   { scheme: 'file', language: 'typescript' },
   { scheme: 'file', language: 'javascript' },
+  { scheme: 'file', language: 'python' },
 ];
 
 class Lens implements vscode.Disposable {
@@ -276,7 +277,7 @@ class Lens implements vscode.Disposable {
 
   private codeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
     if (!vscode.workspace.getConfiguration('backpropLens', doc.uri).get<boolean>('codeLens', true) || !this.isModel(doc)) return [];
-    const line = defaultExportLine(doc.getText());
+    const line = defaultExportLine(doc.getText(), doc.fileName);
     const range = new vscode.Range(line ?? 0, 0, line ?? 0, 0);
     const lenses = [new vscode.CodeLens(range, { title: '$(type-hierarchy) Show Graph', command: 'backpropLens.showGraph', arguments: [doc.uri], tooltip: 'Trace this model and show its computational graph with values and gradients' })];
     if (this.panels.has(doc.uri.fsPath)) lenses.push(new vscode.CodeLens(range, { title: '$(refresh) Re-run', command: 'backpropLens.rerun', tooltip: 'Trace the model again' }));

@@ -7,7 +7,9 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { snapshotToJSON, type GraphSnapshot } from '../engine/trace/snapshot';
 import { BACKEND_SETTINGS, packTypedArrays, parseWebviewMessage, type BackendSetting, type HostMessage, type PanelCommand, type WebviewMessage } from './protocol';
-import type { ModelRunner } from './runner/runner';
+import { isPythonFile, type ModelRunner } from './runner/runner';
+import { pythonFor } from './pythonEnv';
+import type { PythonInfo } from './runner/python';
 import type { RunError, RunOutcome } from './runner/types';
 import { limitSnapshot } from './snapshotView';
 import { TrainingSession } from './training';
@@ -186,9 +188,24 @@ export class GraphPanel {
     const runId = ++this.runId;
     this.post({ type: 'running', file: this.file, fileName: this.fileName });
     const cfg = vscode.workspace.getConfiguration('backpropLens', vscode.Uri.file(this.file));
+    let python: PythonInfo | undefined;
+    if (isPythonFile(this.file)) {
+      try {
+        python = await pythonFor(this.file);
+        output.appendLine(`[${this.fileName}] PyTorch ${python.torch} · ${python.executable} (Python ${python.version}, from ${python.source})`);
+      } catch (err) {
+        if (this.disposed || runId !== this.runId) return;
+        const errors: RunError[] = [{ kind: 'settings', file: this.file, line: null, column: null, message: String((err as Error).message) }];
+        this.lastErrors = errors;
+        output.appendLine(`[${this.fileName}] ${errors[0].message}`);
+        this.post({ type: 'errors', file: this.file, fileName: this.fileName, errors });
+        return;
+      }
+    }
     const outcome: RunOutcome = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Window, title: `Backprop Lens: tracing ${this.fileName}` },
       () => this.services.runner.run(this.file, {
+        python,
         contents,
         timeoutMs: cfg.get<number>('timeoutMs', 10000),
         memoryMb: cfg.get<number>('memoryLimitMb', 2048),

@@ -175,6 +175,8 @@ export function statusText(st: PanelState, shownNodes: number | null): string {
     parts.push(`${s.nodes.length} node${s.nodes.length === 1 ? '' : 's'}${shown}`);
   }
   parts.push(st.phase === 'ready' && st.trainStep !== null ? `at training step ${st.trainStep}` : phaseText[st.phase]);
+  // a PyTorch file: which PyTorch and which Python ran it
+  if (s?.runtime) parts.push(`PyTorch ${s.runtime.torch} · ${s.runtime.python}`);
   return parts.join(' · ');
 }
 

@@ -114,6 +114,8 @@ export interface GraphSnapshot {
   layers?: LayerStats[];
   /** Set when the file exports a defineTraining spec: the graph is one training step's, and the panel can train. */
   training?: TrainingInfo;
+  /** Set for a PyTorch file: the PyTorch and the Python that ran it (the panel says which). */
+  runtime?: { kind: 'pytorch'; torch: string; python: string; pythonVersion: string };
 }
 
 /** A training spec as the panel shows it before any run. */

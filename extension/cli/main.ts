@@ -12,7 +12,8 @@ import { formatNumber, shapeText, tensorBrief } from '../../engine/format';
 import { snapshotToJSON, type GraphSnapshot } from '../../engine/trace/snapshot';
 import { reportHtml } from '../report';
 import { terminalJson, terminalText, visibleName } from '../safe-text';
-import { ModelRunner } from '../runner/runner';
+import { ModelRunner, isPythonFile } from '../runner/runner';
+import { findPython } from '../runner/python';
 import { limitProblem, type LimitName, type RunError } from '../runner/types';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../../engine/optim/optimizer';
 import { SCHEDULE_PRESETS, type SchedulePreset } from '../../engine/optim/schedules';
@@ -22,6 +23,7 @@ const USAGE = `Usage: backprop-lens <command> FILE [options]
 
 Commands:
   trace FILE     run the model file, trace its graph and run backward from its default export
+                 (a .py file: run it with PyTorch and trace the torch ops it ran)
   report FILE    the same trace as one standalone HTML page (the graph view, snapshot embedded,
                  works offline in any browser): backprop-lens report FILE -o OUT.html
   train FILE     run the file's \`export default defineTraining({ … })\` headless and print the
@@ -36,6 +38,8 @@ Options:
   --memory MB        heap limit of the model's worker (default 2048)
   --max-elements N   tensors up to N elements carry values in the JSON (default 4096)
   --max-nodes N      refuse graphs larger than N nodes (default 20000)
+  --python PATH      the Python (with PyTorch) that runs a .py FILE (default: BPL_PYTHON, else
+                     python3 or python on PATH, else /usr/bin/python3)
   -h, --help         show this help
 
 Training options (override the file's spec):
@@ -103,7 +107,7 @@ export async function main(argv: string[]): Promise<number> {
       options: {
         json: { type: 'boolean' }, output: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' },
         timeout: { type: 'string' }, memory: { type: 'string' }, 'max-elements': { type: 'string' }, 'max-nodes': { type: 'string' },
-        'at-step': { type: 'string' },
+        'at-step': { type: 'string' }, python: { type: 'string' },
         optimizer: { type: 'string' }, lr: { type: 'string' }, schedule: { type: 'string' }, steps: { type: 'string' }, 'batch-size': { type: 'string' }, seed: { type: 'string' },
       },
     });
@@ -159,6 +163,19 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const runner = new ModelRunner(__dirname);
+  if (isPythonFile(file) && atStep !== null) {
+    say(process.stderr, 'backprop-lens: --at-step applies to TypeScript training files (a PyTorch file traces the pass it runs)\n');
+    return 1;
+  }
+  if (isPythonFile(file)) {
+    const chosen = values.python ?? process.env.BPL_PYTHON;
+    try {
+      Object.assign(opts, { python: await findPython(chosen ? [{ executable: chosen, source: values.python ? 'setting' : 'environment' }] : []) });
+    } catch (err) {
+      say(process.stderr, `backprop-lens: ${(err as Error).message}\n`);
+      return 1;
+    }
+  }
   if (command === 'train') {
     try {
       return await train(runner, file, { timeoutMs: opts.timeoutMs, memoryMb: opts.memoryMb }, overrides, !!values.json);

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { Bundler, type BundleProblem } from './bundler';
 import { BundleMap } from './sourcemap';
 import { ModelProcess, warmModelProcesses } from './model-process';
+import { findPython, pythonPackageDir, runPythonTrace, type PythonInfo } from './python';
 import type { GraphSnapshot } from '../../engine/trace/snapshot';
 import type { Checkpoint, TrainResult } from '../../engine/train/trainer';
 import type { GpuPlanOrReason } from '../../engine/train/plan';
@@ -59,12 +60,21 @@ export class ModelRunner {
     this.bundler = new Bundler(path.join(distDir, 'bundler.js'));
   }
 
-  /** Runs the model traced: one pass, the snapshot with values, gradients and diagnosis. */
+  /** Runs the model traced: one pass, the snapshot with values, gradients and diagnosis. A `.py` file runs in PyTorch (python.ts). */
   async run(file: string, opts: RunOptions = {}): Promise<RunOutcome> {
     file = path.resolve(file);
     const logs: LogLine[] = [];
     const refused = optionsProblem(file, opts);
     if (refused) return { ok: false, file, errors: [refused], logs, timings: { bundleMs: 0, runMs: 0 }, files: [file] };
+    if (isPythonFile(file)) {
+      let python: PythonInfo;
+      try {
+        python = opts.python ?? (await findPython([]));
+      } catch (err) {
+        return { ok: false, file, errors: [{ kind: 'settings', file, line: null, column: null, message: String((err as Error).message) }], logs, timings: { bundleMs: 0, runMs: 0 }, files: [file] };
+      }
+      return runPythonTrace(file, { ...opts, python, packageDir: pythonPackageDir(this.distDir), recordingLimitMs: RECORDING_LIMIT_MS });
+    }
     const { b, bundleMs } = await this.timedBundle(file, opts.contents, opts.bundleLimitMs);
     if (!b.ok) return { ok: false, file, errors: bundleErrors(b.errors, file), logs, timings: { bundleMs, runMs: 0 }, files: [file] };
     if (opts.signal?.aborted) return { ok: false, file, errors: [cancelled(file)], logs, timings: { bundleMs, runMs: 0 }, files: b.files };
@@ -439,6 +449,9 @@ function optionsProblem(file: string, opts: RunOptions): RunError | null {
   }
   return null;
 }
+
+/** A PyTorch model file (run by python/backprop_lens instead of the engine). */
+export const isPythonFile = (file: string) => /\.py$/i.test(file);
 
 function cancelled(file: string): RunError {
   return { kind: 'cancelled', file, line: null, column: null, message: 'The run was cancelled (its panel was closed).' };

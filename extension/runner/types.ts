@@ -38,6 +38,8 @@ export interface RunOptions {
   bundleLimitMs?: number;
   /** Ends the run when aborted (a closed panel): its model process is killed, the outcome is a 'cancelled' error. */
   signal?: AbortSignal;
+  /** The Python that runs a `.py` file (default: found on PATH; see python.ts). */
+  python?: import('./python').PythonInfo;
 }
 
 export interface RunTimings {

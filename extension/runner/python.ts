@@ -1,0 +1,312 @@
+/**
+ * PyTorch model files: finds a Python that has torch, runs the package `python/backprop_lens` in
+ * its own process on the user's file, and turns what it sends into the runner's outcomes. The
+ * process is watched like a TypeScript model's: the model's own time (from its `started` message
+ * to `recording`) against the timeout, recording against its own limit, its resident memory against
+ * the memory limit; past a limit it is asked where it was (SIGUSR1) and killed. Nothing here
+ * imports vscode: the extension and the CLI use it alike.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import { torchSnapshot } from '../../engine/trace/torch';
+import type { TorchTrace } from '../../engine/trace/torch-trace';
+import { TORCH_TRACE_VERSION } from '../../engine/trace/torch-trace';
+import { DEFAULTS, type LogLine, type RunError, type RunErrorKind, type RunOptions, type RunOutcome } from './types';
+
+/** The Python package's directory (shipped next to dist/). */
+export const pythonPackageDir = (distDir: string) => path.join(distDir, '..', 'python');
+
+/** A Python that can run PyTorch files, and how it was chosen. */
+export interface PythonInfo {
+  executable: string;
+  /** Where the choice came from, for the panel and the output channel. */
+  source: 'setting' | 'python-extension' | 'environment' | 'path';
+  version: string;
+  torch: string;
+}
+
+/** Why no Python could run the file, as the user should read it. */
+export class NoPythonError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NoPythonError';
+  }
+}
+
+const probed = new Map<string, Promise<{ version: string; torch: string } | { problem: string }>>();
+
+const PROBE = 'import sys, json\ntry:\n import torch\n t = torch.__version__\nexcept Exception as e:\n t = None\nprint(json.dumps({"version": sys.version.split()[0], "torch": t}))';
+
+/** What `executable` is: its Python and torch versions, or why it cannot run PyTorch files (asked once per executable, without blocking). */
+export function probePython(executable: string): Promise<{ version: string; torch: string } | { problem: string }> {
+  let known = probed.get(executable);
+  if (!known) {
+    known = new Promise((resolve) => {
+      let out = '';
+      let err = '';
+      let child: ChildProcess;
+      try {
+        child = spawn(executable, ['-c', PROBE], { stdio: ['ignore', 'pipe', 'pipe'] });
+      } catch (e) {
+        resolve({ problem: `${executable} did not run (${(e as Error).message})` });
+        return;
+      }
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString('utf8')));
+      child.stderr!.on('data', (d: Buffer) => (err += d.toString('utf8')));
+      child.on('error', (e) => {
+        clearTimeout(timer);
+        resolve({ problem: `${executable} did not run (${e.message})` });
+      });
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        if (code !== 0) {
+          resolve({ problem: `${executable} did not run (${(err.trim().split('\n').pop() || `exit code ${code}`)})` });
+          return;
+        }
+        try {
+          const v = JSON.parse(out.trim().split('\n').pop() ?? '') as { version: string; torch: string | null };
+          resolve(v.torch ? { version: v.version, torch: v.torch } : { problem: `${executable} (Python ${v.version}) has no torch` });
+        } catch {
+          resolve({ problem: `${executable} did not say its version` });
+        }
+      });
+    });
+    probed.set(executable, known);
+  }
+  return known;
+}
+
+const SOURCES: Record<PythonInfo['source'], string> = {
+  setting: 'the "backpropLens.python" setting or --python', 'python-extension': "the Python extension's interpreter", environment: 'BPL_PYTHON', path: 'PATH',
+};
+
+const INSTALL_HINT = 'Install PyTorch for it (pip install torch; on Debian or Ubuntu, apt-get install python3-torch), or point the "backpropLens.python" setting (the CLI: --python or BPL_PYTHON) at a Python that has it.';
+
+/**
+ * The Python to run PyTorch files with: the first chosen candidate (the setting, the Python
+ * extension's interpreter), which must import torch (else an error naming it); with none chosen,
+ * `python3`, then `python`, then Debian's `/usr/bin/python3` (a version manager's shim may come
+ * first on PATH with no torch).
+ */
+export async function findPython(chosen: { executable: string; source: PythonInfo['source'] }[]): Promise<PythonInfo> {
+  for (const c of chosen) {
+    const p = await probePython(c.executable);
+    if ('problem' in p) throw new NoPythonError(`Backprop Lens runs PyTorch files with ${c.executable} (${SOURCES[c.source]}), but ${p.problem}. ${INSTALL_HINT}`);
+    return { executable: c.executable, source: c.source, ...p };
+  }
+  const tried: string[] = [];
+  for (const exe of ['python3', 'python', '/usr/bin/python3']) {
+    const p = await probePython(exe);
+    if ('problem' in p) {
+      tried.push(p.problem);
+      continue;
+    }
+    return { executable: exe, source: 'path', ...p };
+  }
+  throw new NoPythonError(`Backprop Lens needs Python 3 with PyTorch to run .py files, and found none: ${tried.join('; ')}. ${INSTALL_HINT}`);
+}
+
+/** Resident memory of a process in MB (Linux /proc, else ps), or null when it cannot be read. */
+function residentMb(pid: number): number | null {
+  try {
+    const statm = fs.readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ');
+    return (Number(statm[1]) * 4096) / 2 ** 20;
+  } catch {
+    const r = spawnSync('ps', ['-o', 'rss=', '-p', String(pid)], { encoding: 'utf8' });
+    const kb = Number(r.stdout.trim());
+    return r.status === 0 && Number.isFinite(kb) ? kb / 1024 : null;
+  }
+}
+
+/** Lines of a stream, as they come (a partial last line is held until its newline). */
+function lines(stream: Readable, each: (line: string) => void): void {
+  let buffer = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    buffer += chunk;
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      each(buffer.slice(0, nl));
+      buffer = buffer.slice(nl + 1);
+    }
+  });
+  stream.on('end', () => {
+    if (buffer) each(buffer);
+  });
+}
+
+/** The package's messages (python/backprop_lens: JSON lines on fd 3). */
+type PythonMessage =
+  | { type: 'started' }
+  | { type: 'recording' }
+  | { type: 'where'; file: string | null; line: number | null }
+  | { type: 'result'; trace: TorchTrace }
+  | { type: 'error'; error: { kind: string; message: string; file: string | null; line: number | null; column: number | null; traceback?: string } };
+
+const KINDS: readonly RunErrorKind[] = ['syntax', 'runtime', 'shape', 'export', 'too-large'];
+/** The largest message the package may send (a trace of 20,000 nodes with payloads stays far below). */
+const MAX_MESSAGE = 512 * 2 ** 20;
+
+/** Checks a message's envelope (the process runs the user's code: what it sends is not trusted). */
+function parseMessage(line: string): PythonMessage | string {
+  if (line.length > MAX_MESSAGE) return `a message of ${line.length} characters`;
+  let m: unknown;
+  try {
+    m = JSON.parse(line);
+  } catch {
+    return 'a line that is not JSON';
+  }
+  if (typeof m !== 'object' || m === null || typeof (m as { type?: unknown }).type !== 'string') return 'a message without a type';
+  const t = (m as { type: string }).type;
+  if (t === 'result') {
+    const trace = (m as { trace?: Partial<TorchTrace> }).trace;
+    if (!trace || trace.version !== TORCH_TRACE_VERSION || !Array.isArray(trace.nodes) || !Array.isArray(trace.steps) || typeof trace.output !== 'number') return 'a result that is not a trace of this version';
+    if (trace.output < 0 || trace.output >= trace.nodes.length) return 'a trace whose output is not one of its nodes';
+  } else if (t === 'error') {
+    const e = (m as { error?: { kind?: unknown; message?: unknown } }).error;
+    if (!e || typeof e.message !== 'string' || typeof e.kind !== 'string') return 'an error without a kind and a message';
+  } else if (!['started', 'recording', 'where'].includes(t)) return `a message of type ${JSON.stringify(t).slice(0, 40)}`;
+  return m as PythonMessage;
+}
+
+export interface PythonRunOptions extends RunOptions {
+  /** The interpreter (findPython). */
+  python: PythonInfo;
+  /** The package's directory (pythonPackageDir). */
+  packageDir: string;
+  /** Recording the graph once the model's code is done: its own limit. */
+  recordingLimitMs?: number;
+  /** Starting Python and importing torch (not charged to the model). */
+  startupLimitMs?: number;
+}
+
+/** Runs a PyTorch file traced: its graph, values, gradients and backward pass, as the same outcome a TypeScript model gives. */
+export function runPythonTrace(file: string, opts: PythonRunOptions): Promise<RunOutcome> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs;
+  const memoryMb = opts.memoryMb ?? DEFAULTS.memoryMb;
+  const recordingLimitMs = opts.recordingLimitMs ?? 60_000;
+  const startupLimitMs = opts.startupLimitMs ?? 60_000;
+  const logs: LogLine[] = [];
+  const t0 = performance.now();
+  const fail = (kind: RunErrorKind, message: string, at: { file?: string | null; line?: number | null; column?: number | null } = {}): RunError =>
+    ({ kind, file: at.file ?? file, line: at.line ?? null, column: at.column ?? null, message });
+  return new Promise<RunOutcome>((resolve) => {
+    const env = {
+      ...process.env,
+      PYTHONPATH: [opts.packageDir, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+      BPL_FD: '3',
+      PYTHONUNBUFFERED: '1',
+      PYTHONDONTWRITEBYTECODE: '1',
+    };
+    const args = ['-X', 'utf8', '-m', 'backprop_lens', 'trace', file,
+      '--max-elements', String(opts.maxElements ?? DEFAULTS.maxElements), '--max-nodes', String(opts.maxNodes ?? DEFAULTS.maxNodes)];
+    let child: ChildProcess;
+    try {
+      child = spawn(opts.python.executable, args, { cwd: path.dirname(file), env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    } catch (err) {
+      resolve({ ok: false, file, errors: [fail('internal', `Could not start ${opts.python.executable}: ${String((err as Error).message)}`)], logs, timings: { bundleMs: 0, runMs: 0 }, files: [file] });
+      return;
+    }
+    let settled = false;
+    let startedAt: number | null = null;
+    let recordingAt: number | null = null;
+    let where: { file: string | null; line: number | null } | null = null;
+    let pendingStop: RunError | null = null;
+    const finish = (o: { errors: RunError[] } | { trace: TorchTrace }) => {
+      if (settled) return;
+      settled = true;
+      clearInterval(watch);
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      const timings = { bundleMs: 0, runMs: performance.now() - t0 };
+      if ('errors' in o) {
+        resolve({ ok: false, file, errors: o.errors, logs, timings, files: [file] });
+        return;
+      }
+      try {
+        const snapshot = torchSnapshot(o.trace, { verify: process.env.BPL_VERIFY_SNAPSHOTS === '1' });
+        snapshot.runtime = { kind: 'pytorch', torch: opts.python.torch, python: opts.python.executable, pythonVersion: opts.python.version };
+        resolve({ ok: true, file, snapshot, logs, timings, files: [file] });
+      } catch (err) {
+        resolve({ ok: false, file, errors: [fail('internal', `The PyTorch trace could not be shown: ${String((err as Error).message)}`)], logs, timings, files: [file] });
+      }
+    };
+    /** Stops the process past a limit: asks where it is (SIGUSR1, answered with a `where` message), then kills it. */
+    const stop = (error: RunError) => {
+      if (pendingStop || settled) return;
+      pendingStop = error;
+      try {
+        child.kill('SIGUSR1');
+      } catch {
+        // the process is gone already
+      }
+      setTimeout(() => finish({ errors: [located(error)] }), 300);
+    };
+    const located = (error: RunError): RunError => (where?.line ? { ...error, file: where.file ?? error.file, line: where.line, message: `${error.message} It was running line ${where.line}.` } : error);
+    const onAbort = () => finish({ errors: [fail('cancelled', 'The run was cancelled (its panel was closed).')] });
+    opts.signal?.addEventListener('abort', onAbort);
+
+    const watch = setInterval(() => {
+      const now = performance.now();
+      if (startedAt === null) {
+        if (now - t0 > startupLimitMs) stop(fail('internal', `Python did not start the model within ${startupLimitMs / 1000} s (importing torch; is the machine overloaded?).`));
+      } else if (recordingAt === null) {
+        if (now - startedAt > timeoutMs) stop(fail('timeout', `The model ran longer than ${timeoutMs / 1000} s and was stopped. The limit is the "backpropLens.timeoutMs" setting.`));
+      } else if (now - recordingAt > recordingLimitMs) {
+        stop(fail('timeout', `The model ran, but recording its graph took longer than ${recordingLimitMs / 1000} s and was stopped. Recording has its own limit, apart from the model's "backpropLens.timeoutMs"; a smaller graph records faster.`));
+      }
+      const mb = child.pid !== undefined ? residentMb(child.pid) : null;
+      if (mb !== null && mb > memoryMb) stop(fail('memory', `The model's process uses ${mb.toFixed(0)} MB, more than the memory limit of ${memoryMb} MB (the "backpropLens.memoryLimitMb" setting).`));
+    }, 100);
+
+    const pipe = (stream: 'stdout' | 'stderr') => (text: string) => {
+      const line = { stream, text };
+      logs.push(line);
+      opts.onLog?.(line);
+    };
+    lines(child.stdout!, pipe('stdout'));
+    lines(child.stderr!, pipe('stderr'));
+    lines(child.stdio[3] as Readable, (text) => {
+      if (!text.trim()) return;
+      const m = parseMessage(text);
+      if (typeof m === 'string') {
+        finish({ errors: [fail('internal', `The Python process sent ${m}; nothing of it is used.`)] });
+        return;
+      }
+      switch (m.type) {
+        case 'started':
+          startedAt = performance.now();
+          break;
+        case 'recording':
+          recordingAt = performance.now();
+          break;
+        case 'where':
+          where = { file: m.file, line: m.line };
+          if (pendingStop) finish({ errors: [located(pendingStop)] });
+          break;
+        case 'result':
+          finish({ trace: m.trace });
+          break;
+        case 'error': {
+          const e = m.error;
+          const kind = (KINDS as readonly string[]).includes(e.kind) ? (e.kind as RunErrorKind) : 'runtime';
+          finish({ errors: [{ ...fail(kind, e.message, e), stack: e.traceback }] });
+          break;
+        }
+      }
+    });
+    child.on('error', (err) => finish({ errors: [fail('internal', `Could not run ${opts.python.executable}: ${err.message}`)] }));
+    child.on('exit', (code, signal) => {
+      // let the pipes deliver what was sent before the exit
+      setTimeout(() => {
+        if (settled) return;
+        const tail = logs.filter((l) => l.stream === 'stderr').slice(-5).map((l) => l.text).join('\n');
+        const how = signal ? `was killed (${signal})` : `exited with code ${code}`;
+        finish({ errors: [located(fail('runtime', `The Python process ${how} before it sent a result.${tail ? `\n${tail}` : ''}`))] });
+      }, 50);
+    });
+  });
+}
