@@ -34,6 +34,8 @@ export interface LayerStats {
   saturated: number | null;
   /** Source line of the layer's weight (where the layer was created). */
   source: Tensor['source'];
+  /** ‖Δw‖/‖w‖ of the layer's weight over the last update (healthy near 1e-3), when it is known. */
+  updateRatio?: number | null;
 }
 
 interface Call {
