@@ -13,7 +13,7 @@ import { snapshotToJSON, type GraphSnapshot } from '../../engine/trace/snapshot'
 import { reportHtml } from '../report';
 import { terminalJson, terminalText, visibleName } from '../safe-text';
 import { ModelRunner, isPythonFile } from '../runner/runner';
-import { findPython } from '../runner/python';
+import { findPython, type PythonInfo } from '../runner/python';
 import { limitProblem, type LimitName, type RunError } from '../runner/types';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../../engine/optim/optimizer';
 import { SCHEDULE_PRESETS, type SchedulePreset } from '../../engine/optim/schedules';
@@ -28,6 +28,7 @@ Commands:
                  works offline in any browser): backprop-lens report FILE -o OUT.html
   train FILE     run the file's \`export default defineTraining({ … })\` headless and print the
                  loss history, final parameters, per-layer summaries and the diagnosis
+                 (a .py script: run it with PyTorch; what its watch(model) records)
 
 Options:
   --json             trace: print the snapshot as JSON (stdout) instead of a table
@@ -178,7 +179,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (command === 'train') {
     try {
-      return await train(runner, file, { timeoutMs: opts.timeoutMs, memoryMb: opts.memoryMb }, overrides, !!values.json);
+      if (isPythonFile(file) && trainFlags.length) {
+        say(process.stderr, `backprop-lens: --${trainFlags[0]} applies to TypeScript training files (a PyTorch script trains as it is written; watch(model) reports it)\n`);
+        return 1;
+      }
+      return await train(runner, file, { timeoutMs: opts.timeoutMs, memoryMb: opts.memoryMb, python: (opts as { python?: PythonInfo }).python }, overrides, !!values.json);
     } finally {
       runner.dispose();
     }
@@ -250,7 +255,7 @@ function trainTable(r: TrainResult): string {
   return out.join('\n');
 }
 
-async function train(runner: ModelRunner, file: string, opts: { timeoutMs?: number; memoryMb?: number }, overrides: TrainingOverrides, json: boolean): Promise<number> {
+async function train(runner: ModelRunner, file: string, opts: { timeoutMs?: number; memoryMb?: number; python?: PythonInfo }, overrides: TrainingOverrides, json: boolean): Promise<number> {
   const tty = !json && process.stderr.isTTY;
   const run = await runner.train(file, {
     ...opts, overrides,

@@ -13,7 +13,11 @@ import type { Readable } from 'node:stream';
 import { torchSnapshot } from '../../engine/trace/torch';
 import type { TorchTrace } from '../../engine/trace/torch-trace';
 import { TORCH_TRACE_VERSION } from '../../engine/trace/torch-trace';
-import { DEFAULTS, type LogLine, type RunError, type RunErrorKind, type RunOptions, type RunOutcome } from './types';
+import { WatchedRun } from '../../engine/train/watch';
+import type { WatchRecord } from '../../engine/train/watch-records';
+import type { GpuPlanOrReason } from '../../engine/train/plan';
+import { DEFAULTS, mergeProgress, type InspectOutcome, type LogLine, type RunError, type RunErrorKind, type RunOptions, type RunOutcome, type TrainOptions, type TrainOutcome, type TrainProgress } from './types';
+import type { TrainingRun } from './runner';
 
 /** The Python package's directory (shipped next to dist/). */
 export const pythonPackageDir = (distDir: string) => path.join(distDir, '..', 'python');
@@ -144,11 +148,13 @@ type PythonMessage =
   | { type: 'recording' }
   | { type: 'where'; file: string | null; line: number | null }
   | { type: 'result'; trace: TorchTrace }
-  | { type: 'error'; error: { kind: string; message: string; file: string | null; line: number | null; column: number | null; traceback?: string } };
+  | { type: 'error'; error: { kind: string; message: string; file: string | null; line: number | null; column: number | null; traceback?: string } }
+  | WatchRecord;
 
 const KINDS: readonly RunErrorKind[] = ['syntax', 'runtime', 'shape', 'export', 'too-large'];
 /** The largest message the package may send (a trace of 20,000 nodes with payloads stays far below). */
 const MAX_MESSAGE = 512 * 2 ** 20;
+const WATCH_TYPES = ['watch-start', 'watch-step', 'watch-end'];
 
 /** Checks a message's envelope (the process runs the user's code: what it sends is not trusted). */
 function parseMessage(line: string): PythonMessage | string {
@@ -168,7 +174,7 @@ function parseMessage(line: string): PythonMessage | string {
   } else if (t === 'error') {
     const e = (m as { error?: { kind?: unknown; message?: unknown } }).error;
     if (!e || typeof e.message !== 'string' || typeof e.kind !== 'string') return 'an error without a kind and a message';
-  } else if (!['started', 'recording', 'where'].includes(t)) return `a message of type ${JSON.stringify(t).slice(0, 40)}`;
+  } else if (!['started', 'recording', 'where', ...WATCH_TYPES].includes(t)) return `a message of type ${JSON.stringify(t).slice(0, 40)}`;
   return m as PythonMessage;
 }
 
@@ -183,130 +189,258 @@ export interface PythonRunOptions extends RunOptions {
   startupLimitMs?: number;
 }
 
-/** Runs a PyTorch file traced: its graph, values, gradients and backward pass, as the same outcome a TypeScript model gives. */
-export function runPythonTrace(file: string, opts: PythonRunOptions): Promise<RunOutcome> {
-  const timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs;
-  const memoryMb = opts.memoryMb ?? DEFAULTS.memoryMb;
-  const recordingLimitMs = opts.recordingLimitMs ?? 60_000;
-  const startupLimitMs = opts.startupLimitMs ?? 60_000;
-  const logs: LogLine[] = [];
-  const t0 = performance.now();
-  const fail = (kind: RunErrorKind, message: string, at: { file?: string | null; line?: number | null; column?: number | null } = {}): RunError =>
-    ({ kind, file: at.file ?? file, line: at.line ?? null, column: at.column ?? null, message });
-  return new Promise<RunOutcome>((resolve) => {
+type Located = { file?: string | null; line?: number | null; column?: number | null };
+
+/**
+ * One run of the package on the user's file (`trace` or `train`), watched: the limits, the
+ * messages, the exit. `onMessage` sees every checked message; the run ends when `finish` is
+ * called (by the caller's handler or here, for a limit, an error message or an early exit).
+ */
+class PythonProcess {
+  private readonly child: ChildProcess | null;
+  private settled = false;
+  private startedAt: number | null = null;
+  private recordingAt: number | null = null;
+  /** Training: the last record's time (each step must come within the timeout). */
+  private lastRecordAt: number | null = null;
+  private where: { file: string | null; line: number | null } | null = null;
+  private pendingStop: RunError | null = null;
+  private readonly watch: NodeJS.Timeout;
+  readonly logs: LogLine[] = [];
+  private readonly t0 = performance.now();
+
+  constructor(
+    private readonly file: string, mode: 'trace' | 'train', private readonly opts: PythonRunOptions,
+    private readonly onMessage: (m: PythonMessage) => void,
+    private readonly onEnd: (errors: RunError[] | null) => void,
+  ) {
     const env = {
       ...process.env,
       PYTHONPATH: [opts.packageDir, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
-      BPL_FD: '3',
-      PYTHONUNBUFFERED: '1',
-      PYTHONDONTWRITEBYTECODE: '1',
+      BPL_FD: '3', PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1',
     };
-    const args = ['-X', 'utf8', '-m', 'backprop_lens', 'trace', file,
-      '--max-elements', String(opts.maxElements ?? DEFAULTS.maxElements), '--max-nodes', String(opts.maxNodes ?? DEFAULTS.maxNodes)];
-    let child: ChildProcess;
+    const args = ['-X', 'utf8', '-m', 'backprop_lens', mode, file];
+    if (mode === 'trace') args.push('--max-elements', String(opts.maxElements ?? DEFAULTS.maxElements), '--max-nodes', String(opts.maxNodes ?? DEFAULTS.maxNodes));
+    let child: ChildProcess | null = null;
     try {
-      child = spawn(opts.python.executable, args, { cwd: path.dirname(file), env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+      child = spawn(opts.python.executable, args, { cwd: path.dirname(file), env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
     } catch (err) {
-      resolve({ ok: false, file, errors: [fail('internal', `Could not start ${opts.python.executable}: ${String((err as Error).message)}`)], logs, timings: { bundleMs: 0, runMs: 0 }, files: [file] });
-      return;
+      queueMicrotask(() => this.finish([this.fail('internal', `Could not start ${opts.python.executable}: ${String((err as Error).message)}`)]));
     }
-    let settled = false;
-    let startedAt: number | null = null;
-    let recordingAt: number | null = null;
-    let where: { file: string | null; line: number | null } | null = null;
-    let pendingStop: RunError | null = null;
-    const finish = (o: { errors: RunError[] } | { trace: TorchTrace }) => {
-      if (settled) return;
-      settled = true;
-      clearInterval(watch);
-      opts.signal?.removeEventListener('abort', onAbort);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      const timings = { bundleMs: 0, runMs: performance.now() - t0 };
-      if ('errors' in o) {
-        resolve({ ok: false, file, errors: o.errors, logs, timings, files: [file] });
-        return;
-      }
-      try {
-        const snapshot = torchSnapshot(o.trace, { verify: process.env.BPL_VERIFY_SNAPSHOTS === '1' });
-        snapshot.runtime = { kind: 'pytorch', torch: opts.python.torch, python: opts.python.executable, pythonVersion: opts.python.version };
-        resolve({ ok: true, file, snapshot, logs, timings, files: [file] });
-      } catch (err) {
-        resolve({ ok: false, file, errors: [fail('internal', `The PyTorch trace could not be shown: ${String((err as Error).message)}`)], logs, timings, files: [file] });
-      }
-    };
-    /** Stops the process past a limit: asks where it is (SIGUSR1, answered with a `where` message), then kills it. */
-    const stop = (error: RunError) => {
-      if (pendingStop || settled) return;
-      pendingStop = error;
-      try {
-        child.kill('SIGUSR1');
-      } catch {
-        // the process is gone already
-      }
-      setTimeout(() => finish({ errors: [located(error)] }), 300);
-    };
-    const located = (error: RunError): RunError => (where?.line ? { ...error, file: where.file ?? error.file, line: where.line, message: `${error.message} It was running line ${where.line}.` } : error);
-    const onAbort = () => finish({ errors: [fail('cancelled', 'The run was cancelled (its panel was closed).')] });
-    opts.signal?.addEventListener('abort', onAbort);
-
-    const watch = setInterval(() => {
-      const now = performance.now();
-      if (startedAt === null) {
-        if (now - t0 > startupLimitMs) stop(fail('internal', `Python did not start the model within ${startupLimitMs / 1000} s (importing torch; is the machine overloaded?).`));
-      } else if (recordingAt === null) {
-        if (now - startedAt > timeoutMs) stop(fail('timeout', `The model ran longer than ${timeoutMs / 1000} s and was stopped. The limit is the "backpropLens.timeoutMs" setting.`));
-      } else if (now - recordingAt > recordingLimitMs) {
-        stop(fail('timeout', `The model ran, but recording its graph took longer than ${recordingLimitMs / 1000} s and was stopped. Recording has its own limit, apart from the model's "backpropLens.timeoutMs"; a smaller graph records faster.`));
-      }
-      const mb = child.pid !== undefined ? residentMb(child.pid) : null;
-      if (mb !== null && mb > memoryMb) stop(fail('memory', `The model's process uses ${mb.toFixed(0)} MB, more than the memory limit of ${memoryMb} MB (the "backpropLens.memoryLimitMb" setting).`));
-    }, 100);
-
+    this.child = child;
+    this.watch = setInterval(() => this.check(mode), 100);
+    opts.signal?.addEventListener('abort', this.onAbort);
+    if (!child) return;
     const pipe = (stream: 'stdout' | 'stderr') => (text: string) => {
       const line = { stream, text };
-      logs.push(line);
+      this.logs.push(line);
       opts.onLog?.(line);
     };
     lines(child.stdout!, pipe('stdout'));
     lines(child.stderr!, pipe('stderr'));
-    lines(child.stdio[3] as Readable, (text) => {
-      if (!text.trim()) return;
-      const m = parseMessage(text);
-      if (typeof m === 'string') {
-        finish({ errors: [fail('internal', `The Python process sent ${m}; nothing of it is used.`)] });
-        return;
-      }
-      switch (m.type) {
-        case 'started':
-          startedAt = performance.now();
-          break;
-        case 'recording':
-          recordingAt = performance.now();
-          break;
-        case 'where':
-          where = { file: m.file, line: m.line };
-          if (pendingStop) finish({ errors: [located(pendingStop)] });
-          break;
-        case 'result':
-          finish({ trace: m.trace });
-          break;
-        case 'error': {
-          const e = m.error;
-          const kind = (KINDS as readonly string[]).includes(e.kind) ? (e.kind as RunErrorKind) : 'runtime';
-          finish({ errors: [{ ...fail(kind, e.message, e), stack: e.traceback }] });
-          break;
-        }
-      }
-    });
-    child.on('error', (err) => finish({ errors: [fail('internal', `Could not run ${opts.python.executable}: ${err.message}`)] }));
+    lines(child.stdio[3] as Readable, (text) => this.receive(text));
+    child.stdin!.on('error', () => {}); // the process may be gone before a control arrives
+    child.on('error', (err) => this.finish([this.fail('internal', `Could not run ${opts.python.executable}: ${err.message}`)]));
     child.on('exit', (code, signal) => {
       // let the pipes deliver what was sent before the exit
       setTimeout(() => {
-        if (settled) return;
-        const tail = logs.filter((l) => l.stream === 'stderr').slice(-5).map((l) => l.text).join('\n');
+        if (this.settled) return;
+        if (mode === 'train' && code === 0 && !signal) {
+          this.finish(null);
+          return;
+        }
+        const tail = this.logs.filter((l) => l.stream === 'stderr').slice(-5).map((l) => l.text).join('\n');
         const how = signal ? `was killed (${signal})` : `exited with code ${code}`;
-        finish({ errors: [located(fail('runtime', `The Python process ${how} before it sent a result.${tail ? `\n${tail}` : ''}`))] });
+        this.finish([this.located(this.fail('runtime', `The Python process ${how} before it sent a result.${tail ? `\n${tail}` : ''}`))]);
       }, 50);
     });
+  }
+
+  get runMs(): number {
+    return performance.now() - this.t0;
+  }
+
+  fail(kind: RunErrorKind, message: string, at: Located = {}): RunError {
+    return { kind, file: at.file ?? this.file, line: at.line ?? null, column: at.column ?? null, message };
+  }
+
+  /** Sends a control message to the package (training: pause, resume, step, stop), as a JSON line on its stdin. */
+  send(control: Record<string, unknown>): void {
+    if (this.settled || !this.child?.stdin?.writable) return;
+    this.child.stdin.write(`${JSON.stringify(control)}\n`);
+  }
+
+  finish(errors: RunError[] | null): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearInterval(this.watch);
+    this.opts.signal?.removeEventListener('abort', this.onAbort);
+    const child = this.child;
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    this.onEnd(errors);
+  }
+
+  private readonly onAbort = () => this.finish([this.fail('cancelled', 'The run was cancelled (its panel was closed).')]);
+
+  private located(error: RunError): RunError {
+    const w = this.where;
+    return w?.line ? { ...error, file: w.file ?? error.file, line: w.line, message: `${error.message} It was running line ${w.line}.` } : error;
+  }
+
+  /** Stops the process past a limit: asks where it is (SIGUSR1, answered with a `where` message), then kills it. */
+  private stop(error: RunError): void {
+    if (this.pendingStop || this.settled) return;
+    this.pendingStop = error;
+    try {
+      this.child?.kill('SIGUSR1');
+    } catch {
+      // the process is gone already
+    }
+    setTimeout(() => this.finish([this.located(error)]), 300);
+  }
+
+  private check(mode: 'trace' | 'train'): void {
+    const now = performance.now();
+    const { timeoutMs = DEFAULTS.timeoutMs, memoryMb = DEFAULTS.memoryMb } = this.opts;
+    const startupLimitMs = this.opts.startupLimitMs ?? 60_000;
+    const recordingLimitMs = this.opts.recordingLimitMs ?? 60_000;
+    if (this.startedAt === null) {
+      if (now - this.t0 > startupLimitMs) this.stop(this.fail('internal', `Python did not start the model within ${startupLimitMs / 1000} s (importing torch; is the machine overloaded?).`));
+    } else if (mode === 'train') {
+      if (this.paused) this.lastRecordAt = now;
+      else if (now - (this.lastRecordAt ?? this.startedAt) > timeoutMs) {
+        this.stop(this.fail('timeout', this.lastRecordAt === null
+          ? `The script ran ${timeoutMs / 1000} s without reaching its first watched step and was stopped. The limit is the "backpropLens.timeoutMs" setting (the time a training step may take).`
+          : `A training step ran longer than ${timeoutMs / 1000} s and was stopped. The limit is the "backpropLens.timeoutMs" setting.`));
+      }
+    } else if (this.recordingAt === null) {
+      if (now - this.startedAt > timeoutMs) this.stop(this.fail('timeout', `The model ran longer than ${timeoutMs / 1000} s and was stopped. The limit is the "backpropLens.timeoutMs" setting.`));
+    } else if (now - this.recordingAt > recordingLimitMs) {
+      this.stop(this.fail('timeout', `The model ran, but recording its graph took longer than ${recordingLimitMs / 1000} s and was stopped. Recording has its own limit, apart from the model's "backpropLens.timeoutMs"; a smaller graph records faster.`));
+    }
+    const mb = this.child?.pid !== undefined ? residentMb(this.child.pid) : null;
+    if (mb !== null && mb > memoryMb) this.stop(this.fail('memory', `The model's process uses ${mb.toFixed(0)} MB, more than the memory limit of ${memoryMb} MB (the "backpropLens.memoryLimitMb" setting).`));
+  }
+
+  /** Set by a training run's controls: a paused run is not timed. */
+  paused = false;
+
+  private receive(text: string): void {
+    if (!text.trim() || this.settled) return;
+    const m = parseMessage(text);
+    if (typeof m === 'string') {
+      this.finish([this.fail('internal', `The Python process sent ${m}; nothing of it is used.`)]);
+      return;
+    }
+    switch (m.type) {
+      case 'started':
+        this.startedAt = performance.now();
+        break;
+      case 'recording':
+        this.recordingAt = performance.now();
+        break;
+      case 'where':
+        this.where = { file: m.file, line: m.line };
+        if (this.pendingStop) this.finish([this.located(this.pendingStop)]);
+        return;
+      case 'error': {
+        const e = m.error;
+        const kind = (KINDS as readonly string[]).includes(e.kind) ? (e.kind as RunErrorKind) : 'runtime';
+        this.finish([{ ...this.fail(kind, e.message, e), stack: e.traceback }]);
+        return;
+      }
+      default:
+        if (WATCH_TYPES.includes(m.type)) this.lastRecordAt = performance.now();
+    }
+    this.onMessage(m);
+  }
+}
+
+/** Runs a PyTorch file traced: its graph, values, gradients and backward pass, as the same outcome a TypeScript model gives. */
+export function runPythonTrace(file: string, opts: PythonRunOptions): Promise<RunOutcome> {
+  return new Promise<RunOutcome>((resolve) => {
+    let trace: TorchTrace | null = null;
+    const proc: PythonProcess = new PythonProcess(file, 'trace', opts, (m) => {
+      if (m.type !== 'result') return;
+      trace = m.trace;
+      proc.finish(null);
+    }, (errors) => {
+      const timings = { bundleMs: 0, runMs: proc.runMs };
+      if (errors) {
+        resolve({ ok: false, file, errors, logs: proc.logs, timings, files: [file] });
+        return;
+      }
+      if (!trace) {
+        resolve({ ok: false, file, errors: [proc.fail('internal', 'The Python process ended without a result.')], logs: proc.logs, timings, files: [file] });
+        return;
+      }
+      try {
+        const snapshot = torchSnapshot(trace, { verify: process.env.BPL_VERIFY_SNAPSHOTS === '1' });
+        snapshot.runtime = { kind: 'pytorch', torch: opts.python.torch, python: opts.python.executable, pythonVersion: opts.python.version };
+        resolve({ ok: true, file, snapshot, logs: proc.logs, timings, files: [file] });
+      } catch (err) {
+        resolve({ ok: false, file, errors: [proc.fail('internal', `The PyTorch trace could not be shown: ${String((err as Error).message)}`)], logs: proc.logs, timings, files: [file] });
+      }
+    });
   });
+}
+
+/**
+ * Runs a PyTorch training script whose loop calls `watch(model)`: its loss, layer summaries and
+ * diagnosis arrive as it trains (`onProgress`), as a TypeScript training run's do. Pause, resume and
+ * single steps take effect at the next watched step; stop ends the script there.
+ */
+export function runPythonTrain(file: string, opts: PythonRunOptions & TrainOptions): TrainingRun {
+  const run = new WatchedRun();
+  let partial: TrainProgress | null = null;
+  let paused = opts.paused ?? false;
+  let lastReport = 0;
+  let pending: TrainProgress | null = null;
+  const report = (p: TrainProgress, force: boolean) => {
+    partial = mergeProgress(partial, p);
+    pending = pending ? mergeProgress(pending, p) : p;
+    const now = performance.now();
+    if (!force && now - lastReport < (opts.progressMs ?? 100)) return;
+    lastReport = now;
+    opts.onProgress?.(pending);
+    pending = null;
+  };
+  let resolveDone!: (o: TrainOutcome) => void;
+  const done = new Promise<TrainOutcome>((r) => (resolveDone = r));
+  const proc: PythonProcess = new PythonProcess(file, 'train', opts, (m) => {
+    if (!WATCH_TYPES.includes(m.type)) return;
+    const added = run.add(m as WatchRecord);
+    if ('problem' in added) {
+      proc.finish([proc.fail('internal', `The watched run sent ${added.problem}.`)]);
+      return;
+    }
+    const step = run.history[run.history.length - 1]?.step ?? (m.type === 'watch-step' ? m.step : 0);
+    report({ step, total: Math.max(step, opts.overrides?.steps ?? 0), history: added.history, layers: added.layers, findings: run.findings, stepsPerSecond: 0, paused }, m.type !== 'watch-step');
+  }, (errors) => {
+    if (pending) opts.onProgress?.(pending);
+    const timings = { bundleMs: 0, runMs: proc.runMs };
+    if (errors) resolveDone({ ok: false, file, errors, logs: proc.logs, timings, files: [file], partial });
+    else if (!run.start) resolveDone({ ok: false, file, errors: [proc.fail('export', 'The script ran to its end without calling watch(model): add `from backprop_lens import watch` and `watch(model)` before its training loop (see the README\'s PyTorch section).')], logs: proc.logs, timings, files: [file], partial });
+    else resolveDone({ ok: true, file, result: run.result(), logs: proc.logs, timings, files: [file] });
+  });
+  if (paused) proc.send({ type: 'pause' });
+  proc.paused = paused;
+  opts.onPlan?.({ ok: false, reason: 'A PyTorch script trains itself, on whatever device it chose; the panel watches it.' } as GpuPlanOrReason);
+  const unsupported = (): Promise<InspectOutcome> => Promise.resolve({ ok: false, error: proc.fail('settings', 'The gradient check, loss landscape, playground and the graph at a training step are for TypeScript training files; a PyTorch script is watched, not driven.') });
+  return {
+    done,
+    pause: () => {
+      paused = proc.paused = true;
+      proc.send({ type: 'pause' });
+    },
+    resume: () => {
+      paused = proc.paused = false;
+      proc.send({ type: 'resume' });
+    },
+    step: (count = 1) => proc.send({ type: 'step', count }),
+    stop: () => proc.send({ type: 'stop' }),
+    cancel: () => proc.finish([proc.fail('cancelled', 'The training run was cancelled.')]),
+    inspect: unsupported,
+    adopt: () => {},
+  };
 }

@@ -7,15 +7,17 @@ import * as path from 'node:path';
 import { Bundler, type BundleProblem } from './bundler';
 import { BundleMap } from './sourcemap';
 import { ModelProcess, warmModelProcesses } from './model-process';
-import { findPython, pythonPackageDir, runPythonTrace, type PythonInfo } from './python';
+import { findPython, pythonPackageDir, runPythonTrace, runPythonTrain, type PythonInfo } from './python';
 import type { GraphSnapshot } from '../../engine/trace/snapshot';
 import type { Checkpoint, TrainResult } from '../../engine/train/trainer';
 import type { GpuPlanOrReason } from '../../engine/train/plan';
 import { IDLE, isTimed, reduce, type RunEvent } from '../../engine/train/lifecycle';
 import {
   DEFAULTS, limitProblem, type LogLine, type RunError, type RunOptions, type RunOutcome, type TrainControl, type TrainOptions, type TrainOutcome,
-  type TrainProgress, type WorkerInput, type WorkerMessage, type InspectOutcome, type InspectRequest,
+  type TrainProgress, type WorkerInput, type WorkerMessage, type InspectOutcome, type InspectRequest, mergeProgress,
 } from './types';
+
+export { mergeProgress };
 
 export type Settle = { errors: RunError[] } | { snapshot: GraphSnapshot } | { result: TrainResult };
 
@@ -95,6 +97,17 @@ export class ModelRunner {
     file = path.resolve(file);
     const logs: LogLine[] = [];
     const refused = optionsProblem(file, opts);
+    if (!refused && isPythonFile(file)) {
+      // a PyTorch script trains itself; watch(model) in its loop reports what it does
+      try {
+        const python = opts.python ?? (await findPython([]));
+        return runPythonTrain(file, { ...opts, python, packageDir: pythonPackageDir(this.distDir) });
+      } catch (err) {
+        const done = Promise.resolve<TrainOutcome>({ ok: false, file, errors: [{ kind: 'settings', file, line: null, column: null, message: String((err as Error).message) }], logs, timings: { bundleMs: 0, runMs: 0 }, files: [file], partial: null });
+        const noop = () => {};
+        return { done, pause: noop, resume: noop, step: noop, stop: noop, cancel: noop, inspect: async () => ({ ok: false, error: (await done as Extract<TrainOutcome, { ok: false }>).errors[0] }), adopt: noop };
+      }
+    }
     const { b, bundleMs } = refused ? { b: { ok: false as const, errors: [] }, bundleMs: 0 } : await this.timedBundle(file, opts.contents, opts.bundleLimitMs);
     if (!b.ok) {
       const errors = refused ? [refused] : bundleErrors(b.errors, file);
@@ -468,7 +481,3 @@ function internal(file: string, message: string): RunError {
   return { kind: 'internal', file, line: null, column: null, message };
 }
 
-/** Accumulates progress reports into one (history and layers appended, the rest the latest). */
-export function mergeProgress(acc: TrainProgress | null, p: TrainProgress): TrainProgress {
-  return acc ? { ...p, history: [...acc.history, ...p.history], layers: [...acc.layers, ...p.layers] } : { ...p, history: [...p.history], layers: [...p.layers] };
-}

@@ -168,3 +168,8 @@ export function limitProblem(name: LimitName, value: number, where: 'setting' | 
   const label = where === 'flag' ? l.flag : l.setting ?? l.flag;
   return `${label} is ${value}; it must be ${name === 'timeoutMs' ? 'a number' : 'a whole number'} from ${l.min} to ${l.max} (${l.what}).`;
 }
+
+/** Accumulates progress reports into one (history and layers appended, the rest the latest). */
+export function mergeProgress(acc: TrainProgress | null, p: TrainProgress): TrainProgress {
+  return acc ? { ...p, history: [...acc.history, ...p.history], layers: [...acc.layers, ...p.layers] } : { ...p, history: [...p.history], layers: [...p.layers] };
+}
