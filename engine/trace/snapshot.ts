@@ -129,6 +129,12 @@ export interface TrainingInfo {
   dataset: { name: string; size: number; features: number; task: string; validation: number } | null;
   /** Title of the file's loss when its parameters hold exactly two numbers (the playground can run on it). */
   surface?: string | null;
+  /**
+   * A PyTorch script that trains itself and calls `watch(model)`: the panel runs it and watches
+   * (pause and single steps take effect at its next watched step); its optimizer, schedule and
+   * steps are its own, so there is nothing to override, and the analysis tools are for TypeScript files.
+   */
+  watched?: boolean;
 }
 
 export interface SnapshotOptions {

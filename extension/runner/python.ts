@@ -16,20 +16,13 @@ import { TORCH_TRACE_VERSION } from '../../engine/trace/torch-trace';
 import { WatchedRun } from '../../engine/train/watch';
 import type { WatchRecord } from '../../engine/train/watch-records';
 import type { GpuPlanOrReason } from '../../engine/train/plan';
-import { DEFAULTS, mergeProgress, type InspectOutcome, type LogLine, type RunError, type RunErrorKind, type RunOptions, type RunOutcome, type TrainOptions, type TrainOutcome, type TrainProgress } from './types';
+import { DEFAULTS, mergeProgress, type PythonInfo, type InspectOutcome, type LogLine, type RunError, type RunErrorKind, type RunOptions, type RunOutcome, type TrainOptions, type TrainOutcome, type TrainProgress } from './types';
 import type { TrainingRun } from './runner';
 
 /** The Python package's directory (shipped next to dist/). */
 export const pythonPackageDir = (distDir: string) => path.join(distDir, '..', 'python');
 
-/** A Python that can run PyTorch files, and how it was chosen. */
-export interface PythonInfo {
-  executable: string;
-  /** Where the choice came from, for the panel and the output channel. */
-  source: 'setting' | 'python-extension' | 'environment' | 'path';
-  version: string;
-  torch: string;
-}
+export type { PythonInfo };
 
 /** Why no Python could run the file, as the user should read it. */
 export class NoPythonError extends Error {
@@ -356,6 +349,16 @@ class PythonProcess {
   }
 }
 
+/** Whether the script calls backprop_lens's watch() (then the panel can train it). */
+function callsWatch(file: string): boolean {
+  try {
+    const text = fs.readFileSync(file, 'utf8');
+    return /^\s*(?:from\s+backprop_lens\b|import\s+backprop_lens\b)/m.test(text) && /\bwatch\s*\(/.test(text);
+  } catch {
+    return false;
+  }
+}
+
 /** Runs a PyTorch file traced: its graph, values, gradients and backward pass, as the same outcome a TypeScript model gives. */
 export function runPythonTrace(file: string, opts: PythonRunOptions): Promise<RunOutcome> {
   return new Promise<RunOutcome>((resolve) => {
@@ -377,6 +380,8 @@ export function runPythonTrace(file: string, opts: PythonRunOptions): Promise<Ru
       try {
         const snapshot = torchSnapshot(trace, { verify: process.env.BPL_VERIFY_SNAPSHOTS === '1' });
         snapshot.runtime = { kind: 'pytorch', torch: opts.python.torch, python: opts.python.executable, pythonVersion: opts.python.version };
+        // a script whose training loop calls watch(model) can be trained from the panel
+        if (callsWatch(file)) snapshot.training = { optimizer: { optimizer: 'pytorch' }, schedule: 'as in the script', steps: 0, batchSize: null, seed: 0, dataset: null, watched: true };
         resolve({ ok: true, file, snapshot, logs: proc.logs, timings, files: [file] });
       } catch (err) {
         resolve({ ok: false, file, errors: [proc.fail('internal', `The PyTorch trace could not be shown: ${String((err as Error).message)}`)], logs: proc.logs, timings, files: [file] });
@@ -425,7 +430,7 @@ export function runPythonTrain(file: string, opts: PythonRunOptions & TrainOptio
   });
   if (paused) proc.send({ type: 'pause' });
   proc.paused = paused;
-  opts.onPlan?.({ ok: false, reason: 'A PyTorch script trains itself, on whatever device it chose; the panel watches it.' } as GpuPlanOrReason);
+  opts.onPlan?.({ reason: 'A PyTorch script trains itself, on whatever device it chose; the panel watches it.' } satisfies GpuPlanOrReason);
   const unsupported = (): Promise<InspectOutcome> => Promise.resolve({ ok: false, error: proc.fail('settings', 'The gradient check, loss landscape, playground and the graph at a training step are for TypeScript training files; a PyTorch script is watched, not driven.') });
   return {
     done,

@@ -39,7 +39,16 @@ export interface RunOptions {
   /** Ends the run when aborted (a closed panel): its model process is killed, the outcome is a 'cancelled' error. */
   signal?: AbortSignal;
   /** The Python that runs a `.py` file (default: found on PATH; see python.ts). */
-  python?: import('./python').PythonInfo;
+  python?: PythonInfo;
+}
+
+/** A Python that can run PyTorch files, and how it was chosen (python.ts finds one). */
+export interface PythonInfo {
+  executable: string;
+  /** Where the choice came from, for the panel and the output channel. */
+  source: 'setting' | 'python-extension' | 'environment' | 'path';
+  version: string;
+  torch: string;
 }
 
 export interface RunTimings {

@@ -54,6 +54,9 @@ export class TrainControls {
   private readonly statusText: HTMLElement;
   private readonly backend: HTMLElement;
   private readonly progress: HTMLElement & { value?: number; max: number };
+  private readonly settings: HTMLElement;
+  /** A PyTorch script that trains itself (TrainingInfo.watched): no settings to override. */
+  private watched = false;
   private running = false;
   private error: string | null = null;
 
@@ -88,7 +91,7 @@ export class TrainControls {
     this.pending.hidden = true;
     const buttons = el('div', { class: 'tb-group' });
     buttons.append(this.run, this.step, this.reset);
-    const settings = el('div', { class: 'tr-settings' });
+    const settings = (this.settings = el('div', { class: 'tr-settings' }));
     settings.append(opt, lr.wrap, sched, steps.wrap, batch.wrap, this.pending);
     const status = el('div', { class: 'tr-status' });
     this.statusText = el('span', { 'data-testid': 'train-status', role: 'status' });
@@ -100,8 +103,14 @@ export class TrainControls {
     this.root.append(buttons, settings, status);
   }
 
-  /** The file's settings (a new trace): fill the inputs. */
+  /** The file's settings (a new trace): fill the inputs. A watched PyTorch script has none to override: the inputs are hidden. */
   setInfo(info: TrainingInfo): void {
+    this.watched = !!info.watched;
+    this.settings.hidden = this.watched;
+    if (this.watched) {
+      this.validate();
+      return;
+    }
     const name = String(info.optimizer.optimizer ?? 'sgd');
     this.optimizer.value = (OPTIMIZER_NAMES as readonly string[]).includes(name) ? name : 'sgd';
     const lr = info.optimizer.lr;
@@ -117,6 +126,7 @@ export class TrainControls {
 
   /** The settings in the inputs, as the host's overrides (null when one is invalid). */
   overrides(): TrainOverrides | null {
+    if (this.watched) return {};
     const o: TrainOverrides = { optimizer: this.optimizer.value as OptimizerName };
     if (this.schedule.value !== 'file') o.schedule = this.schedule.value as SchedulePreset;
     for (const k of ['lr', 'steps', 'batchSize'] as const) {
@@ -156,22 +166,24 @@ export class TrainControls {
     this.run.setAttribute('icon', this.running ? 'debug-pause' : 'play');
     const finished = status === 'done' || status === 'stopped' || status === 'error';
     this.run.textContent = this.running ? 'Pause' : finished ? 'Run again' : status === 'paused' || (run?.step ?? 0) > 0 ? 'Resume' : 'Run';
-    this.run.title = this.running ? 'Pause the training' : finished ? 'Train again from the initial weights' : 'Run the training';
+    this.run.title = this.running ? 'Pause the training' : finished ? 'Train again from the initial weights' : this.watched ? 'Run the script and watch it train' : 'Run the training';
     const blocked = this.error !== null;
     setDisabled(this.run, blocked && !this.running);
     setDisabled(this.step, blocked || this.running || finished);
     setDisabled(this.reset, blocked);
     const step = run?.step ?? 0;
     const total = run?.total || run?.overrides.steps || info?.steps || 0;
-    const parts = [`step ${step} / ${total}`];
+    // a watched script's length is its own: the step count alone
+    const parts = [this.watched ? `step ${step}` : `step ${step} / ${total}`];
     if (this.running && run) parts.push(`${run.stepsPerSecond >= 10 ? Math.round(run.stepsPerSecond).toLocaleString('en-US') : formatNumber(run.stepsPerSecond)} steps/s`);
     parts.push(status);
     const message = this.error ?? run?.message ?? null;
     this.statusText.textContent = message ? `${parts.join(' · ')} — ${message}` : parts.join(' · ');
     this.statusText.classList.toggle('error', !!this.error || status === 'error');
+    this.progress.hidden = this.watched;
     this.progress.max = Math.max(1, total);
     this.progress.value = Math.min(step, total);
-    this.pending.hidden = !(run && step > 0 && this.differs(run, info));
+    this.pending.hidden = this.watched || !(run && step > 0 && this.differs(run, info));
     const b = run?.backend ?? null;
     this.backend.hidden = !b;
     this.backend.dataset.kind = b?.kind ?? '';

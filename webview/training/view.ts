@@ -174,7 +174,8 @@ export class TrainingView {
     this.gradFlow.render(latest?.layers ?? [], latest?.step ?? null);
     this.activations.render(latest?.layers ?? [], latest?.step ?? null);
     this.histograms.render(logged);
-    const canAnalyze = !!this.info;
+    // the analysis tools drive a TypeScript training spec; a watched PyTorch script is only watched
+    const canAnalyze = !!this.info && !this.info.watched;
     this.gradcheck.render(this.analyses.gradcheck, canAnalyze);
     this.landscape.render(this.analyses.landscape, canAnalyze);
     this.playground.render(this.analyses.playground, this.info?.surface ?? null);
