@@ -72,6 +72,8 @@ const TORCH_OPS: Record<string, TorchOpInfo> = {
   nll_loss: info('NLL', 'loss'), mse_loss: info('MSE', 'loss', '∂mean((p − t)²)/∂p = 2(p − t)/N'),
   l1_loss: info('L1', 'loss'), binary_cross_entropy: info('BCE', 'loss'),
   binary_cross_entropy_with_logits: info('BCE', 'loss', '∂/∂x = σ(x) − t, / N'), smooth_l1_loss: info('huber', 'loss'), huber_loss: info('huber', 'loss'),
+  __rsub__: info('−', 'arithmetic', '∂(c − x)/∂x = −1'), rsub: info('−', 'arithmetic', '∂(c − x)/∂x = −1'),
+  __rtruediv__: info('÷', 'arithmetic', '∂(c/x)/∂x = −c/x²'), __rpow__: info('^', 'arithmetic', '∂(cˣ)/∂x = cˣ·ln c'),
   __getitem__: info('[ ]', 'layout', 'the gradient is placed back at the indexed positions, zero elsewhere'),
   __setitem__: info('[ ]=', 'layout'),
   stack: info('stack', 'layout'), split: info('split', 'layout'), chunk: info('chunk', 'layout'),
