@@ -166,17 +166,16 @@ def as_float64(t):
     return t.to(device='cpu', dtype=torch.float64).reshape(-1)
 
 
-def summarize(data, bins=BINS, log_bins=LOG_BINS):
-    """The engine's TensorStats of a tensor or a list of numbers (as float64)."""
+def summarize(data, bins=BINS, log_bins=LOG_BINS, method=None):
+    """The engine's TensorStats of a tensor or a list of numbers (as float64). `method` forces
+    the Python loop ('loop') or the torch one ('torch'); by default small inputs take the loop."""
     if isinstance(data, torch.Tensor):
         x = as_float64(data)
-        if x.numel() <= _SMALL:
-            return _summarize_list(x.tolist(), bins, log_bins)
-        return _summarize_tensor(x, bins, log_bins)
-    data = [float(v) for v in data]
-    if len(data) <= _SMALL:
-        return _summarize_list(data, bins, log_bins)
-    return _summarize_tensor(torch.tensor(data, dtype=torch.float64), bins, log_bins)
+    else:
+        x = torch.tensor([float(v) for v in data], dtype=torch.float64)
+    if method == 'loop' or (method is None and x.numel() <= _SMALL):
+        return _summarize_list(x.tolist(), bins, log_bins)
+    return _summarize_tensor(x, bins, log_bins)
 
 
 def json_number(v):
