@@ -91,6 +91,7 @@ def trace(args, channel):
     tracer = Tracer(path, max_nodes=args.max_nodes, max_elements=args.max_elements)
     user_globals = None
     channel.send({'type': 'started'})
+    tracer.top_frame = sys._getframe()
     try:
         with tracer:
             user_globals = runpy.run_path(path, run_name='__main__')

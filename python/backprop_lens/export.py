@@ -208,13 +208,32 @@ def _edge_key(n):
 
 
 class _Payloads:
+    """Payloads and stats of tensors, each tensor converted once (a node's gradient is also its
+    step's upstream gradient)."""
+
     def __init__(self, max_elements):
         self.max = max_elements
+        self._values = {}
+        self._keep = []
 
     def of(self, t):
         x = as_float64(t)
         st = summarize(x)
-        return payload(x, st, self.max), clean_stats(st)
+        p = payload(x, st, self.max)
+        self._values[id(t)] = p
+        self._keep.append(t)
+        return p, clean_stats(st)
+
+    def values(self, t):
+        p = self._values.get(id(t), _MISSING)
+        if p is _MISSING:
+            p = payload(as_float64(t), None, self.max)
+            self._values[id(t)] = p
+            self._keep.append(t)
+        return p
+
+
+_MISSING = object()
 
 
 def build(tr, user_globals=None):
@@ -276,11 +295,10 @@ def _build(tr, user_globals):
     if tr.fired:
         kept_ops = [n for n in kept if n.leaf is None]
         for n, upstream, entries in _steps(tr, kept_ops, nodes, grads):
-            up, _ = pay.of(upstream)
             steps.append({
                 'node': new_id[n.id],
-                'upstreamGrad': up,
-                'inputs': [{'index': idx, 'input': new_id[iid], 'contribution': pay.of(g)[0]} for idx, iid, g in entries],
+                'upstreamGrad': pay.values(upstream),
+                'inputs': [{'index': idx, 'input': new_id[iid], 'contribution': pay.values(g)} for idx, iid, g in entries],
             })
 
     try:
@@ -291,7 +309,8 @@ def _build(tr, user_globals):
 
     unused = len(nodes) - len(kept) + tr.after_stop
     if tr.stopped and tr.after_stop:
-        tr.note('Recording stopped after the first backward(): the %d torch calls the file made after it are not in the graph.' % tr.after_stop)
+        tr.note('Recording stopped after the first backward(): the %d torch call%s the file made after it %s not in the graph.' % (
+            tr.after_stop, '' if tr.after_stop == 1 else 's', 'is' if tr.after_stop == 1 else 'are'))
     return {
         'version': TORCH_TRACE_VERSION,
         'file': tr.main_file,

@@ -31,6 +31,7 @@ Tensor = torch.Tensor
 Parameter = torch.nn.Parameter
 
 _current = None
+_DTYPES = {}
 
 
 def current():
@@ -89,11 +90,8 @@ class _Mode(TorchFunctionMode):
         tr = self.tracer
         if kwargs is None:
             kwargs = {}
-        if tr.quiet or not tr.recording:
-            r = func(*args, **kwargs)
-            if tr.stopped and not tr.quiet and isinstance(r, Tensor):
-                tr.after_stop += 1
-            return r
+        if tr.quiet:
+            return func(*args, **kwargs)
         info = tr.funcs.get(func)
         if info is None:
             info = _classify(func)
@@ -103,6 +101,11 @@ class _Mode(TorchFunctionMode):
                 pass
         if info[1] == SKIP:
             return func(*args, **kwargs)
+        if not tr.recording:
+            r = func(*args, **kwargs)
+            if tr.stopped and isinstance(r, Tensor):
+                tr.after_stop += 1
+            return r
         return tr.call(info, func, args, kwargs)
 
 
@@ -172,6 +175,8 @@ class Tracer:
         self.acc_by_var = {}      # id(leaf tensor) -> its AccumulateGrad node
         self._mode = _Mode(self)
         self._restore = []
+        # the frame that runs the user's program (frames above it are never the user's)
+        self.top_frame = None
 
     # -- notes ------------------------------------------------------------------------------
     def note(self, text):
@@ -229,15 +234,29 @@ class Tracer:
                 return orig_backward(tensors, *args, **kwargs)
             return tracer.first_backward(orig_backward, tensors, args, kwargs)
 
+        # custom autograd Functions: MyFn.apply(x) is one node named MyFn (1.13's mode does not see it)
+        Function = torch.autograd.Function
+        had_apply = 'apply' in Function.__dict__
+        base_apply = torch._C._FunctionBase.__dict__['apply']
+
+        def apply(cls, *args, **kwargs):
+            bound = base_apply.__get__(None, cls)
+            if tracer.quiet or not tracer.recording:
+                return bound(*args, **kwargs)
+            return tracer.call((cls.__name__, OP), bound, args, kwargs)
+
         Tensor.__getitem__ = __getitem__
         Tensor.__setitem__ = __setitem__
         torch.autograd.backward = backward
+        Function.apply = classmethod(apply)
         self._orig_backward = orig_backward
 
         def restore_tensor():
             Tensor.__getitem__ = orig_get
             Tensor.__setitem__ = orig_set
             torch.autograd.backward = orig_backward
+            if not had_apply:
+                del Function.apply
         self._restore.append(restore_tensor)
 
         from torch.nn.modules import module as nn_module
@@ -248,12 +267,20 @@ class Tracer:
 
     # -- where the user's code is -------------------------------------------------------------
     def _user_frames(self, depth=2):
+        """The user frames on the stack, innermost first, as (frame, line, column). The walk stops
+        at the frame that started the program (set by the runner), above which nothing is the user's."""
         frames = []
         f = sys._getframe(depth)
+        codes = locate._user_codes
         is_user = locate.is_user_code
         position = locate.position
-        while f is not None:
-            if is_user(f.f_code):
+        top = self.top_frame
+        while f is not None and f is not top:
+            code = f.f_code
+            u = codes.get(code)
+            if u is None:
+                u = is_user(code)
+            if u:
                 line, col = position(f)
                 frames.append((f, line, col))
             f = f.f_back
@@ -294,8 +321,12 @@ class Tracer:
         n.value = t.detach().clone() if clone else None
         n.used = clone
         n.shape = list(t.shape)
-        n.dtype = str(t.dtype).replace('torch.', '')
-        n.device = str(t.device)
+        dt = t.dtype
+        name = _DTYPES.get(dt)
+        if name is None:
+            name = _DTYPES[dt] = str(dt).replace('torch.', '')
+        n.dtype = name
+        n.device = 'cpu' if not t.is_cuda and t.device.type == 'cpu' else str(t.device)
         n.scope = self.mstack[-1][1] if self.mstack else None
         n.source = source
         n.requires_grad = t.requires_grad
@@ -370,7 +401,20 @@ class Tracer:
             if isinstance(v, int) and not isinstance(v, bool):
                 attrs[a[7:]] = v
         self.note('Some tensors were made by calls PyTorch %s does not show to a TorchFunctionMode; they are shown as the autograd node that made them (%s).' % (torch.__version__, cls))
-        return self._new_node(t, op, None, inputs, attrs, self._source(frames if frames is not None else self._user_frames(3)))
+        if frames is None:
+            frames = self._user_frames(3)
+        n = self._new_node(t, op, None, inputs, attrs, self._source(frames))
+        # made by a statement that already ran: the variable that holds it in the user's frame names it
+        if frames:
+            try:
+                scope = frames[0][0].f_locals
+                for k, v in scope.items():
+                    if v is t and not k.startswith('_'):
+                        self.namer.names.setdefault(n.id, (0, k))
+                        break
+            except Exception:  # pragma: no cover
+                pass
+        return n
 
     # -- recording calls ----------------------------------------------------------------------
     def call(self, info, func, args, kwargs):

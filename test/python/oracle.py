@@ -5,7 +5,7 @@ Input (stdin, JSON): a list of jobs {file, values: {name: expression}, grads: {n
 (when the gradient is not the value's .grad), retain: [variable], backward: expression or null}. Each model file runs as __main__ in its own folder; a line ending in the marker
 `# @v` for a variable v in `retain` is followed by `v.retain_grad()`, so intermediate tensors keep
 their gradients; `backward`, when given, is called at the end (for files that do not call it).
-Output (stdout, JSON): a list, per job, of {name: {shape, dtype, value, grad}} or {error}.
+Output (stdout, JSON): a list, per job, of {name: {shape, dtype, value, grad, gradKnown}} or {error}.
 """
 import contextlib
 import io
@@ -55,13 +55,18 @@ def run(job):
     grads = job.get('grads') or {}
     for name, expr in job['values'].items():
         t = eval(expr, scope)
+        known = True
         if name in grads:
             g = eval(grads[name], scope)
+        elif not t.requires_grad:
+            g = None
+        elif t.is_leaf or t.retains_grad:
+            g = t.grad
         else:
-            g = t.grad if t.requires_grad and (t.is_leaf or t.retains_grad) else None
+            g, known = None, False  # an intermediate the oracle could not keep the gradient of
         result[name] = {
             'shape': list(t.shape), 'dtype': str(t.dtype).replace('torch.', ''),
-            'value': flat(t), 'grad': flat(g),
+            'value': flat(t), 'grad': flat(g), 'gradKnown': known,
         }
     return result
 
