@@ -2,7 +2,7 @@
 
 Each file of the user's is parsed once: every simple statement (and the header of every compound
 one) gets an entry, and assignments (`h = ...`, `self.h = ...`, `a, b = ...`, `h += ...`,
-`h: T = ...`) list their targets. While the program runs, the recorder tells the namer, for every
+`h: T = ...`, `for xb, yb in loader:`) list their targets. While the program runs, the recorder tells the namer, for every
 recorded tensor, which user frames were on the stack and at which statement each was; a statement's
 execution ends when its frame moves on to another statement (or comes back to the same one after
 the assignment happened, as in a loop). Then each target of the statement is looked up in the frame
@@ -82,7 +82,10 @@ class FileIndex:
             header_end = max(stmt.lineno, first_body - 1)
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 header_end = stmt.lineno  # decorators and defaults: no names to give
-            self._add(stmt, stmt.lineno, header_end, [])
+            targets = []
+            if isinstance(stmt, (ast.For, ast.AsyncFor)):
+                _target_paths(stmt.target, targets)  # for xb, yb in loader:
+            self._add(stmt, stmt.lineno, header_end, targets)
             for b in bodies:
                 for s in b:
                     if isinstance(s, ast.excepthandler) or type(s).__name__ == 'match_case':

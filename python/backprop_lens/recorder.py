@@ -18,6 +18,7 @@ How, in PyTorch 1.13:
 """
 import os
 import sys
+import threading
 
 import torch
 from torch.overrides import TorchFunctionMode
@@ -177,6 +178,7 @@ class Tracer:
         self._restore = []
         # the frame that runs the user's program (frames above it are never the user's)
         self.top_frame = None
+        self._main = threading.main_thread().ident
 
     # -- notes ------------------------------------------------------------------------------
     def note(self, text):
@@ -213,51 +215,84 @@ class Tracer:
             _current = None if _current is self else _current
         return False
 
+    def _patch(self, owner, name, value):
+        """Sets owner.name, to be put back exactly as it was (inherited or own) when tracing ends."""
+        missing = object()
+        before = owner.__dict__.get(name, missing)
+        setattr(owner, name, value)
+
+        def undo():
+            if before is missing:
+                try:
+                    delattr(owner, name)
+                except AttributeError:  # pragma: no cover
+                    pass
+            else:
+                setattr(owner, name, before)
+        self._restore.append(undo)
+
     def _install_patches(self):
         tracer = self
+        main = threading.main_thread().ident
+        get_ident = threading.get_ident
         orig_get = Tensor.__getitem__
         orig_set = Tensor.__setitem__
         orig_backward = torch.autograd.backward
 
+        # only the main thread's calls are recorded (the mode itself is per thread)
         def __getitem__(t, key):
-            if tracer.quiet or not tracer.recording:
+            if tracer.quiet or not tracer.recording or get_ident() != main:
                 return orig_get(t, key)
             return tracer.call_index(orig_get, t, key)
 
         def __setitem__(t, key, value):
-            if tracer.quiet or not tracer.recording:
+            if tracer.quiet or not tracer.recording or get_ident() != main:
                 return orig_set(t, key, value)
             return tracer.call_setitem(orig_set, t, key, value)
 
         def backward(tensors, *args, **kwargs):
-            if tracer.backward_called or tracer.quiet:
+            if tracer.backward_called or tracer.quiet or get_ident() != main:
                 return orig_backward(tensors, *args, **kwargs)
             return tracer.first_backward(orig_backward, tensors, args, kwargs)
 
-        # custom autograd Functions: MyFn.apply(x) is one node named MyFn (1.13's mode does not see it)
-        Function = torch.autograd.Function
-        had_apply = 'apply' in Function.__dict__
-        base_apply = torch._C._FunctionBase.__dict__['apply']
-
-        def apply(cls, *args, **kwargs):
-            bound = base_apply.__get__(None, cls)
-            if tracer.quiet or not tracer.recording:
-                return bound(*args, **kwargs)
-            return tracer.call((cls.__name__, OP), bound, args, kwargs)
-
-        Tensor.__getitem__ = __getitem__
-        Tensor.__setitem__ = __setitem__
-        torch.autograd.backward = backward
-        Function.apply = classmethod(apply)
+        self._patch(Tensor, '__getitem__', __getitem__)
+        self._patch(Tensor, '__setitem__', __setitem__)
+        self._patch(torch.autograd, 'backward', backward)
         self._orig_backward = orig_backward
 
-        def restore_tensor():
-            Tensor.__getitem__ = orig_get
-            Tensor.__setitem__ = orig_set
-            torch.autograd.backward = orig_backward
-            if not had_apply:
-                del Function.apply
-        self._restore.append(restore_tensor)
+        # a DataLoader's batches are the model's inputs: leaves made where the loop takes them, not
+        # the indexing and stacking of its collate function
+        try:
+            from torch.utils.data import dataloader
+            it_cls = dataloader._BaseDataLoaderIter
+            orig_next = it_cls.__next__
+
+            def __next__(it):
+                if tracer.quiet or not tracer.recording or get_ident() != main:
+                    return orig_next(it)
+                tracer.quiet += 1
+                try:
+                    batch = orig_next(it)
+                finally:
+                    tracer.quiet -= 1
+                tracer.batch_leaves(batch)
+                return batch
+            self._patch(it_cls, '__next__', __next__)
+        except (ImportError, AttributeError):  # pragma: no cover - another torch
+            pass
+
+        # custom autograd Functions: MyFn.apply(x) is one node named MyFn (1.13's mode does not see it)
+        Function = torch.autograd.Function
+        own_apply = Function.__dict__.get('apply')
+        base = getattr(torch._C, '_FunctionBase', None)
+        orig_apply = own_apply if own_apply is not None else (base.__dict__.get('apply') if base is not None else None)
+        if orig_apply is not None and hasattr(orig_apply, '__get__'):
+            def apply(cls, *args, **kwargs):
+                bound = orig_apply.__get__(None, cls)
+                if tracer.quiet or not tracer.recording or get_ident() != main:
+                    return bound(*args, **kwargs)
+                return tracer.call((cls.__name__, OP), bound, args, kwargs)
+            self._patch(Function, 'apply', classmethod(apply))
 
         from torch.nn.modules import module as nn_module
         pre = nn_module.register_module_forward_pre_hook(self._pre_hook)
@@ -364,7 +399,23 @@ class Tracer:
             source = self._source(frames if frames is not None else self._user_frames(3))
         n = self._new_node(t, 'leaf', 'pending', [], {}, source)
         n.prev = previous if previous is not None and previous.leaf is not None else None
+        if n.prev is None:
+            self._name_from_frame(n, t, frames)
         return n
+
+    def _name_from_frame(self, n, t, frames):
+        """A tensor first seen where it is used (made out of sight): the variable that holds it there names it."""
+        if frames is None:
+            frames = self._user_frames(3)
+        if not frames:
+            return
+        try:
+            for k, v in frames[0][0].f_locals.items():
+                if v is t and not k.startswith('_'):
+                    self.namer.names.setdefault(n.id, (0, k))
+                    return
+        except Exception:  # pragma: no cover
+            pass
 
     def _fill(self, t, frames):
         """A tensor made by something the mode did not see: a node from its autograd history."""
@@ -404,17 +455,34 @@ class Tracer:
         if frames is None:
             frames = self._user_frames(3)
         n = self._new_node(t, op, None, inputs, attrs, self._source(frames))
-        # made by a statement that already ran: the variable that holds it in the user's frame names it
-        if frames:
-            try:
-                scope = frames[0][0].f_locals
-                for k, v in scope.items():
-                    if v is t and not k.startswith('_'):
-                        self.namer.names.setdefault(n.id, (0, k))
-                        break
-            except Exception:  # pragma: no cover
-                pass
+        self._name_from_frame(n, t, frames)
         return n
+
+    def batch_leaves(self, batch):
+        """Leaves for the tensors of a batch a DataLoader just gave, at the line that asked for it."""
+        self.quiet += 1
+        try:
+            tensors = []
+            stack = [batch]
+            while stack:
+                b = stack.pop()
+                if isinstance(b, Tensor):
+                    tensors.append(b)
+                elif isinstance(b, (list, tuple)):
+                    stack.extend(reversed(b))
+                elif isinstance(b, dict):
+                    stack.extend(reversed(list(b.values())))
+            if not tensors:
+                return
+            frames = self._user_frames(3)
+            self.namer.begin(frames, len(self.nodes), self.lookup)
+            source = self._source(frames)
+            for t in tensors:
+                if self.lookup(t) is None:
+                    self._new_node(t, 'leaf', 'pending', [], {}, source, clone=False)
+            self.namer.end(frames, len(self.nodes) - 1)
+        finally:
+            self.quiet -= 1
 
     # -- recording calls ----------------------------------------------------------------------
     def call(self, info, func, args, kwargs):
@@ -531,7 +599,7 @@ class Tracer:
 
     # -- modules ------------------------------------------------------------------------------
     def _pre_hook(self, module, inputs):
-        if not self.recording or self.quiet:
+        if not self.recording or self.quiet or threading.get_ident() != self._main:
             return None
         self.quiet += 1
         try:
@@ -548,7 +616,7 @@ class Tracer:
         return None
 
     def _post_hook(self, module, inputs, output):
-        if self.quiet:
+        if self.quiet or threading.get_ident() != self._main:
             return None
         self.quiet += 1
         try:

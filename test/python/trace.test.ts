@@ -250,6 +250,25 @@ z.backward()
 `,
     values: { x: 'x', y: 'y', z: 'z' }, retain: ['y', 'z'],
   },
+  loader: {
+    source: `import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader, TensorDataset
+torch.manual_seed(9)
+X = torch.randn(32, 5)
+Y = torch.randn(32, 1)
+loader = DataLoader(TensorDataset(X, Y), batch_size=8, shuffle=True)
+model = nn.Sequential(nn.Linear(5, 4), nn.Tanh(), nn.Linear(4, 1))
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+for epoch in range(2):
+    for xb, yb in loader:  # @for
+        opt.zero_grad()
+        loss = nn.functional.mse_loss(model(xb), yb)  # @loss
+        loss.backward()
+        opt.step()
+        break
+`,
+  },
   // errors
   syntax: { source: `import torch\nx = torch.ones(3)\ny = (x +  # @open\nz = 1\n` },
   runtime: {
@@ -647,6 +666,25 @@ describe('python/backprop_lens: tracing PyTorch files', function () {
       assert.deepEqual(y.inputs, [named(t, 'x').id]);
       assert.equal(y.source?.line, lineOf(MODELS.custom.source, '# @y'));
       assert.deepEqual(opsOf(t), ['Cube', 'mul', 'sum'], 'the ops inside forward() are not separate nodes');
+    });
+  });
+
+  describe('a training loop over a DataLoader', () => {
+    it('takes each batch as input leaves at the for line (not the collate function\'s indexing), and shows the first backward()', () => {
+      const src = MODELS.loader.source;
+      const t = expectTrace(runs.loader);
+      assert.deepEqual(opsOf(t), ['linear', 'tanh', 'linear', 'mse_loss']);
+      for (const n of ['xb', 'yb']) {
+        const leaf = named(t, n);
+        assert.equal(leaf.leaf, 'constant');
+        assert.equal(leaf.source?.line, lineOf(src, '# @for'));
+      }
+      assert.deepEqual(named(t, 'xb').shape, [8, 5]);
+      assert.deepEqual(t.nodes.find((n) => n.op === 'linear')!.inputs[0], named(t, 'xb').id);
+      assert.equal(t.output, named(t, 'loss').id);
+      // two epochs ran (a step each): only the first pass is in the trace
+      assert.ok(t.unusedNodes > 0);
+      assert.ok(t.notes.some((n) => /after the first backward/.test(n)));
     });
   });
 
