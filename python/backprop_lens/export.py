@@ -327,7 +327,7 @@ def _build(tr, user_globals):
 
 
 def _param_names(tr, user_globals):
-    """id(parameter) -> (name, owning module path), from the modules that ran and the file's globals."""
+    """id(parameter or buffer) -> (name, owning module path), from the modules that ran and the file's globals."""
     out = {}
     trees = list(tr.roots)
     if user_globals:
@@ -337,8 +337,8 @@ def _param_names(tr, user_globals):
     for root, rname in trees:
         try:
             for mpath, mod in root.named_modules(prefix=rname):
-                for pname, p in mod.named_parameters(recurse=False):
-                    if id(p) not in out:
+                for pname, p in list(mod.named_parameters(recurse=False)) + list(mod.named_buffers(recurse=False)):
+                    if p is not None and id(p) not in out:
                         out[id(p)] = ('%s.%s' % (mpath, pname) if mpath else pname, mpath or None)
         except Exception:  # pragma: no cover
             continue
@@ -358,8 +358,8 @@ def _names(tr, kept, user_globals):
     for n in kept:
         name = None
         scope = n.scope
-        if n.leaf is not None and isinstance(n.tensor, Parameter) and id(n.tensor) in pnames:
-            name, scope = pnames[id(n.tensor)]
+        if n.leaf is not None and id(n.tensor) in pnames:
+            name, scope = pnames[id(n.tensor)]  # a parameter or buffer of a module: its path
         if name is None:
             p = n
             while p is not None and name is None:

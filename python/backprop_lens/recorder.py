@@ -33,6 +33,8 @@ Parameter = torch.nn.Parameter
 
 _current = None
 _DTYPES = {}
+_OWN_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_OVERRIDES = os.sep + os.path.join('torch', 'overrides.py')
 
 
 def current():
@@ -322,6 +324,20 @@ class Tracer:
         return frames
 
     @staticmethod
+    def _called_by_user(func):
+        """Whether the frame that called the torch function `func` is the user's (not torch's own code)."""
+        own = getattr(func, '__code__', None)
+        f = sys._getframe(2)
+        while f is not None:
+            code = f.f_code
+            name = code.co_filename
+            if code is own or name.startswith(_OWN_DIR) or name.endswith(_OVERRIDES):
+                f = f.f_back
+                continue
+            return locate.is_user_code(code)
+        return False
+
+    @staticmethod
     def _source(frames):
         if not frames:
             return None
@@ -491,12 +507,18 @@ class Tracer:
         try:
             tins = _tensors_in(args, kwargs)
             inplace = kind == INPLACE or kwargs.get('inplace') is True or 'out' in kwargs
-            if inplace and tins and tins[0].grad_fn is None and tins[0].requires_grad:
-                # initialising or updating a parameter (under no_grad): not a graph op
+            if inplace and tins and tins[0].grad_fn is None:
                 t = tins[0]
-                if isinstance(t, Parameter) and id(t) not in self.param_sources:
-                    self.param_sources[id(t)] = (t, self._source(self._user_frames(3)))
-                return func(*args, **kwargs)
+                if t.requires_grad:
+                    # initialising or updating a parameter (under no_grad): not a graph op
+                    if isinstance(t, Parameter) and id(t) not in self.param_sources:
+                        self.param_sources[id(t)] = (t, self._source(self._user_frames(3)))
+                    return func(*args, **kwargs)
+                known = self.tmap.get(id(t))
+                if known is not None and known.tensor is t and known.leaf is not None and not known.used and not self._called_by_user(func):
+                    # a library filling a tensor it just made (a BatchNorm's running statistics in
+                    # __init__): the leaf takes the value it has when first used
+                    return func(*args, **kwargs)
             frames = self._user_frames(3)
             try:
                 self.namer.begin(frames, len(self.nodes), self.lookup)

@@ -269,6 +269,18 @@ for epoch in range(2):
         break
 `,
   },
+  batchnorm: {
+    source: `import torch
+import torch.nn as nn
+torch.manual_seed(10)
+model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.ReLU(), nn.Linear(4, 1))  # @model
+x = torch.randn(8, 3)
+loss = model(x).pow(2).mean()  # @loss
+loss.backward()
+`,
+    values: { loss: 'loss', 'model.1.weight': 'model[1].weight', 'model.1.bias': 'model[1].bias', 'model.0.weight': 'model[0].weight' },
+    retain: ['loss'],
+  },
   // errors
   syntax: { source: `import torch\nx = torch.ones(3)\ny = (x +  # @open\nz = 1\n` },
   runtime: {
@@ -666,6 +678,20 @@ describe('python/backprop_lens: tracing PyTorch files', function () {
       assert.deepEqual(y.inputs, [named(t, 'x').id]);
       assert.equal(y.source?.line, lineOf(MODELS.custom.source, '# @y'));
       assert.deepEqual(opsOf(t), ['Cube', 'mul', 'sum'], 'the ops inside forward() are not separate nodes');
+    });
+  });
+
+  describe('nn.BatchNorm1d', () => {
+    it('matches PyTorch; its running statistics are constant leaves named by the module tree, not the ops that initialised them', () => {
+      const t = compareWithOracle('batchnorm');
+      assert.deepEqual(opsOf(t), ['linear', 'batch_norm', 'relu', 'linear', 'pow', 'mean']);
+      const bn = t.nodes.find((n) => n.op === 'batch_norm')!;
+      assert.deepEqual(bn.inputs.map((i) => [t.nodes[i].name, t.nodes[i].leaf]), [
+        [null, null], ['model.1.running_mean', 'constant'], ['model.1.running_var', 'constant'], ['model.1.weight', 'param'], ['model.1.bias', 'param'],
+      ]);
+      assert.deepEqual(numbers(named(t, 'model.1.running_var').value), [1, 1, 1, 1], 'the statistics the pass used (before its update)');
+      assert.equal(bn.attrs.training, true);
+      assert.deepEqual(t.layers!.map((l) => [l.name, l.type, l.activation]), [['model.0', 'linear', null], ['model.1', 'batchNorm1d', 'relu'], ['model.3', 'linear', null]]);
     });
   });
 
