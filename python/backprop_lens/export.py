@@ -4,14 +4,13 @@ Chooses the output, runs the backward pass when the file did not, keeps the node
 depends on, and writes each node's value, gradient and statistics, the step records of the backward
 pass (from autograd's own nodes) and the per-layer health.
 """
-import os
 import platform
 import sys
 
 import torch
 
 from . import layers as layer_stats
-from .errors import ExportError
+from .errors import ExportError, TooLarge
 from .recorder import Parameter, _is_accumulate
 from .stats import as_float64, clean_stats, payload, summarize
 
@@ -192,13 +191,8 @@ def _steps(tr, kept_ops, nodes, grads):
                     g = torch.zeros(inp.shape, dtype=inp.value.dtype if inp.value is not None else torch.float32)
                 entries.append((idx, inp.id, g))
         entries.sort(key=lambda e: e[0])
-        steps.append((n, data_upstream(fired, n), entries))
+        steps.append((n, fired[id(n.grad_fn)][2][n.output_nr], entries))
     return steps
-
-
-def data_upstream(fired, n):
-    data = fired.get(id(n.grad_fn))
-    return data[2][n.output_nr]
 
 
 def _edge_key(n):
@@ -246,6 +240,8 @@ def build(tr, user_globals=None):
 
 
 def _build(tr, user_globals):
+    if tr.too_large:
+        raise TooLarge(tr.max_nodes)
     tr.namer.settle(None, tr.lookup)
     out = choose_output(tr)
     ensure_backward(tr, out)
@@ -258,14 +254,12 @@ def _build(tr, user_globals):
     pay = _Payloads(tr.max_elements)
 
     out_nodes = []
-    grad_tensors = {}
     for n in kept:
         if n.value is None:
             n.value = n.tensor.detach().clone()
         value, st = pay.of(n.value)
         g = grads.grad_of(n) if _requires_grad(n) else None
         if g is not None:
-            grad_tensors[n.id] = g
             gvalue, gst = pay.of(g)
         else:
             gvalue, gst = None, None

@@ -155,6 +155,7 @@ class Tracer:
         self.recording = False
         self.stopped = False
         self.after_stop = 0
+        self.too_large = False  # past max_nodes (even if the program caught the error)
         self.notes = []
         self._noted = set()
         self.namer = Namer(self._read_source)
@@ -165,9 +166,7 @@ class Tracer:
         self.param_sources = {}   # id(param) -> (param, source)
         self.last_scalar = None
         self.root = None          # node the first backward() started from
-        self.root_tensor = None
         self.shown = None
-        self.shown_tensor = None
         self.shown_at = None
         self.backward_called = False
         # the captured backward pass
@@ -357,6 +356,7 @@ class Tracer:
     def _new_node(self, t, op, leaf, inputs, attrs, source, clone=True):
         if len(self.nodes) >= self.max_nodes:
             self.recording = False
+            self.too_large = True
             raise TooLarge(self.max_nodes)
         n = Node()
         n.id = len(self.nodes)
@@ -709,7 +709,6 @@ class Tracer:
             frames = self._user_frames(3)
             self.namer.settle(frames, self.lookup)
             self.shown = self.resolve(t, frames)
-            self.shown_tensor = t
             self.shown_at = self._source(frames)
         finally:
             self.quiet -= 1
@@ -724,7 +723,6 @@ class Tracer:
             frames = self._user_frames(3)
             self.namer.settle(frames, self.lookup)
             self.root = self.resolve(root, frames)
-            self.root_tensor = root
             if not isinstance(tensors, Tensor) and len(tensors) > 1:
                 self.note('backward() was called on %d tensors; the graph shows the first.' % len(tensors))
             self._prepare_capture(root)
