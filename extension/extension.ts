@@ -65,6 +65,7 @@ class Lens implements vscode.Disposable {
     cmd('backpropLens.reset', step('reset'));
     cmd('backpropLens.export', () => this.exportView());
     cmd('backpropLens.createExample', () => this.createExample());
+    cmd('backpropLens.openTrainingLog', (uri?: vscode.Uri) => this.openTrainingLog(uri));
     const train = (action: TrainAction) => async () => {
       if (!this.currentPanel()) await this.showGraph();
       const p = this.currentPanel();
@@ -154,6 +155,35 @@ class Lens implements vscode.Disposable {
     }
     const gp = this.panelFor(target.fsPath);
     await gp.run();
+  }
+
+  /**
+   * Shows a training log written by watch(model, log_dir=…) (a `backprop-lens.jsonl`, or the folder
+   * holding one), from this machine or copied from a cluster, in the training view.
+   */
+  private async openTrainingLog(uri?: vscode.Uri): Promise<void> {
+    let target = uri instanceof vscode.Uri ? uri : undefined;
+    if (!target) {
+      const picked = await vscode.window.showOpenDialog({
+        canSelectFiles: true, canSelectFolders: true, canSelectMany: false, openLabel: 'Open Training Log',
+        filters: { 'Training logs': ['jsonl'] }, title: 'A backprop-lens.jsonl written by watch(model, log_dir=…), or its folder',
+      });
+      target = picked?.[0];
+    }
+    if (!target || target.scheme !== 'file') return;
+    let file = target.fsPath;
+    if (fs.existsSync(file) && fs.statSync(file).isDirectory()) file = path.join(file, 'backprop-lens.jsonl');
+    if (!fs.existsSync(file)) {
+      void vscode.window.showErrorMessage(`Backprop Lens: no training log at ${file}. watch(model, log_dir='…') writes backprop-lens.jsonl in that folder.`);
+      return;
+    }
+    const existing = this.panels.get(file);
+    if (existing) {
+      existing.panel.reveal(undefined, false);
+      await existing.run();
+      return;
+    }
+    await this.panelFor(file).run();
   }
 
   private async restore(panel: vscode.WebviewPanel, state: unknown): Promise<void> {

@@ -27,3 +27,6 @@ export function defaultExportLine(text: string, fileName = ''): number | null {
   const i = lines.findIndex((l) => /^\s*export\s+default\b/.test(l));
   return i >= 0 ? i : null;
 }
+
+/** A training log written by watch(model, log_dir=…): shown in the training view, not run. */
+export const isTrainingLog = (file: string) => /\.jsonl$/i.test(file);

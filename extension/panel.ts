@@ -5,10 +5,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { snapshotToJSON, type GraphSnapshot } from '../engine/trace/snapshot';
+import { SNAPSHOT_VERSION, snapshotToJSON, type GraphSnapshot } from '../engine/trace/snapshot';
+import { isTrainingLog } from './modelFiles';
 import { BACKEND_SETTINGS, packTypedArrays, parseWebviewMessage, type BackendSetting, type HostMessage, type PanelCommand, type WebviewMessage } from './protocol';
 import { isPythonFile, type ModelRunner } from './runner/runner';
 import { pythonFor } from './pythonEnv';
+import { readWatchLog } from '../engine/train/watch';
 import type { PythonInfo } from './runner/python';
 import type { RunError, RunOutcome } from './runner/types';
 import { limitSnapshot } from './snapshotView';
@@ -180,6 +182,10 @@ export class GraphPanel {
 
   private async runOnce(contents?: string): Promise<void> {
     const { output } = this.services;
+    if (isTrainingLog(this.file)) {
+      this.showLog();
+      return;
+    }
     if (!vscode.workspace.isTrusted) {
       this.post({ type: 'untrusted', file: this.file, fileName: this.fileName });
       output.appendLine(`[${this.fileName}] Restricted Mode: model code does not run in an untrusted workspace.`);
@@ -230,6 +236,41 @@ export class GraphPanel {
     }
     this.updateDiagnostics(outcome);
     this.services.onRun(this);
+  }
+
+  /**
+   * A training log (watch(model, log_dir=…)): its records read afresh (Re-run follows a log that is
+   * still growing), shown in the training view as a finished run; there is no graph. Reading a
+   * log runs no code, so it is shown in Restricted Mode too.
+   */
+  private showLog(): void {
+    const { output } = this.services;
+    const runId = ++this.runId;
+    let text: string;
+    try {
+      text = fs.readFileSync(this.file, 'utf8');
+    } catch (err) {
+      const errors: RunError[] = [{ kind: 'runtime', file: this.file, line: null, column: null, message: `The training log cannot be read: ${(err as Error).message}` }];
+      this.lastErrors = errors;
+      this.post({ type: 'errors', file: this.file, fileName: this.fileName, errors });
+      return;
+    }
+    const { run, problems } = readWatchLog(text);
+    for (const p of problems.slice(0, 5)) output.appendLine(`[${this.fileName}] ${p}`);
+    const start = run.start;
+    const steps = run.end?.steps ?? run.history[run.history.length - 1]?.step ?? run.layers[run.layers.length - 1]?.step ?? 0;
+    const snapshot: GraphSnapshot = {
+      version: SNAPSHOT_VERSION, file: this.file, output: 0, nodes: [], groups: [], backward: [], forward: [],
+      diagnosis: run.findings, maxElements: 0, unusedNodes: 0, layers: run.layers[run.layers.length - 1]?.layers ?? [],
+      training: { optimizer: { optimizer: 'pytorch' }, schedule: 'as in the script', steps, batchSize: null, seed: 0, dataset: null, watched: true, log: true },
+      ...(start ? { runtime: { kind: 'pytorch' as const, torch: start.torch, python: start.python.executable, pythonVersion: start.python.version } } : {}),
+    };
+    this.snapshot = snapshot;
+    this.lastErrors = [];
+    output.appendLine(`[${this.fileName}] training log: ${steps} steps${start ? ` of ${start.model} (${start.file})` : ''}, ${run.layers.length} logged steps${run.end ? `, ${run.end.reason}` : ', still running or cut short'}`);
+    this.post({ type: 'snapshot', runId, file: this.file, fileName: this.fileName, snapshot });
+    this.post({ type: 'trainProgress', runId, progress: { step: steps, total: steps, history: run.history, layers: run.layers, findings: run.findings, stepsPerSecond: 0, paused: false } });
+    this.post({ type: 'trainStatus', runId, status: run.end && run.end.reason !== 'finished' ? 'stopped' : 'done', step: steps, total: steps, overrides: {}, message: run.end ? (run.end.reason === 'finished' ? undefined : run.end.reason) : 'the log has no end record: the run is still going, or was cut short' });
   }
 
   /**

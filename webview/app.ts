@@ -183,6 +183,8 @@ export class App {
     this.inspector.resetFetched();
     this.dispatch({ type: 'snapshot', graph: graphOf(s), file, fileName, runId, trainStep });
     for (const p of Object.values(this.panels)) p.setSnapshot(s);
+    // a training log has no graph: its training view is what there is to see
+    if (s.nodes.length === 0 && s.training) this.dispatch({ type: 'view', view: 'training' });
     void this.pane.relayout(previous && sameFile ? { kind: 'keep' } : { kind: 'new' });
   }
 

@@ -135,6 +135,8 @@ export interface TrainingInfo {
    * steps are its own, so there is nothing to override, and the analysis tools are for TypeScript files.
    */
   watched?: boolean;
+  /** A training log read from a file (Open Training Log): a finished run to look at, nothing to run. */
+  log?: boolean;
 }
 
 export interface SnapshotOptions {

@@ -55,6 +55,7 @@ export class TrainControls {
   private readonly backend: HTMLElement;
   private readonly progress: HTMLElement & { value?: number; max: number };
   private readonly settings: HTMLElement;
+  private readonly buttons: HTMLElement;
   /** A PyTorch script that trains itself (TrainingInfo.watched): no settings to override. */
   private watched = false;
   private running = false;
@@ -89,7 +90,7 @@ export class TrainControls {
     this.batchWrap = batch.wrap;
     this.pending = el('span', { class: 'tr-pending', 'data-testid': 'train-pending' }, 'changed: applies after Reset');
     this.pending.hidden = true;
-    const buttons = el('div', { class: 'tb-group' });
+    const buttons = (this.buttons = el('div', { class: 'tb-group' }));
     buttons.append(this.run, this.step, this.reset);
     const settings = (this.settings = el('div', { class: 'tr-settings' }));
     settings.append(opt, lr.wrap, sched, steps.wrap, batch.wrap, this.pending);
@@ -107,6 +108,8 @@ export class TrainControls {
   setInfo(info: TrainingInfo): void {
     this.watched = !!info.watched;
     this.settings.hidden = this.watched;
+    // a training log is a finished run to look at: nothing to run
+    this.buttons.hidden = !!info.log;
     if (this.watched) {
       this.validate();
       return;
