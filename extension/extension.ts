@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import type { PanelCommand, TrainAction } from './protocol';
 import { quickFix } from './quickfix';
-import { ModelRunner } from './runner/runner';
+import { ModelRunner, isPythonFile } from './runner/runner';
+import { pythonFor } from './pythonEnv';
 import { GraphPanel, VIEW_TYPE, type PanelServices } from './panel';
 import { defaultExportLine, isModelSource, MODEL_EXTENSIONS } from './modelFiles';
 import { restorableModelFile } from './restore';
@@ -302,7 +303,12 @@ class Lens implements vscode.Disposable {
     // Once a model file is shown, the bundler compiles its WebAssembly and a spare model process
     // waits for its Show Graph (neither runs model code), so the first run waits for neither. Not at
     // activation: most TypeScript files are not models. Only in a trusted workspace; runner.dispose ends both.
-    if (model && vscode.workspace.isTrusted) this.runner.warm(editor!.document.uri.fsPath);
+    // A PyTorch file: its Python is found and probed for torch now (importing torch takes a second or two).
+    if (model && vscode.workspace.isTrusted) {
+      const file = editor!.document.uri.fsPath;
+      if (isPythonFile(file)) void pythonFor(file).catch(() => undefined);
+      else this.runner.warm(file);
+    }
   }
 
   private codeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
