@@ -238,6 +238,11 @@ class PythonProcess {
       // let the pipes deliver what was sent before the exit
       setTimeout(() => {
         if (this.settled) return;
+        // stopped for a limit: that is what happened, however the process ended
+        if (this.pendingStop) {
+          this.finish([this.located(this.pendingStop)]);
+          return;
+        }
         if (mode === 'train' && code === 0 && !signal) {
           this.finish(null);
           return;
