@@ -18,8 +18,9 @@ How, in PyTorch 1.13 (no optimizer hooks, no post-accumulate-grad hooks):
 - A step that is not recorded costs a counter check, a detach of the loss and the gradients' norm,
   both kept on the device and read in batches (at most every FLUSH_S seconds).
 - For a recorded step a global module forward hook, from the step before until the step's first
-  backward(), notes the outputs of the model's leaf modules, with a tensor hook on each for its
-  gradient (not register_full_backward_hook, which fails with ReLU(inplace=True) in 1.13). The
+  backward(), notes the outputs of the model's leaf modules, with a hook on the autograd node of
+  each for its gradient (not register_full_backward_hook, which fails with ReLU(inplace=True) in
+  1.13, nor a tensor hook, which stays with the node before an in-place activation). The
   summaries are taken right before the update, on the tensors' device; the layers' weights are
   copied then, for ‖Δw‖/‖w‖ after it.
 - A step's record is completed when the next step starts (its backward() or optimizer step) or the
@@ -300,14 +301,24 @@ def _all_subclasses(cls):
 
 
 class _GradSlot:
-    __slots__ = ('grads', 'i')
+    """Keeps the gradient arriving at a module's output: a post-hook on the autograd node that made
+    the output, reading the gradient of that output (a hook on the tensor itself would stay with the
+    node the tensor had when first hooked: after ReLU(inplace=True) it would see the gradient
+    before the activation)."""
+    __slots__ = ('grads', 'i', 'nr')
 
-    def __init__(self, grads, i):
+    def __init__(self, grads, i, nr=None):
         self.grads = grads
         self.i = i
+        self.nr = nr
 
-    def __call__(self, g):
-        self.grads[self.i] = g
+    def __call__(self, *args):
+        if self.nr is None:
+            self.grads[self.i] = args[0]  # a tensor hook (an output with no autograd node)
+        else:
+            grad_outputs = args[1]
+            if self.nr < len(grad_outputs):
+                self.grads[self.i] = grad_outputs[self.nr]
 
 
 def _scalar(v):
@@ -636,7 +647,10 @@ class Watcher:
         i = len(self.outs)
         if isinstance(output, torch.Tensor):
             self.outs.append(output)
-            if output.requires_grad:
+            fn = output.grad_fn
+            if fn is not None:
+                fn.register_hook(_GradSlot(self.out_grads, i, output.output_nr))
+            elif output.requires_grad:
                 output.register_hook(_GradSlot(self.out_grads, i))
         else:
             self.outs.append(None)
