@@ -34,8 +34,11 @@ class Channel:
         self.send_many((message,))
 
     def send_many(self, messages):
-        """Several messages in one write (watch's buffered steps)."""
-        data = b''.join(encode(m) for m in messages)
+        """Several messages in one write."""
+        self.write(b''.join(encode(m) for m in messages))
+
+    def write(self, data):
+        """Encoded messages (JSON lines), in one write."""
         if not data:
             return
         with self.lock:

@@ -232,9 +232,13 @@ def payload(x, stats, max_elements):
 # -- on the tensor's own device, for watch(): the same TensorStats, computed where the tensor lives ----
 
 def fetch(tensors):
-    """Python floats of a few 0-d tensors, with one transfer per device (one sync on a GPU)."""
+    """Python numbers of one-element tensors, in one transfer when they can be stacked (one sync on a GPU)."""
     if not tensors:
         return []
+    try:
+        return torch.stack(tensors).reshape(-1).tolist()
+    except (RuntimeError, TypeError):  # shapes, dtypes or devices that differ
+        pass
     dev = tensors[0].device
     if dev.type == 'cpu':
         return [t.item() for t in tensors]
@@ -258,7 +262,8 @@ def _float_view(t):
 def _bin_counts(x, bins, lo, hi):
     """Counts of x in `bins` equal bins over [lo, hi] (the engine's edge rule: floor, the last bin
     closed); values below lo land in bin 0."""
-    idx = torch.sub(x, lo).mul_(bins / (hi - lo)).floor_().clamp_(0, bins - 1).to(torch.int64)
+    # clamped to [0, bins − 1] first, so truncating to an integer is the floor (int32: cheaper than int64)
+    idx = torch.sub(x, lo).mul_(bins / (hi - lo)).clamp_(0, bins - 1).to(torch.int32)
     return torch.bincount(idx, minlength=bins)
 
 

@@ -321,6 +321,18 @@ class _GradSlot:
                 self.grads[self.i] = grad_outputs[self.nr]
 
 
+def _number(v):
+    return 'null' if v is None else repr(float(v))
+
+
+def _encode(r):
+    """A record as a JSON line; a step without layers (most of them) formatted directly."""
+    if r.get('type') != 'watch-step' or 'layers' in r:
+        return encode(r)
+    return ('{"type":"watch-step","step":%d,"loss":%s,"lr":%s,"gradNorm":%s,"time":%s}\n' % (
+        r['step'], _number(r['loss']), _number(r['lr']), _number(r['gradNorm']), _number(r['time']))).encode()
+
+
 def _scalar(v):
     """A loss as watch keeps it: a detached one-element tensor, or a float."""
     if isinstance(v, torch.Tensor):
@@ -611,12 +623,14 @@ class Watcher:
         return None
 
     def _grad_norm(self):
+        """The gradients' global L2 norm: a float, or the per-parameter norms (0-d tensors on the
+        device, one call), summed when the record is sent."""
         grads = [p.grad for p in self.params if p.grad is not None]
         if not grads:
             return None
         try:
-            return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
-        except Exception:  # mixed devices, sparse gradients, no _foreach_norm
+            return list(torch._foreach_norm(grads))
+        except Exception:  # sparse gradients, no _foreach_norm
             try:
                 vals = fetch([torch.linalg.vector_norm(g.detach().coalesce().values() if g.is_sparse else g.detach()).to(torch.float64) for g in grads])
                 return math.sqrt(sum(v * v for v in vals))
@@ -704,37 +718,49 @@ class Watcher:
         if not buf:
             return
         self.buffer = []
+        # the device values of all these records in one transfer: losses, and the per-parameter
+        # gradient norms (of each record, summed here)
         tensors = []
         where = []
         for r in buf:
-            for k in ('loss', 'gradNorm'):
-                v = r.get(k)
-                if isinstance(v, torch.Tensor):
-                    tensors.append(v)
-                    where.append((r, k))
+            v = r.get('loss')
+            if isinstance(v, torch.Tensor):
+                tensors.append(v)
+                where.append((r, 'loss', 1))
+            v = r.get('gradNorm')
+            if isinstance(v, list):
+                tensors.extend(v)
+                where.append((r, 'gradNorm', len(v)))
         if tensors:
             try:
                 vals = fetch(tensors)
             except Exception:
                 vals = [None] * len(tensors)
-            for (r, k), v in zip(where, vals):
-                r[k] = v
+            i = 0
+            for r, k, n in where:
+                part = vals[i:i + n]
+                i += n
+                if k == 'loss':
+                    r[k] = part[0]
+                else:
+                    r[k] = None if any(v is None for v in part) else math.sqrt(sum(v * v for v in part))
         for r in buf:
             for k in ('loss', 'gradNorm', 'lr'):
                 v = r.get(k)
-                if isinstance(v, float) and not math.isfinite(v):
+                if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v)):
                     r[k] = None  # strict JSON: a NaN loss is sent as unknown (the layers' stats count NaN and Inf)
         self._write(buf)
 
     def _write(self, records):
+        data = b''.join(_encode(r) for r in records)
         if self.channel is not None and 'channel' not in self.sinks_failed:
             try:
-                self.channel.send_many(records)
+                self.channel.write(data)
             except OSError as e:
                 self._sink_failed('channel', 'the Backprop Lens runner', e)
         if self.log_file is not None and 'log' not in self.sinks_failed:
             try:
-                self.log_file.write(b''.join(encode(r) for r in records))
+                self.log_file.write(data)
                 self.log_file.flush()
             except (OSError, ValueError) as e:
                 self._sink_failed('log', self.log_file.name, e)
