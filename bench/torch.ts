@@ -8,7 +8,8 @@
  *       batch 128, random data) for 500 steps, with and without watch, in one Python process,
  *       interleaved (plain, watched, watched, plain, …), the records going to the runner's pipe as
  *       under Train; the overhead is the watched loop's extra time (watch() and close() included)
- *       as a percentage of the plain loop's (target ≤ 5%).
+ *       as a percentage of the plain loop's (target ≤ 5%); and the two costs apart, per step, on
+ *       shorter loops (every step recorded; none after the first), with the overhead they predict.
  *
  *   npm run bench:torch                      table
  *   npm run bench:torch -- --json            the last stdout line is one JSON object
@@ -72,22 +73,33 @@ def sync():
     if device == 'cuda':
         torch.cuda.synchronize()
 
+def timed(every, steps):
+    sync()
+    t = time.perf_counter()
+    if every:
+        w = watch(model, every=every)
+        loop(steps)
+        w.close()
+    else:
+        loop(steps)
+    sync()
+    return (time.perf_counter() - t) * 1000
+
 loop(50)
 sync()
 times = {'plain': [], 'watched': []}
 for r in range(cfg['reps']):
     for mode in (('plain', 'watched') if r % 2 == 0 else ('watched', 'plain')):
-        sync()
-        t = time.perf_counter()
-        if mode == 'watched':
-            w = watch(model, every=cfg['every'])
-            loop(cfg['steps'])
-            w.close()
-        else:
-            loop(cfg['steps'])
-        sync()
-        times[mode].append((time.perf_counter() - t) * 1000)
-print(json.dumps({'times': times, 'threads': torch.get_num_threads(), 'torch': torch.__version__,
+        times[mode].append(timed(cfg['every'] if mode == 'watched' else 0, cfg['steps']))
+# the costs apart: watch() and close() with no step between, and per step on shorter loops with
+# every step recorded, and with none recorded after the first
+n = cfg['parts']
+parts = {'plain': [], 'all': [], 'none': [], 'setup': []}
+for r in range(cfg['reps']):
+    for mode, every in (('plain', 0), ('all', 1), ('none', 10 ** 9), ('plain', 0)):
+        parts[mode].append(timed(every, n) / n)
+    parts['setup'].append(timed(10 ** 9, 0))
+print(json.dumps({'times': times, 'parts': parts, 'threads': torch.get_num_threads(), 'torch': torch.__version__,
                   'device': torch.cuda.get_device_name() if device == 'cuda' else 'cpu'}))
 `;
 
@@ -163,18 +175,29 @@ async function tracing(python: PythonInfo, dir: string) {
 async function watching(python: PythonInfo, dir: string) {
   const file = path.join(dir, 'watch_loop.py');
   fs.writeFileSync(file, WATCH_LOOP);
-  const cfg = { reps: ARGS.reps, steps: ARGS.steps, every: ARGS.every, batch: ARGS.batch, cuda: ARGS.cuda > 0 };
+  const cfg = { reps: ARGS.reps, steps: ARGS.steps, every: ARGS.every, batch: ARGS.batch, cuda: ARGS.cuda > 0, parts: Math.max(10, Math.round(ARGS.steps / 5)) };
   const r = await runPython(python, [file, JSON.stringify(cfg)], dir);
   if (r.code !== 0) throw new Error(`the training loop failed:\n${r.stderr.slice(-3000)}`);
-  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { times: { plain: number[]; watched: number[] }; threads: number; torch: string; device: string };
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { times: { plain: number[]; watched: number[] }; parts: { plain: number[]; all: number[]; none: number[]; setup: number[] }; threads: number; torch: string; device: string };
   const steps = r.messages.filter((m) => m.type === 'watch-step').length;
   const plain = median(out.times.plain);
   const watched = median(out.times.watched);
+  // per step (ms): the plain step, what watch adds to a step that is not recorded and to one that
+  // is (watch() and close() taken out), and the overhead they predict for the loop above
+  const step = median(out.parts.plain);
+  const setup = median(out.parts.setup);
+  const unrecorded = Math.max(0, median(out.parts.none) - step - setup / cfg.parts);
+  const recorded = Math.max(0, median(out.parts.all) - step - setup / cfg.parts);
   return {
     model: 'MLP 784-256-256-10, ReLU, Adam, cross-entropy', batch: cfg.batch, steps: cfg.steps, every: cfg.every, reps: cfg.reps,
     device: out.device, threads: out.threads, torch: out.torch,
     plainMs: plain, watchedMs: watched, plainMsPerStep: plain / cfg.steps, overheadPct: ((watched - plain) / plain) * 100,
-    plainRuns: out.times.plain, watchedRuns: out.times.watched, recordsReceived: steps, recordsExpected: cfg.reps * cfg.steps,
+    overheadPctOfMinimums: ((Math.min(...out.times.watched) - Math.min(...out.times.plain)) / Math.min(...out.times.plain)) * 100,
+    plainRuns: out.times.plain, watchedRuns: out.times.watched, recordsReceived: steps, recordsExpected: cfg.reps * (cfg.steps + 2 * cfg.parts),
+    perStep: {
+      plainMs: step, watchAndCloseMs: setup, unrecordedExtraMs: unrecorded, recordedExtraMs: recorded, loopSteps: cfg.parts,
+      predictedOverheadPct: ((setup / cfg.steps + unrecorded + recorded / cfg.every) / step) * 100,
+    },
   };
 }
 
@@ -195,7 +218,10 @@ async function main() {
     log(`\n(b) watch(model, every=${w.every}) on ${w.model}, batch ${w.batch}, ${w.steps} steps, ${w.device}, ${w.threads} threads (median of ${w.reps} each, interleaved)`);
     log(`  plain loop     ${ms(w.plainMs)}  (${w.plainMsPerStep.toFixed(2)} ms/step)   runs: ${w.plainRuns.map((x) => x.toFixed(0)).join(' ')}`);
     log(`  watched loop   ${ms(w.watchedMs)}   runs: ${w.watchedRuns.map((x) => x.toFixed(0)).join(' ')}`);
-    log(`  overhead       ${w.overheadPct.toFixed(2)}%  (target ≤ 5%)   records received ${w.recordsReceived} of ${w.recordsExpected}`);
+    log(`  overhead       ${w.overheadPct.toFixed(2)}% of the medians, ${w.overheadPctOfMinimums.toFixed(2)}% of the fastest runs (target ≤ 5%)   records received ${w.recordsReceived} of ${w.recordsExpected}`);
+    const p = w.perStep;
+    log(`  apart (${p.loopSteps}-step loops): a plain step ${p.plainMs.toFixed(2)} ms; watch adds ${(p.unrecordedExtraMs * 1000).toFixed(0)} µs to a step it does not record, ${p.recordedExtraMs.toFixed(2)} ms to one it records, ${p.watchAndCloseMs.toFixed(2)} ms for watch() and close()`);
+    log(`    → the overhead these predict for ${w.steps} steps at every=${w.every}: ${p.predictedOverheadPct.toFixed(2)}%`);
     if (ARGS.json) process.stdout.write(`${JSON.stringify({ python: { executable: python.executable, version: python.version, torch: python.torch }, tracing: t, watch: w })}\n`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -46,7 +46,10 @@ def _type(m):
 
 def _stats(t, fast=False):
     if fast:
-        return clean_stats(summarize_device(t, SUMMARY_BINS, SUMMARY_BINS))
+        try:
+            return clean_stats(summarize_device(t, SUMMARY_BINS, SUMMARY_BINS))
+        except (RuntimeError, TypeError):  # a device without float64 (MPS): the exact way, on the CPU
+            pass
     return clean_stats(summarize(as_float64(t), SUMMARY_BINS, SUMMARY_BINS))
 
 
@@ -56,8 +59,11 @@ def _abs_stats(grads, fast=False):
     grads = [g for g in grads if g is not None]
     if fast and grads:
         n = sum(g.numel() for g in grads)
-        got = fetch([g.detach().abs().sum(dtype=torch.float64) for g in grads] + [g.detach().abs().amax() for g in grads if g.numel()])
-        if n and all(math.isfinite(v) for v in got):
+        try:
+            got = fetch([g.detach().abs().sum(dtype=torch.float64) for g in grads] + [g.detach().abs().amax() for g in grads if g.numel()])
+        except (RuntimeError, TypeError):  # a device without float64: the exact way
+            got = None
+        if got is not None and n and all(math.isfinite(v) for v in got):
             return sum(got[:len(grads)]) / n, max(0.0, *got[len(grads):])
     parts = []
     for g in grads:

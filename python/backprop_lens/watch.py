@@ -10,9 +10,10 @@ and on a torch.distributed rank other than 0, watch() does nothing.
 How, in PyTorch 1.13 (no optimizer hooks, no post-accumulate-grad hooks):
 - A step is an optimizer step. `step` is wrapped on the torch.optim.Optimizer classes (a class
   defined later when its first instance is made) and on the optimizers whose `step` was replaced
-  per instance (an lr_scheduler made before watch() does that; gc finds them); only optimizers that
-  hold the model's parameters count. A loop with no such optimizer (a hand-written update) counts
-  each backward() as a step.
+  per instance (an lr_scheduler made before watch() does that); only optimizers that
+  hold the model's parameters count. Optimizers made before watch() are looked for where its caller
+  holds them, and in the whole heap (gc) only if none holds the model at the first backward(). A
+  loop with no such optimizer (a hand-written update) counts each backward() as a step.
 - torch.autograd.backward (which Tensor.backward calls) is wrapped: the scalar it is called on is
   the step's loss, unless `.log(loss)` gave one.
 - A step that is not recorded costs a counter check, a detach of the loss and the gradients' norm,
@@ -224,11 +225,16 @@ def watch(model, every=50, log_dir=None):
         log = open(os.path.join(os.fspath(log_dir), LOG_NAME), 'ab')
     if channel is None and log is None:
         return _NOOP
+    caller = sys._getframe(1)
     w = Watcher(model, every, channel, log, _session.controls if _session is not None else None,
-                _variable_name(model, sys._getframe(1)), rank, world)
+                _variable_name(model, caller), rank, world)
+    w.caller = caller
     _active = w
     _started = True
-    w.start()
+    try:
+        w.start()
+    finally:
+        w.caller = caller = None
     return w
 
 
@@ -287,6 +293,35 @@ def _module_sources(model, names):
     return out
 
 
+def _optimizers_near(frame):
+    """The optimizers the code that called watch() holds: its variables (local and global), and
+    one level into them (attributes, items: `self.optimizer`, `optimizers[0]`)."""
+    if frame is None:
+        return []
+    Optimizer = torch.optim.Optimizer
+    found = {}
+    values = list(frame.f_locals.values())
+    if frame.f_globals is not frame.f_locals:
+        values += list(frame.f_globals.values())
+    for v in values:
+        if isinstance(v, Optimizer):
+            found[id(v)] = v
+            continue
+        if isinstance(v, (type, torch.Tensor)) or inspect.ismodule(v):
+            continue
+        if isinstance(v, dict):
+            inner = list(v.values()) if len(v) <= 1000 else []
+        elif isinstance(v, (list, tuple)):
+            inner = list(v) if len(v) <= 1000 else []
+        else:
+            d = getattr(v, '__dict__', None)
+            inner = list(d.values()) if isinstance(d, dict) and len(d) <= 1000 else []
+        for u in inner:
+            if isinstance(u, Optimizer):
+                found[id(u)] = u
+    return list(found.values())
+
+
 def _all_subclasses(cls):
     out = []
     stack = [cls]
@@ -325,10 +360,24 @@ def _number(v):
     return 'null' if v is None else repr(float(v))
 
 
+def _finite(v):
+    """`v` with non-finite floats as None (strict JSON)."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {k: _finite(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_finite(x) for x in v]
+    return v
+
+
 def _encode(r):
     """A record as a JSON line; a step without layers (most of them) formatted directly."""
     if r.get('type') != 'watch-step' or 'layers' in r:
-        return encode(r)
+        try:
+            return encode(r)
+        except ValueError:  # a non-finite number the summaries did not catch
+            return encode(_finite(r))
     return ('{"type":"watch-step","step":%d,"loss":%s,"lr":%s,"gradNorm":%s,"time":%s}\n' % (
         r['step'], _number(r['loss']), _number(r['lr']), _number(r['gradNorm']), _number(r['time']))).encode()
 
@@ -380,6 +429,9 @@ class Watcher:
         self._undo = []
         self._crash = None
         self.sinks_failed = set()
+        self.warned = set()
+        self.searched = False     # the heap was searched for optimizers
+        self.caller = None        # the frame that called watch() (until start())
 
     # -- the model ------------------------------------------------------------------------------
     def _index(self):
@@ -454,16 +506,18 @@ class Watcher:
             orig_init(opt, *args, **kwargs)
             if _active is w:
                 for cls in type(opt).__mro__:
-                    self._wrap_class(cls)
+                    if issubclass(cls, Optimizer):
+                        self._wrap_class(cls)
                 w._covers(opt)
         self._patch(Optimizer, '__init__', __init__)
 
         # optimizers made before watch(): which hold the model, and those whose step an
-        # lr_scheduler replaced per instance (its wrapper calls the class's step of that time)
-        for o in gc.get_objects():
-            if issubclass(type(o), Optimizer):
-                self._covers(o)
-                self._wrap_instance(o)
+        # lr_scheduler replaced per instance (its wrapper calls the class's step of that time).
+        # Looked for where the code that called watch() holds them; the whole heap is searched
+        # only if, at the first backward(), no optimizer holds the model (_find_optimizers).
+        for o in _optimizers_near(self.caller):
+            self._known(o)
+        self.caller = None
 
         if self.controls is None:
             prev = sys.excepthook
@@ -505,6 +559,18 @@ class Watcher:
         step._bpl_watch = self
         self._patch(opt, 'step', step)
 
+    def _known(self, opt):
+        self._covers(opt)
+        self._wrap_instance(opt)
+
+    def _find_optimizers(self):
+        """Every optimizer in the process (gc; tens of milliseconds, once)."""
+        self.searched = True
+        Optimizer = torch.optim.Optimizer
+        for o in gc.get_objects():
+            if issubclass(type(o), Optimizer):
+                self._known(o)
+
     def _covers(self, opt):
         c = self.covers.get(opt)
         if c is None:
@@ -534,9 +600,7 @@ class Watcher:
         except Exception:
             self.lr = None
         grad_norm = self._grad_norm()
-        layers = None
-        if self.record_this:
-            layers = self._layers()
+        layers = self._safe_layers() if self.record_this else None
         self.depth += 1
         try:
             out = f(opt, *args, **kwargs)
@@ -560,11 +624,13 @@ class Watcher:
             self._stop_capture()
 
     def _after_backward(self):
+        if not self.uses_optimizer and not self.searched:
+            self._find_optimizers()
         if self.uses_optimizer:
             return
         # no optimizer holds the model: this backward() is the step; its update comes after it
         grad_norm = self._grad_norm()
-        layers = self._layers() if self.record_this else None
+        layers = self._safe_layers() if self.record_this else None
         self._end_step(grad_norm, layers[0] if layers is not None else None)
         if layers is not None:
             self.pending_ratio = layers
@@ -671,6 +737,16 @@ class Watcher:
         self.calls.append((module, i))
         return None
 
+    def _safe_layers(self):
+        """_layers(), or None when they cannot be taken: watch must never break the training."""
+        try:
+            return self._layers()
+        except Exception as e:
+            self._stop_capture()
+            self.calls, self.outs, self.out_grads = [], [], {}
+            self._warn('layers', 'the layer summaries of step %d could not be taken (%s: %s); the steps go on without them' % (self.steps + 1, type(e).__name__, e))
+            return None
+
     def _layers(self):
         """The step's LayerStats, before the update; returns (layers, [(weight, copy)])."""
         self._stop_capture()
@@ -767,8 +843,15 @@ class Watcher:
 
     def _sink_failed(self, which, what, e):
         self.sinks_failed.add(which)
+        self._warn(which, 'cannot write to %s (%s); no more records go there' % (what, e))
+
+    def _warn(self, key, text):
+        """Says on stderr what watch could not do, once per kind of problem."""
+        if key in self.warned:
+            return
+        self.warned.add(key)
         try:
-            sys.stderr.write('backprop_lens.watch: cannot write to %s (%s); no more records go there.\n' % (what, e))
+            sys.stderr.write('backprop_lens.watch: %s.\n' % text)
         except Exception:  # pragma: no cover
             pass
 

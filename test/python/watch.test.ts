@@ -196,6 +196,112 @@ describe('watch(model): a PyTorch training loop watched', function () {
     }
   });
 
+  it('counts optimizer steps (SGD, Adam, lr schedulers made before or after watch(), an optimizer only a helper holds, a subclass calling super().step(), accumulation), backward() calls without one, and takes .log() for the right step', async () => {
+    const script = `import json, os, torch
+from torch import nn
+from backprop_lens import watch
+
+x = torch.linspace(-1, 1, 32).reshape(8, 4)
+y = torch.linspace(0, 1, 8).reshape(8, 1)
+
+def mk():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(inplace=True), nn.Linear(8, 1))
+
+def steps(d):
+    return [json.loads(l) for l in open(os.path.join(d, 'backprop-lens.jsonl')) if '"watch-step"' in l]
+
+def run(d, make, n, every=3, log=None):
+    model = mk()
+    opt, sched, w = make(model, d, every)
+    true = []
+    for i in range(n):
+        if opt: opt.zero_grad()
+        else: model.zero_grad()
+        loss = ((model(x) - y) ** 2).mean()
+        true.append(loss.item())
+        if log == 'before': w.log(loss * 0 + 100 + i)
+        loss.backward()
+        if opt: opt.step()
+        else:
+            with torch.no_grad():
+                for p in model.parameters(): p -= 0.1 * p.grad
+        if sched: sched.step()
+        if log == 'after': w.log(200.0 + i)
+    w.close()
+    s = steps(d)
+    return {'steps': [r['step'] for r in s], 'lr': [r['lr'] for r in s], 'loss': [r['loss'] for r in s], 'true': true,
+            'layers': [r['step'] for r in s if 'layers' in r], 'ratio': [l.get('updateRatio') for r in s if 'layers' in r for l in r['layers']]}
+
+def before(model, d, every):  # Adam and StepLR made before watch()
+    opt = torch.optim.Adam(model.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.StepLR(opt, 2, gamma=0.5)
+    return opt, sched, watch(model, every=every, log_dir=d)
+
+def after(model, d, every):  # SGD and ExponentialLR made after it
+    w = watch(model, every=every, log_dir=d)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    return opt, torch.optim.lr_scheduler.ExponentialLR(opt, 0.5), w
+
+class Trainer:
+    def __init__(self, model):
+        self.parts = {'opt': torch.optim.SGD(model.parameters(), lr=0.2)}
+        self.parts['sched'] = torch.optim.lr_scheduler.StepLR(self.parts['opt'], 1, gamma=0.5)
+
+def hidden(model, d, every):  # only a helper object holds them, two levels down
+    t = Trainer(model)
+    return t.parts['opt'], t.parts['sched'], watch(model, every=every, log_dir=d)
+
+class MySGD(torch.optim.SGD):
+    def step(self, closure=None):
+        return super().step(closure)
+
+def subclass(model, d, every):
+    return MySGD(model.parameters(), lr=0.05), None, watch(model, every=every, log_dir=d)
+
+def by_hand(model, d, every):
+    return None, None, watch(model, every=every, log_dir=d)
+
+out = {k: run(k, f, 5) for k, f in [('before', before), ('after', after), ('hidden', hidden), ('subclass', subclass), ('hand', by_hand)]}
+out['logBefore'] = run('logBefore', before, 3, log='before')
+out['logAfter'] = run('logAfter', after, 3, log='after')
+# gradient accumulation: two backward() per optimizer step
+model = mk()
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+w = watch(model, every=1, log_dir='accum')
+for i in range(3):
+    opt.zero_grad()
+    for k in range(2):
+        ((model(x[4 * k:4 * k + 4]) - y[4 * k:4 * k + 4]) ** 2).mean().backward()
+    opt.step()
+w.close()
+out['accum'] = {'steps': [r['step'] for r in steps('accum')], 'outputs': [l['output']['count'] for l in steps('accum')[0]['layers']]}
+print(json.dumps(out))
+`;
+    const dir = tmp();
+    const file = writeFile(dir, 'steps.py', script);
+    const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: PACKAGE_DIR };
+    delete env.BPL_FD;
+    const { stdout } = await promisify(execFile)(python.executable, [file], { cwd: dir, env, encoding: 'utf8' });
+    type Run = { steps: number[]; lr: (number | null)[]; loss: number[]; true: number[]; layers: number[]; ratio: (number | null)[] };
+    const out = JSON.parse(stdout) as Record<string, Run> & { accum: { steps: number[]; outputs: number[] } };
+    for (const k of ['before', 'after', 'hidden', 'subclass', 'hand']) {
+      assert.deepEqual(out[k].steps, [1, 2, 3, 4, 5], k);
+      assert.deepEqual(out[k].loss, out[k].true, `${k}: the loss backward() was called on`);
+      assert.deepEqual(out[k].layers, [1, 3], `${k}: layers at the first step and every 3rd`);
+      assert.ok(out[k].ratio.every((r) => typeof r === 'number' && r > 0), `${k}: update ratios ${JSON.stringify(out[k].ratio)}`);
+    }
+    assert.deepEqual(out.before.lr, [0.1, 0.1, 0.05, 0.05, 0.025], 'the lr each step ran with (StepLR made before watch)');
+    assert.deepEqual(out.after.lr.map((v) => Number(v!.toFixed(6))), [0.1, 0.05, 0.025, 0.0125, 0.00625]);
+    assert.deepEqual(out.hidden.lr, [0.2, 0.1, 0.05, 0.025, 0.0125], 'an optimizer only a helper holds, its scheduler made before watch()');
+    assert.deepEqual(out.subclass.lr, [0.05, 0.05, 0.05, 0.05, 0.05], 'super().step() is one step');
+    assert.deepEqual(out.hand.lr, [null, null, null, null, null], 'no optimizer: each backward() is a step');
+    assert.deepEqual(out.logBefore.loss, [100, 101, 102], '.log() before backward(): its own step');
+    assert.deepEqual(out.logAfter.loss, [200, 201, 202], '.log() after step(): the step that just ended');
+    assert.deepEqual(out.accum.steps, [1, 2, 3], 'two backward() per optimizer step');
+    assert.deepEqual(out.accum.outputs, [32, 4], "the first micro-batch's activations");
+  });
+
   it('pause, single steps and stop: a run started paused waits after its first step, runs exactly the steps asked for, and stops there', async () => {
     const seen: number[] = [];
     let asked = false;
