@@ -1,9 +1,16 @@
 """`python -X utf8 -m backprop_lens trace FILE [--max-elements N] [--max-nodes N]`
+`python -X utf8 -m backprop_lens train FILE`
 
-Runs FILE as `__main__` (as `python FILE` would, from its own folder) with the tracer on, and sends
-the runner its messages (protocol.py): `started` right before the user's code runs, `recording`
-when it is done, then `result` with the TorchTrace or `error`; on SIGUSR1, `where` the user's code
-is. Exits 0 whenever it could say what happened.
+Runs FILE as `__main__` (as `python FILE` would, from its own folder) and sends the runner its
+messages (protocol.py): `started` right before the user's code runs; on SIGUSR1, `where` the user's
+code is. Exits 0 whenever it could say what happened.
+
+trace: with the tracer on; `recording` when the user's code is done (or at its second backward(),
+which ends a training loop), then `result` with the TorchTrace or `error`.
+
+train: the script trains itself; its watch(model) sends the watch records (watch.py), and the
+runner's controls (pause, resume, step, stop) arrive as JSON lines on stdin. At the end `watch-end`
+(when the script called watch), or `error` after it when the script raised.
 """
 import argparse
 import os
@@ -19,6 +26,8 @@ def _parse(argv):
     t.add_argument('file')
     t.add_argument('--max-elements', type=int, default=4096, help='largest tensor whose elements are sent (default 4096)')
     t.add_argument('--max-nodes', type=int, default=20000, help='stop past this many recorded nodes (default 20000)')
+    r = sub.add_parser('train', help='run the training script FILE; its watch(model) reports each step as JSON lines')
+    r.add_argument('file')
     return p.parse_args(argv)
 
 
@@ -60,34 +69,57 @@ def _install_where(channel, locate):
     threading.Thread(target=watch, name='backprop-lens-where', daemon=True).start()
 
 
-def trace(args, channel):
-    import runpy
-
-    from . import errors, export, locate
-    from .errors import ExportError, TooLarge
-    from .recorder import Tracer
-
-    _install_where(channel, locate)
-    path = os.path.abspath(args.file)
+def _load(path, channel, errors):
+    """Checks that FILE reads and compiles; else sends the error and returns False."""
     try:
         with open(path, 'rb') as f:
             source = f.read()
     except OSError as e:
         channel.send({'type': 'error', 'error': errors.error_message('runtime', 'Cannot read %s: %s' % (path, e.strerror), path)})
-        return 0
+        return False
     try:
         compile(source, path, 'exec', dont_inherit=True)
     except SyntaxError as e:
         channel.send({'type': 'error', 'error': errors.describe(e)})
-        return 0
+        return False
     except ValueError as e:  # null bytes
         channel.send({'type': 'error', 'error': errors.error_message('syntax', 'SyntaxError: %s' % e, path, None, None, '')})
-        return 0
+        return False
+    return True
 
+
+def _enter(path):
+    """As `python FILE` runs it: from its folder, which is first on sys.path, with sys.argv = [FILE]."""
     folder = os.path.dirname(path)
     sys.path.insert(0, folder)
     sys.argv = [path]
     os.chdir(folder)
+
+
+def _script_globals(exc, path):
+    """The globals of the script's module, from the traceback of what ended it."""
+    g = None
+    tb = exc.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_name == '<module>' and code.co_filename == path:
+            g = tb.tb_frame.f_globals
+        tb = tb.tb_next
+    return dict(g) if g is not None else None
+
+
+def trace(args, channel):
+    import runpy
+
+    from . import errors, export, locate
+    from .errors import EndOfTrace, ExportError, TooLarge
+    from .recorder import Tracer
+
+    _install_where(channel, locate)
+    path = os.path.abspath(args.file)
+    if not _load(path, channel, errors):
+        return 0
+    _enter(path)
     tracer = Tracer(path, max_nodes=args.max_nodes, max_elements=args.max_elements)
     user_globals = None
     channel.send({'type': 'started'})
@@ -95,6 +127,9 @@ def trace(args, channel):
     try:
         with tracer:
             user_globals = runpy.run_path(path, run_name='__main__')
+    except EndOfTrace as e:
+        user_globals = _script_globals(e, path)
+        tracer.note('Show Graph ran the file up to its second backward() (the next training step) and ended it there: the graph is the first pass.')
     except SystemExit as e:
         if e.code not in (None, 0):
             msg = 'The program exited with status %s (sys.exit) before its graph could be recorded.' % (e.code,)
@@ -123,10 +158,52 @@ def trace(args, channel):
     return 0
 
 
+def train(args, channel):
+    import runpy
+
+    from . import errors, locate
+    from .watch import Controls, StopTraining, active, begin_session, read_controls
+
+    _install_where(channel, locate)
+    controls = Controls()
+    read_controls(controls)
+    begin_session(channel, controls)
+    path = os.path.abspath(args.file)
+    if not _load(path, channel, errors):
+        return 0
+    _enter(path)
+    error = None
+    reason = 'finished'
+    channel.send({'type': 'started'})
+    try:
+        runpy.run_path(path, run_name='__main__')
+    except StopTraining:
+        reason = 'stopped'
+    except SystemExit as e:
+        if e.code not in (None, 0):
+            info = errors.describe(e)
+            error = errors.error_message('runtime', 'The script exited with status %s (sys.exit).' % (e.code,), info['file'], info['line'], info['column'], info['traceback'])
+    except BaseException as e:  # the script's own error, Ctrl-C
+        error = errors.describe(e)
+    if error is not None:
+        reason = 'error: %s' % error['message']
+    w = active()
+    if w is not None:
+        try:
+            w.close(reason)
+        except Exception:  # pragma: no cover - the script's outcome still gets out
+            pass
+    if error is not None:
+        channel.send({'type': 'error', 'error': error})
+    return 0
+
+
 def main(argv=None):
     args = _parse(sys.argv[1:] if argv is None else argv)
     from .protocol import Channel
     channel = Channel()
+    if args.command == 'train':
+        return train(args, channel)
     return trace(args, channel)
 
 

@@ -16,6 +16,11 @@ class TooLarge(BaseException):
         self.limit = limit
 
 
+class EndOfTrace(BaseException):
+    """Show Graph on a training loop: the file's second backward() ends it (the graph is the first
+    pass; the rest of the training need not run). A BaseException, past the user's `except Exception:`."""
+
+
 class ExportError(Exception):
     """Nothing to show, or an output that cannot be shown (kind `export`); `source` is (file, line, column) or None."""
 

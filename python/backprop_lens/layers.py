@@ -1,15 +1,20 @@
-"""Per-layer health of the traced pass, as the engine's LayerStats (engine/stats/layers.ts).
+"""Per-layer health as the engine's LayerStats (engine/stats/layers.ts): of the traced pass (the
+tracer, exactly the engine's numbers, from its recorded values) and of a watched training step
+(watch.py, the same fields computed on the tensors' device).
 
 The leaf modules with parameters, in the order they ran, each with the activation module that ran
 right after it; weights and their gradients, mean and max |dL/dW| over the layer's parameters, the
 output after the activation and its gradient, the fraction of dead units (ReLU) and of saturated
 outputs (sigmoid, tanh), and where the layer's weight was made.
 """
+import math
+
 import torch
 import torch.nn as nn
 
-from .recorder import Parameter
-from .stats import as_float64, clean_stats, summarize
+from .stats import as_float64, clean_stats, fetch, summarize, summarize_device
+
+Parameter = nn.Parameter
 
 SUMMARY_BINS = 24
 
@@ -39,16 +44,29 @@ def _type(m):
     return 'module'
 
 
-def _stats(t):
+def _stats(t, fast=False):
+    if fast:
+        try:
+            return clean_stats(summarize_device(t, SUMMARY_BINS, SUMMARY_BINS))
+        except (RuntimeError, TypeError):  # a device without float64 (MPS): the exact way, on the CPU
+            pass
     return clean_stats(summarize(as_float64(t), SUMMARY_BINS, SUMMARY_BINS))
 
 
-def _abs_stats(grads):
-    """mean and max |g| over the finite elements of all the gradients, summed in order as the engine does."""
+def _abs_stats(grads, fast=False):
+    """mean and max |g| over the finite elements of all the gradients, summed in order as the engine does
+    (`fast`: on their device, sums in float64; with a NaN or Inf among them, the exact way)."""
+    grads = [g for g in grads if g is not None]
+    if fast and grads:
+        n = sum(g.numel() for g in grads)
+        try:
+            got = fetch([g.detach().abs().sum(dtype=torch.float64) for g in grads] + [g.detach().abs().amax() for g in grads if g.numel()])
+        except (RuntimeError, TypeError):  # a device without float64: the exact way
+            got = None
+        if got is not None and n and all(math.isfinite(v) for v in got):
+            return sum(got[:len(grads)]) / n, max(0.0, *got[len(grads):])
     parts = []
     for g in grads:
-        if g is None:
-            continue
         a = as_float64(g).abs()
         parts.append(a[torch.isfinite(a)])
     a = torch.cat(parts) if parts else torch.zeros(0, dtype=torch.float64)
@@ -57,9 +75,9 @@ def _abs_stats(grads):
     return torch.cumsum(a, 0)[-1].item() / a.numel(), max(0.0, a.max().item())
 
 
-def dead_fraction(x):
+def dead_fraction(x, fast=False):
     """Fraction of units that are 0 for every example: the last axis, or the channel axis of an N, C, … output."""
-    x = as_float64(x) if x.dim() <= 1 else x.detach().to('cpu', torch.float64)
+    x = x.detach() if fast else (as_float64(x) if x.dim() <= 1 else x.detach().to('cpu', torch.float64))
     if x.dim() == 0:
         return 1.0 if x.item() == 0 else 0.0
     if x.dim() >= 3:
@@ -73,8 +91,8 @@ def dead_fraction(x):
     return (units - int(alive.sum().item())) / units
 
 
-def saturated_fraction(x, kind):
-    y = as_float64(x)
+def saturated_fraction(x, kind, fast=False):
+    y = x.detach().reshape(-1) if fast else as_float64(x)
     if y.numel() == 0:
         return 0
     if kind == 'sigmoid':
@@ -84,30 +102,66 @@ def saturated_fraction(x, kind):
     return int(sat.sum().item()) / y.numel()
 
 
-def summarize_layers(tr, grads, kept, names):
-    nodes = tr.nodes
-    # the value and gradient of each parameter in this pass: its leaf node's
-    param_node = {}
-    for n in kept:
-        if n.leaf is not None and isinstance(n.tensor, Parameter):
-            param_node[id(n.tensor)] = n
+def group_calls(calls):
+    """The layers of a pass from its leaf-module calls [(module, output)] in the order they ran: each
+    leaf module with parameters (its first call), with the activation module that ran right after it
+    (whose output becomes the layer's); dropout is skipped. [{'module', 'output', 'activation', 'params'}]."""
     layers = []
     seen = set()
-    for module, out_id in tr.layer_calls:
+    for module, out in calls:
         if isinstance(module, _DROPOUT):
             continue
         act = _activation(module)
         if act is not None:
             if layers and layers[-1]['activation'] is None and act != 'identity':
                 layers[-1]['activation'] = act
-                layers[-1]['output'] = out_id
+                layers[-1]['output'] = out
             continue
         params = list(module.parameters())
         if id(module) in seen or not params:
             continue
         seen.add(id(module))
-        layers.append({'module': module, 'output': out_id, 'activation': None, 'params': params})
+        layers.append({'module': module, 'output': out, 'activation': None, 'params': params})
+    return layers
 
+
+def layer_entry(name, type_, depth, activation, weight, grads, output, output_grad, source, fast=False):
+    """One LayerStats: `weight` the value of the layer's first parameter, `grads` the gradients of all
+    its parameters (the weight's first), `output` the layer's output after its activation and
+    `output_grad` the gradient there (each None when unknown), `source` (file, line, column) or None.
+    `fast`: summaries on the tensors' device (watch); else exactly the engine's (the tracer)."""
+    mean_abs, max_abs = _abs_stats(grads, fast)
+    dead = saturated = None
+    if output is not None and activation in ('relu', 'leakyRelu'):
+        dead = dead_fraction(output, fast)
+    if output is not None and activation in ('sigmoid', 'tanh'):
+        saturated = saturated_fraction(output, activation, fast)
+    return {
+        'name': name,
+        'type': type_,
+        'depth': depth,
+        'activation': activation,
+        'weight': _stats(weight, fast) if weight is not None else None,
+        'weightGrad': _stats(grads[0], fast) if grads and grads[0] is not None else None,
+        'gradMeanAbs': mean_abs,
+        'gradMaxAbs': max_abs,
+        'output': _stats(output, fast) if output is not None else None,
+        'outputGrad': _stats(output_grad, fast) if output_grad is not None else None,
+        'dead': dead,
+        'saturated': saturated,
+        'source': {'file': source[0], 'line': source[1], 'column': source[2]} if source else None,
+    }
+
+
+def summarize_layers(tr, grads, kept, names):
+    """The traced pass's LayerStats, from the tracer's nodes (their recorded values and gradients)."""
+    nodes = tr.nodes
+    # the value and gradient of each parameter in this pass: its leaf node's
+    param_node = {}
+    for n in kept:
+        if n.leaf is not None and isinstance(n.tensor, Parameter):
+            param_node[id(n.tensor)] = n
+    layers = group_calls(tr.layer_calls)
     covered = set()
     result = []
     for depth, l in enumerate(layers):
@@ -131,7 +185,6 @@ def _layer(tr, grads, name, type_, depth, params, out_id, activation, param_node
     for p in params:
         pn = param_node.get(id(p))
         pgrads.append(grads.grad_of(pn) if pn is not None else None)
-    mean_abs, max_abs = _abs_stats(pgrads)
     out_node = nodes[out_id] if out_id is not None else None
     out_value = None
     out_grad = None
@@ -145,23 +198,4 @@ def _layer(tr, grads, name, type_, depth, params, out_id, activation, param_node
     else:
         src = None
     wvalue = wnode.value if wnode is not None and wnode.value is not None else (weight.detach() if weight is not None else None)
-    dead = saturated = None
-    if out_value is not None and activation in ('relu', 'leakyRelu'):
-        dead = dead_fraction(out_value)
-    if out_value is not None and activation in ('sigmoid', 'tanh'):
-        saturated = saturated_fraction(out_value, activation)
-    return {
-        'name': name,
-        'type': type_,
-        'depth': depth,
-        'activation': activation,
-        'weight': _stats(wvalue) if wvalue is not None else None,
-        'weightGrad': _stats(pgrads[0]) if pgrads and pgrads[0] is not None else None,
-        'gradMeanAbs': mean_abs,
-        'gradMaxAbs': max_abs,
-        'output': _stats(out_value) if out_value is not None else None,
-        'outputGrad': _stats(out_grad) if out_grad is not None else None,
-        'dead': dead,
-        'saturated': saturated,
-        'source': {'file': src[0], 'line': src[1], 'column': src[2]} if src else None,
-    }
+    return layer_entry(name, type_, depth, activation, wvalue, pgrads, out_value, out_grad, src)

@@ -6,21 +6,41 @@ import sys
 import threading
 
 
+def encode(message):
+    """One message as a JSON line (strict JSON: non-finite numbers must have been replaced)."""
+    return (json.dumps(message, separators=(',', ':'), allow_nan=False, ensure_ascii=False) + '\n').encode('utf-8')
+
+
+def runner_fd():
+    """The runner's message pipe (BPL_FD), or None when there is none."""
+    fd = os.environ.get('BPL_FD')
+    if not fd:
+        return None
+    try:
+        fd = int(fd)
+        os.fstat(fd)
+        os.set_inheritable(fd, False)  # the user's child processes do not hold the pipe open
+        return fd
+    except (ValueError, OSError):
+        return None
+
+
 class Channel:
     def __init__(self):
-        fd = os.environ.get('BPL_FD')
-        self.fd = None
-        if fd:
-            try:
-                self.fd = int(fd)
-                os.fstat(self.fd)
-                os.set_inheritable(self.fd, False)  # the user's child processes do not hold the pipe open
-            except (ValueError, OSError):
-                self.fd = None
+        self.fd = runner_fd()
         self.lock = threading.Lock()
 
     def send(self, message):
-        data = (json.dumps(message, separators=(',', ':'), allow_nan=False, ensure_ascii=False) + '\n').encode('utf-8')
+        self.send_many((message,))
+
+    def send_many(self, messages):
+        """Several messages in one write."""
+        self.write(b''.join(encode(m) for m in messages))
+
+    def write(self, data):
+        """Encoded messages (JSON lines), in one write."""
+        if not data:
+            return
         with self.lock:
             if self.fd is None:
                 for s in (sys.stdout, sys.__stdout__):

@@ -14,7 +14,8 @@ How, in PyTorch 1.13:
 - torch.autograd.backward (which Tensor.backward calls) is wrapped: its first call names the output
   and runs with a hook on every autograd node reachable from it, which records what autograd hands
   each node (grad_outputs) and what it sends along each edge (grad_inputs). Recording stops after
-  that backward pass: nothing made later can be part of its graph.
+  that backward pass: nothing made later can be part of its graph; the next backward() (a training
+  loop's second step) ends the file (EndOfTrace), so Show Graph on a training script is quick.
 """
 import os
 import sys
@@ -25,7 +26,7 @@ from torch.overrides import TorchFunctionMode
 
 from . import locate
 from .attrs import attrs_of, describe_index
-from .errors import TooLarge
+from .errors import EndOfTrace, TooLarge
 from .names import Namer
 
 Tensor = torch.Tensor
@@ -169,6 +170,8 @@ class Tracer:
         self.shown = None
         self.shown_at = None
         self.backward_called = False
+        # the file's second backward() ends it (Show Graph on a training loop need not train)
+        self.end_at_next_backward = True
         # the captured backward pass
         self.capturing = False
         self.captured_root = None
@@ -252,7 +255,11 @@ class Tracer:
             return tracer.call_setitem(orig_set, t, key, value)
 
         def backward(tensors, *args, **kwargs):
-            if tracer.backward_called or tracer.quiet or get_ident() != main:
+            if tracer.quiet or get_ident() != main:
+                return orig_backward(tensors, *args, **kwargs)
+            if tracer.backward_called:
+                if tracer.end_at_next_backward:
+                    raise EndOfTrace()  # a training loop's next step: the graph is the first pass
                 return orig_backward(tensors, *args, **kwargs)
             return tracer.first_backward(orig_backward, tensors, args, kwargs)
 

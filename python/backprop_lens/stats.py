@@ -227,3 +227,106 @@ def payload(x, stats, max_elements):
     if bad:
         values = [v if math.isfinite(v) else json_number(v) for v in values]
     return values
+
+
+# -- on the tensor's own device, for watch(): the same TensorStats, computed where the tensor lives ----
+
+def fetch(tensors):
+    """Python numbers of one-element tensors, in one transfer when they can be stacked (one sync on a GPU)."""
+    if not tensors:
+        return []
+    try:
+        return torch.stack(tensors).reshape(-1).tolist()
+    except (RuntimeError, TypeError):  # shapes, dtypes or devices that differ
+        pass
+    dev = tensors[0].device
+    if dev.type == 'cpu':
+        return [t.item() for t in tensors]
+    if all(t.device == dev for t in tensors):
+        return torch.stack([t.reshape(()).to(torch.float64) for t in tensors]).tolist()
+    return [t.item() for t in tensors]
+
+
+def _float_view(t):
+    x = t.detach()
+    if x.is_sparse:
+        x = x.to_dense()
+    if x.is_complex():
+        x = x.real
+    x = x.reshape(-1)
+    if x.dtype in (torch.float32, torch.float64):
+        return x
+    return x.to(torch.float32 if x.is_floating_point() or x.device.type != 'cpu' else torch.float64)
+
+
+def _bin_counts(x, bins, lo, hi):
+    """Counts of x in `bins` equal bins over [lo, hi] (the engine's edge rule: floor, the last bin
+    closed); values below lo land in bin 0."""
+    # clamped to [0, bins − 1] first, so truncating to an integer is the floor (int32: cheaper than int64)
+    idx = torch.sub(x, lo).mul_(bins / (hi - lo)).clamp_(0, bins - 1).to(torch.int32)
+    return torch.bincount(idx, minlength=bins)
+
+
+def summarize_device(t, bins=BINS, log_bins=LOG_BINS):
+    """The engine's TensorStats of `t`, computed on its device in its own precision (sums in
+    float64), with a few small transfers: what watch() uses on a training loop's tensors, where
+    the exact float64 CPU copy of `summarize` would cost more than the step. The same fields and
+    edge rules as `summarize`; values agree to the tensor's precision. A tensor with NaN or Inf
+    takes the exact path."""
+    x = _float_view(t)
+    n = x.numel()
+    if n == 0:
+        return summarize(x, bins, log_bins)
+    mn_t, mx_t = torch.aminmax(x)
+    nnz_t = torch.count_nonzero(x)
+    s_t = x.sum(dtype=torch.float64)
+    mn, mx, nnz, s = fetch([mn_t, mx_t, nnz_t, s_t])
+    if not (math.isfinite(mn) and math.isfinite(mx)):
+        return clean_stats(summarize(x, bins, log_bins, method='torch'))
+    nnz = int(nnz)
+    if x.dtype != torch.float64 and max(abs(mn), abs(mx)) > 1e15:
+        x = x.to(torch.float64)  # squares past float32's range
+    mean = s / n
+    d = x - mean
+    ss_t = (d * d).sum(dtype=torch.float64)
+    small = [ss_t]
+    a = None
+    if nnz:
+        a = x.abs()
+        small.append(a.amin() if nnz == n else torch.where(a > 0, a, a.new_tensor(math.inf)).amin())
+    got = fetch(small)
+    ss = got[0]
+    std = math.sqrt(ss / n)
+    # Σx² = Σ(x−m)² + 2m·Σ(x−m) + n·m², with Σ(x−m) = s − n·m for the mean m the tensor subtracted
+    m32 = float(torch.tensor(mean, dtype=x.dtype).item()) if x.dtype != torch.float64 else mean
+    norm = math.sqrt(max(0.0, ss + 2 * m32 * (s - n * m32) + n * m32 * m32))
+    if mx == mn:
+        counts = [0] * bins
+        counts[bins // 2] = n
+        hist = {'lo': mn - 0.5, 'hi': mx + 0.5, 'counts': counts}
+        lin = None
+    else:
+        hist = {'lo': mn, 'hi': mx, 'counts': None}
+        lin = _bin_counts(x, bins, mn, mx)
+    log_hist = {'lo': 0, 'hi': 0, 'counts': [0] * log_bins}
+    logc = None
+    if nnz:
+        amin = got[1]
+        amax = max(abs(mn), abs(mx))
+        llo, lhi = _log_bounds(math.log10(amin), math.log10(amax))
+        log_hist = {'lo': llo, 'hi': lhi, 'counts': None}
+        logc = _bin_counts(a.log10_(), log_bins, llo, lhi)  # zeros (log10 = -inf) land in bin 0: taken out below
+    parts = [c for c in (lin, logc) if c is not None]
+    if parts:
+        counts = (torch.cat(parts) if len(parts) > 1 else parts[0]).tolist()
+        if lin is not None:
+            hist['counts'] = counts[:bins]
+            counts = counts[bins:]
+        if logc is not None:
+            counts[0] -= n - nnz
+            log_hist['counts'] = counts
+    return {
+        'count': n, 'min': mn, 'max': mx, 'mean': mean, 'std': std, 'norm': norm,
+        'zeros': (n - nnz) / n, 'nan': 0, 'inf': 0,
+        'histogram': hist, 'logHistogram': log_hist,
+    }

@@ -54,6 +54,12 @@ describe('PyTorch files through the runner', function () {
     assert.ok((s.layers ?? []).length >= 2, 'per-layer summaries for the two linear layers');
   });
 
+  it('a script that trains for many steps shows its first step (recording stops at the first backward)', async () => {
+    const s = expectOk((await runner().run(path.join(ROOT, 'examples', '13-pytorch-watch-vanishing.py'), { python })));
+    assert.ok(s.nodes.length < 200, `${s.nodes.length} nodes: one step's graph`);
+    assert.equal(s.training?.watched, true, 'a script that calls watch() can be trained from the panel');
+  });
+
   it('a runaway loop is stopped at the limit and reported at the line it was running', async () => {
     const text = 'import torch\nx = torch.ones(3, requires_grad=True)\nn = 0\nwhile True:\n    n = n + 1  # @loop\n';
     const { file, out } = await runModel(runner(), tmp(), 'loop.py', text, { python, timeoutMs: 1000 });
