@@ -214,6 +214,8 @@ class PythonProcess {
     };
     const args = ['-X', 'utf8', '-m', 'backprop_lens', mode, file];
     if (mode === 'trace') args.push('--max-elements', String(opts.maxElements ?? DEFAULTS.maxElements), '--max-nodes', String(opts.maxNodes ?? DEFAULTS.maxNodes));
+    // the editor's unsaved buffer runs as the file: its text is stdin's first line (before any control)
+    if (opts.contents !== undefined) args.push('--source-stdin');
     let child: ChildProcess | null = null;
     try {
       child = spawn(opts.python.executable, args, { cwd: path.dirname(file), env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
@@ -233,6 +235,7 @@ class PythonProcess {
     lines(child.stderr!, pipe('stderr'));
     lines(child.stdio[3] as Readable, (text) => this.receive(text));
     child.stdin!.on('error', () => {}); // the process may be gone before a control arrives
+    if (opts.contents !== undefined) child.stdin!.write(`${JSON.stringify(opts.contents)}\n`);
     child.on('error', (err) => this.finish([this.fail('internal', `Could not run ${opts.python.executable}: ${err.message}`)]));
     child.on('exit', (code, signal) => {
       // let the pipes deliver what was sent before the exit

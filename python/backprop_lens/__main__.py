@@ -28,6 +28,8 @@ def _parse(argv):
     t.add_argument('--max-nodes', type=int, default=20000, help='stop past this many recorded nodes (default 20000)')
     r = sub.add_parser('train', help='run the training script FILE; its watch(model) reports each step as JSON lines')
     r.add_argument('file')
+    for q in (t, r):
+        q.add_argument('--source-stdin', action='store_true', help="run the text on stdin's first line (a JSON string: the editor's unsaved buffer) as FILE")
     return p.parse_args(argv)
 
 
@@ -70,10 +72,13 @@ def _install_where(channel, locate):
 
 
 def _load(path, channel, errors):
-    """Checks that FILE reads and compiles; else sends the error and returns False."""
+    """Checks that FILE (or the buffer provided for it) reads and compiles; else sends the error and returns False."""
+    from . import source as sources
+    source = sources.override(path)
     try:
-        with open(path, 'rb') as f:
-            source = f.read()
+        if source is None:
+            with open(path, 'rb') as f:
+                source = f.read()
     except OSError as e:
         channel.send({'type': 'error', 'error': errors.error_message('runtime', 'Cannot read %s: %s' % (path, e.strerror), path)})
         return False
@@ -96,6 +101,29 @@ def _enter(path):
     os.chdir(folder)
 
 
+def _run(path):
+    """Runs FILE as `__main__` (runpy.run_path), or the buffer provided for it as if it were FILE.
+    Returns the script's globals."""
+    import runpy
+
+    from . import source as sources
+    text = sources.override(path)
+    if text is None:
+        return runpy.run_path(path, run_name='__main__')
+    import builtins
+    import types
+    code = compile(text, path, 'exec', dont_inherit=True)
+    module = types.ModuleType('__main__')
+    module.__dict__.update(__file__=path, __builtins__=builtins, __loader__=None, __spec__=None, __package__=None, __cached__=None)
+    saved = sys.modules.get('__main__')
+    sys.modules['__main__'] = module
+    try:
+        exec(code, module.__dict__)
+    finally:
+        sys.modules['__main__'] = saved
+    return dict(module.__dict__)
+
+
 def _script_globals(exc, path):
     """The globals of the script's module, from the traceback of what ended it."""
     g = None
@@ -109,14 +137,15 @@ def _script_globals(exc, path):
 
 
 def trace(args, channel):
-    import runpy
-
     from . import errors, export, locate
+    from . import source as sources
     from .errors import EndOfTrace, ExportError, TooLarge
     from .recorder import Tracer
 
     _install_where(channel, locate)
     path = os.path.abspath(args.file)
+    if args.source_stdin:
+        sources.read_stdin(path)
     if not _load(path, channel, errors):
         return 0
     _enter(path)
@@ -126,7 +155,7 @@ def trace(args, channel):
     tracer.top_frame = sys._getframe()
     try:
         with tracer:
-            user_globals = runpy.run_path(path, run_name='__main__')
+            user_globals = _run(path)
     except EndOfTrace as e:
         user_globals = _script_globals(e, path)
         tracer.note('Show Graph ran the file up to its second backward() (the next training step) and ended it there: the graph is the first pass.')
@@ -159,16 +188,16 @@ def trace(args, channel):
 
 
 def train(args, channel):
-    import runpy
-
     from . import errors, locate
+    from . import source as sources
     from .watch import Controls, StopTraining, active, begin_session, read_controls
 
     _install_where(channel, locate)
-    controls = Controls()
-    read_controls(controls)
-    begin_session(channel, controls)
     path = os.path.abspath(args.file)
+    first = sources.read_stdin(path) if args.source_stdin else b''
+    controls = Controls()
+    read_controls(controls, initial=first)
+    begin_session(channel, controls)
     if not _load(path, channel, errors):
         return 0
     _enter(path)
@@ -176,7 +205,7 @@ def train(args, channel):
     reason = 'finished'
     channel.send({'type': 'started'})
     try:
-        runpy.run_path(path, run_name='__main__')
+        _run(path)
     except StopTraining:
         reason = 'stopped'
     except SystemExit as e:

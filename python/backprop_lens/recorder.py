@@ -191,12 +191,8 @@ class Tracer:
             self.notes.append(text)
 
     def _read_source(self, filename):
-        try:
-            with open(filename, 'rb') as f:
-                data = f.read()
-            return data.decode('utf-8', errors='replace')
-        except OSError:
-            return None
+        from . import source
+        return source.read(filename)
 
     # -- installing -------------------------------------------------------------------------
     def __enter__(self):

@@ -124,9 +124,10 @@ class Session:
         self.controls = controls
 
 
-def read_controls(controls, fd=0):
-    """Reads the runner's control lines (JSON) from `fd`: what is there already, before the script
-    starts (a run started paused is paused from its first step), then the rest on a thread."""
+def read_controls(controls, fd=0, initial=b''):
+    """Reads the runner's control lines (JSON) from `fd`: `initial` (read from it already) and what
+    is there, before the script starts (a run started paused is paused from its first step), then
+    the rest on a thread."""
     import json
     state = {'buf': b''}
 
@@ -140,6 +141,7 @@ def read_controls(controls, fd=0):
                 except ValueError:
                     pass
 
+    feed(initial)
     try:
         while select.select([fd], [], [], 0)[0]:
             data = os.read(fd, 65536)
@@ -265,6 +267,7 @@ def _module_sources(model, names):
     """Where each submodule was made, when the code says it plainly: the `self.<attr> = …` line in
     its parent's class (a class in the user's files). id(module) -> (file, line, column)."""
     from . import locate
+    from . import source as sources
     out = {}
     for parent in model.modules():
         try:
@@ -276,11 +279,7 @@ def _module_sources(model, names):
         file = os.path.abspath(file)
         lines = _ASSIGN.get(file)
         if lines is None:
-            try:
-                with open(file, encoding='utf-8', errors='replace') as f:
-                    lines = _ASSIGN[file] = f.read().split('\n')
-            except OSError:
-                lines = _ASSIGN[file] = []
+            lines = _ASSIGN[file] = (sources.read(file) or '').split('\n')
         for attr, child in parent.named_children():
             if not attr.isidentifier() or id(child) in out:
                 continue

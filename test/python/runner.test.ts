@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { findPython, probePython } from '../../extension/runner/python';
 import type { PythonInfo } from '../../extension/runner/types';
 import { findTorchPython } from '../oracle/torch';
-import { expectError, expectOk, lineOf, node, ROOT, runModel, useRunner, useTempDir } from '../runner/helpers';
+import { expectError, expectOk, lineOf, node, ROOT, runModel, useRunner, useTempDir, writeFile } from '../runner/helpers';
 
 describe('PyTorch files through the runner', function () {
   this.timeout(120_000);
@@ -58,6 +58,22 @@ describe('PyTorch files through the runner', function () {
     const s = expectOk((await runner().run(path.join(ROOT, 'examples', '13-pytorch-watch-vanishing.py'), { python })));
     assert.ok(s.nodes.length < 200, `${s.nodes.length} nodes: one step's graph`);
     assert.equal(s.training?.watched, true, 'a script that calls watch() can be trained from the panel');
+  });
+
+  it("an unsaved buffer is what runs (Show Graph with unsaved edits, retrace on type): its values, lines, names and errors, not the file on disk", async () => {
+    const file = writeFile(tmp(), 'buffer.py', 'import torch\nx = torch.tensor(1.0, requires_grad=True)\n(x * 2).backward()\n');
+    const text = 'import torch\n\nx = torch.tensor(3.0, requires_grad=True)\nsquare = x * x  # @square\nsquare.backward()\n';
+    const s = expectOk(await runner().run(file, { python, contents: text }));
+    assert.equal(node(s, 'square').scalar, 9, "the buffer's x, not the disk's");
+    assert.deepEqual(Array.from(node(s, 'x').grad!), [6]);
+    assert.equal(node(s, 'square').source?.line, lineOf(text, '# @square'), "the buffer's line numbers");
+    assert.equal(node(s, 'square').source?.file, file);
+    // an error in the buffer is located there, with the buffer's line quoted in the traceback
+    const broken = 'import torch\nx = torch.ones(2, requires_grad=True)\ny = x @ torch.ones(3)  # @bad\ny.backward()\n';
+    const e = expectError(await runner().run(file, { python, contents: broken }));
+    assert.equal(e.line, lineOf(broken, '# @bad'));
+    assert.match(e.stack ?? '', /x @ torch\.ones\(3\)/);
+    assert.equal(fs.readFileSync(file, 'utf8').includes('(x * 2)'), true, 'the file on disk is untouched');
   });
 
   it('a runaway loop is stopped at the limit and reported at the line it was running', async () => {

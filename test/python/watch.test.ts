@@ -323,6 +323,25 @@ print(json.dumps(out))
     assert.ok(!out.logs.some((l) => l.text.includes('past the loop')), 'stop ends the script');
   });
 
+  it("an unsaved buffer trains (Train with unsaved edits), and controls sent with it still arrive", async () => {
+    const file = writeFile(tmp(), 'unsaved.py', 'raise SystemExit("the file on disk ran")\n');
+    let asked = false;
+    let stopped = false;
+    const { out } = await train(file, { paused: true, contents: LONG.replace('every=10', 'every=5') }, (p, run) => {
+      if (p.step === 1 && !asked) {
+        asked = true;
+        run.step(2);
+      } else if (p.step === 3 && !stopped) {
+        stopped = true;
+        run.stop();
+      }
+    });
+    const r = ok(out);
+    assert.deepEqual(r.history.map((h) => h.step), [1, 2, 3], 'paused from the first step, then two single steps');
+    assert.deepEqual(r.layers.map((l) => l.step), [1], "the buffer's every=5");
+    assert.equal(r.stoppedEarly, 'stopped');
+  });
+
   it('resume, then pause and stop while it runs: every step up to the stop has its loss', async () => {
     let resumed = false;
     let paused = false;
