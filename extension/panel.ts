@@ -54,6 +54,8 @@ export class GraphPanel {
   private pendingExports = new Map<number, (data: { format: 'svg' | 'png'; data: string } | null) => void>();
   private nextExportId = 1;
   private disposed = false;
+  /** The Python that traced this PyTorch file last (Train runs the script with it). */
+  private python: PythonInfo | undefined;
   private lastReveal: { editor: vscode.TextEditor; at: number } | null = null;
   /** Set while a reveal waits for the webview's focus (from the same click) to be reported. */
   private onActive: (() => void) | null = null;
@@ -80,7 +82,7 @@ export class GraphPanel {
       },
       options: () => {
         const cfg = vscode.workspace.getConfiguration('backpropLens', vscode.Uri.file(file));
-        return { timeoutMs: cfg.get<number>('timeoutMs', 10000), memoryMb: cfg.get<number>('memoryLimitMb', 2048), contents: this.unsavedText() };
+        return { timeoutMs: cfg.get<number>('timeoutMs', 10000), memoryMb: cfg.get<number>('memoryLimitMb', 2048), contents: this.unsavedText(), python: this.python };
       },
       progress: (title, work) => {
         // the status bar, not a notification: it would cover the panel's charts; the panel's Pause and Reset cancel
@@ -88,7 +90,7 @@ export class GraphPanel {
           let last = 0;
           return work((step, total) => {
             const pct = total ? (100 * step) / total : 0;
-            progress.report({ increment: pct - last, message: `step ${step} / ${total}` });
+            progress.report({ increment: pct - last, message: total ? `step ${step} / ${total}` : `step ${step}` });
             last = pct;
           }, (f) => token.onCancellationRequested(f));
         });
@@ -197,7 +199,7 @@ export class GraphPanel {
     let python: PythonInfo | undefined;
     if (isPythonFile(this.file)) {
       try {
-        python = await pythonFor(this.file);
+        python = this.python = await pythonFor(this.file);
         output.appendLine(`[${this.fileName}] PyTorch ${python.torch} · ${python.executable} (Python ${python.version}, from ${python.source})`);
       } catch (err) {
         if (this.disposed || runId !== this.runId) return;

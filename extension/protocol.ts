@@ -96,7 +96,7 @@ export type TrainOverrides = Infer<typeof TRAIN_OVERRIDES>;
 
 /** Where a training run runs: WebGPU in the panel (with the adapter's name) or the CPU (with why, if a GPU was wanted). */
 const TRAIN_BACKEND = object({
-  kind: oneOf(['webgpu', 'cpu']),
+  kind: oneOf(['webgpu', 'cpu', 'pytorch']),
   adapter: optional(string(10_000)),
   note: optional(hostText),
 });

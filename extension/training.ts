@@ -5,7 +5,7 @@
  * show where the run stands. Reset ends the run; the next Run starts from the file's initial
  * parameters (a fresh worker re-evaluates the file), with the overrides the view sent.
  */
-import type { ModelRunner, TrainingRun } from './runner/runner';
+import { isPythonFile, type ModelRunner, type TrainingRun } from './runner/runner';
 import type { TrainOptions, TrainProgress } from './runner/types';
 import { GpuRun } from './gpuRun';
 import { IDLE, isLive, reduce, type RunEvent, type RunState } from '../engine/train/lifecycle';
@@ -16,8 +16,8 @@ export interface TrainingHost {
   file: string;
   post(m: HostMessage): void;
   log(line: string): void;
-  /** Timeout per step, memory cap, and the unsaved text of the file (if any). */
-  options(): Pick<TrainOptions, 'timeoutMs' | 'memoryMb' | 'contents'>;
+  /** Timeout per step, memory cap, the unsaved text of the file (if any), and for a PyTorch script the Python that traced it. */
+  options(): Pick<TrainOptions, 'timeoutMs' | 'memoryMb' | 'contents' | 'python'>;
   /** Wraps a run in VS Code's progress UI (cancellable); resolves when the run ends. */
   progress(title: string, work: (report: (step: number, total: number) => void, onCancel: (f: () => void) => void) => Promise<void>): void;
   /** Whether model code may run (workspace trust). */
@@ -135,7 +135,8 @@ export class TrainingSession {
   /** Traces the graph at the current parameters (coalesced: one at a time, the latest step wins). */
   private refreshGraph(): void {
     const run = this.run ?? this.last;
-    if (!run) return;
+    // a PyTorch script is watched, not driven: its steps have no graph to take
+    if (!run || isPythonFile(this.host.file)) return;
     if (this.graphBusy) {
       this.graphAgain = true;
       return;
@@ -191,8 +192,13 @@ export class TrainingSession {
       const name = this.host.file.split(/[\\/]/).pop();
       let report: (step: number, total: number) => void = () => {};
       const setting = this.host.backend();
-      this.backend = setting === 'cpu' ? { kind: 'cpu', note: 'The backpropLens.backend setting is "cpu".' } : undefined;
-      const gpu = setting === 'cpu' ? null : new GpuRun({
+      const options = this.host.options();
+      // a PyTorch script trains itself, in Python, wherever its code puts its tensors
+      const torch = isPythonFile(this.host.file);
+      this.backend = torch
+        ? { kind: 'pytorch', ...(options.python ? { adapter: `${options.python.torch} · ${options.python.executable}` } : {}), note: 'The script trains itself; watch(model) reports its steps.' }
+        : setting === 'cpu' ? { kind: 'cpu', note: 'The backpropLens.backend setting is "cpu".' } : undefined;
+      const gpu = torch || setting === 'cpu' ? null : new GpuRun({
         post: (m) => this.host.post(m),
         log: (line) => this.host.log(`[${name}] ${line}`),
         backend: (b) => {
@@ -203,7 +209,7 @@ export class TrainingSession {
         },
       }, runId, paused, setting === 'webgpu');
       const started = await this.host.runner.train(this.host.file, {
-        ...this.host.options(), overrides: this.overrides, paused: gpu ? true : paused, progressMs: 100, keepAlive: true,
+        ...options, overrides: this.overrides, paused: gpu ? true : paused, progressMs: 100, keepAlive: true,
         plan: gpu !== null, onPlan: (p) => gpu?.onPlan(p),
         onProgress: (raw: TrainProgress) => {
           if (runId !== this.runId) return;

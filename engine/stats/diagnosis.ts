@@ -19,6 +19,18 @@ export const FIXES: Record<FixId, string> = {
   'leaky-relu': 'Use leakyRelu so units with negative inputs still get gradient',
 };
 
+/** The same fixes in PyTorch's terms, for the models of PyTorch files (a traced pass, a watched run). */
+export const TORCH_FIXES: Record<FixId, string> = {
+  'use-relu': 'Use ReLU instead of sigmoid/tanh in the hidden layers (nn.ReLU)',
+  'he-init': "Initialize ReLU layers with He init (nn.init.kaiming_normal_(layer.weight, nonlinearity='relu'))",
+  'xavier-init': 'Initialize sigmoid/tanh layers with Xavier init (nn.init.xavier_uniform_(layer.weight))',
+  'lower-lr': 'Lower the learning rate (try ÷10)',
+  'normalize-inputs': 'Standardize the inputs ((x − mean) / std per feature)',
+  'batch-norm': 'Add batch normalization after the linear layers (nn.BatchNorm1d)',
+  'clip-gradients': 'Clip gradients (torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0) before optimizer.step())',
+  'leaky-relu': 'Use nn.LeakyReLU so units with negative inputs still get gradient',
+};
+
 export const THRESHOLDS = {
   /** vanishing: mean |∂L/∂W| of the first layer below this fraction of the last layer's (≥ 3 layers). */
   vanishingRatio: 1e-2,
@@ -79,15 +91,18 @@ export interface DiagnosisInput {
   losses?: readonly number[];
   /** Per-feature mean and std of the raw inputs (when the model trains on a dataset). */
   inputs?: { mean: number[]; std: number[]; standardized: boolean };
+  /** Whose API the fixes are written in: the engine's (default) or PyTorch's. */
+  api?: 'engine' | 'pytorch';
 }
 
 const fmt = (x: number) => (x !== 0 && (Math.abs(x) < 1e-3 || Math.abs(x) >= 1e4) ? x.toExponential(1) : Number(x.toPrecision(3)).toString());
-const fixes = (...ids: FixId[]) => ids.map((id) => ({ id, title: FIXES[id] }));
 const at = (step: number | null) => (step === null ? '' : ` at step ${step}`);
 
 /** Runs every rule; findings come most severe first. */
 export function diagnose(input: DiagnosisInput): Finding[] {
   const step = input.step ?? null;
+  const titles = input.api === 'pytorch' ? TORCH_FIXES : FIXES;
+  const fixes = (...ids: FixId[]) => ids.map((id) => ({ id, title: titles[id] }));
   const out: Finding[] = [];
   const add = (f: Omit<Finding, 'step' | 'node'>) => out.push({ ...f, node: null, step });
   const layers = input.layers;

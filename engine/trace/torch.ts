@@ -208,7 +208,7 @@ export function torchSnapshot(trace: TorchTrace, opts: TorchSnapshotOptions = {}
     });
   }
   const layers = trace.layers ?? [];
-  diagnosis.push(...diagnose({ layers }).map((f) => ({ ...f, node: trace.nodes.find((n) => n.leaf === 'param' && n.scope === f.layer)?.id ?? null })));
+  diagnosis.push(...diagnose({ layers, api: 'pytorch' }).map((f) => ({ ...f, node: trace.nodes.find((n) => n.leaf === 'param' && n.scope === f.layer)?.id ?? null })));
 
   const snapshot: GraphSnapshot = {
     version: SNAPSHOT_VERSION,

@@ -38,7 +38,7 @@ export class WatchedRun {
           const l: LayerHistory = { step: r.step, layers: r.layers };
           this.layers.push(l);
           added.layers.push(l);
-          const now = diagnose({ layers: r.layers, step: r.step, losses: this.losses });
+          const now = diagnose({ layers: r.layers, step: r.step, losses: this.losses, api: 'pytorch' });
           for (const f of this.findings) if (!now.some((g) => g.code === f.code && g.layer === f.layer)) this.earlier.push(f);
           this.findings = now;
         }

@@ -9,6 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { approx, parseNumbers, Workbench } from './workbench';
 
+const ROOT = path.resolve(__dirname, '..', '..');
+
 export const MODEL = '01-add-mul.ts';
 /** name → [value, gradient] */
 export const EXPECTED: Record<string, [number, number]> = {
@@ -282,11 +284,12 @@ export async function caseRestricted(wb: Workbench): Promise<void> {
 
 const MOONS = '08-moons-mlp.ts';
 const VANISHING = '09-deep-sigmoid-vanishing.ts';
+const TORCH_VANISHING = '13-pytorch-watch-vanishing.py';
 
-/** Step and status word of the training view's status line ("step 120 / 500 · 850 steps/s · running"). */
+/** Step and status word of the training view's status line ("step 120 / 500 · 850 steps/s · running"; a watched PyTorch script's "step 120 · running"). */
 async function trainStatus(wb: Workbench): Promise<{ step: number; status: string; text: string }> {
   const text = ((await wb.testId('train-status').textContent()) ?? '').trim();
-  const m = /step (\d+) \/ (\d+)/.exec(text);
+  const m = /step (\d+)(?: \/ (\d+))?/.exec(text);
   const status = /\b(idle|running|paused|done|stopped|error)\b/.exec(text)?.[1] ?? '';
   return { step: m ? Number(m[1]) : -1, status, text };
 }
@@ -421,6 +424,38 @@ export async function caseTrainVanishing(wb: Workbench): Promise<void> {
   await wb.until('a vanishing-gradient finding with fixes', async () => /vanish/i.test((await diagnosis.textContent()) ?? '') && /ReLU/.test((await diagnosis.textContent()) ?? ''));
   assert.ok(await wb.testId('histograms').locator('path').count() >= 2, 'histograms over steps');
   await wb.screenshot('14-training-vanishing');
+}
+
+/**
+ * Train on a PyTorch script that calls watch(model): the script runs in Python, the training view
+ * shows its loss (the same numbers as `backprop-lens train FILE --json`), histograms and gradient
+ * flow, and the engine's diagnosis names the vanishing layer.
+ */
+export async function caseTrainTorch(wb: Workbench, workspace: string): Promise<void> {
+  const cli = JSON.parse(execFileSync(process.execPath, [path.join(ROOT, 'bin', 'backprop-lens.js'), 'train', path.join(workspace, TORCH_VANISHING), '--json'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 }).trim().split('\n').pop()!) as { history: { step: number; loss: number }[] };
+  await openTraining(wb, TORCH_VANISHING);
+  await wb.testId('train-run').click();
+  let seen = '';
+  await wb.until(() => `the script to finish its 200 steps (status: "${seen}")`, async () => {
+    const s = await trainStatus(wb);
+    seen = s.text;
+    return s.status === 'done' && s.step === 200;
+  }, 90_000);
+  const diagnosis = wb.testId('diagnosis');
+  await wb.until('a vanishing-gradient finding at model.0 with fixes', async () => {
+    const t = (await diagnosis.textContent()) ?? '';
+    return /vanish/i.test(t) && /model\.0/.test(t) && /ReLU/.test(t);
+  });
+  assert.ok(await wb.testId('histograms').locator('path').count() >= 2, 'histograms over steps');
+  assert.ok(await wb.testId('grad-flow').locator('rect, circle').count() >= 2, 'gradient flow per layer');
+  const shown = await lossSamples(wb);
+  assert.ok(shown.size >= 5, `${shown.size} loss samples`);
+  const byStep = new Map(cli.history.map((h) => [h.step, h.loss]));
+  for (const [step, loss] of shown) {
+    const want = byStep.get(step);
+    assert.ok(want !== undefined && Math.abs(loss - want) <= 1e-6 * Math.abs(want), `the loss at step ${step}: the panel ${loss}, the CLI ${want}`);
+  }
+  await wb.screenshot('22-training-pytorch-vanishing');
 }
 
 /** `step:loss` pairs the training view publishes (first step and about every tenth of the history). */

@@ -132,7 +132,8 @@ async function showAlone(wb: Workbench, file: string): Promise<void> {
 }
 
 export async function caseNumbers(wb: Workbench, workspace: string): Promise<void> {
-  const examples = fs.readdirSync(workspace).filter((f) => /^\d\d-.*\.ts$/.test(f)).sort();
+  // the TypeScript examples and the PyTorch ones (the CLI and the panel each find Python with torch)
+  const examples = fs.readdirSync(workspace).filter((f) => /^\d\d-.*\.(ts|py)$/.test(f)).sort();
   const problems: string[] = [];
   let nodes = 0;
   for (const file of examples) {
@@ -143,6 +144,8 @@ export async function caseNumbers(wb: Workbench, workspace: string): Promise<voi
     await checkChain(wb, s, file, problems);
     await checkInspector(wb, s, new Set((await faces(wb)).filter((f) => !f.collapsed).map((f) => f.id)), file, problems);
     if (file.startsWith('05-')) await wb.screenshot('19-numbers-05-deep-tanh');
+    if (file.endsWith('.py')) assert.match((await wb.testId('status').textContent()) ?? '', /PyTorch \d/, `${file}: the status line names the PyTorch that ran`);
+    if (file.startsWith('12-')) await wb.screenshot('21-numbers-12-pytorch-mlp');
   }
   console.log(`      ${examples.length} examples: ${nodes} drawn nodes, the chain rule at the first and last step, an inspector table each`);
   assert.deepEqual(problems, []);

@@ -9,6 +9,8 @@ import { TrainingSession, type TrainingHost } from '../../extension/training';
 import { liveModelProcesses } from '../../extension/runner/model-process';
 import type { GraphSnapshot, HostMessage } from '../../extension/protocol';
 import { ROOT, useRunner, useTempDir, writeFile, lineOf } from '../runner/helpers';
+import { findPython } from '../../extension/runner/python';
+import { findTorchPython } from '../oracle/torch';
 
 type Msg = Extract<HostMessage, { type: 'trainStatus' | 'trainProgress' | 'analysis' }>;
 
@@ -22,7 +24,7 @@ describe('TrainingSession (panel training)', function () {
     for (const s of sessions.splice(0)) s.dispose();
   });
 
-  function session(file: string, trusted = true) {
+  function session(file: string, trusted = true, more: Partial<TrainingHost> = {}) {
     const messages: Msg[] = [];
     const graphs: { runId: number; step: number; snapshot: GraphSnapshot }[] = [];
     let wake: (() => void) | null = null;
@@ -40,6 +42,7 @@ describe('TrainingSession (panel training)', function () {
       options: () => ({ timeoutMs: 10_000 }),
       backend: () => 'cpu',
       progress: (_title, work) => void work(() => {}, () => {}),
+      ...more,
     };
     const s = new TrainingSession(host);
     sessions.push(s);
@@ -128,6 +131,19 @@ describe('TrainingSession (panel training)', function () {
       await new Promise((r) => setTimeout(r, 20));
     }
     assert.ok(messages.slice(count).every((m) => m.type !== 'trainProgress'), 'progress from a closed panel\'s run');
+  });
+
+  it('a PyTorch script trains itself in Python, also under the "auto" backend (no GPU run waits for a plan), with the Python that traced it; no graph is taken of its steps', async () => {
+    const t = findTorchPython();
+    const python = await findPython([{ executable: t.executable, source: 'environment' }]);
+    const { s, until, messages, graphs } = session(path.join(ROOT, 'examples', '13-pytorch-watch-vanishing.py'), true, { backend: () => 'auto', options: () => ({ timeoutMs: 60_000, python }) });
+    await s.handle('run', {});
+    const done = await until((m) => m.type === 'trainStatus' && (m.status === 'done' || m.status === 'error'));
+    assert.ok(done.type === 'trainStatus' && done.status === 'done' && done.step === 200, JSON.stringify(done));
+    assert.deepEqual(done.type === 'trainStatus' && done.backend, { kind: 'pytorch', adapter: `${python.torch} · ${python.executable}`, note: 'The script trains itself; watch(model) reports its steps.' });
+    const steps = messages.flatMap((m) => (m.type === 'trainProgress' ? m.progress.history.map((h) => h.step) : []));
+    assert.deepEqual(steps, Array.from({ length: 200 }, (_, i) => i + 1));
+    assert.deepEqual(graphs, []);
   });
 
   it('refuses to run in an untrusted workspace', async () => {

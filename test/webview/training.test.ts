@@ -215,6 +215,26 @@ describe('webview: training view in Chromium', function () {
     assert.equal((await trainMessages(p)).length, before, 'nothing is sent with an invalid setting');
   });
 
+  it('a watched PyTorch script: no settings to override (hidden, not just unset), its own step count, the backend named PyTorch', async () => {
+    const p = await panel({ theme: 'dark' });
+    const watched = { ...traced.moons.snapshot, training: { optimizer: { optimizer: 'pytorch' }, schedule: 'as in the script', steps: 0, batchSize: null, seed: 0, dataset: null, watched: true } };
+    await p.showSnapshot(watched as typeof traced.moons.snapshot, 1);
+    await p.page.click(q('view-training'));
+    await p.page.waitForSelector(`${q('training-view')}[data-renders]`);
+    for (const id of ['train-optimizer', 'train-lr', 'train-steps', 'train-batch']) assert.equal(await p.page.isVisible(q(id)), false, `${id} is hidden`);
+    assert.equal(await p.page.isVisible(q('train-run')), true);
+    assert.equal(await attr(p, q('train-run'), 'title'), 'Run the script and watch it train');
+    await p.page.click(q('train-run'));
+    assert.deepEqual((await trainMessages(p)).pop(), { type: 'train', action: 'run', overrides: {} });
+    await p.send({ type: 'trainStatus', runId: 1, status: 'running', step: 0, total: 0, overrides: {}, backend: { kind: 'pytorch', adapter: '1.13.0a0 · /usr/bin/python3', note: 'The script trains itself; watch(model) reports its steps.' } });
+    await p.send({ type: 'trainProgress', runId: 1, progress: { step: 40, total: 0, history: [], layers: [], findings: [], stepsPerSecond: 120, paused: false } });
+    await p.page.waitForFunction((s: string) => document.querySelector(s)?.textContent === 'step 40 · 120 steps/s · running', q('train-status'));
+    assert.equal(await text(p, 'train-backend'), 'PyTorch 1.13.0a0 · /usr/bin/python3 — The script trains itself; watch(model) reports its steps.');
+    assert.equal(await p.page.isVisible('vscode-progress-bar.tr-progress'), false, 'no progress bar: the script decides its length');
+    await p.page.screenshot({ path: screenshotPath('training-watched-dark') });
+    await assertReadable(p);
+  });
+
   it('draws a real run: loss (linear and log), gradient flow, activations and histograms over steps', async () => {
     const p = await trainingPanel('moons', { theme: 'dark', viewport: { width: 1280, height: 1500 } });
     const o = { steps: 60 };

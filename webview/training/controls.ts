@@ -190,8 +190,9 @@ export class TrainControls {
     const b = run?.backend ?? null;
     this.backend.hidden = !b;
     this.backend.dataset.kind = b?.kind ?? '';
-    this.backend.textContent = !b ? '' : `${b.kind === 'webgpu' ? `WebGPU · ${b.adapter ?? 'GPU'}` : 'CPU'}${b.note ? ` — ${b.note}` : ''}`;
-    this.backend.title = b?.kind === 'webgpu' ? 'Training runs on the panel\'s GPU (the backpropLens.backend setting)' : 'Training runs on the CPU, in the model worker';
+    const where = !b ? '' : b.kind === 'webgpu' ? `WebGPU · ${b.adapter ?? 'GPU'}` : b.kind === 'pytorch' ? `PyTorch${b.adapter ? ` ${b.adapter}` : ''}` : 'CPU';
+    this.backend.textContent = !b ? '' : `${where}${b.note ? ` — ${b.note}` : ''}`;
+    this.backend.title = b?.kind === 'webgpu' ? 'Training runs on the panel\'s GPU (the backpropLens.backend setting)' : b?.kind === 'pytorch' ? 'The script runs in Python; PyTorch computes, watch(model) reports' : 'Training runs on the CPU, in the model worker';
   }
 
   /** The inputs say something else than the run uses. */

@@ -80,7 +80,7 @@ export class TrainingRuns {
 
   status(runId: number, status: TrainStatus, step: number, total: number, overrides: TrainOverrides, message?: string, backend?: TrainBackend): void {
     const run = this.runFor(runId);
-    if (backend && (backend.kind === 'webgpu' || backend.kind === 'cpu')) run.backend = backend;
+    if (backend) run.backend = backend;
     run.status = status;
     run.step = step;
     run.total = total;
