@@ -143,7 +143,7 @@ class Lens implements vscode.Disposable {
   private async showGraph(uri?: vscode.Uri): Promise<void> {
     const target = uri instanceof vscode.Uri ? uri : vscode.window.activeTextEditor?.document.uri;
     if (!target || target.scheme !== 'file' || !MODEL_EXTENSIONS.test(target.fsPath)) {
-      void vscode.window.showInformationMessage('Backprop Lens: open a model file (.ts, .mts, .js or .mjs that imports from \'backprop-lens\') first, or run "Backprop Lens: Create Example Model".');
+      void vscode.window.showInformationMessage('Backprop Lens: open a model file (.ts, .mts, .js or .mjs that imports from \'backprop-lens\', or a .py file that imports torch) first, or run "Backprop Lens: Create Example Model".');
       return;
     }
     const doc = await vscode.workspace.openTextDocument(target);

@@ -168,6 +168,62 @@ describe('Backprop Lens in VS Code', () => {
       await vscode.commands.executeCommand(id); // must not throw
     }
   });
+  describe('a PyTorch file', function () {
+    this.timeout(90_000);
+    const hoverAt = async (uri: vscode.Uri, re: RegExp, word: string) => {
+      const line = lineOf(uri.fsPath, re);
+      const col = fs.readFileSync(uri.fsPath, 'utf8').split(/\r?\n/)[line].indexOf(word);
+      const hovers = (await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', uri, new vscode.Position(line, col))) ?? [];
+      return hovers.flatMap((h) => h.contents).map((c) => (typeof c === 'string' ? c : (c as vscode.MarkdownString).value)).join('\n');
+    };
+
+    it('gets the CodeLens above its backward() call, and Show Graph gives hovers with the values and gradients PyTorch computed', async () => {
+      const uri = exampleUri('11-pytorch-add-mul.py');
+      await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(uri));
+      const lenses = await waitFor('the Show Graph CodeLens on a .py file', async () => {
+        const all = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', uri, 10)) ?? [];
+        const ours = all.filter((l) => l.command?.command === 'backpropLens.showGraph');
+        return ours.length ? ours : null;
+      });
+      assert.equal(lenses[0].range.start.line, lineOf(uri.fsPath, /^f\.backward\(\)/));
+      await vscode.commands.executeCommand('backpropLens.showGraph', uri);
+      const text = await waitFor('a hover for q', async () => {
+        const md = await hoverAt(uri, /^q = x \+ y/, 'q');
+        return /gradient/.test(md) ? md : null;
+      }, 60_000);
+      assert.match(text, /value: `3`/);
+      assert.match(text, /`-4`/);
+      assert.deepEqual(lensDiagnostics(uri).filter((d) => d.severity === vscode.DiagnosticSeverity.Error).map((d) => d.message), []);
+    });
+
+    it("a Python exception lands in Problems at the user's line; Re-run traces an unsaved fix and keeps it unsaved", async () => {
+      const broken = 'import torch\nx = torch.ones(2, requires_grad=True)\ny = (x @ torch.ones(3)).sum()\ny.backward()\n';
+      const uri = writeModel('zz-shape-integration.py', broken);
+      const doc = await vscode.workspace.openTextDocument(uri);
+      const editor = await vscode.window.showTextDocument(doc);
+      await vscode.commands.executeCommand('backpropLens.showGraph', uri);
+      const diags = await waitFor('a diagnostic from the Python exception', () => {
+        const d = lensDiagnostics(uri);
+        return d.length ? d : null;
+      }, 60_000);
+      assert.equal(diags[0].range.start.line, 2);
+      assert.match(diags[0].message, /shape|size|mismatch/i);
+      // fixed in the editor, not saved: Re-run traces the buffer
+      await editor.edit((e) => e.replace(new vscode.Range(2, 0, 3, 0), 'y = (x * 5).sum()\n'));
+      assert.ok(doc.isDirty);
+      await vscode.commands.executeCommand('backpropLens.rerun');
+      await waitFor('the diagnostic to clear', () => lensDiagnostics(uri).length === 0, 60_000);
+      const text = await waitFor('a hover for x with its gradient', async () => {
+        const md = await hoverAt(uri, /^x = /, 'x');
+        return /gradient/.test(md) ? md : null;
+      }, 60_000);
+      assert.match(text, /5/, "x's gradient from the buffer's y = (x * 5).sum()");
+      assert.ok(doc.isDirty, 'Re-run must not save the edit');
+      assert.ok(fs.readFileSync(uri.fsPath, 'utf8').includes('torch.ones(3)'), 'the file on disk is as it was');
+      await vscode.commands.executeCommand('workbench.action.files.revert');
+    });
+  });
+
   it('IntelliSense: TypeScript resolves \'backprop-lens\' to the shipped types without npm install', async function () {
     this.timeout(120_000);
     // A type error that only exists if the import resolved to the engine's declarations: scalar() returns a Tensor.

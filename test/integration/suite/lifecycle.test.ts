@@ -134,6 +134,7 @@ describe('a panel\'s runs (lifecycle)', () => {
     ]);
     const took = Date.now() - t0;
     assert.equal(graphTabs().length, 1);
+    await waitFor('the model to run', () => m.runs() >= 1, 30_000);
     // a second run would start right after the first: wait as long as the first took (and more)
     await pause(Math.max(1500, 2 * took));
     assert.equal(m.runs(), 1);
