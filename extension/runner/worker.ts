@@ -22,6 +22,7 @@ import { planOf } from '../../engine/train/plan';
 import { setMaxTensorBytes, TensorTooLargeError } from '../../engine/dtype';
 import { buildNameIndex, originalSpelling, siteKey } from './names';
 import { BundleMap } from './sourcemap';
+import { apiMessage, type Api } from './apiNames';
 import { defaultExportLine } from '../modelFiles';
 import { fileSurfaceTitle, gradcheckReport, landscapeReport, playgroundReport } from '../../engine/check/analyze';
 import type { InspectOutcome, InspectRequest, LogLine, RunError, RunErrorKind, WorkerInput, WorkerMessage } from './types';
@@ -153,7 +154,7 @@ function thrownError(err: unknown): RunError {
   if (!(err instanceof Error)) return runError('runtime', `The model threw ${util.inspect(err)}`, null);
   const stack = err.stack; // formats (mapped) and records the call sites
   const kind = classify(err);
-  let message = err.message;
+  let message = apiMessage(err.message, engine as unknown as Api);
   if (kind === 'too-large' && !(err instanceof TooManyNodesError)) message = `Tensor too large: ${err.message}`;
   return runError(kind, message, mapped(userFrame(callSites.get(err))), stack);
 }

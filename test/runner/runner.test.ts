@@ -82,6 +82,26 @@ export default x;
     assert.match(e.message, /addd/);
   });
 
+  it("a name the API does not have is said in the user's terms, with what the namespace has, at its line (never the bundler's import_backprop_lens)", async () => {
+    const cases: [string, string, RegExp][] = [
+      ['nn.conv3d(1, 1, 3)', 'nn.conv3d', /^backprop-lens has no nn\.conv3d; nn has: .*\blinear\b/],
+      ['new (nn as any).Linaer(2, 2)', 'nn.Linaer', /^backprop-lens has no nn\.Linaer; nn has: .*Did you mean nn\.Linear\?$/],
+      ['(optim as any).adamm([], {})', 'optim.adamm', /^backprop-lens has no optim\.adamm; optim has: .*Did you mean optim\.adam\?$/],
+      ['conv9(1)', 'conv9', /^backprop-lens has no conv9; backprop-lens has: /],
+    ];
+    for (const [call, name, want] of cases) {
+      const MODEL = `import { scalar, nn, optim } from 'backprop-lens';\n// @ts-ignore\nimport { conv9 } from 'backprop-lens';\nconst x = scalar(1);\nconst layer = ${call}; // @call\nexport default x;\n`;
+      const e = expectError((await runModel(runner(), tmp(), 'no-such-name.ts', MODEL)).out);
+      assert.equal(e.kind, 'runtime', name);
+      assert.equal(e.line, lineOf(MODEL, '// @call'), name);
+      assert.match(e.message, want, name);
+      assert.doesNotMatch(e.message, /import_backprop_lens/, name);
+    }
+    // other errors that name the engine keep their words, without the bundler's name
+    const e = expectError((await runModel(runner(), tmp(), 'not-callable.ts', `import { scalar, nn } from 'backprop-lens';\n(nn.linear(2, 1) as any)(); // @call\nexport default scalar(1);\n`)).out);
+    assert.equal(e.message, 'nn.linear(...) is not a function');
+  });
+
   it('a runtime error inside a helper file is located in the helper', async () => {
     const HELPER = `import type { Tensor } from 'backprop-lens';\nexport function layer(x: Tensor): Tensor {\n  if (x.item() > 0) throw new RangeError('layer: bad input'); // @throw\n  return x.tanh();\n}\n`;
     const helper = writeFile(tmp(), 'throwing-helper.ts', HELPER);
