@@ -170,6 +170,15 @@ def x_exp_x_derivatives(g):
     return y, {}
 
 
+def x_sin_x_squared(g):
+    x = g.leaf('x')
+    square = x * x
+    sine = torch.sin(square)
+    product = x * sine
+    f = product + 1
+    return f, {'square': square, 'sine': sine, 'product': product, 'f': f}
+
+
 TWINS = {
     '01-add-mul.ts': add_mul,
     '02-sigmoid-neuron.ts': sigmoid_neuron,
@@ -181,6 +190,7 @@ TWINS = {
     '08-moons-mlp.ts': mlp_step(['model.layers.0', 'model.layers.2'], torch.relu),
     '09-deep-sigmoid-vanishing.ts': mlp_step(['deep.layers.%d' % i for i in range(0, 13, 2)], torch.sigmoid),
     '10-xor-train.ts': mlp_step(['mlp.layers.0', 'mlp.layers.2'], torch.tanh),
+    '14-x-sin-x-squared.ts': x_sin_x_squared,
     'micrograd-readme.ts': micrograd_readme,
     'sigmoid-circuit.ts': sigmoid_circuit,
     'softmax-classifier.ts': softmax_classifier,

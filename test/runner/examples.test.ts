@@ -11,6 +11,7 @@ import { ROOT, assertClose, expectOk, node, nodesNamed, numbers, useRunner } fro
 
 const EXAMPLES = path.join(ROOT, 'examples');
 const exampleFiles = fs.readdirSync(EXAMPLES).filter((f) => /\.(ts|mts|js|mjs)$/.test(f)).sort();
+const allExamples = fs.readdirSync(EXAMPLES).filter((f) => /^\d\d-/.test(f)).sort();
 
 /** Key variables of each example: every one must show up as a node of that name. */
 const KEY_NAMES: Record<string, string[]> = {
@@ -20,6 +21,7 @@ const KEY_NAMES: Record<string, string[]> = {
   '04-two-layer-sigmoid.ts': ['x', 'label', 'W1', 'b1', 'W2', 'b2', 'z1', 'h', 'z2', 'p', 'loss'],
   '05-deep-tanh-vanishing.ts': ['x', 'target', 'z', 'h', 'loss'],
   '06-xor-mlp.ts': ['X', 'Y', 'z1', 'h', 'z2', 'p', 'loss'],
+  '14-x-sin-x-squared.ts': ['x', 'square', 'sine', 'product', 'f'],
 };
 
 /** Lines of `const NAME =`, `let NAME =` or `NAME =` in a source text. */
@@ -43,7 +45,7 @@ describe('examples/', function () {
   it('has the six lecture examples and a README listing each of them', () => {
     for (const f of Object.keys(KEY_NAMES)) assert.ok(exampleFiles.includes(f), `examples/${f} is missing`);
     const readme = fs.readFileSync(path.join(EXAMPLES, 'README.md'), 'utf8');
-    for (const f of exampleFiles) assert.ok(readme.includes(f), `examples/README.md does not mention ${f}`);
+    for (const f of allExamples) assert.ok(readme.includes(f), `examples/README.md does not mention ${f}`);
   });
 
   for (const file of exampleFiles) {
@@ -89,6 +91,20 @@ describe('examples/', function () {
       }
     });
   }
+
+  it("14: f(x) = x·sin(x²) + 1 at x = −2: the lecture's f′(−2) ≈ −5.99 as the sum of its two paths", async () => {
+    const s = await snap('14-x-sin-x-squared.ts');
+    const x = -2;
+    const slope = Math.sin(x * x) + 2 * x * x * Math.cos(x * x);
+    assert.equal(Number(slope.toFixed(2)), -5.99, 'the notes round it to −5.99');
+    assertClose(node(s, 'f').scalar!, x * Math.sin(x * x) + 1, 1e-15, 'f(−2)');
+    assertClose(node(s, 'x').scalarGrad!, slope, 1e-15, 'f′(−2)');
+    // x's two contributions: through the product (sin x²) and through the square (x·cos x²·2x)
+    const x0 = node(s, 'x').id;
+    const parts = s.backward.flatMap((st) => st.inputs.filter((i) => i.input === x0).map((i) => numbers(i.contribution)[0]));
+    assert.equal(parts.length, 3, 'the product sends one contribution, the square two (x·x)');
+    assertClose(parts.reduce((a, b) => a + b, 0), slope, 1e-15, 'the contributions sum to the slope');
+  });
 
   it('01: f = (x + y)·z gives the published numbers', async () => {
     const s = await snap('01-add-mul.ts');
