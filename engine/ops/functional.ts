@@ -9,6 +9,7 @@ import type { DType } from '../dtype';
 import { NO_ATTRS, Tensor, type TensorLike } from '../tensor';
 import * as activations from './activations';
 import * as composites from './composite';
+import * as conv from './conv';
 import * as elementwise from './elementwise';
 import * as layout from './layout';
 import * as matmulOps from './matmul';
@@ -21,11 +22,12 @@ export * from './layout';
 export * from './reduce';
 export * from './matmul';
 export * from './composite';
+export * from './conv';
 
 /** Every export of the op families, by name. */
-const CATALOG: Readonly<Record<string, unknown>> = Object.freeze({ ...elementwise, ...activations, ...layout, ...reduce, ...matmulOps, ...composites });
+const CATALOG: Readonly<Record<string, unknown>> = Object.freeze({ ...elementwise, ...activations, ...layout, ...reduce, ...matmulOps, ...composites, ...conv });
 
-type Catalog = typeof elementwise & typeof activations & typeof layout & typeof reduce & typeof matmulOps & typeof composites;
+type Catalog = typeof elementwise & typeof activations & typeof layout & typeof reduce & typeof matmulOps & typeof composites & typeof conv;
 
 interface Tagged {
   readonly def?: OpDef;

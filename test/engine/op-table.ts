@@ -316,6 +316,57 @@ export const OP_ROWS: OpRow[] = [
       return { params: [x, w, b], run: () => F.linear(x, w, b) };
     },
   },
+  ...([
+    ['stride 1, no padding', {}],
+    ['stride > kernel, padding > kernel, dilation', { stride: [3, 2], padding: [4, 1], dilation: [1, 2] }],
+    ["groups = channels (depthwise), 'same'", { padding: 'same', depthwise: true }],
+    ['two groups, 1×1 kernel, odd sizes', { groups: 2, kernel: [1, 1] }],
+  ] as const).map(([title, o]: readonly [string, { stride?: readonly [number, number]; padding?: 'same' | readonly [number, number]; dilation?: readonly [number, number]; groups?: number; depthwise?: boolean; kernel?: readonly [number, number] }]): OpRow => ({
+    op: 'conv2d',
+    title,
+    build: (rng) => {
+      const g = o.depthwise ? 3 : o.groups ?? 1;
+      const c = o.depthwise ? 3 : g * (1 + rng.int(2));
+      const out = o.depthwise ? 3 : g * (1 + rng.int(2));
+      const [kh, kw] = o.kernel ?? [1 + rng.int(3), 2 + rng.int(2)];
+      const x = p64(anyReal(rng, 2 * c * 5 * 7), [2, c, 5, 7], 'x');
+      const w = p64(anyReal(rng, out * (c / g) * kh * kw), [out, c / g, kh, kw], 'W');
+      const b = p64(anyReal(rng, out), [out], 'b');
+      const opts = { stride: o.stride && [...o.stride] as [number, number], padding: o.padding === 'same' ? 'same' as const : o.padding && [...o.padding] as [number, number], dilation: o.dilation && [...o.dilation] as [number, number], groups: g };
+      return { params: [x, w, b], run: () => F.conv2d(x, w, b, opts) };
+    },
+  })),
+  {
+    op: 'conv1d',
+    build: (rng) => {
+      const x = p64(anyReal(rng, 2 * 2 * 9), [2, 2, 9], 'x');
+      const w = p64(anyReal(rng, 3 * 2 * 3), [3, 2, 3], 'W');
+      const dilation = 1 + rng.int(2);
+      return { params: [x, w], run: () => F.conv1d(x, w, null, { stride: 2, padding: 1, dilation }) };
+    },
+  },
+  ...([[2, {}], [3, { stride: [2, 1] as [number, number], padding: [1, 1] as [number, number] }]] as const).map(([k, opts]): OpRow => ({
+    op: 'maxPool2d',
+    title: `kernel ${k}${'padding' in opts ? ', stride 2×1, padding 1' : ''}`,
+    build: (rng) => {
+      const x = p64(anyReal(rng, 2 * 3 * 6 * 5), [2, 3, 6, 5], 'x');
+      return { params: [x], run: () => F.maxPool2d(x, k, opts) };
+    },
+  })),
+  {
+    op: 'avgPool2d',
+    build: (rng) => {
+      const x = p64(anyReal(rng, 2 * 3 * 6 * 5), [2, 3, 6, 5], 'x');
+      return { params: [x], run: () => F.avgPool2d(x, [3, 2], { stride: [2, 2], padding: [1, 1] }) };
+    },
+  },
+  {
+    op: 'adaptiveAvgPool2d',
+    build: (rng) => {
+      const x = p64(anyReal(rng, 2 * 2 * 7 * 5), [2, 2, 7, 5], 'x');
+      return { params: [x], run: () => F.adaptiveAvgPool2d(x, [3, 4]) };
+    },
+  },
   {
     op: 'clamp',
     build: (rng) => {

@@ -457,6 +457,18 @@ export const TABLE: Record<string, (r: Rand) => Case[]> = {
   },
   gather: gatherCases,
   scatterAdd: scatterAddCases,
+  poolArgmax: (r) => {
+    const win = (kernel: [number, number], stride: [number, number], padding: [number, number]) => ({ kernel, stride, padding });
+    const at = (title: string, shape: number[], attrs: ReturnType<typeof win>, values: Values = real()): Case => ({ title: `${title} ${fmt(shape)}`, inputs: [gen(r, shape, values)], attrs });
+    return [
+      at('2×2 windows', [2, 3, 6, 5], win([2, 2], [2, 2], [0, 0])),
+      at('3×3, stride 2×1, padding 1', [1, 2, 7, 6], win([3, 3], [2, 1], [1, 1])),
+      at('stride above the kernel', [2, 1, 9, 9], win([2, 1], [3, 4], [1, 0])),
+      at('ties (whole numbers): the first largest', [2, 2, 5, 5], win([3, 2], [1, 1], [1, 1]), whole(-1, 1)),
+      { title: 'NaN in a window wins it', inputs: [f32([1, NaN, 3, 2, 5, NaN, 0, -1, 4], [1, 1, 3, 3])], attrs: win([2, 2], [1, 1], [0, 0]) },
+      { title: 'a window of −∞', inputs: [f32([-Infinity, -Infinity, -Infinity, 2], [1, 1, 2, 2])], attrs: win([1, 2], [1, 1], [0, 0]) },
+    ];
+  },
 };
 
 /** Float32 values from an op-table domain (±[gap, hi] where it has a gap). */

@@ -42,6 +42,8 @@ export interface Side {
   shape: readonly number[];
   value: ArrayLike<number> | null;
   grad: ArrayLike<number> | null;
+  /** PyTorch's side: the value depends on no leaf (its derivative with respect to each is zero), though PyTorch's graph keeps it (programs.py). */
+  constant?: boolean;
 }
 
 /** Largest errors seen, by dtype and kind, and how many tensors were compared. */
@@ -119,7 +121,9 @@ export function compareNode(name: string, ours: Side | undefined, torch: Side, t
   if (ours.value && torch.value) check('value', ours.value, torch.value, opts.scale?.value);
   if (!grads) return out;
   if (ours.grad === null || torch.grad === null) {
-    // no gradient on one side: right only if the other's is zero everywhere (e.g. a value the output does not reach)
+    // no gradient on one side: right only if the other's is zero everywhere (e.g. a value the output
+    // does not reach), or where ours is a constant that PyTorch's graph keeps (a conv bias's gradient)
+    if (ours.grad === null && torch.constant) return out;
     if (!(allZero(ours.grad) && allZero(torch.grad))) out.push(`${name}: gradient ${ours.grad ? preview(ours.grad) : 'none'}, PyTorch ${torch.grad ? preview(torch.grad) : 'none'}`);
     return out;
   }

@@ -47,12 +47,26 @@ def run(source):
     exec(source, ns)
     out, values = ns['program']()
     names = [n for n, t in values.items() if t.requires_grad]
-    grads = torch.autograd.grad(out, [values[n] for n in names], allow_unused=True)
+    grads = torch.autograd.grad(out, [values[n] for n in names], allow_unused=True, retain_graph=True)
     nodes = {}
     for n, t in values.items():
         nodes[n] = {'dtype': str(t.dtype).replace('torch.', ''), 'shape': list(t.shape), 'value': flat(t), 'grad': None}
     for n, g in zip(names, grads):
         nodes[n]['grad'] = None if g is None else flat(g)
+    # After a gradient is taken (second order), PyTorch may keep in its graph a value that does not
+    # depend on any leaf: convolution_backward is one node of (grad, input, weight), so a conv
+    # bias's gradient requires grad although it is a constant. Such values are marked `constant`
+    # (their derivative with respect to every leaf is zero); in our graph they are constants.
+    leaves = [values[n] for n in names if n.startswith('p')]
+    later = False
+    for n in names:
+        later = later or n.startswith('g')
+        t = values[n]
+        if not later or t is out or not leaves:
+            continue
+        ds = torch.autograd.grad(t.sum(), leaves, allow_unused=True, retain_graph=True)
+        if all(d is None or not bool(d.ne(0).any()) for d in ds):
+            nodes[n]['constant'] = True
     return nodes
 
 

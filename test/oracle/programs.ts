@@ -213,6 +213,70 @@ function permutation(rng: Rng, n: number): number[] {
   return rng.permutation(n);
 }
 
+/** An input of rank 2 + `dims` ([N, C, H, W] or [N, C, L]) whose channels `groups` divides: an existing value or a fresh leaf. */
+function spatialInput(ctx: Ctx, dims: 1 | 2, groups: number): Val {
+  const fresh = () => newLeafVal(ctx, [1 + ctx.rng.int(2), groups * (1 + ctx.rng.int(2)), ...Array.from({ length: dims }, () => 2 + ctx.rng.int(6))]);
+  return operand(ctx, (v) => v.shape.length === 2 + dims && v.shape[1] % groups === 0 && v.shape.slice(2).every((d) => d >= 2), fresh) ?? fresh();
+}
+
+const outLen = (n: number, k: number, s: number, p: number, d: number) => Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
+
+/**
+ * conv2d / conv1d with the cases that usually break: padding larger than the kernel, stride larger
+ * than the kernel, 1×1 kernels, dilation, groups = channels, 'same', odd sizes.
+ */
+function convGen(ctx: Ctx, dims: 1 | 2): Stmt | null {
+  const rng = ctx.rng;
+  const groups = pick(rng, [1, 1, 2, 3]);
+  const x = spatialInput(ctx, dims, groups);
+  const [n, c] = x.shape;
+  const size = x.shape.slice(2);
+  const depthwise = rng.uniform() < 0.2;
+  const o = depthwise ? c : groups * (1 + rng.int(2));
+  const g = depthwise ? c : groups;
+  const k = size.map(() => pick(rng, [1, 2, 3, 3]));
+  const same = rng.uniform() < 0.2;
+  const stride = same ? size.map(() => 1) : size.map(() => pick(rng, [1, 1, 2, 4]));
+  const dilation = size.map(() => pick(rng, [1, 1, 2]));
+  const padding = size.map((_, i) => pick(rng, [0, 0, 1, k[i] + 1]));
+  const out = size.map((d, i) => (same ? d : outLen(d, k[i], stride[i], padding[i], dilation[i])));
+  if (out.some((d) => d < 1)) return null;
+  const cg = c / g;
+  const wv = newLeafVal(ctx, [o, cg, ...k], { dtype: x.dtype });
+  const b = rng.uniform() < 0.6 ? newLeafVal(ctx, [o], { dtype: x.dtype }) : null;
+  const bound = x.bound * wv.bound * cg * k.reduce((a, v) => a * v, 1) + (b ? b.bound : 0);
+  const one = (a: number[]) => (dims === 1 ? String(a[0]) : jsArr(a));
+  const onePy = (a: number[]) => (dims === 1 ? String(a[0]) : pyTuple(a));
+  const tsPad = same ? "'same'" : one(padding);
+  const pyPad = same ? "'same'" : onePy(padding);
+  const name = dims === 2 ? 'conv2d' : 'conv1d';
+  return {
+    val: derive(ctx, [n, o, ...out], b ? [x, wv, b] : [x, wv], bound),
+    ts: `${name}(${x.name}, ${wv.name}, ${b ? b.name : 'null'}, { stride: ${one(stride)}, padding: ${tsPad}, dilation: ${one(dilation)}, groups: ${g} })`,
+    py: `F.${name}(${x.name}, ${wv.name}, ${b ? b.name : 'None'}, stride=${onePy(stride)}, padding=${pyPad}, dilation=${onePy(dilation)}, groups=${g})`,
+    inputs: [x.name, wv.name, ...(b ? [b.name] : [])], ops: dims === 2 ? ['conv2d', 'gather', 'matmul'] : ['conv1d', 'conv2d', 'gather', 'matmul'],
+  };
+}
+
+/** maxPool2d / avgPool2d: kernels from 1 to 3, strides below, at and above the kernel, padding up to half the kernel. */
+function poolGen(ctx: Ctx, kind: 'max' | 'avg'): Stmt | null {
+  const rng = ctx.rng;
+  const x = spatialInput(ctx, 2, 1);
+  const [n, c, h, w] = x.shape;
+  const k = [1 + rng.int(3), 1 + rng.int(3)];
+  const stride = rng.uniform() < 0.4 ? k : [1 + rng.int(3), 1 + rng.int(3)];
+  const padding = k.map((v) => rng.int(Math.floor(v / 2) + 1));
+  const out = [outLen(h, k[0], stride[0], padding[0], 1), outLen(w, k[1], stride[1], padding[1], 1)];
+  if (out.some((d) => d < 1)) return null;
+  const name = kind === 'max' ? 'maxPool2d' : 'avgPool2d';
+  return {
+    val: derive(ctx, [n, c, ...out], [x], x.bound, kind === 'max' ? x.lo : Math.min(0, x.lo)),
+    ts: `${name}(${x.name}, ${jsArr(k)}, { stride: ${jsArr(stride)}, padding: ${jsArr(padding)} })`,
+    py: `F.${kind}_pool2d(${x.name}, ${pyTuple(k)}, stride=${pyTuple(stride)}, padding=${pyTuple(padding)})`,
+    inputs: [x.name], ops: kind === 'max' ? ['maxPool2d', 'poolArgmax', 'gather'] : ['avgPool2d', 'gather', 'mean'],
+  };
+}
+
 /** One entry per registry op and composite: how to write a random use of it in both languages. */
 export const GENERATORS: Record<string, Gen> = {
   add: binaryOp('add', 'add', (a, b) => `(${a} + ${b})`, { bound: (a, b) => a.bound + b.bound, lo: (a, b) => a.lo + b.lo, numbers: true }),
@@ -448,6 +512,20 @@ export const GENERATORS: Record<string, Gen> = {
     const t = newLeafVal(ctx, x.shape.slice(), { constant: true, positive: true, dtype: x.dtype });
     return { val: derive(ctx, [], [x], x.bound + 1, 0), ts: `losses.bceWithLogits(${x.name}, ${t.name}.div(3))`, py: `F.binary_cross_entropy_with_logits(${x.name}, ${t.name} / 3)`, inputs: [x.name, t.name], ops: ['bceWithLogits', 'softplus', 'mul', 'sub', 'mean'] };
   },
+  conv2d: (ctx) => convGen(ctx, 2),
+  conv1d: (ctx) => convGen(ctx, 1),
+  maxPool2d: (ctx) => poolGen(ctx, 'max'),
+  avgPool2d: (ctx) => poolGen(ctx, 'avg'),
+  adaptiveAvgPool2d: (ctx) => {
+    const x = spatialInput(ctx, 2, 1);
+    const [n, c, h, w] = x.shape;
+    const out = [1 + ctx.rng.int(h + 1), 1 + ctx.rng.int(w + 1)];
+    return {
+      val: derive(ctx, [n, c, out[0], out[1]], [x], x.bound, x.lo),
+      ts: `adaptiveAvgPool2d(${x.name}, ${jsArr(out)})`, py: `F.adaptive_avg_pool2d(${x.name}, ${pyTuple(out)})`,
+      inputs: [x.name], ops: ['adaptiveAvgPool2d', 'matmul', 'permute'],
+    };
+  },
   softmaxCrossEntropy: (ctx) => {
     const x = any(ctx, (v) => v.shape.length === 2);
     if (x.shape.length !== 2) return null;
@@ -505,7 +583,7 @@ function lossOf(name: string, ts: string, py: string): Gen {
 }
 
 /** Ops that only gradients or other ops create; a program reaches them through what it differentiates. */
-const REACHED_THROUGH = new Set(['batchNorm1d', 'dropout']);
+const REACHED_THROUGH = new Set(['batchNorm1d', 'dropout', 'poolArgmax']);
 
 /** Registry ops and composites without a generator: the oracle test fails on any. */
 export function missingGenerators(): string[] {
@@ -612,7 +690,7 @@ export function generate(id: string, opts: GenerateOptions): Program {
   return { id, stmts, out: out.name, secondOrder: second };
 }
 
-const TS_IMPORTS = 'param, scalar, tensor, where, clamp, linear, concat, pad, scatterAdd, sumTo, losses';
+const TS_IMPORTS = 'param, scalar, tensor, where, clamp, linear, concat, pad, scatterAdd, sumTo, losses, conv2d, conv1d, maxPool2d, avgPool2d, adaptiveAvgPool2d';
 
 /** The program as a Backprop Lens model file: every value named, the output exported. */
 export function toTypeScript(p: Program): string {

@@ -1,0 +1,271 @@
+/**
+ * Convolutions and pooling over PyTorch's layouts ([N, C, H, W], [N, C, L]) with its options and
+ * semantics. They are composites of ops that already have kernels, gradients and WGSL: the input
+ * is padded, its windows are gathered into columns (im2col, one `gather` with a constant index),
+ * and then a matmul (convolution), a mean (average pooling) or a gather at each window's first
+ * largest element (max pooling) finishes the job. Their gradients are the chain rule through those
+ * ops, so second derivatives and the GPU path come with them. One primitive is new: `poolArgmax`,
+ * which finds each window's largest element (it has no gradient; the gather that follows carries it).
+ */
+import { ShapeError } from '../errors';
+import { shapeString } from '../shape';
+import { Tensor, tensor } from '../tensor';
+import { poolArgmaxProgram } from '../backends/webgpu/pool';
+import { pad, reshape, gather, permute } from './layout';
+import { add } from './elementwise';
+import { mean } from './composite';
+import { matmul } from './matmul';
+import { defineComposite, primitive, type Composite, type Op, type Run } from './registry';
+
+type Pair = [number, number];
+
+/** `stride`, `padding`, `dilation` as PyTorch takes them: one number for both axes, or [h, w]. */
+export type IntPair = number | readonly [number, number];
+
+export interface Conv2dOptions {
+  /** Step between windows (default 1). */
+  stride?: IntPair;
+  /** Zeros added on each side (default 0); 'valid' is 0, 'same' keeps the size (stride 1 only, as in PyTorch). */
+  padding?: IntPair | 'valid' | 'same';
+  /** Spacing between kernel elements (default 1). */
+  dilation?: IntPair;
+  /** Channels split into this many groups, each convolved with its own filters (default 1). */
+  groups?: number;
+}
+
+export interface Conv1dOptions {
+  stride?: number;
+  padding?: number | 'valid' | 'same';
+  dilation?: number;
+  groups?: number;
+}
+
+export interface PoolOptions {
+  /** Step between windows (default: the kernel size, as in PyTorch). */
+  stride?: IntPair;
+  /** Implicit padding on each side (at most half the kernel); max pooling pads with −∞, average pooling with zeros. */
+  padding?: IntPair;
+}
+
+function pair(v: IntPair, op: string, what: string, min: number): Pair {
+  const p: Pair = typeof v === 'number' ? [v, v] : [v[0], v[1]];
+  if (!Array.isArray(v) && typeof v !== 'number') throw new ShapeError(`${op}: ${what} must be a number or [h, w], got ${JSON.stringify(v)}`);
+  if (p.some((x) => !Number.isInteger(x) || x < min)) throw new ShapeError(`${op}: ${what} must be ${min === 0 ? 'non-negative' : 'positive'} integers, got ${JSON.stringify(v)}`);
+  return p;
+}
+
+/** Output size along one axis (PyTorch's formula, floor mode). */
+const outSize = (n: number, k: number, s: number, p: number, d: number) => Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
+
+interface Window {
+  kernel: Pair;
+  stride: Pair;
+  padding: Pair;
+  dilation: Pair;
+}
+
+function spatial(x: Tensor, op: string, what: string): [number, number, number, number] {
+  if (!(x instanceof Tensor)) throw new TypeError(`${op}: ${what} must be a tensor`);
+  if (x.rank !== 4) throw new ShapeError(`${op}: ${what} must be 4-D [N, C, H, W], got ${shapeString(x.shape)}`);
+  return x.shape as [number, number, number, number];
+}
+
+function outputHW(h: number, w: number, win: Window, op: string, x: Tensor): Pair {
+  const oh = outSize(h, win.kernel[0], win.stride[0], win.padding[0], win.dilation[0]);
+  const ow = outSize(w, win.kernel[1], win.stride[1], win.padding[1], win.dilation[1]);
+  if (oh < 1 || ow < 1) {
+    throw new ShapeError(`${op}: the input ${shapeString(x.shape)} is smaller than the kernel ${win.kernel.join('×')}${win.dilation.some((d) => d > 1) ? ` dilated ${win.dilation.join('×')}` : ''} with padding ${win.padding.join('×')}: the output would be ${oh}×${ow}`);
+  }
+  return [oh, ow];
+}
+
+/**
+ * The columns of every window of a padded [N, C, Hp, Wp] input: [N, C, kh·kw, OH·OW], in the order
+ * (kernel row, kernel column) × (output row, output column), from one gather of the flat plane.
+ */
+function im2col(xp: Tensor, win: Window, oh: number, ow: number): Tensor {
+  const [n, c, hp, wp] = xp.shape;
+  const [kh, kw] = win.kernel, [sh, sw] = win.stride, [dh, dw] = win.dilation;
+  const idx = new Int32Array(kh * kw * oh * ow);
+  let i = 0;
+  for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) for (let r = 0; r < oh; r++) for (let q = 0; q < ow; q++) idx[i++] = (r * sh + a * dh) * wp + q * sw + b * dw;
+  const cols = gather(reshape(xp, [n, c, hp * wp]), tensor(idx, { dtype: 'int32' }), 2);
+  return reshape(cols, [n, c, kh * kw, oh * ow]);
+}
+
+/** 'same' padding: PyTorch's split of d·(k − 1) zeros, the odd one after. */
+function samePadding(k: Pair, d: Pair): { before: Pair; after: Pair } {
+  const total: Pair = [d[0] * (k[0] - 1), d[1] * (k[1] - 1)];
+  const before: Pair = [Math.floor(total[0] / 2), Math.floor(total[1] / 2)];
+  return { before, after: [total[0] - before[0], total[1] - before[1]] };
+}
+
+/**
+ * 2-D convolution (cross-correlation, as in PyTorch's `F.conv2d`): x [N, C, H, W], weight
+ * [O, C/groups, kh, kw], bias [O] → [N, O, OH, OW] with OH = ⌊(H + 2·pad − dil·(kh − 1) − 1)/stride⌋ + 1.
+ */
+export const conv2d: Composite<(x: Tensor, weight: Tensor, bias?: Tensor | null, options?: Conv2dOptions) => Tensor, false> = defineComposite(
+  'conv2d',
+  (x: Tensor, weight: Tensor, bias: Tensor | null = null, options: Conv2dOptions = {}) => {
+    const op = 'conv2d';
+    const [n, c] = spatial(x, op, 'the input');
+    if (!(weight instanceof Tensor) || weight.rank !== 4) throw new ShapeError(`${op}: weight must be 4-D [out, in/groups, kh, kw], got ${weight instanceof Tensor ? shapeString(weight.shape) : typeof weight}`);
+    const [o, cg, kh, kw] = weight.shape;
+    const groups = options.groups ?? 1;
+    if (!Number.isInteger(groups) || groups < 1 || c % groups !== 0 || o % groups !== 0) {
+      throw new ShapeError(`${op}: groups = ${groups} must divide the ${c} input channels and the ${o} output channels`);
+    }
+    if (cg * groups !== c) throw new ShapeError(`${op}: the input ${shapeString(x.shape)} has ${c} channels, but the weight ${shapeString(weight.shape)} expects ${cg * groups} (${cg} per group × ${groups} group${groups > 1 ? 's' : ''})`);
+    if (bias !== null && bias !== undefined && (!(bias instanceof Tensor) || bias.rank !== 1 || bias.shape[0] !== o)) {
+      throw new ShapeError(`${op}: bias must be 1-D [${o}], got ${bias instanceof Tensor ? shapeString(bias.shape) : typeof bias}`);
+    }
+    const kernel: Pair = [kh, kw];
+    const stride = pair(options.stride ?? 1, op, 'stride', 1);
+    const dilation = pair(options.dilation ?? 1, op, 'dilation', 1);
+    const p = options.padding ?? 0;
+    let before: Pair, after: Pair;
+    if (p === 'same') {
+      if (stride[0] !== 1 || stride[1] !== 1) throw new ShapeError(`${op}: padding 'same' needs stride 1 (as in PyTorch), got stride ${stride.join('×')}`);
+      ({ before, after } = samePadding(kernel, dilation));
+    } else {
+      before = after = p === 'valid' ? [0, 0] : pair(p, op, 'padding', 0);
+    }
+    const win: Window = { kernel, stride, dilation, padding: [0, 0] };
+    const xp = before.some((v) => v > 0) || after.some((v) => v > 0) ? pad(x, [0, 0, before[0], before[1]], [0, 0, after[0], after[1]]) : x;
+    const [oh, ow] = outputHW(xp.shape[2], xp.shape[3], win, op, x);
+    const k = cg * kh * kw;
+    // [N, C, kh·kw, L] → [N, groups, C/groups·kh·kw, L]; weight [groups, O/groups, C/groups·kh·kw]
+    const cols = reshape(im2col(xp, win, oh, ow), [n, groups, k, oh * ow]);
+    const wm = reshape(weight, [1, groups, o / groups, k]);
+    let y = reshape(matmul(wm, cols), [n, o, oh, ow]);
+    if (bias) y = add(y, reshape(bias, [o, 1, 1]));
+    return y;
+  },
+);
+
+/** 1-D convolution (`F.conv1d`): x [N, C, L], weight [O, C/groups, k], bias [O] → [N, O, L_out]; a conv2d over a height of 1. */
+export const conv1d: Composite<(x: Tensor, weight: Tensor, bias?: Tensor | null, options?: Conv1dOptions) => Tensor, false> = defineComposite(
+  'conv1d',
+  (x: Tensor, weight: Tensor, bias: Tensor | null = null, options: Conv1dOptions = {}) => {
+    if (!(x instanceof Tensor) || x.rank !== 3) throw new ShapeError(`conv1d: the input must be 3-D [N, C, L], got ${x instanceof Tensor ? shapeString(x.shape) : typeof x}`);
+    if (!(weight instanceof Tensor) || weight.rank !== 3) throw new ShapeError(`conv1d: weight must be 3-D [out, in/groups, k], got ${weight instanceof Tensor ? shapeString(weight.shape) : typeof weight}`);
+    const one = (v: number | undefined, name: string) => {
+      if (v !== undefined && typeof v !== 'number') throw new ShapeError(`conv1d: ${name} must be a number, got ${JSON.stringify(v)}`);
+      return v;
+    };
+    const p = options.padding;
+    const padding: Conv2dOptions['padding'] = p === 'same' || p === 'valid' ? p : [0, one(p, 'padding') ?? 0];
+    const y = conv2d(reshape(x, [x.shape[0], x.shape[1], 1, x.shape[2]]), reshape(weight, [weight.shape[0], weight.shape[1], 1, weight.shape[2]]), bias, {
+      stride: [1, one(options.stride, 'stride') ?? 1], dilation: [1, one(options.dilation, 'dilation') ?? 1], padding, groups: options.groups,
+    });
+    return reshape(y, [y.shape[0], y.shape[1], y.shape[3]]);
+  },
+);
+
+function poolWindow(x: Tensor, kernelSize: IntPair, options: PoolOptions, op: string): Window & { out: Pair } {
+  const [, , h, w] = spatial(x, op, 'the input');
+  const kernel = pair(kernelSize, op, 'kernelSize', 1);
+  const stride = pair(options.stride ?? kernel, op, 'stride', 1);
+  const padding = pair(options.padding ?? 0, op, 'padding', 0);
+  if (padding[0] > kernel[0] / 2 || padding[1] > kernel[1] / 2) throw new ShapeError(`${op}: padding ${padding.join('×')} must be at most half the kernel ${kernel.join('×')} (as in PyTorch)`);
+  const win: Window = { kernel, stride, padding, dilation: [1, 1] };
+  return { ...win, out: outputHW(h, w, win, op, x) };
+}
+
+export interface PoolAttrs extends Record<string, unknown> {
+  kernel: Pair;
+  stride: Pair;
+  padding: Pair;
+}
+
+/** Flat index (into x) of the first largest element of each pooling window, with −∞ padding; NaN counts as largest (PyTorch's max_pool2d). */
+export function poolArgmaxKernel(x: ArrayLike<number>, shape: readonly number[], a: PoolAttrs, out: readonly number[]): Int32Array {
+  const [n, c, h, w] = shape;
+  const [oh, ow] = [out[2], out[3]];
+  const res = new Int32Array(n * c * oh * ow);
+  let i = 0;
+  for (let plane = 0; plane < n * c; plane++) {
+    const base = plane * h * w;
+    for (let r = 0; r < oh; r++) {
+      const r0 = r * a.stride[0] - a.padding[0];
+      for (let q = 0; q < ow; q++) {
+        const q0 = q * a.stride[1] - a.padding[1];
+        let best = -Infinity;
+        let at = -1;
+        for (let u = Math.max(0, r0); u < Math.min(h, r0 + a.kernel[0]); u++) {
+          for (let v = Math.max(0, q0); v < Math.min(w, q0 + a.kernel[1]); v++) {
+            const val = x[base + u * w + v];
+            if (val > best || Number.isNaN(val) || at < 0) {
+              best = val;
+              at = base + u * w + v;
+            }
+          }
+        }
+        res[i++] = at;
+      }
+    }
+  }
+  return res;
+}
+
+/** Where each max-pooling window's largest element is: its flat index in x (int32, no gradient). */
+export const poolArgmax: Op<(x: Tensor, attrs: PoolAttrs) => Tensor, 'primitive', false> = primitive({
+  call: (run: Run<PoolAttrs>) => (x, attrs) => run([x], attrs),
+  method: false,
+  name: 'poolArgmax', symbol: 'argmax', category: 'reduce', arity: 1, nondifferentiable: true,
+  formula: "the flat index of each window's largest element (the first one, NaN counting as largest, as PyTorch's max_pool2d); an index has no gradient",
+  shape: ([x], a) => {
+    const win = poolWindow(x, a.kernel, { stride: a.stride, padding: a.padding }, 'maxPool2d');
+    return [x.shape[0], x.shape[1], win.out[0], win.out[1]];
+  },
+  dtype: () => 'int32',
+  forward: ([x], a, outShape) => poolArgmaxKernel(x.data, x.shape, a, outShape),
+  gpu: (rt, [x], a, out) => rt.run(poolArgmaxProgram(x.shape, a, out, rt.limits), [x], out),
+});
+
+/**
+ * 2-D max pooling (`F.max_pool2d`): the largest element of each kh×kw window, padded with −∞; the
+ * gradient goes to that element alone (the first, on ties, as in PyTorch).
+ */
+export const maxPool2d: Composite<(x: Tensor, kernelSize: IntPair, options?: PoolOptions) => Tensor, false> = defineComposite(
+  'maxPool2d',
+  (x: Tensor, kernelSize: IntPair, options: PoolOptions = {}) => {
+    const win = poolWindow(x, kernelSize, options, 'maxPool2d');
+    const at = poolArgmax(x, { kernel: win.kernel, stride: win.stride, padding: win.padding });
+    return reshape(gather(reshape(x, [-1]), reshape(at, [-1]), 0), at.shape);
+  },
+);
+
+/** 2-D average pooling (`F.avg_pool2d`, count_include_pad): the mean of each window, zero padding counted. */
+export const avgPool2d: Composite<(x: Tensor, kernelSize: IntPair, options?: PoolOptions) => Tensor, false> = defineComposite(
+  'avgPool2d',
+  (x: Tensor, kernelSize: IntPair, options: PoolOptions = {}) => {
+    const win = poolWindow(x, kernelSize, options, 'avgPool2d');
+    const [ph, pw] = win.padding;
+    const xp = ph || pw ? pad(x, [0, 0, ph, pw], [0, 0, ph, pw]) : x;
+    const cols = im2col(xp, { ...win, padding: [0, 0] }, win.out[0], win.out[1]);
+    return reshape(mean(cols, 2), [x.shape[0], x.shape[1], win.out[0], win.out[1]]);
+  },
+);
+
+/** The averaging matrix of adaptive pooling along one axis: row i averages [⌊i·n/m⌋, ⌈(i+1)·n/m⌉). */
+function adaptiveMatrix(n: number, m: number, dtype: Tensor['dtype']): Tensor {
+  const a = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    const lo = Math.floor((i * n) / m), hi = Math.ceil(((i + 1) * n) / m);
+    for (let j = lo; j < hi; j++) a[i * n + j] = 1 / (hi - lo);
+  }
+  return tensor(a, { shape: [m, n], dtype: dtype === 'float64' ? 'float64' : 'float32' });
+}
+
+/** Adaptive average pooling (`F.adaptive_avg_pool2d`) to an output of [oh, ow] (or oh×oh): PyTorch's windows, as two averaging matmuls. */
+export const adaptiveAvgPool2d: Composite<(x: Tensor, outputSize: IntPair) => Tensor, false> = defineComposite(
+  'adaptiveAvgPool2d',
+  (x: Tensor, outputSize: IntPair) => {
+    const [, , h, w] = spatial(x, 'adaptiveAvgPool2d', 'the input');
+    const [oh, ow] = pair(outputSize, 'adaptiveAvgPool2d', 'outputSize', 1);
+    // [N, C, H, W] → rows: Ah [oh, H] · x; columns: · Awᵀ [W, ow]
+    const rows = matmul(adaptiveMatrix(h, oh, x.dtype), x);
+    return matmul(rows, permute(adaptiveMatrix(w, ow, x.dtype), [1, 0]));
+  },
+);
