@@ -3,10 +3,18 @@ import * as F from '../ops/functional';
 import type { Tensor } from '../tensor';
 import { Activation, BatchNorm1d, Dropout, Linear, Sequential, type BatchNormOptions, type LinearOptions } from './layers';
 import type { Module } from './module';
+import { Conv1d, Conv2d, type Conv1dLayerOptions, type ConvLayerOptions } from './conv';
+import type { IntPair } from '../ops/conv';
 
 export { Module } from './module';
 export { Activation, BatchNorm1d, Dropout, Linear, Sequential };
 export type { BatchNormOptions, InitName, Initializer, LinearOptions } from './layers';
+export { Conv1d, Conv2d, Pool, maxPool2d, avgPool2d, adaptiveAvgPool2d, flatten, type ConvLayerOptions, type Conv1dLayerOptions } from './conv';
+
+/** A 2-D convolution layer over [N, C, H, W] (PyTorch's nn.Conv2d and its default init). */
+export const conv2d = (inChannels: number, outChannels: number, kernelSize: IntPair, opts?: ConvLayerOptions) => new Conv2d(inChannels, outChannels, kernelSize, opts);
+/** A 1-D convolution layer over [N, C, L] (PyTorch's nn.Conv1d). */
+export const conv1d = (inChannels: number, outChannels: number, kernelSize: number, opts?: Conv1dLayerOptions) => new Conv1d(inChannels, outChannels, kernelSize, opts);
 
 /** A fully connected layer y = x·Wᵀ + b, W of shape [out, in]. */
 export const linear = (inFeatures: number, outFeatures: number, opts?: LinearOptions) => new Linear(inFeatures, outFeatures, opts);

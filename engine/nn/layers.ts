@@ -25,11 +25,12 @@ export interface LinearOptions {
   seed?: number;
 }
 
-function initWeight(shape: number[], how: Initializer, opts: init.InitOptions): Tensor {
+/** A weight of `shape` ([out, in, …]) initialized as `how` says. */
+export function initWeight(shape: number[], how: Initializer, opts: init.InitOptions): Tensor {
   if (typeof how === 'function') return how(shape, opts);
   switch (how) {
     case 'default': {
-      const b = 1 / Math.sqrt(shape[1]);
+      const b = 1 / Math.sqrt(init.fans(shape).fanIn);
       return init.uniform(shape, { ...opts, low: -b, high: b });
     }
     case 'he': case 'kaiming': return init.kaimingNormal(shape, opts);

@@ -7,6 +7,7 @@
  */
 import { Tensor } from '../tensor';
 import { Activation, BatchNorm1d, Dropout, Linear } from '../nn/layers';
+import { Conv1d, Conv2d } from '../nn/conv';
 import { Module, setModuleHook } from '../nn/module';
 import { summarize, type TensorStats } from './summary';
 
@@ -54,6 +55,8 @@ const SUMMARY = { bins: 24, logBins: 24 };
 
 function typeOf(m: Module): string {
   if (m instanceof Linear) return 'linear';
+  if (m instanceof Conv2d) return 'conv2d';
+  if (m instanceof Conv1d) return 'conv1d';
   if (m instanceof BatchNorm1d) return 'batchNorm1d';
   return 'module';
 }
@@ -76,13 +79,16 @@ function absStats(tensors: (Tensor | null)[]): { mean: number | null; max: numbe
 
 /** Fraction of units (the last axis) whose value is 0 for every row. */
 export function deadFraction(out: Tensor): number {
-  const units = out.rank === 0 ? 1 : out.shape[out.rank - 1];
-  const rows = out.size / units;
+  // units: the last axis of [N, features], the channels of [N, C, …] (a channel is dead when it is 0 everywhere)
+  const axis = out.rank >= 3 ? 1 : out.rank - 1;
+  const units = out.rank === 0 ? 1 : out.shape[axis];
+  const inner = out.rank >= 3 ? out.shape.slice(2).reduce((a, b) => a * b, 1) : 1;
+  const outer = units ? out.size / (units * inner) : 0;
   const d = out.data;
   let dead = 0;
   for (let u = 0; u < units; u++) {
     let alive = false;
-    for (let r = 0; r < rows && !alive; r++) alive = d[r * units + u] !== 0;
+    for (let r = 0; r < outer && !alive; r++) for (let i = 0; i < inner && !alive; i++) alive = d[(r * units + u) * inner + i] !== 0;
     if (!alive) dead++;
   }
   return units ? dead / units : 0;
