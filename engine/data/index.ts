@@ -6,6 +6,7 @@
 import type { DType } from '../dtype';
 import { Rng } from '../random';
 import { BatchOrder } from './order';
+import { DIGITS_BASE64, DIGITS_ROWS } from './digits-data';
 
 export { BatchOrder };
 import { Tensor, tensor } from '../tensor';
@@ -26,6 +27,8 @@ export interface Dataset {
   readonly features: number;
   /** Per-feature mean and std applied by `standardize` (so new inputs can be transformed the same way). */
   readonly standardization?: { mean: number[]; std: number[] };
+  /** Each row is an image of this shape ([channels, height, width]), for a model to reshape and the panel to draw. */
+  readonly imageShape?: readonly number[];
 }
 
 export interface GeneratorOptions {
@@ -258,7 +261,66 @@ export function subset(ds: Dataset, rows: ArrayLike<number>): Dataset {
     for (let j = 0; j < outputs; j++) ys[i * outputs + j] = yd[r * outputs + j];
   }
   const out = build(ds.name, xs, f, ys, outputs, ds.task, ds.numClasses, ds.x.dtype, null);
-  return ds.standardization ? { ...out, standardization: ds.standardization } : out;
+  return { ...out, ...(ds.standardization ? { standardization: ds.standardization } : {}), ...(ds.imageShape ? { imageShape: ds.imageShape } : {}) };
+}
+
+export type DigitsSplit = 'train' | 'validation' | 'test' | 'all';
+
+/** Bytes of a base64 text (the engine runs in Node and in browsers: neither Buffer nor atob is everywhere). */
+function fromBase64(text: string): Uint8Array {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const value = new Uint8Array(128);
+  for (let i = 0; i < alphabet.length; i++) value[alphabet.charCodeAt(i)] = i;
+  const body = text.replace(/=+$/, '');
+  const out = new Uint8Array(Math.floor((body.length * 3) / 4));
+  let bits = 0, acc = 0, o = 0;
+  for (let i = 0; i < body.length; i++) {
+    acc = (acc << 6) | value[body.charCodeAt(i)];
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  return out;
+}
+
+let digitsCache: Uint8Array | null = null;
+const digitsBytes = (): Uint8Array => (digitsCache ??= fromBase64(DIGITS_BASE64));
+
+/**
+ * Handwritten digits: 1,797 images of 8×8 pixels (the UCI optical digits, as scikit-learn ships
+ * them; CC BY 4.0), ten classes. Inputs are the 64 pixels row by row, scaled to [0, 1]
+ * (`imageShape` [1, 8, 8]: a CNN reshapes each batch with `x.reshape(-1, 1, 8, 8)`); targets are
+ * class indices. `split` picks a fixed, stratified part: 'train' (60%, 1,078 images), 'validation'
+ * (20%, 360) or 'test' (20%, 359); 'all' (default) is every image in the file's order.
+ */
+export function digits(opts: { split?: DigitsSplit; dtype?: DType } = {}): Dataset {
+  const which = opts.split ?? 'all';
+  if (!['train', 'validation', 'test', 'all'].includes(which)) throw new Error(`data.digits: split must be 'train', 'validation', 'test' or 'all', got ${JSON.stringify(which)}`);
+  const bytes = digitsBytes();
+  const n = DIGITS_ROWS;
+  const xs = new Float64Array(n * 64);
+  const ys = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < 64; j++) xs[i * 64 + j] = bytes[i * 65 + j] / 16;
+    ys[i] = bytes[i * 65 + 64];
+  }
+  const all: Dataset = { ...build('digits', xs, 64, ys, 1, 'multiclass', 10, floatDType('digits', opts.dtype), null), imageShape: [1, 8, 8] };
+  if (which === 'all') return all;
+  // stratified: each class's images in a seeded order, its first 60% to train, the next 20% to validation
+  const rng = new Rng(0);
+  const parts: Record<Exclude<DigitsSplit, 'all'>, number[]> = { train: [], validation: [], test: [] };
+  for (let c = 0; c < 10; c++) {
+    const rows = Array.from(ys.keys()).filter((i) => ys[i] === c);
+    const order = rng.permutation(rows.length).map((k) => rows[k]);
+    const a = Math.round(order.length * 0.6), b = Math.round(order.length * 0.8);
+    parts.train.push(...order.slice(0, a));
+    parts.validation.push(...order.slice(a, b));
+    parts.test.push(...order.slice(b));
+  }
+  const rows = parts[which].sort((p, q) => p - q);
+  return subset(all, rows);
 }
 
 /**
@@ -281,6 +343,21 @@ export function featureStats(ds: Dataset): { mean: number[]; std: number[] } {
   for (let i = 0; i < n; i++) for (let j = 0; j < f; j++) mean[j] += d[i * f + j] / n;
   for (let i = 0; i < n; i++) for (let j = 0; j < f; j++) std[j] += (d[i * f + j] - mean[j]) ** 2 / n;
   return { mean, std: std.map(Math.sqrt) };
+}
+
+/**
+ * The scale of the inputs as the diagnosis reads it: per feature, or for images (`imageShape`) over
+ * all pixels at once, since an image's pixels share one scale (a border pixel that is always 0 is
+ * not a badly scaled feature).
+ */
+export function inputScale(ds: Dataset): { mean: number[]; std: number[]; pooled: boolean } {
+  if (!ds.imageShape) return { ...featureStats(ds), pooled: false };
+  const d = ds.x.data, n = d.length;
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += d[i] / n;
+  let v = 0;
+  for (let i = 0; i < n; i++) v += (d[i] - mean) ** 2 / n;
+  return { mean: [mean], std: [Math.sqrt(v)], pooled: true };
 }
 
 /**

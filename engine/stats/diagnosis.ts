@@ -90,7 +90,7 @@ export interface DiagnosisInput {
   /** Loss per logged step so far (training). */
   losses?: readonly number[];
   /** Per-feature mean and std of the raw inputs (when the model trains on a dataset). */
-  inputs?: { mean: number[]; std: number[]; standardized: boolean };
+  inputs?: { mean: number[]; std: number[]; standardized: boolean; pooled?: boolean };
   /** Whose API the fixes are written in: the engine's (default) or PyTorch's. */
   api?: 'engine' | 'pytorch';
 }
@@ -200,7 +200,7 @@ export function diagnose(input: DiagnosisInput): Finding[] {
     if (bad >= 0) {
       add({
         code: 'input-scale', severity: 'info', layer: null, source: null,
-        message: `Input feature ${bad} has mean ${fmt(inputs.mean[bad])} and std ${fmt(inputs.std[bad])}: badly scaled inputs make the first layer's gradients lopsided and slow training.`,
+        message: `${inputs.pooled ? 'The input pixels have' : `Input feature ${bad} has`} mean ${fmt(inputs.mean[bad])} and std ${fmt(inputs.std[bad])}: badly scaled inputs make the first layer's gradients lopsided and slow training.`,
         fixes: fixes('normalize-inputs'),
       });
     }

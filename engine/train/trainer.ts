@@ -9,7 +9,7 @@ import { Tensor } from '../tensor';
 import { noGrad } from '../ops/context';
 import { saveModuleState } from '../nn/module';
 import { saveGlobalRng } from '../random';
-import { DataLoader, featureStats, split, standardize, subset, type Dataset } from '../data/index';
+import { DataLoader, inputScale, split, standardize, subset, type Dataset } from '../data/index';
 import { spec as optimizerSpec, type Optimizer, type OptimizerName, type OptimizerSpec } from '../optim/index';
 import * as schedules from '../optim/schedules';
 import type { Schedule, SchedulePreset } from '../optim/schedules';
@@ -17,6 +17,8 @@ import { LayerRecorder, type LayerStats } from '../stats/layers';
 import { diagnose, type Finding } from '../stats/diagnosis';
 import { checkPositiveInt, type TrainingSpec } from './define';
 import { ShapeError } from '../errors';
+import { accuracy } from './metrics';
+import * as losses from '../losses';
 
 export interface TrainingOverrides {
   optimizer?: OptimizerName;
@@ -36,6 +38,10 @@ export interface HistoryEntry {
   loss: number;
   /** Loss on the validation set after this step, when there is one. */
   valLoss?: number;
+  /** Classification: the fraction of this step's minibatch classified right (before its update), at logged steps. */
+  accuracy?: number;
+  /** Classification: the fraction of the validation set classified right after this step, at logged steps. */
+  valAccuracy?: number;
   /** Learning rate used by this step. */
   lr: number;
   /** Global L2 norm of the gradient (before clipping). */
@@ -107,6 +113,8 @@ export class Trainer {
   private readonly names: string[];
   private readonly recorder = new LayerRecorder();
   private loggedLosses: number[] = [];
+  /** The model's output in the last loss computed (for accuracy). */
+  private lastPrediction: Tensor | null = null;
 
   constructor(readonly spec: TrainingSpec, overrides: TrainingOverrides = {}) {
     this.totalSteps = checkPositiveInt('train', 'steps', overrides.steps ?? spec.steps ?? 100);
@@ -239,7 +247,11 @@ export class Trainer {
   lossOf(x: Tensor | null, y: Tensor | null): Tensor {
     const spec = this.spec;
     let loss: unknown;
-    if (spec.model) loss = (spec.loss as (p: Tensor, t: Tensor) => Tensor)(spec.model.forward(x!), y!);
+    if (spec.model) {
+      const pred = spec.model.forward(x!);
+      this.lastPrediction = pred;
+      loss = (spec.loss as (p: Tensor, t: Tensor) => Tensor)(pred, y!);
+    }
     else if (x) loss = (spec.loss as (a: Tensor, b: Tensor) => Tensor)(x, y!);
     else loss = (spec.loss as () => Tensor)();
     if (!(loss instanceof Tensor)) throw new Error(`train: loss returned ${loss === null ? 'null' : typeof loss}, not a tensor`);
@@ -266,7 +278,9 @@ export class Trainer {
     this.optimizer.step();
     const entry: HistoryEntry = { step: t + 1, loss: lossValue, lr, gradNorm: this.optimizer.lastGradNorm };
     if (log) {
-      if (this.validation) entry.valLoss = this.validationLoss();
+      const acc = batch ? this.accuracyOf(this.lastPrediction, batch.y) : null;
+      if (acc !== null) entry.accuracy = acc;
+      if (this.validation) this.validate(entry);
       this.layerHistory.push({ step: t + 1, layers: layers! });
       this.loggedLosses.push(lossValue);
       this.updateFindings(t + 1, layers!);
@@ -303,9 +317,30 @@ export class Trainer {
 
   /** Mean loss over the validation set, in eval mode (dropout off, batch norm's running statistics), without recording a graph. */
   validationLoss(): number {
-    const v = this.validation;
-    if (!v) return NaN;
-    return this.analyze(() => noGrad(() => this.lossOf(v.x, v.y).item()));
+    return this.evaluate(this.validation).loss;
+  }
+
+  /** The loss (and, for classification, the accuracy) of the model on a dataset, in eval mode, without recording a graph. */
+  evaluate(ds: Dataset | null): { loss: number; accuracy: number | null } {
+    if (!ds) return { loss: NaN, accuracy: null };
+    return this.analyze(() => noGrad(() => {
+      this.lastPrediction = null;
+      const loss = this.lossOf(ds.x, ds.y).item();
+      return { loss, accuracy: this.accuracyOf(this.lastPrediction, ds.y) };
+    }));
+  }
+
+  private validate(entry: HistoryEntry): void {
+    const v = this.evaluate(this.validation);
+    entry.valLoss = v.loss;
+    if (v.accuracy !== null) entry.valAccuracy = v.accuracy;
+  }
+
+  /** Accuracy of a prediction for a classification dataset (null for regression or without a model). */
+  private accuracyOf(pred: Tensor | null, y: Tensor): number | null {
+    const task = this.train?.task;
+    if (!pred || !this.spec.model || (task !== 'binary' && task !== 'multiclass')) return null;
+    return accuracy(pred, y, { binary: task === 'binary', probabilities: this.spec.loss === losses.bce });
   }
 
   /**
@@ -347,7 +382,7 @@ export class Trainer {
     });
     for (const p of this.params) p.grad = null;
     const last = this.history[this.history.length - 1];
-    if (last && last.step === step && this.validation) last.valLoss = this.validationLoss();
+    if (last && last.step === step && this.validation) this.validate(last);
     this.layerHistory.push({ step, layers });
     this.loggedLosses.push(atStep ? atStep.loss : loss.item());
     this.updateFindings(step, layers);
@@ -374,7 +409,7 @@ export class Trainer {
     const raw = this.spec.data && 'task' in this.spec.data ? this.spec.data : this.train;
     const now = diagnose({
       layers, step, losses: this.loggedLosses,
-      inputs: raw ? { ...featureStats(raw), standardized: !!this.spec.standardize } : undefined,
+      inputs: raw ? { ...inputScale(raw), standardized: !!this.spec.standardize } : undefined,
     });
     // keep the first occurrence of a problem that has gone away (e.g. a loss spike), replace the rest
     const key = (f: Finding) => `${f.code}|${f.layer ?? ''}`;

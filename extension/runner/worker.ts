@@ -16,7 +16,7 @@ import { isTrainingSpec, type TrainingSpec } from '../../engine/train/define';
 import { Trainer } from '../../engine/train/trainer';
 import { LayerRecorder } from '../../engine/stats/layers';
 import { diagnose, type Finding } from '../../engine/stats/diagnosis';
-import { featureStats } from '../../engine/data/index';
+import { inputScale } from '../../engine/data/index';
 import { runTraining } from './train-loop';
 import { planOf } from '../../engine/train/plan';
 import { setMaxTensorBytes, TensorTooLargeError } from '../../engine/dtype';
@@ -368,7 +368,7 @@ function snapshotOf(output: Tensor, traced: Traced, recorder: LayerRecorder, tra
   // layer health of this pass (after backward, so gradients are there)
   const layers = recorder.summarize(trainer && !trainer.spec.model ? trainer.params : []);
   const data = trainer?.train ?? null;
-  const findings = diagnose({ layers, inputs: data ? { ...featureStats(data), standardized: !!trainer!.spec.standardize } : undefined });
+  const findings = diagnose({ layers, inputs: data ? { ...inputScale(data), standardized: !!trainer!.spec.standardize } : undefined });
   snapshot.layers = layers;
   if (trainer) {
     snapshot.training = {

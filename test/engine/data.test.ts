@@ -324,6 +324,53 @@ describe('datasets', function () {
     });
   });
 
+  describe('digits', function () {
+    it('are the 1,797 UCI 8×8 digits: pixels scaled to [0, 1], ten classes, images of [1, 8, 8]', function () {
+      const all = data.digits();
+      assert.equal(all.size, 1797);
+      assert.deepEqual(all.x.shape, [1797, 64]);
+      assert.equal(all.task, 'multiclass');
+      assert.equal(all.numClasses, 10);
+      assert.deepEqual(all.imageShape, [1, 8, 8]);
+      assert.equal(all.y.dtype, 'int32');
+      // the file's first image, a 0 (its first row of pixels 0 0 5 13 9 1 0 0, in sixteenths)
+      assert.deepEqual(Array.from(all.x.data.slice(0, 8), (v) => v * 16), [0, 0, 5, 13, 9, 1, 0, 0]);
+      assert.equal(all.y.data[0], 0);
+      let lo = Infinity, hi = -Infinity;
+      for (const v of all.x.data) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+      assert.deepEqual([lo, hi], [0, 1]);
+      const counts = new Array(10).fill(0);
+      for (const v of all.y.data) counts[v]++;
+      assert.deepEqual(counts, [178, 182, 177, 183, 181, 182, 181, 179, 174, 180]);
+    });
+
+    it('split into fixed, stratified, disjoint train (60%), validation (20%) and test (20%) parts that cover every image', function () {
+      const key = (ds: data.Dataset, i: number) => `${Array.from(ds.x.data.slice(i * 64, i * 64 + 64)).join(',')}|${ds.y.data[i]}`;
+      const parts = (['train', 'validation', 'test'] as const).map((s) => data.digits({ split: s }));
+      assert.deepEqual(parts.map((p) => p.size), [1078, 360, 359]);
+      for (const p of parts) {
+        assert.deepEqual(p.imageShape, [1, 8, 8]);
+        const counts = new Array(10).fill(0);
+        for (const v of p.y.data) counts[v]++;
+        assert.ok(counts.every((n) => Math.abs(n / p.size - 0.1) < 0.01), `every class near a tenth: ${counts}`);
+      }
+      const seen = new Map<string, number>();
+      const all = data.digits();
+      for (let i = 0; i < all.size; i++) seen.set(key(all, i), (seen.get(key(all, i)) ?? 0) + 1);
+      for (const p of parts) for (let i = 0; i < p.size; i++) {
+        const k = key(p, i);
+        assert.ok((seen.get(k) ?? 0) > 0, 'every part row is an image of the set, used once');
+        seen.set(k, seen.get(k)! - 1);
+      }
+      assert.ok([...seen.values()].every((n) => n === 0), 'the parts cover every image');
+      assert.deepEqual(Array.from(data.digits({ split: 'test' }).y.data), Array.from(parts[2].y.data), 'the same split every time');
+      assert.throws(() => data.digits({ split: 'dev' as 'test' }), /split must be 'train', 'validation', 'test' or 'all'/);
+    });
+  });
+
   describe('split', function () {
     // row i has input i and target 2i, so rows can be traced through the split
     const indexed = (n: number) => data.fromArrays(Array.from({ length: n }, (_, i) => [i]), Array.from({ length: n }, (_, i) => 2 * i + 0.5), { dtype: 'float64' });

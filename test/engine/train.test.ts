@@ -167,6 +167,51 @@ describe('Trainer', () => {
     assert.equal(t.history[t.history.length - 1].valLoss, t.validationLoss(), 'valLoss is the loss on the held-out set after the step');
   });
 
+  it('reports accuracy at logged steps: the minibatch before the update and the validation set after it, counted by hand from the model\'s outputs', () => {
+    // multi-class: argmax of the logits; binary: logits above 0 (bceWithLogits) or probabilities above ½ (bce)
+    const cases = [
+      { name: 'digits', spec: defineTraining({
+        model: nn.sequential(nn.linear(64, 16, { seed: 1 }), nn.relu(), nn.linear(16, 10, { seed: 2 })),
+        data: { train: data.digits({ split: 'train' }), validation: data.digits({ split: 'validation' }) },
+        loss: losses.softmaxCrossEntropy, optimizer: optim.adam({ lr: 0.01 }), batchSize: 32, steps: 40,
+      }), predict: (out: number[], i: number, c: number) => out.slice(i * c, (i + 1) * c).indexOf(Math.max(...out.slice(i * c, (i + 1) * c))) },
+      { name: 'moons (logits)', spec: defineTraining({
+        model: nn.sequential(nn.linear(2, 8, { seed: 1 }), nn.relu(), nn.linear(8, 1, { seed: 2 })),
+        data: data.moons({ n: 100, noise: 0.1, seed: 0 }), validation: 0.3,
+        loss: losses.bceWithLogits, optimizer: optim.adam({ lr: 0.02 }), batchSize: 16, steps: 30,
+      }), predict: (out: number[], i: number) => (out[i] > 0 ? 1 : 0) },
+      { name: 'moons (probabilities)', spec: defineTraining({
+        model: nn.sequential(nn.linear(2, 8, { seed: 1 }), nn.relu(), nn.linear(8, 1, { seed: 2 }), nn.sigmoid()),
+        data: data.moons({ n: 100, noise: 0.1, seed: 0 }), validation: 0.3,
+        loss: losses.bce, optimizer: optim.adam({ lr: 0.02 }), batchSize: 16, steps: 30,
+      }), predict: (out: number[], i: number) => (out[i] > 0.5 ? 1 : 0) },
+    ];
+    for (const { name, spec, predict } of cases) {
+      const t = new Trainer(spec);
+      t.run();
+      const logged = t.history.filter((h) => h.valLoss !== undefined);
+      assert.ok(logged.length >= 3, name);
+      for (const h of logged) {
+        assert.ok(h.accuracy !== undefined && h.accuracy >= 0 && h.accuracy <= 1, `${name}: accuracy at step ${h.step}`);
+        const rows = Array.from({ length: t.batchSize! }, (_, k) => k + 1);
+        assert.ok(rows.some((n) => Math.abs(h.accuracy! * n - Math.round(h.accuracy! * n)) < 1e-9), `${name}: ${h.accuracy} is a count over a minibatch of at most ${t.batchSize}`);
+        assert.ok(h.valAccuracy !== undefined, `${name}: validation accuracy at step ${h.step}`);
+      }
+      // the last step's validation accuracy, counted here from the model's outputs in eval mode
+      const v = t.validation!;
+      const out = Array.from(t.analyze(() => spec.model!.forward(v.x)).data);
+      const c = out.length / v.size;
+      let right = 0;
+      for (let i = 0; i < v.size; i++) if (predict(out, i, c) === Math.round(v.y.data[i])) right++;
+      assert.equal(logged[logged.length - 1].valAccuracy, right / v.size, name);
+      assert.equal(t.evaluate(v).accuracy, right / v.size, name);
+    }
+    // regression reports none
+    const reg = new Trainer(defineTraining({ model: nn.linear(3, 1, { seed: 0 }), data: data.linear({ n: 40, features: 3, seed: 0 }), validation: 0.25, loss: losses.mse, optimizer: optim.sgd({ lr: 0.1 }), steps: 5 }));
+    reg.run();
+    assert.ok(reg.history.every((h) => h.accuracy === undefined && h.valAccuracy === undefined));
+  });
+
   describe('train and eval mode (batch norm, dropout)', () => {
     // a model whose forward pass has state: batch norm's running statistics, dropout's generator
     const bnSpec = (withValidation: boolean) => {

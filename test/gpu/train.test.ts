@@ -112,6 +112,31 @@ describe('training by Graph IR replay', function () {
     });
   }
 
+  it('a CNN (examples/15: conv2d, ReLU, max pooling, a linear head) on the digits trains on WebGPU to the CPU run\'s loss history', async () => {
+    class Cnn extends nn.Module {
+      conv1 = nn.conv2d(1, 8, 3, { padding: 1, seed: 1 });
+      conv2 = nn.conv2d(8, 16, 3, { padding: 1, seed: 2 });
+      relu = nn.relu();
+      pool = nn.maxPool2d(2);
+      head = nn.linear(64, 10, { seed: 3 });
+      forward(x: Tensor): Tensor {
+        let h = x.reshape(-1, 1, 8, 8);
+        h = this.pool.forward(this.relu.forward(this.conv1.forward(h)));
+        h = this.pool.forward(this.relu.forward(this.conv2.forward(h)));
+        return this.head.forward(h.reshape(-1, 64));
+      }
+    }
+    const spec = defineTraining({
+      model: new Cnn().named('cnn'), data: { train: data.digits({ split: 'train' }), validation: data.digits({ split: 'validation' }) },
+      loss: losses.softmaxCrossEntropy, optimizer: optim.adam({ lr: 0.01 }), batchSize: 32, steps: 60, seed: 0,
+    });
+    const { gpu, cpu } = await trainBoth(spec as ReturnType<typeof moons>, 20);
+    const err = historyError(gpu, cpu);
+    assert.ok(err.loss <= 1e-4, `loss histories differ by ${err.loss}`);
+    assert.ok(err.gradNorm <= 1e-3, `gradient norms differ by ${err.gradNorm}`);
+    assert.ok(cpu.history[59].loss < cpu.history[0].loss / 2, 'and it learned');
+  });
+
   it('a plan survives structured cloning; a CPU trainer adopting a GPU checkpoint goes on as if it had run all along', async () => {
     const { rt } = await nodeGpu();
     // one spec per trainer: a spec's model (and so its parameters) is shared by its trainers

@@ -170,6 +170,17 @@ def x_exp_x_derivatives(g):
     return y, {}
 
 
+def digits_cnn(g):
+    """One training step's loss of the CNN: the first minibatch (the snapshot's first two data
+    constants: the images and their labels) through conv, ReLU, max pooling twice and the linear head."""
+    x, y = g.constants()[:2]
+    hs = [x.reshape(-1, 1, 8, 8)]
+    for conv in ('cnn.conv1', 'cnn.conv2'):
+        hs.append(F.max_pool2d(F.relu(F.conv2d(hs[-1], g.leaf(conv + '.weight'), g.leaf(conv + '.bias'), padding=1)), 2))
+    logits = linear(hs[-1].reshape(-1, 64), g, 'cnn.head')
+    return F.cross_entropy(logits, y), {'h': hs}
+
+
 def x_sin_x_squared(g):
     x = g.leaf('x')
     square = x * x
@@ -191,6 +202,7 @@ TWINS = {
     '09-deep-sigmoid-vanishing.ts': mlp_step(['deep.layers.%d' % i for i in range(0, 13, 2)], torch.sigmoid),
     '10-xor-train.ts': mlp_step(['mlp.layers.0', 'mlp.layers.2'], torch.tanh),
     '14-x-sin-x-squared.ts': x_sin_x_squared,
+    '15-digits-cnn.ts': digits_cnn,
     'micrograd-readme.ts': micrograd_readme,
     'sigmoid-circuit.ts': sigmoid_circuit,
     'softmax-classifier.ts': softmax_classifier,

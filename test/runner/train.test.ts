@@ -77,6 +77,21 @@ describe('training: runner and CLI', function () {
       const r = ok(await train(path.join(EXAMPLES, '10-xor-train.ts')));
       assert.ok(lastLoss(r) < 0.05, `final loss ${lastLoss(r)}`);
     });
+
+    it('15: the CNN learns the digits: validation accuracy of at least 95% at the end, in the CLI\'s JSON too; each conv layer has its summaries', async () => {
+      const file = path.join(EXAMPLES, '15-digits-cnn.ts');
+      const r = ok(await train(file));
+      const logged = r.history.filter((h) => h.valAccuracy !== undefined);
+      const last = logged[logged.length - 1];
+      assert.equal(last.step, r.steps);
+      assert.ok(last.valAccuracy! >= 0.95, `validation accuracy at the end: ${last.valAccuracy}`);
+      assert.ok(logged[0].valAccuracy! < 0.5, `at the start it guesses: ${logged[0].valAccuracy}`);
+      assert.deepEqual(r.layers[r.layers.length - 1].layers.map((l) => [l.name, l.type, l.activation]), [['cnn.conv1', 'conv2d', 'relu'], ['cnn.conv2', 'conv2d', 'relu'], ['cnn.head', 'linear', null]]);
+      assert.deepEqual(r.diagnosis.map((d) => d.code), [], 'a healthy run (and pixels are not per-feature badly scaled inputs)');
+      const { execFileSync } = await import('node:child_process');
+      const json = JSON.parse(execFileSync(process.execPath, [path.join(ROOT, 'bin', 'backprop-lens.js'), 'train', file, '--json', '--steps', '20'], { encoding: 'utf8' }).trim().split('\n').pop()!) as { history: { step: number; accuracy?: number; valAccuracy?: number }[] };
+      assert.ok(json.history.some((h) => typeof h.accuracy === 'number' && typeof h.valAccuracy === 'number'), 'history[].accuracy and valAccuracy in train --json');
+    });
   });
 
   describe('controls and progress', () => {

@@ -259,6 +259,16 @@ describe('webview: training view in Chromium', function () {
     assert.notEqual(await attr(p, train1, 'd'), linear, 'the log scale moves the points');
     assert.match(await p.page.locator(`${q('loss-chart')} .axis-label-y`).textContent() ?? '', /log/);
 
+    // accuracy (binary, logits above 0): one point per logged step on the minibatch and on the
+    // validation set, the latest of each in the heading
+    const accuracies = history.filter((h) => h.accuracy !== undefined);
+    assert.ok(accuracies.length >= 3);
+    assert.equal(Number(await attr(p, `${q('accuracy-chart')} path.acc-train`, 'data-points')), accuracies.length);
+    assert.equal(Number(await attr(p, `${q('accuracy-chart')} path.acc-val`, 'data-points')), history.filter((h) => h.valAccuracy !== undefined).length);
+    const end = history[history.length - 1];
+    const pct = (v: number) => `${(v * 100).toFixed(v === 1 ? 0 : 1)}%`;
+    assert.equal(await text(p, 'accuracy-latest'), `training ${pct(end.accuracy!)} · validation ${pct(end.valAccuracy!)}`);
+
     // gradient flow and activations: the latest logged step, one mark / row per layer
     const last = t.result.layers[t.result.layers.length - 1];
     assert.equal(last.step, 60);

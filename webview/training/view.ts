@@ -19,6 +19,7 @@ import { PlaygroundCard } from './playgroundCard';
 import { GradFlow } from './gradFlow';
 import { Histograms } from './histograms';
 import { LossChart } from './lossChart';
+import { AccuracyChart } from './accuracyChart';
 import { TrainingRuns } from './runs';
 
 export type TrainMessage = Extract<HostMessage, { type: 'trainProgress' | 'trainStatus' | 'analysis' }>;
@@ -48,6 +49,7 @@ export class TrainingView {
   private readonly runs = new TrainingRuns(null, () => this.sent);
   private readonly controls: TrainControls;
   private readonly loss: LossChart;
+  private readonly accuracy = new AccuracyChart();
   private readonly findings: FindingsList;
   private readonly gradFlow = new GradFlow();
   private readonly activations = new ActivationTable();
@@ -75,7 +77,7 @@ export class TrainingView {
     this.landscape = new LandscapeCard({ run: (o) => this.analyze({ kind: 'landscape', ...o }) });
     this.playground = new PlaygroundCard({ run: (r) => this.analyze(r) });
     const grid = el('div', { class: 'tr-grid' });
-    grid.append(this.loss.root, this.findings.root, this.gradFlow.root, this.activations.root, this.histograms.root, this.gradcheck.root, this.landscape.root, this.playground.root);
+    grid.append(this.loss.root, this.accuracy.root, this.findings.root, this.gradFlow.root, this.activations.root, this.histograms.root, this.gradcheck.root, this.landscape.root, this.playground.root);
     this.root.append(this.controls.root, grid);
     let width = 0;
     new ResizeObserver(() => {
@@ -170,6 +172,7 @@ export class TrainingView {
     const reported = !!run && (run.history.length > 0 || run.layers.length > 0);
     this.controls.render(run, this.info);
     this.loss.render(run, this.runs.past);
+    this.accuracy.render(run);
     this.findings.render(reported ? run!.findings : this.traced.findings, reported ? 'run' : this.traced.layers.length ? 'traced' : 'none');
     this.gradFlow.render(latest?.layers ?? [], latest?.step ?? null);
     this.activations.render(latest?.layers ?? [], latest?.step ?? null);
