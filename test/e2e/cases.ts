@@ -458,6 +458,25 @@ export async function caseTrainTorch(wb: Workbench, workspace: string): Promise<
   await wb.screenshot('22-training-pytorch-vanishing');
 }
 
+/** Train the digits CNN (examples/15) in the panel on the CPU: the Accuracy card ends at 95% or more on the validation set. */
+export async function caseTrainCnn(wb: Workbench): Promise<void> {
+  await openTraining(wb, '15-digits-cnn.ts');
+  await wb.testId('train-run').click();
+  let seen = '';
+  await wb.until(() => `the CNN to finish its 400 steps (status: "${seen}")`, async () => {
+    const s = await trainStatus(wb);
+    seen = s.text;
+    return s.status === 'done' && s.step === 400;
+  }, 120_000);
+  const card = wb.testId('accuracy-chart');
+  const latest = await wb.until('the accuracy card', async () => ((await card.getAttribute('data-latest')) ?? '').trim() || null);
+  const [, val] = latest.split(' ').map(Number);
+  assert.ok(val >= 0.95, `validation accuracy at the end: ${val} (heading: "${await wb.testId('accuracy-latest').textContent()}")`);
+  assert.ok(await wb.testId('grad-flow').locator('g.gf-layer').count() === 3, 'gradient flow for cnn.conv1, cnn.conv2 and cnn.head');
+  await card.scrollIntoViewIfNeeded();
+  await wb.screenshot('23-training-digits-cnn');
+}
+
 /** `step:loss` pairs the training view publishes (first step and about every tenth of the history). */
 async function lossSamples(wb: Workbench): Promise<Map<number, number>> {
   const text = (await wb.testId('training-view').getAttribute('data-loss-samples')) ?? '';
