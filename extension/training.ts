@@ -8,6 +8,7 @@
 import { isPythonFile, type ModelRunner, type TrainingRun } from './runner/runner';
 import type { TrainOptions, TrainProgress } from './runner/types';
 import { GpuRun } from './gpuRun';
+import { testSummary } from '../engine/train/metrics';
 import { IDLE, isLive, reduce, type RunEvent, type RunState } from '../engine/train/lifecycle';
 import type { AnalysisRequest, BackendSetting, GraphSnapshot, HostMessage, TrainAction, TrainBackend, TrainOverrides, TrainStatus, WebviewMessage } from './protocol';
 
@@ -248,7 +249,9 @@ export class TrainingSession {
           this.step = r.steps;
           this.host.log(`[${name}] training ${r.stoppedEarly ? `stopped early (${r.stoppedEarly})` : 'finished'}: ${r.steps} steps, loss ${r.history[r.history.length - 1]?.loss}`);
           this.on(r.stoppedEarly ? { type: 'finished', stoppedEarly: r.stoppedEarly } : { type: 'finished' });
-          this.postStatus(r.stoppedEarly ? `Stopped early: ${r.stoppedEarly}.` : undefined);
+          const said = [r.stoppedEarly ? `Stopped early: ${r.stoppedEarly}.` : '', r.test ? `${testSummary(r.test).replace(/^t/, 'T')}.` : ''].filter(Boolean).join(' ');
+          if (r.test) this.host.log(`[${name}] ${testSummary(r.test)}`);
+          this.postStatus(said || undefined);
         } else {
           const e = out.errors[0];
           const where = e.line ? `${e.file.split(/[\\/]/).pop()}:${e.line}: ` : '';

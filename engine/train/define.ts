@@ -16,8 +16,8 @@ export interface TrainingOptions {
   params?: Tensor[];
   /** The model: its parameters are trained and its output goes to `loss(pred, target)`. */
   model?: Module;
-  /** A dataset (split by `validation`), or explicit train and validation sets. */
-  data?: Dataset | { train: Dataset; validation?: Dataset };
+  /** A dataset (split by `validation`), or explicit train, validation and test sets (the test set is evaluated once, at the end). */
+  data?: Dataset | { train: Dataset; validation?: Dataset; test?: Dataset };
   loss: LossFn;
   /** Default: optim.sgd({ lr: 0.01 }). */
   optimizer?: OptimizerSpec;
@@ -27,6 +27,13 @@ export interface TrainingOptions {
   batchSize?: number;
   /** Number of optimizer steps (default 100). */
   steps?: number;
+  /** Passes over the training set, instead of `steps`: epochs × ⌈training examples / batchSize⌉ steps. */
+  epochs?: number;
+  /**
+   * Stop when the validation loss has not improved by more than `minDelta` (default 0) for
+   * `patience` validations in a row (they run at the logged steps); needs a validation set.
+   */
+  earlyStopping?: { patience: number; minDelta?: number };
   /** Seed for shuffling and the validation split (default 0). */
   seed?: number;
   /** Fraction of `data` held out for validation when `data` is one dataset (default 0: none). */
@@ -71,8 +78,9 @@ export function defineTraining(opts: TrainingOptions): TrainingSpec {
   if (opts.model === undefined && opts.params === undefined) throw new Error(`${where}: give a model or params to train`);
   if (opts.data !== undefined) {
     const d = opts.data as { train?: unknown; validation?: unknown };
-    const ok = isDataset(opts.data) || (isDataset(d.train) && (d.validation === undefined || isDataset(d.validation)));
-    if (!ok) throw new Error(`${where}: data must be a dataset (data.moons(…), data.fromArrays(…)) or { train, validation }`);
+    const t = (opts.data as { test?: unknown }).test;
+    const ok = isDataset(opts.data) || (isDataset(d.train) && (d.validation === undefined || isDataset(d.validation)) && (t === undefined || isDataset(t)));
+    if (!ok) throw new Error(`${where}: data must be a dataset (data.moons(…), data.fromArrays(…)) or { train, validation, test }`);
   }
   if (opts.model !== undefined && opts.data === undefined) throw new Error(`${where}: a model needs data to train on (data: data.moons(…))`);
   if (opts.data !== undefined && opts.model === undefined && opts.loss.length < 2) throw new Error(`${where}: with data but no model, loss receives (x, y): write loss: (x, y) => …`);
@@ -80,6 +88,19 @@ export function defineTraining(opts: TrainingOptions): TrainingSpec {
   if (opts.optimizer !== undefined && !isOptimizerSpec(opts.optimizer)) throw new Error(`${where}: optimizer must come from optim (e.g. optim.adam({ lr: 0.01 }))`);
   if (opts.schedule !== undefined && (typeof opts.schedule !== 'object' || typeof opts.schedule.lr !== 'function')) throw new Error(`${where}: schedule must come from optim.schedules (e.g. optim.schedules.cosine({ totalSteps: 500 }))`);
   if (opts.steps !== undefined) checkPositiveInt(where, 'steps', opts.steps);
+  if (opts.epochs !== undefined) {
+    checkPositiveInt(where, 'epochs', opts.epochs, 100_000);
+    if (opts.steps !== undefined) throw new Error(`${where}: give steps or epochs, not both`);
+    if (opts.data === undefined) throw new Error(`${where}: epochs count passes over the data: give data, or steps`);
+  }
+  if (opts.earlyStopping !== undefined) {
+    const e = opts.earlyStopping;
+    if (e === null || typeof e !== 'object') throw new Error(`${where}: earlyStopping must be { patience, minDelta? }`);
+    checkPositiveInt(where, 'earlyStopping.patience', e.patience, 100_000);
+    if (e.minDelta !== undefined && !(typeof e.minDelta === 'number' && e.minDelta >= 0 && Number.isFinite(e.minDelta))) throw new Error(`${where}: earlyStopping.minDelta must be a number ≥ 0, got ${String(e.minDelta)}`);
+    const hasValidation = (opts.validation ?? 0) > 0 || (opts.data !== undefined && !isDataset(opts.data) && (opts.data as { validation?: unknown }).validation !== undefined);
+    if (!hasValidation) throw new Error(`${where}: earlyStopping watches the validation loss: give a validation set (validation: 0.2, or data: { train, validation })`);
+  }
   if (opts.batchSize !== undefined) checkPositiveInt(where, 'batchSize', opts.batchSize);
   if (opts.logEvery !== undefined) checkPositiveInt(where, 'logEvery', opts.logEvery);
   if (opts.seed !== undefined && !Number.isFinite(opts.seed)) throw new Error(`${where}: seed must be a number`);

@@ -26,3 +26,9 @@ export function accuracy(pred: Tensor, target: Tensor, opts: { binary: boolean; 
   }
   return right / n;
 }
+
+/** The test set's result in words (the CLI's last line, the panel's status at the end). */
+export function testSummary(t: { loss: number; accuracy: number | null }): string {
+  const loss = Number.isFinite(t.loss) ? Number(t.loss.toPrecision(4)).toString() : String(t.loss);
+  return `test set: loss ${loss}${t.accuracy === null ? '' : `, accuracy ${(t.accuracy * 100).toFixed(1)}%`}`;
+}

@@ -17,6 +17,7 @@ import { LayerRecorder, type LayerStats } from '../stats/layers';
 import { diagnose, type Finding } from '../stats/diagnosis';
 import { checkPositiveInt, type TrainingSpec } from './define';
 import { ShapeError } from '../errors';
+import { formatNumber } from '../format';
 import { accuracy } from './metrics';
 import * as losses from '../losses';
 
@@ -74,7 +75,7 @@ export interface TrainResult {
   optimizer: Record<string, number | boolean | string>;
   schedule: { kind: string; options: Schedule['options'] };
   steps: number;
-  /** Set when training stopped early (a NaN or infinite loss). */
+  /** Set when training stopped early (a NaN or infinite loss, early stopping). */
   stoppedEarly: string | null;
   batchSize: number | null;
   seed: number;
@@ -84,6 +85,8 @@ export interface TrainResult {
   layers: LayerHistory[];
   /** Findings at the latest logged step, and every earlier one that is not repeated there. */
   diagnosis: Finding[];
+  /** The test set's loss and (classification) accuracy at the end, when the file gave one. */
+  test?: { loss: number; accuracy: number | null };
 }
 
 /** Default interval of layer summaries and diagnosis: about 100 records for the run. */
@@ -102,6 +105,10 @@ export class Trainer {
   readonly schedule: Schedule;
   readonly params: Tensor[];
   readonly train: Dataset | null;
+  /** The test set the file gave (`data: { train, validation, test }`): evaluated once, in `result()`. */
+  readonly test: Dataset | null;
+  /** Early stopping: the best validation loss so far, its step, and validations since it improved. */
+  private best: { loss: number; step: number; since: number } | null = null;
   readonly validation: Dataset | null;
   readonly history: HistoryEntry[] = [];
   readonly layerHistory: LayerHistory[] = [];
@@ -117,23 +124,8 @@ export class Trainer {
   private lastPrediction: Tensor | null = null;
 
   constructor(readonly spec: TrainingSpec, overrides: TrainingOverrides = {}) {
-    this.totalSteps = checkPositiveInt('train', 'steps', overrides.steps ?? spec.steps ?? 100);
     this.seed = overrides.seed ?? spec.seed ?? 0;
     if (!Number.isFinite(this.seed)) throw new Error(`train: seed must be a number, got ${this.seed}`);
-    this.logEvery = checkPositiveInt('train', 'logEvery', overrides.logEvery ?? spec.logEvery ?? defaultLogEvery(this.totalSteps));
-    this.historyEvery = Math.max(1, Math.ceil(this.totalSteps / 1000));
-
-    const named = spec.model ? spec.model.namedParameters(spec.model.name ?? '') : [];
-    this.params = spec.model ? named.map(([, p]) => p) : [...(spec.params ?? [])];
-    this.names = spec.model ? named.map(([n]) => n) : this.params.map((p, i) => p.name ?? `param ${i}`);
-    this.initial = this.params.map((p) => Float64Array.from(p.data as ArrayLike<number>));
-    this.restoreInitialState = this.saveState();
-    this.optimizer = resolveOptimizer(spec.optimizer!, overrides).create(this.params);
-    const schedule = overrides.schedule;
-    if (typeof schedule === 'string' && !(schedules.SCHEDULE_PRESETS as readonly string[]).includes(schedule)) {
-      throw new Error(`train: schedule must be one of ${schedules.SCHEDULE_PRESETS.join(', ')}, got ${JSON.stringify(schedule)}`);
-    }
-    this.schedule = typeof schedule === 'string' ? schedules.preset(schedule, this.totalSteps, this.optimizer.baseLr) : schedule ?? spec.schedule ?? schedules.constant();
 
     let train: Dataset | null = null, validation: Dataset | null = null;
     if (spec.data) {
@@ -155,6 +147,24 @@ export class Trainer {
     if (batch !== undefined) checkPositiveInt('train', 'batchSize', batch);
     this.batchSize = train ? Math.min(batch ?? 32, train.size) : null;
     this.loader = train ? new DataLoader(train, this.batchSize!, { seed: this.seed }) : null;
+    this.test = spec.data && !('task' in spec.data) && spec.data.test ? (spec.standardize && train ? standardize(spec.data.test, train.standardization) : spec.data.test) : null;
+    // epochs: passes over the training set (the panel's and CLI's steps override them)
+    const perEpoch = train && this.batchSize ? Math.ceil(train.size / this.batchSize) : 1;
+    this.totalSteps = checkPositiveInt('train', 'steps', overrides.steps ?? spec.steps ?? (spec.epochs !== undefined ? spec.epochs * perEpoch : 100));
+    this.logEvery = checkPositiveInt('train', 'logEvery', overrides.logEvery ?? spec.logEvery ?? defaultLogEvery(this.totalSteps));
+    this.historyEvery = Math.max(1, Math.ceil(this.totalSteps / 1000));
+    const named = spec.model ? spec.model.namedParameters(spec.model.name ?? '') : [];
+    this.params = spec.model ? named.map(([, p]) => p) : [...(spec.params ?? [])];
+    this.names = spec.model ? named.map(([n]) => n) : this.params.map((p, i) => p.name ?? `param ${i}`);
+    this.initial = this.params.map((p) => Float64Array.from(p.data as ArrayLike<number>));
+    this.restoreInitialState = this.saveState();
+    this.optimizer = resolveOptimizer(spec.optimizer!, overrides).create(this.params);
+    const schedule = overrides.schedule;
+    if (typeof schedule === 'string' && !(schedules.SCHEDULE_PRESETS as readonly string[]).includes(schedule)) {
+      throw new Error(`train: schedule must be one of ${schedules.SCHEDULE_PRESETS.join(', ')}, got ${JSON.stringify(schedule)}`);
+    }
+    this.schedule = typeof schedule === 'string' ? schedules.preset(schedule, this.totalSteps, this.optimizer.baseLr) : schedule ?? spec.schedule ?? schedules.constant();
+
   }
 
   get stepsTaken(): number {
@@ -280,7 +290,10 @@ export class Trainer {
     if (log) {
       const acc = batch ? this.accuracyOf(this.lastPrediction, batch.y) : null;
       if (acc !== null) entry.accuracy = acc;
-      if (this.validation) this.validate(entry);
+      if (this.validation) {
+        this.validate(entry);
+        this.watchValidation(entry);
+      }
       this.layerHistory.push({ step: t + 1, layers: layers! });
       this.loggedLosses.push(lossValue);
       this.updateFindings(t + 1, layers!);
@@ -328,6 +341,17 @@ export class Trainer {
       const loss = this.lossOf(ds.x, ds.y).item();
       return { loss, accuracy: this.accuracyOf(this.lastPrediction, ds.y) };
     }));
+  }
+
+  /** Early stopping on the validation loss (defineTraining's earlyStopping). */
+  private watchValidation(entry: HistoryEntry): void {
+    const es = this.spec.earlyStopping;
+    if (!es || entry.valLoss === undefined || this.stopReason !== null) return;
+    const v = entry.valLoss;
+    if (this.best === null || v < this.best.loss - (es.minDelta ?? 0)) this.best = { loss: v, step: entry.step, since: 0 };
+    else if (++this.best.since >= es.patience) {
+      this.stopReason = `early stopping: the validation loss has not improved for ${es.patience} validation${es.patience > 1 ? 's' : ''} (best ${formatNumber(this.best.loss)} at step ${this.best.step})`;
+    }
   }
 
   private validate(entry: HistoryEntry): void {
@@ -402,6 +426,7 @@ export class Trainer {
     this.loggedLosses = [];
     this.findings = [];
     this.stopReason = null;
+    this.best = null;
     this.loader = this.train ? new DataLoader(this.train, this.batchSize!, { seed: this.seed }) : null;
   }
 
@@ -428,6 +453,7 @@ export class Trainer {
       schedule: { kind: this.schedule.kind, options: this.schedule.options },
       steps: this.stepsTaken, stoppedEarly: this.stopReason, batchSize: this.batchSize, seed: this.seed,
       history: this.history, params: this.paramValues(), layers: this.layerHistory, diagnosis: this.findings,
+      ...(this.test ? { test: this.evaluate(this.test) } : {}),
     };
   }
 }

@@ -18,6 +18,7 @@ import { limitProblem, type LimitName, type RunError } from '../runner/types';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../../engine/optim/optimizer';
 import { SCHEDULE_PRESETS, type SchedulePreset } from '../../engine/optim/schedules';
 import type { TrainingOverrides, TrainResult } from '../../engine/train/trainer';
+import { testSummary } from '../../engine/train/metrics';
 
 const USAGE = `Usage: backprop-lens <command> FILE [options]
 
@@ -242,15 +243,19 @@ function toJSON(r: TrainResult): string {
 
 function trainTable(r: TrainResult): string {
   const every = Math.max(1, Math.ceil(r.history.length / 20));
+  const accuracy = r.history.some((h) => h.accuracy !== undefined || h.valAccuracy !== undefined);
+  const pct = (v: number | undefined) => (v === undefined ? '' : `${(v * 100).toFixed(1)}%`);
   const rows = r.history.filter((h, i) => i % every === 0 || i === r.history.length - 1).map((h) => [
-    String(h.step), formatNumber(h.loss), h.valLoss === undefined ? '' : formatNumber(h.valLoss), formatNumber(h.lr), formatNumber(h.gradNorm),
+    String(h.step), formatNumber(h.loss), h.valLoss === undefined ? '' : formatNumber(h.valLoss),
+    ...(accuracy ? [pct(h.accuracy), pct(h.valAccuracy)] : []), formatNumber(h.lr), formatNumber(h.gradNorm),
   ]);
-  const head = ['step', 'loss', 'val loss', 'lr', '|grad|'];
+  const head = ['step', 'loss', 'val loss', ...(accuracy ? ['acc', 'val acc'] : []), 'lr', '|grad|'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i].length)));
   const fmt = (x: string[]) => x.map((c, i) => c.padStart(widths[i])).join('  ');
   const { optimizer, ...hyper } = r.optimizer;
   const out = [`${optimizer} (${Object.entries(hyper).map(([k, v]) => `${k} ${v}`).join(', ')}), ${r.steps} steps, batch ${r.batchSize ?? 'n/a'}, seed ${r.seed}`, fmt(head), ...rows.map(fmt)];
   if (r.stoppedEarly) out.push(`stopped early: ${r.stoppedEarly}`);
+  if (r.test) out.push(testSummary(r.test));
   for (const d of r.diagnosis) out.push(`${d.severity}: ${d.message}${d.fixes.length ? `\n  try: ${d.fixes.map((f) => f.title).join('; ')}` : ''}`);
   return out.join('\n');
 }

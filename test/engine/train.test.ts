@@ -212,6 +212,36 @@ describe('Trainer', () => {
     assert.ok(reg.history.every((h) => h.accuracy === undefined && h.valAccuracy === undefined));
   });
 
+  it('epochs count passes over the training set; a test set is evaluated at the end; early stopping watches the validation loss', () => {
+    const model = () => nn.sequential(nn.linear(64, 16, { seed: 1 }), nn.relu(), nn.linear(16, 10, { seed: 2 }));
+    const digits = { train: data.digits({ split: 'train' }), validation: data.digits({ split: 'validation' }), test: data.digits({ split: 'test' }) };
+    const base = { loss: losses.softmaxCrossEntropy, optimizer: optim.adam({ lr: 0.01 }), batchSize: 100 };
+    // 1,078 examples in batches of 100: 11 steps an epoch (the last batch of 78)
+    const t = new Trainer(defineTraining({ ...base, model: model(), data: digits, epochs: 3 }));
+    assert.equal(t.totalSteps, 33);
+    assert.equal(new Trainer(defineTraining({ ...base, model: model(), data: digits, epochs: 3 }), { steps: 5 }).totalSteps, 5, 'the panel\'s steps override epochs');
+    t.run();
+    const r = t.result();
+    assert.equal(r.steps, 33);
+    assert.deepEqual(r.test, t.evaluate(digits.test));
+    assert.ok(r.test!.accuracy! > 0.5 && r.test!.accuracy! <= 1, `test accuracy ${r.test!.accuracy}`);
+    // early stopping: the run ends `patience` validations after the best one
+    const es = new Trainer(defineTraining({ ...base, model: model(), data: digits, optimizer: optim.adam({ lr: 0.05 }), steps: 2000, logEvery: 10, earlyStopping: { patience: 3 } }));
+    es.run();
+    const logged = es.history.filter((h) => h.valLoss !== undefined);
+    const bestAt = logged.reduce((b, h) => (h.valLoss! < b.valLoss! ? h : b));
+    assert.ok(es.stepsTaken < 2000, `stopped at ${es.stepsTaken}`);
+    assert.equal(es.stepsTaken, bestAt.step + 3 * 10, 'three validations without improvement after the best');
+    assert.match(es.result().stoppedEarly ?? '', new RegExp(`^early stopping: the validation loss has not improved for 3 validations \\(best .* at step ${bestAt.step}\\)$`));
+    es.reset();
+    assert.equal(es.result().stoppedEarly, null);
+    // what defineTraining refuses
+    assert.throws(() => defineTraining({ ...base, model: model(), data: digits, steps: 5, epochs: 2 }), /steps or epochs, not both/);
+    assert.throws(() => defineTraining({ ...base, model: model(), data: digits.train, earlyStopping: { patience: 2 } }), /earlyStopping watches the validation loss: give a validation set/);
+    assert.throws(() => defineTraining({ ...base, model: model(), data: digits, earlyStopping: { patience: 0 } }), /earlyStopping.patience must be an integer from 1/);
+    assert.throws(() => defineTraining({ params: [param(1)], loss: () => param(1), epochs: 2 }), /epochs count passes over the data/);
+  });
+
   describe('train and eval mode (batch norm, dropout)', () => {
     // a model whose forward pass has state: batch norm's running statistics, dropout's generator
     const bnSpec = (withValidation: boolean) => {

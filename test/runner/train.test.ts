@@ -88,9 +88,14 @@ describe('training: runner and CLI', function () {
       assert.ok(logged[0].valAccuracy! < 0.5, `at the start it guesses: ${logged[0].valAccuracy}`);
       assert.deepEqual(r.layers[r.layers.length - 1].layers.map((l) => [l.name, l.type, l.activation]), [['cnn.conv1', 'conv2d', 'relu'], ['cnn.conv2', 'conv2d', 'relu'], ['cnn.head', 'linear', null]]);
       assert.deepEqual(r.diagnosis.map((d) => d.code), [], 'a healthy run (and pixels are not per-feature badly scaled inputs)');
+      assert.ok(r.test && r.test.accuracy! >= 0.93, `the test set at the end: ${JSON.stringify(r.test)}`);
       const { execFileSync } = await import('node:child_process');
-      const json = JSON.parse(execFileSync(process.execPath, [path.join(ROOT, 'bin', 'backprop-lens.js'), 'train', file, '--json', '--steps', '20'], { encoding: 'utf8' }).trim().split('\n').pop()!) as { history: { step: number; accuracy?: number; valAccuracy?: number }[] };
+      const json = JSON.parse(execFileSync(process.execPath, [path.join(ROOT, 'bin', 'backprop-lens.js'), 'train', file, '--json', '--steps', '20'], { encoding: 'utf8' }).trim().split('\n').pop()!) as { history: { step: number; accuracy?: number; valAccuracy?: number }[]; test: { loss: number; accuracy: number } };
       assert.ok(json.history.some((h) => typeof h.accuracy === 'number' && typeof h.valAccuracy === 'number'), 'history[].accuracy and valAccuracy in train --json');
+      assert.equal(typeof json.test.accuracy, 'number');
+      const table = execFileSync(process.execPath, [path.join(ROOT, 'bin', 'backprop-lens.js'), 'train', file, '--steps', '20'], { encoding: 'utf8' });
+      assert.match(table, /step +loss +val loss +acc +val acc +lr/);
+      assert.match(table, /^test set: loss [\d.]+, accuracy [\d.]+%$/m);
     });
   });
 
