@@ -7,29 +7,15 @@ import type { DType } from '../dtype';
 import { Rng } from '../random';
 import { BatchOrder } from './order';
 import { DIGITS_BASE64, DIGITS_ROWS } from './digits-data';
+import { build, fromValues, type Dataset, type Task } from './values';
+
+export { fromValues, type Dataset, type Task };
 
 export { BatchOrder };
 import { Tensor, tensor } from '../tensor';
 import { ShapeError } from '../errors';
 
-export type Task = 'regression' | 'binary' | 'multiclass';
 
-export interface Dataset {
-  readonly name: string;
-  /** Inputs, [n, features]. */
-  readonly x: Tensor;
-  /** Targets: [n, outputs] for regression, [n, 1] of 0/1 for binary, [n] int32 class indices for multiclass. */
-  readonly y: Tensor;
-  readonly task: Task;
-  /** Number of classes (2 for binary), null for regression. */
-  readonly numClasses: number | null;
-  readonly size: number;
-  readonly features: number;
-  /** Per-feature mean and std applied by `standardize` (so new inputs can be transformed the same way). */
-  readonly standardization?: { mean: number[]; std: number[] };
-  /** Each row is an image of this shape ([channels, height, width]), for a model to reshape and the panel to draw. */
-  readonly imageShape?: readonly number[];
-}
 
 export interface GeneratorOptions {
   /** Number of points. */
@@ -57,20 +43,6 @@ function floatDType(name: string, dtype: DType | undefined): DType {
   return d;
 }
 
-/** Builds a dataset from row-major inputs and labels, shuffled with `rng` when given. */
-function build(name: string, xs: Float64Array, features: number, labels: Float64Array, outputs: number, task: Task, numClasses: number | null, dtype: DType, rng: Rng | null): Dataset {
-  const n = xs.length / features;
-  const order = rng ? rng.permutation(n) : Array.from({ length: n }, (_, i) => i);
-  const xd = new Float64Array(xs.length);
-  const yd = new Float64Array(labels.length);
-  order.forEach((src, dst) => {
-    xd.set(xs.subarray(src * features, (src + 1) * features), dst * features);
-    yd.set(labels.subarray(src * outputs, (src + 1) * outputs), dst * outputs);
-  });
-  const x = tensor(xd, { shape: [n, features], dtype });
-  const y = task === 'multiclass' ? tensor(yd, { shape: [n], dtype: 'int32' }) : tensor(yd, { shape: [n, outputs], dtype });
-  return { name, x, y, task, numClasses, size: n, features };
-}
 
 /** Binary labels as a dataset: [n, 1] of 0/1. Multi-class: int32 indices. */
 function classification(name: string, xs: Float64Array, features: number, labels: Float64Array, classes: number, dtype: DType, rng: Rng): Dataset {
@@ -240,12 +212,10 @@ export function fromArrays(x: number[][], y: number[] | number[][], opts: { task
   const n = xt.shape[0];
   if (!Array.isArray(y) || y.length !== n) throw new Error(`data.fromArrays: ${n} input rows but ${Array.isArray(y) ? y.length : 'no'} targets`);
   const flat = (y as unknown[]).flat() as number[];
-  const task = opts.task ?? (Array.isArray(y[0]) ? 'regression' : flat.every((v) => v === 0 || v === 1) ? 'binary' : flat.every(Number.isInteger) ? 'multiclass' : 'regression');
-  if (task === 'multiclass' && flat.some((v) => !Number.isInteger(v) || v < 0)) throw new Error('data.fromArrays: class labels must be integers ≥ 0');
-  const outputs = flat.length / n;
-  const numClasses = task === 'binary' ? 2 : task === 'multiclass' ? Math.max(...flat) + 1 : null;
-  return build(opts.name ?? 'data', Float64Array.from(xt.data), xt.shape[1], Float64Array.from(flat), task === 'multiclass' ? 1 : outputs, task, numClasses, xt.dtype, null);
+  return fromValues('data.fromArrays', opts.name ?? 'data', Float64Array.from(xt.data), xt.shape[1], Float64Array.from(flat), flat.length / n, { task: opts.task, dtype: xt.dtype }, Array.isArray(y[0]));
 }
+
+
 
 /** The rows `rows` of a dataset (a copy). */
 export function subset(ds: Dataset, rows: ArrayLike<number>): Dataset {
@@ -263,6 +233,8 @@ export function subset(ds: Dataset, rows: ArrayLike<number>): Dataset {
   const out = build(ds.name, xs, f, ys, outputs, ds.task, ds.numClasses, ds.x.dtype, null);
   return { ...out, ...(ds.standardization ? { standardization: ds.standardization } : {}), ...(ds.imageShape ? { imageShape: ds.imageShape } : {}) };
 }
+
+export { fromCsv, fromNpy, type CsvOptions } from './files';
 
 export type DigitsSplit = 'train' | 'validation' | 'test' | 'all';
 

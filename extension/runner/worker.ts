@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as util from 'node:util';
 import * as vm from 'node:vm';
@@ -17,6 +18,7 @@ import { Trainer } from '../../engine/train/trainer';
 import { LayerRecorder } from '../../engine/stats/layers';
 import { diagnose, type Finding } from '../../engine/stats/diagnosis';
 import { inputScale } from '../../engine/data/index';
+import { setFileAccess } from '../../engine/data/files';
 import { runTraining } from './train-loop';
 import { planOf } from '../../engine/train/plan';
 import { setMaxTensorBytes, TensorTooLargeError } from '../../engine/dtype';
@@ -173,6 +175,8 @@ let names: ReturnType<typeof buildNameIndex> | null = null;
 const nameIndex = () => (names ??= buildNameIndex(input.code));
 
 function main(): void {
+  // data.fromCsv / fromNpy read the user's files, relative to the model file
+  setFileAccess({ resolve: (p) => path.resolve(path.dirname(input.file), p), read: (p) => fs.readFileSync(p) });
   const nodeRequire = createRequire(input.bundlePath);
   const require = (id: string): unknown => (id === 'backprop-lens' ? engine : nodeRequire(id));
   const module = { exports: {} as Record<string, unknown> };

@@ -102,6 +102,21 @@ export default x;
     assert.equal(e.message, 'nn.linear(...) is not a function');
   });
 
+  it("data.fromCsv reads the user's file relative to the model file; a bad one is an error at the line that reads it", async () => {
+    const dir = tmp();
+    writeFile(dir, 'points.csv', 'x1,x2,label\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n');
+    const MODEL = `import { nn, losses, data, defineTraining } from 'backprop-lens';\nconst points = data.fromCsv('points.csv'); // @read\nexport default defineTraining({ model: nn.sequential(nn.linear(2, 4, { seed: 1 }), nn.tanh(), nn.linear(4, 1, { seed: 2 })), data: points, loss: losses.bceWithLogits, steps: 3 });\n`;
+    const s = expectOk((await runModel(runner(), dir, 'from-csv.ts', MODEL)).out);
+    // the first minibatch is the four rows, shuffled: the inputs hold four 0s and four 1s
+    const inputs = s.nodes.find((n) => n.leaf === 'constant' && n.shape.join() === '4,2');
+    assert.ok(inputs?.value, 'the CSV rows are the step\'s inputs');
+    assert.deepEqual(Array.from(inputs.value).sort(), [0, 0, 0, 0, 1, 1, 1, 1]);
+    writeFile(dir, 'points.csv', 'x1,x2,label\n0,0,0\n0,one,1\n');
+    const e = expectError((await runModel(runner(), dir, 'from-csv.ts', MODEL)).out);
+    assert.equal(e.line, lineOf(MODEL, '// @read'));
+    assert.match(e.message, /^data\.fromCsv: points\.csv line 3, column "x2": "one" is not a number$/);
+  });
+
   it('a runtime error inside a helper file is located in the helper', async () => {
     const HELPER = `import type { Tensor } from 'backprop-lens';\nexport function layer(x: Tensor): Tensor {\n  if (x.item() > 0) throw new RangeError('layer: bad input'); // @throw\n  return x.tanh();\n}\n`;
     const helper = writeFile(tmp(), 'throwing-helper.ts', HELPER);
