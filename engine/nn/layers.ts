@@ -102,6 +102,7 @@ export interface BatchNormOptions {
 }
 
 const BATCH_NORM_1D = declareComposite('batchNorm1d');
+const BATCH_NORM_2D = declareComposite('batchNorm2d');
 const DROPOUT = declareComposite('dropout');
 
 /** Batch normalization over [N, C] inputs, with running statistics for evaluation. */
@@ -125,18 +126,26 @@ export class BatchNorm1d extends Module {
     this.runningMean = init.zeros([numFeatures], { dtype }).named('runningMean');
     this.runningVar = init.ones([numFeatures], { dtype }).named('runningVar');
   }
+  /** The composite's name and the input layout it normalizes ([N, C] here; [N, C, H, W] for batchNorm2d). */
+  protected get kind(): { name: string; rank: number; layout: string } {
+    return { name: BATCH_NORM_1D, rank: 2, layout: `[N, ${this.numFeatures}]` };
+  }
   forward(x: Tensor): Tensor {
-    if (x.rank !== 2 || x.shape[1] !== this.numFeatures) {
-      throw new ShapeError(`batchNorm1d: expected input [N, ${this.numFeatures}], got ${shapeString(x.shape)}`);
+    const { name, rank, layout } = this.kind;
+    if (x.rank !== rank || x.shape[1] !== this.numFeatures) {
+      throw new ShapeError(`${name}: expected input ${layout}, got ${shapeString(x.shape)}`);
     }
-    return composite(BATCH_NORM_1D, () => {
+    // statistics per channel, over the batch (and the positions): [C] broadcast as [C] or [C, 1, 1]
+    const axes = rank === 2 ? [0] : [0, 2, 3];
+    const perChannel = (t: Tensor) => (rank === 2 ? t : F.reshape(t, [this.numFeatures, 1, 1]));
+    return composite(name, () => {
       let mean: Tensor;
       let varBiased: Tensor;
       if (this.training) {
-        if (x.shape[0] < 2) throw new ShapeError(`batchNorm1d: training needs a batch of at least 2 rows, got ${shapeString(x.shape)}`);
-        mean = F.mean(x, 0);
-        varBiased = F.variance(x, 0, false, 0);
-        const n = x.shape[0];
+        const n = axes.reduce((a, i) => a * x.shape[i], 1);
+        if (n < 2) throw new ShapeError(`${name}: training needs at least 2 values per channel, got ${shapeString(x.shape)}`);
+        mean = F.mean(x, axes);
+        varBiased = F.variance(x, axes, false, 0);
         noGrad(() => {
           const m = this.momentum;
           this.runningMean = F.add(F.mul(this.runningMean, 1 - m), F.mul(mean.detach(), m)).named('runningMean');
@@ -146,11 +155,18 @@ export class BatchNorm1d extends Module {
         mean = this.runningMean;
         varBiased = this.runningVar;
       }
-      let y = F.div(F.sub(x, mean), F.sqrt(F.add(varBiased, this.eps)));
-      if (this.weight) y = F.mul(y, this.weight);
-      if (this.bias) y = F.add(y, this.bias);
+      let y = F.div(F.sub(x, perChannel(mean)), F.sqrt(F.add(perChannel(varBiased), this.eps)));
+      if (this.weight) y = F.mul(y, perChannel(this.weight));
+      if (this.bias) y = F.add(y, perChannel(this.bias));
       return y;
     });
+  }
+}
+
+/** Batch normalization over [N, C, H, W] (per channel, over the batch and the positions), with running statistics. */
+export class BatchNorm2d extends BatchNorm1d {
+  protected override get kind(): { name: string; rank: number; layout: string } {
+    return { name: BATCH_NORM_2D, rank: 4, layout: `[N, ${this.numFeatures}, H, W]` };
   }
 }
 

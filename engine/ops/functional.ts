@@ -10,6 +10,7 @@ import { NO_ATTRS, Tensor, type TensorLike } from '../tensor';
 import * as activations from './activations';
 import * as composites from './composite';
 import * as conv from './conv';
+import * as norm from './norm';
 import * as elementwise from './elementwise';
 import * as layout from './layout';
 import * as matmulOps from './matmul';
@@ -23,11 +24,12 @@ export * from './reduce';
 export * from './matmul';
 export * from './composite';
 export * from './conv';
+export * from './norm';
 
 /** Every export of the op families, by name. */
-const CATALOG: Readonly<Record<string, unknown>> = Object.freeze({ ...elementwise, ...activations, ...layout, ...reduce, ...matmulOps, ...composites, ...conv });
+const CATALOG: Readonly<Record<string, unknown>> = Object.freeze({ ...elementwise, ...activations, ...layout, ...reduce, ...matmulOps, ...composites, ...conv, ...norm });
 
-type Catalog = typeof elementwise & typeof activations & typeof layout & typeof reduce & typeof matmulOps & typeof composites & typeof conv;
+type Catalog = typeof elementwise & typeof activations & typeof layout & typeof reduce & typeof matmulOps & typeof composites & typeof conv & typeof norm;
 
 interface Tagged {
   readonly def?: OpDef;

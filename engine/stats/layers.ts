@@ -6,7 +6,8 @@
  * and the panel draws them as histograms, the gradient-flow chart and the activation table.
  */
 import { Tensor } from '../tensor';
-import { Activation, BatchNorm1d, Dropout, Linear } from '../nn/layers';
+import { Activation, BatchNorm1d, BatchNorm2d, Dropout, Linear } from '../nn/layers';
+import { Embedding, GroupNorm, LayerNorm, MultiheadAttention } from '../nn/norm';
 import { Conv1d, Conv2d } from '../nn/conv';
 import { Module, setModuleHook } from '../nn/module';
 import { summarize, type TensorStats } from './summary';
@@ -55,6 +56,11 @@ const SUMMARY = { bins: 24, logBins: 24 };
 
 function typeOf(m: Module): string {
   if (m instanceof Linear) return 'linear';
+  if (m instanceof BatchNorm2d) return 'batchNorm2d';
+  if (m instanceof LayerNorm) return 'layerNorm';
+  if (m instanceof GroupNorm) return 'groupNorm';
+  if (m instanceof Embedding) return 'embedding';
+  if (m instanceof MultiheadAttention) return 'multiheadAttention';
   if (m instanceof Conv2d) return 'conv2d';
   if (m instanceof Conv1d) return 'conv1d';
   if (m instanceof BatchNorm1d) return 'batchNorm1d';

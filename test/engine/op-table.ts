@@ -368,6 +368,54 @@ export const OP_ROWS: OpRow[] = [
     },
   },
   {
+    op: 'layerNorm',
+    build: (rng) => {
+      const x = p64(anyReal(rng, 2 * 3 * 4), [2, 3, 4], 'x');
+      const w = p64(anyReal(rng, 12), [3, 4], 'w');
+      const b = p64(anyReal(rng, 12), [3, 4], 'b');
+      return { params: [x, w, b], run: () => F.layerNorm(x, [3, 4], w, b) };
+    },
+  },
+  {
+    op: 'groupNorm',
+    build: (rng) => {
+      const x = p64(anyReal(rng, 2 * 4 * 3 * 2), [2, 4, 3, 2], 'x');
+      const w = p64(anyReal(rng, 4), [4], 'w');
+      const b = p64(anyReal(rng, 4), [4], 'b');
+      return { params: [x, w, b], run: () => F.groupNorm(x, 2, w, b) };
+    },
+  },
+  {
+    op: 'embedding',
+    build: (rng) => {
+      const w = p64(anyReal(rng, 5 * 3), [5, 3], 'W');
+      // repeated indices: their gradients add up in the row
+      const idx = [[1, 4, 1], [0, 1, 3]];
+      return { params: [w], run: () => F.embedding(idx.flat(), w).reshape(2, 3, 3) };
+    },
+  },
+  ...[false, true].map((causal): OpRow => ({
+    op: 'scaledDotProductAttention',
+    title: causal ? 'causal' : 'keys of another length',
+    build: (rng) => {
+      const lk = causal ? 4 : 3;
+      const q = p64(anyReal(rng, 2 * 4 * 3), [2, 4, 3], 'q');
+      const k = p64(anyReal(rng, 2 * lk * 3), [2, lk, 3], 'k');
+      const v = p64(anyReal(rng, 2 * lk * 2), [2, lk, 2], 'v');
+      return { params: [q, k, v], run: () => F.scaledDotProductAttention(q, k, v, { causal }) };
+    },
+  })),
+  {
+    op: 'batchNorm2d',
+    build: (rng) => {
+      const x = p64(anyReal(rng, 3 * 2 * 2 * 3), [3, 2, 2, 3], 'x');
+      const bn = nn.batchNorm2d(2, { dtype: 'float64' });
+      bn.weight!.data.set(anyReal(rng, 2));
+      bn.bias!.data.set(anyReal(rng, 2));
+      return { params: [x, bn.weight!, bn.bias!], run: () => bn.forward(x) };
+    },
+  },
+  {
     op: 'clamp',
     build: (rng) => {
       const shape = randomShape(rng, 1).map((d, i, all) => (i === all.length - 1 ? d + 1 : d));

@@ -43,7 +43,7 @@ def flat(t):
 
 
 def run(source):
-    ns = {'torch': torch, 'F': F, 'gt': gt, 'lt': lt, 'eq': eq, 'gelu': gelu}
+    ns = {'torch': torch, 'F': F, 'math': math, 'gt': gt, 'lt': lt, 'eq': eq, 'gelu': gelu}
     exec(source, ns)
     out, values = ns['program']()
     names = [n for n, t in values.items() if t.requires_grad]

@@ -526,6 +526,65 @@ export const GENERATORS: Record<string, Gen> = {
       inputs: [x.name], ops: ['adaptiveAvgPool2d', 'matmul', 'permute'],
     };
   },
+  // Normalizing a (nearly) constant row is ill-conditioned: its rounding noise is multiplied by
+  // 1/√eps ≈ 316, so float32 results of two correct implementations differ by far more than 1e-5.
+  // layerNorm and groupNorm therefore get fresh random leaves (rows of at least 3 values), whose
+  // variance is well away from 0; everything downstream of them is compared as usual.
+  layerNorm: (ctx) => {
+    const x = newLeafVal(ctx, [1 + ctx.rng.int(3), 3 + ctx.rng.int(4), ...(ctx.rng.uniform() < 0.5 ? [3 + ctx.rng.int(3)] : [])]);
+    const k = x.shape.length >= 3 && ctx.rng.uniform() < 0.4 ? 2 : 1;
+    const shape = x.shape.slice(-k);
+    const affine = ctx.rng.uniform() < 0.7;
+    const w = affine ? newLeafVal(ctx, shape, { dtype: x.dtype }) : null;
+    const b = affine ? newLeafVal(ctx, shape, { dtype: x.dtype }) : null;
+    const n = size(shape);
+    const bound = Math.sqrt(n) * (w ? w.bound : 1) + (b ? b.bound : 0);
+    return {
+      val: derive(ctx, x.shape.slice(), w && b ? [x, w, b] : [x], bound),
+      ts: `layerNorm(${x.name}, ${jsArr(shape)}, ${w ? w.name : 'null'}, ${b ? b.name : 'null'})`,
+      py: `F.layer_norm(${x.name}, ${pyTuple(shape)}, ${w ? w.name : 'None'}, ${b ? b.name : 'None'})`,
+      inputs: [x.name, ...(w && b ? [w.name, b.name] : [])], ops: ['layerNorm', 'mean', 'var', 'div', 'sqrt'],
+    };
+  },
+  groupNorm: (ctx) => {
+    const groups = pick(ctx.rng, [1, 2]);
+    const x = newLeafVal(ctx, [1 + ctx.rng.int(2), groups * (1 + ctx.rng.int(2)), 3 + ctx.rng.int(3), ...(ctx.rng.uniform() < 0.5 ? [2 + ctx.rng.int(2)] : [])]);
+    const c = x.shape[1];
+    const w = newLeafVal(ctx, [c], { dtype: x.dtype });
+    const b = newLeafVal(ctx, [c], { dtype: x.dtype });
+    return {
+      val: derive(ctx, x.shape.slice(), [x, w, b], Math.sqrt(size(x.shape) / x.shape[0] / groups) * w.bound + b.bound),
+      ts: `groupNorm(${x.name}, ${groups}, ${w.name}, ${b.name})`, py: `F.group_norm(${x.name}, ${groups}, ${w.name}, ${b.name})`,
+      inputs: [x.name, w.name, b.name], ops: ['groupNorm', 'mean', 'var'],
+    };
+  },
+  embedding: (ctx) => {
+    const num = 2 + ctx.rng.int(5), dim = 1 + ctx.rng.int(4);
+    const w = newLeafVal(ctx, [num, dim]);
+    const idxShape = pick(ctx.rng, [[3], [2, 3], [4]]);
+    const idx = Array.from({ length: size(idxShape) }, () => ctx.rng.int(num));
+    return {
+      val: derive(ctx, [...idxShape, dim], [w], w.bound, w.lo),
+      ts: `embedding(tensor(${jsArr(idx)}, { dtype: 'int32' }).reshape(${jsArr(idxShape)}), ${w.name})`,
+      py: `F.embedding(torch.tensor(${jsArr(idx)}).reshape(${pyTuple(idxShape)}), ${w.name})`,
+      inputs: [w.name], ops: ['embedding', 'gather'],
+    };
+  },
+  scaledDotProductAttention: (ctx) => {
+    const b = 1 + ctx.rng.int(2), lq = 1 + ctx.rng.int(4), lk = ctx.rng.uniform() < 0.5 ? lq : 1 + ctx.rng.int(4), d = 1 + ctx.rng.int(4), dv = 1 + ctx.rng.int(3);
+    const causal = lq === lk && ctx.rng.uniform() < 0.5;
+    const q = newLeafVal(ctx, [b, lq, d]);
+    // one dtype for the three (PyTorch's matmul does not promote)
+    const k = newLeafVal(ctx, [b, lk, d], { dtype: q.dtype }), v = newLeafVal(ctx, [b, lk, dv], { dtype: q.dtype });
+    const mask = causal ? `torch.triu(torch.full((${lq}, ${lk}), float('-inf'), dtype=${q.name}.dtype), 1)` : 'None';
+    const scores = `${q.name} @ ${k.name}.transpose(-2, -1) / math.sqrt(${d})${causal ? ` + ${mask}` : ''}`;
+    return {
+      val: derive(ctx, [b, lq, dv], [q, k, v], v.bound, v.lo),
+      ts: `scaledDotProductAttention(${q.name}, ${k.name}, ${v.name}, { causal: ${causal} })`,
+      py: `torch.softmax(${scores}, dim=-1) @ ${v.name}`,
+      inputs: [q.name, k.name, v.name], ops: ['scaledDotProductAttention', 'matmul', 'softmax'],
+    };
+  },
   softmaxCrossEntropy: (ctx) => {
     const x = any(ctx, (v) => v.shape.length === 2);
     if (x.shape.length !== 2) return null;
@@ -583,7 +642,7 @@ function lossOf(name: string, ts: string, py: string): Gen {
 }
 
 /** Ops that only gradients or other ops create; a program reaches them through what it differentiates. */
-const REACHED_THROUGH = new Set(['batchNorm1d', 'dropout', 'poolArgmax']);
+const REACHED_THROUGH = new Set(['batchNorm1d', 'batchNorm2d', 'dropout', 'poolArgmax']);
 
 /** Registry ops and composites without a generator: the oracle test fails on any. */
 export function missingGenerators(): string[] {
@@ -690,7 +749,7 @@ export function generate(id: string, opts: GenerateOptions): Program {
   return { id, stmts, out: out.name, secondOrder: second };
 }
 
-const TS_IMPORTS = 'param, scalar, tensor, where, clamp, linear, concat, pad, scatterAdd, sumTo, losses, conv2d, conv1d, maxPool2d, avgPool2d, adaptiveAvgPool2d';
+const TS_IMPORTS = 'param, scalar, tensor, where, clamp, linear, concat, pad, scatterAdd, sumTo, losses, conv2d, conv1d, maxPool2d, avgPool2d, adaptiveAvgPool2d, layerNorm, groupNorm, embedding, scaledDotProductAttention';
 
 /** The program as a Backprop Lens model file: every value named, the output exported. */
 export function toTypeScript(p: Program): string {
