@@ -77,7 +77,9 @@ export interface MultiheadAttentionOptions {
 export class MultiheadAttention extends Module {
   inProjWeight: Tensor;
   inProjBias: Tensor | null;
-  outProj: Linear;
+  /** The output projection (PyTorch's out_proj: its Linear's default init, a zero bias); parameters of this layer, not a submodule, so the layer is one in the layer summaries. */
+  outProjWeight: Tensor;
+  outProjBias: Tensor | null;
   readonly headDim: number;
   constructor(readonly embedDim: number, readonly numHeads: number, readonly opts: MultiheadAttentionOptions = {}) {
     super();
@@ -88,8 +90,10 @@ export class MultiheadAttention extends Module {
     const bias = opts.bias ?? true;
     this.inProjWeight = param(init.xavierUniform([3 * embedDim, embedDim], { dtype: opts.dtype, seed: opts.seed }));
     this.inProjBias = bias ? param(init.zeros([3 * embedDim], { dtype: opts.dtype })) : null;
-    this.outProj = new Linear(embedDim, embedDim, { bias, dtype: opts.dtype, seed: opts.seed === undefined ? undefined : opts.seed + 1 });
-    if (this.outProj.bias) this.outProj.bias.data.fill(0);
+    const out = new Linear(embedDim, embedDim, { bias, dtype: opts.dtype, seed: opts.seed === undefined ? undefined : opts.seed + 1 });
+    this.outProjWeight = out.weight;
+    this.outProjBias = out.bias;
+    this.outProjBias?.data.fill(0);
   }
   /** Attention of `query` over `key` and `value` ([L, N, E], or [N, L, E] with batchFirst); `causal` masks later positions. */
   forward(query: Tensor, key: Tensor = query, value: Tensor = key, options: F.AttentionOptions = {}): Tensor {
@@ -105,6 +109,6 @@ export class MultiheadAttention extends Module {
     const heads = (t: Tensor, i: number) => F.permute(F.reshape(F.linear(t, w(i), b(i)), [t.shape[0], t.shape[1], h, d]), [0, 2, 1, 3]);
     const out = F.scaledDotProductAttention(heads(q, 0), heads(k, 1), heads(v, 2), options);
     const joined = F.reshape(F.permute(out, [0, 2, 1, 3]), [q.shape[0], q.shape[1], e]);
-    return bf(this.outProj.forward(joined));
+    return bf(F.linear(joined, this.outProjWeight, this.outProjBias));
   }
 }

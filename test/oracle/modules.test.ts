@@ -37,14 +37,14 @@ describe('PyTorch oracle: modules with the same weights', function () {
     for (const [name, causal, batchFirst] of [['mha', false, false], ['mha-causal-bf', true, true]] as const) {
       const m = nn.multiheadAttention(6, 2, { dtype: 'float64', seed: 5, batchFirst });
       m.inProjBias!.data.set(f64([18], 6).data);
-      m.outProj.bias!.data.set(f64([6], 7).data);
+      m.outProjBias!.data.set(f64([6], 7).data);
       const shape = batchFirst ? [2, 4, 6] : [4, 2, 6];
       const x = param(f64(shape, 8));
       const g = f64(shape, 9);
       const y = m.forward(x, x, x, { causal });
       y.mul(g).sum().backward();
-      ours[name] = { y: Array.from(y.data), gx: Array.from(x.grad!.data), gInW: Array.from(m.inProjWeight.grad!.data), gOutW: Array.from(m.outProj.weight.grad!.data) };
-      cases.push({ name, kind: 'multiheadAttention', e: 6, h: 2, causal, batchFirst, x: wire(x), g: wire(g), inW: wire(m.inProjWeight), inB: wire(m.inProjBias!), outW: wire(m.outProj.weight), outB: wire(m.outProj.bias!) });
+      ours[name] = { y: Array.from(y.data), gx: Array.from(x.grad!.data), gInW: Array.from(m.inProjWeight.grad!.data), gOutW: Array.from(m.outProjWeight.grad!.data) };
+      cases.push({ name, kind: 'multiheadAttention', e: 6, h: 2, causal, batchFirst, x: wire(x), g: wire(g), inW: wire(m.inProjWeight), inB: wire(m.inProjBias!), outW: wire(m.outProjWeight), outB: wire(m.outProjBias!) });
     }
 
     const theirs = await runPython<Record<string, Record<string, number[]>>>('modules.py', { cases });

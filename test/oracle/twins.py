@@ -23,7 +23,9 @@ class Graph:
     def _tensor(self, node, i):
         key = ('leaf', i)
         if key not in self.made:
-            t = torch.tensor(node['value'], dtype=DTYPES[node['dtype']]).reshape(node['shape'])
+            # NaN and ±Infinity arrive as strings (a causal mask's −∞)
+            values = [float(v) if isinstance(v, str) else v for v in node['value']]
+            t = torch.tensor(values, dtype=DTYPES[node['dtype']]).reshape(node['shape'])
             if node['requiresGrad']:
                 t.requires_grad_(True)
             self.made[key] = t
@@ -181,6 +183,25 @@ def digits_cnn(g):
     return F.cross_entropy(logits, y), {'h': hs}
 
 
+def char_attention(g):
+    """One training step of the character model: the first minibatch (the snapshot's first two data
+    constants) through the embeddings, one causal attention head (PyTorch's MultiheadAttention
+    arithmetic with one head, written out) and the linear head, cross-entropy on the next character."""
+    x, y = g.constants()[:2]
+    ids = x.to(torch.int32)
+    positions = torch.arange(8, dtype=torch.int32)
+    h = F.embedding(ids, g.leaf('model.embed.weight')) + F.embedding(positions, g.leaf('model.position.weight'))
+    w, b = g.leaf('model.attention.inProjWeight'), g.leaf('model.attention.inProjBias')
+    q, k, v = F.linear(h, w, b).chunk(3, dim=-1)
+    length = h.shape[1]
+    mask = torch.triu(torch.full((length, length), float('-inf'), dtype=h.dtype), 1)
+    attended = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1]) + mask, dim=-1) @ v
+    mixed = F.linear(attended, g.leaf('model.attention.outProjWeight'), g.leaf('model.attention.outProjBias'))
+    last = mixed[:, -1, :]
+    logits = linear(last, g, 'model.head')
+    return F.cross_entropy(logits, y), {'ids': ids, 'positions': positions, 'causalMask': mask, 'h': h, 'mixed': mixed, 'last': last}
+
+
 def x_sin_x_squared(g):
     x = g.leaf('x')
     square = x * x
@@ -203,6 +224,7 @@ TWINS = {
     '10-xor-train.ts': mlp_step(['mlp.layers.0', 'mlp.layers.2'], torch.tanh),
     '14-x-sin-x-squared.ts': x_sin_x_squared,
     '15-digits-cnn.ts': digits_cnn,
+    '16-char-attention.ts': char_attention,
     'micrograd-readme.ts': micrograd_readme,
     'sigmoid-circuit.ts': sigmoid_circuit,
     'softmax-classifier.ts': softmax_classifier,
@@ -211,7 +233,8 @@ TWINS = {
 
 
 def flat(t):
-    return [v if math.isfinite(v) else str(v) for v in t.detach().to(torch.float64).reshape(-1).tolist()]
+    # NaN and ±∞ as the strings JavaScript's Number reads back
+    return [v if math.isfinite(v) else ('NaN' if v != v else ('Infinity' if v > 0 else '-Infinity')) for v in t.detach().to(torch.float64).reshape(-1).tolist()]
 
 
 def run(case):

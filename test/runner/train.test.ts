@@ -78,6 +78,14 @@ describe('training: runner and CLI', function () {
       assert.ok(lastLoss(r) < 0.05, `final loss ${lastLoss(r)}`);
     });
 
+    it('16: the attention model learns which character comes next (accuracy on the training set rises above 70%)', async () => {
+      const r = ok(await train(path.join(EXAMPLES, '16-char-attention.ts')));
+      const logged = r.history.filter((h) => h.valAccuracy !== undefined);
+      assert.ok(logged[logged.length - 1].accuracy! >= 0.7, `training accuracy at the end: ${logged[logged.length - 1].accuracy}`);
+      assert.ok(lastLoss(r) < r.history[0].loss / 3, `loss ${r.history[0].loss} → ${lastLoss(r)}`);
+      assert.deepEqual(r.layers[0].layers.map((l) => [l.name, l.type]), [['model.embed', 'embedding'], ['model.position', 'embedding'], ['model.attention', 'multiheadAttention'], ['model.head', 'linear']]);
+    });
+
     it('15: the CNN learns the digits: validation accuracy of at least 95% at the end, in the CLI\'s JSON too; each conv layer has its summaries', async () => {
       const file = path.join(EXAMPLES, '15-digits-cnn.ts');
       const r = ok(await train(file));
