@@ -216,6 +216,8 @@ class PythonProcess {
     if (mode === 'trace') args.push('--max-elements', String(opts.maxElements ?? DEFAULTS.maxElements), '--max-nodes', String(opts.maxNodes ?? DEFAULTS.maxNodes));
     // the editor's unsaved buffer runs as the file: its text is stdin's first line (before any control)
     if (opts.contents !== undefined) args.push('--source-stdin');
+    // a run started paused is paused from its first step (an argument, not a control that could come late)
+    if (mode === 'train' && (opts as TrainOptions).paused) args.push('--paused');
     let child: ChildProcess | null = null;
     try {
       child = spawn(opts.python.executable, args, { cwd: path.dirname(file), env, stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
@@ -436,7 +438,6 @@ export function runPythonTrain(file: string, opts: PythonRunOptions & TrainOptio
     else if (!run.start) resolveDone({ ok: false, file, errors: [proc.fail('export', 'The script ran to its end without calling watch(model): add `from backprop_lens import watch` and `watch(model)` before its training loop (see the README\'s PyTorch section).')], logs: proc.logs, timings, files: [file], partial });
     else resolveDone({ ok: true, file, result: run.result(), logs: proc.logs, timings, files: [file] });
   });
-  if (paused) proc.send({ type: 'pause' });
   proc.paused = paused;
   opts.onPlan?.({ reason: 'A PyTorch script trains itself, on whatever device it chose; the panel watches it.' } satisfies GpuPlanOrReason);
   const unsupported = (): Promise<InspectOutcome> => Promise.resolve({ ok: false, error: proc.fail('settings', 'The gradient check, loss landscape, playground and the graph at a training step are for TypeScript training files; a PyTorch script is watched, not driven.') });

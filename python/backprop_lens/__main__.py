@@ -28,6 +28,7 @@ def _parse(argv):
     t.add_argument('--max-nodes', type=int, default=20000, help='stop past this many recorded nodes (default 20000)')
     r = sub.add_parser('train', help='run the training script FILE; its watch(model) reports each step as JSON lines')
     r.add_argument('file')
+    r.add_argument('--paused', action='store_true', help='start paused: the first step runs, then the script waits for the runner (resume, step, stop)')
     for q in (t, r):
         q.add_argument('--source-stdin', action='store_true', help="run the text on stdin's first line (a JSON string: the editor's unsaved buffer) as FILE")
     return p.parse_args(argv)
@@ -196,6 +197,7 @@ def train(args, channel):
     path = os.path.abspath(args.file)
     first = sources.read_stdin(path) if args.source_stdin else b''
     controls = Controls()
+    controls.paused = args.paused  # from the start, not from a control that may come late
     read_controls(controls, initial=first)
     begin_session(channel, controls)
     if not _load(path, channel, errors):

@@ -809,7 +809,8 @@ describe('python/backprop_lens: tracing PyTorch files', function () {
 
   describe('SIGUSR1 (the runner\'s time limit)', () => {
     it('answers with where the user\'s code is', async () => {
-      const src = `import torch\nx = torch.ones(2)\nprint('looping', flush=True)\nn = 0\nwhile True:  # @while\n    n += 1  # @body\n`;
+      // the signal goes when the loop has surely started (it prints from inside, once)
+      const src = `import torch\nx = torch.ones(2)\nn = 0\nwhile True:  # @while\n    n += 1  # @body\n    if n == 1000:  # @check\n        print('looping', flush=True)  # @print\n`;
       const file = path.join(dir, 'loop_model.py');
       fs.writeFileSync(file, src);
       let signalled = false;
@@ -827,7 +828,7 @@ describe('python/backprop_lens: tracing PyTorch files', function () {
       const where = run.messages.find((m) => m.type === 'where') as { file: string; line: number } | undefined;
       assert.ok(where, `a where message (got ${run.messages.map((m) => m.type).join(', ')})`);
       assert.equal(where.file, file);
-      assert.ok([lineOf(src, '# @while'), lineOf(src, '# @body')].includes(where.line), `line ${where.line}`);
+      assert.ok(['# @while', '# @body', '# @check', '# @print'].map((m) => lineOf(src, m)).includes(where.line), `line ${where.line}`);
     });
   });
 
