@@ -113,6 +113,13 @@ describe('watch(model): a PyTorch training loop watched', function () {
   });
 
   /** runPythonTrain as the runner calls it; resolves with the outcome and every progress report. */
+  // a test that fails mid-run leaves no Python process behind (it would keep mocha alive)
+  const live = new Set<ReturnType<typeof runPythonTrain>>();
+  afterEach(() => {
+    for (const r of live) r.cancel();
+    live.clear();
+  });
+
   function train(file: string, opts: Partial<TrainOptions> = {}, drive?: (p: TrainProgress, run: ReturnType<typeof runPythonTrain>) => void) {
     const reports: TrainProgress[] = [];
     const options: PythonRunOptions & TrainOptions = {
@@ -123,7 +130,11 @@ describe('watch(model): a PyTorch training loop watched', function () {
       },
     };
     const run = runPythonTrain(file, options);
-    return run.done.then((out) => ({ out, reports }));
+    live.add(run);
+    return run.done.then((out) => {
+      live.delete(run);
+      return { out, reports };
+    });
   }
 
   function ok(out: TrainOutcome): TrainResult {
