@@ -23,7 +23,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { findPython, type PythonInfo } from '../extension/runner/python';
+import { findPython, lines, type PythonInfo } from '../extension/runner/python';
 import { ModelRunner } from '../extension/runner/runner';
 import { benchArgs } from './args';
 
@@ -149,18 +149,6 @@ print(json.dumps({'times': times, 'own': own, 'ownLoopCpu': own_loop, 'threads':
                   'device': torch.cuda.get_device_name() if device == 'cuda' else 'cpu'}))
 `;
 
-function lines(stream: Readable, each: (line: string) => void): void {
-  let buffer = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    buffer += chunk;
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      each(buffer.slice(0, nl));
-      buffer = buffer.slice(nl + 1);
-    }
-  });
-}
 
 /** Runs python with the package on PYTHONPATH and BPL_FD=3; each message on fd 3 is timestamped as it arrives. */
 function runPython(python: PythonInfo, args: string[], cwd: string): Promise<{ stdout: string; stderr: string; code: number | null; messages: { type: string; at: number }[]; t0: number }> {

@@ -118,8 +118,8 @@ function residentMb(pid: number): number | null {
   }
 }
 
-/** Lines of a stream, as they come (a partial last line is held until its newline). */
-function lines(stream: Readable, each: (line: string) => void): void {
+/** Lines of a stream, as they come (a partial last line is held until its newline, and given at the end). */
+export function lines(stream: Readable, each: (line: string) => void): void {
   let buffer = '';
   stream.setEncoding('utf8');
   stream.on('data', (chunk: string) => {

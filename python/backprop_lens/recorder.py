@@ -28,6 +28,7 @@ from . import locate
 from .attrs import attrs_of, describe_index
 from .errors import EndOfTrace, TooLarge
 from .names import Namer
+from .patching import patch
 
 Tensor = torch.Tensor
 Parameter = torch.nn.Parameter
@@ -217,19 +218,7 @@ class Tracer:
 
     def _patch(self, owner, name, value):
         """Sets owner.name, to be put back exactly as it was (inherited or own) when tracing ends."""
-        missing = object()
-        before = owner.__dict__.get(name, missing)
-        setattr(owner, name, value)
-
-        def undo():
-            if before is missing:
-                try:
-                    delattr(owner, name)
-                except AttributeError:  # pragma: no cover
-                    pass
-            else:
-                setattr(owner, name, before)
-        self._restore.append(undo)
+        patch(owner, name, value, self._restore)
 
     def _install_patches(self):
         tracer = self

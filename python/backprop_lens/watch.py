@@ -47,6 +47,7 @@ import torch
 from . import layers as L
 from .protocol import Channel, encode, runner_fd
 from .stats import fetch
+from .patching import patch
 
 WATCH_VERSION = 1
 LOG_NAME = 'backprop-lens.jsonl'
@@ -96,24 +97,25 @@ class Controls:
             self.cond.notify_all()
 
     def checkpoint(self, before_wait):
-        """At the end of a step: raises StopTraining when asked to stop; while paused, waits (after
-        `before_wait()`, which sends what is pending) until resumed, stopped or given steps."""
+        """Between two steps: raises StopTraining when asked to stop; while paused, lets the next
+        step run if single steps were asked for (each step that starts uses one, whenever the
+        request came), else waits (after `before_wait()`, which sends what is pending) until
+        resumed, stopped or given steps."""
         if not (self.paused or self.stop):
             return
         with self.cond:
             if self.stop:
                 raise StopTraining()
-            if self.paused and self.allow > 0:
-                self.allow -= 1  # this step was one of those asked for
-                if self.allow > 0:
-                    return
             if not self.paused:
                 return
-            before_wait()
-            while self.paused and self.allow == 0 and not self.stop:
-                self.cond.wait()
-            if self.stop:
-                raise StopTraining()
+            if self.allow == 0:
+                before_wait()
+                while self.paused and self.allow == 0 and not self.stop:
+                    self.cond.wait()
+                if self.stop:
+                    raise StopTraining()
+            if self.paused and self.allow > 0:
+                self.allow -= 1  # the step about to start is one of those asked for
 
 
 class Session:
@@ -461,21 +463,7 @@ class Watcher:
 
     # -- patches --------------------------------------------------------------------------------
     def _patch(self, owner, name, value):
-        missing = object()
-        before = owner.__dict__.get(name, missing)
-        setattr(owner, name, value)
-
-        def undo():
-            if owner.__dict__.get(name, missing) is not value and not isinstance(owner, type):
-                return  # an instance's attribute replaced since: leave it
-            if before is missing:
-                try:
-                    delattr(owner, name)
-                except AttributeError:  # pragma: no cover
-                    pass
-            else:
-                setattr(owner, name, before)
-        self._undo.append(undo)
+        patch(owner, name, value, self._undo, keep_if_replaced=True)
 
     def _install(self):
         w = self

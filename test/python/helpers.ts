@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
+import { lines } from '../../extension/runner/python';
 import type { TorchTrace } from '../../engine/trace/torch-trace';
 import { findTorchPython } from '../oracle/torch';
 
@@ -44,21 +45,6 @@ function env(): NodeJS.ProcessEnv {
   return { ...process.env, PYTHONPATH: [PACKAGE_DIR, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter), PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' };
 }
 
-function lines(stream: Readable, each: (line: string) => void): void {
-  let buffer = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    buffer += chunk;
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      each(buffer.slice(0, nl));
-      buffer = buffer.slice(nl + 1);
-    }
-  });
-  stream.on('end', () => {
-    if (buffer) each(buffer);
-  });
-}
 
 export interface TraceHooks {
   /** Each message as it comes (with the process id, e.g. to signal it). */

@@ -313,6 +313,41 @@ print(json.dumps(out))
     assert.deepEqual(out.accum.outputs, [32, 4], "the first micro-batch's activations");
   });
 
+  it('single steps asked for while paused run exactly that many steps, whether the request comes before the script reaches its pause or while it waits there', async () => {
+    const script = `
+import json, threading, time
+from backprop_lens.watch import Controls, StopTraining
+
+def run(early):
+    c = Controls()
+    c.paused = True
+    if early:
+        c.handle({'type': 'step', 'count': 3})  # before the boundary after step 1
+    else:
+        threading.Timer(0.05, lambda: c.handle({'type': 'step', 'count': 3})).start()
+    waits = []
+    def before_wait():
+        waits.append(step)
+        if len(waits) == (1 if early else 2):
+            c.handle({'type': 'stop'})  # the next wait ends the run
+    step = 1
+    try:
+        while True:
+            c.checkpoint(before_wait)
+            step += 1
+    except StopTraining:
+        pass
+    return {'last': step, 'waits': waits}
+
+print(json.dumps({'early': run(True), 'waiting': run(False)}))
+`;
+    const { stdout } = await promisify(execFile)(python.executable, ['-c', script], { env: { ...process.env, PYTHONPATH: PACKAGE_DIR } });
+    const r = JSON.parse(stdout) as Record<string, { last: number; waits: number[] }>;
+    // steps 2, 3 and 4 run; the script waits after step 4 (and, when the request came later, after step 1 first)
+    assert.deepEqual(r.early, { last: 4, waits: [4] });
+    assert.deepEqual(r.waiting, { last: 4, waits: [1, 4] });
+  });
+
   it('pause, single steps and stop: a run started paused waits after its first step, runs exactly the steps asked for, and stops there', async () => {
     const seen: number[] = [];
     let asked = false;
