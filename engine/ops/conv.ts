@@ -11,7 +11,7 @@ import { ShapeError } from '../errors';
 import { shapeString } from '../shape';
 import { Tensor, tensor } from '../tensor';
 import { poolArgmaxProgram } from '../backends/webgpu/pool';
-import { pad, reshape, gather, permute } from './layout';
+import { pad, reshape, gather, permute, scatterAdd, slice } from './layout';
 import { add } from './elementwise';
 import { mean } from './composite';
 import { matmul } from './matmul';
@@ -159,6 +159,66 @@ export const conv1d: Composite<(x: Tensor, weight: Tensor, bias?: Tensor | null,
       stride: [1, one(options.stride, 'stride') ?? 1], dilation: [1, one(options.dilation, 'dilation') ?? 1], padding, groups: options.groups,
     });
     return reshape(y, [y.shape[0], y.shape[1], y.shape[3]]);
+  },
+);
+
+export interface ConvTranspose2dOptions {
+  stride?: IntPair;
+  /** Removes dilation·(k − 1) − padding … as PyTorch: the output is cropped by `padding` on each side. */
+  padding?: IntPair;
+  /** Extra rows and columns at the bottom and right (less than the stride or the dilation). */
+  outputPadding?: IntPair;
+  dilation?: IntPair;
+  groups?: number;
+}
+
+/**
+ * Transposed 2-D convolution (`F.conv_transpose2d`, the gradient of conv2d with respect to its
+ * input): x [N, C_in, H, W], weight [C_in, C_out/groups, kh, kw] → [N, C_out, OH, OW] with
+ * OH = (H − 1)·stride − 2·padding + dilation·(kh − 1) + outputPadding + 1. Written as a convolution:
+ * the input spread out by the stride (zeros between its pixels), padded by dilation·(k − 1), then
+ * convolved with the kernel flipped and its channel axes swapped; `padding` crops the result.
+ */
+export const convTranspose2d: Composite<(x: Tensor, weight: Tensor, bias?: Tensor | null, options?: ConvTranspose2dOptions) => Tensor, false> = defineComposite(
+  'convTranspose2d',
+  (x: Tensor, weight: Tensor, bias: Tensor | null = null, options: ConvTranspose2dOptions = {}) => {
+    const op = 'convTranspose2d';
+    const [n, c, h, w] = spatial(x, op, 'the input');
+    if (!(weight instanceof Tensor) || weight.rank !== 4) throw new ShapeError(`${op}: weight must be 4-D [in, out/groups, kh, kw], got ${weight instanceof Tensor ? shapeString(weight.shape) : typeof weight}`);
+    const [ci, og, kh, kw] = weight.shape;
+    const groups = options.groups ?? 1;
+    if (!Number.isInteger(groups) || groups < 1 || c % groups !== 0) throw new ShapeError(`${op}: groups = ${groups} must divide the ${c} input channels`);
+    if (ci !== c) throw new ShapeError(`${op}: the input ${shapeString(x.shape)} has ${c} channels, but the weight ${shapeString(weight.shape)} expects ${ci}`);
+    const o = og * groups;
+    if (bias !== null && bias !== undefined && (!(bias instanceof Tensor) || bias.rank !== 1 || bias.shape[0] !== o)) {
+      throw new ShapeError(`${op}: bias must be 1-D [${o}], got ${bias instanceof Tensor ? shapeString(bias.shape) : typeof bias}`);
+    }
+    const [sh, sw] = pair(options.stride ?? 1, op, 'stride', 1);
+    const [ph, pw] = pair(options.padding ?? 0, op, 'padding', 0);
+    const [oph, opw] = pair(options.outputPadding ?? 0, op, 'outputPadding', 0);
+    const [dh, dw] = pair(options.dilation ?? 1, op, 'dilation', 1);
+    if (oph >= Math.max(sh, dh) || opw >= Math.max(sw, dw)) throw new ShapeError(`${op}: outputPadding ${oph}×${opw} must be smaller than the stride or the dilation (as in PyTorch)`);
+    const oh = (h - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1;
+    const ow = (w - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1;
+    if (oh < 1 || ow < 1) throw new ShapeError(`${op}: padding ${ph}×${pw} leaves no output (${oh}×${ow}) for the input ${shapeString(x.shape)}`);
+    // the input spread out: pixel (i, j) at (i·sh, j·sw) of a (H − 1)·sh + 1 by (W − 1)·sw + 1 plane
+    const hs = (h - 1) * sh + 1, ws = (w - 1) * sw + 1;
+    let spread = x;
+    if (sh > 1 || sw > 1) {
+      const at = new Int32Array(h * w);
+      for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) at[i * w + j] = i * sh * ws + j * sw;
+      spread = reshape(scatterAdd(reshape(x, [n, c, h * w]), tensor(at, { dtype: 'int32' }), 2, [n, c, hs * ws]), [n, c, hs, ws]);
+    }
+    // zeros around it: dilation·(k − 1) on each side (the crop by padding comes after), output padding below and right
+    const [eh, ew] = [dh * (kh - 1), dw * (kw - 1)];
+    const padded = pad(spread, [0, 0, eh, ew], [0, 0, eh + oph, ew + opw]);
+    // the kernel flipped, its channel axes swapped within each group: [out, in/groups, kh, kw]
+    const cg = c / groups;
+    const swapped = reshape(permute(reshape(weight, [groups, cg, og, kh, kw]), [0, 2, 1, 3, 4]), [o, cg, kh, kw]);
+    const rev = (k: number) => Array.from({ length: k }, (_, i) => k - 1 - i);
+    const flipped = gather(gather(swapped, rev(kh), 2), rev(kw), 3);
+    const full = conv2d(padded, flipped, bias, { dilation: [dh, dw], groups });
+    return ph || pw ? slice(full, [0, 0, ph, pw], [n, o, ph + oh, pw + ow]) : full;
   },
 );
 

@@ -77,7 +77,7 @@ export const embedding: Composite<(indices: Tensor | readonly number[], weight: 
 export interface AttentionOptions {
   /** Added to the scores before the softmax (−∞ where a query must not look), broadcast to [..., Lq, Lk]. */
   mask?: Tensor | null;
-  /** Each query looks only at keys at or before its position. */
+  /** Each query looks only at keys at or before its position (the later ones get the dtype's most negative number: weight 0). */
   causal?: boolean;
   /** The scores' scale (default 1/√d). */
   scale?: number;
@@ -99,9 +99,12 @@ export const scaledDotProductAttention: Composite<(q: Tensor, k: Tensor, v: Tens
     let scores = mul(matmul(q, transpose(k, -2, -1)), options.scale ?? 1 / Math.sqrt(d));
     const lq = q.shape[q.rank - 2], lk = k.shape[k.rank - 2];
     if (options.causal) {
+      // the most negative finite number of the dtype, not −∞: the softmax gives those keys exactly
+      // 0 (and 0 gradient), as PyTorch's −∞ mask does, and the graph holds no infinity to report
+      const lowest = scores.dtype === 'float64' ? -Number.MAX_VALUE : -3.4028234663852886e38;
       const m = new Float64Array(lq * lk);
-      for (let i = 0; i < lq; i++) for (let j = 0; j < lk; j++) m[i * lk + j] = j > i ? -Infinity : 0;
-      scores = add(scores, tensor(m, { shape: [lq, lk], dtype: scores.dtype }).named('causalMask'));
+      for (let i = 0; i < lq; i++) for (let j = 0; j < lk; j++) m[i * lk + j] = j > i ? lowest : 0;
+      scores = add(scores, tensor(m, { shape: [lq, lk], dtype: scores.dtype }));
     }
     if (options.mask) scores = add(scores, options.mask);
     return matmul(softmax(scores, -1), v);

@@ -227,7 +227,13 @@ function binaryDef(spec: BinarySpec): OpDef {
     nondifferentiable: spec.grad === null,
     shape: ([a, b]) => broadcastShapes(a.shape, b.shape, name),
     dtype: (inputs) => (spec.float ? floatOf(resultDType(inputs)) : resultDType(inputs)),
-    forward: ([a, b], _attrs, outShape, dtype) => binaryKernel(a.data, a.shape, b.data, b.shape, outShape, fn, dtype),
+    forward: ([a, b], _attrs, outShape, dtype) => {
+      // PyTorch computes in the operands' common dtype: a 0-d float64 beside a float32 tensor is
+      // rounded to float32 first (a comparison with it can flip otherwise)
+      const common = resultDType([a, b]);
+      const at = (t: Tensor) => (common === 'float32' && t.dtype === 'float64' ? Float32Array.from(t.data) : t.data);
+      return binaryKernel(at(a), a.shape, at(b), b.shape, outShape, fn, dtype);
+    },
     pointwise: fn,
     localGrads: spec.grad ?? undefined,
     gpu: (rt, [a, b], _attrs, out) => rt.run(binaryProgram(name, wgsl, spec.nanSticky ?? false, a.shape, b.shape, [a.dtype, b.dtype], out, rt.limits), [a, b], out),

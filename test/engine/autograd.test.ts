@@ -49,6 +49,14 @@ describe('worked examples', () => {
     assert.equal(scalar(2).mul(tensor([1, 2])).dtype, 'float32');
     assert.equal(tensor([1, 2], { dtype: 'float64' }).mul(tensor(2)).dtype, 'float64');
     assert.equal(tensor([1, 2], { dtype: 'int32' }).mul(scalar(0.5)).dtype, 'float64', 'a float 0-d does widen int32');
+    // and it is computed in that common dtype: the 0-d float64 is rounded to float32 first, as in
+    // PyTorch (a comparison with a float32 copy of itself is false; a sum rounds once, not twice)
+    const v = Math.log1p(-0.387);
+    const copy = tensor([Math.fround(v), Math.fround(v)]);
+    assert.deepEqual(Array.from(scalar(v).gt(copy).data), [0, 0]);
+    assert.deepEqual(Array.from(scalar(v).eq(copy).data), [1, 1]);
+    const third = 1 / 3, big = Math.fround(1 + 2 ** -23);
+    assert.equal(scalar(third).add(tensor([big])).data[0], Math.fround(Math.fround(third) + big));
   });
 
   it('a sigmoid neuron: ∂σ(w·x + b)/∂w = σ(1−σ)·x', () => {

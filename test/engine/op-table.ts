@@ -336,6 +336,20 @@ export const OP_ROWS: OpRow[] = [
       return { params: [x, w, b], run: () => F.conv2d(x, w, b, opts) };
     },
   })),
+  ...([
+    ['stride 2, padding 1, output padding 1', { stride: 2, padding: 1, outputPadding: 1 }],
+    ['two groups, dilation 2, stride 3×1', { groups: 2, dilation: [2, 1] as [number, number], stride: [3, 1] as [number, number] }],
+  ] as const).map(([title, o]): OpRow => ({
+    op: 'convTranspose2d',
+    title,
+    build: (rng) => {
+      const g = 'groups' in o ? o.groups : 1;
+      const x = p64(anyReal(rng, 2 * 2 * 3 * 4), [2, 2, 3, 4], 'x');
+      const w = p64(anyReal(rng, 2 * 3 * 2 * 3), [2, 3, 2, 3], 'W');
+      const b = p64(anyReal(rng, 3 * g), [3 * g], 'b');
+      return { params: [x, w, b], run: () => F.convTranspose2d(x, w, b, o) };
+    },
+  })),
   {
     op: 'conv1d',
     build: (rng) => {

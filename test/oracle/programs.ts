@@ -252,8 +252,9 @@ function convGen(ctx: Ctx, dims: 1 | 2): Stmt | null {
   const name = dims === 2 ? 'conv2d' : 'conv1d';
   return {
     val: derive(ctx, [n, o, ...out], b ? [x, wv, b] : [x, wv], bound),
-    ts: `${name}(${x.name}, ${wv.name}, ${b ? b.name : 'null'}, { stride: ${one(stride)}, padding: ${tsPad}, dilation: ${one(dilation)}, groups: ${g} })`,
-    py: `F.${name}(${x.name}, ${wv.name}, ${b ? b.name : 'None'}, stride=${onePy(stride)}, padding=${pyPad}, dilation=${onePy(dilation)}, groups=${g})`,
+    // the input in the weight's dtype on both sides (PyTorch's convolutions do not promote)
+    ts: `${name}(${x.name}.to('${x.dtype}'), ${wv.name}, ${b ? b.name : 'null'}, { stride: ${one(stride)}, padding: ${tsPad}, dilation: ${one(dilation)}, groups: ${g} })`,
+    py: `F.${name}(${x.name}.to(torch.${x.dtype}), ${wv.name}, ${b ? b.name : 'None'}, stride=${onePy(stride)}, padding=${pyPad}, dilation=${onePy(dilation)}, groups=${g})`,
     inputs: [x.name, wv.name, ...(b ? [b.name] : [])], ops: dims === 2 ? ['conv2d', 'gather', 'matmul'] : ['conv1d', 'conv2d', 'gather', 'matmul'],
   };
 }
@@ -514,6 +515,28 @@ export const GENERATORS: Record<string, Gen> = {
   },
   conv2d: (ctx) => convGen(ctx, 2),
   conv1d: (ctx) => convGen(ctx, 1),
+  convTranspose2d: (ctx) => {
+    const rng = ctx.rng;
+    const groups = pick(rng, [1, 1, 2]);
+    const x = spatialInput(ctx, 2, groups);
+    const [n, c, h, w] = x.shape;
+    const og = 1 + rng.int(2);
+    const k = [1 + rng.int(3), 1 + rng.int(3)];
+    const stride = [pick(rng, [1, 2, 3]), pick(rng, [1, 2])];
+    const dilation = [pick(rng, [1, 1, 2]), 1];
+    const padding = [rng.int(2), rng.int(2)];
+    const outputPadding = stride.map((s, i) => (rng.uniform() < 0.3 ? rng.int(Math.max(s, dilation[i])) : 0));
+    const out = [0, 1].map((i) => ([h, w][i] - 1) * stride[i] - 2 * padding[i] + dilation[i] * (k[i] - 1) + outputPadding[i] + 1);
+    if (out.some((d) => d < 1)) return null;
+    const wv = newLeafVal(ctx, [c, og, ...k], { dtype: x.dtype });
+    const b = rng.uniform() < 0.5 ? newLeafVal(ctx, [og * groups], { dtype: x.dtype }) : null;
+    return {
+      val: derive(ctx, [n, og * groups, ...out], b ? [x, wv, b] : [x, wv], x.bound * wv.bound * c * k[0] * k[1] + (b ? b.bound : 0)),
+      ts: `convTranspose2d(${x.name}.to('${x.dtype}'), ${wv.name}, ${b ? b.name : 'null'}, { stride: ${jsArr(stride)}, padding: ${jsArr(padding)}, outputPadding: ${jsArr(outputPadding)}, dilation: ${jsArr(dilation)}, groups: ${groups} })`,
+      py: `F.conv_transpose2d(${x.name}.to(torch.${x.dtype}), ${wv.name}, ${b ? b.name : 'None'}, stride=${pyTuple(stride)}, padding=${pyTuple(padding)}, output_padding=${pyTuple(outputPadding)}, dilation=${pyTuple(dilation)}, groups=${groups})`,
+      inputs: [x.name, wv.name, ...(b ? [b.name] : [])], ops: ['convTranspose2d', 'conv2d', 'scatterAdd', 'gather'],
+    };
+  },
   maxPool2d: (ctx) => poolGen(ctx, 'max'),
   avgPool2d: (ctx) => poolGen(ctx, 'avg'),
   adaptiveAvgPool2d: (ctx) => {
@@ -749,7 +772,7 @@ export function generate(id: string, opts: GenerateOptions): Program {
   return { id, stmts, out: out.name, secondOrder: second };
 }
 
-const TS_IMPORTS = 'param, scalar, tensor, where, clamp, linear, concat, pad, scatterAdd, sumTo, losses, conv2d, conv1d, maxPool2d, avgPool2d, adaptiveAvgPool2d, layerNorm, groupNorm, embedding, scaledDotProductAttention';
+const TS_IMPORTS = 'param, scalar, tensor, where, clamp, linear, concat, pad, scatterAdd, sumTo, losses, conv2d, conv1d, maxPool2d, avgPool2d, adaptiveAvgPool2d, layerNorm, groupNorm, embedding, scaledDotProductAttention, convTranspose2d';
 
 /** The program as a Backprop Lens model file: every value named, the output exported. */
 export function toTypeScript(p: Program): string {

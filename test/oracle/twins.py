@@ -199,7 +199,7 @@ def char_attention(g):
     mixed = F.linear(attended, g.leaf('model.attention.outProjWeight'), g.leaf('model.attention.outProjBias'))
     last = mixed[:, -1, :]
     logits = linear(last, g, 'model.head')
-    return F.cross_entropy(logits, y), {'ids': ids, 'positions': positions, 'causalMask': mask, 'h': h, 'mixed': mixed, 'last': last}
+    return F.cross_entropy(logits, y), {'ids': ids, 'positions': positions, 'h': h, 'mixed': mixed, 'last': last}
 
 
 def x_sin_x_squared(g):

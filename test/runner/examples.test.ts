@@ -92,7 +92,7 @@ describe('examples/', function () {
     });
   }
 
-  it("14: f(x) = x·sin(x²) + 1 at x = −2: the lecture's f′(−2) ≈ −5.99 as the sum of its two paths", async () => {
+  it("14: f(x) = x·sin(x²) + 1 at x = −2: the lecture's f′(−2) ≈ −5.99 as the sum of its three contributions", async () => {
     const s = await snap('14-x-sin-x-squared.ts');
     const x = -2;
     const slope = Math.sin(x * x) + 2 * x * x * Math.cos(x * x);
