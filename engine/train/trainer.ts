@@ -164,7 +164,6 @@ export class Trainer {
       throw new Error(`train: schedule must be one of ${schedules.SCHEDULE_PRESETS.join(', ')}, got ${JSON.stringify(schedule)}`);
     }
     this.schedule = typeof schedule === 'string' ? schedules.preset(schedule, this.totalSteps, this.optimizer.baseLr) : schedule ?? spec.schedule ?? schedules.constant();
-
   }
 
   get stepsTaken(): number {
