@@ -482,6 +482,11 @@ describe('webview: graph panel in Chromium', function () {
         runId++;
         for (const [theme, p] of Object.entries(pages)) {
           await p.showSnapshot(r.snapshot, runId, f);
+          // a large graph opens with its groups (conv2d, attention…) collapsed: expand them, so that every node is checked
+          if ((await p.page.getAttribute('[data-testid="collapse-all"]', 'data-state')) === 'collapsed') {
+            await p.page.click('[data-testid="collapse-all"]');
+            await p.page.waitForFunction((n: number) => document.querySelectorAll('g.node').length === n, r.snapshot.nodes.length);
+          }
           await assertReadable(p, r.snapshot.nodes.length);
           const shown = await nodes(p);
           for (const n of r.snapshot.nodes.filter((x) => x.name)) assert.ok(shown.some((s) => s.name === n.name), `${f}: ${n.name} shown`);
