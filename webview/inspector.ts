@@ -170,7 +170,8 @@ export class Inspector {
         ...(stats.nan || stats.inf ? [['NaN / Inf', `${stats.nan} / ${stats.inf}`] as [string, string]] : []),
       ], 'stats'));
     }
-    if (data && n.shape.length >= 2 && data.length > 1) sec.append(heatmap(data, n.shape, which));
+    if (data && n.shape.length === 4 && data.length > 1) sec.append(imageGrid(data, n.shape, which, n.leaf === 'param'));
+    else if (data && n.shape.length >= 2 && data.length > 1) sec.append(heatmap(data, n.shape, which));
     if (data && data.length <= TABLE_MAX) {
       const scroll = el('div', { class: 'table-scroll' });
       scroll.append(valueTable(data, n.shape, which));
@@ -258,6 +259,52 @@ function heatmap(data: Float64Array, shape: readonly number[], which: TensorWhic
     .attr('class', (d) => `cell ${Number.isFinite(d.v) ? signClass(d.v) : 'nonfinite'}`)
     .attr('fill-opacity', (d) => (Number.isFinite(d.v) ? (max > 0 ? 0.15 + 0.85 * (Math.abs(d.v) / max) : 0.15) : 1))
     .append('title').text((d) => `[${d.r}, ${d.c}] = ${fmt(d.v)}`);
+  return wrap;
+}
+
+/** Tiles of an image grid: at most this many, each at most this many pixels a side. */
+const GRID_TILES = 128;
+const GRID_TILE = 64;
+
+/**
+ * A 4-D tensor as images, one tile per channel, on one colour scale (sign colour, opacity by |x|
+ * against the largest in the tensor, as the heatmap): a conv weight [out, in, kh, kw] as a grid of
+ * filters (a row per output channel, a column per input channel); activations or their gradients
+ * [N, C, H, W] as the C channels of the first example. Each tile's title names it; each pixel's
+ * title gives its index and value.
+ */
+function imageGrid(data: Float64Array, shape: readonly number[], which: TensorWhich, weight: boolean): HTMLElement {
+  const [a, b, h, w] = shape;
+  const tiles: { label: string; offset: number }[] = [];
+  if (weight) {
+    for (let o = 0; o < a && tiles.length < GRID_TILES; o++) for (let i = 0; i < b && tiles.length < GRID_TILES; i++) tiles.push({ label: `filter ${o}, input channel ${i}`, offset: (o * b + i) * h * w });
+  } else {
+    for (let c = 0; c < b && tiles.length < GRID_TILES; c++) tiles.push({ label: `example 0, channel ${c}`, offset: c * h * w });
+  }
+  let max = 0;
+  for (const t of tiles) for (let k = 0; k < h * w; k++) {
+    const v = data[t.offset + k];
+    if (Number.isFinite(v)) max = Math.max(max, Math.abs(v));
+  }
+  const cell = Math.max(2, Math.min(10, Math.floor(GRID_TILE / Math.max(h, w))));
+  const wrap = el('div', { class: `image-grid image-grid-${which}`, 'data-testid': `image-grid-${which}` });
+  wrap.style.setProperty('--grid-cols', String(weight ? Math.min(b, 16) : Math.min(b, 8)));
+  const shown = weight ? `${a} filters × ${b} input channels` : `the ${b} channels of example 0 of ${a}`;
+  const total = weight ? a * b : b;
+  wrap.append(el('div', { class: 'hint' }, `${which === 'grad' ? 'Gradient' : 'Values'} as images: ${shown}${tiles.length < total ? ` (the first ${tiles.length})` : ''}, one colour scale (largest |x| ${fmt(max)}).`));
+  const grid = el('div', { class: 'tiles' });
+  for (const t of tiles) {
+    const svg = d3.select(grid).append('svg').attr('class', 'tile').attr('width', w * cell).attr('height', h * cell)
+      .attr('role', 'img').attr('aria-label', t.label);
+    svg.append('title').text(t.label);
+    const cells = Array.from({ length: h * w }, (_, k) => ({ v: data[t.offset + k], r: Math.floor(k / w), c: k % w }));
+    svg.selectAll('rect').data(cells).join('rect')
+      .attr('x', (d) => d.c * cell).attr('y', (d) => d.r * cell).attr('width', cell).attr('height', cell)
+      .attr('class', (d) => `cell ${Number.isFinite(d.v) ? signClass(d.v) : 'nonfinite'}`)
+      .attr('fill-opacity', (d) => (Number.isFinite(d.v) ? (max > 0 ? 0.08 + 0.92 * (Math.abs(d.v) / max) : 0.08) : 1))
+      .append('title').text((d) => `${t.label} [${d.r}, ${d.c}] = ${fmt(d.v)}`);
+  }
+  wrap.append(grid);
   return wrap;
 }
 

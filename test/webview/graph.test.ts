@@ -16,6 +16,12 @@ import { ROOT, applyTheme, lineOf, screenshotPath, traceModels, usePanels, type 
 declare const document: any;
 
 const MODELS = {
+  cnn: `import { nn, randn, losses } from 'backprop-lens';
+const conv = nn.conv2d(2, 3, 3, { padding: 1, seed: 1 }).named('conv');
+const x = randn([2, 2, 5, 4], { seed: 2 });
+const fmap = conv.forward(x).relu();
+export default losses.mse(fmap, randn([2, 3, 5, 4], { seed: 3 }));
+`,
   addmul: `import { scalar } from 'backprop-lens';
 const x = scalar(-2);
 const y = scalar(5);
@@ -766,6 +772,39 @@ describe('webview: graph panel in Chromium', function () {
     await p.page.waitForFunction(() => (globalThis as any).__posted.some((x: any) => x.type === 'exported' && x.requestId === 3));
     const svg = (await lastOf(p, 'exported'))!.data;
     assert.ok(!svg.includes('mm-') && !svg.includes('minimap'), 'the exported SVG has no minimap');
+  });
+
+  it('draws a 4-D tensor as images, one tile per channel: a conv weight as filters × input channels, a feature map as the channels of the first example, values and gradients on one scale', async () => {
+    const p = await panel({ theme: 'dark' });
+    const s = snap('cnn');
+    await p.showSnapshot(s, 1);
+    const select = async (id: number) => {
+      const g = p.page.locator(`g.node[data-id="${id}"]`).first();
+      await g.focus();
+      await g.press('Enter');
+    };
+    // expanded, so the conv group's weight is drawn
+    if ((await p.page.getAttribute('[data-testid="collapse-all"]', 'data-state')) === 'collapsed') await p.page.click('[data-testid="collapse-all"]');
+    const w = s.nodes.find((n) => n.leaf === 'param' && n.shape.length === 4)!;
+    assert.deepEqual(w.shape, [3, 2, 3, 3]);
+    await select(w.id);
+    await p.page.waitForSelector('[data-testid="image-grid-value"]');
+    const tiles = (which: string) => p.page.$$eval(`[data-testid="image-grid-${which}"] svg.tile`, (ts: any[]) => ts.map((t) => ({ label: t.getAttribute('aria-label'), cells: t.querySelectorAll('rect.cell').length })));
+    const wt = await tiles('value');
+    assert.equal(wt.length, 6, '3 filters × 2 input channels');
+    assert.deepEqual(wt[0], { label: 'filter 0, input channel 0', cells: 9 });
+    assert.equal((await tiles('grad')).length, 6, 'the gradient as images too');
+    assert.equal(await p.page.$('[data-testid="heatmap-value"]'), null, 'images instead of the stacked heatmap');
+    // a pixel's title is its value, on the tensor's own scale
+    const title = await p.page.$eval('[data-testid="image-grid-value"] svg.tile rect.cell title', (t: any) => t.textContent);
+    assert.equal(title, `filter 0, input channel 0 [0, 0] = ${formatNumber(w.value![0])}`);
+    // the feature map after the ReLU: the 3 channels of example 0, 5 × 4 pixels each
+    const fmap = s.nodes.find((n) => n.name === 'fmap')!;
+    await select(fmap.id);
+    await p.page.waitForSelector('[data-testid="image-grid-value"] svg.tile[aria-label="example 0, channel 2"]');
+    const ft = await tiles('value');
+    assert.deepEqual(ft.map((t) => t.cells), [20, 20, 20]);
+    await p.page.screenshot({ path: screenshotPath('inspector-image-grid-dark') });
   });
 
   it('loads a tensor above maxElements on demand: the fetch button asks the host, its answer fills the inspector', async () => {
