@@ -2,7 +2,10 @@
  * Engine benchmark: this engine vs TensorFlow.js (tfjs-backend-cpu and tfjs-backend-wasm) on
  *   (a) one SGD training step of a 784-256-256-10 ReLU MLP, batch 128, float32, softmax cross-entropy;
  *   (b) a 512×512 float32 matmul, in GFLOP/s (2·512³ flops per multiply);
- *   (c) one step of micrograd's scalar-mode 2-16-16-1 MLP on 100 make-moons points (engine only).
+ *   (c) one step of micrograd's scalar-mode 2-16-16-1 MLP on 100 make-moons points (engine only);
+ *   (d) a conv2d layer (x [16, 16, 12, 12], a 3×3 kernel to 16 channels, padding 1), the case of the
+ *       CNN issue, against tfjs (NHWC): the forward pass, and forward + backward (the loss Σ y·r for a
+ *       fixed r; tfjs-wasm has no kernel for a convolution's filter gradient, so it has the forward only).
  *
  *   npx tsx bench/engine.ts            readable table
  *   npx tsx bench/engine.ts --json     same, and the last stdout line is one JSON object
@@ -19,7 +22,7 @@ import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { benchArgs } from './args';
 import { microgradRunner, scalarMlpWeights } from './micrograd';
-import { Rng, Tensor, add, linear, losses, matmul, mul, noGrad, param, relu, scalar, sub, tensor } from '../engine';
+import { Rng, Tensor, add, conv2d, linear, losses, matmul, mul, noGrad, param, relu, scalar, sub, tensor } from '../engine';
 
 // ---------------------------------------------------------------------------------------------
 // options and helpers
@@ -290,6 +293,30 @@ function matmulProbe(a: Float32Array, b: Float32Array): [number, number][] {
 }
 
 // ---------------------------------------------------------------------------------------------
+// (d) conv2d forward + backward
+
+const CONV = { n: 16, c: 16, h: 12, w: 12, o: 16, k: 3 };
+
+function convData(seed: number): { x: Float32Array; w: Float32Array; r: Float32Array } {
+  const rng = new Rng(seed);
+  const fill = (n: number) => Float32Array.from({ length: n }, () => rng.uniform() * 2 - 1);
+  const { n, c, h, w, o, k } = CONV;
+  return { x: fill(n * c * h * w), w: fill(o * c * k * k), r: fill(n * o * h * w) };
+}
+
+/** NCHW [a, b, c, d] → NHWC (and OIHW → HWIO with the same permutation of a weight's axes 0,1 → 2,3). */
+function toNHWC(v: Float32Array, [a, b, c, d]: number[]): Float32Array {
+  const out = new Float32Array(v.length);
+  for (let i = 0; i < a; i++) for (let j = 0; j < b; j++) for (let y = 0; y < c; y++) for (let z = 0; z < d; z++) out[((i * c + y) * d + z) * b + j] = v[((i * b + j) * c + y) * d + z];
+  return out;
+}
+function toHWIO(v: Float32Array, [o, i, kh, kw]: number[]): Float32Array {
+  const out = new Float32Array(v.length);
+  for (let a = 0; a < o; a++) for (let b = 0; b < i; b++) for (let y = 0; y < kh; y++) for (let z = 0; z < kw; z++) out[((y * kw + z) * i + b) * o + a] = v[((a * i + b) * kh + y) * kw + z];
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
 // (c) micrograd's scalar MLP 2-16-16-1 on make-moons
 
 const MOONS = 100;
@@ -399,6 +426,21 @@ async function main(): Promise<void> {
     eProd = noGrad(() => matmul(eA, eB));
   });
   const eMmErr = Math.max(...mmProbe.map(([k, v]) => relDiff(eProd!.data[k], v)));
+  // (d) conv2d: forward and backward; the weight's gradient is the check
+  const cd = convData(5);
+  const { n: cn, c: cc, h: ch, w: cw, o: co, k: ck } = CONV;
+  const eX = param(tensor(cd.x, { shape: [cn, cc, ch, cw] }));
+  const eW = param(tensor(cd.w, { shape: [co, cc, ck, ck] }));
+  const eR = tensor(cd.r, { shape: [cn, co, ch, cw] });
+  const eConvT = timeIt(() => {
+    eX.grad = null;
+    eW.grad = null;
+    conv2d(eX, eW, null, { padding: 1 }).mul(eR).sum().backward();
+  });
+  const eConvGradW = toHWIO(Float32Array.from(eW.grad!.data), [co, cc, ck, ck]);
+  const eConvFwdT = timeIt(() => {
+    noGrad(() => conv2d(eX, eW, null, { padding: 1 }));
+  });
 
   // ---- tfjs backends
   interface TfResult {
@@ -406,6 +448,10 @@ async function main(): Promise<void> {
     mlp: Timing;
     mm: Timing;
     mmErr: number;
+    conv: Timing;
+    convFwd: Timing;
+    convGradW: Float32Array;
+    convNote: string;
     leaked: number;
     info: string;
   }
@@ -442,7 +488,34 @@ async function main(): Promise<void> {
       a.dispose();
       b.dispose();
       const mmErr = Math.max(...mmProbe.map(([k, v]) => relDiff(last![k], v)));
-      return { check, mlp, mm: mmT, mmErr, leaked, info };
+      // (d) conv2d in tfjs's layout: NHWC input, HWIO filter; forward, then forward + backward where the backend has the kernels
+      const x = tf.tensor4d(toNHWC(cd.x, [cn, cc, ch, cw]), [cn, ch, cw, cc]);
+      const f = tf.tensor4d(toHWIO(cd.w, [co, cc, ck, ck]), [ck, ck, cc, co]);
+      const r = tf.tensor4d(toNHWC(cd.r, [cn, co, ch, cw]), [cn, ch, cw, co]);
+      const convFwd = timeIt(() => {
+        const y = tf.conv2d(x, f, 1, 'same');
+        y.dataSync();
+        y.dispose();
+      });
+      const grads = tf.grads((xx: tf.Tensor, ff: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(xx as tf.Tensor4D, ff as tf.Tensor4D, 1, 'same'), r)));
+      let gw: Float32Array = new Float32Array(eConvGradW.length).fill(NaN);
+      let conv: Timing = { median: NaN, min: NaN, iters: 0, totalMs: 0, start: NaN, end: NaN };
+      let convNote = '';
+      try {
+        conv = timeIt(() => {
+          const [gx, gf] = grads([x, f]);
+          gw = gf.dataSync() as Float32Array;
+          gx.dataSync();
+          gx.dispose();
+          gf.dispose();
+        });
+      } catch (err) {
+        convNote = err instanceof Error ? err.message : String(err);
+      }
+      x.dispose();
+      f.dispose();
+      r.dispose();
+      return { check, mlp, mm: mmT, mmErr, conv, convFwd, convGradW: gw, convNote, leaked, info };
     });
   };
   const cpu = await runTf('cpu');
@@ -455,7 +528,7 @@ async function main(): Promise<void> {
     // keep the rest of the report (and the JSON, with null for wasm) if the wasm backend cannot start here
     const none: Timing = { median: NaN, min: NaN, iters: 0, totalMs: 0, start: NaN, end: NaN };
     const reason = err instanceof Error ? err.message : typeof err === 'object' && err && 'message' in err ? String((err as { message: unknown }).message) : String(err);
-    wasm = { check: { loss: NaN, delta: eCheck.delta.map((d) => new Float32Array(d.length).fill(NaN)) }, mlp: none, mm: none, mmErr: NaN, leaked: 0, info: `wasm unavailable (${reason})` };
+    wasm = { check: { loss: NaN, delta: eCheck.delta.map((d) => new Float32Array(d.length).fill(NaN)) }, mlp: none, mm: none, mmErr: NaN, conv: none, convFwd: none, convGradW: new Float32Array(eConvGradW.length).fill(NaN), convNote: reason, leaked: 0, info: `wasm unavailable (${reason})` };
   }
 
   // ---- (c) scalar MLP
@@ -513,6 +586,18 @@ async function main(): Promise<void> {
   say(`  training sanity: loss ${first.loss.toFixed(4)} (acc ${(first.acc * 100).toFixed(0)}%) at step 1 → ${lastSc.loss.toFixed(4)} (acc ${(lastSc.acc * 100).toFixed(0)}%) after ${scT.iters + WARMUP + 3} steps`);
 
   say('');
+  say(`(d) conv2d, x [${cn}, ${cc}, ${ch}, ${cw}], ${ck}×${ck} kernel to ${co} channels, padding 1, float32 — ms, lower is better`);
+  say('  forward');
+  row('engine', eConvFwdT, `${fmt(eConvFwdT.median)} ms`);
+  row('tfjs-cpu', cpu.convFwd, `${fmt(cpu.convFwd.median)} ms`, ratioText(cpu.convFwd.median / eConvFwdT.median, 'tfjs-cpu'));
+  row('tfjs-wasm', wasm.convFwd, `${fmt(wasm.convFwd.median)} ms`, ratioText(wasm.convFwd.median / eConvFwdT.median, 'tfjs-wasm'));
+  say('  forward + backward');
+  row('engine', eConvT, `${fmt(eConvT.median)} ms`);
+  row('tfjs-cpu', cpu.conv, `${fmt(cpu.conv.median)} ms`, cpu.convNote || ratioText(cpu.conv.median / eConvT.median, 'tfjs-cpu'));
+  row('tfjs-wasm', wasm.conv, `${fmt(wasm.conv.median)} ms`, wasm.convNote || ratioText(wasm.conv.median / eConvT.median, 'tfjs-wasm'));
+  say(`  check, the weight's gradient (‖g_engine − g_tfjs‖/‖g‖): vs tfjs-cpu ${sci(relL2([eConvGradW], [cpu.convGradW]))}, vs tfjs-wasm ${sci(relL2([eConvGradW], [wasm.convGradW]))}`);
+
+  say('');
   say(`tfjs backends: ${cpu.info}, ${wasm.info}; wasm binaries from ${wasmDir}`);
   if (suppressed.length) say(`tfjs console messages suppressed: ${suppressed.length} (first: ${JSON.stringify(suppressed[0].slice(0, 100))})`);
   const wallS = (performance.now() - wallStart) / 1000;
@@ -523,6 +608,8 @@ async function main(): Promise<void> {
       mlpStep: { engine: eMlpT.median, tfjsCpu: cpu.mlp.median, tfjsWasm: wasm.mlp.median },
       matmul512: { engine: eG, tfjsCpu: cG, tfjsWasm: wG },
       scalarMlpStep: { engine: scT.median, micrograd: mgT.median },
+      conv2dForward: { engine: eConvFwdT.median, tfjsCpu: cpu.convFwd.median, tfjsWasm: wasm.convFwd.median },
+      conv2dStep: { engine: eConvT.median, tfjsCpu: cpu.conv.median, tfjsWasm: wasm.conv.median },
       meta: {
         node: process.version,
         cpu: cpuModel,
@@ -532,7 +619,7 @@ async function main(): Promise<void> {
         minMs: MIN_MS,
         warmup: WARMUP,
         iters: { mlp: [eMlpT.iters, cpu.mlp.iters, wasm.mlp.iters], matmul: [eMmT.iters, cpu.mm.iters, wasm.mm.iters], scalar: [scT.iters, mgT.iters] },
-        check: { scalarLossRelDiffMicrograd: relDiff(first.loss, mgCheck), lossEngine: eCheck.loss, lossTfjsCpu: cpu.check.loss, lossRelDiffCpu: lossDiffCpu, lossRelDiffWasm: lossDiffWasm, updateRelDiffCpu: updDiffCpu, updateRelDiffWasm: updDiffWasm },
+        check: { convGradRelDiffCpu: relL2([eConvGradW], [cpu.convGradW]), scalarLossRelDiffMicrograd: relDiff(first.loss, mgCheck), lossEngine: eCheck.loss, lossTfjsCpu: cpu.check.loss, lossRelDiffCpu: lossDiffCpu, lossRelDiffWasm: lossDiffWasm, updateRelDiffCpu: updDiffCpu, updateRelDiffWasm: updDiffWasm },
         enginePhasesMs: {
           mlp: { forward: median(eMlp.phases.fwd), backward: median(eMlp.phases.bwd), update: median(eMlp.phases.upd) },
           scalar: { forward: median(sc.phases.fwd), backward: median(sc.phases.bwd), update: median(sc.phases.upd), tensorsPerStep: nodesPerStep },

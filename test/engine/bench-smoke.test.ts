@@ -22,6 +22,9 @@ describe('bench (smoke)', function () {
     }
     positive(result.scalarMlpStep.engine, 'scalarMlpStep.engine');
     positive(result.scalarMlpStep.micrograd, 'scalarMlpStep.micrograd');
+    for (const k of ['engine', 'tfjsCpu', 'tfjsWasm']) positive(result.conv2dForward[k], `conv2dForward.${k}`);
+    for (const k of ['engine', 'tfjsCpu']) positive(result.conv2dStep[k], `conv2dStep.${k}`);
+    assert.ok(result.meta.check.convGradRelDiffCpu < 1e-5, `conv2d weight gradient vs tfjs-cpu: ${result.meta.check.convGradRelDiffCpu}`);
     assert.ok(result.meta.check.lossRelDiffCpu < 1e-5, `first-step loss vs tfjs-cpu: ${result.meta.check.lossRelDiffCpu}`);
     assert.ok(result.meta.check.updateRelDiffCpu < 1e-4, `first update vs tfjs-cpu: ${result.meta.check.updateRelDiffCpu}`);
     assert.ok(result.meta.check.scalarLossRelDiffMicrograd < 1e-12, `scalar loss vs micrograd: ${result.meta.check.scalarLossRelDiffMicrograd}`);
