@@ -59,7 +59,7 @@ class Lens implements vscode.Disposable {
     const { context } = this;
     const cmd = (id: string, fn: (...args: any[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
     cmd('backpropLens.showGraph', (uri?: vscode.Uri) => this.showGraph(uri));
-    cmd('backpropLens.rerun', () => this.rerun());
+    cmd('backpropLens.rerun', (uri?: vscode.Uri) => this.rerun(uri));
     const step = (c: PanelCommand) => () => this.panelCommand(c);
     cmd('backpropLens.stepForward', step('stepForward'));
     cmd('backpropLens.stepBackward', step('stepBackward'));
@@ -218,10 +218,11 @@ class Lens implements vscode.Disposable {
     void vscode.commands.executeCommand('setContext', 'backpropLens.panelActive', p !== null);
   }
 
-  private rerun(): void {
-    const p = this.currentPanel();
+  /** Traces again (the unsaved text too): the panel of `uri` when given (the CodeLens in that file), else the current one. */
+  private rerun(uri?: vscode.Uri): void {
+    const p = uri instanceof vscode.Uri ? this.panels.get(uri.fsPath) ?? null : this.currentPanel();
     if (p) void p.run();
-    else void this.showGraph();
+    else void this.showGraph(uri instanceof vscode.Uri ? uri : undefined);
   }
 
   private panelCommand(c: PanelCommand): void {
@@ -316,7 +317,7 @@ class Lens implements vscode.Disposable {
     const line = defaultExportLine(doc.getText(), doc.fileName);
     const range = new vscode.Range(line ?? 0, 0, line ?? 0, 0);
     const lenses = [new vscode.CodeLens(range, { title: '$(type-hierarchy) Show Graph', command: 'backpropLens.showGraph', arguments: [doc.uri], tooltip: 'Trace this model and show its computational graph with values and gradients' })];
-    if (this.panels.has(doc.uri.fsPath)) lenses.push(new vscode.CodeLens(range, { title: '$(refresh) Re-run', command: 'backpropLens.rerun', tooltip: 'Trace the model again' }));
+    if (this.panels.has(doc.uri.fsPath)) lenses.push(new vscode.CodeLens(range, { title: '$(refresh) Re-run', command: 'backpropLens.rerun', arguments: [doc.uri], tooltip: 'Trace the model again' }));
     return lenses;
   }
 

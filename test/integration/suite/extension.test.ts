@@ -211,7 +211,7 @@ describe('Backprop Lens in VS Code', () => {
       // fixed in the editor, not saved: Re-run traces the buffer
       await editor.edit((e) => e.replace(new vscode.Range(2, 0, 3, 0), 'y = (x * 5).sum()\n'));
       assert.ok(doc.isDirty);
-      await vscode.commands.executeCommand('backpropLens.rerun');
+      await vscode.commands.executeCommand('backpropLens.rerun', uri);
       await waitFor('the diagnostic to clear', () => lensDiagnostics(uri).length === 0, 60_000);
       const text = await waitFor('a hover for x with its gradient', async () => {
         const md = await hoverAt(uri, /^x = /, 'x');
