@@ -57,9 +57,9 @@ def is_user_code(code):
 _positions = {}
 
 
-def position(frame):
-    """(line, column) of the instruction a frame is at; column 1-based, 0 when unknown."""
-    code = frame.f_code
+def _at(code, lasti, lineno, exact_line):
+    """(line, column) of instruction `lasti` of `code`; column 1-based, 0 when unknown. With
+    `exact_line`, a position on another line than `lineno` is not trusted."""
     pos = _positions.get(code)
     if pos is None:
         try:
@@ -67,30 +67,22 @@ def position(frame):
         except AttributeError:
             pos = ()
         _positions[code] = pos
-    i = frame.f_lasti // 2
+    i = lasti // 2
     if 0 <= i < len(pos):
         line, _end, col, _ecol = pos[i]
-        if line is not None:
+        if line is not None and (not exact_line or line == lineno):
             return line, (col + 1 if col is not None else 0)
-    return frame.f_lineno, 0
+    return lineno, 0
+
+
+def position(frame):
+    """(line, column) of the instruction a frame is at; column 1-based, 0 when unknown."""
+    return _at(frame.f_code, frame.f_lasti, frame.f_lineno, False)
 
 
 def tb_position(tb):
     """(line, column) of a traceback entry."""
-    code = tb.tb_frame.f_code
-    pos = _positions.get(code)
-    if pos is None:
-        try:
-            pos = list(code.co_positions())
-        except AttributeError:
-            pos = ()
-        _positions[code] = pos
-    i = tb.tb_lasti // 2
-    if 0 <= i < len(pos):
-        line, _end, col, _ecol = pos[i]
-        if line is not None and line == tb.tb_lineno:
-            return line, (col + 1 if col is not None else 0)
-    return tb.tb_lineno, 0
+    return _at(tb.tb_frame.f_code, tb.tb_lasti, tb.tb_lineno, True)
 
 
 def user_frame(frame):

@@ -115,24 +115,14 @@ class _Mode(TorchFunctionMode):
 
 
 def _tensors_in(args, kwargs):
+    """The tensor arguments of a call, one list or tuple deep (`out=` is not an input)."""
     out = []
-    for a in args:
+    values = list(args) + [a for k, a in kwargs.items() if k != 'out'] if kwargs else args
+    for a in values:
         if isinstance(a, Tensor):
             out.append(a)
         elif type(a) in (list, tuple):
-            for b in a:
-                if isinstance(b, Tensor):
-                    out.append(b)
-    if kwargs:
-        for k, a in kwargs.items():
-            if k == 'out':
-                continue
-            if isinstance(a, Tensor):
-                out.append(a)
-            elif type(a) in (list, tuple):
-                for b in a:
-                    if isinstance(b, Tensor):
-                        out.append(b)
+            out.extend(b for b in a if isinstance(b, Tensor))
     return out
 
 

@@ -166,14 +166,19 @@ def _summarize_tensor(x, bins, log_bins):
     }
 
 
+def _real_flat(t):
+    """Detached, dense, flat, the real part of a complex tensor."""
+    x = t.detach()
+    if x.is_sparse:
+        x = x.to_dense()
+    if x.is_complex():
+        x = x.real
+    return x.reshape(-1)
+
+
 def as_float64(t):
     """A detached float64 CPU copy, flat (complex: the real part; bool/int: their values)."""
-    t = t.detach()
-    if t.is_sparse:
-        t = t.to_dense()
-    if t.is_complex():
-        t = t.real
-    return t.to(device='cpu', dtype=torch.float64).reshape(-1)
+    return _real_flat(t).to(device='cpu', dtype=torch.float64)
 
 
 def summarize(data, bins=BINS, log_bins=LOG_BINS, method=None):
@@ -248,12 +253,7 @@ def fetch(tensors):
 
 
 def _float_view(t):
-    x = t.detach()
-    if x.is_sparse:
-        x = x.to_dense()
-    if x.is_complex():
-        x = x.real
-    x = x.reshape(-1)
+    x = _real_flat(t)
     if x.dtype in (torch.float32, torch.float64):
         return x
     return x.to(torch.float32 if x.is_floating_point() or x.device.type != 'cpu' else torch.float64)
