@@ -5,11 +5,15 @@
  *       largest relative difference between the two products;
  *   (b) one training step of a 784-256-256-10 ReLU MLP, Adam, batch 128, softmax cross-entropy:
  *       ms per step replaying the Graph IR on the GPU (no readback between steps) and on the CPU
- *       (the engine's Trainer), and the largest relative difference of their loss histories.
+ *       (the engine's Trainer), and the largest relative difference of their loss histories;
+ *   (c) one training step of a conv layer (the CNN issue's case: batch 32, 16→32 channels, 3×3,
+ *       padding 1, 28×28, then ReLU, 2×2 max pooling and a linear head), Adam: ms per step on the GPU
+ *       and on the CPU, and the largest relative difference of their loss histories.
  *
  *   npm run bench:webgpu                 text
  *   npm run bench:webgpu -- --json       same, and the last stdout line is one JSON object
  *   options: --size=512 (matmul N) --steps=20 (timed MLP steps) --sync=10 (steps between readbacks)
+ *            --conv-steps=4 (timed conv steps)
  *   BPL_DAWN_BACKEND=vulkan picks Dawn's backend (default opengles, compatibility mode)
  */
 import { performance } from 'node:perf_hooks';
@@ -22,7 +26,7 @@ import { gpuTrainerFor } from '../engine/train/plan';
 import { nodeGpu } from '../test/gpu/nodeGpu';
 import { benchArgs } from './args';
 
-const ARGS = benchArgs({ size: 512, steps: 20, sync: 10 });
+const ARGS = benchArgs({ size: 512, steps: 20, sync: 10, 'conv-steps': 4 });
 const say = (s: string) => {
   if (!ARGS.json) console.log(s);
   else console.error(s);
@@ -81,12 +85,23 @@ function mlpSpec(steps: number) {
   });
 }
 
-async function mlpStep(steps: number, syncEvery: number) {
+function convSpec(steps: number) {
+  return defineTraining({
+    model: nn.sequential(
+      nn.unflatten(1, [16, 28, 28]), nn.conv2d(16, 32, 3, { padding: 1, seed: 1 }), nn.relu(), nn.maxPool2d(2),
+      nn.flatten(), nn.linear(32 * 14 * 14, 10, { seed: 2 }),
+    ),
+    data: data.blobs({ n: 128, features: 16 * 28 * 28, centers: 10, std: 40, seed: 5 }),
+    loss: losses.softmaxCrossEntropy, optimizer: optim.adam({ lr: 1e-3 }), batchSize: 32, steps, seed: 0,
+  });
+}
+
+/** Training steps of `spec` on the GPU (Graph IR replay) and on the CPU (the engine's Trainer), after `warmup` untimed steps each. */
+async function trainingStep(what: string, spec: (total: number) => ReturnType<typeof mlpSpec>, steps: number, syncEvery: number, warmup: number) {
   const { rt } = await nodeGpu();
-  const warmup = 3;
   const total = warmup + steps;
-  const made = gpuTrainerFor(rt, new Trainer(mlpSpec(total)), { syncEvery });
-  if ('reason' in made) throw new Error(`the MLP did not move to the GPU: ${made.reason}`);
+  const made = gpuTrainerFor(rt, new Trainer(spec(total)), { syncEvery });
+  if ('reason' in made) throw new Error(`the ${what} did not move to the GPU: ${made.reason}`);
   const gpu = made.trainer;
   await gpu.run(warmup);
   const t0 = performance.now();
@@ -94,7 +109,7 @@ async function mlpStep(steps: number, syncEvery: number) {
   const gpuMs = (performance.now() - t0) / steps;
   gpu.dispose();
 
-  const cpu = new Trainer(mlpSpec(total));
+  const cpu = new Trainer(spec(total));
   for (let i = 0; i < warmup; i++) cpu.step();
   const t1 = performance.now();
   for (let i = 0; i < steps; i++) cpu.step();
@@ -113,11 +128,16 @@ async function main() {
   say(`  webgpu ${mm.webgpu.toFixed(2).padStart(8)} GFLOP/s  (${mm.gpuMs.toFixed(2)} ms)`);
   say(`  cpu    ${mm.cpu.toFixed(2).padStart(8)} GFLOP/s  (${mm.cpuMs.toFixed(2)} ms)   webgpu/cpu ${(mm.webgpu / mm.cpu).toFixed(2)}×`);
   say(`  largest relative difference: ${mm.maxRelError.toExponential(2)}`);
-  const mlp = await mlpStep(ARGS.steps, ARGS.sync);
+  const mlp = await trainingStep('MLP', mlpSpec, ARGS.steps, ARGS.sync, 3);
   say(`(b) 784-256-256-10 MLP, Adam, batch 128 — ms per training step over ${mlp.steps} steps, lower is better`);
   say(`  webgpu ${mlp.webgpu.toFixed(2).padStart(8)} ms  (Graph IR replay, history read back every ${ARGS.sync} steps)`);
   say(`  cpu    ${mlp.cpu.toFixed(2).padStart(8)} ms  (engine Trainer)   cpu/webgpu ${(mlp.cpu / mlp.webgpu).toFixed(2)}×`);
   say(`  loss ${mlp.firstLoss.toFixed(4)} → ${mlp.lastLoss.toFixed(4)}; largest relative difference of the loss histories: ${mlp.maxRelError.toExponential(2)}`);
+  const conv = await trainingStep('conv layer', convSpec, ARGS['conv-steps'], ARGS.sync, 1);
+  say(`(c) conv2d 16→32 channels, 3×3, 28×28, batch 32 (+ ReLU, max pool, linear head), Adam — ms per training step over ${conv.steps} steps, lower is better`);
+  say(`  webgpu ${conv.webgpu.toFixed(2).padStart(8)} ms  (Graph IR replay)`);
+  say(`  cpu    ${conv.cpu.toFixed(2).padStart(8)} ms  (engine Trainer)   cpu/webgpu ${(conv.cpu / conv.webgpu).toFixed(2)}×`);
+  say(`  loss ${conv.firstLoss.toFixed(4)} → ${conv.lastLoss.toFixed(4)}; largest relative difference of the loss histories: ${conv.maxRelError.toExponential(2)}`);
   say(`GPU work: ${rt.stats.dispatches} dispatches in ${rt.stats.submits} submissions, ${rt.stats.pipelines} pipelines compiled, ${rt.stats.readbacks} readbacks, ${rt.stats.buffersCreated} buffers created / ${rt.stats.buffersReused} reused`);
   const errors = rt.takeErrors();
   if (errors.length) throw new Error(`WebGPU reported errors: ${errors[0]}`);
@@ -126,6 +146,7 @@ async function main() {
       adapter: info.name,
       matmul: { webgpu: mm.webgpu, cpu: mm.cpu, maxRelError: mm.maxRelError },
       mlpStep: { webgpu: mlp.webgpu, cpu: mlp.cpu, maxRelError: mlp.maxRelError },
+      convStep: { webgpu: conv.webgpu, cpu: conv.cpu, maxRelError: conv.maxRelError },
     }));
   }
   process.exit(0);

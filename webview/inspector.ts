@@ -12,6 +12,7 @@ import { basename, escapeBidi, fmt, fullName, nodeRef, shapeText, signClass } fr
 import type { StepView } from './stepper';
 import type { NonFinite } from './nonfinite';
 import { el, button } from './dom';
+import { curveLeaf, tangentSection } from './tangent';
 
 export interface InspectorEvents {
   revealSource(node: SnapshotNode): void;
@@ -131,6 +132,8 @@ export class Inspector {
 
     const story = gradientStory(s, n.id);
     if (story) this.details.append(el('div', { class: 'story mono' }, story));
+    const withCurve = curveLeaf(s, n);
+    if (withCurve) this.details.append(tangentSection(s, withCurve));
 
     this.details.append(this.tensorSection(s, n, 'value', n.value, n.stats));
     if (n.gradStats) this.details.append(this.tensorSection(s, n, 'grad', n.grad, n.gradStats));
@@ -170,7 +173,9 @@ export class Inspector {
         ...(stats.nan || stats.inf ? [['NaN / Inf', `${stats.nan} / ${stats.inf}`] as [string, string]] : []),
       ], 'stats'));
     }
-    if (data && n.shape.length === 4 && data.length > 1) sec.append(imageGrid(data, n.shape, which, n.leaf === 'param'));
+    // a minibatch of images ([N, C·H·W] with `image` [C, H, W]) is drawn as the images it holds
+    const asImages = n.image && n.shape.length === 2 ? [n.shape[0], ...n.image] : n.shape;
+    if (data && asImages.length === 4 && data.length > 1) sec.append(imageGrid(data, asImages, which, n.leaf === 'param'));
     else if (data && n.shape.length >= 2 && data.length > 1) sec.append(heatmap(data, n.shape, which));
     if (data && data.length <= TABLE_MAX) {
       const scroll = el('div', { class: 'table-scroll' });
@@ -265,19 +270,23 @@ function heatmap(data: Float64Array, shape: readonly number[], which: TensorWhic
 /** Tiles of an image grid: at most this many, each at most this many pixels a side. */
 const GRID_TILES = 128;
 const GRID_TILE = 64;
+/** A minibatch shows its first examples, four to a row (the inspector's width). */
+const GRID_EXAMPLES = 16;
 
 /**
  * A 4-D tensor as images, one tile per channel, on one colour scale (sign colour, opacity by |x|
  * against the largest in the tensor, as the heatmap): a conv weight [out, in, kh, kw] as a grid of
  * filters (a row per output channel, a column per input channel); activations or their gradients
- * [N, C, H, W] as the C channels of the first example. Each tile's title names it; each pixel's
- * title gives its index and value.
+ * [N, C, H, W] as the C channels of the first example, or, with one channel, as the first examples
+ * (a minibatch of digits). Each tile's title names it; each pixel's title gives its index and value.
  */
 function imageGrid(data: Float64Array, shape: readonly number[], which: TensorWhich, weight: boolean): HTMLElement {
   const [a, b, h, w] = shape;
   const tiles: { label: string; offset: number }[] = [];
   if (weight) {
     for (let o = 0; o < a && tiles.length < GRID_TILES; o++) for (let i = 0; i < b && tiles.length < GRID_TILES; i++) tiles.push({ label: `filter ${o}, input channel ${i}`, offset: (o * b + i) * h * w });
+  } else if (b === 1) {
+    for (let e = 0; e < a && tiles.length < GRID_EXAMPLES; e++) tiles.push({ label: `example ${e}`, offset: e * h * w });
   } else {
     for (let c = 0; c < b && tiles.length < GRID_TILES; c++) tiles.push({ label: `example 0, channel ${c}`, offset: c * h * w });
   }
@@ -288,9 +297,10 @@ function imageGrid(data: Float64Array, shape: readonly number[], which: TensorWh
   }
   const cell = Math.max(2, Math.min(10, Math.floor(GRID_TILE / Math.max(h, w))));
   const wrap = el('div', { class: `image-grid image-grid-${which}`, 'data-testid': `image-grid-${which}` });
-  wrap.style.setProperty('--grid-cols', String(weight ? Math.min(b, 16) : Math.min(b, 8)));
-  const shown = weight ? `${a} filters × ${b} input channels` : `the ${b} channels of example 0 of ${a}`;
-  const total = weight ? a * b : b;
+  const examples = !weight && b === 1;
+  wrap.style.setProperty('--grid-cols', String(weight ? Math.min(b, 16) : examples ? Math.min(a, 4) : Math.min(b, 8)));
+  const shown = weight ? `${a} filters × ${b} input channels` : examples ? `the ${a} examples` : `the ${b} channels of example 0 of ${a}`;
+  const total = weight ? a * b : examples ? a : b;
   wrap.append(el('div', { class: 'hint' }, `${which === 'grad' ? 'Gradient' : 'Values'} as images: ${shown}${tiles.length < total ? ` (the first ${tiles.length})` : ''}, one colour scale (largest |x| ${fmt(max)}).`));
   const grid = el('div', { class: 'tiles' });
   for (const t of tiles) {

@@ -17,10 +17,15 @@ import { firstNonFiniteBackward, firstNonFiniteForward, type NonFiniteFinding } 
 import { Tensor, type SourceLocation } from '../tensor';
 import { formatNumber } from '../format';
 import { verifySnapshot } from './verify';
+import { outputCurve, type OutputCurve } from '../check/tangent';
 
 export const SNAPSHOT_VERSION = 1;
 /** Tensors up to this many elements carry their values; larger ones carry only summaries. */
 export const DEFAULT_MAX_ELEMENTS = 4096;
+/** Curves for at most this many scalar leaves, and only when evaluating them all stays under CURVE_BUDGET elements. */
+const MAX_CURVES = 16;
+const CURVE_POINTS = 81;
+const CURVE_BUDGET = 4e6;
 
 /** Values as a flat row-major array; null when the tensor is larger than the snapshot's limit. */
 export type TensorPayload = Float64Array | null;
@@ -61,6 +66,15 @@ export interface SnapshotNode {
   /** Scalars: the value as a number (also when `value` is present), for labels. */
   scalar: number | null;
   scalarGrad: number | null;
+  /**
+   * A scalar leaf that requires grad, when the output is a scalar: the output evaluated again at
+   * nearby values of this leaf, everything else as recorded (engine/check/tangent.ts). With
+   * `scalar` and `scalarGrad` it is the curve and its tangent line. Absent when the graph is too
+   * large to evaluate 81 more times, or there are more than `MAX_CURVES` such leaves.
+   */
+  curve?: OutputCurve;
+  /** Each row of this tensor is an image of this shape ([channels, height, width]): a minibatch of an image dataset. */
+  image?: number[];
 }
 
 export interface SnapshotGroup {
@@ -126,7 +140,7 @@ export interface TrainingInfo {
   batchSize: number | null;
   seed: number;
   /** The training data, if any. */
-  dataset: { name: string; size: number; features: number; task: string; validation: number } | null;
+  dataset: { name: string; size: number; features: number; task: string; validation: number; imageShape?: number[] } | null;
   /** Title of the file's loss when its parameters hold exactly two numbers (the playground can run on it). */
   surface?: string | null;
   /**
@@ -146,6 +160,8 @@ export interface SnapshotOptions {
   maxElements?: number;
   /** How many nodes the tracer recorded in total (to report those the output does not use). */
   recordedNodes?: number;
+  /** The image shape of a tensor whose rows are images (the traced minibatch of `data.digits()`), else null. */
+  imageOf?: (t: Tensor) => readonly number[] | null;
   /** Run the backward pass (default true). False when the program already ran backward itself. */
   runBackward?: boolean;
 }
@@ -229,8 +245,17 @@ export function buildSnapshot(output: Tensor, opts: SnapshotOptions): GraphSnaps
       value: payload(t, max), grad: payload(g, max),
       stats: summarize(t), gradStats: g ? summarize(g) : null,
       scalar: scalarValue, scalarGrad: g && g.size === 1 ? Number(g.data[0]) : null,
+      ...imageField(t, opts.imageOf),
     };
   });
+
+  if (output.requiresGrad && output.size === 1) {
+    const leaves = order.filter((t) => t.isLeaf && t.requiresGrad && t.size === 1 && t.dtype !== 'int32');
+    const work = order.reduce((sum, t) => sum + t.size, 0) * CURVE_POINTS * leaves.length;
+    if (leaves.length && leaves.length <= MAX_CURVES && work <= CURVE_BUDGET) {
+      for (const t of leaves) nodes[ids.get(t)!].curve = outputCurve(output, t, { points: CURVE_POINTS });
+    }
+  }
 
   const backward: SnapshotStep[] = steps.map((s) => ({
     index: s.index,
@@ -272,6 +297,13 @@ export function buildSnapshot(output: Tensor, opts: SnapshotOptions): GraphSnaps
     if (broken.length) throw new Error(`snapshot invariants violated (BPL_VERIFY_SNAPSHOTS):\n  ${broken.slice(0, 8).join('\n  ')}`);
   }
   return snapshot;
+}
+
+/** `image` when the rows of `t` are images of the shape `imageOf` gives (their size must match). */
+function imageField(t: Tensor, imageOf: SnapshotOptions['imageOf']): { image?: number[] } {
+  const shape = imageOf?.(t);
+  if (!shape || t.shape.length !== 2 || shape.reduce((a, b) => a * b, 1) !== t.shape[1]) return {};
+  return { image: shape.slice() };
 }
 
 /** Tests set BPL_VERIFY_SNAPSHOTS=1 so every snapshot they produce is checked (verify.ts). */

@@ -18,8 +18,16 @@ const SLACK = 4;
 /** Every violation of the invariants in `s` (empty when it holds them all). */
 export function verifySnapshot(s: GraphSnapshot): string[] {
   const out: string[] = [];
-  if (s.backward.length === 0) return out;
   const ref = (n: SnapshotNode) => `${n.name ?? n.op}#${n.id}`;
+  // a leaf's curve passes through the recorded point: the graph evaluated again at the recorded value gives the recorded output
+  for (const n of s.nodes) {
+    if (!n.curve) continue;
+    const mid = (n.curve.xs.length - 1) / 2;
+    const y = s.nodes[s.output].scalar;
+    if (n.curve.xs[mid] !== n.scalar) out.push(`${ref(n)}: its curve is centred at ${n.curve.xs[mid]}, not at its value ${n.scalar}`);
+    else if (y !== null && Number.isFinite(y) && n.curve.ys[mid] !== y) out.push(`${ref(n)}: its curve gives ${n.curve.ys[mid]} at the recorded value, the output is ${y}`);
+  }
+  if (s.backward.length === 0) return out;
   const first = s.backward[0];
   const output = s.nodes[s.output];
   if (first.node !== s.output) out.push(`the backward pass starts at ${ref(s.nodes[first.node])}, not at the output ${ref(output)}`);

@@ -9,7 +9,7 @@ import { Tensor } from '../tensor';
 import { noGrad } from '../ops/context';
 import { saveModuleState } from '../nn/module';
 import { saveGlobalRng } from '../random';
-import { DataLoader, inputScale, split, standardize, subset, type Dataset } from '../data/index';
+import { DataLoader, inputScale, split, standardize, subset, type Batch, type Dataset } from '../data/index';
 import { spec as optimizerSpec, type Optimizer, type OptimizerName, type OptimizerSpec } from '../optim/index';
 import * as schedules from '../optim/schedules';
 import type { Schedule, SchedulePreset } from '../optim/schedules';
@@ -183,8 +183,17 @@ export class Trainer {
    */
   peekLoss(): Tensor {
     const batch = this.loader?.peek() ?? null;
+    this.peeked = batch;
+    if (batch) {
+      // the graph names the minibatch as the loss sees it, unless the file named its tensors
+      batch.x.name ??= 'x';
+      batch.y.name ??= 'y';
+    }
     return this.lossOf(batch?.x ?? null, batch?.y ?? null);
   }
+
+  /** The minibatch the last `peekLoss` used (the traced step's inputs). */
+  peeked: Batch | null = null;
 
   /**
    * Runs `fn` (a traced step, an analysis, validation) as if it had not happened: the parameters'

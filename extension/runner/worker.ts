@@ -367,6 +367,7 @@ function snapshotOf(output: Tensor, traced: Traced, recorder: LayerRecorder, tra
   const snapshot = buildSnapshot(output, {
     file: input.file, maxElements: input.maxElements, recordedNodes: traced.nodes.length,
     nameOf: (t) => names.get(t) ?? null,
+    imageOf: (t) => (trainer && t === trainer.peeked?.x ? trainer.train?.imageShape ?? null : null),
     runBackward: output.grad === null,
   });
   // layer health of this pass (after backward, so gradients are there)
@@ -378,7 +379,7 @@ function snapshotOf(output: Tensor, traced: Traced, recorder: LayerRecorder, tra
     snapshot.training = {
       optimizer: trainer.optimizer.config(), schedule: trainer.schedule.kind, steps: trainer.totalSteps,
       batchSize: trainer.batchSize, seed: trainer.seed,
-      dataset: data ? { name: data.name, size: data.size, features: data.features, task: data.task, validation: trainer.validation?.size ?? 0 } : null,
+      dataset: data ? { name: data.name, size: data.size, features: data.features, task: data.task, validation: trainer.validation?.size ?? 0, ...(data.imageShape ? { imageShape: data.imageShape.slice() } : {}) } : null,
       surface: fileSurfaceTitle(trainer),
     };
   }

@@ -22,6 +22,8 @@ const x = randn([2, 2, 5, 4], { seed: 2 });
 const fmap = conv.forward(x).relu();
 export default losses.mse(fmap, randn([2, 3, 5, 4], { seed: 3 }));
 `,
+  digits: fs.readFileSync(path.join(ROOT, 'examples', '15-digits-cnn.ts'), 'utf8'),
+  lecture: fs.readFileSync(path.join(ROOT, 'examples', '14-x-sin-x-squared.ts'), 'utf8'),
   addmul: `import { scalar } from 'backprop-lens';
 const x = scalar(-2);
 const y = scalar(5);
@@ -805,6 +807,69 @@ describe('webview: graph panel in Chromium', function () {
     const ft = await tiles('value');
     assert.deepEqual(ft.map((t) => t.cells), [20, 20, 20]);
     await p.page.screenshot({ path: screenshotPath('inspector-image-grid-dark') });
+  });
+
+  it('a minibatch of digits is drawn as the images it holds: the traced step names it x, its first 16 examples as 8×8 tiles', async () => {
+    const p = await panel({ theme: 'light' });
+    const s = snap('digits');
+    assert.deepEqual(s.training?.dataset?.imageShape, [1, 8, 8]);
+    const x = s.nodes.find((n) => n.name === 'x' && n.op === 'leaf')!;
+    assert.deepEqual({ shape: x.shape, image: x.image }, { shape: [32, 64], image: [1, 8, 8] });
+    assert.ok(s.nodes.find((n) => n.name === 'y' && n.op === 'leaf' && n.dtype === 'int32'), 'the labels are named y');
+    await p.showSnapshot(s, 1);
+    await p.page.click(`g.node[data-id="${x.id}"]`);
+    await p.page.waitForSelector('[data-testid="image-grid-value"]');
+    const tiles = await p.page.$$eval('[data-testid="image-grid-value"] svg.tile', (ts: any[]) => ts.map((t) => ({ label: t.getAttribute('aria-label'), cells: t.querySelectorAll('rect.cell').length })));
+    assert.equal(tiles.length, 16);
+    assert.deepEqual(tiles[3], { label: 'example 3', cells: 64 });
+    assert.match(await text(p, 'image-grid-value'), /the 32 examples \(the first 16\)/);
+    // pixel (2, 5) of example 3 is element 3·64 + 2·8 + 5 of the batch
+    const title = await p.page.$eval('[data-testid="image-grid-value"] svg.tile[aria-label="example 3"] rect.cell:nth-of-type(22) title', (t: any) => t.textContent);
+    assert.equal(title, `example 3 [2, 5] = ${formatNumber(x.value![3 * 64 + 2 * 8 + 5])}`);
+    assert.equal(await p.page.$('[data-testid="heatmap-value"]'), null, 'images instead of a 32 × 64 heatmap');
+    await p.page.screenshot({ path: screenshotPath('inspector-digits-batch-light') });
+  });
+
+  it("the lecture's f(x) = x·sin(x²) + 1: the output and x show f against x with the tangent at −2, its slope the gradient (−5.99)", async () => {
+    for (const theme of ['light', 'dark'] as const) {
+      const p = await panel({ theme });
+      const s = snap('lecture');
+      await p.showSnapshot(s, 1);
+      const x = s.nodes.find((n) => n.name === 'x')!;
+      const f = s.nodes[s.output];
+      assert.ok(x.curve && Math.abs(x.scalarGrad! - (Math.sin(4) + 8 * Math.cos(4))) < 1e-12, 'the engine gives the curve and f′(−2)');
+      for (const id of [f.id, x.id]) {
+        await p.page.click(`g.node[data-id="${id}"]`);
+        await p.page.waitForSelector(`.insp-name:text-is("${id === f.id ? 'f' : 'x'}")`);
+        const sec = p.page.locator('[data-testid="tangent"]');
+        assert.equal(Number(await sec.getAttribute('data-slope')), x.scalarGrad, 'the slope is the gradient of x');
+        assert.equal(Number(await sec.getAttribute('data-y0')), f.scalar);
+        assert.equal(await sec.locator('h3').textContent(), 'f as a function of x');
+        assert.equal(await p.page.locator('[data-testid="tangent-equation"]').innerText(), `tangent: y = ${formatNumber(f.scalar!)} − ${formatNumber(-x.scalarGrad!)}·(x + 2)`);
+        assert.match((await sec.textContent()) ?? '', new RegExp(`∂f/∂x = ${formatNumber(x.scalarGrad!).replace('.', '\\.')}`));
+      }
+      // the point sits on the drawn curve and on the tangent: the curve's vertex 40 (x = −2) is the
+      // point, and the tangent's end points are on one line through it
+      const geo = await p.page.evaluate(() => {
+        const c = document.querySelector('[data-testid="tangent"] circle.tangent-point');
+        const nums = (d: string) => (d.match(/-?[\d.]+(e-?\d+)?/g) ?? []).map(Number);
+        const curve = nums(document.querySelector('[data-testid="tangent"] path.tangent-curve').getAttribute('d'));
+        const tan = nums(document.querySelector('[data-testid="tangent-tangent"]').getAttribute('d'));
+        return { cx: Number(c.getAttribute('cx')), cy: Number(c.getAttribute('cy')), curve, tan };
+      });
+      assert.equal(geo.curve.length, 2 * 81, 'all 81 points are drawn (no gaps)');
+      assert.ok(Math.abs(geo.curve[80] - geo.cx) < 0.01 && Math.abs(geo.curve[81] - geo.cy) < 0.01, `the middle vertex (${geo.curve[80]}, ${geo.curve[81]}) is the point (${geo.cx}, ${geo.cy}); d3 writes paths to 3 decimals`);
+      const [x1, y1, x2, y2] = geo.tan;
+      const cross = (x2 - x1) * (geo.cy - y1) - (y2 - y1) * (geo.cx - x1);
+      assert.ok(Math.abs(cross) / Math.hypot(x2 - x1, y2 - y1) < 0.01, 'the tangent passes through the point');
+      // a node with no curve (the square) shows none
+      await p.page.click(`g.node[data-id="${s.nodes.find((n) => n.name === 'square')!.id}"]`);
+      await p.page.waitForSelector('.insp-name:text-is("square")');
+      assert.equal(await p.page.$('[data-testid="tangent"]'), null);
+      await p.page.click(`g.node[data-id="${f.id}"]`);
+      await p.page.waitForSelector('[data-testid="tangent"]');
+      await p.page.screenshot({ path: screenshotPath(`inspector-tangent-${theme}`) });
+    }
   });
 
   it('loads a tensor above maxElements on demand: the fetch button asks the host, its answer fills the inspector', async () => {
