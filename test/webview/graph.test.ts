@@ -830,6 +830,39 @@ describe('webview: graph panel in Chromium', function () {
     await p.page.screenshot({ path: screenshotPath('inspector-digits-batch-light') });
   });
 
+  it('an idle panel at a backward step animates nothing forever: the active edges flow a few times and stop (idle CPU is printed); with reduced motion they do not move', async () => {
+    const still = await panel({ theme: 'dark' });
+    await still.showSnapshot(snap('mlp'), 1);
+    await still.send({ type: 'command', command: 'first' });
+    await still.send({ type: 'command', command: 'stepForward' });
+    await still.page.waitForSelector('path.edge.active', { state: 'attached' });
+    assert.equal(await still.page.evaluate(() => document.getAnimations().length), 0, 'reduced motion: no animation');
+    const p = await panel({ theme: 'dark', motion: 'no-preference' });
+    await p.showSnapshot(snap('mlp'), 1);
+    await p.send({ type: 'command', command: 'first' });
+    await p.send({ type: 'command', command: 'stepForward' });
+    await p.send({ type: 'command', command: 'stepForward' });
+    await p.page.waitForSelector('path.edge.active', { state: 'attached' });
+    const running = await p.page.evaluate(() => document.getAnimations().map((a: any) => ({ name: a.animationName ?? a.constructor.name, end: a.effect.getComputedTiming().endTime })));
+    assert.ok(running.length > 0, 'the active edges animate');
+    for (const a of running) assert.ok(Number.isFinite(a.end), `animation ${a.name} runs forever`);
+    // once they have run, nothing is left running, and the page's own work in a quiet second is measured
+    await p.page.waitForFunction(() => document.getAnimations().every((a: any) => a.playState === 'finished'), undefined, { timeout: 10_000 });
+    const cdp = await p.page.context().newCDPSession(p.page);
+    await cdp.send('Performance.enable');
+    const busy = async () => {
+      const m = (await cdp.send('Performance.getMetrics')).metrics as { name: string; value: number }[];
+      const v = (k: string) => m.find((x) => x.name === k)?.value ?? 0;
+      return { task: v('TaskDuration'), at: v('Timestamp') };
+    };
+    const t0 = await busy();
+    await p.page.evaluate(() => new Promise((r) => setTimeout(r, 1000)));
+    const t1 = await busy();
+    const share = (t1.task - t0.task) / (t1.at - t0.at);
+    console.log(`      idle panel at a backward step: ${(share * 100).toFixed(1)}% of a core (the renderer's main thread, CDP TaskDuration over ${(t1.at - t0.at).toFixed(2)} s)`);
+    assert.equal(await p.page.evaluate(() => document.getAnimations().filter((a: any) => a.playState === 'running').length), 0, 'no animation runs when idle');
+  });
+
   it("the lecture's f(x) = x·sin(x²) + 1: the output and x show f against x with the tangent at −2, its slope the gradient (−5.99)", async () => {
     for (const theme of ['light', 'dark'] as const) {
       const p = await panel({ theme });

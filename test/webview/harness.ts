@@ -122,9 +122,10 @@ declare const document: any;
 export async function openPanel(
   browser: Browser, url: string,
   /** `beforeLoad`: runs before the page loads (init scripts that must come before the panel's own, e.g. a fake Worker). */
-  opts: { theme?: ThemeName; state?: UiState | null; viewport?: { width: number; height: number }; beforeLoad?: (page: Page) => Promise<void> } = {},
+  /** `motion`: the user's motion preference (default 'reduce', so screenshots do not catch an animation midway). */
+  opts: { theme?: ThemeName; state?: UiState | null; viewport?: { width: number; height: number }; beforeLoad?: (page: Page) => Promise<void>; motion?: 'reduce' | 'no-preference' } = {},
 ): Promise<PanelPage> {
-  const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 800 }, reducedMotion: 'reduce' });
+  const context = await browser.newContext({ viewport: opts.viewport ?? { width: 1280, height: 800 }, reducedMotion: opts.motion ?? 'reduce' });
   const page = await context.newPage();
   const consoleErrors: string[] = [];
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
