@@ -205,6 +205,15 @@ describe('webview: analysis tools and the graph that follows training', function
         for (const id of ['gradcheck', 'landscape', 'playground']) {
           const card = document.querySelector(`[data-testid="${id}"]`);
           if (card.scrollWidth > card.clientWidth + 1) out.push(`${id} is wider than its box (${card.scrollWidth} > ${card.clientWidth})`);
+          // each row's name and verdict are on screen without scrolling sideways (the other columns may scroll)
+          for (const wrap of card.querySelectorAll('.an-table-scroll')) {
+            if (wrap.hidden) continue;
+            const box = wrap.getBoundingClientRect();
+            for (const td of wrap.querySelectorAll('tbody td:nth-child(-n+2)')) {
+              const r = td.getBoundingClientRect();
+              if (r.right > box.right + 1) out.push(`${id}: "${td.textContent}" (${td.dataset.col}) is off screen: its right edge at ${Math.round(r.right)} px, the table's box ends at ${Math.round(box.right)} px`);
+            }
+          }
           for (const svg of card.querySelectorAll('svg')) {
             const r = svg.getBoundingClientRect();
             for (const t of svg.querySelectorAll('text')) if (t.textContent && !inside(t.getBoundingClientRect(), r)) out.push(`${id}: "${t.textContent}" sticks out of its chart`);

@@ -274,6 +274,10 @@ describe('webview: training view in Chromium', function () {
     assert.equal(last.step, 60);
     const marks = await p.page.$$eval(`${q('grad-flow')} g.gf-layer`, (els: any[]) => els.map((g) => ({ layer: g.dataset.layer, mean: Number(g.dataset.mean), max: Number(g.dataset.max) })));
     assert.deepEqual(marks, last.layers.map((l) => ({ layer: l.name, mean: l.gradMeanAbs, max: l.gradMaxAbs })));
+    // each bar is labelled with its layer's name less the common path, never a bare index
+    const labels = await p.page.$$eval(`${q('grad-flow')} g.axis-x g.tick text`, (ts: any[]) => ts.map((t) => t.textContent));
+    assert.equal(labels.length, last.layers.length);
+    labels.forEach((label, i) => assert.ok(!/^\d+$/.test(label) && last.layers[i].name.endsWith(`.${label}`), `bar ${i}: "${label}" for ${last.layers[i].name}`));
     const rows = await p.page.$$eval(`${q('activation-table')} tbody tr`, (trs: any[]) => trs.map((tr) => Array.from(tr.children, (td: any) => td.textContent)));
     assert.deepEqual(rows, last.layers.map((l) => [l.name, l.activation ?? 'none', formatNumber(l.output!.mean!), formatNumber(l.output!.std!), percent(l.saturated), percent(l.dead)]));
     assert.equal(rows[0][1], 'relu');

@@ -13,12 +13,16 @@ const MARGIN = { top: 10, right: 12 };
 /** Widest bar (px). */
 const MAX_BAND = 72;
 
-/** Names without their common module path (`deep.layers.0` → `0`), and that path. */
+/**
+ * Names without their common module path, and that path: `cnn.conv1`, `cnn.head` → `conv1`, `head`.
+ * A bare index says nothing, so it keeps the container's name: `deep.layers.0` → `layers.0`.
+ */
 export function shortNames(names: string[]): { prefix: string; short: string[] } {
   if (names.length < 2) return { prefix: '', short: names };
   let prefix = names[0];
   for (const n of names) while (!n.startsWith(prefix)) prefix = prefix.slice(0, -1);
   prefix = prefix.slice(0, prefix.lastIndexOf('.') + 1);
+  if (names.every((n) => /^\d+$/.test(n.slice(prefix.length)))) prefix = prefix.slice(0, prefix.lastIndexOf('.', prefix.length - 2) + 1);
   const short = names.map((n) => n.slice(prefix.length));
   return short.every(Boolean) ? { prefix, short } : { prefix: '', short: names };
 }

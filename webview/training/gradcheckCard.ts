@@ -31,7 +31,8 @@ interface Column {
 }
 
 const COLUMNS: Column[] = [
-  { head: 'parameter', title: 'Parameter name', cell: (p) => clusterText(p.name) },
+  // a break opportunity after each dot, so a narrow panel wraps `model.layers.0.weight` between its parts, not inside one
+  { head: 'parameter', title: 'Parameter name', cell: (p) => clusterText(p.name).replace(/\./g, '.\u200b') },
   { head: 'shape', title: 'Shape of the parameter', cell: (p) => shapeText(p.shape) },
   { head: 'checked', title: 'Elements compared: all of them, or a seeded sample of a large tensor', cell: (p) => (p.checked >= p.size ? `all ${count(p.size)}` : `${count(p.checked)} of ${count(p.size)} sampled`) },
   { head: 'rel. error', title: 'Largest relative error |analytic − numeric| / max(|analytic|, |numeric|)', cell: (p) => num(p.maxRelError) },
@@ -69,8 +70,11 @@ export class GradcheckCard {
     this.wrap = el('div', { class: 'table-scroll an-table-scroll' });
     const table = el('table', { class: 'tr-table an-table', 'data-testid': 'gradcheck-table', 'aria-label': 'Gradient check per parameter' });
     const head = el('tr');
-    for (const col of COLUMNS) head.append(el('th', { title: col.title, scope: 'col' }, col.head));
-    head.append(el('th', { title: 'Whether every checked element is within the tolerance', scope: 'col', class: 'an-verdict-head' }, 'verdict'));
+    // the verdict comes second, beside the name, so a narrow panel shows it without scrolling sideways
+    COLUMNS.forEach((col, i) => {
+      head.append(el('th', { title: col.title, scope: 'col' }, col.head));
+      if (i === 0) head.append(el('th', { title: 'Whether every checked element is within the tolerance', scope: 'col', class: 'an-verdict-head' }, 'verdict'));
+    });
     const thead = el('thead');
     thead.append(head);
     this.tbody = el('tbody');
@@ -108,10 +112,9 @@ export class GradcheckCard {
       .join((enter) => enter.append('tr').each(function () {
         const tr = this;
         tr.tabIndex = 0;
-        for (const col of COLUMNS) tr.append(el('td', { 'data-col': col.head }));
         const verdict = el('td', { class: 'an-verdict', 'data-col': 'verdict' });
         verdict.append(el('i', { class: 'codicon', 'aria-hidden': 'true' }), el('span', { class: 'an-verdict-word' }));
-        tr.append(verdict);
+        COLUMNS.forEach((col, i) => tr.append(...(i === 0 ? [el('td', { 'data-col': col.head }), verdict] : [el('td', { 'data-col': col.head })])));
         // the row's datum changes with each report: read it when clicked
         const name = () => tr.dataset.param ?? '';
         tr.addEventListener('click', () => select(name()));
@@ -131,12 +134,12 @@ export class GradcheckCard {
         else tr.dataset.failed = 'true';
         const at = multiIndex(p.worstIndex, p.shape);
         tr.title = `Select ${fullName(p.name)}. Worst element${at ? ` ${at}` : ''}: backprop ${num(p.analytic)}, numeric ${num(p.numeric)}`;
-        const cells = tr.cells;
-        COLUMNS.forEach((col, i) => {
+        COLUMNS.forEach((col) => {
+          const cell = tr.querySelector<HTMLElement>(`td[data-col="${col.head}"]`)!;
           const text = col.cell(p);
-          if (cells[i].textContent !== text) cells[i].textContent = text;
+          if (cell.textContent !== text) cell.textContent = text;
         });
-        const verdict = cells[COLUMNS.length];
+        const verdict = tr.querySelector<HTMLElement>('td[data-col="verdict"]')!;
         verdict.querySelector('.codicon')!.className = `codicon ${p.passed ? 'codicon-pass' : 'codicon-error'}`;
         verdict.querySelector('.an-verdict-word')!.textContent = p.passed ? 'pass' : 'fail';
       });

@@ -157,11 +157,12 @@ export class PlaygroundCard {
     const head = el('tr');
     for (const [h, title] of [
       ['optimizer', 'Optimizer'],
+      // second, so a narrow panel shows it without scrolling sideways
+      ['verdict', 'What the end point is'],
       ['lr', 'Learning rate'],
       ['end (x, y)', 'Point after the last step'],
       ['loss', 'Loss at the end point'],
       ['Hessian eigenvalues', 'Eigenvalues of the Hessian (curvature) at the end point'],
-      ['verdict', 'What the end point is'],
     ]) head.append(el('th', { scope: 'col', title, class: h === 'verdict' ? 'an-verdict-head' : '' }, h));
     const thead = el('thead');
     thead.append(head);
@@ -349,6 +350,7 @@ export class PlaygroundCard {
       }
       return d;
     };
+    const inPlot = (p: readonly number[]) => finite(p) && p[0] >= xDom[0] && p[0] <= xDom[1] && p[1] >= yDom[0] && p[1] <= yDom[1];
     const g = this.paths.selectAll<SVGGElement, PlaygroundTrajectory>('g.pg-run')
       .data(r.trajectories)
       .join((enter) => {
@@ -368,9 +370,10 @@ export class PlaygroundCard {
     g.select<SVGCircleElement>('circle.pg-end')
       .attr('class', (t) => `pg-end opt-${t.optimizer}`)
       .attr('data-optimizer', (t) => t.optimizer)
-      .attr('hidden', (t) => (finite(t.end.point) ? null : ''))
-      .attr('cx', (t) => (finite(t.end.point) ? x(t.end.point[0]) : 0))
-      .attr('cy', (t) => (finite(t.end.point) ? y(t.end.point[1]) : 0))
+      // an end point off the plot (a diverging run) is not drawn on its edge as if it were there: its path leaves through the edge, the table gives the point
+      .attr('hidden', (t) => (inPlot(t.end.point) ? null : ''))
+      .attr('cx', (t) => (inPlot(t.end.point) ? x(t.end.point[0]) : 0))
+      .attr('cy', (t) => (inPlot(t.end.point) ? y(t.end.point[1]) : 0))
       .select('title').text((t) => `${t.optimizer} ends at ${pointText(t.end.point)}: ${t.end.kind}`);
     const start = r.start;
     this.startMark.raise()
@@ -409,9 +412,8 @@ export class PlaygroundCard {
       .join((enter) => enter.append('tr').each(function () {
         const name = el('td', { 'data-col': 'optimizer' });
         name.append(el('span', { class: 'pg-name-swatch' }), el('span', { class: 'pg-name' }));
-        this.append(name);
+        this.append(name, el('td', { 'data-col': 'verdict', class: 'pg-kind' }));
         for (const col of ['lr', 'end', 'loss', 'eigenvalues']) this.append(el('td', { 'data-col': col }));
-        this.append(el('td', { 'data-col': 'verdict', class: 'pg-kind' }));
       }))
       .order()
       .each(function ({ t }) {
@@ -420,13 +422,13 @@ export class PlaygroundCard {
         const holder = cells[0].querySelector('.pg-name-swatch')!;
         if (holder.firstElementChild?.getAttribute('class') !== `pg-swatch opt-${t.optimizer}`) holder.replaceChildren(swatch(t.optimizer));
         cells[0].querySelector('.pg-name')!.textContent = t.optimizer;
-        cells[1].textContent = num(t.lr);
-        cells[2].textContent = pointText(t.end.point);
-        cells[3].textContent = num(t.end.loss);
-        cells[4].textContent = `[${t.end.eigenvalues.map(num).join(', ')}]`;
-        cells[5].textContent = t.end.kind;
-        cells[5].dataset.kind = t.end.kind;
-        cells[5].title = `gradient norm ${num(Math.hypot(...t.end.grad))}`;
+        cells[1].textContent = t.end.kind;
+        cells[1].dataset.kind = t.end.kind;
+        cells[1].title = `gradient norm ${num(Math.hypot(...t.end.grad))}`;
+        cells[2].textContent = num(t.lr);
+        cells[3].textContent = pointText(t.end.point);
+        cells[4].textContent = num(t.end.loss);
+        cells[5].textContent = `[${t.end.eigenvalues.map(num).join(', ')}]`;
       });
   }
 }
