@@ -162,6 +162,51 @@ export default defineTraining({
       assert.match(out.errors[0].message, /defineTraining/);
     });
 
+    it('a layer with the wrong in-features: the shape error is placed on that layer\'s nn.linear line (training, Show Graph, the CLI)', async () => {
+      const text = `import { nn, optim, losses, data, defineTraining } from 'backprop-lens';
+
+const model = nn.sequential(
+  nn.linear(2, 8),
+  nn.relu(),
+  nn.linear(4, 1), // @wrong
+);
+
+export default defineTraining({
+  model,
+  data: data.moons({ n: 40, seed: 0 }),
+  loss: losses.bceWithLogits,
+  optimizer: optim.adam({ lr: 0.01 }),
+  steps: 5,
+});
+`;
+      const file = writeFile(tmp(), 'wrong-in-features.ts', text);
+      const line = lineOf(text, '@wrong');
+      const trained = failed(await train(file));
+      assert.equal(trained.errors[0].kind, 'shape');
+      assert.equal(trained.errors[0].file, file);
+      assert.equal(trained.errors[0].line, line, trained.errors[0].message);
+      assert.match(trained.errors[0].message, /8 features .* expects 4 \(in layer sequential\.layers\.2\)/);
+      // Show Graph on the file traces its first step: the same place
+      const shown = await runner().run(file);
+      assert.ok(!shown.ok);
+      assert.deepEqual([shown.errors[0].kind, shown.errors[0].line], ['shape', line]);
+      const r = cli('train', file);
+      assert.equal(r.code, 1);
+      assert.ok(r.stderr.startsWith(`${file}:${line}:`), r.stderr);
+    });
+
+    it('a shape error in a layer the user\'s code calls stays at the call, and names the layer\'s line', async () => {
+      const text = `import { nn, tensor } from 'backprop-lens';
+const model = nn.sequential(nn.linear(2, 8), nn.relu(), nn.linear(4, 1)); // @layers
+const out = model.forward(tensor([[1, 2]])); // @call
+export default out.sum();
+`;
+      const out = await runner().run(writeFile(tmp(), 'call.ts', text));
+      assert.ok(!out.ok);
+      assert.equal(out.errors[0].line, lineOf(text, '@call'));
+      assert.match(out.errors[0].message, new RegExp(`in layer sequential\\.layers\\.2, created at line ${lineOf(text, '@layers')}\\)`));
+    });
+
     it('a loss that throws at step 3 is reported at its line, with the steps before it', async () => {
       const text = `import { param, optim, defineTraining } from 'backprop-lens';
 const x = param(2);
