@@ -13,7 +13,7 @@
 import { nn, optim, losses, data, defineTraining } from 'backprop-lens';
 
 const width = 16;
-const hidden = [];
+const hidden: nn.Module[] = [];
 for (let i = 0; i < 6; i++) hidden.push(nn.linear(i === 0 ? 2 : width, width, { init: 'normal', seed: 10 + i }), nn.sigmoid());
 
 export default defineTraining({

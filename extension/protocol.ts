@@ -13,7 +13,7 @@
 import type { GraphSnapshot } from '../engine/trace/snapshot';
 import type { RunError, RunErrorKind, TrainProgress } from './runner/types';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../engine/optim/names';
-import { SCHEDULE_PRESETS, type SchedulePreset } from '../engine/optim/schedules';
+import { SCHEDULE_PRESETS, SCHEDULE_PRESET_NOTES, type SchedulePreset } from '../engine/optim/schedules';
 import type { AnalysisRequest, AnalysisResult, SurfaceName } from '../engine/check/analysis';
 import { array, boolean, budget, int, nullable, number, object, oneOf, opaque, optional, parse, record, refine, string, tagged, tuple, typedArray, unknown, type Infer } from './contract';
 import type { GpuPlan } from '../engine/train/plan';
@@ -27,7 +27,7 @@ export type { LayerStats } from '../engine/stats/layers';
 export type { Finding, FindingCode } from '../engine/stats/diagnosis';
 export type { TrainingInfo } from '../engine/trace/snapshot';
 export type { OptimizerName, SchedulePreset, GpuPlan };
-export { OPTIMIZER_NAMES, SCHEDULE_PRESETS };
+export { OPTIMIZER_NAMES, SCHEDULE_PRESETS, SCHEDULE_PRESET_NOTES };
 export type { AnalysisRequest, AnalysisResult, AnalysisKind, GradcheckReport, GradcheckParam, LandscapeReport, PlaygroundReport, PlaygroundTrajectory, SurfaceName, CriticalKind } from '../engine/check/analysis';
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 // code-server 4.100.3 (VS Code 1.100.3 in the browser, runs on Node 20), installed offline under
-// .vscode-test/code-server/, and started with Backprop Lens loaded. See ../../shared/TESTING.md.
+// .vscode-test/code-server/, and started with Backprop Lens loaded. See docs/testing.md.
 //
 //   node scripts/code-server.mjs install      install (idempotent) and print the binary path
 //   node scripts/code-server.mjs start [folder] [--untrusted] [--port N]

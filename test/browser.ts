@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import { chromium } from 'playwright-core';
 
-/** Flags from ../shared/TESTING.md: no sandbox (CI runs as root), no network chatter. */
+/** Flags from docs/testing.md: no sandbox (CI runs as root), no network chatter. */
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** CHROME_PATH, a system Chromium/Chrome, or Playwright's own download; otherwise an error naming what to install. */

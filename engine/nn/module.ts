@@ -6,6 +6,7 @@
  */
 import { Tensor } from '../tensor';
 import { getScope, withScope } from '../ops/context';
+import { IndexError, ShapeError } from '../errors';
 import type { Rng } from '../random';
 
 type Child = Module | Tensor;
@@ -37,7 +38,17 @@ export abstract class Module {
       enumerable: false, configurable: true, writable: true,
       value: (...args: unknown[]) => {
         if (getScope() === null) this.assignPaths(this.name ?? defaultName(this));
-        const out = withScope(this.scopePath, () => forward.apply(this, args));
+        let out: Tensor;
+        try {
+          out = withScope(this.scopePath, () => forward.apply(this, args));
+        } catch (err) {
+          // the innermost layer with parameters names itself on a shape error (see ErrorLayer)
+          if ((err instanceof ShapeError || err instanceof IndexError) && err.layer === undefined) {
+            const source = this.entries().map(([, c]) => (c instanceof Tensor ? c.source : null)).find((loc) => loc !== null) ?? null;
+            if (source) err.layer = { path: this.scopePath, source: { file: source.file, line: source.line, column: source.column } };
+          }
+          throw err;
+        }
         if (moduleHook !== null) moduleHook(this, out);
         return out;
       },

@@ -3,8 +3,8 @@
  * learning rate to the rate for that step. They are plain data plus a function, so the panel can
  * show and edit them and the training JSON can record them.
  */
-export type ScheduleKind = 'constant' | 'step' | 'piecewise' | 'exponential' | 'polynomial' | 'cosine' | 'cyclic';
-export const SCHEDULE_KINDS: readonly ScheduleKind[] = ['constant', 'step', 'piecewise', 'exponential', 'polynomial', 'cosine', 'cyclic'];
+export type ScheduleKind = 'constant' | 'step' | 'piecewise' | 'exponential' | 'inverseTime' | 'polynomial' | 'cosine' | 'cosineRestarts' | 'cyclic';
+export const SCHEDULE_KINDS: readonly ScheduleKind[] = ['constant', 'step', 'piecewise', 'exponential', 'inverseTime', 'polynomial', 'cosine', 'cosineRestarts', 'cyclic'];
 
 export interface Schedule {
   readonly kind: ScheduleKind;
@@ -37,24 +37,32 @@ export function step(opts: { stepSize: number; gamma?: number }): Schedule {
   return make('step', { stepSize, gamma }, (t, base) => base * gamma ** Math.floor(t / stepSize));
 }
 
-/** values[i] while step < boundaries[i]; the last value after the last boundary (absolute rates). */
+/**
+ * Absolute rates by step, as TensorFlow's PiecewiseConstantDecay: values[0] while step ≤
+ * boundaries[0], values[i] while boundaries[i−1] < step ≤ boundaries[i], the last value after the last
+ * boundary. `boundaries: [100, 110], values: [1, 0.5, 0.1]` gives 1 for steps 0…100 (101 steps), 0.5
+ * for 101…110 and 0.1 from 111 on. The optimizer's own lr is not used.
+ */
 export function piecewise(opts: { boundaries: number[]; values: number[] }): Schedule {
   const { boundaries, values } = opts ?? ({} as never);
   if (!Array.isArray(boundaries) || !Array.isArray(values) || values.length !== boundaries.length + 1) {
     throw new Error('schedules.piecewise: needs boundaries (n steps, increasing) and values (n + 1 learning rates)');
   }
   boundaries.forEach((b, i) => {
-    need('piecewise', `boundaries[${i}]`, b, (n) => Number.isInteger(n) && n > (i ? boundaries[i - 1] : 0), 'an integer above the previous boundary');
+    need('piecewise', `boundaries[${i}]`, b, (n) => Number.isInteger(n) && (i ? n > boundaries[i - 1] : n >= 0), i ? 'an integer above the previous boundary' : 'an integer ≥ 0');
   });
   values.forEach((v, i) => need('piecewise', `values[${i}]`, v, nonNegative, '≥ 0'));
   return make('piecewise', { boundaries: [...boundaries], values: [...values] }, (t) => {
     let i = 0;
-    while (i < boundaries.length && t >= boundaries[i]) i++;
+    while (i < boundaries.length && t > boundaries[i]) i++;
     return values[i];
   });
 }
 
-/** base · decayRate^(step / decaySteps), the exponent floored when `staircase`. */
+/**
+ * base · decayRate^(step / decaySteps), the exponent floored when `staircase` (TensorFlow's
+ * ExponentialDecay).
+ */
 export function exponential(opts: { decayRate: number; decaySteps?: number; staircase?: boolean }): Schedule {
   const decayRate = need('exponential', 'decayRate', opts?.decayRate, (n) => n > 0, '> 0');
   const decaySteps = need('exponential', 'decaySteps', opts.decaySteps ?? 1, positiveInt, 'a positive integer');
@@ -62,6 +70,20 @@ export function exponential(opts: { decayRate: number; decaySteps?: number; stai
   return make('exponential', { decayRate, decaySteps, staircase }, (t, base) => {
     const e = t / decaySteps;
     return base * decayRate ** (staircase ? Math.floor(e) : e);
+  });
+}
+
+/**
+ * base / (1 + decayRate · step / decaySteps), the quotient floored when `staircase` (TensorFlow's
+ * InverseTimeDecay): `decayRate: 1, decaySteps: 100` halves the rate at step 100 and thirds it at 200.
+ */
+export function inverseTime(opts: { decayRate: number; decaySteps?: number; staircase?: boolean }): Schedule {
+  const decayRate = need('inverseTime', 'decayRate', opts?.decayRate, nonNegative, '≥ 0');
+  const decaySteps = need('inverseTime', 'decaySteps', opts.decaySteps ?? 1, positiveInt, 'a positive integer');
+  const staircase = opts.staircase ?? false;
+  return make('inverseTime', { decayRate, decaySteps, staircase }, (t, base) => {
+    const p = t / decaySteps;
+    return base / (1 + decayRate * (staircase ? Math.floor(p) : p));
   });
 }
 
@@ -85,6 +107,39 @@ export function cosine(opts: { totalSteps: number; warmupSteps?: number; minLr?:
     if (t < warmupSteps) return (base * (t + 1)) / warmupSteps;
     const progress = Math.min(1, (t - warmupSteps) / (totalSteps - warmupSteps));
     return minLr + 0.5 * (base - minLr) * (1 + Math.cos(Math.PI * progress));
+  });
+}
+
+/**
+ * Cosine decay with warm restarts (SGDR, Loshchilov & Hutter 2017; TensorFlow's CosineDecayRestarts):
+ * the first period falls along half a cosine from base to alpha·base over `firstDecaySteps` steps,
+ * then restarts; each period lasts `tMul` times the one before (default 2) and starts at `mMul` times
+ * its height (default 1). `alpha` is the floor as a fraction of base (default 0).
+ */
+export function cosineRestarts(opts: { firstDecaySteps: number; tMul?: number; mMul?: number; alpha?: number }): Schedule {
+  const firstDecaySteps = need('cosineRestarts', 'firstDecaySteps', opts?.firstDecaySteps, positiveInt, 'a positive integer');
+  const tMul = need('cosineRestarts', 'tMul', opts.tMul ?? 2, (n) => n >= 1, '≥ 1');
+  const mMul = need('cosineRestarts', 'mMul', opts.mMul ?? 1, nonNegative, '≥ 0');
+  const alpha = need('cosineRestarts', 'alpha', opts.alpha ?? 0, (n) => n >= 0 && n <= 1, 'in [0, 1]');
+  return make('cosineRestarts', { firstDecaySteps, tMul, mMul, alpha }, (t, base) => {
+    // Walk the periods (lengths 1, tMul, tMul², … in units of the first one) to the one holding t;
+    // TensorFlow finds it with a logarithm, which can land one period short at a restart.
+    let done = t / firstDecaySteps;
+    let restart = 0;
+    let period = 1;
+    if (tMul === 1) {
+      restart = Math.floor(done);
+      done -= restart;
+    } else {
+      while (done >= period) {
+        done -= period;
+        period *= tMul;
+        restart++;
+      }
+      done /= period;
+    }
+    const cosine = 0.5 * mMul ** restart * (1 + Math.cos(Math.PI * done));
+    return base * ((1 - alpha) * cosine + alpha);
   });
 }
 
@@ -113,8 +168,19 @@ export function cyclic(opts: { maxLr: number; stepSize: number; baseLr?: number;
 }
 
 /** Schedules the training view offers without touching the file, each sized to the run's steps. */
-export const SCHEDULE_PRESETS = ['constant', 'step', 'exponential', 'polynomial', 'cosine', 'cyclic'] as const;
+export const SCHEDULE_PRESETS = ['constant', 'step', 'exponential', 'inverseTime', 'polynomial', 'cosine', 'cosineRestarts', 'cyclic'] as const;
 export type SchedulePreset = (typeof SCHEDULE_PRESETS)[number];
+/** What each preset does, in a few words (the training view's tooltip, the CLI's help). */
+export const SCHEDULE_PRESET_NOTES: { readonly [K in SchedulePreset]: string } = {
+  constant: 'the optimizer\'s lr throughout',
+  step: '×0.1 at each third',
+  exponential: 'to 1%',
+  inverseTime: 'lr/(1 + 9·t/steps), to 10%',
+  polynomial: 'linear to 0',
+  cosine: '5% warmup',
+  cosineRestarts: 'restarts at 1/7 and 3/7 of the run',
+  cyclic: 'lr/10 ↔ lr',
+};
 
 /** Rebuilds a schedule from its kind and options (as in `Schedule` and the training JSON). */
 export function fromOptions(kind: ScheduleKind, options: Schedule['options']): Schedule {
@@ -124,8 +190,10 @@ export function fromOptions(kind: ScheduleKind, options: Schedule['options']): S
     case 'step': return step(o);
     case 'piecewise': return piecewise(o);
     case 'exponential': return exponential(o);
+    case 'inverseTime': return inverseTime(o);
     case 'polynomial': return polynomial(o);
     case 'cosine': return cosine(o);
+    case 'cosineRestarts': return cosineRestarts(o);
     case 'cyclic': return cyclic(o);
     default: {
       const never: never = kind;
@@ -136,8 +204,9 @@ export function fromOptions(kind: ScheduleKind, options: Schedule['options']): S
 
 /**
  * A preset for a run of `steps` steps at base rate `lr`: step ×0.1 at each third; exponential and
- * polynomial decay to 1% and to 0 at the end; cosine with a 5% warmup; cyclic between lr/10 and lr
- * over four cycles.
+ * polynomial decay to 1% and to 0 at the end; inverse time to 10% at the end; cosine with a 5%
+ * warmup; cosine with restarts in three periods (1 + 2 + 4 sevenths of the run); cyclic between
+ * lr/10 and lr over four cycles.
  */
 export function preset(name: SchedulePreset, steps: number, lr: number): Schedule {
   const third = Math.max(1, Math.round(steps / 3));
@@ -145,8 +214,10 @@ export function preset(name: SchedulePreset, steps: number, lr: number): Schedul
     case 'constant': return constant();
     case 'step': return step({ stepSize: third, gamma: 0.1 });
     case 'exponential': return exponential({ decayRate: 0.01, decaySteps: steps });
+    case 'inverseTime': return inverseTime({ decayRate: 9, decaySteps: Math.max(1, steps) });
     case 'polynomial': return polynomial({ decaySteps: steps, endLr: 0, power: 1 });
     case 'cosine': return cosine({ totalSteps: steps, warmupSteps: Math.round(steps * 0.05) });
+    case 'cosineRestarts': return cosineRestarts({ firstDecaySteps: Math.max(1, Math.round(steps / 7)), tMul: 2 });
     case 'cyclic': return cyclic({ maxLr: lr, baseLr: lr / 10, stepSize: Math.max(1, Math.round(steps / 8)) });
     default: {
       const never: never = name;

@@ -21,7 +21,13 @@ export interface TrainingOptions {
   loss: LossFn;
   /** Default: optim.sgd({ lr: 0.01 }). */
   optimizer?: OptimizerSpec;
-  /** Learning-rate schedule (optim.schedules.*); default constant. */
+  /**
+   * Learning-rate schedule; default constant. `optim.schedules.`: `step({ stepSize, gamma })`,
+   * `piecewise({ boundaries, values })`, `exponential({ decayRate, decaySteps, staircase })`,
+   * `inverseTime({ decayRate, decaySteps, staircase })`, `polynomial({ decaySteps, endLr, power })`,
+   * `cosine({ totalSteps, warmupSteps, minLr })`, `cosineRestarts({ firstDecaySteps, tMul, mMul, alpha })`,
+   * `cyclic({ maxLr, stepSize, mode })`. Steps count from 0, as TensorFlow's schedules do.
+   */
   schedule?: Schedule;
   /** Minibatch size (default 32, or the whole dataset if smaller). */
   batchSize?: number;

@@ -18,7 +18,7 @@ import { limitProblem, type LimitName, type RunError } from '../runner/types';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../../engine/optim/optimizer';
 import { SCHEDULE_PRESETS, type SchedulePreset } from '../../engine/optim/schedules';
 import type { TrainingOverrides, TrainResult } from '../../engine/train/trainer';
-import { testSummary } from '../../engine/train/metrics';
+import { trainText } from './train-text';
 
 const USAGE = `Usage: backprop-lens <command> FILE [options]
 
@@ -28,7 +28,9 @@ Commands:
   report FILE    the same trace as one standalone HTML page (the graph view, snapshot embedded,
                  works offline in any browser): backprop-lens report FILE -o OUT.html
   train FILE     run the file's \`export default defineTraining({ … })\` headless and print the
-                 loss history, final parameters, per-layer summaries and the diagnosis
+                 loss at the logged steps (with the validation loss), the final parameters
+                 (every value up to 64 of them, else a summary of each tensor), the layers at the
+                 last logged step and the diagnosis, or "no problems found"
                  (a .py script: run it with PyTorch; what its watch(model) records)
 
 Options:
@@ -241,25 +243,6 @@ function toJSON(r: TrainResult): string {
   return JSON.stringify(r, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
 }
 
-function trainTable(r: TrainResult): string {
-  const every = Math.max(1, Math.ceil(r.history.length / 20));
-  const accuracy = r.history.some((h) => h.accuracy !== undefined || h.valAccuracy !== undefined);
-  const pct = (v: number | undefined) => (v === undefined ? '' : `${(v * 100).toFixed(1)}%`);
-  const rows = r.history.filter((h, i) => i % every === 0 || i === r.history.length - 1).map((h) => [
-    String(h.step), formatNumber(h.loss), h.valLoss === undefined ? '' : formatNumber(h.valLoss),
-    ...(accuracy ? [pct(h.accuracy), pct(h.valAccuracy)] : []), formatNumber(h.lr), formatNumber(h.gradNorm),
-  ]);
-  const head = ['step', 'loss', 'val loss', ...(accuracy ? ['acc', 'val acc'] : []), 'lr', '|grad|'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((x) => x[i].length)));
-  const fmt = (x: string[]) => x.map((c, i) => c.padStart(widths[i])).join('  ');
-  const { optimizer, ...hyper } = r.optimizer;
-  const out = [`${optimizer} (${Object.entries(hyper).map(([k, v]) => `${k} ${v}`).join(', ')}), ${r.steps} steps, batch ${r.batchSize ?? 'n/a'}, seed ${r.seed}`, fmt(head), ...rows.map(fmt)];
-  if (r.stoppedEarly) out.push(`stopped early: ${r.stoppedEarly}`);
-  if (r.test) out.push(testSummary(r.test));
-  for (const d of r.diagnosis) out.push(`${d.severity}: ${d.message}${d.fixes.length ? `\n  try: ${d.fixes.map((f) => f.title).join('; ')}` : ''}`);
-  return out.join('\n');
-}
-
 async function train(runner: ModelRunner, file: string, opts: { timeoutMs?: number; memoryMb?: number; python?: PythonInfo }, overrides: TrainingOverrides, json: boolean): Promise<number> {
   const tty = !json && process.stderr.isTTY;
   const run = await runner.train(file, {
@@ -276,6 +259,6 @@ async function train(runner: ModelRunner, file: string, opts: { timeoutMs?: numb
     return 1;
   }
   if (json) sayJson(toJSON(out.result));
-  else say(process.stdout, `${trainTable(out.result)}\n`);
+  else say(process.stdout, `${trainText(out.result)}\n`);
   return 0;
 }

@@ -26,14 +26,18 @@ export function siteKey(line: number, column: number): string {
 
 type AnyNode = acorn.Node & Record<string, any>;
 
-/** The position V8 reports for a call: the property of a method call, the callee identifier, `new`, else the `(`. */
-function callPosition(code: string, call: AnyNode): number {
-  if (call.type === 'NewExpression') return call.start;
+/**
+ * The positions V8 may report for a call: the property of a method call, the callee identifier,
+ * `new`, else the `(`. A method named by a reserved word (`x.var(…)`, `o.new(…)`) is reported at its
+ * `(` instead, so a method call gets both positions (no other call is reported at that `(`).
+ */
+function callPositions(code: string, call: AnyNode): number[] {
+  if (call.type === 'NewExpression') return [call.start];
   const callee = call.callee as AnyNode;
-  if (callee.type === 'MemberExpression') return callee.computed ? callee.object.end : callee.property.start;
-  if (callee.type === 'Identifier') return callee.start;
   const paren = code.indexOf('(', callee.end);
-  return paren >= 0 ? paren : callee.start;
+  if (callee.type === 'MemberExpression') return callee.computed ? [callee.object.end] : paren >= 0 ? [callee.property.start, paren] : [callee.property.start];
+  if (callee.type === 'Identifier') return [callee.start];
+  return [paren >= 0 ? paren : callee.start];
 }
 
 /** Strips wrappers that do not change which call produced the value. */
@@ -68,9 +72,12 @@ export function buildNameIndex(code: string): NameIndex {
     if (id.type === 'Identifier') nameNode = id;
     else if (id.type === 'MemberExpression' && !id.computed && id.property.type === 'Identifier') nameNode = id.property;
     if (!nameNode) return;
-    const at = acorn.getLineInfo(code, callPosition(code, call));
     const idLoc = lineCol(nameNode.start, nameNode.loc);
-    index.set(siteKey(at.line, at.column + 1), { name: nameNode.name, line: idLoc.line, column: idLoc.column });
+    callPositions(code, call).forEach((pos, i) => {
+      const at = acorn.getLineInfo(code, pos);
+      const key = siteKey(at.line, at.column + 1);
+      if (i === 0 || !index.has(key)) index.set(key, { name: nameNode!.name, line: idLoc.line, column: idLoc.column });
+    });
   };
   walkSimple(ast, {
     VariableDeclarator(n: AnyNode) {

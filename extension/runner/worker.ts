@@ -158,7 +158,15 @@ function thrownError(err: unknown): RunError {
   const kind = classify(err);
   let message = apiMessage(err.message, engine as unknown as Api);
   if (kind === 'too-large' && !(err instanceof TooManyNodesError)) message = `Tensor too large: ${err.message}`;
-  return runError(kind, message, mapped(userFrame(callSites.get(err))), stack);
+  const where = mapped(userFrame(callSites.get(err)));
+  // a shape error in a layer: name the layer, and place the error where it was created when none of
+  // the user's code is on the stack (a training step calls the model from inside the engine)
+  const layer = err instanceof engine.ShapeError || err instanceof engine.IndexError ? err.layer : undefined;
+  if (layer?.source) {
+    const created = !where || (layer.source.file === where.file && layer.source.line === where.line) ? '' : `, created at line ${layer.source.line}${layer.source.file === input.file ? '' : ` of ${path.basename(layer.source.file)}`}`;
+    message = `${message} (in layer ${layer.path ?? 'of the model'}${created})`;
+  }
+  return runError(kind, message, where ?? layer?.source ?? null, stack);
 }
 
 function reportThrown(err: unknown): void {

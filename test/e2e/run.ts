@@ -1,6 +1,6 @@
 /**
  * `npm run test:e2e`: Backprop Lens in real VS Code (code-server 4.100.3 = VS Code 1.100.3) driven by
- * Chromium through playwright-core, as a user drives it. See ../../../shared/TESTING.md for the recipe.
+ * Chromium through playwright-core, as a user drives it. See docs/testing.md for the recipe.
  *
  *   1. build if dist/ or media/ is older than the sources; install code-server once (offline);
  *   2. copy examples/ into a temporary workspace; start code-server (trusted) with the extension and

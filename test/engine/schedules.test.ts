@@ -32,15 +32,31 @@ describe('learning-rate schedules', function () {
     close(schedules.step({ stepSize: 3 }).lr(6, 2), 0.02, 'default gamma, twice');
   });
 
-  it('piecewise: absolute rates, values[i] while step < boundaries[i]', function () {
+  it('piecewise: absolute rates as TensorFlow\'s PiecewiseConstantDecay, values[i] while step ≤ boundaries[i]', function () {
     const s = schedules.piecewise({ boundaries: [10, 20], values: [1, 0.5, 0.1] });
     const at = (t: number) => s.lr(t, 123); // the base rate is ignored
     assert.equal(at(0), 1);
-    assert.equal(at(9), 1);
-    assert.equal(at(10), 0.5);
-    assert.equal(at(19), 0.5);
-    assert.equal(at(20), 0.1);
+    assert.equal(at(10), 1, 'the boundary step itself still has the earlier value');
+    assert.equal(at(11), 0.5);
+    assert.equal(at(20), 0.5);
+    assert.equal(at(21), 0.1);
     assert.equal(at(5000), 0.1);
+    // TF's documented example: boundaries [100000, 110000], values [1, 0.5, 0.1] is "1.0 for the
+    // first 100001 steps, 0.5 for the next 10000 steps, and 0.1 for any additional steps"
+    const tf = schedules.piecewise({ boundaries: [100000, 110000], values: [1, 0.5, 0.1] });
+    const counts = new Map<number, number>();
+    for (let t = 0; t < 120000; t++) counts.set(tf.lr(t, 0), (counts.get(tf.lr(t, 0)) ?? 0) + 1);
+    assert.equal(counts.get(1), 100001);
+    assert.equal(counts.get(0.5), 10000);
+    assert.equal(counts.get(0.1), 120000 - 110001);
+    // against TF's rule written out: values[0] if t ≤ b[0]; values[i] if b[i−1] < t ≤ b[i]; last if t > b[n−1]
+    const b = [3, 7, 8], v = [0.4, 0.3, 0.2, 0.1];
+    const tfRule = (t: number) => (t <= b[0] ? v[0] : t > b[b.length - 1] ? v[v.length - 1] : v[b.findIndex((hi, i) => i > 0 && t > b[i - 1] && t <= hi)]);
+    const p = schedules.piecewise({ boundaries: b, values: v });
+    for (let t = 0; t <= 12; t++) assert.equal(p.lr(t, 1), tfRule(t), `t = ${t}`);
+    // a boundary at 0: values[0] for step 0 only
+    const zero = schedules.piecewise({ boundaries: [0], values: [2, 1] });
+    assert.deepEqual([0, 1, 2].map((t) => zero.lr(t, 9)), [2, 1, 1]);
   });
 
   it('exponential: base·rate^(t/decaySteps), smooth or staircase', function () {
@@ -57,6 +73,69 @@ describe('learning-rate schedules', function () {
     close(stairs.lr(20, 1), 0.25, 'staircase t = 20');
     // decaySteps defaults to 1: ×rate every step
     close(schedules.exponential({ decayRate: 0.9 }).lr(3, 1), 0.729, 'default decaySteps');
+  });
+
+  it('inverseTime: TensorFlow\'s InverseTimeDecay, base / (1 + rate·t/decaySteps), smooth or staircase', function () {
+    // the formula from TF's documentation, written out here
+    const tf = (base: number, t: number, rate: number, steps: number, staircase: boolean) => base / (1 + rate * (staircase ? Math.floor(t / steps) : t / steps));
+    for (const [rate, steps] of [[0.5, 1], [1, 10], [3, 7]]) {
+      for (const staircase of [false, true]) {
+        const s = schedules.inverseTime({ decayRate: rate, decaySteps: steps, staircase });
+        for (const t of [0, 1, 5, 6, 7, 13, 14, 100, 12345]) close(s.lr(t, 0.3), tf(0.3, t, rate, steps, staircase), `rate ${rate}, steps ${steps}, staircase ${staircase}, t = ${t}`);
+      }
+    }
+    // TF's docstring example "decay 1/t with a rate of 0.5": 0.1 / (1 + 0.5·t)
+    const s = schedules.inverseTime({ decayRate: 0.5 });
+    close(s.lr(0, 0.1), 0.1, 't = 0');
+    close(s.lr(2, 0.1), 0.05, 't = 2: halved');
+    close(s.lr(6, 0.1), 0.025, 't = 6: a quarter');
+    const stairs = schedules.inverseTime({ decayRate: 1, decaySteps: 100, staircase: true });
+    close(stairs.lr(99, 1), 1, 'staircase t = 99: still the first stair');
+    close(stairs.lr(100, 1), 0.5, 'staircase t = 100');
+    close(stairs.lr(250, 1), 1 / 3, 'staircase t = 250');
+    assert.deepEqual({ ...s.options }, { decayRate: 0.5, decaySteps: 1, staircase: false });
+  });
+
+  it('cosineRestarts: TensorFlow\'s CosineDecayRestarts, periods ×tMul, heights ×mMul, floor alpha', function () {
+    // TF's definition, written out from its documentation and source: the fraction of the first
+    // period done, the restart it is in found with a logarithm (geometric periods) or a floor (tMul 1),
+    // then half a cosine scaled by mMul^restart, lifted by alpha.
+    const tf = (base: number, t: number, first: number, tMul: number, mMul: number, alpha: number) => {
+      let f = t / first;
+      let i: number;
+      if (tMul === 1) {
+        i = Math.floor(f);
+        f -= i;
+      } else {
+        i = Math.floor(Math.log(1 - f * (1 - tMul)) / Math.log(tMul));
+        const sumBefore = (1 - tMul ** i) / (1 - tMul);
+        f = (f - sumBefore) / tMul ** i;
+      }
+      const decayed = 0.5 * mMul ** i * (1 + Math.cos(Math.PI * f));
+      return base * ((1 - alpha) * decayed + alpha);
+    };
+    const configs: [number, number, number, number][] = [[10, 2, 1, 0], [10, 2, 0.5, 0.1], [8, 1, 0.9, 0], [6, 1.5, 0.8, 0.05], [7, 3, 1, 0.2]];
+    for (const [first, tMul, mMul, alpha] of configs) {
+      const s = schedules.cosineRestarts({ firstDecaySteps: first, tMul, mMul, alpha });
+      for (let t = 0; t < 200; t++) close(s.lr(t, 0.2), tf(0.2, t, first, tMul, mMul, alpha), `first ${first}, tMul ${tMul}, mMul ${mMul}, alpha ${alpha}, t = ${t}`, 1e-9);
+    }
+    // by hand, defaults tMul 2, mMul 1, alpha 0 with firstDecaySteps 10: restarts at 10, 30, 70
+    const s = schedules.cosineRestarts({ firstDecaySteps: 10 });
+    assert.deepEqual({ ...s.options }, { firstDecaySteps: 10, tMul: 2, mMul: 1, alpha: 0 });
+    close(s.lr(0, 1), 1, 't = 0');
+    close(s.lr(5, 1), 0.5, 't = 5: half way down the first period');
+    close(s.lr(10, 1), 1, 't = 10: first restart');
+    close(s.lr(20, 1), 0.5, 't = 20: half way down the second period (20 steps long)');
+    close(s.lr(30, 1), 1, 't = 30: second restart');
+    close(s.lr(50, 1), 0.5, 't = 50: half way down the third (40 steps)');
+    close(s.lr(70, 1), 1, 't = 70: third restart');
+    for (let t = 1; t < 10; t++) assert.ok(s.lr(t, 1) < s.lr(t - 1, 1), `falls within the first period at ${t}`);
+    // mMul lowers each restart's height; alpha is a floor as a fraction of the base rate
+    const low = schedules.cosineRestarts({ firstDecaySteps: 4, tMul: 1, mMul: 0.5, alpha: 0.1 });
+    close(low.lr(0, 2), 2, 'first period starts at base');
+    close(low.lr(4, 2), 2 * (0.9 * 0.5 + 0.1), 'second starts at half the height above the floor');
+    close(low.lr(8, 2), 2 * (0.9 * 0.25 + 0.1), 'third: a quarter');
+    close(low.lr(2, 2), 2 * (0.9 * 0.5 + 0.1), 'half way down the first period');
   });
 
   it('polynomial: (base − end)·(1 − t/T)^power + end, then end', function () {
@@ -125,7 +204,31 @@ describe('learning-rate schedules', function () {
     assert.ok(Object.isFrozen(s) && Object.isFrozen(s.options));
     const p = schedules.piecewise({ boundaries: [3], values: [1, 2] });
     assert.deepEqual({ ...p.options }, { boundaries: [3], values: [1, 2] });
-    assert.deepEqual([...schedules.SCHEDULE_KINDS].sort(), ['constant', 'cosine', 'cyclic', 'exponential', 'piecewise', 'polynomial', 'step']);
+    assert.deepEqual([...schedules.SCHEDULE_KINDS].sort(), ['constant', 'cosine', 'cosineRestarts', 'cyclic', 'exponential', 'inverseTime', 'piecewise', 'polynomial', 'step']);
+  });
+
+  it('every kind rebuilds from its kind and options (what GPU training and the training JSON use), and every preset is made', function () {
+    const made = [
+      schedules.constant(), schedules.step({ stepSize: 3 }), schedules.piecewise({ boundaries: [2, 5], values: [1, 0.5, 0.2] }),
+      schedules.exponential({ decayRate: 0.5, decaySteps: 3 }), schedules.inverseTime({ decayRate: 2, decaySteps: 3, staircase: true }),
+      schedules.polynomial({ decaySteps: 9 }), schedules.cosine({ totalSteps: 9, warmupSteps: 2 }),
+      schedules.cosineRestarts({ firstDecaySteps: 3, tMul: 1.5, mMul: 0.7, alpha: 0.1 }), schedules.cyclic({ maxLr: 1, stepSize: 2 }),
+    ];
+    assert.deepEqual(made.map((s) => s.kind).sort(), [...schedules.SCHEDULE_KINDS].sort());
+    for (const s of made) {
+      const again = schedules.fromOptions(s.kind, JSON.parse(JSON.stringify(s.options)));
+      for (let t = 0; t < 30; t++) assert.equal(again.lr(t, 0.1), s.lr(t, 0.1), `${s.kind} at ${t}`);
+    }
+    for (const name of schedules.SCHEDULE_PRESETS) {
+      const s = schedules.preset(name, 70, 0.1);
+      assert.equal(s.kind, name);
+      assert.ok(Number.isFinite(s.lr(69, 0.1)) && s.lr(0, 0.1) > 0, name);
+      assert.equal(typeof schedules.SCHEDULE_PRESET_NOTES[name], 'string');
+    }
+    close(schedules.preset('inverseTime', 70, 0.1).lr(70, 0.1), 0.01, 'inverseTime preset: 10% at the end');
+    const restarts = schedules.preset('cosineRestarts', 70, 0.1);
+    close(restarts.lr(10, 0.1), 0.1, 'cosineRestarts preset restarts at 1/7 of the run');
+    close(restarts.lr(30, 0.1), 0.1, 'and at 3/7');
   });
 
   it('driving an optimizer: lr set from the schedule before each step changes the step sizes', function () {
@@ -151,10 +254,15 @@ describe('learning-rate schedules', function () {
       ['step negative gamma', () => schedules.step({ stepSize: 2, gamma: -1 }), /schedules\.step: gamma must be ≥ 0, got -1/],
       ['piecewise lengths', () => schedules.piecewise({ boundaries: [10, 20], values: [1, 0.5] }), /schedules\.piecewise: needs boundaries .* and values \(n \+ 1 learning rates\)/],
       ['piecewise boundaries not increasing', () => schedules.piecewise({ boundaries: [10, 10], values: [1, 0.5, 0.1] }), /schedules\.piecewise: boundaries\[1\] must be an integer above the previous boundary, got 10/],
-      ['piecewise boundary 0', () => schedules.piecewise({ boundaries: [0], values: [1, 0.5] }), /boundaries\[0\] must be an integer above the previous boundary, got 0/],
+      ['piecewise negative boundary', () => schedules.piecewise({ boundaries: [-1], values: [1, 0.5] }), /boundaries\[0\] must be an integer ≥ 0, got -1/],
       ['piecewise negative value', () => schedules.piecewise({ boundaries: [5], values: [1, -0.5] }), /schedules\.piecewise: values\[1\] must be ≥ 0, got -0\.5/],
       ['exponential decayRate 0', () => schedules.exponential({ decayRate: 0 }), /schedules\.exponential: decayRate must be > 0, got 0/],
       ['exponential decaySteps 0', () => schedules.exponential({ decayRate: 0.5, decaySteps: 0 }), /schedules\.exponential: decaySteps must be a positive integer, got 0/],
+      ['inverseTime without options', () => schedules.inverseTime(undefined as never), /schedules\.inverseTime: decayRate must be ≥ 0, got undefined/],
+      ['inverseTime decaySteps 0', () => schedules.inverseTime({ decayRate: 1, decaySteps: 0 }), /schedules\.inverseTime: decaySteps must be a positive integer, got 0/],
+      ['cosineRestarts without firstDecaySteps', () => schedules.cosineRestarts({} as never), /schedules\.cosineRestarts: firstDecaySteps must be a positive integer, got undefined/],
+      ['cosineRestarts tMul below 1', () => schedules.cosineRestarts({ firstDecaySteps: 5, tMul: 0.5 }), /schedules\.cosineRestarts: tMul must be ≥ 1, got 0\.5/],
+      ['cosineRestarts alpha above 1', () => schedules.cosineRestarts({ firstDecaySteps: 5, alpha: 2 }), /schedules\.cosineRestarts: alpha must be in \[0, 1\], got 2/],
       ['polynomial without decaySteps', () => schedules.polynomial({} as never), /schedules\.polynomial: decaySteps must be a positive integer, got undefined/],
       ['polynomial power 0', () => schedules.polynomial({ decaySteps: 5, power: 0 }), /schedules\.polynomial: power must be > 0, got 0/],
       ['polynomial negative endLr', () => schedules.polynomial({ decaySteps: 5, endLr: -1 }), /schedules\.polynomial: endLr must be ≥ 0, got -1/],

@@ -1,6 +1,6 @@
 /**
  * A WebGPU device in Node through the `webgpu` package (Dawn). Without a GPU it runs on Mesa's
- * llvmpipe through OpenGL ES in compatibility mode (../shared/TESTING.md); `BPL_DAWN_BACKEND`
+ * llvmpipe through OpenGL ES in compatibility mode (docs/testing.md); `BPL_DAWN_BACKEND`
  * picks another Dawn backend (`vulkan` on a machine with a GPU driver).
  */
 import { GpuRuntime, openDevice, type GpuDeviceInfo } from '../../engine/backends/webgpu';

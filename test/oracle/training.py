@@ -76,7 +76,8 @@ def optimizer(params, spec):
 
 def scheduler(opt, spec, base):
     """torch.optim.lr_scheduler where PyTorch has the schedule; LambdaLR with the documented formula
-    (TensorFlow's, for piecewise, polynomial with an end rate, and warm-up) where it has not."""
+    (TensorFlow's, for piecewise, inverse time, polynomial with an end rate, warm-up and restarts with
+    mMul or alpha) where it has not."""
     kind, o = spec['kind'], spec['options']
     S = torch.optim.lr_scheduler
     if kind == 'constant':
@@ -103,8 +104,27 @@ def scheduler(opt, spec, base):
             return (lo + 0.5 * (base - lo) * (1 + math.cos(math.pi * min(1.0, (t - w) / (T - w))))) / base
         return S.LambdaLR(opt, warm_cosine)
     if kind == 'piecewise':
+        # PiecewiseConstantDecay: values[i] for boundaries[i-1] < t <= boundaries[i]
         b, v = o['boundaries'], o['values']
-        return S.LambdaLR(opt, lambda t: v[bisect.bisect_right(b, t)] / base)
+        return S.LambdaLR(opt, lambda t: v[bisect.bisect_left(b, t)] / base)
+    if kind == 'inverseTime':
+        r, n = o['decayRate'], o['decaySteps']
+        return S.LambdaLR(opt, lambda t: 1 / (1 + r * ((t // n) if o['staircase'] else t / n)))
+    if kind == 'cosineRestarts' and o['mMul'] == 1 and o['alpha'] == 0 and float(o['tMul']).is_integer():
+        return S.CosineAnnealingWarmRestarts(opt, T_0=o['firstDecaySteps'], T_mult=int(o['tMul']))
+    if kind == 'cosineRestarts':
+        first, tm, mm, alpha = o['firstDecaySteps'], o['tMul'], o['mMul'], o['alpha']
+
+        def sgdr(t):
+            f = t / first
+            if tm == 1:
+                i = math.floor(f)
+                f -= i
+            else:
+                i = math.floor(math.log(1 - f * (1 - tm)) / math.log(tm))
+                f = (f - (1 - tm ** i) / (1 - tm)) / tm ** i
+            return (1 - alpha) * 0.5 * mm ** i * (1 + math.cos(math.pi * f)) + alpha
+        return S.LambdaLR(opt, sgdr)
     if kind == 'cyclic':
         mode = {'triangular': 'triangular', 'triangular2': 'triangular2', 'expRange': 'exp_range'}[o['mode']]
         return S.CyclicLR(opt, base_lr=o.get('baseLr', base), max_lr=o['maxLr'], step_size_up=o['stepSize'], mode=mode, gamma=o['gamma'], cycle_momentum=False)

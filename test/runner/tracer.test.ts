@@ -220,6 +220,38 @@ export default y.sum();
     assert.equal(node(s, 'y').scope, 'net.head');
   });
 
+  it('a variable bound to a composite\'s result names the composite\'s output node (var, std-like chains, softmax, logSoftmax, mse)', async () => {
+    const MODEL = `import { tensor, losses } from 'backprop-lens';
+const out = tensor([[1, 2, 3], [4, 5, 9]], { requiresGrad: true, dtype: 'float64' });
+const sigma2 = out.var(-1, true);
+const biased = out.var(-1, true, 0);
+const probs = out.softmax(-1);
+const lsm = out.logSoftmax(-1);
+const err = losses.mse(out, tensor([[0, 0, 0], [1, 1, 1]], { dtype: 'float64' }));
+export default sigma2.sum().add(biased.sum()).add(probs.sum()).add(lsm.sum()).add(err);
+`;
+    const s = expectOk((await runModel(runner(), tmp(), 'composite-names.ts', MODEL)).out);
+    const rows = [[1, 2, 3], [4, 5, 9]];
+    const mean = (r: number[]) => r.reduce((a, b) => a + b, 0) / r.length;
+    const squares = (r: number[]) => r.reduce((a, v) => a + (v - mean(r)) ** 2, 0);
+    // var over the last axis, by hand: Σ(x − x̄)² / (n − 1), and / n with correction 0
+    const sigma2 = node(s, 'sigma2');
+    assert.deepEqual(sigma2.shape, [2, 1]);
+    numbers(sigma2.value).forEach((v, i) => assertClose(v, squares(rows[i]) / 2, 1e-12, `sigma2[${i}]`));
+    numbers(node(s, 'biased').value).forEach((v, i) => assertClose(v, squares(rows[i]) / 3, 1e-12, `biased[${i}]`));
+    // the named node is the one the rest of the file used: the input of `sigma2.sum()`
+    const sum = s.nodes.find((n) => n.op === 'sum' && n.inputs.length === 1 && n.inputs[0] === sigma2.id);
+    assert.ok(sum, 'sigma2.sum() reads the node named sigma2');
+    // no node inside the composites took the name
+    for (const name of ['sigma2', 'biased', 'probs', 'lsm', 'err']) assert.equal(nodesNamed(s, name).length, 1, name);
+    numbers(node(s, 'probs').value).forEach((v, i) => {
+      const r = rows[Math.floor(i / 3)];
+      assertClose(v, Math.exp(r[i % 3]) / r.reduce((a, x) => a + Math.exp(x), 0), 1e-12, `probs[${i}]`);
+    });
+    assert.deepEqual(node(s, 'lsm').shape, [2, 3]);
+    assertClose(numbers(node(s, 'err').value)[0], (1 + 4 + 9 + 9 + 16 + 64) / 6, 1e-12, 'err');
+  });
+
   it('composite ops record a named group (mse, linear)', async () => {
     const MODEL = `import { nn, tensor, losses } from 'backprop-lens';
 const layer = nn.linear(2, 2, { seed: 3 });

@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TrainOutcome, TrainProgress } from '../../extension/runner/types';
 import type { TrainResult } from '../../engine/train/trainer';
+import { formatNumber } from '../../engine/format';
 import { ROOT, expectOk, formatError, lineOf, useRunner, useTempDir, writeFile } from './helpers';
 
 const BIN = path.join(ROOT, 'bin', 'backprop-lens.js');
@@ -159,6 +160,51 @@ export default defineTraining({
       assert.equal(out.errors[0].kind, 'export');
       assert.equal(out.errors[0].line, lineOf(text, '@export'));
       assert.match(out.errors[0].message, /defineTraining/);
+    });
+
+    it('a layer with the wrong in-features: the shape error is placed on that layer\'s nn.linear line (training, Show Graph, the CLI)', async () => {
+      const text = `import { nn, optim, losses, data, defineTraining } from 'backprop-lens';
+
+const model = nn.sequential(
+  nn.linear(2, 8),
+  nn.relu(),
+  nn.linear(4, 1), // @wrong
+);
+
+export default defineTraining({
+  model,
+  data: data.moons({ n: 40, seed: 0 }),
+  loss: losses.bceWithLogits,
+  optimizer: optim.adam({ lr: 0.01 }),
+  steps: 5,
+});
+`;
+      const file = writeFile(tmp(), 'wrong-in-features.ts', text);
+      const line = lineOf(text, '@wrong');
+      const trained = failed(await train(file));
+      assert.equal(trained.errors[0].kind, 'shape');
+      assert.equal(trained.errors[0].file, file);
+      assert.equal(trained.errors[0].line, line, trained.errors[0].message);
+      assert.match(trained.errors[0].message, /8 features .* expects 4 \(in layer sequential\.layers\.2\)/);
+      // Show Graph on the file traces its first step: the same place
+      const shown = await runner().run(file);
+      assert.ok(!shown.ok);
+      assert.deepEqual([shown.errors[0].kind, shown.errors[0].line], ['shape', line]);
+      const r = cli('train', file);
+      assert.equal(r.code, 1);
+      assert.ok(r.stderr.startsWith(`${file}:${line}:`), r.stderr);
+    });
+
+    it('a shape error in a layer the user\'s code calls stays at the call, and names the layer\'s line', async () => {
+      const text = `import { nn, tensor } from 'backprop-lens';
+const model = nn.sequential(nn.linear(2, 8), nn.relu(), nn.linear(4, 1)); // @layers
+const out = model.forward(tensor([[1, 2]])); // @call
+export default out.sum();
+`;
+      const out = await runner().run(writeFile(tmp(), 'call.ts', text));
+      assert.ok(!out.ok);
+      assert.equal(out.errors[0].line, lineOf(text, '@call'));
+      assert.match(out.errors[0].message, new RegExp(`in layer sequential\\.layers\\.2, created at line ${lineOf(text, '@layers')}\\)`));
     });
 
     it('a loss that throws at step 3 is reported at its line, with the steps before it', async () => {
@@ -376,6 +422,56 @@ export default defineTraining({
       assert.match(r.stdout, /step\s+loss/);
       assert.match(r.stdout, /warning: Gradients vanish with depth/);
       assert.match(r.stdout, /try: Use ReLU/);
+    });
+
+    it('prints the validation loss at every row (the logged steps), the final parameters, the layers and "no problems found"', () => {
+      const file = path.join(EXAMPLES, '08-moons-mlp.ts');
+      const r = cli('train', file, '--steps', '100');
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(cli('train', file, '--steps', '100', '--json').stdout) as TrainResult;
+      const lines = r.stdout.trimEnd().split('\n');
+      const head = lines.findIndex((l) => /^step\s+loss\s+val loss/.test(l));
+      assert.ok(head > 0, r.stdout);
+      const rows = [];
+      for (let i = head + 1; i < lines.length && /^\s*\d+\s/.test(lines[i]); i++) rows.push(lines[i].trim().split(/\s+/));
+      assert.ok(rows.length >= 10 && rows.length <= 25, `${rows.length} rows`);
+      assert.equal(rows[0][0], '1');
+      assert.equal(rows[rows.length - 1][0], '100');
+      for (const row of rows) {
+        const entry = doc.history.find((h) => h.step === Number(row[0]))!;
+        assert.ok(entry.valLoss !== undefined, `step ${row[0]} is a logged step (it has a validation loss)`);
+        assert.equal(row[2], formatNumber(entry.valLoss), `the validation loss at step ${row[0]}`);
+      }
+      // 65 parameter values: a summary of each tensor, in the JSON's order, with its mean
+      const at = lines.findIndex((l) => l.startsWith('final parameters (65 values'));
+      assert.ok(at > 0, r.stdout);
+      doc.params.forEach((p, i) => {
+        const cells = lines[at + 2 + i].trim().split(/\s+/);
+        assert.equal(cells[0], p.name);
+        assert.equal(cells[1], p.shape.join('×'));
+        assert.equal(cells[2], formatNumber(p.value.reduce((a, b) => a + b, 0) / p.value.length), `mean of ${p.name}`);
+      });
+      const layers = lines.findIndex((l) => l.startsWith('layers at step 100'));
+      assert.ok(layers > at, r.stdout);
+      assert.deepEqual(lines.slice(layers + 2, layers + 4).map((l) => l.trim().split(/\s+/).slice(0, 3)), [['model.layers.0', 'linear', 'relu'], ['model.layers.2', 'linear', formatNumber(doc.layers[doc.layers.length - 1].layers[1].weight!.mean!)]]);
+      assert.deepEqual(doc.diagnosis.filter((d) => d.severity !== 'info'), []);
+      assert.match(lines[lines.length - 1], /^diagnosis: no problems found/);
+    });
+
+    it('prints every parameter value of a small model', () => {
+      const r = cli('train', path.join(EXAMPLES, '07-minimize-quadratic.ts'));
+      assert.equal(r.code, 0, r.stderr);
+      // SGD with lr 0.2 on x² from 10: x ← 0.6·x, ten times
+      assert.match(r.stdout, new RegExp(`final parameters \\(1 value\\):\\n  x\\s+scalar\\s+${formatNumber(10 * 0.6 ** 10).replace('.', '\\.')}\\n`));
+      const xor = cli('train', path.join(EXAMPLES, '10-xor-train.ts'), '--json');
+      const doc = JSON.parse(xor.stdout) as TrainResult;
+      const text = cli('train', path.join(EXAMPLES, '10-xor-train.ts')).stdout;
+      const w = doc.params.find((p) => p.shape.length === 2 && p.shape[0] > 1)!;
+      const [rows, cols] = w.shape;
+      for (let i = 0; i < rows; i++) {
+        const row = `[${w.value.slice(i * cols, (i + 1) * cols).map(formatNumber).join(', ')}]`;
+        assert.ok(text.includes(row), `row ${i} of ${w.name}, ${row}, in:\n${text}`);
+      }
     });
 
     it('refuses bad options with the usage', () => {

@@ -282,8 +282,12 @@ describe('webview: training view in Chromium', function () {
     assert.deepEqual(rows, last.layers.map((l) => [l.name, l.activation ?? 'none', formatNumber(l.output!.mean!), formatNumber(l.output!.std!), percent(l.saturated), percent(l.dead)]));
     assert.equal(rows[0][1], 'relu');
 
-    // histograms: one ridge per logged step of the last 30, newest in front; the slider picks the step
-    const window = t.result.layers.slice(-30);
+    // histograms: 30 ridges over the whole run (the first logged step, the newest, evenly spaced
+    // between), newest in front; the slider picks the step
+    const logged = t.result.layers;
+    assert.ok(logged.length > 30, `${logged.length} logged steps: more than the histogram shows`);
+    const window = Array.from({ length: 30 }, (_, i) => logged[Math.round((i * (logged.length - 1)) / 29)]);
+    assert.equal(window[0].step, 1, 'initialization (the first step) is still shown after training');
     const ridges = () => p.page.$$eval('path.hist-ridge', (els: any[]) => els.map((e) => Number(e.dataset.step)));
     assert.deepEqual(await ridges(), window.map((h) => h.step));
     const hist = `${q('histograms')} svg`;

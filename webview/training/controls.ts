@@ -3,7 +3,7 @@
  * (sent as overrides with every action; the host applies them to the next run after a reset), and
  * the status line with a progress bar.
  */
-import { OPTIMIZER_NAMES, SCHEDULE_PRESETS, type OptimizerName, type SchedulePreset, type TrainAction, type TrainOverrides, type TrainingInfo } from '../../extension/protocol';
+import { OPTIMIZER_NAMES, SCHEDULE_PRESETS, SCHEDULE_PRESET_NOTES, type OptimizerName, type SchedulePreset, type TrainAction, type TrainOverrides, type TrainingInfo } from '../../extension/protocol';
 import { button, el, setDisabled } from '../dom';
 import { formatNumber } from '../format';
 import type { Run } from './runs';
@@ -76,7 +76,7 @@ export class TrainControls {
     this.fileSchedule = el('option', { value: 'file' }, 'as in the file');
     this.schedule.append(this.fileSchedule);
     for (const name of SCHEDULE_PRESETS) this.schedule.append(el('option', { value: name }, name));
-    this.schedule.title = 'step: ×0.1 at each third · exponential: to 1% · polynomial: linear to 0 · cosine: 5% warmup · cyclic: lr/10 ↔ lr';
+    this.schedule.title = SCHEDULE_PRESETS.filter((name) => name !== 'constant').map((name) => `${name}: ${SCHEDULE_PRESET_NOTES[name]}`).join(' · ');
     const sched = el('label', { class: 'tr-field' });
     sched.append(el('span', { class: 'tr-field-label' }, 'schedule'), this.schedule);
     const changed = () => this.validate();

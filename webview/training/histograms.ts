@@ -1,7 +1,8 @@
 /**
  * The histogram card: pick a layer and a quantity (weights, their gradients, the activations), the
  * mode (offset ridgeline or overlay) and the scale (values or log magnitudes), and a step with the
- * slider. Shows the last 30 logged steps; the slider follows the newest until moved.
+ * slider. Shows 30 of the logged steps: the first, the newest and evenly spaced ones between, so the
+ * initialization stays in view after training; the slider follows the newest until moved.
  */
 import * as d3 from 'd3';
 import type { LayerHistory, LayerStats, TensorStats } from '../../extension/protocol';
@@ -9,6 +10,7 @@ import { el } from '../dom';
 import { fmt, clusterText, fullName } from '../format';
 import { card } from './chart';
 import { Ridgeline, type HistMode, type HistScale, type RidgeEntry } from './ridgeline';
+import { evenlySpaced } from '../../engine/stats/reservoir';
 
 export type Quantity = 'weights' | 'gradients' | 'activations';
 
@@ -81,7 +83,7 @@ export class Histograms {
     this.changed();
   }
 
-  /** `history`: logged steps, oldest first (only the last WINDOW are drawn). */
+  /** `history`: logged steps, oldest first (WINDOW of them are drawn, evenly spaced, both ends included). */
   render(history: LayerHistory[]): void {
     const latest = history[history.length - 1]?.layers ?? [];
     const names = latest.slice().sort((a, b) => a.depth - b.depth).map((l) => l.name);
@@ -96,12 +98,16 @@ export class Histograms {
     const of = QUANTITY[this.quantity].of;
     this.entries = [];
     this.stats.clear();
-    for (const h of history.slice(-WINDOW)) {
+    const drawable: { step: number; hist: RidgeEntry['hist']; stats: TensorStats }[] = [];
+    for (const h of history) {
       const s = of(h.layers.find((l) => l.name === this.layer) ?? ({} as LayerStats)) ?? null;
       const hist = s ? (this.scale === 'log' ? s.logHistogram : s.histogram) : null;
       if (!s || !hist || !hist.counts.some((c) => c > 0)) continue;
-      this.entries.push({ step: h.step, hist });
-      this.stats.set(h.step, s);
+      drawable.push({ step: h.step, hist, stats: s });
+    }
+    for (const d of evenlySpaced(drawable, WINDOW)) {
+      this.entries.push({ step: d.step, hist: d.hist });
+      this.stats.set(d.step, d.stats);
     }
     const n = this.entries.length;
     let selected = n - 1;

@@ -4,16 +4,23 @@
  */
 import type { Finding, HistoryEntry, LayerHistory, TrainBackend, TrainOverrides, TrainProgress, TrainStatus, TrainingInfo } from '../../extension/protocol';
 import { formatNumber } from '../format';
+import { StepReservoir } from '../../engine/stats/reservoir';
 
 /** Earlier runs whose loss curves stay on the chart. */
 export const MAX_COMPARE = 4;
-/** Layer summaries kept per run (the histograms show the last 30; the rest is for the step slider's history). */
-const MAX_LAYER_HISTORY = 240;
+/**
+ * Layer summaries kept per run: the first logged step, the newest and evenly spaced steps between
+ * (a reservoir thinned to every other step when full), so initialization is still there at the end.
+ */
+export const MAX_LAYER_HISTORY = 240;
 
 export interface Run {
   runId: number;
   history: HistoryEntry[];
+  /** The logged steps' layer summaries that are kept (see MAX_LAYER_HISTORY), oldest first. */
   layers: LayerHistory[];
+  /** Where `layers` comes from. */
+  keptLayers: StepReservoir<LayerHistory>;
   findings: Finding[];
   step: number;
   total: number;
@@ -67,8 +74,8 @@ export class TrainingRuns {
     }
     run.history.push(...history);
     if (Array.isArray(p.layers) && p.layers.length) {
-      run.layers.push(...p.layers);
-      if (run.layers.length > MAX_LAYER_HISTORY) run.layers.splice(0, run.layers.length - MAX_LAYER_HISTORY);
+      run.keptLayers.push(...p.layers);
+      run.layers = run.keptLayers.items();
     }
     if (Array.isArray(p.findings)) run.findings = p.findings;
     run.step = p.step;
@@ -129,7 +136,7 @@ export class TrainingRuns {
     if (this.current && this.current.runId !== runId) this.archive();
     if (!this.current) {
       this.current = {
-        runId, history: [], layers: [], findings: [], step: 0, total: this.info?.steps ?? 0, stepsPerSecond: 0,
+        runId, history: [], layers: [], keptLayers: new StepReservoir(MAX_LAYER_HISTORY), findings: [], step: 0, total: this.info?.steps ?? 0, stepsPerSecond: 0,
         status: 'idle', message: null, overrides: { ...this.sentOverrides() }, backend: null,
       };
     }
