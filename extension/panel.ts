@@ -39,6 +39,8 @@ export interface PanelServices {
 
 export class GraphPanel {
   snapshot: GraphSnapshot | null = null;
+  /** The file's own graph from its last trace (the snapshot above may be a training step's since). */
+  private traced: GraphSnapshot | null = null;
   lastErrors: RunError[] = [];
   /** Every file the last bundle read (the model and its relative imports): re-trace triggers, reveal targets. */
   files = new Set<string>();
@@ -76,6 +78,7 @@ export class GraphPanel {
       log: (line) => services.output.appendLine(line),
       trusted: () => vscode.workspace.isTrusted,
       graph: (runId, step, snapshot) => this.showTrainingGraph(runId, step, snapshot),
+      graphReset: () => this.showTracedGraph(),
       backend: () => {
         const v = vscode.workspace.getConfiguration('backpropLens', vscode.Uri.file(file)).get<string>('backend', 'auto');
         return (BACKEND_SETTINGS as readonly string[]).includes(v) ? (v as BackendSetting) : 'auto';
@@ -227,7 +230,7 @@ export class GraphPanel {
     for (const f of outcome.files) this.files.add(f);
     const ms = `${Math.round(outcome.timings.bundleMs)} ms bundle, ${Math.round(outcome.timings.runMs)} ms run`;
     if (outcome.ok) {
-      this.snapshot = outcome.snapshot;
+      this.snapshot = this.traced = outcome.snapshot;
       this.lastErrors = [];
       output.appendLine(`[${this.fileName}] traced ${outcome.snapshot.nodes.length} nodes (${ms})`);
       this.post({ type: 'snapshot', runId, file: this.file, fileName: this.fileName, snapshot: limitSnapshot(outcome.snapshot, WEBVIEW_MAX_ELEMENTS) });
@@ -284,6 +287,15 @@ export class GraphPanel {
     this.snapshot = snapshot;
     this.post({ type: 'trainGraph', runId, step, snapshot: limitSnapshot(snapshot, WEBVIEW_MAX_ELEMENTS) });
     this.updateDiagnostics({ ok: true, snapshot });
+    this.services.onRun(this);
+  }
+
+  /** After a training reset: the file's traced graph again, in place of the graph at the run's last step. */
+  private showTracedGraph(): void {
+    if (this.disposed || !this.traced || this.snapshot === this.traced) return;
+    this.snapshot = this.traced;
+    this.post({ type: 'snapshot', runId: this.runId, file: this.file, fileName: this.fileName, snapshot: limitSnapshot(this.traced, WEBVIEW_MAX_ELEMENTS) });
+    this.updateDiagnostics({ ok: true, snapshot: this.traced });
     this.services.onRun(this);
   }
 

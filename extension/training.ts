@@ -25,6 +25,8 @@ export interface TrainingHost {
   trusted(): boolean;
   /** The graph of one step at the run's current parameters (after a pause, a single step, the end). */
   graph(runId: number, step: number, snapshot: GraphSnapshot): void;
+  /** Back to the file's own graph (its traced step at the initial parameters): a reset run has no step to show. */
+  graphReset(): void;
   /** The `backpropLens.backend` setting: train on the panel's GPU (auto, webgpu) or on the CPU. */
   backend(): BackendSetting;
 }
@@ -169,6 +171,7 @@ export class TrainingSession {
     this.step = 0;
     this.life = IDLE;
     this.postStatus();
+    this.host.graphReset();
   }
 
   dispose(): void {

@@ -389,6 +389,9 @@ export async function caseTrain(wb: Workbench): Promise<void> {
   await wb.until('training to go on', async () => (await trainStatus(wb)).step > paused.step + 200, 60_000);
   await wb.testId('train-reset').click();
   await wb.until('an idle, reset run', async () => (await trainStatus(wb)).status === 'idle');
+  // the graph is the file's own again, not the last step's of the run that was reset
+  await wb.view().locator('#app[data-train-step=""]').waitFor({ timeout: 30_000 });
+  assert.doesNotMatch((await wb.testId('status').textContent()) ?? '', /at training step/);
 }
 
 /** Model processes (model-host.js) that code-server's extension host started (a process of this machine). */

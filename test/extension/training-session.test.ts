@@ -27,6 +27,7 @@ describe('TrainingSession (panel training)', function () {
   function session(file: string, trusted = true, more: Partial<TrainingHost> = {}) {
     const messages: Msg[] = [];
     const graphs: { runId: number; step: number; snapshot: GraphSnapshot }[] = [];
+    let resets = 0;
     let wake: (() => void) | null = null;
     const host: TrainingHost = {
       runner: runner(), file, trusted: () => trusted,
@@ -36,6 +37,10 @@ describe('TrainingSession (panel training)', function () {
       },
       graph: (runId, step, snapshot) => {
         graphs.push({ runId, step, snapshot });
+        wake?.();
+      },
+      graphReset: () => {
+        resets++;
         wake?.();
       },
       log: () => {},
@@ -63,7 +68,7 @@ describe('TrainingSession (panel training)', function () {
       check();
     });
     const statuses = () => messages.flatMap((m) => (m.type === 'trainStatus' ? [m.status] : []));
-    return { s, messages, until, untilGraph, graphs, statuses };
+    return { s, messages, until, untilGraph, graphs, statuses, resets: () => resets };
   }
 
   const MOONS = path.join(ROOT, 'examples', '08-moons-mlp.ts');
@@ -82,7 +87,7 @@ describe('TrainingSession (panel training)', function () {
   });
 
   it('step from idle takes exactly one step and pauses; reset forgets the run', async () => {
-    const { s, until, statuses } = session(MOONS);
+    const { s, until, statuses, resets } = session(MOONS);
     await s.handle('step');
     await until((m) => m.type === 'trainProgress' && m.progress.step === 1 && m.progress.paused);
     // the worker's paused report settled the single step: one state, the reducer's
@@ -98,6 +103,7 @@ describe('TrainingSession (panel training)', function () {
     assert.equal(s.state.lifecycle.kind, 'idle');
     assert.ok(s.state.runId > before);
     assert.deepEqual(statuses().slice(-1), ['idle']);
+    assert.equal(resets(), 1, 'the panel goes back to the file\'s own graph');
   });
 
   it('pause stops the steps; run resumes the same run', async () => {

@@ -85,6 +85,7 @@ describe('training on WebGPU in the panel (session ↔ PanelGpu on Dawn)', funct
         graphs.push(step);
         poke();
       },
+      graphReset: () => {},
       log: () => {},
       options: () => ({ timeoutMs: 20_000 }),
       backend: () => opts.backend ?? 'auto',

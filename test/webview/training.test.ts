@@ -198,6 +198,12 @@ describe('webview: training view in Chromium', function () {
     assert.equal(await p.page.isVisible(q('train-pending')), false);
     await p.page.fill(q('train-lr'), '0.2');
     await p.page.waitForSelector(q('train-pending'), { state: 'visible' });
+    assert.equal(await text(p, 'train-pending'), 'changed: applies after Reset', 'a paused run keeps its settings');
+    // a finished run: Run again starts over with the inputs, and the note says so
+    await p.send({ type: 'trainStatus', runId: 1, status: 'done', step: 80, total: 80, overrides });
+    await p.page.waitForFunction((s: string) => document.querySelector(s)?.textContent === 'changed: Run again uses it', q('train-pending'));
+    await p.send({ type: 'trainStatus', runId: 1, status: 'paused', step: 3, total: 80, overrides });
+    await p.page.waitForFunction((s: string) => document.querySelector(s)?.textContent === 'changed: applies after Reset', q('train-pending'));
     await p.page.click(q('train-reset'));
     assert.deepEqual((await trainMessages(p)).pop(), { type: 'train', action: 'reset', overrides: { ...overrides, lr: 0.2 } });
     // the schedule: the file's until a preset is picked

@@ -187,6 +187,8 @@ export class TrainControls {
     this.progress.max = Math.max(1, total);
     this.progress.value = Math.min(step, total);
     this.pending.hidden = this.watched || !(run && step > 0 && this.differs(run, info));
+    // a finished run's Run again starts over with the inputs; a run under way keeps its settings until Reset
+    this.pending.textContent = finished ? 'changed: Run again uses it' : 'changed: applies after Reset';
     const b = run?.backend ?? null;
     this.backend.hidden = !b;
     this.backend.dataset.kind = b?.kind ?? '';
