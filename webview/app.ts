@@ -243,6 +243,7 @@ export class App {
     const s = st.graph?.snapshot;
     this.stepView = s ? stepView(s, st.mode, st.step) : null;
     this.pane.applyStep(st, this.stepView);
+    this.pane.view.keep = st.selected ?? this.stepView?.current ?? null;
     this.refreshInspector();
   }
 

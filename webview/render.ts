@@ -81,6 +81,8 @@ export class GraphView {
   private suppressTransformEvent = false;
   /** The view shows the whole graph (fit): keep it so when the panel is resized. */
   private fitted = false;
+  /** The node the user is looking at (selected, else the current step's): a resize that is not a fit keeps it in view. */
+  keep: number | null = null;
   /** The SVG's size, kept by the resize observer: reading it on every zoom frame would force a layout. */
   private size = { width: 0, height: 0 };
 
@@ -117,7 +119,9 @@ export class GraphView {
       if (size === last) return;
       last = size;
       this.size = { width: el.clientWidth, height: el.clientHeight };
+      // the inspector opening below the graph (narrow panels) must not cover the node it is about
       if (this.fitted) this.fit(false);
+      else if (this.keep !== null) this.reveal(this.keep);
       this.emitView(d3.zoomTransform(el));
     }).observe(this.svg.node()!);
   }

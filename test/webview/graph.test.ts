@@ -863,6 +863,50 @@ describe('webview: graph panel in Chromium', function () {
     assert.equal(await p.page.evaluate(() => document.getAnimations().filter((a: any) => a.playState === 'running').length), 0, 'no animation runs when idle');
   });
 
+  it('at the default width (620 px) the inspector opens below the graph and the selected node stays in view', async () => {
+    for (const name of ['mlp', 'deep'] as const) {
+      const p = await panel({ theme: 'light', viewport: { width: 620, height: 700 } });
+      const s = snap(name);
+      await p.showSnapshot(s, 1);
+      // the forward pass before its first step: the inspector holds one line; the output is in view
+      await p.page.click('[data-testid="mode-forward"]');
+      await p.send({ type: 'command', command: 'first' });
+      await p.page.waitForSelector('[data-testid="step-label"]:text-is("Forward 0/' + s.forward.length + '")');
+      const out = s.output;
+      const visible = () => p.page.evaluate((id: number) => {
+        const svg = document.querySelector('svg.graph') ?? document.querySelector('g.viewport').ownerSVGElement;
+        const box = svg.getBoundingClientRect();
+        const r = document.querySelector(`g.node[data-id="${id}"] rect.box`)?.getBoundingClientRect();
+        return r ? { inside: r.top >= box.top - 1 && r.bottom <= box.bottom + 1 && r.left >= box.left - 1 && r.right <= box.right + 1, node: [r.top, r.bottom], svg: [box.top, box.bottom] } : null;
+      }, out);
+      // the minimap takes the view to the bottom of the graph, where the loss is; then a click on it opens the inspector
+      const mm = (await p.page.locator('[data-testid="minimap"] svg').first().boundingBox()) ?? (await p.page.locator('[data-testid="minimap"]').boundingBox());
+      assert.ok(mm);
+      await p.page.mouse.click(mm.x + mm.width / 2, mm.y + mm.height - 3);
+      await p.page.waitForFunction((id: number) => {
+        const svg = document.querySelector('g.viewport').ownerSVGElement;
+        const box = svg.getBoundingClientRect();
+        const r = document.querySelector(`g.node[data-id="${id}"] rect.box`)?.getBoundingClientRect();
+        return !!r && r.top >= box.top && r.bottom <= box.bottom && r.left >= box.left && r.right <= box.right;
+      }, out, { timeout: 5_000 });
+      const before = await p.page.evaluate(() => document.querySelector('[data-testid="inspector"]').getBoundingClientRect().height);
+      await p.page.click(`g.node[data-id="${out}"]`);
+      await p.page.waitForSelector('.insp-head');
+      const after = await p.page.evaluate(() => document.querySelector('[data-testid="inspector"]').getBoundingClientRect().height);
+      assert.ok(after > before + 50, `the inspector grew (${before} → ${after} px)`);
+      // the inspector's growth resizes the graph area: wait for the view to settle on the node
+      await p.page.waitForFunction((id: number) => {
+        const svg = document.querySelector('g.viewport').ownerSVGElement;
+        const box = svg.getBoundingClientRect();
+        const r = document.querySelector(`g.node[data-id="${id}"] rect.box`)?.getBoundingClientRect();
+        return !!r && r.top >= box.top - 1 && r.bottom <= box.bottom + 1;
+      }, out, { timeout: 5_000 }).catch(() => undefined);
+      const v = await visible();
+      assert.ok(v?.inside, `${name}: the selected node is covered: ${JSON.stringify(v)}`);
+      await p.page.screenshot({ path: screenshotPath(`inspector-open-620-${name}-light`) });
+    }
+  });
+
   it("the lecture's f(x) = x·sin(x²) + 1: the output and x show f against x with the tangent at −2, its slope the gradient (−5.99)", async () => {
     for (const theme of ['light', 'dark'] as const) {
       const p = await panel({ theme });
