@@ -13,6 +13,7 @@ import type { StepView } from './stepper';
 import type { NonFinite } from './nonfinite';
 import { el, button } from './dom';
 import { curveLeaf, tangentSection } from './tangent';
+import { elementChainSection } from './elementChain';
 
 export interface InspectorEvents {
   revealSource(node: SnapshotNode): void;
@@ -37,6 +38,9 @@ export class Inspector {
   private readonly diagnosis: HTMLElement;
   /** Tensors fetched on demand, by `node:which`. */
   private fetched = new Map<string, TensorPayload | string>();
+  /** The element picked in a tensor (a table cell, heatmap cell or pixel): its chain rule is written out. */
+  private picked: { node: number; index: number } | null = null;
+  private last: { s: GraphSnapshot | null; view: StepView | null; selected: number | null; ctx: InspectorContext } | null = null;
 
   constructor(private readonly events: InspectorEvents) {
     this.root = el('aside', { class: 'inspector', 'data-testid': 'inspector', 'aria-label': 'Inspector' });
@@ -55,6 +59,8 @@ export class Inspector {
   }
 
   render(s: GraphSnapshot | null, view: StepView | null, selected: number | null, ctx: InspectorContext = { nonfinite: null, collapsedGroup: null }): void {
+    this.last = { s, view, selected, ctx };
+    if (this.picked && (this.picked.node !== selected || !s || this.picked.index >= (s.nodes[this.picked.node]?.size ?? 0))) this.picked = null;
     this.renderChain(s, view);
     this.renderDetails(s, selected, ctx);
     this.renderDiagnosis(s);
@@ -134,6 +140,8 @@ export class Inspector {
     if (story) this.details.append(el('div', { class: 'story mono' }, story));
     const withCurve = curveLeaf(s, n);
     if (withCurve) this.details.append(tangentSection(s, withCurve));
+    if (this.picked && this.picked.node === n.id) this.details.append(elementChainSection(s, n, this.picked.index, () => this.pick(null)));
+    else if (n.size > 1 && (n.value || n.grad)) this.details.append(el('div', { class: 'hint', 'data-testid': 'element-hint' }, 'Click an element (a number, a heatmap cell or a pixel) to write its chain rule with every term.'));
 
     this.details.append(this.tensorSection(s, n, 'value', n.value, n.stats));
     if (n.gradStats) this.details.append(this.tensorSection(s, n, 'grad', n.grad, n.gradStats));
@@ -159,8 +167,21 @@ export class Inspector {
     return box;
   }
 
+  /** Picks an element of the selected tensor (null: none) and draws the inspector again. */
+  private pick(at: { node: number; index: number } | null): void {
+    this.picked = at;
+    const l = this.last;
+    if (l) this.render(l.s, l.view, l.selected, l.ctx);
+  }
+
   private tensorSection(s: GraphSnapshot, n: SnapshotNode, which: TensorWhich, payload: TensorPayload, stats: TensorStats | null): HTMLElement {
     const sec = el('div', { class: `tensor tensor-${which}` });
+    // a click on any element (table cell, heatmap cell, pixel) picks it
+    sec.addEventListener('click', (e) => {
+      const hit = (e.target as Element).closest?.('[data-index]');
+      if (!hit || n.size <= 1) return;
+      this.pick({ node: n.id, index: Number(hit.getAttribute('data-index')) });
+    });
     sec.append(el('h3', {}, which === 'value' ? 'Value' : 'Gradient ∂L/∂' + nodeRef(n)));
     const fetched = this.fetched.get(`${n.id}:${which}`);
     const data = payload ?? (fetched instanceof Float64Array ? fetched : null);
@@ -190,6 +211,7 @@ export class Inspector {
       if (typeof fetched === 'string') sec.append(el('div', { class: 'hint' }, fetched));
       else sec.append(button('cloud-download', `Load ${n.size} values`, () => this.events.fetchTensor(n.id, which), `fetch-${which}`));
     }
+    if (this.picked?.node === n.id) for (const e of sec.querySelectorAll(`[data-index="${this.picked.index}"]`)) e.classList.add('picked');
     return sec;
   }
 
@@ -231,7 +253,7 @@ function valueTable(data: Float64Array, shape: readonly number[], which: TensorW
     const tr = el('tr');
     for (let c = 0; c < cols && r * cols + c < data.length; c++) {
       const v = data[r * cols + c];
-      tr.append(el('td', { class: which === 'grad' ? signClass(v) : '' }, fmt(v)));
+      tr.append(el('td', { class: which === 'grad' ? signClass(v) : '', 'data-index': String(r * cols + c) }, fmt(v)));
     }
     t.append(tr);
   }
@@ -257,8 +279,9 @@ function heatmap(data: Float64Array, shape: readonly number[], which: TensorWhic
   const svg = d3.select(wrap).append('svg')
     .attr('width', cols * cell).attr('height', rows * cell)
     .attr('role', 'img').attr('aria-label', `${which === 'grad' ? 'Gradient' : 'Value'} heatmap, ${rows} × ${cols}`);
-  const cells = Array.from(data, (v, i) => ({ v, r: Math.floor(i / cols), c: i % cols }));
+  const cells = Array.from(data, (v, i) => ({ v, i, r: Math.floor(i / cols), c: i % cols }));
   svg.selectAll('rect').data(cells).join('rect')
+    .attr('data-index', (d) => d.i)
     .attr('x', (d) => d.c * cell).attr('y', (d) => d.r * cell)
     .attr('width', Math.max(1, cell - 1)).attr('height', Math.max(1, cell - 1))
     .attr('class', (d) => `cell ${Number.isFinite(d.v) ? signClass(d.v) : 'nonfinite'}`)
@@ -307,8 +330,9 @@ function imageGrid(data: Float64Array, shape: readonly number[], which: TensorWh
     const svg = d3.select(grid).append('svg').attr('class', 'tile').attr('width', w * cell).attr('height', h * cell)
       .attr('role', 'img').attr('aria-label', t.label);
     svg.append('title').text(t.label);
-    const cells = Array.from({ length: h * w }, (_, k) => ({ v: data[t.offset + k], r: Math.floor(k / w), c: k % w }));
+    const cells = Array.from({ length: h * w }, (_, k) => ({ v: data[t.offset + k], i: t.offset + k, r: Math.floor(k / w), c: k % w }));
     svg.selectAll('rect').data(cells).join('rect')
+      .attr('data-index', (d) => d.i)
       .attr('x', (d) => d.c * cell).attr('y', (d) => d.r * cell).attr('width', cell).attr('height', cell)
       .attr('class', (d) => `cell ${Number.isFinite(d.v) ? signClass(d.v) : 'nonfinite'}`)
       .attr('fill-opacity', (d) => (Number.isFinite(d.v) ? (max > 0 ? 0.08 + 0.92 * (Math.abs(d.v) / max) : 0.08) : 1))

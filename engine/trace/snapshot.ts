@@ -75,6 +75,11 @@ export interface SnapshotNode {
   curve?: OutputCurve;
   /** Each row of this tensor is an image of this shape ([channels, height, width]): a minibatch of an image dataset. */
   image?: number[];
+  /**
+   * The op's attributes (axes, shapes, strides…) when they are plain data, so the op can be applied
+   * again to the recorded values (one element's chain rule, engine/check/elementChain.ts).
+   */
+  attrs?: Record<string, unknown>;
 }
 
 export interface SnapshotGroup {
@@ -246,6 +251,7 @@ export function buildSnapshot(output: Tensor, opts: SnapshotOptions): GraphSnaps
       stats: summarize(t), gradStats: g ? summarize(g) : null,
       scalar: scalarValue, scalarGrad: g && g.size === 1 ? Number(g.data[0]) : null,
       ...imageField(t, opts.imageOf),
+      ...(def && Object.keys(t.attrs).length && plainData(t.attrs) ? { attrs: { ...t.attrs } } : {}),
     };
   });
 
@@ -297,6 +303,15 @@ export function buildSnapshot(output: Tensor, opts: SnapshotOptions): GraphSnaps
     if (broken.length) throw new Error(`snapshot invariants violated (BPL_VERIFY_SNAPSHOTS):\n  ${broken.slice(0, 8).join('\n  ')}`);
   }
   return snapshot;
+}
+
+/** Numbers, strings, booleans, null and arrays or plain objects of them (what JSON and postMessage carry unchanged). */
+function plainData(v: unknown, depth = 0): boolean {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
+  if (typeof v === 'number') return Number.isFinite(v);
+  if (depth > 4 || typeof v !== 'object') return false;
+  if (Array.isArray(v)) return v.every((x) => plainData(x, depth + 1));
+  return Object.getPrototypeOf(v) === Object.prototype && Object.values(v as object).every((x) => plainData(x, depth + 1));
 }
 
 /** `image` when the rows of `t` are images of the shape `imageOf` gives (their size must match). */

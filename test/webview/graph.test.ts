@@ -6,6 +6,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatNumber } from '../../engine/format';
+import { fmtChain } from '../../webview/format';
 import type { GraphSnapshot } from '../../engine/trace/snapshot';
 import type { UiState, WebviewMessage } from '../../extension/protocol';
 import { ModelRunner } from '../../extension/runner/runner';
@@ -905,6 +906,43 @@ describe('webview: graph panel in Chromium', function () {
       assert.ok(v?.inside, `${name}: the selected node is covered: ${JSON.stringify(v)}`);
       await p.page.screenshot({ path: screenshotPath(`inspector-open-620-${name}-light`) });
     }
+  });
+
+  it("one element's chain rule: a click on weight[2, 1] writes ∂L/∂W[2,1] = Σₖ ∂L/∂Z[k,2]·X[k,1] with its terms, and they add up to the gradient", async () => {
+    const p = await panel({ theme: 'dark' });
+    const s = snap('mlp');
+    await p.showSnapshot(s, 1);
+    if ((await p.page.getAttribute('[data-testid="collapse-all"]', 'data-state')) === 'collapsed') await p.page.click('[data-testid="collapse-all"]');
+    const w = s.nodes.find((n) => n.leaf === 'param' && n.scope === 'layer1' && n.shape.length === 2)!;
+    assert.deepEqual(w.shape, [8, 3]);
+    const g = p.page.locator(`g.node[data-id="${w.id}"]`).first();
+    await g.focus();
+    await g.press('Enter');
+    await p.page.waitForSelector('[data-testid="element-hint"]');
+    await p.page.click('table.values-value td[data-index="7"]');
+    await p.page.waitForSelector('[data-testid="element-chain"]');
+    // by hand from the snapshot: the matmul Z = X·Wᵀ, X [4, 3]; ∂L/∂W[2,1] = Σₖ ∂L/∂Z[k,2]·X[k,1]
+    const step = s.backward.find((st) => st.inputs.some((i) => i.input === w.id))!;
+    const mm = s.nodes[step.node];
+    assert.equal(mm.op, 'matmul');
+    const X = s.nodes[mm.inputs.find((i) => i !== w.id)!];
+    const want = [0, 1, 2, 3].map((k) => ({ k, up: step.upstreamGrad![k * 8 + 2], x: X.value![k * 3 + 1] })).filter((t) => t.x !== 0);
+    const terms = p.page.locator('[data-testid="element-terms"]');
+    assert.equal(Number(await terms.getAttribute('data-terms')), want.length);
+    const total = Number(await terms.getAttribute('data-total'));
+    const exact = want.reduce((a, t) => a + t.up * t.x, 0);
+    assert.ok(Math.abs(total - exact) <= 1e-14 * want.reduce((a, t) => a + Math.abs(t.up * t.x), 0), `total ${total} vs ${exact}`);
+    assert.ok(Math.abs(total - w.grad![7]) <= 1e-14 * want.reduce((a, t) => a + Math.abs(t.up * t.x), 0), `total ${total} vs the gradient ${w.grad![7]}`);
+    const line = (await terms.textContent()) ?? '';
+    for (const t of want) assert.ok(line.includes(`(${fmtChain(t.up)})·(${fmtChain(t.x)}) [m = [${t.k}, 2]]`), `the term for k = ${t.k} in: ${line}`);
+    assert.match((await p.page.locator('[data-testid="element-chain"] h3').textContent()) ?? '', /Element \[2, 1\]/);
+    assert.equal(await p.page.$$eval('table.values-value td.picked', (tds: any[]) => tds.map((td) => td.dataset.index)).then((x) => x.join()), '7');
+    // a heatmap cell picks too; "clear" goes back to the whole tensor
+    await p.page.click('[data-testid="heatmap-grad"] rect[data-index="0"]');
+    await p.page.waitForSelector('[data-testid="element-chain"][data-element="0"]');
+    await p.page.screenshot({ path: screenshotPath('inspector-element-chain-dark') });
+    await p.page.click('[data-testid="element-chain"] a.node-link');
+    await p.page.waitForSelector('[data-testid="element-hint"]');
   });
 
   it("the lecture's f(x) = x·sin(x²) + 1: the output and x show f against x with the tangent at −2, its slope the gradient (−5.99)", async () => {
