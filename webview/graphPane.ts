@@ -9,6 +9,7 @@ import { clusterText } from './format';
 import { failedLayout, type LayoutRequest, type LayoutResult } from './layout';
 import { LayoutClient } from './layoutClient';
 import { createMeasure } from './measure';
+import { GradStrip } from './gradScale';
 import { Minimap } from './minimap';
 import { CLUSTER_TOGGLE, GraphView } from './render';
 import type { Direction, PanelState, Transform } from './state';
@@ -67,7 +68,11 @@ export class GraphPane {
       view: (t, width, height) => this.minimap.setView(t, width, height),
     });
     this.minimap = new Minimap(this.root, { centre: (x, y, how) => this.view.centreOn(x, y, how) });
+    this.strip = new GradStrip(this.root, (id) => events.select(id));
   }
+
+  /** The gradient legend and per-layer strip in the graph's corner. */
+  private readonly strip: GradStrip;
 
   /** The view model of the graph on screen, if it is the state's graph. */
   private current(st: PanelState): ViewModel | null {
@@ -148,6 +153,7 @@ export class GraphPane {
     delete this.app.dataset.layoutFailed;
     this.drawn = s;
     this.vm = vm;
+    this.strip.render(s);
     this.showView(how, s);
     performance.mark('bpl:drawn');
     this.app.dataset.rendered = String(this.state().runId);

@@ -8,12 +8,13 @@
 import * as d3 from 'd3';
 import type { GraphSnapshot, SnapshotNode, TensorPayload, TensorStats, TensorWhich } from '../extension/protocol';
 import { backwardChain, forwardChain, gradientStory } from './chainRule';
-import { basename, escapeBidi, fmt, fullName, nodeRef, shapeText, signClass } from './format';
+import { basename, escapeBidi, fmt, fullName, nodeRef, shapeText, signClass, tick } from './format';
 import type { StepView } from './stepper';
 import type { NonFinite } from './nonfinite';
 import { el, button } from './dom';
 import { curveLeaf, tangentSection } from './tangent';
 import { elementChainSection } from './elementChain';
+import { graphGradScale, type GradScale } from './gradScale';
 
 export interface InspectorEvents {
   revealSource(node: SnapshotNode): void;
@@ -38,6 +39,8 @@ export class Inspector {
   private readonly diagnosis: HTMLElement;
   /** Tensors fetched on demand, by `node:which`. */
   private fetched = new Map<string, TensorPayload | string>();
+  /** The gradient heatmap's colour scale: this tensor's largest |x|, or the graph's one log scale. */
+  private heatScale: 'tensor' | 'graph' = 'tensor';
   /** The element picked in a tensor (a table cell, heatmap cell or pixel): its chain rule is written out. */
   private picked: { node: number; index: number } | null = null;
   private last: { s: GraphSnapshot | null; view: StepView | null; selected: number | null; ctx: InspectorContext } | null = null;
@@ -197,7 +200,22 @@ export class Inspector {
     // a minibatch of images ([N, C·H·W] with `image` [C, H, W]) is drawn as the images it holds
     const asImages = n.image && n.shape.length === 2 ? [n.shape[0], ...n.image] : n.shape;
     if (data && asImages.length === 4 && data.length > 1) sec.append(imageGrid(data, asImages, which, n.leaf === 'param'));
-    else if (data && n.shape.length >= 2 && data.length > 1) sec.append(heatmap(data, n.shape, which));
+    else if (data && n.shape.length >= 2 && data.length > 1) {
+      // gradients can be read on the graph's one log scale (gradScale.ts), so a vanished one looks vanished
+      const shared = which === 'grad' && this.heatScale === 'graph' ? graphGradScale(s) : null;
+      sec.append(heatmap(data, n.shape, which, shared && shared.lo !== null ? shared : null));
+      if (which === 'grad') {
+        const choice = el('select', { class: 'heat-scale', 'data-testid': 'heat-scale', 'aria-label': 'Colour scale of the gradient heatmap' }) as HTMLSelectElement;
+        choice.append(el('option', { value: 'tensor' }, 'scale: this tensor'), el('option', { value: 'graph' }, 'scale: whole graph (log)'));
+        choice.value = this.heatScale;
+        choice.addEventListener('change', () => {
+          this.heatScale = choice.value === 'graph' ? 'graph' : 'tensor';
+          const l = this.last;
+          if (l) this.render(l.s, l.view, l.selected, l.ctx);
+        });
+        sec.append(choice);
+      }
+    }
     if (data && data.length <= TABLE_MAX) {
       const scroll = el('div', { class: 'table-scroll' });
       scroll.append(valueTable(data, n.shape, which));
@@ -269,13 +287,19 @@ const HEAT_WIDTH = 256;
  * per element, coloured by sign like the gradient numbers, opacity by |x| relative to the largest.
  * Each cell's title gives its index and value.
  */
-function heatmap(data: Float64Array, shape: readonly number[], which: TensorWhich): HTMLElement {
+function heatmap(data: Float64Array, shape: readonly number[], which: TensorWhich, shared: GradScale | null = null): HTMLElement {
   const cols = shape[shape.length - 1] || 1;
   const rows = Math.ceil(data.length / cols);
   const cell = Math.max(2, Math.min(HEAT_CELL, Math.floor(HEAT_WIDTH / cols)));
   let max = 0;
   for (const v of data) if (Number.isFinite(v)) max = Math.max(max, Math.abs(v));
-  const wrap = el('div', { class: `heatmap heatmap-${which}`, 'data-testid': `heatmap-${which}` });
+  const wrap = el('div', { class: `heatmap heatmap-${which}`, 'data-testid': `heatmap-${which}`, 'data-scale': shared ? 'graph' : 'tensor' });
+  // opacity: |x| against this tensor's largest, or its place on the graph's log scale of gradients
+  const opacity = (v: number) => {
+    if (!Number.isFinite(v)) return 1;
+    if (shared) return v === 0 ? 0.08 : 0.08 + 0.92 * Math.min(1, shared(Math.abs(v)));
+    return max > 0 ? 0.15 + 0.85 * (Math.abs(v) / max) : 0.15;
+  };
   const svg = d3.select(wrap).append('svg')
     .attr('width', cols * cell).attr('height', rows * cell)
     .attr('role', 'img').attr('aria-label', `${which === 'grad' ? 'Gradient' : 'Value'} heatmap, ${rows} × ${cols}`);
@@ -285,8 +309,12 @@ function heatmap(data: Float64Array, shape: readonly number[], which: TensorWhic
     .attr('x', (d) => d.c * cell).attr('y', (d) => d.r * cell)
     .attr('width', Math.max(1, cell - 1)).attr('height', Math.max(1, cell - 1))
     .attr('class', (d) => `cell ${Number.isFinite(d.v) ? signClass(d.v) : 'nonfinite'}`)
-    .attr('fill-opacity', (d) => (Number.isFinite(d.v) ? (max > 0 ? 0.15 + 0.85 * (Math.abs(d.v) / max) : 0.15) : 1))
+    .attr('fill-opacity', (d) => opacity(d.v))
     .append('title').text((d) => `[${d.r}, ${d.c}] = ${fmt(d.v)}`);
+  const legend = shared
+    ? `Colour: sign; opacity: |x| on the graph's log scale of mean gradients, ${tick(10 ** shared.lo!)} … ${tick(10 ** shared.hi!)}.`
+    : `Colour: sign; opacity: |x| against this tensor's largest, ${fmt(max)}.`;
+  wrap.append(el('div', { class: 'hint heat-legend', 'data-testid': `heat-legend-${which}` }, legend));
   return wrap;
 }
 

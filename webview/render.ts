@@ -11,6 +11,7 @@ import { CLUSTER_LABEL } from './layout';
 import type { ViewCluster } from './groups';
 import { G, ICON, ICON_GAP, type ViewEdge, type ViewModel, type ViewNode } from './viewModel';
 import { clusterText, faceText, fullName, signClass, tensorBrief } from './format';
+import { graphGradScale } from './gradScale';
 
 export interface Transform { x: number; y: number; k: number }
 
@@ -148,7 +149,8 @@ export class GraphView {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- selection or transition, same attr API
     const t = (sel: d3.Selection<any, any, any, any>): any => (animate ? sel.transition().duration(250) : sel);
 
-    this.gradScale = logScale(vm.nodes.map((n) => n.node.gradStats ? meanAbs(n.node.grad) ?? Math.abs(n.node.gradStats.mean ?? 0) : null));
+    // the graph's one scale (gradScale.ts): the legend beside the graph reads the same ends
+    this.gradScale = graphGradScale(s);
     this.edgeScale = logScale(vm.edges.map((e) => e.gradMagnitude));
 
     const clusters = vm.clusters.filter((c) => layout.clusters[c.key]);

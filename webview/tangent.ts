@@ -14,9 +14,13 @@ const M = { top: 8, right: 10, bottom: 24, left: 44 };
 
 /** The leaf whose curve a node shows: the leaf itself, or, for the output, its only input with a curve. */
 export function curveLeaf(s: GraphSnapshot, n: SnapshotNode): SnapshotNode | null {
-  if (n.curve && n.scalar !== null && n.scalarGrad !== null) return n;
+  // a tangent needs a finite point and slope (NaN at the recorded point: the NaN finding explains it)
+  const y0 = s.nodes[s.output]?.scalar;
+  if (y0 === null || y0 === undefined || !Number.isFinite(y0)) return null;
+  const drawable = (m: SnapshotNode) => !!m.curve && Number.isFinite(m.scalar) && Number.isFinite(m.scalarGrad) && m.scalar !== null && m.scalarGrad !== null;
+  if (drawable(n)) return n;
   if (n.id !== s.output) return null;
-  const withCurve = s.nodes.filter((m) => m.curve && m.scalar !== null && m.scalarGrad !== null);
+  const withCurve = s.nodes.filter(drawable);
   return withCurve.length === 1 ? withCurve[0] : null;
 }
 

@@ -945,6 +945,52 @@ describe('webview: graph panel in Chromium', function () {
     await p.page.waitForSelector('[data-testid="element-hint"]');
   });
 
+  it('gradient magnitudes on one log scale: the legend gives its ends, the per-layer strip puts the 13 layers of a vanishing tanh stack on it', async () => {
+    for (const theme of ['dark', 'light'] as const) {
+      const p = await panel({ theme });
+      const s = snap('deep');
+      await p.showSnapshot(s, 1);
+      await p.page.waitForSelector('[data-testid="grad-strip"]:not([hidden])');
+      // the ends: the smallest and largest mean |∂L/∂x| over the graph's nodes, computed here from the snapshot
+      const mags = s.nodes.filter((n) => n.grad).map((n) => n.grad!.reduce((a, v) => a + Math.abs(v), 0) / n.grad!.length).filter((v) => v > 0);
+      const lo = Math.min(...mags), hi = Math.max(...mags);
+      const strip = p.page.locator('[data-testid="grad-strip"]');
+      assert.ok(Math.abs(Number(await strip.getAttribute('data-lo')) / lo - 1) < 1e-12, 'the low end');
+      assert.ok(Math.abs(Number(await strip.getAttribute('data-hi')) / hi - 1) < 1e-12, 'the high end');
+      assert.ok(hi / lo > 1e3, `a vanishing stack spans orders of magnitude (${lo} … ${hi})`);
+      const rows = await p.page.$$eval('[data-testid="grad-strip-layers"] g.gs-row', (gs: any[]) => gs.map((g) => ({ layer: g.dataset.layer, mean: Number(g.dataset.mean), width: Number(g.querySelector('rect.gs-bar').getAttribute('width')) })));
+      const layers = (s.layers ?? []).slice().sort((a, b) => a.depth - b.depth);
+      assert.deepEqual(rows.map((r) => r.layer), layers.map((l) => l.name), 'one row per layer, input first');
+      assert.equal(rows.length, 13);
+      // bar length is the position on the log scale
+      const span = rows[0].width / Math.max(0.08, (Math.log10(rows[0].mean) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)));
+      for (const r of rows) {
+        const at = Math.max(0.08, (Math.log10(r.mean) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo)));
+        assert.ok(Math.abs(r.width - Math.max(2, span * at)) < 0.01, `${r.layer}: width ${r.width} at ${at}`);
+      }
+      assert.ok(rows[0].width < rows[rows.length - 1].width, 'the input side is shorter: the gradient vanished there');
+      // a row selects its layer's weight
+      await p.page.click('[data-testid="grad-strip-layers"] g.gs-row[data-layer="layer3"]');
+      const w = s.nodes.find((n) => n.leaf === 'param' && n.scope === 'layer3')!;
+      await p.page.waitForFunction((id: number) => document.querySelector(`g.node.selected[data-id="${id}"]`) !== null || document.querySelector('.insp-name')?.textContent === 'weight', w.id);
+      // its gradient heatmap: per tensor, the largest cell is opaque; on the graph's scale this vanished gradient is faint
+      await p.page.waitForSelector('[data-testid="heatmap-grad"][data-scale="tensor"]');
+      const largest = Math.max(...Array.from(w.grad!, Math.abs));
+      assert.equal(await text(p, 'heat-legend-grad'), `Colour: sign; opacity: |x| against this tensor's largest, ${formatNumber(largest)}.`);
+      const opacities = () => p.page.$$eval('[data-testid="heatmap-grad"] rect.cell', (rs: any[]) => rs.map((r) => Number(r.getAttribute('fill-opacity'))));
+      assert.equal(Math.max(...(await opacities())), 1);
+      await p.page.selectOption('[data-testid="heat-scale"]', 'graph');
+      await p.page.waitForSelector('[data-testid="heatmap-grad"][data-scale="graph"]');
+      const shared = await opacities();
+      const at = (Math.log10(largest) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo));
+      assert.ok(Math.abs(Math.max(...shared) - (0.08 + 0.92 * Math.max(0.08, at))) < 1e-9, `the largest cell sits at ${at} of the graph's scale: ${Math.max(...shared)}`);
+      assert.ok(Math.max(...shared) < 0.6, 'a vanished gradient looks faint on the shared scale');
+      assert.match(await text(p, 'heat-legend-grad'), /graph's log scale of mean gradients/);
+      await p.page.screenshot({ path: screenshotPath(`grad-strip-deep-${theme}`) });
+      await p.page.selectOption('[data-testid="heat-scale"]', 'tensor');
+    }
+  });
+
   it("the lecture's f(x) = x·sin(x²) + 1: the output and x show f against x with the tangent at −2, its slope the gradient (−5.99)", async () => {
     for (const theme of ['light', 'dark'] as const) {
       const p = await panel({ theme });
