@@ -241,6 +241,36 @@ describe('webview: training view in Chromium', function () {
     await assertReadable(p);
   });
 
+  it('the learning-rate card draws the schedule the run used; smoothing draws the moving average over the faint raw loss', async () => {
+    const p = await trainingPanel('moons', { theme: 'light', viewport: { width: 620, height: 1400 } });
+    const o = { steps: 60, schedule: 'cosine' as const };
+    const t = await train('moons', o);
+    await deliver(p, 1, t, o);
+    const history = t.result.history;
+    assert.ok(new Set(history.map((h) => h.lr)).size > 10, 'a cosine schedule changes the rate');
+    await p.page.waitForSelector(`${q('lr-chart')} path.lr-line`);
+    assert.equal(Number(await attr(p, `${q('lr-chart')} path.lr-line`, 'data-points')), history.length);
+    assert.equal(pathPoints(await attr(p, `${q('lr-chart')} path.lr-line`, 'd')), history.length);
+    const end = history[history.length - 1];
+    assert.equal(await text(p, 'lr-latest'), `step ${end.step}: ${formatNumber(end.lr)}`);
+    // smoothing: the raw loss stays, faint; the line is the moving average
+    assert.equal(await p.page.$('path.loss-raw'), null);
+    const before = await attr(p, 'path.loss-train', 'd');
+    await p.page.selectOption(q('loss-smoothing'), '0.9');
+    await p.page.waitForSelector('path.loss-raw');
+    assert.equal(await attr(p, `${q('loss-chart')} svg`, 'data-smoothing'), '0.9');
+    assert.equal(await attr(p, 'path.loss-raw', 'd'), before, 'the raw loss is drawn as it was');
+    assert.notEqual(await attr(p, 'path.loss-train', 'd'), before);
+    await p.page.locator(q('lr-chart')).scrollIntoViewIfNeeded();
+    await p.page.screenshot({ path: screenshotPath('training-lr-smoothing-light') });
+    await assertReadable(p);
+    // a constant rate is said, not drawn
+    const c = await train('moons', { steps: 20 });
+    await deliver(p, 2, c, { steps: 20 });
+    await p.page.waitForFunction((s: string) => /^constant /.test(document.querySelector(s)?.textContent ?? ''), q('lr-latest'));
+    assert.equal(await p.page.isVisible(`${q('lr-chart')} svg`), false);
+  });
+
   it('draws a real run: loss (linear and log), gradient flow, activations and histograms over steps', async () => {
     const p = await trainingPanel('moons', { theme: 'dark', viewport: { width: 1280, height: 1500 } });
     const o = { steps: 60 };

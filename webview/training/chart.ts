@@ -112,7 +112,7 @@ export function padDomain([lo, hi]: [number, number], log: boolean): [number, nu
 
 /** A loss axis on the left, linear (nice ticks) or log (decade ticks), labelled and measured: the scale and the left margin. */
 export function lossAxis(
-  yAxis: G, yLabel: d3.Selection<SVGTextElement, unknown, null, undefined>, domain: [number, number], log: boolean, top: number, bottom: number,
+  yAxis: G, yLabel: d3.Selection<SVGTextElement, unknown, null, undefined>, domain: [number, number], log: boolean, top: number, bottom: number, name = 'loss',
 ): { y: d3.ScaleContinuousNumeric<number, number>; left: number } {
   const y = log
     ? d3.scaleLog().domain(padDomain(domain, true)).range([bottom, top])
@@ -120,7 +120,7 @@ export function lossAxis(
   const yAx = d3.axisLeft<d3.NumberValue>(y).tickSizeOuter(0).tickFormat(tick);
   if (log) yAx.tickValues(logTicks(y as d3.ScaleLogarithmic<number, number>, 5));
   else yAx.ticks(5);
-  const left = leftAxis(yAxis, yAx, yLabel, log ? 'loss (log scale)' : 'loss');
+  const left = leftAxis(yAxis, yAx, yLabel, log ? `${name} (log scale)` : name);
   placeYLabel(yLabel, top, bottom);
   return { y, left };
 }

@@ -7,6 +7,7 @@ import * as d3 from 'd3';
 import { el, toolButton } from '../dom';
 import { AXIS_LABEL, card, chartSvg, extentOf, lossAxis, stepTick, widthOf } from './chart';
 import type { PastRun, Run } from './runs';
+import { smoothLosses } from './smoothing';
 
 export interface LossChartEvents {
   toggle(id: number): void;
@@ -20,9 +21,13 @@ const MAX_DOTS = 120;
 
 type Point = { step: number; loss: number };
 
+/** The smoothing weights offered (0: none). */
+const SMOOTHING = [0, 0.6, 0.9, 0.99];
+
 export class LossChart {
   readonly root: HTMLElement;
   private log = false;
+  private smoothing = 0;
   private readonly logToggle: HTMLInputElement;
   private readonly chart: ReturnType<typeof chartSvg>;
   private readonly empty: HTMLElement;
@@ -40,7 +45,13 @@ export class LossChart {
       onScale();
     });
     label.append(this.logToggle, ' log scale');
-    c.head.append(label);
+    const smooth = el('select', { class: 'tr-select tr-smooth', 'data-testid': 'loss-smoothing', 'aria-label': 'Smoothing of the training loss', title: 'Exponential moving average of the training loss (as TensorBoard smooths); the raw loss stays as a faint line' }) as HTMLSelectElement;
+    for (const w of SMOOTHING) smooth.append(el('option', { value: String(w) }, w ? `smoothing ${w}` : 'no smoothing'));
+    smooth.addEventListener('change', () => {
+      this.smoothing = Number(smooth.value);
+      onScale();
+    });
+    c.head.append(smooth, label);
     this.chart = chartSvg(c.body, 'Training and validation loss by step');
     this.empty = el('div', { class: 'tr-empty' }, 'Run or step the training to draw the loss.');
     this.legend = el('div', { class: 'tr-legend', 'data-testid': 'loss-legend' });
@@ -82,10 +93,13 @@ export class LossChart {
       .attr('data-points', (r) => r.points.filter(ok).length)
       .attr('d', (r) => line(r.points))
       .selectAll('title').data((r) => [r]).join('title').text((r) => r.label);
+    // smoothed: the moving average is the line, the raw loss a faint one under it
     const own = [
-      { key: 'train', cls: 'loss-train', pts: train },
+      ...(this.smoothing > 0 ? [{ key: 'raw', cls: 'loss-raw', pts: train }] : []),
+      { key: 'train', cls: 'loss-train', pts: smoothLosses(train, this.smoothing) },
       { key: 'val', cls: 'loss-val', pts: val },
     ].filter((s) => s.pts.length);
+    svg.attr('data-smoothing', this.smoothing);
     marks.selectAll<SVGPathElement, (typeof own)[number]>('path.loss-own')
       .data(own, (s) => s.key)
       .join('path')
@@ -105,13 +119,14 @@ export class LossChart {
   /** Train and validation swatches, then one entry per kept run: show/hide and remove. */
   private renderLegend(hasVal: boolean, past: PastRun[]): void {
     const items: { key: string; label: string; cls: string; run?: PastRun }[] = [
-      { key: 'train', label: 'training loss', cls: 'loss-train' },
+      { key: `train-${this.smoothing}`, label: this.smoothing > 0 ? `training loss (smoothed ${this.smoothing}; raw faint)` : 'training loss', cls: 'loss-train' },
       ...(hasVal ? [{ key: 'val', label: 'validation loss', cls: 'loss-val' }] : []),
       ...past.map((r) => ({ key: `run-${r.id}`, label: r.label, cls: `loss-compare slot-${r.slot}`, run: r })),
     ];
     d3.select(this.legend).selectAll<HTMLElement, (typeof items)[number]>('.lg-item')
       .data(items, (d) => d.key)
       .join((enter) => enter.append((d) => this.legendItem(d.label, d.cls, d.run)))
+      .order()
       .classed('off', (d) => !!d.run && !d.run.visible)
       .each(function (d) {
         const box = this.querySelector('input');

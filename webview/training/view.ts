@@ -20,6 +20,7 @@ import { GradFlow } from './gradFlow';
 import { Histograms } from './histograms';
 import { LossChart } from './lossChart';
 import { AccuracyChart } from './accuracyChart';
+import { LrChart } from './lrChart';
 import { TrainingRuns } from './runs';
 
 export type TrainMessage = Extract<HostMessage, { type: 'trainProgress' | 'trainStatus' | 'analysis' }>;
@@ -50,6 +51,7 @@ export class TrainingView {
   private readonly controls: TrainControls;
   private readonly loss: LossChart;
   private readonly accuracy = new AccuracyChart();
+  private readonly lr = new LrChart();
   private readonly findings: FindingsList;
   private readonly gradFlow = new GradFlow();
   private readonly activations = new ActivationTable();
@@ -77,7 +79,7 @@ export class TrainingView {
     this.landscape = new LandscapeCard({ run: (o) => this.analyze({ kind: 'landscape', ...o }) });
     this.playground = new PlaygroundCard({ run: (r) => this.analyze(r) });
     const grid = el('div', { class: 'tr-grid' });
-    grid.append(this.loss.root, this.accuracy.root, this.findings.root, this.gradFlow.root, this.activations.root, this.histograms.root, this.gradcheck.root, this.landscape.root, this.playground.root);
+    grid.append(this.loss.root, this.accuracy.root, this.lr.root, this.findings.root, this.gradFlow.root, this.activations.root, this.histograms.root, this.gradcheck.root, this.landscape.root, this.playground.root);
     this.root.append(this.controls.root, grid);
     let width = 0;
     new ResizeObserver(() => {
@@ -173,6 +175,7 @@ export class TrainingView {
     this.controls.render(run, this.info);
     this.loss.render(run, this.runs.past);
     this.accuracy.render(run);
+    this.lr.render(run);
     this.findings.render(reported ? run!.findings : this.traced.findings, reported ? 'run' : this.traced.layers.length ? 'traced' : 'none');
     this.gradFlow.render(latest?.layers ?? [], latest?.step ?? null);
     this.activations.render(latest?.layers ?? [], latest?.step ?? null);
