@@ -1,15 +1,28 @@
 /**
  * Matrix multiply on the CPU. `matmulNT` is the single hot kernel: every matmul (forward, backward,
- * batched, transposed) is routed through it, so a faster implementation (WebAssembly SIMD, threads)
- * replaces it in this one place.
+ * batched, transposed, and so every convolution) is routed through it. It runs the WebAssembly SIMD
+ * kernel (./wasm/gemm.ts) where the runtime has one, and the JavaScript kernel below otherwise; the
+ * JavaScript kernel is also the reference the WebAssembly one is tested against.
  */
 import { allocate, type DType, type TypedArray } from '../../dtype';
+import { wasmMatmulNT } from './wasm/gemm';
+
+/** Below this many multiply-adds, copying into WebAssembly memory and back costs more than it saves. */
+const MIN_WASM_WORK = 2048;
 
 /**
  * C[m×n] = A[m×k] · Bᵀ where B is given row-major as n×k ("NT" layout: both operands are read
- * along k, contiguously). 4×4 register blocking with float64 accumulators.
+ * along k, contiguously).
  */
 export function matmulNT(
+  a: TypedArray, aOffset: number, b: TypedArray, bOffset: number,
+  c: TypedArray, cOffset: number, m: number, k: number, n: number,
+): void {
+  if (m * n * k < MIN_WASM_WORK || !wasmMatmulNT(a, aOffset, b, bOffset, c, cOffset, m, k, n)) jsMatmulNT(a, aOffset, b, bOffset, c, cOffset, m, k, n);
+}
+
+/** `matmulNT` in JavaScript: 4×4 register blocking with float64 accumulators. */
+export function jsMatmulNT(
   a: TypedArray, aOffset: number, b: TypedArray, bOffset: number,
   c: TypedArray, cOffset: number, m: number, k: number, n: number,
 ): void {
