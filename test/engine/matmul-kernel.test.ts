@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { Rng, matmul, matmulT, noGrad, tensor, type Tensor } from '../../engine/index';
 import { jsMatmulNT } from '../../engine/backends/cpu/matmul';
-import { setWasmKernelsEnabled, wasmKernelKind, wasmMatmulNT } from '../../engine/backends/cpu/wasm/gemm';
+import { setWasmKernelsEnabled, wasmKernelKind, wasmMatmul } from '../../engine/backends/cpu/wasm/gemm';
 import { KC, MC, MR, NC, nr } from '../../engine/backends/cpu/wasm/wat';
 
 type FloatArray = Float32Array | Float64Array;
@@ -39,19 +39,35 @@ function assertClose(
   }
 }
 
-/** Runs both kernels on one product (operands at offsets, as batched calls pass them) and compares. */
-function check(m: number, k: number, n: number, Out: typeof Float32Array | typeof Float64Array, seed: number, In: typeof Float32Array | typeof Float64Array | typeof Int32Array = Out): void {
+/** The transpose of each rows×cols matrix of a batch, so the reference kernel gets the layout it wants. */
+function transposed<T extends FloatArray | Int32Array>(x: T, rows: number, cols: number): T {
+  const out = x.slice() as T;
+  for (let base = 0; base < x.length; base += rows * cols) for (let r = 0; r < rows; r++) for (let q = 0; q < cols; q++) out[base + q * rows + r] = x[base + r * cols + q];
+  return out;
+}
+
+/**
+ * Runs both kernels on a batch of two products that share B (the broadcast of a batch axis), with
+ * A and B stored as given by transA and transB, and compares. The reference is the JavaScript kernel
+ * on A as m×k rows and B as n×k rows.
+ */
+function check(
+  m: number, k: number, n: number, Out: typeof Float32Array | typeof Float64Array, seed: number,
+  { In = Out, transA = false, transB = true }: { In?: typeof Float32Array | typeof Float64Array | typeof Int32Array; transA?: boolean; transB?: boolean } = {},
+): void {
   const rng = new Rng(seed);
-  const aOffset = 3, bOffset = 5, cOffset = 2;
-  const a = fill(new In(aOffset + m * k), rng);
-  const b = fill(new In(bOffset + n * k), rng);
-  const want = new Out(m * n);
-  jsMatmulNT(a, aOffset, b, bOffset, want, 0, m, k, n);
-  const c = new Out(cOffset + m * n + 4).fill(7);
-  assert.ok(wasmMatmulNT(a, aOffset, b, bOffset, c, cOffset, m, k, n), 'the WebAssembly kernel ran');
-  const what = `${m}×${k}·(${n}×${k})ᵀ ${In.name}→${Out.name}`;
-  assertClose(c.subarray(cOffset, cOffset + m * n), want, a, aOffset, b, bOffset, m, k, n, unitRoundoff(c), what);
-  for (const i of [0, 1, cOffset + m * n, c.length - 1]) assert.equal(c[i], 7, `${what}: writes only its m×n entries`);
+  const a = fill(new In(2 * m * k), rng);
+  const b = fill(new In(n * k), rng);
+  const aRows = transA ? transposed(a, k, m) : a;
+  const bRows = transB ? b : transposed(b, k, n);
+  const want = new Out(2 * m * n);
+  for (let i = 0; i < 2; i++) jsMatmulNT(aRows, i * m * k, bRows, 0, want, i * m * n, m, k, n);
+  const c = new Out(2 * m * n).fill(7);
+  const what = `${m}×${k}·(${n}×${k})ᵀ ${In.name}→${Out.name}, A stored ${transA ? 'k×m' : 'm×k'}, B ${transB ? 'n×k' : 'k×n'}`;
+  assert.ok(wasmMatmul(a, [0, m * k], transA, b, [0, 0], transB, c, m, k, n), `${what}: the WebAssembly kernel ran`);
+  for (let i = 0; i < 2; i++) {
+    assertClose(c.subarray(i * m * n, (i + 1) * m * n), want.subarray(i * m * n, (i + 1) * m * n), aRows, i * m * k, bRows, 0, m, k, n, unitRoundoff(c), `${what}, product ${i}`);
+  }
 }
 
 describe('matmul kernel: WebAssembly SIMD against the JavaScript reference', () => {
@@ -78,20 +94,24 @@ describe('matmul kernel: WebAssembly SIMD against the JavaScript reference', () 
     ['several blocks every way, none whole', 2 * MC + 3, 2 * KC + 5, NC + NR64 + 1],
   ];
   for (const [name, m, k, n] of shapes) {
-    it(`${name}: ${m}×${k} · (${n}×${k})ᵀ, float32 and float64`, () => {
-      check(m, k, n, Float32Array, m * 7 + k * 13 + n);
-      check(m, k, n, Float64Array, m * 5 + k * 11 + n);
+    it(`${name}: ${m}×${k} · ${k}×${n}, float32 and float64, each operand stored as it is and transposed`, () => {
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          check(m, k, n, Float32Array, m * 7 + k * 13 + n, { transA, transB });
+          check(m, k, n, Float64Array, m * 5 + k * 11 + n, { transA, transB });
+        }
+      }
     });
   }
 
-  it('converts operands of another element type to the result type on the way in (int32 · float32 → float64)', () => {
-    check(7, 33, 9, Float64Array, 1, Int32Array);
-    check(7, 33, 9, Float32Array, 2, Float64Array);
+  it('converts operands of another element type to the result type on the way in (int32 → float64, float64 → float32)', () => {
+    check(7, 33, 9, Float64Array, 1, { In: Int32Array });
+    check(7, 33, 9, Float32Array, 2, { In: Float64Array, transA: true, transB: false });
   });
 
-  it('goes through A and C in bands of rows when the whole product would not fit its capped memory', () => {
-    // 2,500 × 4,000 float64 rows of A alone are 80 MB, over the 64 MB the module may hold
-    check(2500, 4000, 3, Float64Array, 3);
+  it('goes one product at a time when the whole batch would not fit its capped memory', () => {
+    // two 1,024 × 8,200 float64 matrices of A are 134 MB, over the 128 MiB the module may hold; one is 67 MB
+    check(1024, 8200, 2, Float64Array, 3);
   });
 
   it('propagates NaN and ±Infinity as the JavaScript kernel does', () => {
@@ -106,7 +126,7 @@ describe('matmul kernel: WebAssembly SIMD against the JavaScript reference', () 
     const want = new Float32Array(m * n);
     const got = new Float32Array(m * n);
     jsMatmulNT(a, 0, b, 0, want, 0, m, k, n);
-    assert.ok(wasmMatmulNT(a, 0, b, 0, got, 0, m, k, n));
+    assert.ok(wasmMatmul(a, [0], false, b, [0], true, got, m, k, n));
     for (let i = 0; i < m * n; i++) {
       if (!Number.isFinite(want[i])) assert.equal(String(got[i]), String(want[i]), `C[${Math.floor(i / n)}, ${i % n}]`);
       else assert.ok(Number.isFinite(got[i]), `C[${Math.floor(i / n)}, ${i % n}] finite`);
@@ -121,7 +141,7 @@ describe('matmul op: WebAssembly and JavaScript kernels agree through transposes
   function agree(run: (abs: (t: Tensor) => Tensor) => Tensor, k: number, what: string): void {
     setWasmKernelsEnabled(false);
     const want = noGrad(() => run((t) => t));
-    const absProduct = noGrad(() => run((t) => tensor(Float64Array.from(t.data, Math.abs), { shape: t.shape, dtype: 'float64' })));
+    const absProduct = noGrad(() => run((t) => tensor(Float64Array.from(t.data, Math.abs), { shape: [...t.shape], dtype: 'float64' })));
     setWasmKernelsEnabled(true);
     const got = noGrad(() => run((t) => t));
     assert.deepEqual(got.shape, want.shape, what);

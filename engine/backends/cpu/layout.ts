@@ -66,6 +66,15 @@ export function gatherKernel(x: TypedArray, shape: readonly number[], indices: T
   const dim = shape[axis];
   const k = indices.length;
   const out = allocate(dtype, outer * k * inner);
+  if (inner === 1) {
+    // single elements along the last axis (im2col's gather): no innermost loop of one
+    for (let o = 0; o < outer; o++) {
+      const src = o * dim;
+      const dst = o * k;
+      for (let j = 0; j < k; j++) out[dst + j] = x[src + indices[j]];
+    }
+    return out;
+  }
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < k; j++) {
       const src = (o * dim + indices[j]) * inner;

@@ -2,13 +2,14 @@
  * The WebAssembly text of the CPU kernels. The build (scripts/wasm.mjs) assembles it with wabt into
  * the bytes the engine loads (kernels.generated.ts); nothing here runs in the engine itself.
  *
- * One matrix product, C[m×n] = A[m×k]·Bᵀ with B given as n×k rows, in the shape of the best GEMM
- * kernels (GotoBLAS, BLIS, XNNPACK): the product is cut into blocks of KC along k and NC along n so
+ * One matrix product, C[m×n] = op(A)·op(B) with each operand stored as it is or transposed, in the
+ * shape of the best GEMM kernels (GotoBLAS, BLIS, XNNPACK): the product is cut into blocks of KC along k and NC along n so
  * that a packed panel of B stays in L2 while a packed block of A (MC rows) streams past it, and the
  * innermost work is a micro-kernel that keeps an MR×NR tile of C in 128-bit registers for all of
  * KC. Packing copies each panel into exactly the order the micro-kernel reads it (B: NR values of
  * one k after another; A: MR values of one k after another), zero-padded to whole tiles, so the
- * micro-kernel has no edge cases and reads both operands with unit stride. Tiles that hang over
+ * micro-kernel has no edge cases and reads both operands with unit stride; packing reads either
+ * layout, so no caller transposes a matrix first. Tiles that hang over
  * the edge of C are computed into a scratch tile and only their valid part is copied out.
  *
  * The text is generated because the micro-kernel is MR×NR unrolled multiply-adds and the same
@@ -55,7 +56,7 @@ export interface KernelOptions {
 export function kernelsWat({ relaxed }: KernelOptions): string {
   return `(module
   (memory (export "memory") 1)
-${[F32, F64].map((t) => [packB(t), packA(t), microKernel(t, relaxed), gemm(t)].join('\n')).join('\n')}
+${[F32, F64].map((t) => [...tiles(t).flatMap((tile) => [packRows(t, tile), packColumns(t, tile)]), microKernel(t, relaxed), gemm(t)].join('\n')).join('\n')}
 )
 `;
 }
@@ -63,76 +64,89 @@ ${[F32, F64].map((t) => [packB(t), packA(t), microKernel(t, relaxed), gemm(t)].j
 /** `v128` type name of an element type's lanes: f32x4 or f64x2. */
 const vec = (t: ElementType) => `${t.name}x${t.lanes}`;
 
+/** Tiles a matrix is packed in: A in panels of MR rows, B in panels of NR (its rows are the columns of C). */
+const tiles = (t: ElementType) => [...new Set([MR, nr(t.lanes)])];
+
 /**
- * Packs rows j0 … j0+nc of B (columns of C), k-range p0 … p0+kc, into panels of NR rows: in a panel,
- * the NR values of one k are adjacent. Rows past n are zeros.
+ * Packs rows r0 … r0+rc of a matrix stored rows × k (each row contiguous along k), k-range
+ * p0 … p0+kc, into panels of `tile` rows: in a panel the `tile` values of one k are adjacent. Rows
+ * past `rows` are zeros.
  */
-function packB(t: ElementType): string {
-  const NR = nr(t.lanes);
+function packRows(t: ElementType, tile: number): string {
   const s = t.bytes;
   return `
-  ;; packB_${t.name}(b, k, n, j0, nc, p0, kc, dst)
-  (func $packB_${t.name} (param $b i32) (param $k i32) (param $n i32) (param $j0 i32) (param $nc i32) (param $p0 i32) (param $kc i32) (param $dst i32)
-    (local $j i32) (local $jj i32) (local $src i32) (local $out i32) (local $p i32) (local $jEnd i32)
-    (local.set $jEnd (i32.add (local.get $j0) (i32.and (i32.add (local.get $nc) (i32.const ${NR - 1})) (i32.const ${-NR}))))
-    (local.set $j (local.get $j0))
-    (block $done (loop $rows
-      (br_if $done (i32.ge_u (local.get $j) (local.get $jEnd)))
-      ;; row j goes to panel (j − j0)/NR, lane (j − j0) mod NR, one value every NR
-      (local.set $jj (i32.sub (local.get $j) (local.get $j0)))
+  ;; packRows${tile}_${t.name}(x, k, rows, r0, rc, p0, kc, dst)
+  (func $packRows${tile}_${t.name} (param $x i32) (param $k i32) (param $rows i32) (param $r0 i32) (param $rc i32) (param $p0 i32) (param $kc i32) (param $dst i32)
+    (local $r i32) (local $rr i32) (local $src i32) (local $out i32) (local $p i32) (local $rEnd i32)
+    (local.set $rEnd (i32.add (local.get $r0) (i32.and (i32.add (local.get $rc) (i32.const ${tile - 1})) (i32.const ${-tile}))))
+    (local.set $r (local.get $r0))
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $r) (local.get $rEnd)))
+      ;; row r goes to panel (r − r0)/tile, lane (r − r0) mod tile, one value every tile
+      (local.set $rr (i32.sub (local.get $r) (local.get $r0)))
       (local.set $out (i32.add (local.get $dst) (i32.mul
-        (i32.add (i32.mul (i32.and (local.get $jj) (i32.const ${-NR})) (local.get $kc)) (i32.and (local.get $jj) (i32.const ${NR - 1})))
+        (i32.add (i32.mul (i32.and (local.get $rr) (i32.const ${-tile})) (local.get $kc)) (i32.and (local.get $rr) (i32.const ${tile - 1})))
         (i32.const ${s}))))
       (local.set $p (i32.const 0))
-      (if (i32.lt_u (local.get $j) (local.get $n))
+      (if (i32.lt_u (local.get $r) (local.get $rows))
         (then
-          (local.set $src (i32.add (local.get $b) (i32.mul (i32.add (i32.mul (local.get $j) (local.get $k)) (local.get $p0)) (i32.const ${s}))))
+          (local.set $src (i32.add (local.get $x) (i32.mul (i32.add (i32.mul (local.get $r) (local.get $k)) (local.get $p0)) (i32.const ${s}))))
           (loop $copy
             (${t.name}.store (local.get $out) (${t.name}.load (local.get $src)))
             (local.set $src (i32.add (local.get $src) (i32.const ${s})))
-            (local.set $out (i32.add (local.get $out) (i32.const ${NR * s})))
+            (local.set $out (i32.add (local.get $out) (i32.const ${tile * s})))
             (br_if $copy (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc)))))
         (else
           (loop $zero
             (${t.name}.store (local.get $out) (${t.name}.const 0))
-            (local.set $out (i32.add (local.get $out) (i32.const ${NR * s})))
+            (local.set $out (i32.add (local.get $out) (i32.const ${tile * s})))
             (br_if $zero (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc))))))
-      (local.set $j (i32.add (local.get $j) (i32.const 1)))
-      (br $rows)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $each)))
   )`;
 }
 
-/** Packs rows i0 … i0+mc of A, k-range p0 … p0+kc, into panels of MR rows (MR values of one k adjacent); rows past m are zeros. */
-function packA(t: ElementType): string {
+/**
+ * The same panels from a matrix stored k × rows (the transposed layout: the `tile` values of one k
+ * already adjacent), copied a vector at a time; a panel that runs past `rows` is zero-filled.
+ */
+function packColumns(t: ElementType, tile: number): string {
   const s = t.bytes;
+  const copies: string[] = [];
+  for (let q = 0; q < (tile * s) / 16; q++) copies.push(`(v128.store offset=${q * 16} (local.get $out) (v128.load offset=${q * 16} (local.get $src)))`);
   return `
-  ;; packA_${t.name}(a, k, m, i0, mc, p0, kc, dst)
-  (func $packA_${t.name} (param $a i32) (param $k i32) (param $m i32) (param $i0 i32) (param $mc i32) (param $p0 i32) (param $kc i32) (param $dst i32)
-    (local $i i32) (local $ii i32) (local $src i32) (local $out i32) (local $p i32) (local $iEnd i32)
-    (local.set $iEnd (i32.add (local.get $i0) (i32.and (i32.add (local.get $mc) (i32.const ${MR - 1})) (i32.const ${-MR}))))
-    (local.set $i (local.get $i0))
-    (block $done (loop $rows
-      (br_if $done (i32.ge_u (local.get $i) (local.get $iEnd)))
-      (local.set $ii (i32.sub (local.get $i) (local.get $i0)))
-      (local.set $out (i32.add (local.get $dst) (i32.mul
-        (i32.add (i32.mul (i32.and (local.get $ii) (i32.const ${-MR})) (local.get $kc)) (i32.and (local.get $ii) (i32.const ${MR - 1})))
-        (i32.const ${s}))))
+  ;; packColumns${tile}_${t.name}(x, k, rows, r0, rc, p0, kc, dst)
+  (func $packColumns${tile}_${t.name} (param $x i32) (param $k i32) (param $rows i32) (param $r0 i32) (param $rc i32) (param $p0 i32) (param $kc i32) (param $dst i32)
+    (local $r i32) (local $rEnd i32) (local $src i32) (local $out i32) (local $p i32) (local $q i32) (local $ld i32)
+    (local.set $ld (i32.mul (local.get $rows) (i32.const ${s})))
+    (local.set $rEnd (i32.add (local.get $r0) (local.get $rc)))
+    (local.set $r (local.get $r0))
+    (local.set $out (local.get $dst))
+    (block $done (loop $panels
+      (br_if $done (i32.ge_u (local.get $r) (local.get $rEnd)))
+      (local.set $src (i32.add (local.get $x) (i32.mul (i32.add (i32.mul (local.get $p0) (local.get $rows)) (local.get $r)) (i32.const ${s}))))
       (local.set $p (i32.const 0))
-      (if (i32.lt_u (local.get $i) (local.get $m))
+      (if (i32.le_u (i32.add (local.get $r) (i32.const ${tile})) (local.get $rows))
         (then
-          (local.set $src (i32.add (local.get $a) (i32.mul (i32.add (i32.mul (local.get $i) (local.get $k)) (local.get $p0)) (i32.const ${s}))))
-          (loop $copy
-            (${t.name}.store (local.get $out) (${t.name}.load (local.get $src)))
-            (local.set $src (i32.add (local.get $src) (i32.const ${s})))
-            (local.set $out (i32.add (local.get $out) (i32.const ${MR * s})))
-            (br_if $copy (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc)))))
+          (loop $whole
+            ${copies.join('\n            ')}
+            (local.set $src (i32.add (local.get $src) (local.get $ld)))
+            (local.set $out (i32.add (local.get $out) (i32.const ${tile * s})))
+            (br_if $whole (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc)))))
         (else
-          (loop $zero
-            (${t.name}.store (local.get $out) (${t.name}.const 0))
-            (local.set $out (i32.add (local.get $out) (i32.const ${MR * s})))
-            (br_if $zero (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc))))))
-      (local.set $i (i32.add (local.get $i) (i32.const 1)))
-      (br $rows)))
+          (loop $part
+            (local.set $q (i32.const 0))
+            (loop $lanes
+              (${t.name}.store (i32.add (local.get $out) (i32.mul (local.get $q) (i32.const ${s})))
+                (if (result ${t.name}) (i32.lt_u (i32.add (local.get $r) (local.get $q)) (local.get $rows))
+                  (then (${t.name}.load (i32.add (local.get $src) (i32.mul (local.get $q) (i32.const ${s})))))
+                  (else (${t.name}.const 0))))
+              (br_if $lanes (i32.lt_u (local.tee $q (i32.add (local.get $q) (i32.const 1))) (i32.const ${tile}))))
+            (local.set $src (i32.add (local.get $src) (local.get $ld)))
+            (local.set $out (i32.add (local.get $out) (i32.const ${tile * s})))
+            (br_if $part (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc))))))
+      (local.set $r (i32.add (local.get $r) (i32.const ${tile})))
+      (br $panels)))
   )`;
 }
 
@@ -187,8 +201,9 @@ function microKernel(t: ElementType, relaxed: boolean): string {
 }
 
 /**
- * gemm(a, b, c, m, k, n, work): C = A·Bᵀ for A m×k, B n×k, C m×n, all row-major at the given byte
- * addresses, with WORK_BYTES of working memory at `work`. k ≥ 1.
+ * gemm(a, b, c, m, k, n, transA, transB, work): C = op(A)·op(B), C m×n, all row-major at the given
+ * byte addresses, with WORK_BYTES of working memory at `work`; A is stored m×k (k×m when transA),
+ * B k×n (n×k when transB). k ≥ 1.
  */
 function gemm(t: ElementType): string {
   const s = t.bytes;
@@ -196,7 +211,7 @@ function gemm(t: ElementType): string {
   const packAAt = KC * NC * 8;
   const scratchAt = packAAt + MC * KC * 8;
   return `
-  (func (export "gemm_${t.name}") (param $a i32) (param $b i32) (param $c i32) (param $m i32) (param $k i32) (param $n i32) (param $work i32)
+  (func (export "gemm_${t.name}") (param $a i32) (param $b i32) (param $c i32) (param $m i32) (param $k i32) (param $n i32) (param $transA i32) (param $transB i32) (param $work i32)
     (local $p0 i32) (local $kc i32) (local $j0 i32) (local $nc i32) (local $i0 i32) (local $mc i32) (local $jr i32) (local $ir i32)
     (local $packA i32) (local $scratch i32) (local $accumulate i32) (local $tileA i32) (local $tileB i32) (local $cTile i32)
     (local $rows i32) (local $cols i32) (local $r i32) (local $q i32) (local $to i32) (local $from i32)
@@ -210,12 +225,16 @@ function gemm(t: ElementType): string {
       (block $nDone (loop $nBlocks
         (br_if $nDone (i32.ge_u (local.get $j0) (local.get $n)))
         (local.set $nc (select (i32.const ${NC}) (i32.sub (local.get $n) (local.get $j0)) (i32.lt_u (i32.const ${NC}) (i32.sub (local.get $n) (local.get $j0)))))
-        (call $packB_${t.name} (local.get $b) (local.get $k) (local.get $n) (local.get $j0) (local.get $nc) (local.get $p0) (local.get $kc) (local.get $work))
+        (if (local.get $transB)
+          (then (call $packRows${NR}_${t.name} (local.get $b) (local.get $k) (local.get $n) (local.get $j0) (local.get $nc) (local.get $p0) (local.get $kc) (local.get $work)))
+          (else (call $packColumns${NR}_${t.name} (local.get $b) (local.get $k) (local.get $n) (local.get $j0) (local.get $nc) (local.get $p0) (local.get $kc) (local.get $work))))
         (local.set $i0 (i32.const 0))
         (block $mDone (loop $mBlocks
           (br_if $mDone (i32.ge_u (local.get $i0) (local.get $m)))
           (local.set $mc (select (i32.const ${MC}) (i32.sub (local.get $m) (local.get $i0)) (i32.lt_u (i32.const ${MC}) (i32.sub (local.get $m) (local.get $i0)))))
-          (call $packA_${t.name} (local.get $a) (local.get $k) (local.get $m) (local.get $i0) (local.get $mc) (local.get $p0) (local.get $kc) (local.get $packA))
+          (if (local.get $transA)
+            (then (call $packColumns${MR}_${t.name} (local.get $a) (local.get $k) (local.get $m) (local.get $i0) (local.get $mc) (local.get $p0) (local.get $kc) (local.get $packA)))
+            (else (call $packRows${MR}_${t.name} (local.get $a) (local.get $k) (local.get $m) (local.get $i0) (local.get $mc) (local.get $p0) (local.get $kc) (local.get $packA))))
           ;; each panel of B (jr) against each panel of A (ir): the B panel stays in L1 across the A block
           (local.set $jr (i32.const 0))
           (block $jDone (loop $jPanels
