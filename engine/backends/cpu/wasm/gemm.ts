@@ -16,16 +16,16 @@ interface WasmMemory {
   grow(pages: number): number;
 }
 type Gemm = (a: number, b: number, c: number, m: number, k: number, n: number, transA: number, transB: number, work: number) => void;
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: { memory: WasmMemory; gemm_f32: Gemm; gemm_f64: Gemm } };
-}
-
+/** What the module exports (wat.ts). */
 interface Kernels {
   memory: WasmMemory;
   gemm_f32: Gemm;
   gemm_f64: Gemm;
+}
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Kernels };
 }
 
 /** Which instruction set the kernels run on here. */
@@ -47,17 +47,13 @@ function decode(base64: string): Uint8Array {
 
 function load(): { kernels: Kernels | null; kind: WasmKernelKind } {
   const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-  if (!wasm) return { kernels: null, kind: 'none' };
-  for (const [kind, base64] of [['relaxed-simd', relaxedSimdKernels], ['simd', simdKernels]] as const) {
-    const bytes = decode(base64);
-    if (!wasm.validate(bytes)) continue;
-    try {
-      const { exports } = new wasm.Instance(new wasm.Module(bytes), {});
-      return { kernels: exports, kind };
-    } catch {
-      // a webview whose CSP lacks 'wasm-unsafe-eval' refuses to compile: the JavaScript kernel it is
-      return { kernels: null, kind: 'none' };
+  try {
+    for (const [kind, base64] of [['relaxed-simd', relaxedSimdKernels], ['simd', simdKernels]] as const) {
+      const bytes = decode(base64);
+      if (wasm?.validate(bytes)) return { kernels: new wasm.Instance(new wasm.Module(bytes), {}).exports, kind };
     }
+  } catch {
+    // a Content-Security-Policy without 'wasm-unsafe-eval' refuses to compile: the JavaScript kernels it is
   }
   return { kernels: null, kind: 'none' };
 }
