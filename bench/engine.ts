@@ -6,6 +6,8 @@
  *   (d) a conv2d layer (x [16, 16, 12, 12], a 3×3 kernel to 16 channels, padding 1), the case of the
  *       CNN issue, against tfjs (NHWC): the forward pass, and forward + backward (the loss Σ y·r for a
  *       fixed r; tfjs-wasm has no kernel for a convolution's filter gradient, so it has the forward only).
+ * The matmul figures are also shown as a fraction of this machine's WebAssembly SIMD peak (bench/peak.ts),
+ * measured in the same run, and the engine's 512×512 product is timed in float64 too.
  *
  *   npx tsx bench/engine.ts            readable table
  *   npx tsx bench/engine.ts --json     same, and the last stdout line is one JSON object
@@ -22,6 +24,8 @@ import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { benchArgs } from './args';
 import { microgradRunner, scalarMlpWeights } from './micrograd';
+import { measurePeak } from './peak';
+import { wasmKernelKind } from '../engine/backends/cpu/wasm/gemm';
 import { Rng, Tensor, add, conv2d, linear, losses, matmul, mul, noGrad, param, relu, scalar, sub, tensor } from '../engine';
 
 // ---------------------------------------------------------------------------------------------
@@ -426,6 +430,12 @@ async function main(): Promise<void> {
     eProd = noGrad(() => matmul(eA, eB));
   });
   const eMmErr = Math.max(...mmProbe.map(([k, v]) => relDiff(eProd!.data[k], v)));
+  const eA64 = tensor(mm.a, { shape: [MM, MM], dtype: 'float64' });
+  const eB64 = tensor(mm.b, { shape: [MM, MM], dtype: 'float64' });
+  const eMm64T = timeIt(() => {
+    noGrad(() => matmul(eA64, eB64));
+  });
+  const peak = await measurePeak();
   // (d) conv2d: forward and backward; the weight's gradient is the check
   const cd = convData(5);
   const { n: cn, c: cc, h: ch, w: cw, o: co, k: ck } = CONV;
@@ -571,9 +581,14 @@ async function main(): Promise<void> {
   const eG = gflops(eMmT.median);
   const cG = gflops(cpu.mm.median);
   const wG = gflops(wasm.mm.median);
-  row('engine', eMmT, `${fmt(eG)} GF/s`, `${fmt(eMmT.median)} ms`);
-  row('tfjs-cpu', cpu.mm, `${fmt(cG)} GF/s`, `${fmt(cpu.mm.median)} ms   ${ratioText(eG / cG, 'tfjs-cpu')}`);
-  row('tfjs-wasm', wasm.mm, `${fmt(wG)} GF/s`, `${fmt(wasm.mm.median)} ms   ${ratioText(eG / wG, 'tfjs-wasm')}`);
+  const e64G = gflops(eMm64T.median);
+  const engineKernel = { 'relaxed-simd': 'WebAssembly relaxed SIMD', simd: 'WebAssembly SIMD', none: 'JavaScript (no WebAssembly SIMD here)' }[wasmKernelKind()];
+  const ofPeak = (g: number) => `${(100 * g / peak.gflops).toFixed(0)}% of peak`;
+  row('engine', eMmT, `${fmt(eG)} GF/s`, `${fmt(eMmT.median)} ms   ${ofPeak(eG)}   kernel: ${engineKernel}`);
+  row('tfjs-cpu', cpu.mm, `${fmt(cG)} GF/s`, `${fmt(cpu.mm.median)} ms   ${ofPeak(cG)}   ${ratioText(eG / cG, 'tfjs-cpu')}`);
+  row('tfjs-wasm', wasm.mm, `${fmt(wG)} GF/s`, `${fmt(wasm.mm.median)} ms   ${ofPeak(wG)}   ${ratioText(eG / wG, 'tfjs-wasm')}`);
+  row('engine f64', eMm64T, `${fmt(e64G)} GF/s`, `${fmt(eMm64T.median)} ms   ${(100 * e64G / (peak.gflops / 2)).toFixed(0)}% of the float64 peak (half the float32 one: 2 lanes, not 4)`);
+  say(`  machine peak: ${fmt(peak.gflops)} GF/s, a WebAssembly ${peak.kind === 'relaxed-simd' ? 'relaxed-SIMD fused' : 'SIMD f32x4 mul + add'} multiply-add loop (bench/peak.ts, best of its runs)`);
   say(`  check vs float64 reference (3 entries, max rel diff): engine ${sci(eMmErr)}, tfjs-cpu ${sci(cpu.mmErr)}, tfjs-wasm ${sci(wasm.mmErr)}`);
 
   say('');
@@ -606,7 +621,7 @@ async function main(): Promise<void> {
   if (JSON_MODE) {
     const result = {
       mlpStep: { engine: eMlpT.median, tfjsCpu: cpu.mlp.median, tfjsWasm: wasm.mlp.median },
-      matmul512: { engine: eG, tfjsCpu: cG, tfjsWasm: wG },
+      matmul512: { engine: eG, tfjsCpu: cG, tfjsWasm: wG, engineFloat64: e64G, peak: peak.gflops, engineKernel: wasmKernelKind() },
       scalarMlpStep: { engine: scT.median, micrograd: mgT.median },
       conv2dForward: { engine: eConvFwdT.median, tfjsCpu: cpu.convFwd.median, tfjsWasm: wasm.convFwd.median },
       conv2dStep: { engine: eConvT.median, tfjsCpu: cpu.conv.median, tfjsWasm: wasm.conv.median },

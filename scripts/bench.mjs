@@ -22,8 +22,8 @@ await build({
   format: 'cjs',
   target: 'node20',
   sourcemap: 'inline',
-  // peers stay as installed (tfjs finds its wasm binaries next to its package)
-  external: ['@tensorflow/*', 'webgpu'],
+  // peers stay as installed (tfjs finds its wasm binaries next to its package; wabt loads its own)
+  external: ['@tensorflow/*', 'webgpu', 'wabt'],
   logLevel: 'warning',
 });
 const r = spawnSync(process.execPath, ['--enable-source-maps', outfile, ...args], { stdio: 'inherit', cwd: root });

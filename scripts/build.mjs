@@ -6,11 +6,14 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync, readFileSync } from
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
+import { buildWasmKernels } from './wasm.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const watch = process.argv.includes('--watch');
 const common = { bundle: true, sourcemap: 'linked', logLevel: 'warning', absWorkingDir: root, legalComments: 'none' };
 const node = { ...common, platform: 'node', format: 'cjs', target: 'node18' };
+
+await buildWasmKernels();
 
 const builds = [
   { ...node, entryPoints: { worker: 'extension/runner/worker.ts', 'model-host': 'extension/runner/model-host.ts', bundler: 'extension/runner/bundler-worker.ts', cli: 'extension/cli/main.ts' }, outdir: 'dist', external: ['esbuild-wasm'] },

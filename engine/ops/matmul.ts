@@ -3,7 +3,7 @@ import { allocate, promote } from '../dtype';
 import { ShapeError } from '../errors';
 import { broadcastShapes, shapeString, sizeOf } from '../shape';
 import { Tensor } from '../tensor';
-import { matmulNT, transposeLast2 } from '../backends/cpu/matmul';
+import { matmulKernel } from '../backends/cpu/matmul';
 import { broadcastStrides, stridedOffsets } from '../backends/cpu/strided';
 import { matmulProgram } from '../backends/webgpu/matmul';
 import { reshape } from './layout';
@@ -71,18 +71,10 @@ export const matmul: Op<(a: Tensor, b: Tensor) => Tensor, 'primitive', true> = p
     const { m, k, n, batchShape } = dims(a, b, attrs);
     const aBatch = a.shape.slice(0, -2);
     const bBatch = b.shape.slice(0, -2);
-    const batch = sizeOf(batchShape);
-    // the kernel wants A as m×k rows and B as n×k rows
-    const aRows = attrs.transA ? transposeLast2(a.data, sizeOf(aBatch), k, m) : a.data;
-    const bRows = attrs.transB ? b.data : transposeLast2(b.data, sizeOf(bBatch), k, n);
-    const out = allocate(dtype, batch * m * n);
-    if (batch === 1) {
-      matmulNT(aRows, 0, bRows, 0, out, 0, m, k, n);
-      return out;
-    }
-    const aOff = stridedOffsets(batchShape, broadcastStrides(aBatch, batchShape));
-    const bOff = stridedOffsets(batchShape, broadcastStrides(bBatch, batchShape));
-    for (let i = 0; i < batch; i++) matmulNT(aRows, aOff[i] * m * k, bRows, bOff[i] * n * k, out, i * m * n, m, k, n);
+    const out = allocate(dtype, sizeOf(batchShape) * m * n);
+    const aOffsets = stridedOffsets(batchShape, broadcastStrides(aBatch, batchShape).map((s) => s * m * k));
+    const bOffsets = stridedOffsets(batchShape, broadcastStrides(bBatch, batchShape).map((s) => s * n * k));
+    matmulKernel(a.data, aOffsets, attrs.transA ?? false, b.data, bOffsets, attrs.transB ?? false, out, m, k, n);
     return out;
   },
   // With A' = op(A), B' = op(B): ∂A' = G·B'ᵀ and ∂B' = A'ᵀ·G, rewritten on the stored operands.

@@ -20,6 +20,10 @@ describe('bench (smoke)', function () {
       positive(result.mlpStep[k], `mlpStep.${k}`);
       positive(result.matmul512[k], `matmul512.${k}`);
     }
+    positive(result.matmul512.engineFloat64, 'matmul512.engineFloat64');
+    positive(result.matmul512.peak, 'matmul512.peak');
+    // the benchmark is bundled by esbuild as model code is: the bundle carries the WebAssembly kernel, and Node 20 runs it
+    assert.ok(['simd', 'relaxed-simd'].includes(result.matmul512.engineKernel), `engine matmul kernel: ${result.matmul512.engineKernel}`);
     positive(result.scalarMlpStep.engine, 'scalarMlpStep.engine');
     positive(result.scalarMlpStep.micrograd, 'scalarMlpStep.micrograd');
     for (const k of ['engine', 'tfjsCpu', 'tfjsWasm']) positive(result.conv2dForward[k], `conv2dForward.${k}`);

@@ -17,9 +17,15 @@ export function sliceKernel(x: TypedArray, shape: readonly number[], starts: rea
   const strides = stridesOf(shape);
   let base = 0;
   for (let d = 0; d < shape.length; d++) base += starts[d] * strides[d];
-  const off = stridedOffsets(outShape, strides, base);
-  const out = allocate(dtype, off.length);
-  for (let i = 0; i < off.length; i++) out[i] = x[off[i]];
+  if (shape.length === 0) return allocate(dtype, 1).fill(x[0]);
+  // whole runs along the last axis, which is contiguous on both sides
+  const run = outShape[outShape.length - 1];
+  const runStarts = stridedOffsets(outShape.slice(0, -1), strides.slice(0, -1), base);
+  const out = allocate(dtype, runStarts.length * run);
+  for (let r = 0; r < runStarts.length; r++) {
+    const from = runStarts[r], to = r * run;
+    for (let j = 0; j < run; j++) out[to + j] = x[from + j];
+  }
   return out;
 }
 
@@ -28,11 +34,20 @@ export function padKernel(x: TypedArray, shape: readonly number[], before: reado
   const outStrides = stridesOf(outShape);
   let base = 0;
   for (let d = 0; d < shape.length; d++) base += before[d] * outStrides[d];
-  const off = stridedOffsets(shape, outStrides, base);
   let size = 1;
   for (const d of outShape) size *= d;
   const out = allocate(dtype, size);
-  for (let i = 0; i < off.length; i++) out[off[i]] = x[i];
+  if (shape.length === 0) {
+    out[base] = x[0];
+    return out;
+  }
+  // whole runs along the last axis, which is contiguous on both sides
+  const run = shape[shape.length - 1];
+  const runStarts = stridedOffsets(shape.slice(0, -1), outStrides.slice(0, -1), base);
+  for (let r = 0; r < runStarts.length; r++) {
+    const from = r * run, to = runStarts[r];
+    for (let j = 0; j < run; j++) out[to + j] = x[from + j];
+  }
   return out;
 }
 
@@ -66,6 +81,15 @@ export function gatherKernel(x: TypedArray, shape: readonly number[], indices: T
   const dim = shape[axis];
   const k = indices.length;
   const out = allocate(dtype, outer * k * inner);
+  if (inner === 1) {
+    // single elements along the last axis (im2col's gather): no innermost loop of one
+    for (let o = 0; o < outer; o++) {
+      const src = o * dim;
+      const dst = o * k;
+      for (let j = 0; j < k; j++) out[dst + j] = x[src + indices[j]];
+    }
+    return out;
+  }
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < k; j++) {
       const src = (o * dim + indices[j]) * inner;

@@ -1,15 +1,37 @@
 /**
- * Matrix multiply on the CPU. `matmulNT` is the single hot kernel: every matmul (forward, backward,
- * batched, transposed) is routed through it, so a faster implementation (WebAssembly SIMD, threads)
- * replaces it in this one place.
+ * Matrix multiply on the CPU. `matmulKernel` is the single hot kernel: every matmul (forward,
+ * backward, batched, transposed, and so every convolution) is routed through it. It runs the
+ * WebAssembly SIMD kernel (./wasm/gemm.ts) where the runtime has one, and the JavaScript kernel
+ * below otherwise; the JavaScript kernel is also the reference the WebAssembly one is tested against.
  */
 import { allocate, type DType, type TypedArray } from '../../dtype';
+import { wasmMatmul } from './wasm/gemm';
+
+/** Below this many multiply-adds, copying into WebAssembly memory and back costs more than it saves. */
+const MIN_WASM_WORK = 2048;
 
 /**
- * C[m×n] = A[m×k] · Bᵀ where B is given row-major as n×k ("NT" layout: both operands are read
- * along k, contiguously). 4×4 register blocking with float64 accumulators.
+ * A batch of products C_i[m×n] = op(A_i)·op(B_i): A_i is the matrix of `a` at element offset
+ * aOffsets[i], stored m×k (k×m when transA); B_i that of `b` at bOffsets[i], stored k×n (n×k when
+ * transB); C_i goes to c at i·m·n. Offsets may repeat (broadcast batch axes).
  */
-export function matmulNT(
+export function matmulKernel(
+  a: TypedArray, aOffsets: ArrayLike<number>, transA: boolean,
+  b: TypedArray, bOffsets: ArrayLike<number>, transB: boolean,
+  c: TypedArray, m: number, k: number, n: number,
+): void {
+  if (aOffsets.length * m * n * k >= MIN_WASM_WORK && wasmMatmul(a, aOffsets, transA, b, bOffsets, transB, c, m, k, n)) return;
+  // the JavaScript kernel wants A as m×k rows and B as n×k rows
+  const aRows = transA ? transposeLast2(a, a.length / (m * k), k, m) : a;
+  const bRows = transB ? b : transposeLast2(b, b.length / (n * k), k, n);
+  for (let i = 0; i < aOffsets.length; i++) jsMatmulNT(aRows, aOffsets[i], bRows, bOffsets[i], c, i * m * n, m, k, n);
+}
+
+/**
+ * C[m×n] = A[m×k] · Bᵀ in JavaScript, B given row-major as n×k ("NT" layout: both operands are
+ * read along k, contiguously). 4×4 register blocking with float64 accumulators.
+ */
+export function jsMatmulNT(
   a: TypedArray, aOffset: number, b: TypedArray, bOffset: number,
   c: TypedArray, cOffset: number, m: number, k: number, n: number,
 ): void {
@@ -56,7 +78,7 @@ function dotRows(
 }
 
 /** Copies the last two axes of a (batch of) row-major matrices transposed: [.., r, c] → [.., c, r]. */
-export function transposeLast2(x: TypedArray, batch: number, rows: number, cols: number): TypedArray {
+function transposeLast2(x: TypedArray, batch: number, rows: number, cols: number): TypedArray {
   const out = allocate(dtypeName(x), x.length);
   const size = rows * cols;
   for (let b = 0; b < batch; b++) {

@@ -1,0 +1,138 @@
+/**
+ * The WebAssembly matrix product behind `matmulKernel` (engine/backends/cpu/matmul.ts): loads the
+ * kernels that wat.ts describes and the build assembled, once and synchronously (the module is a few
+ * KB), and multiplies through the module's own memory: the operands are copied in (converted to the
+ * result's element type on the way), the product copied out. Where the runtime has no WebAssembly
+ * SIMD (or a Content-Security-Policy forbids compiling), `wasmMatmul` answers false and the
+ * JavaScript kernel does the work.
+ */
+import type { TypedArray } from '../../../dtype';
+import { relaxedSimdKernels, simdKernels } from './kernels.generated';
+import { WORK_BYTES } from './wat';
+
+/** The little of the WebAssembly API used here (the engine's libraries have no DOM types). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+type Gemm = (a: number, b: number, c: number, m: number, k: number, n: number, transA: number, transB: number, work: number) => void;
+/** What the module exports (wat.ts). */
+interface Kernels {
+  memory: WasmMemory;
+  gemm_f32: Gemm;
+  gemm_f64: Gemm;
+}
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Kernels };
+}
+
+/** Which instruction set the kernels run on here. */
+export type WasmKernelKind = 'relaxed-simd' | 'simd' | 'none';
+
+const PAGE = 65536;
+/** The module's memory is never given back, so it is capped: a single product larger than this is left to the JavaScript kernel. */
+const MAX_MEMORY_BYTES = 128 * 2 ** 20;
+
+let loaded: { kernels: Kernels | null; kind: WasmKernelKind } | undefined;
+let enabled = true;
+
+function decode(base64: string): Uint8Array {
+  const text = (globalThis as unknown as { atob: (s: string) => string }).atob(base64);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+function load(): { kernels: Kernels | null; kind: WasmKernelKind } {
+  const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+  try {
+    for (const [kind, base64] of [['relaxed-simd', relaxedSimdKernels], ['simd', simdKernels]] as const) {
+      const bytes = decode(base64);
+      if (wasm?.validate(bytes)) return { kernels: new wasm.Instance(new wasm.Module(bytes), {}).exports, kind };
+    }
+  } catch {
+    // a Content-Security-Policy without 'wasm-unsafe-eval' refuses to compile: the JavaScript kernels it is
+  }
+  return { kernels: null, kind: 'none' };
+}
+
+function kernels(): Kernels | null {
+  loaded ??= load();
+  return enabled ? loaded.kernels : null;
+}
+
+/** The instruction set the WebAssembly kernels use in this runtime ('none': the JavaScript kernels). */
+export function wasmKernelKind(): WasmKernelKind {
+  loaded ??= load();
+  return enabled ? loaded.kind : 'none';
+}
+
+/** Turns the WebAssembly kernels off (or back on), so tests and benchmarks can run the JavaScript reference through the same ops. */
+export function setWasmKernelsEnabled(on: boolean): void {
+  enabled = on;
+}
+
+const align = (bytes: number) => (bytes + 15) & ~15;
+
+/**
+ * The batched product of `matmulKernel` (../matmul.ts) in WebAssembly: product i multiplies the
+ * matrix of `a` at element offset aOffsets[i] by that of `b` at bOffsets[i] into c at i·m·n; a matrix
+ * of A is m×k (k×m when transA), of B k×n (n×k when transB). c is a Float32Array or Float64Array and
+ * sets the element type. Returns false, having done nothing, where the JavaScript kernel should do
+ * it: no SIMD here, or a product too large for the capped memory.
+ */
+export function wasmMatmul(
+  a: TypedArray, aOffsets: ArrayLike<number>, transA: boolean,
+  b: TypedArray, bOffsets: ArrayLike<number>, transB: boolean,
+  c: TypedArray, m: number, k: number, n: number,
+): boolean {
+  if (c instanceof Int32Array) return false;
+  const kern = kernels();
+  if (!kern) return false;
+  const f64 = c instanceof Float64Array;
+  const size = f64 ? 8 : 4;
+  const gemm = f64 ? kern.gemm_f64 : kern.gemm_f32;
+  const View = f64 ? Float64Array : Float32Array;
+  const batch = aOffsets.length;
+  // every operand copied in once and the whole result out once; if that does not fit, one product at a time
+  const whole = layout(a.length, b.length, c.length, size);
+  const one = whole.end <= MAX_MEMORY_BYTES ? whole : layout(m * k, n * k, m * n, size);
+  if (one.end > MAX_MEMORY_BYTES || !reserve(kern.memory, one.end)) return false;
+  const buffer = kern.memory.buffer;
+  const sA = transA ? 1 : 0, sB = transB ? 1 : 0;
+  if (one === whole) {
+    new View(buffer, one.a, a.length).set(a);
+    new View(buffer, one.b, b.length).set(b);
+    for (let i = 0; i < batch; i++) gemm(one.a + aOffsets[i] * size, one.b + bOffsets[i] * size, one.c + i * m * n * size, m, k, n, sA, sB, 0);
+    c.set(new View(buffer, one.c, c.length));
+    return true;
+  }
+  for (let i = 0; i < batch; i++) {
+    new View(buffer, one.a, m * k).set(a.subarray(aOffsets[i], aOffsets[i] + m * k));
+    new View(buffer, one.b, n * k).set(b.subarray(bOffsets[i], bOffsets[i] + n * k));
+    gemm(one.a, one.b, one.c, m, k, n, sA, sB, 0);
+    c.set(new View(buffer, one.c, m * n), i * m * n);
+  }
+  return true;
+}
+
+/** Byte addresses of A, B and C after the working memory, each 16-aligned, and where they end. */
+function layout(aLength: number, bLength: number, cLength: number, size: number) {
+  const a = WORK_BYTES;
+  const b = align(a + aLength * size);
+  const c = align(b + bLength * size);
+  return { a, b, c, end: c + cLength * size };
+}
+
+function reserve(memory: WasmMemory, bytes: number): boolean {
+  const have = memory.buffer.byteLength;
+  if (have >= bytes) return true;
+  try {
+    memory.grow(Math.ceil((bytes - have) / PAGE));
+    return true;
+  } catch {
+    return false; // the runtime would not give the memory
+  }
+}

@@ -1,0 +1,281 @@
+/**
+ * The WebAssembly text of the CPU kernels. The build (scripts/wasm.mjs) assembles it with wabt into
+ * the bytes the engine loads (kernels.generated.ts); nothing here runs in the engine itself.
+ *
+ * One matrix product, C[m×n] = op(A)·op(B) with each operand stored as it is or transposed, in the
+ * shape of the best GEMM kernels (GotoBLAS, BLIS, XNNPACK): the product is cut into blocks of KC along k and NC along n so
+ * that a packed panel of B stays in L2 while a packed block of A (MC rows) streams past it, and the
+ * innermost work is a micro-kernel that keeps an MR×NR tile of C in 128-bit registers for all of
+ * KC. Packing copies each panel into exactly the order the micro-kernel reads it (B: NR values of
+ * one k after another; A: MR values of one k after another), zero-padded to whole tiles, so the
+ * micro-kernel has no edge cases and reads both operands with unit stride; packing reads either
+ * layout, so no caller transposes a matrix first. Tiles that hang over
+ * the edge of C are computed into a scratch tile and only their valid part is copied out.
+ *
+ * The text is generated because the micro-kernel is MR×NR unrolled multiply-adds and the same
+ * algorithm serves float32 (f32x4) and float64 (f64x2); with relaxed SIMD the multiply-add is one
+ * fused instruction (`relaxed_madd`), otherwise a multiply and an add.
+ */
+
+/** One element type's kernel: its WebAssembly name, bytes per element, lanes per 128-bit vector. */
+interface ElementType {
+  name: 'f32' | 'f64';
+  bytes: 4 | 8;
+  lanes: 4 | 2;
+}
+
+const F32: ElementType = { name: 'f32', bytes: 4, lanes: 4 };
+const F64: ElementType = { name: 'f64', bytes: 8, lanes: 2 };
+
+/** Rows of C per micro-kernel tile. */
+export const MR = 4;
+/** 128-bit vectors per row of a tile: NR = VECTORS·lanes columns. */
+const VECTORS = 2;
+/** Depth of one block along k (the micro-kernel's loop). */
+export const KC = 256;
+/** Rows of A packed at once; with KC, an MC×KC block of A stays in L2. */
+export const MC = 64;
+/** Columns of C (rows of B) packed at once. */
+export const NC = 256;
+
+/** Columns of a tile for an element type. */
+export const nr = (lanes: number): number => VECTORS * lanes;
+
+/**
+ * Bytes of working memory a product needs after its operands: the packed B panel (KC × NC rounded
+ * up to whole tiles), the packed A block (MC × KC) and one scratch tile. Both element types use the
+ * float64 figure, so one layout serves both.
+ */
+export const WORK_BYTES = (KC * NC + MC * KC + MR * nr(2) * 2) * 8;
+
+export interface KernelOptions {
+  /** Use relaxed SIMD's fused multiply-add. */
+  relaxed: boolean;
+}
+
+export function kernelsWat({ relaxed }: KernelOptions): string {
+  return `(module
+  (memory (export "memory") 1)
+${[F32, F64].map((t) => [...tiles(t).flatMap((tile) => [packRows(t, tile), packColumns(t, tile)]), microKernel(t, relaxed), gemm(t)].join('\n')).join('\n')}
+)
+`;
+}
+
+/** `v128` type name of an element type's lanes: f32x4 or f64x2. */
+const vec = (t: ElementType) => `${t.name}x${t.lanes}`;
+
+/** Tiles a matrix is packed in: A in panels of MR rows, B in panels of NR (its rows are the columns of C). */
+const tiles = (t: ElementType) => [...new Set([MR, nr(t.lanes)])];
+
+/**
+ * Packs rows r0 … r0+rc of a matrix stored rows × k (each row contiguous along k), k-range
+ * p0 … p0+kc, into panels of `tile` rows: in a panel the `tile` values of one k are adjacent. Rows
+ * past `rows` are zeros.
+ */
+function packRows(t: ElementType, tile: number): string {
+  const s = t.bytes;
+  return `
+  ;; packRows${tile}_${t.name}(x, k, rows, r0, rc, p0, kc, dst)
+  (func $packRows${tile}_${t.name} (param $x i32) (param $k i32) (param $rows i32) (param $r0 i32) (param $rc i32) (param $p0 i32) (param $kc i32) (param $dst i32)
+    (local $r i32) (local $rr i32) (local $src i32) (local $out i32) (local $p i32) (local $rEnd i32)
+    (local.set $rEnd (i32.add (local.get $r0) (i32.and (i32.add (local.get $rc) (i32.const ${tile - 1})) (i32.const ${-tile}))))
+    (local.set $r (local.get $r0))
+    (block $done (loop $each
+      (br_if $done (i32.ge_u (local.get $r) (local.get $rEnd)))
+      ;; row r goes to panel (r − r0)/tile, lane (r − r0) mod tile, one value every tile
+      (local.set $rr (i32.sub (local.get $r) (local.get $r0)))
+      (local.set $out (i32.add (local.get $dst) (i32.mul
+        (i32.add (i32.mul (i32.and (local.get $rr) (i32.const ${-tile})) (local.get $kc)) (i32.and (local.get $rr) (i32.const ${tile - 1})))
+        (i32.const ${s}))))
+      (local.set $p (i32.const 0))
+      (if (i32.lt_u (local.get $r) (local.get $rows))
+        (then
+          (local.set $src (i32.add (local.get $x) (i32.mul (i32.add (i32.mul (local.get $r) (local.get $k)) (local.get $p0)) (i32.const ${s}))))
+          (loop $copy
+            (${t.name}.store (local.get $out) (${t.name}.load (local.get $src)))
+            (local.set $src (i32.add (local.get $src) (i32.const ${s})))
+            (local.set $out (i32.add (local.get $out) (i32.const ${tile * s})))
+            (br_if $copy (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc)))))
+        (else
+          (loop $zero
+            (${t.name}.store (local.get $out) (${t.name}.const 0))
+            (local.set $out (i32.add (local.get $out) (i32.const ${tile * s})))
+            (br_if $zero (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc))))))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $each)))
+  )`;
+}
+
+/**
+ * The same panels from a matrix stored k × rows (the transposed layout: the `tile` values of one k
+ * already adjacent), copied a vector at a time; a panel that runs past `rows` is zero-filled.
+ */
+function packColumns(t: ElementType, tile: number): string {
+  const s = t.bytes;
+  const copies: string[] = [];
+  for (let q = 0; q < (tile * s) / 16; q++) copies.push(`(v128.store offset=${q * 16} (local.get $out) (v128.load offset=${q * 16} (local.get $src)))`);
+  return `
+  ;; packColumns${tile}_${t.name}(x, k, rows, r0, rc, p0, kc, dst)
+  (func $packColumns${tile}_${t.name} (param $x i32) (param $k i32) (param $rows i32) (param $r0 i32) (param $rc i32) (param $p0 i32) (param $kc i32) (param $dst i32)
+    (local $r i32) (local $rEnd i32) (local $src i32) (local $out i32) (local $p i32) (local $q i32) (local $ld i32)
+    (local.set $ld (i32.mul (local.get $rows) (i32.const ${s})))
+    (local.set $rEnd (i32.add (local.get $r0) (local.get $rc)))
+    (local.set $r (local.get $r0))
+    (local.set $out (local.get $dst))
+    (block $done (loop $panels
+      (br_if $done (i32.ge_u (local.get $r) (local.get $rEnd)))
+      (local.set $src (i32.add (local.get $x) (i32.mul (i32.add (i32.mul (local.get $p0) (local.get $rows)) (local.get $r)) (i32.const ${s}))))
+      (local.set $p (i32.const 0))
+      (if (i32.le_u (i32.add (local.get $r) (i32.const ${tile})) (local.get $rows))
+        (then
+          (loop $whole
+            ${copies.join('\n            ')}
+            (local.set $src (i32.add (local.get $src) (local.get $ld)))
+            (local.set $out (i32.add (local.get $out) (i32.const ${tile * s})))
+            (br_if $whole (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc)))))
+        (else
+          (loop $part
+            (local.set $q (i32.const 0))
+            (loop $lanes
+              (${t.name}.store (i32.add (local.get $out) (i32.mul (local.get $q) (i32.const ${s})))
+                (if (result ${t.name}) (i32.lt_u (i32.add (local.get $r) (local.get $q)) (local.get $rows))
+                  (then (${t.name}.load (i32.add (local.get $src) (i32.mul (local.get $q) (i32.const ${s})))))
+                  (else (${t.name}.const 0))))
+              (br_if $lanes (i32.lt_u (local.tee $q (i32.add (local.get $q) (i32.const 1))) (i32.const ${tile}))))
+            (local.set $src (i32.add (local.get $src) (local.get $ld)))
+            (local.set $out (i32.add (local.get $out) (i32.const ${tile * s})))
+            (br_if $part (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc))))))
+      (local.set $r (i32.add (local.get $r) (i32.const ${tile})))
+      (br $panels)))
+  )`;
+}
+
+/**
+ * The MR×NR tile: for each of kc steps, NR/lanes vectors of B, each of MR values of A broadcast
+ * across a vector, MR·NR/lanes multiply-adds into accumulators that live in registers. Then the tile
+ * is stored at c (row stride ldc bytes), added to what is there when `accumulate` (k blocks after
+ * the first).
+ */
+function microKernel(t: ElementType, relaxed: boolean): string {
+  const s = t.bytes;
+  const v = vec(t);
+  const acc = (r: number, q: number) => `$c${r}_${q}`;
+  const locals: string[] = [];
+  for (let r = 0; r < MR; r++) for (let q = 0; q < VECTORS; q++) locals.push(`(local ${acc(r, q)} v128)`);
+  for (let q = 0; q < VECTORS; q++) locals.push(`(local $b${q} v128)`);
+  const madd = (x: string, y: string, z: string) => (relaxed ? `(${v}.relaxed_madd ${x} ${y} ${z})` : `(${v}.add ${z} (${v}.mul ${x} ${y}))`);
+  const step: string[] = [];
+  for (let q = 0; q < VECTORS; q++) step.push(`(local.set $b${q} (v128.load offset=${q * 16} (local.get $bp)))`);
+  for (let r = 0; r < MR; r++) {
+    step.push(`(local.set $a (v128.load${s * 8}_splat offset=${r * s} (local.get $ap)))`);
+    for (let q = 0; q < VECTORS; q++) step.push(`(local.set ${acc(r, q)} ${madd('(local.get $a)', `(local.get $b${q})`, `(local.get ${acc(r, q)})`)})`);
+  }
+  const store = (accumulate: boolean) => {
+    const out: string[] = [];
+    for (let r = 0; r < MR; r++) {
+      for (let q = 0; q < VECTORS; q++) {
+        const at = `offset=${q * 16} (local.get $row)`;
+        out.push(accumulate ? `(v128.store ${at} (${v}.add (v128.load ${at}) (local.get ${acc(r, q)})))` : `(v128.store ${at} (local.get ${acc(r, q)}))`);
+      }
+      if (r + 1 < MR) out.push('(local.set $row (i32.add (local.get $row) (local.get $ldc)))');
+    }
+    return out.join('\n        ');
+  };
+  return `
+  ;; tile_${t.name}(ap, bp, kc, c, ldc, accumulate)
+  (func $tile_${t.name} (param $ap i32) (param $bp i32) (param $kc i32) (param $c i32) (param $ldc i32) (param $accumulate i32)
+    (local $a v128) (local $row i32)
+    ${locals.join(' ')}
+    (loop $k
+      ${step.join('\n      ')}
+      (local.set $ap (i32.add (local.get $ap) (i32.const ${MR * s})))
+      (local.set $bp (i32.add (local.get $bp) (i32.const ${VECTORS * 16})))
+      (br_if $k (local.tee $kc (i32.sub (local.get $kc) (i32.const 1)))))
+    (local.set $row (local.get $c))
+    (if (local.get $accumulate)
+      (then
+        ${store(true)})
+      (else
+        ${store(false)}))
+  )`;
+}
+
+/**
+ * gemm(a, b, c, m, k, n, transA, transB, work): C = op(A)·op(B), C m×n, all row-major at the given
+ * byte addresses, with WORK_BYTES of working memory at `work`; A is stored m×k (k×m when transA),
+ * B k×n (n×k when transB). k ≥ 1.
+ */
+function gemm(t: ElementType): string {
+  const s = t.bytes;
+  const NR = nr(t.lanes);
+  const packAAt = KC * NC * 8;
+  const scratchAt = packAAt + MC * KC * 8;
+  return `
+  (func (export "gemm_${t.name}") (param $a i32) (param $b i32) (param $c i32) (param $m i32) (param $k i32) (param $n i32) (param $transA i32) (param $transB i32) (param $work i32)
+    (local $p0 i32) (local $kc i32) (local $j0 i32) (local $nc i32) (local $i0 i32) (local $mc i32) (local $jr i32) (local $ir i32)
+    (local $packA i32) (local $scratch i32) (local $accumulate i32) (local $tileA i32) (local $tileB i32) (local $cTile i32)
+    (local $rows i32) (local $cols i32) (local $r i32) (local $q i32) (local $to i32) (local $from i32)
+    (local.set $packA (i32.add (local.get $work) (i32.const ${packAAt})))
+    (local.set $scratch (i32.add (local.get $work) (i32.const ${scratchAt})))
+    (block $kDone (loop $kBlocks
+      (br_if $kDone (i32.ge_u (local.get $p0) (local.get $k)))
+      (local.set $kc (select (i32.const ${KC}) (i32.sub (local.get $k) (local.get $p0)) (i32.lt_u (i32.const ${KC}) (i32.sub (local.get $k) (local.get $p0)))))
+      (local.set $accumulate (i32.ne (local.get $p0) (i32.const 0)))
+      (local.set $j0 (i32.const 0))
+      (block $nDone (loop $nBlocks
+        (br_if $nDone (i32.ge_u (local.get $j0) (local.get $n)))
+        (local.set $nc (select (i32.const ${NC}) (i32.sub (local.get $n) (local.get $j0)) (i32.lt_u (i32.const ${NC}) (i32.sub (local.get $n) (local.get $j0)))))
+        (if (local.get $transB)
+          (then (call $packRows${NR}_${t.name} (local.get $b) (local.get $k) (local.get $n) (local.get $j0) (local.get $nc) (local.get $p0) (local.get $kc) (local.get $work)))
+          (else (call $packColumns${NR}_${t.name} (local.get $b) (local.get $k) (local.get $n) (local.get $j0) (local.get $nc) (local.get $p0) (local.get $kc) (local.get $work))))
+        (local.set $i0 (i32.const 0))
+        (block $mDone (loop $mBlocks
+          (br_if $mDone (i32.ge_u (local.get $i0) (local.get $m)))
+          (local.set $mc (select (i32.const ${MC}) (i32.sub (local.get $m) (local.get $i0)) (i32.lt_u (i32.const ${MC}) (i32.sub (local.get $m) (local.get $i0)))))
+          (if (local.get $transA)
+            (then (call $packColumns${MR}_${t.name} (local.get $a) (local.get $k) (local.get $m) (local.get $i0) (local.get $mc) (local.get $p0) (local.get $kc) (local.get $packA)))
+            (else (call $packRows${MR}_${t.name} (local.get $a) (local.get $k) (local.get $m) (local.get $i0) (local.get $mc) (local.get $p0) (local.get $kc) (local.get $packA))))
+          ;; each panel of B (jr) against each panel of A (ir): the B panel stays in L1 across the A block
+          (local.set $jr (i32.const 0))
+          (block $jDone (loop $jPanels
+            (br_if $jDone (i32.ge_u (local.get $jr) (local.get $nc)))
+            (local.set $tileB (i32.add (local.get $work) (i32.mul (i32.mul (local.get $jr) (local.get $kc)) (i32.const ${s}))))
+            (local.set $cols (select (i32.const ${NR}) (i32.sub (local.get $nc) (local.get $jr)) (i32.lt_u (i32.const ${NR}) (i32.sub (local.get $nc) (local.get $jr)))))
+            (local.set $ir (i32.const 0))
+            (block $iDone (loop $iPanels
+              (br_if $iDone (i32.ge_u (local.get $ir) (local.get $mc)))
+              (local.set $tileA (i32.add (local.get $packA) (i32.mul (i32.mul (local.get $ir) (local.get $kc)) (i32.const ${s}))))
+              (local.set $rows (select (i32.const ${MR}) (i32.sub (local.get $mc) (local.get $ir)) (i32.lt_u (i32.const ${MR}) (i32.sub (local.get $mc) (local.get $ir)))))
+              (local.set $cTile (i32.add (local.get $c) (i32.mul (i32.add
+                (i32.mul (i32.add (local.get $i0) (local.get $ir)) (local.get $n))
+                (i32.add (local.get $j0) (local.get $jr))) (i32.const ${s}))))
+              (if (i32.and (i32.eq (local.get $rows) (i32.const ${MR})) (i32.eq (local.get $cols) (i32.const ${NR})))
+                (then
+                  (call $tile_${t.name} (local.get $tileA) (local.get $tileB) (local.get $kc) (local.get $cTile) (i32.mul (local.get $n) (i32.const ${s})) (local.get $accumulate)))
+                (else
+                  ;; a tile over the edge of C: computed whole into the scratch tile, its valid part copied
+                  (call $tile_${t.name} (local.get $tileA) (local.get $tileB) (local.get $kc) (local.get $scratch) (i32.const ${NR * s}) (i32.const 0))
+                  (local.set $r (i32.const 0))
+                  (loop $copyRows
+                    (local.set $q (i32.const 0))
+                    (loop $copyCols
+                      (local.set $to (i32.add (local.get $cTile) (i32.mul (i32.add (i32.mul (local.get $r) (local.get $n)) (local.get $q)) (i32.const ${s}))))
+                      (local.set $from (i32.add (local.get $scratch) (i32.mul (i32.add (i32.mul (local.get $r) (i32.const ${NR})) (local.get $q)) (i32.const ${s}))))
+                      (${t.name}.store (local.get $to) (select
+                        (${t.name}.add (${t.name}.load (local.get $to)) (${t.name}.load (local.get $from)))
+                        (${t.name}.load (local.get $from))
+                        (local.get $accumulate)))
+                      (br_if $copyCols (i32.lt_u (local.tee $q (i32.add (local.get $q) (i32.const 1))) (local.get $cols))))
+                    (br_if $copyRows (i32.lt_u (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $rows))))))
+              (local.set $ir (i32.add (local.get $ir) (i32.const ${MR})))
+              (br $iPanels)))
+            (local.set $jr (i32.add (local.get $jr) (i32.const ${NR})))
+            (br $jPanels)))
+          (local.set $i0 (i32.add (local.get $i0) (i32.const ${MC})))
+          (br $mBlocks)))
+        (local.set $j0 (i32.add (local.get $j0) (i32.const ${NC})))
+        (br $nBlocks)))
+      (local.set $p0 (i32.add (local.get $p0) (i32.const ${KC})))
+      (br $kBlocks)))
+  )`;
+}
