@@ -28,7 +28,7 @@ export type { Finding, FindingCode } from '../engine/stats/diagnosis';
 export type { TrainingInfo } from '../engine/trace/snapshot';
 export type { OptimizerName, SchedulePreset, GpuPlan };
 export { OPTIMIZER_NAMES, SCHEDULE_PRESETS, SCHEDULE_PRESET_NOTES };
-export type { AnalysisRequest, AnalysisResult, AnalysisKind, GradcheckReport, GradcheckParam, LandscapeReport, PlaygroundReport, PlaygroundTrajectory, SurfaceName, CriticalKind } from '../engine/check/analysis';
+export type { AnalysisRequest, AnalysisResult, AnalysisKind, GradcheckReport, GradcheckParam, LandscapeReport, PlaygroundReport, BoundaryReport, PlaygroundTrajectory, SurfaceName, CriticalKind } from '../engine/check/analysis';
 
 // ---------------------------------------------------------------------------------------------
 // the parts of messages
@@ -114,6 +114,7 @@ const ANALYSIS_REQUEST = tagged('kind', {
     steps: int(1, 100_000),
     start: optional(tuple(number({ min: -1e6, max: 1e6 }), number({ min: -1e6, max: 1e6 }))),
   },
+  boundary: {},
 });
 
 const RUN_ERROR_KINDS = ['syntax', 'runtime', 'shape', 'timeout', 'memory', 'export', 'too-large', 'settings', 'cancelled', 'internal'] as const satisfies readonly RunErrorKind[];
@@ -189,6 +190,7 @@ const ANALYSIS_RESULT = opaque<AnalysisResult>('an analysis result', tagged('kin
   gradcheck: { report: object({}) },
   landscape: { report: object({}) },
   playground: { report: object({}) },
+  boundary: { report: object({}) },
 }));
 
 const GPU_PLAN = opaque<GpuPlan>('a GPU plan', object({

@@ -76,16 +76,37 @@ export interface PlaygroundReport {
   trajectories: PlaygroundTrajectory[];
 }
 
-export type AnalysisKind = 'gradcheck' | 'landscape' | 'playground';
+/**
+ * A classifier of two input features, drawn over its input plane: the predicted class on a grid
+ * (`cls[j·nx + i]` at (xs[i], ys[j])) with the model's confidence in it, and the training points.
+ * Inputs are as the model sees them (standardized when the file asks for it).
+ */
+export interface BoundaryReport {
+  step: number;
+  task: 'binary' | 'multiclass';
+  classes: number;
+  xs: number[];
+  ys: number[];
+  cls: number[];
+  /** The predicted class's probability (sigmoid or softmax of the model's output). */
+  confidence: number[];
+  /** [x₁, x₂, label] of up to BOUNDARY_POINTS training examples. */
+  points: [number, number, number][];
+  standardized: boolean;
+}
+
+export type AnalysisKind = 'gradcheck' | 'landscape' | 'playground' | 'boundary';
 
 /** What the webview asks for. */
 export type AnalysisRequest =
   | { kind: 'gradcheck' }
   | { kind: 'landscape'; twoD: boolean; range: number; seed: number }
-  | { kind: 'playground'; surface: SurfaceName; runs: { optimizer: OptimizerName; lr: number }[]; steps: number; start?: [number, number] };
+  | { kind: 'playground'; surface: SurfaceName; runs: { optimizer: OptimizerName; lr: number }[]; steps: number; start?: [number, number] }
+  | { kind: 'boundary' };
 
 /** The answer: exactly one of the reports, or an error located in the user's file when it is theirs. */
 export type AnalysisResult =
   | { kind: 'gradcheck'; report: GradcheckReport }
   | { kind: 'landscape'; report: LandscapeReport }
-  | { kind: 'playground'; report: PlaygroundReport };
+  | { kind: 'playground'; report: PlaygroundReport }
+  | { kind: 'boundary'; report: BoundaryReport };

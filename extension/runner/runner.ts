@@ -422,7 +422,7 @@ export class ModelRunner {
         const id = ++inspectId;
         return new Promise<InspectOutcome>((resolve) => {
           const limit = INSPECT_TIMEOUT_FACTOR * timeoutMs;
-          const what = { graph: 'graph of the current step', gradcheck: 'gradient check', landscape: 'loss landscape', playground: 'optimizer playground' }[request.kind];
+          const what = { graph: 'graph of the current step', gradcheck: 'gradient check', landscape: 'loss landscape', playground: 'optimizer playground', boundary: 'decision boundary' }[request.kind];
           const timer = setTimeout(() => void onTimeout(what), limit);
           inspections.set(id, { resolve, timer });
           proc.post({ type: 'inspect', id, request });

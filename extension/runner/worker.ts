@@ -27,6 +27,7 @@ import { BundleMap } from './sourcemap';
 import { apiMessage, type Api } from './apiNames';
 import { defaultExportLine } from '../modelFiles';
 import { fileSurfaceTitle, gradcheckReport, landscapeReport, playgroundReport } from '../../engine/check/analyze';
+import { boundaryReport } from '../../engine/check/boundary';
 import type { InspectOutcome, InspectRequest, LogLine, RunError, RunErrorKind, WorkerInput, WorkerMessage } from './types';
 
 const input = workerData as WorkerInput;
@@ -314,6 +315,8 @@ function inspect(trainer: Trainer, request: InspectRequest): InspectOutcome {
         return { ok: true, result: { kind: 'landscape', report: landscapeReport(trainer, request) } };
       case 'playground':
         return { ok: true, result: { kind: 'playground', report: playgroundReport(request, trainer) } };
+      case 'boundary':
+        return { ok: true, result: { kind: 'boundary', report: boundaryReport(trainer) } };
       default: {
         const never: never = request;
         return { ok: false, error: runError('internal', `unknown inspection ${JSON.stringify(never)}`, null) };

@@ -32,7 +32,7 @@ describe('webview: analysis tools and the graph that follows training', function
   let runner: ModelRunner;
   let run: TrainingRun;
   let moons: GraphSnapshot;
-  const reports: Partial<Record<'gradcheck' | 'landscape' | 'playground', AnalysisResult>> = {};
+  const reports: Partial<Record<'gradcheck' | 'landscape' | 'playground' | 'boundary', AnalysisResult>> = {};
   let stepGraph: { step: number; snapshot: GraphSnapshot };
   const PLAYGROUND: Extract<AnalysisRequest, { kind: 'playground' }> = {
     kind: 'playground', surface: 'rosenbrock', steps: 200,
@@ -57,6 +57,7 @@ describe('webview: analysis tools and the graph that follows training', function
     const stepped = new Promise<void>((resolve) => (reached = resolve));
     run.step(25);
     await stepped;
+    reports.boundary = resultOf(await run.inspect({ kind: 'boundary' }));
     const g = await run.inspect({ kind: 'graph' });
     if (!g.ok || !('graph' in g)) assert.fail('no graph');
     stepGraph = g.graph;
@@ -189,6 +190,36 @@ describe('webview: analysis tools and the graph that follows training', function
     // a new trace of the file goes back to the file's own graph
     await p.showSnapshot(moons, 2);
     assert.equal(await p.page.getAttribute('#app', 'data-train-step'), '');
+  });
+
+  it('decision boundary: Draw asks for it; the plane is coloured by the predicted class, as sure as the model is, with the training points', async () => {
+    for (const theme of ['light', 'dark'] as const) {
+      const p = await trainingPanel({ theme, viewport: { width: 620, height: 1200 } });
+      const report = reports.boundary as Extract<AnalysisResult, { kind: 'boundary' }>;
+      const r = report.report;
+      assert.equal(r.step, 25);
+      assert.equal(r.classes, 2);
+      const sent = await runTool(p, 'boundary-run', report);
+      assert.deepEqual(sent.request, { kind: 'boundary' });
+      await p.page.waitForSelector(`${q('boundary-plot')}:not([hidden]) rect.boundary-cell`);
+      const cells = await p.page.$$eval(`${q('boundary-plot')} rect.boundary-cell`, (rs: any[]) => rs.map((c) => ({ cls: c.getAttribute('class'), o: Number(c.getAttribute('fill-opacity')) })));
+      assert.equal(cells.length, r.xs.length * r.ys.length);
+      cells.forEach((c, i) => {
+        assert.ok(c.cls.includes(`class-${r.cls[i]}`), `cell ${i}: ${c.cls} vs class ${r.cls[i]}`);
+        assert.ok(Math.abs(c.o - (0.08 + 0.5 * Math.max(0, Math.min(1, (r.confidence[i] - 0.5) / 0.5)))) < 1e-9, `cell ${i}: opacity ${c.o} for confidence ${r.confidence[i]}`);
+      });
+      const labels = await p.page.$$eval(`${q('boundary-plot')} circle.boundary-point`, (cs: any[]) => cs.map((c) => Number(c.dataset.label)));
+      assert.deepEqual(labels, r.points.map((pt) => pt[2]));
+      assert.match(await p.page.innerText(q('boundary-status')), new RegExp(`^2 classes at step 25; .*${r.points.length} training examples`));
+      await p.page.locator(q('boundary')).screenshot({ path: screenshotPath(`boundary-${theme}`) });
+    }
+    // data of more than two features: no card
+    const p = await panel({ theme: 'dark' });
+    const wide = { ...moons, training: { ...moons.training!, dataset: { ...moons.training!.dataset!, features: 64 } } };
+    await p.showSnapshot(wide, 1);
+    await p.page.click(q('view-training'));
+    await p.page.waitForSelector(`${q('training-view')}[data-renders]`);
+    assert.equal(await p.page.isVisible(q('boundary')), false);
   });
 
   for (const theme of THEMES) {

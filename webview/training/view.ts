@@ -4,7 +4,7 @@
  * happens at most once per animation frame, and only while the view is shown.
  */
 import type {
-  AnalysisKind, AnalysisRequest, Finding, GradcheckReport, GraphSnapshot, HostMessage, LandscapeReport, LayerHistory, LayerStats, PlaygroundReport,
+  AnalysisKind, AnalysisRequest, Finding, GradcheckReport, GraphSnapshot, HostMessage, LandscapeReport, BoundaryReport, LayerHistory, LayerStats, PlaygroundReport,
   TrainAction, TrainOverrides, TrainingInfo, WebviewMessage,
 } from '../../extension/protocol';
 import { isHealthFinding } from '../../engine/stats/diagnosis';
@@ -21,6 +21,7 @@ import { Histograms } from './histograms';
 import { LossChart } from './lossChart';
 import { AccuracyChart } from './accuracyChart';
 import { LrChart } from './lrChart';
+import { BoundaryCard } from './boundaryCard';
 import { TrainingRuns } from './runs';
 
 export type TrainMessage = Extract<HostMessage, { type: 'trainProgress' | 'trainStatus' | 'analysis' }>;
@@ -32,7 +33,7 @@ export interface TrainingViewEvents {
   selectParam(name: string): void;
 }
 
-type Analyses = { gradcheck: AnalysisState<GradcheckReport>; landscape: AnalysisState<LandscapeReport>; playground: AnalysisState<PlaygroundReport> };
+type Analyses = { gradcheck: AnalysisState<GradcheckReport>; landscape: AnalysisState<LandscapeReport>; playground: AnalysisState<PlaygroundReport>; boundary: AnalysisState<BoundaryReport> };
 const idle = () => ({ pending: false, report: null, error: null });
 
 export class TrainingView {
@@ -59,7 +60,8 @@ export class TrainingView {
   private readonly gradcheck: GradcheckCard;
   private readonly landscape: LandscapeCard;
   private readonly playground: PlaygroundCard;
-  private analyses: Analyses = { gradcheck: idle(), landscape: idle(), playground: idle() };
+  private analyses: Analyses = { gradcheck: idle(), landscape: idle(), playground: idle(), boundary: idle() };
+  private readonly boundary = new BoundaryCard({ run: () => this.analyze({ kind: 'boundary' }) });
   /** The request each tool waits for (a newer request replaces an older one). */
   private readonly waiting: Partial<Record<AnalysisKind, number>> = {};
   private requestSeq = 0;
@@ -79,7 +81,7 @@ export class TrainingView {
     this.landscape = new LandscapeCard({ run: (o) => this.analyze({ kind: 'landscape', ...o }) });
     this.playground = new PlaygroundCard({ run: (r) => this.analyze(r) });
     const grid = el('div', { class: 'tr-grid' });
-    grid.append(this.loss.root, this.accuracy.root, this.lr.root, this.findings.root, this.gradFlow.root, this.activations.root, this.histograms.root, this.gradcheck.root, this.landscape.root, this.playground.root);
+    grid.append(this.loss.root, this.accuracy.root, this.boundary.root, this.lr.root, this.findings.root, this.gradFlow.root, this.activations.root, this.histograms.root, this.gradcheck.root, this.landscape.root, this.playground.root);
     this.root.append(this.controls.root, grid);
     let width = 0;
     new ResizeObserver(() => {
@@ -96,7 +98,7 @@ export class TrainingView {
     const fileChanged = s.file !== this.file;
     if (fileChanged) {
       this.runs.clear();
-      this.analyses = { gradcheck: idle(), landscape: idle(), playground: idle() };
+      this.analyses = { gradcheck: idle(), landscape: idle(), playground: idle(), boundary: idle() };
       this.events.gradcheck([]);
     }
     if (info && (fileChanged || JSON.stringify(info) !== JSON.stringify(this.info))) this.controls.setInfo(info);
@@ -185,6 +187,7 @@ export class TrainingView {
     this.gradcheck.render(this.analyses.gradcheck, canAnalyze);
     this.landscape.render(this.analyses.landscape, canAnalyze);
     this.playground.render(this.analyses.playground, this.info?.surface ?? null);
+    this.boundary.render(this.analyses.boundary, this.info, canAnalyze);
     this.root.dataset.runId = String(run?.runId ?? '');
     this.root.dataset.history = String(run?.history.length ?? 0);
     this.root.dataset.step = String(run?.step ?? 0);
