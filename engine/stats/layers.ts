@@ -6,11 +6,12 @@
  * and the panel draws them as histograms, the gradient-flow chart and the activation table.
  */
 import { Tensor } from '../tensor';
-import { Activation, BatchNorm1d, BatchNorm2d, Dropout, Linear } from '../nn/layers';
+import { Activation, BatchNorm1d, BatchNorm2d, Dropout, Linear, initOf } from '../nn/layers';
 import { Embedding, GroupNorm, LayerNorm, MultiheadAttention } from '../nn/norm';
 import { Conv1d, Conv2d } from '../nn/conv';
 import { Module, setModuleHook } from '../nn/module';
 import { summarize, type TensorStats } from './summary';
+import { largestIdenticalGroup, unitsOf } from './symmetry';
 
 export interface LayerStats {
   /** Module path (`model.layers.0`) or, for bare parameters, the parameter's name. */
@@ -38,7 +39,19 @@ export interface LayerStats {
   source: Tensor['source'];
   /** ‖Δw‖/‖w‖ of the layer's weight over the last update (healthy near 1e-3), when it is known. */
   updateRatio?: number | null;
+  /**
+   * The largest number of the layer's units whose incoming weights and gradients are identical
+   * (1: all differ); null for layers without units to compare (norms, embeddings, one unit).
+   */
+  identicalUnits?: number | null;
+  /** The number of units (rows of the weight, or its columns for a raw x·W), where the symmetry check applies. */
+  units?: number | null;
+  /** How the weight was initialized (`he`, `xavier`, `zeros`, `custom`…), when the layer knows. */
+  init?: string | null;
 }
+
+/** Layer types whose weight's first axis holds one unit per row (the symmetry check compares them). */
+const UNIT_TYPES = new Set(['linear', 'conv1d', 'conv2d']);
 
 interface Call {
   module: Module;
@@ -151,9 +164,11 @@ export class LayerRecorder {
   }
 }
 
-function layerStats(name: string, type: string, depth: number, params: Tensor[], output: Tensor | null, activation: string | null): LayerStats {
+function layerStats(name: string, type: string, depth: number, params: Tensor[], output: Tensor | null, activation: string | null, unitAxis: 0 | 1 | null = UNIT_TYPES.has(type) ? 0 : null): LayerStats {
   const weight = params[0] ?? null;
   const grads = params.map((p) => p.grad);
+  const units = weight && unitAxis !== null ? unitsOf(weight.data, weight.shape, unitAxis) : null;
+  const identicalUnits = units ? largestIdenticalGroup(units, grads[0] ? unitsOf(grads[0].data, grads[0].shape, unitAxis!) : null) : null;
   const abs = absStats(grads);
   const outGrad = output?.grad ?? null;
   const saturation = activation ? ACTIVATION_SATURATION[activation] : undefined;
@@ -167,5 +182,7 @@ function layerStats(name: string, type: string, depth: number, params: Tensor[],
     dead: output && (activation === 'relu' || activation === 'leakyRelu') ? deadFraction(output) : null,
     saturated: output && saturation ? saturatedFraction(output, saturation) : null,
     source: weight?.source ?? null,
+    identicalUnits, units: identicalUnits === null ? null : units!.count,
+    init: weight ? initOf(weight) : null,
   };
 }

@@ -381,7 +381,7 @@ function snapshotOf(output: Tensor, traced: Traced, recorder: LayerRecorder, tra
   // layer health of this pass (after backward, so gradients are there)
   const layers = recorder.summarize(trainer && !trainer.spec.model ? trainer.params : []);
   const data = trainer?.train ?? null;
-  const findings = diagnose({ layers, inputs: data ? { ...inputScale(data), standardized: !!trainer!.spec.standardize } : undefined });
+  const findings = diagnose({ layers, inputs: data ? { ...inputScale(data), standardized: !!trainer!.spec.standardize } : undefined, settings: trainer?.settings });
   snapshot.layers = layers;
   if (trainer) {
     snapshot.training = {

@@ -1,0 +1,194 @@
+/**
+ * The diagnosis's blind spots: symmetric units (a zero or constant init), a stuck loss, fixes that
+ * match the layer's activation and leave out what the run already does; and the healthy examples,
+ * trained to the end, with no finding at all.
+ */
+import * as assert from 'node:assert/strict';
+import { Trainer, data, defineTraining, diagnose, losses, nn, optim, THRESHOLDS, type LayerStats, type TrainingSpec } from '../../engine/index';
+import { largestIdenticalGroup, unitsOf } from '../../engine/stats/symmetry';
+import { chanceLossOf } from '../../engine/train/trainer';
+
+const codes = (t: Trainer) => t.findings.map((f) => f.code);
+
+/** A 2-8-1 network on the moons whose layers start with `init`. */
+function smallNet(init: nn.Initializer, act: 'relu' | 'tanh' | 'sigmoid', opts: { lr?: number; steps?: number } = {}) {
+  const a = act === 'relu' ? nn.relu() : act === 'tanh' ? nn.tanh() : nn.sigmoid();
+  return defineTraining({
+    model: nn.sequential(nn.linear(2, 8, { init, seed: 1 }), a, nn.linear(8, 1, { init, seed: 2 })).named('net'),
+    data: data.moons({ n: 200, noise: 0.1, seed: 0 }),
+    loss: losses.bceWithLogits,
+    optimizer: optim.sgd({ lr: opts.lr ?? 0.5 }),
+    batchSize: 50,
+    steps: opts.steps ?? 200,
+  });
+}
+
+describe('symmetric units', () => {
+  it('counts the largest group of identical rows (or columns), weights and gradients both', () => {
+    const w = [1, 2, 1, 2, 3, 4, 1, 2]; // rows [1,2] ×3 and [3,4]
+    assert.equal(largestIdenticalGroup(unitsOf(w, [4, 2], 0), null), 3);
+    // the gradients of rows 0 and 2 differ from row 3's: only rows 0 and 2 stay together
+    const g = [5, 5, 5, 5, 0, 0, 9, 9];
+    assert.equal(largestIdenticalGroup(unitsOf(w, [4, 2], 0), unitsOf(g, [4, 2], 0)), 2);
+    // x·W with W [in 2, out 3]: units are columns; columns 0 and 2 are (1, 4)
+    assert.equal(largestIdenticalGroup(unitsOf([1, 7, 1, 4, 8, 4], [2, 3], 1), null), 2);
+    assert.equal(largestIdenticalGroup(unitsOf([1, 7, 2, 4, 8, 4], [2, 3], 1), null), 1);
+    // all zero: every unit is the same; one unit or a vector: nothing to compare
+    assert.equal(largestIdenticalGroup(unitsOf(new Float32Array(12), [3, 4], 0), null), 3);
+    assert.equal(largestIdenticalGroup(unitsOf([1, 2], [1, 2], 0), null), null);
+    assert.equal(unitsOf([1, 2], [2], 0), null);
+    // within the tolerance relative to the norm, and just outside it
+    const t = THRESHOLDS.symmetryTolerance;
+    assert.equal(largestIdenticalGroup(unitsOf([1000, 0, 1000 + 0.5 * t * 1000, 0], [2, 2], 0), null), 2);
+    assert.equal(largestIdenticalGroup(unitsOf([1000, 0, 1000 + 2 * t * 1000, 0], [2, 2], 0), null), 1);
+  });
+
+  for (const [act, init] of [['tanh', 'xavier-init'], ['relu', 'he-init'], ['sigmoid', 'xavier-init']] as const) {
+    it(`a zero-initialized ${act} network: all units of its hidden layer are one, the loss sits at ln 2; fixes: random init, ${init}`, () => {
+      const t = new Trainer(smallNet('zeros', act));
+      t.run();
+      const sym = t.findings.find((f) => f.code === 'symmetric-units');
+      assert.ok(sym, codes(t).join());
+      assert.equal(sym.layer, 'net.layers.0');
+      assert.match(sym.message, /All 8 units of net\.layers\.0 have identical weights and gradients/);
+      assert.deepEqual(sym.fixes.map((f) => f.id), ['random-init', init]);
+      // the hidden weights really are one row repeated
+      const w = t.params[0].data;
+      for (let u = 1; u < 8; u++) assert.deepEqual([w[2 * u], w[2 * u + 1]], [w[0], w[1]]);
+      const plateau = t.findings.find((f) => f.code === 'loss-plateau');
+      assert.ok(plateau, codes(t).join());
+      assert.match(plateau.message, /chance level is 0\.693/);
+      assert.equal(plateau.fixes[0].id, 'random-init');
+    });
+  }
+
+  it('a random init (the default) has no identical units', () => {
+    const t = new Trainer(smallNet('default', 'tanh', { steps: 20 }));
+    t.run();
+    assert.ok(!codes(t).includes('symmetric-units'), codes(t).join());
+    assert.ok(t.layerHistory.every((h) => h.layers.every((l) => l.identicalUnits === null || l.identicalUnits === 1)));
+  });
+
+  it('a zero-initialized first layer under a random output layer is not symmetric: its gradients differ, so its rows part at once', () => {
+    const spec = smallNet('default', 'tanh', { steps: 3 });
+    const first = spec.model!.parameters()[0];
+    first.data.fill(0);
+    const t = new Trainer(spec);
+    t.run();
+    assert.ok(!codes(t).includes('symmetric-units'), codes(t).join());
+    const w = t.params[0].data;
+    assert.notEqual(w[0], w[2]);
+  });
+});
+
+describe('loss plateau', () => {
+  const plateau = (xs: number[], chanceLoss: number | null = null) => diagnose({ layers: [], losses: xs, chanceLoss }).some((f) => f.code === 'loss-plateau');
+  const n = THRESHOLDS.plateauWindow;
+
+  it('flat at the start or at chance level: a plateau; flat after falling: converged', () => {
+    assert.ok(plateau(Array(n).fill(Math.LN2)));
+    // falls from 5 (a bad init) to chance and stays there
+    assert.ok(plateau([5, 3, ...Array(n).fill(Math.LN2)], Math.LN2));
+    assert.ok(!plateau([5, 3, ...Array(n).fill(Math.LN2)], null), 'no chance level known: it fell from 5, so it converged');
+    assert.ok(!plateau([0.7, 0.5, 0.3, ...Array(n).fill(0.05)], Math.LN2));
+    // a run that starts from trained weights: flat from the start, but far below chance
+    assert.ok(!plateau(Array(n).fill(0.1), Math.LN2));
+    // not enough logged steps yet
+    assert.ok(!plateau(Array(n - 1).fill(Math.LN2)));
+    // zero or negative losses are other objectives
+    assert.ok(!plateau(Array(n).fill(0)));
+    assert.ok(!plateau(Array(n).fill(-1)));
+  });
+
+  it('the change threshold: the second half of the window against the first', () => {
+    const c = THRESHOLDS.plateauChange;
+    const window = (drop: number) => [...Array(n / 2).fill(1), ...Array(n / 2).fill(1 - drop)];
+    // the window's mean is 1 − drop/2; the halves differ by drop
+    assert.ok(plateau(window(c * 0.9)));
+    assert.ok(!plateau(window(c * 1.1)));
+    // minibatch noise around a constant level averages out in the halves
+    const wiggle = [0.05, -0.05, 0.03, -0.03, 0];
+    const noisy = Array.from({ length: n }, (_, i) => Math.LN2 * (1 + wiggle[i % wiggle.length]));
+    assert.ok(plateau(noisy));
+  });
+
+  it('a learning rate too small to move the loss is a plateau; suggested: raise it', () => {
+    const t = new Trainer(smallNet('default', 'tanh', { lr: 1e-5, steps: 100 }));
+    t.run();
+    const f = t.findings.find((x) => x.code === 'loss-plateau');
+    assert.ok(f, codes(t).join());
+    assert.equal(f.fixes[0].id, 'higher-lr');
+  });
+
+  it('chance level: the entropy of the label frequencies for cross-entropy, the targets\' variance for mse', () => {
+    const binary = data.fromArrays([[0], [1], [2], [3]], [0, 1, 1, 1], { task: 'binary' });
+    const h = -(0.25 * Math.log(0.25) + 0.75 * Math.log(0.75));
+    assert.ok(Math.abs(chanceLossOf(binary, losses.bceWithLogits)! - h) < 1e-12);
+    assert.equal(chanceLossOf(binary, losses.l1), null);
+    const regression = data.fromArrays([[0], [1], [2], [3]], [[1, 10], [3, 10], [1, 10], [3, 10]]);
+    assert.equal(chanceLossOf(regression, losses.mse), (1 + 0) / 2, 'variances 1 and 0, averaged over the outputs');
+    const digits = data.digits({ split: 'train' });
+    const counts = new Map<number, number>();
+    for (const y of digits.y.data) counts.set(y, (counts.get(y) ?? 0) + 1);
+    const expected = [...counts.values()].reduce((s, c) => s - (c / digits.size) * Math.log(c / digits.size), 0);
+    assert.ok(Math.abs(chanceLossOf(digits, losses.softmaxCrossEntropy)! - expected) < 1e-12);
+    assert.ok(Math.abs(expected - Math.log(10)) < 0.01, 'ten classes, nearly balanced');
+  });
+});
+
+describe('fixes', () => {
+  const layer = (name: string, o: Partial<LayerStats>): LayerStats => ({
+    name, type: 'linear', depth: 0, activation: 'relu', weight: null, weightGrad: null, gradMeanAbs: 1, gradMaxAbs: 1,
+    output: null, outputGrad: null, dead: 0, saturated: 0, source: null, ...o,
+  });
+
+  it('match the activation: He for ReLU layers, Xavier for sigmoid/tanh; switching to ReLU comes with He init', () => {
+    const relu = diagnose({ layers: [layer('a', { gradMaxAbs: 5000 }), layer('b', {}), layer('c', { activation: null })] });
+    assert.deepEqual(relu.find((f) => f.code === 'exploding-gradient')!.fixes.map((f) => f.id), ['clip-gradients', 'lower-lr', 'he-init']);
+    const tanh = diagnose({ layers: [layer('a', { gradMaxAbs: 5000, activation: 'tanh' }), layer('b', { activation: 'tanh' }), layer('c', { activation: null })] });
+    assert.deepEqual(tanh.find((f) => f.code === 'exploding-gradient')!.fixes.map((f) => f.id), ['clip-gradients', 'lower-lr', 'xavier-init']);
+    const vanish = diagnose({ layers: [layer('a', { gradMeanAbs: 1e-5, activation: 'sigmoid' }), layer('b', { activation: 'sigmoid' }), layer('c', { activation: null })] });
+    const f = vanish.find((x) => x.code === 'vanishing-gradient')!;
+    assert.deepEqual(f.fixes.map((x) => x.id), ['use-relu', 'xavier-init', 'batch-norm']);
+    assert.match(f.fixes[0].title, /ReLU with He init/);
+  });
+
+  it('leave out what the run already does: the same init, standardized inputs, clipping, batch norm, leakyRelu', () => {
+    const he = (o: Partial<LayerStats> = {}) => layer('a', { init: 'he', ...o });
+    const dead = diagnose({ layers: [he({ dead: 0.9 })] }).find((f) => f.code === 'dead-relu')!;
+    assert.deepEqual(dead.fixes.map((f) => f.id), ['lower-lr', 'leaky-relu'], 'He init is already there');
+    const leaky = diagnose({ layers: [he({ dead: 0.9, activation: 'leakyRelu' })] }).find((f) => f.code === 'dead-relu')!;
+    assert.deepEqual(leaky.fixes.map((f) => f.id), ['lower-lr']);
+    const sat = (settings: { standardized?: boolean }, init: string) => diagnose({ layers: [layer('a', { saturated: 0.9, activation: 'tanh', init })], settings }).find((f) => f.code === 'saturated')!.fixes.map((f) => f.id);
+    assert.deepEqual(sat({}, 'default'), ['xavier-init', 'normalize-inputs', 'use-relu', 'batch-norm']);
+    assert.deepEqual(sat({ standardized: true }, 'xavier'), ['use-relu', 'batch-norm']);
+    const nan = (clipping: boolean) => diagnose({ layers: [], losses: [1, NaN], settings: { clipping } }).find((f) => f.code === 'nonfinite')!.fixes.map((f) => f.id);
+    assert.deepEqual(nan(false), ['lower-lr', 'clip-gradients', 'normalize-inputs']);
+    assert.deepEqual(nan(true), ['lower-lr', 'normalize-inputs']);
+    const bn = diagnose({ layers: [layer('a', { gradMeanAbs: 1e-5 }), { ...layer('n', {}), type: 'batchNorm1d', gradMeanAbs: 1 }, layer('b', {}), layer('c', { activation: null })] });
+    assert.deepEqual(bn.find((f) => f.code === 'vanishing-gradient')!.fixes.map((f) => f.id), ['he-init']);
+  });
+
+  it('the trainer tells the diagnosis what the file already does (init, standardize, clipNorm)', () => {
+    const spec = { ...smallNet('zeros', 'relu', { steps: 1 }), standardize: true, optimizer: optim.sgd({ lr: 0.5, clipNorm: 1 }) } as TrainingSpec;
+    const t = new Trainer(spec);
+    assert.deepEqual(t.settings, { standardized: true, clipping: true });
+    t.run();
+    assert.equal(t.layerHistory[0].layers[0].init, 'zeros');
+  });
+});
+
+describe('healthy runs have no findings', function () {
+  this.timeout(120000);
+  // each example trained to its last step, as `backprop-lens train FILE` does
+  for (const file of ['08-moons-mlp', '10-xor-train', '15-digits-cnn']) {
+    it(`examples/${file}.ts`, () => {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const spec = require(`../../examples/${file}`).default as TrainingSpec;
+      const t = new Trainer(spec);
+      t.run();
+      assert.ok(t.history[t.history.length - 1].loss < 0.5 * t.history[0].loss, 'it learned');
+      assert.deepEqual(t.findings.map((f) => `${f.code}: ${f.message}`), []);
+    });
+  }
+});
