@@ -67,12 +67,17 @@ export const THRESHOLDS = {
    * started: a run that got somewhere and then flattened has converged, one that never left is stuck.
    */
   plateauStuck: 0.9,
+  /** update/weight ratio ‖Δw‖/‖w‖ of one step (healthy near 1e-3): above this a layer's update is unstable. */
+  updateRatioHigh: 0.5,
+  /** …below this a layer is not learning, when another layer of the same step moves at least `updateRatioSpread` times more. */
+  updateRatioLow: 1e-5,
+  updateRatioSpread: 100,
 } as const;
 
 export type Severity = 'error' | 'warning' | 'info';
 
 /** What the rules over layer summaries find (`diagnose`, per traced pass and per training step); each comes with fixes. */
-export const HEALTH_CODES = ['vanishing-gradient', 'exploding-gradient', 'activation-collapse', 'dead-relu', 'saturated', 'nonfinite', 'loss-diverging', 'input-scale', 'symmetric-units', 'loss-plateau'] as const;
+export const HEALTH_CODES = ['vanishing-gradient', 'exploding-gradient', 'activation-collapse', 'dead-relu', 'saturated', 'nonfinite', 'loss-diverging', 'input-scale', 'symmetric-units', 'loss-plateau', 'update-ratio'] as const;
 /** What a traced pass finds in its graph (`buildSnapshot`): where NaN/Inf first appears, a pass with no gradient. */
 export const GRAPH_CODES = ['nonfinite-forward', 'nonfinite-backward', 'no-grad'] as const;
 export type FindingCode = (typeof HEALTH_CODES)[number] | (typeof GRAPH_CODES)[number];
@@ -263,6 +268,28 @@ export function diagnose(input: DiagnosisInput): Finding[] {
       message: `${all ? `All ${l.identicalUnits}` : `${l.identicalUnits}${l.units ? ` of the ${l.units}` : ''}`} units of ${l.name} have identical weights${l.weightGrad ? ' and gradients' : ''}${at(step)}: identical units compute the same output and get the same gradient, so they never become different${all ? ` and the layer works like one unit` : ''}.`,
       fixes: fixes(l, 'random-init', init(l)),
     });
+  }
+
+  // the update/weight ratio of the network's layers (bare parameters of an objective are not layers)
+  const moving = layers.filter((l) => l.type !== 'param' && typeof l.updateRatio === 'number' && Number.isFinite(l.updateRatio));
+  if (moving.length) {
+    const ratio = (l: LayerStats) => l.updateRatio!;
+    const fastest = moving.reduce((a, b) => (ratio(b) > ratio(a) ? b : a));
+    const slowest = moving.reduce((a, b) => (ratio(b) < ratio(a) ? b : a));
+    if (ratio(fastest) > THRESHOLDS.updateRatioHigh) {
+      add({
+        code: 'update-ratio', severity: 'warning', layer: fastest.name, source: fastest.source,
+        message: `One update moves the weights of ${fastest.name} by ${fmt(ratio(fastest))} of their size${at(step)} (‖Δw‖/‖w‖; healthy is near 1e-3): steps this large make training unstable.`,
+        fixes: fixes(fastest, 'lower-lr', 'clip-gradients'),
+      });
+    }
+    if (ratio(slowest) < THRESHOLDS.updateRatioLow && ratio(fastest) >= THRESHOLDS.updateRatioSpread * THRESHOLDS.updateRatioLow && slowest !== fastest) {
+      add({
+        code: 'update-ratio', severity: 'warning', layer: slowest.name, source: slowest.source,
+        message: `One update moves the weights of ${slowest.name} by ${fmt(ratio(slowest))} of their size${at(step)} (‖Δw‖/‖w‖; healthy is near 1e-3, ${fastest.name} moves ${fmt(ratio(fastest))}): this layer is not learning.`,
+        fixes: fixes(slowest, saturating ? 'use-relu' : init(slowest), init(slowest), 'batch-norm'),
+      });
+    }
   }
 
   const plateau = plateauOf(losses, input.chanceLoss ?? null);

@@ -123,6 +123,8 @@ function saturatedFraction(out: Tensor, test: (y: number) => boolean): number {
 /** Records module outputs during `fn` (nothing else changes). */
 export class LayerRecorder {
   private calls: Call[] = [];
+  /** Each summarized layer's weight (the first parameter), in the order of the last `summarize`. */
+  weights: (Tensor | null)[] = [];
 
   record<T>(fn: () => T): T {
     this.calls = [];
@@ -160,6 +162,7 @@ export class LayerRecorder {
       if (covered.has(p)) continue;
       out.push(layerStats(p.name ?? `param ${out.length}`, 'param', out.length, [p], null, null));
     }
+    this.weights = [...layers.map((l) => l.module.parameters()[0] ?? null), ...extraParams.filter((p) => !covered.has(p))];
     return out;
   }
 }
@@ -185,4 +188,14 @@ function layerStats(name: string, type: string, depth: number, params: Tensor[],
     identicalUnits, units: identicalUnits === null ? null : units!.count,
     init: weight ? initOf(weight) : null,
   };
+}
+
+/** ‖after − before‖ / ‖before‖: how far one update moved a weight, relative to its size (null for a zero weight). */
+export function updateRatio(before: ArrayLike<number>, after: ArrayLike<number>): number | null {
+  let d = 0, w = 0;
+  for (let i = 0; i < before.length; i++) {
+    d += (after[i] - before[i]) ** 2;
+    w += before[i] ** 2;
+  }
+  return w > 0 && Number.isFinite(d) ? Math.sqrt(d / w) : null;
 }

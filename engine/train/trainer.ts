@@ -13,7 +13,7 @@ import { DataLoader, inputScale, split, standardize, subset, type Batch, type Da
 import { spec as optimizerSpec, type Optimizer, type OptimizerName, type OptimizerSpec } from '../optim/index';
 import * as schedules from '../optim/schedules';
 import type { Schedule, SchedulePreset } from '../optim/schedules';
-import { LayerRecorder, type LayerStats } from '../stats/layers';
+import { LayerRecorder, updateRatio, type LayerStats } from '../stats/layers';
 import { diagnose, isTransient, type Finding } from '../stats/diagnosis';
 import { checkPositiveInt, type TrainingSpec } from './define';
 import { ShapeError } from '../errors';
@@ -297,8 +297,17 @@ export class Trainer {
     const lr = this.schedule.lr(t, this.optimizer.baseLr);
     this.optimizer.lr = lr;
     let layers: LayerStats[] | null = null;
-    if (log) layers = this.recorder.summarize(this.spec.model ? [] : this.params);
+    let before: (Float64Array | null)[] = [];
+    if (log) {
+      layers = this.recorder.summarize(this.spec.model ? [] : this.params);
+      // the update/weight ratio: each layer's weight before and after this step (logged steps only)
+      before = this.recorder.weights.map((w) => (w ? Float64Array.from(w.data as ArrayLike<number>) : null));
+    }
     this.optimizer.step();
+    if (layers) {
+      const weights = this.recorder.weights;
+      layers.forEach((l, i) => (l.updateRatio = before[i] && weights[i] ? updateRatio(before[i]!, weights[i]!.data) : null));
+    }
     const entry: HistoryEntry = { step: t + 1, loss: lossValue, lr, gradNorm: this.optimizer.lastGradNorm };
     if (log) {
       const acc = batch ? this.accuracyOf(this.lastPrediction, batch.y) : null;

@@ -136,6 +136,57 @@ describe('loss plateau', () => {
   });
 });
 
+describe('update/weight ratio', () => {
+  it('is ‖Δw‖/‖w‖ of each layer\'s weight over the logged step\'s update, computed from the weights themselves', () => {
+    const t = new Trainer(smallNet('default', 'tanh', { steps: 12 }), { logEvery: 4 });
+    const weights = [t.params[0], t.params[2]];
+    for (let s = 0; s < 12; s++) {
+      const before = weights.map((w) => Array.from(w.data));
+      t.step();
+      const logged = t.layerHistory[t.layerHistory.length - 1];
+      if (logged.step !== s + 1) continue;
+      weights.forEach((w, i) => {
+        let d = 0, n = 0;
+        w.data.forEach((v, k) => { d += (v - before[i][k]) ** 2; n += before[i][k] ** 2; });
+        const expected = Math.sqrt(d) / Math.sqrt(n);
+        assert.ok(Math.abs(logged.layers[i].updateRatio! - expected) <= 1e-9 * expected, `step ${s + 1} layer ${i}: ${logged.layers[i].updateRatio} vs ${expected}`);
+      });
+    }
+    assert.deepEqual(t.layerHistory.map((h) => h.step), [1, 4, 8, 12]);
+  });
+
+  const layer = (name: string, updateRatio: number, type = 'linear'): LayerStats => ({
+    name, type, depth: 0, activation: 'relu', weight: null, weightGrad: null, gradMeanAbs: 1, gradMaxAbs: 1,
+    output: null, outputGrad: null, dead: 0, saturated: 0, source: null, updateRatio,
+  });
+  const found = (...ls: LayerStats[]) => diagnose({ layers: ls }).filter((f) => f.code === 'update-ratio').map((f) => f.layer);
+
+  it('a finding above the high threshold (unstable) or, while other layers move, below the low one (not learning)', () => {
+    const { updateRatioHigh: high, updateRatioLow: low, updateRatioSpread: spread } = THRESHOLDS;
+    assert.deepEqual(found(layer('a', high * 1.1), layer('b', 1e-3)), ['a']);
+    assert.deepEqual(found(layer('a', high * 0.9), layer('b', 1e-3)), []);
+    assert.deepEqual(found(layer('a', low * 0.9), layer('b', low * spread)), ['a']);
+    assert.deepEqual(found(layer('a', low * 1.1), layer('b', 1e-3)), []);
+    // every layer still (a schedule decayed to 0, a converged run): not one layer's problem
+    assert.deepEqual(found(layer('a', 0), layer('b', low * spread * 0.9)), []);
+    // bare parameters of an objective are not layers
+    assert.deepEqual(found(layer('x', 0.9, 'param')), []);
+    const f = diagnose({ layers: [layer('a', 2), layer('b', 1e-3)] }).find((x) => x.code === 'update-ratio')!;
+    assert.match(f.message, /moves the weights of a by 2 of their size/);
+    assert.deepEqual(f.fixes.map((x) => x.id), ['lower-lr', 'clip-gradients']);
+  });
+
+  it('the vanishing example: its first layer does not learn', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const t = new Trainer(require('../../examples/09-deep-sigmoid-vanishing').default as TrainingSpec, { steps: 20 });
+    t.run();
+    const f = t.findings.find((x) => x.code === 'update-ratio');
+    assert.ok(f, codes(t).join());
+    assert.equal(f.layer, 'deep.layers.0');
+    assert.match(f.message, /this layer is not learning/);
+  });
+});
+
 describe('fixes', () => {
   const layer = (name: string, o: Partial<LayerStats>): LayerStats => ({
     name, type: 'linear', depth: 0, activation: 'relu', weight: null, weightGrad: null, gradMeanAbs: 1, gradMaxAbs: 1,
