@@ -291,7 +291,8 @@ export class Trainer {
     const batch = this.loader?.next() ?? null;
     this.optimizer.zeroGrad();
     const run = () => this.lossOf(batch?.x ?? null, batch?.y ?? null);
-    const loss = this.recorder.record(run); // cheap: one push per layer call; summarized only when logged
+    // cheap: one push per layer call; ops are watched (raw-tensor layers) and summarized only when logged
+    const loss = this.recorder.record(run, { ops: log });
     const lossValue = loss.item();
     if (loss.requiresGrad) loss.backward();
     const lr = this.schedule.lr(t, this.optimizer.baseLr);
@@ -299,7 +300,7 @@ export class Trainer {
     let layers: LayerStats[] | null = null;
     let before: (Float64Array | null)[] = [];
     if (log) {
-      layers = this.recorder.summarize(this.spec.model ? [] : this.params);
+      layers = this.layerSummaries();
       // the update/weight ratio: each layer's weight before and after this step (logged steps only)
       before = this.recorder.weights.map((w) => (w ? Float64Array.from(w.data as ArrayLike<number>) : null));
     }
@@ -324,7 +325,7 @@ export class Trainer {
     if (!Number.isFinite(lossValue)) {
       this.stopReason = `the loss became ${lossValue} at step ${t + 1}`;
       if (!log) {
-        this.layerHistory.push({ step: t + 1, layers: this.recorder.summarize(this.spec.model ? [] : this.params) });
+        this.layerHistory.push({ step: t + 1, layers: this.layerSummaries() });
         this.loggedLosses.push(lossValue);
         this.loggedSteps.push(t + 1);
         this.updateFindings(t + 1, this.layerHistory[this.layerHistory.length - 1].layers);
@@ -426,7 +427,7 @@ export class Trainer {
     const { loss, layers } = this.probe(() => {
       const l = this.recorder.record(() => this.peekLoss());
       if (l.requiresGrad) l.backward();
-      return { loss: l, layers: this.recorder.summarize(this.spec.model ? [] : this.params) };
+      return { loss: l, layers: this.layerSummaries() };
     });
     for (const p of this.params) p.grad = null;
     const last = this.history[this.history.length - 1];
@@ -468,6 +469,14 @@ export class Trainer {
     const key = (f: Finding) => `${f.code}|${f.layer ?? ''}`;
     const current = new Set(now.map(key));
     this.findings = [...now, ...this.findings.filter((f) => !current.has(key(f)) && !isTransient(f))];
+  }
+
+  /** The layers of the pass just recorded: a model's modules, or the layers written with the file's parameters (and the parameters no layer uses). */
+  private layerSummaries(): LayerStats[] {
+    return this.recorder.summarize(this.spec.model ? [] : this.params, (t) => {
+      const i = this.params.indexOf(t);
+      return i >= 0 ? this.names[i] : null;
+    });
   }
 
   /** What the run already does that a fix could suggest (the diagnosis leaves those out). */

@@ -7,6 +7,8 @@ import * as assert from 'node:assert/strict';
 import { Trainer, data, defineTraining, diagnose, losses, nn, optim, THRESHOLDS, type LayerStats, type TrainingSpec } from '../../engine/index';
 import { largestIdenticalGroup, unitsOf } from '../../engine/stats/symmetry';
 import { chanceLossOf } from '../../engine/train/trainer';
+import { LayerRecorder } from '../../engine/stats/layers';
+import { init, noGrad, param, randn, type Tensor } from '../../engine/index';
 
 const codes = (t: Trainer) => t.findings.map((f) => f.code);
 
@@ -78,6 +80,78 @@ describe('symmetric units', () => {
     assert.ok(!codes(t).includes('symmetric-units'), codes(t).join());
     const w = t.params[0].data;
     assert.notEqual(w[0], w[2]);
+  });
+});
+
+describe('layers written with tensors', () => {
+  /** Six tanh layers x·W (+ b) with small weights: activations collapse layer after layer. */
+  const deepTanh = (weight: (i: number) => Tensor, bias: boolean) => () => {
+    let h = randn([16, 24], { seed: 1 });
+    for (let i = 0; i < 6; i++) {
+      const z = h.matmul(weight(i));
+      h = (bias ? z.add(param(init.zeros([24]))) : z).tanh();
+    }
+    return h.mul(h).mean();
+  };
+  const record = (fn: () => Tensor) => {
+    const rec = new LayerRecorder();
+    const out = rec.record(fn);
+    if (out.requiresGrad) out.backward();
+    return { out, layers: rec.summarize() };
+  };
+
+  it('param + matmul + activation is a layer: its output, activation, units (columns of W in x·W) and gradients', () => {
+    const Ws: Tensor[] = [];
+    const { layers } = record(deepTanh((i) => {
+      Ws[i] = param(init.normal([24, 24], { std: 0.05, seed: 10 + i })).named(`W${i}`);
+      return Ws[i];
+    }, true));
+    assert.deepEqual(layers.map((l) => [l.name, l.type, l.activation, l.units]), Array.from({ length: 6 }, (_, i) => [`W${i}`, 'matmul', 'tanh', 24]));
+    const g = Array.from(Ws[0].grad!.data, Math.abs);
+    // the layer's parameters are W0 and its bias: the bias gradient joins the mean
+    assert.ok(layers[0].gradMaxAbs! >= Math.max(...g));
+    assert.ok(layers.every((l, i) => i === 0 || l.output!.std! < layers[i - 1].output!.std!), 'activations shrink with depth');
+    const codes = diagnose({ layers }).map((f) => f.code);
+    assert.ok(codes.includes('activation-collapse'), codes.join());
+  });
+
+  it('activation collapse is found when nothing requires grad: weights as plain tensors, or nn layers under noGrad', () => {
+    const plain = record(deepTanh((i) => init.normal([24, 24], { std: 0.05, seed: 10 + i }), false));
+    assert.equal(plain.out.requiresGrad, false);
+    assert.deepEqual(plain.layers.map((l) => [l.type, l.activation, l.gradMeanAbs]), Array(6).fill(['matmul', 'tanh', null]));
+    assert.ok(diagnose({ layers: plain.layers }).some((f) => f.code === 'activation-collapse'));
+    const small = (s: number[], o: { seed?: number }) => init.normal(s, { ...o, std: 0.05 });
+    const nnNoGrad = record(() => noGrad(() => {
+      let h = randn([16, 24], { seed: 1 });
+      for (let i = 0; i < 6; i++) h = nn.linear(24, 24, { init: small, seed: 10 + i }).forward(h).tanh(); // tanh as a method
+      return h.mean();
+    }));
+    assert.deepEqual(nnNoGrad.layers.map((l) => [l.type, l.activation]), Array(6).fill(['linear', 'tanh']));
+    assert.ok(diagnose({ layers: nnNoGrad.layers }).some((f) => f.code === 'activation-collapse'));
+  });
+
+  it('dead and symmetric raw layers: a zero W before a ReLU', () => {
+    const W1 = param(init.zeros([4, 8])).named('W1');
+    const W2 = param(init.normal([8, 1], { seed: 3 })).named('W2');
+    const { layers } = record(() => randn([16, 4], { seed: 1 }).matmul(W1).relu().matmul(W2).mean());
+    assert.deepEqual(layers.map((l) => [l.name, l.activation, l.dead, l.identicalUnits]), [['W1', 'relu', 1, 8], ['W2', null, null, null]]);
+    const codes = diagnose({ layers }).map((f) => `${f.code}@${f.layer}`);
+    assert.deepEqual(codes.sort(), ['dead-relu@W1', 'symmetric-units@W1']);
+  });
+
+  it('a module\'s own matmul is not a second layer; a training run on raw parameters names them', () => {
+    const model = nn.sequential(nn.linear(3, 4, { seed: 1 }), nn.relu(), nn.linear(4, 1, { seed: 2 }));
+    const { layers } = record(() => model.forward(randn([5, 3], { seed: 1 })).mean());
+    assert.deepEqual(layers.map((l) => [l.type, l.activation]), [['linear', 'relu'], ['linear', null]]);
+    const W1 = param(init.normal([2, 8], { seed: 1 })).named('W1'), b1 = param(init.zeros([8])).named('b1');
+    const W2 = param(init.normal([8, 1], { seed: 2 })).named('W2');
+    const t = new Trainer(defineTraining({
+      params: [W1, b1, W2], data: data.moons({ n: 64, seed: 0 }),
+      loss: (x: Tensor, y: Tensor) => losses.bceWithLogits(x.matmul(W1).add(b1).tanh().matmul(W2), y),
+      optimizer: optim.sgd({ lr: 0.1 }), steps: 2,
+    }));
+    t.run();
+    assert.deepEqual(t.layerHistory[1].layers.map((l) => [l.name, l.type, l.activation, typeof l.updateRatio]), [['W1', 'matmul', 'tanh', 'number'], ['W2', 'matmul', null, 'number']]);
   });
 });
 
