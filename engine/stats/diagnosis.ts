@@ -286,7 +286,7 @@ export function diagnose(input: DiagnosisInput): Finding[] {
     if (ratio(slowest) < THRESHOLDS.updateRatioLow && ratio(fastest) >= THRESHOLDS.updateRatioSpread * THRESHOLDS.updateRatioLow && slowest !== fastest) {
       add({
         code: 'update-ratio', severity: 'warning', layer: slowest.name, source: slowest.source,
-        message: `One update moves the weights of ${slowest.name} by ${fmt(ratio(slowest))} of their size${at(step)} (‖Δw‖/‖w‖; healthy is near 1e-3, ${fastest.name} moves ${fmt(ratio(fastest))}): this layer is not learning.`,
+        message: `${ratio(slowest) === 0 ? `One update does not move the weights of ${slowest.name} at all${at(step)}` : `One update moves the weights of ${slowest.name} by ${fmt(ratio(slowest))} of their size${at(step)}`} (‖Δw‖/‖w‖; healthy is near 1e-3, ${fastest.name} moves ${fmt(ratio(fastest))}): this layer is not learning.`,
         fixes: fixes(slowest, saturating ? 'use-relu' : init(slowest), init(slowest), 'batch-norm'),
       });
     }
