@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import type { PanelCommand, TrainAction } from './protocol';
-import { quickFix } from './quickfix';
+import { quickFix, uniqueFixes, type QuickFix } from './quickfix';
 import { ModelRunner, isPythonFile } from './runner/runner';
 import { pythonFor } from './pythonEnv';
 import { GraphPanel, VIEW_TYPE, type PanelServices } from './panel';
@@ -123,18 +123,22 @@ class Lens implements vscode.Disposable {
   /** Quick Fixes for gradient-health diagnostics (He/Xavier init, ReLU, lower lr, clipping, standardize). */
   private quickFixes(doc: vscode.TextDocument, ctx: vscode.CodeActionContext): vscode.CodeAction[] {
     const out: vscode.CodeAction[] = [];
+    const candidates: { fix: QuickFix; diagnostic: vscode.Diagnostic }[] = [];
     for (const d of ctx.diagnostics) {
       if (d.source !== 'Backprop Lens' || typeof d.code !== 'string') continue;
       const fixes = [...this.panels.values()].flatMap((p) => p.fixesAt(doc.uri.fsPath, d.range.start.line + 1, d.code as string));
       for (const f of fixes) {
         const fix = quickFix(f.id, doc.getText(), d.range.start.line);
-        if (!fix) continue;
-        const action = new vscode.CodeAction(fix.title, vscode.CodeActionKind.QuickFix);
-        action.diagnostics = [d];
-        action.edit = new vscode.WorkspaceEdit();
-        for (const e of fix.edits) action.edit.replace(doc.uri, new vscode.Range(e.line, e.start, e.line, e.end), e.newText);
-        out.push(action);
+        if (fix) candidates.push({ fix, diagnostic: d });
       }
+    }
+    // one action per edit: the findings of one line often suggest the same one
+    for (const { fix, diagnostic } of uniqueFixes(candidates)) {
+      const action = new vscode.CodeAction(fix.title, vscode.CodeActionKind.QuickFix);
+      action.diagnostics = [diagnostic];
+      action.edit = new vscode.WorkspaceEdit();
+      for (const e of fix.edits) action.edit.replace(doc.uri, new vscode.Range(e.line, e.start, e.line, e.end), e.newText);
+      out.push(action);
     }
     if (out.length) out[0].isPreferred = true;
     return out;

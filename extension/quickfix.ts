@@ -37,6 +37,18 @@ function initFix(lines: string[], line: number, init: 'he' | 'xavier'): QuickFix
   return edits.length ? { title: `Initialize with ${init === 'he' ? 'He' : 'Xavier'} init (init: '${init}')`, edits } : null;
 }
 
+/** Sets `init` in every single-line nn.linear(…) call of the file. */
+function initEverywhere(lines: string[], init: 'he' | 'xavier'): TextEdit[] {
+  return lines.flatMap((_, line) => initFix(lines, line, init)?.edits ?? []);
+}
+
+/** ReLU with He init, as one fix: the activations become nn.relu() and the linear layers get init: 'he'. */
+function reluWithHe(lines: string[]): QuickFix | null {
+  const relu = replaceCalls(lines, /nn\.(sigmoid|tanh)\(\)/g, 'nn.relu()', '');
+  if (!relu) return null;
+  return { title: "Use ReLU with He init (nn.relu(), init: 'he')", edits: [...relu.edits, ...initEverywhere(lines, 'he')] };
+}
+
 /** Replaces every `from` call in the file (e.g. nn.sigmoid() → nn.relu()). */
 function replaceCalls(lines: string[], from: RegExp, to: string, title: string): QuickFix | null {
   const edits: TextEdit[] = [];
@@ -46,16 +58,17 @@ function replaceCalls(lines: string[], from: RegExp, to: string, title: string):
   return edits.length ? { title, edits } : null;
 }
 
-/** Divides the first `lr: <number>` of an optim.xxx({ … }) call by 10. */
-function lowerLr(lines: string[]): QuickFix | null {
+/** Multiplies the first `lr: <number>` of an optim.xxx({ … }) call by `factor` (÷10 or ×10). */
+function scaleLr(lines: string[], factor: number): QuickFix | null {
   for (let line = 0; line < lines.length; line++) {
     const m = /(optim\.\w+\(\s*\{[^}]*?\blr:\s*)([0-9.eE+-]+)/.exec(lines[line]);
     if (!m) continue;
     const lr = Number(m[2]);
     if (!Number.isFinite(lr) || lr <= 0) return null;
-    const next = Number((lr / 10).toPrecision(6));
+    const next = Number((lr * factor).toPrecision(6));
     const start = m.index + m[1].length;
-    return { title: `Lower the learning rate to ${next} (÷10)`, edits: [{ line, start, end: start + m[2].length, newText: String(next) }] };
+    const title = factor < 1 ? `Lower the learning rate to ${next} (÷${1 / factor})` : `Raise the learning rate to ${next} (×${factor})`;
+    return { title, edits: [{ line, start, end: start + m[2].length, newText: String(next) }] };
   }
   return null;
 }
@@ -89,11 +102,27 @@ export function quickFix(id: string, text: string, line: number): QuickFix | nul
   switch (id) {
     case 'he-init': return initFix(lines, line, 'he');
     case 'xavier-init': return initFix(lines, line, 'xavier');
-    case 'use-relu': return replaceCalls(lines, /nn\.(sigmoid|tanh)\(\)/g, 'nn.relu()', 'Use ReLU instead of sigmoid/tanh (nn.relu())');
+    case 'use-relu': return reluWithHe(lines);
     case 'leaky-relu': return replaceCalls(lines, /nn\.relu\(\)/g, 'nn.leakyRelu()', 'Use leakyRelu instead of relu (nn.leakyRelu())');
-    case 'lower-lr': return lowerLr(lines);
+    case 'lower-lr': return scaleLr(lines, 0.1);
+    case 'higher-lr': return scaleLr(lines, 10);
     case 'clip-gradients': return clip(lines);
     case 'normalize-inputs': return standardize(lines);
     default: return null;
   }
+}
+
+/**
+ * The Quick Fixes of several findings, without repeats: findings on the same line (vanishing,
+ * collapse and dead units of one layer, or every layer a loop creates) often suggest the same
+ * edit, which is offered once (the first finding's).
+ */
+export function uniqueFixes<T extends { fix: QuickFix }>(fixes: readonly T[]): T[] {
+  const seen = new Set<string>();
+  return fixes.filter(({ fix }) => {
+    const key = JSON.stringify([...fix.edits].sort((a, b) => a.line - b.line || a.start - b.start));
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }

@@ -6,7 +6,7 @@ import * as F from '../ops/functional';
 import type { Conv2dOptions, IntPair, PoolOptions } from '../ops/conv';
 import * as init from '../init';
 import { Module } from './module';
-import { initWeight, type Initializer } from './layers';
+import { weightParam, type Initializer } from './layers';
 
 export interface ConvLayerOptions extends Conv2dOptions {
   /** Add a learned bias per output channel (default true). */
@@ -32,7 +32,7 @@ function convParams(op: string, inChannels: number, outChannels: number, kernel:
   const how = opts.init ?? 'default';
   const iopts = { dtype: opts.dtype, seed: opts.seed };
   const shape = [outChannels, inChannels / groups, ...kernel];
-  const weight = param(initWeight(shape, how, iopts));
+  const weight = weightParam(shape, how, iopts);
   if (opts.bias === false) return { weight, bias: null };
   // PyTorch: the bias is U(±1/√fanIn) whatever the weight's init
   const b = 1 / Math.sqrt(init.fans(shape).fanIn);

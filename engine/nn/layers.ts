@@ -26,6 +26,21 @@ export interface LinearOptions {
 }
 
 /** A weight of `shape` ([out, in, …]) initialized as `how` says. */
+const INIT_NAMES = new WeakMap<Tensor, string>();
+const CANONICAL_INIT: Record<string, string> = { kaiming: 'he', glorot: 'xavier' };
+
+/** @internal The weight parameter of a layer, remembering how it was initialized (the diagnosis reads it). */
+export function weightParam(shape: number[], how: Initializer, opts: init.InitOptions): Tensor {
+  const w = param(initWeight(shape, how, opts));
+  INIT_NAMES.set(w, typeof how === 'function' ? 'custom' : CANONICAL_INIT[how] ?? how);
+  return w;
+}
+
+/** How a layer's weight was initialized (`he`, `xavier`, `default`, `zeros`, `custom`…), or null when it was not made by a layer. */
+export function initOf(weight: Tensor): string | null {
+  return INIT_NAMES.get(weight) ?? null;
+}
+
 export function initWeight(shape: number[], how: Initializer, opts: init.InitOptions): Tensor {
   if (typeof how === 'function') return how(shape, opts);
   switch (how) {
@@ -54,7 +69,7 @@ export class Linear extends Module {
     const how = opts.init ?? 'default';
     const rng = opts.seed === undefined ? undefined : opts.seed;
     const iopts = { dtype: opts.dtype, seed: rng };
-    this.weight = param(initWeight([outFeatures, inFeatures], how, iopts));
+    this.weight = weightParam([outFeatures, inFeatures], how, iopts);
     if (opts.bias === false) this.bias = null;
     else if (how === 'default') {
       const b = 1 / Math.sqrt(inFeatures);

@@ -85,6 +85,11 @@ export function setHooks(next: OpHooks): () => void {
   };
 }
 
+/** The hooks installed now (to install more beside them). */
+export function currentHooks(): OpHooks {
+  return hooks;
+}
+
 /** Tells the tracer (if any) that a factory created a leaf. */
 export function announceLeaf(leaf: Tensor): Tensor {
   if (hooksSuspended === 0 && hooks.onLeaf) hooks.onLeaf(leaf);

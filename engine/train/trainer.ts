@@ -13,8 +13,8 @@ import { DataLoader, inputScale, split, standardize, subset, type Batch, type Da
 import { spec as optimizerSpec, type Optimizer, type OptimizerName, type OptimizerSpec } from '../optim/index';
 import * as schedules from '../optim/schedules';
 import type { Schedule, SchedulePreset } from '../optim/schedules';
-import { LayerRecorder, type LayerStats } from '../stats/layers';
-import { diagnose, type Finding } from '../stats/diagnosis';
+import { LayerRecorder, updateRatio, type LayerStats } from '../stats/layers';
+import { diagnose, isTransient, type Finding } from '../stats/diagnosis';
 import { checkPositiveInt, type TrainingSpec } from './define';
 import { ShapeError } from '../errors';
 import { formatNumber } from '../format';
@@ -120,6 +120,10 @@ export class Trainer {
   private readonly names: string[];
   private readonly recorder = new LayerRecorder();
   private loggedLosses: number[] = [];
+  /** The step of each of `loggedLosses`. */
+  private loggedSteps: number[] = [];
+  /** What predicting the label frequencies scores under this cross-entropy loss (null: another loss, or regression). */
+  private readonly chanceLoss: number | null;
   /** The model's output in the last loss computed (for accuracy). */
   private lastPrediction: Tensor | null = null;
 
@@ -164,6 +168,7 @@ export class Trainer {
       throw new Error(`train: schedule must be one of ${schedules.SCHEDULE_PRESETS.join(', ')}, got ${JSON.stringify(schedule)}`);
     }
     this.schedule = typeof schedule === 'string' ? schedules.preset(schedule, this.totalSteps, this.optimizer.baseLr) : schedule ?? spec.schedule ?? schedules.constant();
+    this.chanceLoss = train ? chanceLossOf(train, spec.loss) : null;
   }
 
   get stepsTaken(): number {
@@ -286,14 +291,24 @@ export class Trainer {
     const batch = this.loader?.next() ?? null;
     this.optimizer.zeroGrad();
     const run = () => this.lossOf(batch?.x ?? null, batch?.y ?? null);
-    const loss = this.recorder.record(run); // cheap: one push per layer call; summarized only when logged
+    // cheap: one push per layer call; ops are watched (raw-tensor layers) and summarized only when logged
+    const loss = this.recorder.record(run, { ops: log });
     const lossValue = loss.item();
     if (loss.requiresGrad) loss.backward();
     const lr = this.schedule.lr(t, this.optimizer.baseLr);
     this.optimizer.lr = lr;
     let layers: LayerStats[] | null = null;
-    if (log) layers = this.recorder.summarize(this.spec.model ? [] : this.params);
+    let before: (Float64Array | null)[] = [];
+    if (log) {
+      layers = this.layerSummaries();
+      // the update/weight ratio: each layer's weight before and after this step (logged steps only)
+      before = this.recorder.weights.map((w) => (w ? Float64Array.from(w.data as ArrayLike<number>) : null));
+    }
     this.optimizer.step();
+    if (layers) {
+      const weights = this.recorder.weights;
+      layers.forEach((l, i) => (l.updateRatio = before[i] && weights[i] ? updateRatio(before[i]!, weights[i]!.data) : null));
+    }
     const entry: HistoryEntry = { step: t + 1, loss: lossValue, lr, gradNorm: this.optimizer.lastGradNorm };
     if (log) {
       const acc = batch ? this.accuracyOf(this.lastPrediction, batch.y) : null;
@@ -304,13 +319,15 @@ export class Trainer {
       }
       this.layerHistory.push({ step: t + 1, layers: layers! });
       this.loggedLosses.push(lossValue);
+      this.loggedSteps.push(t + 1);
       this.updateFindings(t + 1, layers!);
     }
     if (!Number.isFinite(lossValue)) {
       this.stopReason = `the loss became ${lossValue} at step ${t + 1}`;
       if (!log) {
-        this.layerHistory.push({ step: t + 1, layers: this.recorder.summarize(this.spec.model ? [] : this.params) });
+        this.layerHistory.push({ step: t + 1, layers: this.layerSummaries() });
         this.loggedLosses.push(lossValue);
+        this.loggedSteps.push(t + 1);
         this.updateFindings(t + 1, this.layerHistory[this.layerHistory.length - 1].layers);
       }
     }
@@ -410,13 +427,14 @@ export class Trainer {
     const { loss, layers } = this.probe(() => {
       const l = this.recorder.record(() => this.peekLoss());
       if (l.requiresGrad) l.backward();
-      return { loss: l, layers: this.recorder.summarize(this.spec.model ? [] : this.params) };
+      return { loss: l, layers: this.layerSummaries() };
     });
     for (const p of this.params) p.grad = null;
     const last = this.history[this.history.length - 1];
     if (last && last.step === step && this.validation) this.validate(last);
     this.layerHistory.push({ step, layers });
     this.loggedLosses.push(atStep ? atStep.loss : loss.item());
+    this.loggedSteps.push(step);
     this.updateFindings(step, layers);
   }
 
@@ -432,6 +450,7 @@ export class Trainer {
     this.history.length = 0;
     this.layerHistory.length = 0;
     this.loggedLosses = [];
+    this.loggedSteps = [];
     this.findings = [];
     this.stopReason = null;
     this.best = null;
@@ -441,13 +460,28 @@ export class Trainer {
   private updateFindings(step: number, layers: LayerStats[]): void {
     const raw = this.spec.data && 'task' in this.spec.data ? this.spec.data : this.train;
     const now = diagnose({
-      layers, step, losses: this.loggedLosses,
+      layers, step, losses: this.loggedLosses, lossSteps: this.loggedSteps, chanceLoss: this.chanceLoss,
       inputs: raw ? { ...inputScale(raw), standardized: !!this.spec.standardize } : undefined,
+      settings: this.settings,
     });
-    // keep the first occurrence of a problem that has gone away (e.g. a loss spike), replace the rest
+    // keep the first occurrence of a problem that has gone away (e.g. a loss spike), replace the
+    // rest; a plateau the loss has left was a slow start, not a problem
     const key = (f: Finding) => `${f.code}|${f.layer ?? ''}`;
     const current = new Set(now.map(key));
-    this.findings = [...now, ...this.findings.filter((f) => !current.has(key(f)))];
+    this.findings = [...now, ...this.findings.filter((f) => !current.has(key(f)) && !isTransient(f))];
+  }
+
+  /** The layers of the pass just recorded: a model's modules, or the layers written with the file's parameters (and the parameters no layer uses). */
+  private layerSummaries(): LayerStats[] {
+    return this.recorder.summarize(this.spec.model ? [] : this.params, (t) => {
+      const i = this.params.indexOf(t);
+      return i >= 0 ? this.names[i] : null;
+    });
+  }
+
+  /** What the run already does that a fix could suggest (the diagnosis leaves those out). */
+  get settings(): { standardized: boolean; clipping: boolean } {
+    return { standardized: !!this.spec.standardize, clipping: this.optimizer.clipNorm !== undefined || this.optimizer.clipValue !== undefined };
   }
 
   /** Final parameter values (JSON-friendly). */
@@ -464,6 +498,42 @@ export class Trainer {
       ...(this.test ? { test: this.evaluate(this.test) } : {}),
     };
   }
+}
+
+/**
+ * The chance level of a loss on a dataset: what a model that ignores its inputs scores at best.
+ * Cross-entropy: the entropy of the label frequencies; mse: the variance of the targets.
+ */
+export function chanceLossOf(ds: Dataset, loss: unknown): number | null {
+  const y = ds.y.data;
+  if (!y.length) return null;
+  if (ds.task === 'binary' && (loss === losses.bce || loss === losses.bceWithLogits)) {
+    let p = 0;
+    for (let i = 0; i < y.length; i++) p += y[i];
+    p /= y.length;
+    return p <= 0 || p >= 1 ? 0 : -(p * Math.log(p) + (1 - p) * Math.log(1 - p));
+  }
+  if (ds.task === 'multiclass' && loss === losses.softmaxCrossEntropy && ds.y.rank === 1) {
+    const counts = new Map<number, number>();
+    for (let i = 0; i < y.length; i++) counts.set(y[i], (counts.get(y[i]) ?? 0) + 1);
+    let h = 0;
+    for (const c of counts.values()) h -= (c / y.length) * Math.log(c / y.length);
+    return h;
+  }
+  if (loss === losses.mse && ds.y.rank === 2) {
+    // predicting each target's mean scores its variance; mse averages over the outputs
+    const [n, k] = ds.y.shape;
+    let total = 0;
+    for (let j = 0; j < k; j++) {
+      let m = 0, v = 0;
+      for (let i = 0; i < n; i++) m += y[i * k + j];
+      m /= n;
+      for (let i = 0; i < n; i++) v += (y[i * k + j] - m) ** 2;
+      total += v / n;
+    }
+    return total / k;
+  }
+  return null;
 }
 
 function resolveOptimizer(given: OptimizerSpec, o: TrainingOverrides): OptimizerSpec {

@@ -3,7 +3,7 @@
  * history, the layer summaries per logged step and the diagnosis, with the same rules a TypeScript
  * run gets. Fed record by record (a live run) or all at once (a training log).
  */
-import { diagnose, type Finding } from '../stats/diagnosis';
+import { diagnose, isTransient, type Finding } from '../stats/diagnosis';
 import type { HistoryEntry, LayerHistory, TrainResult } from './trainer';
 import { WATCH_VERSION, type WatchEnd, type WatchRecord, type WatchStart } from './watch-records';
 
@@ -39,7 +39,7 @@ export class WatchedRun {
           this.layers.push(l);
           added.layers.push(l);
           const now = diagnose({ layers: r.layers, step: r.step, losses: this.losses, api: 'pytorch' });
-          for (const f of this.findings) if (!now.some((g) => g.code === f.code && g.layer === f.layer)) this.earlier.push(f);
+          for (const f of this.findings) if (!now.some((g) => g.code === f.code && g.layer === f.layer) && !isTransient(f)) this.earlier.push(f);
           this.findings = now;
         }
         return added;

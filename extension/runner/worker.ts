@@ -382,9 +382,9 @@ function snapshotOf(output: Tensor, traced: Traced, recorder: LayerRecorder, tra
     runBackward: output.grad === null,
   });
   // layer health of this pass (after backward, so gradients are there)
-  const layers = recorder.summarize(trainer && !trainer.spec.model ? trainer.params : []);
+  const layers = recorder.summarize(trainer && !trainer.spec.model ? trainer.params : [], (t) => names.get(t) ?? null);
   const data = trainer?.train ?? null;
-  const findings = diagnose({ layers, inputs: data ? { ...inputScale(data), standardized: !!trainer!.spec.standardize } : undefined });
+  const findings = diagnose({ layers, inputs: data ? { ...inputScale(data), standardized: !!trainer!.spec.standardize } : undefined, settings: trainer?.settings });
   snapshot.layers = layers;
   if (trainer) {
     snapshot.training = {

@@ -195,6 +195,23 @@ describe('examples/', function () {
     assert.ok(hNorms[0] < hNorms[hNorms.length - 1] * 1e-3, 'the first layer gets less than a thousandth of the last layer’s gradient');
   });
 
+  it('04 and 05: layers written with tensors (W·x + b, then σ) and tanh applied as a method are diagnosed like nn layers', async () => {
+    const s4 = await snap('04-two-layer-sigmoid.ts');
+    // named by their variables; W is the left operand, so a unit is a row
+    assert.deepEqual(s4.layers!.map((l) => [l.name, l.type, l.activation, l.units]), [['W1', 'matmul', 'sigmoid', 4], ['W2', 'matmul', 'sigmoid', null]]);
+    assert.equal(s4.layers![0].output!.count, 4, 'the layer\'s output is h = σ(W1·x + b1), [4, 1]');
+    const h = numbers(node(s4, 'h').value);
+    assertClose(s4.layers![0].output!.mean!, h.reduce((a, b) => a + b, 0) / h.length, 1e-12, 'mean of h');
+    // the bias belongs to the layer: the gradient-flow mean covers W1 and b1
+    const g = [...numbers(node(s4, 'W1').grad), ...numbers(node(s4, 'b1').grad)].map(Math.abs);
+    assertClose(s4.layers![0].gradMeanAbs!, g.reduce((a, b) => a + b, 0) / g.length, 1e-12, 'mean |∂L/∂(W1, b1)|');
+    const s5 = await snap('05-deep-tanh-vanishing.ts');
+    assert.deepEqual(s5.layers!.map((l) => l.activation), Array(10).fill('tanh'));
+    const collapse = s5.diagnosis.find((d) => d.code === 'activation-collapse');
+    assert.ok(collapse, JSON.stringify(s5.diagnosis.map((d) => d.code)));
+    assert.equal(collapse.layer, 'layer8', 'the last hidden layer (layer9 is the output)');
+  });
+
   it('06: XOR at initialization predicts near 0.5 for all four points', async () => {
     const s = await snap('06-xor-mlp.ts');
     assert.deepEqual(node(s, 'X').shape, [4, 2]);

@@ -315,8 +315,11 @@ describe('webview: training view in Chromium', function () {
     assert.equal(labels.length, last.layers.length);
     labels.forEach((label, i) => assert.ok(!/^\d+$/.test(label) && last.layers[i].name.endsWith(`.${label}`), `bar ${i}: "${label}" for ${last.layers[i].name}`));
     const rows = await p.page.$$eval(`${q('activation-table')} tbody tr`, (trs: any[]) => trs.map((tr) => Array.from(tr.children, (td: any) => td.textContent)));
-    assert.deepEqual(rows, last.layers.map((l) => [l.name, l.activation ?? 'none', formatNumber(l.output!.mean!), formatNumber(l.output!.std!), percent(l.saturated), percent(l.dead)]));
+    assert.deepEqual(rows, last.layers.map((l) => [l.name, l.activation ?? 'none', formatNumber(l.output!.mean!), formatNumber(l.output!.std!), percent(l.saturated), percent(l.dead), formatNumber(l.updateRatio!)]));
     assert.equal(rows[0][1], 'relu');
+    // the update/weight ratio of every layer at a logged step is there, and healthy here: not marked
+    assert.ok(last.layers.every((l) => typeof l.updateRatio === 'number' && l.updateRatio > 1e-4 && l.updateRatio < 0.1), JSON.stringify(last.layers.map((l) => l.updateRatio)));
+    assert.equal(await count(p, `${q('activation-table')} td[data-col="update/weight"].warn`), 0);
 
     // histograms: 30 ridges over the whole run (the first logged step, the newest, evenly spaced
     // between), newest in front; the slider picks the step

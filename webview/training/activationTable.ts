@@ -1,13 +1,14 @@
 /**
  * Activations per layer at one logged step: the activation function, the mean and spread of the
- * layer's output, and the fractions of saturated (sigmoid/tanh) and dead (ReLU) units. Fractions
- * at or above the diagnosis thresholds are marked.
+ * layer's output, the fractions of saturated (sigmoid/tanh) and dead (ReLU) units, and the
+ * update/weight ratio of the step. Values past the diagnosis thresholds are marked.
  */
 import * as d3 from 'd3';
 import type { LayerStats } from '../../extension/protocol';
 import { el } from '../dom';
 import { fmt, clusterText } from '../format';
 import { card } from './chart';
+import { THRESHOLDS } from '../../engine/stats/diagnosis';
 
 /** The diagnosis reports a layer from half its units dead or saturated (engine/stats/diagnosis.ts). */
 const WARN_FRACTION = 0.5;
@@ -21,6 +22,11 @@ const COLUMNS: { head: string; title: string; cell(l: LayerStats): string; warn?
   { head: 'std', title: 'Standard deviation of the output', cell: (l) => fmt(l.output?.std) },
   { head: 'saturated', title: 'Outputs where sigmoid/tanh has under 10% of its peak slope', cell: (l) => percent(l.saturated), warn: (l) => (l.saturated ?? 0) >= WARN_FRACTION },
   { head: 'dead', title: 'ReLU units that output 0 for the whole batch', cell: (l) => percent(l.dead), warn: (l) => (l.dead ?? 0) >= WARN_FRACTION },
+  {
+    head: 'update/weight', title: `‖Δw‖/‖w‖: how far this step's update moved the layer's weight, relative to its size (healthy near 1e-3; marked above ${THRESHOLDS.updateRatioHigh} or below ${THRESHOLDS.updateRatioLow})`,
+    cell: (l) => fmt(l.updateRatio ?? null),
+    warn: (l) => typeof l.updateRatio === 'number' && (l.updateRatio > THRESHOLDS.updateRatioHigh || l.updateRatio < THRESHOLDS.updateRatioLow),
+  },
 ];
 
 export class ActivationTable {
