@@ -46,29 +46,46 @@ export function unfoldKernel(x: TypedArray, shape: readonly number[], win: Windo
 }
 
 /**
+ * Along one axis of fold's output: for each position u, the kernel taps a that reach it (u + p − a·d
+ * = r·s for a window 0 ≤ r < windows), in kernel order, as CSR lists of `tapStride·a + r·windowStride`.
+ */
+function taps(size: number, k: number, s: number, p: number, d: number, windows: number, tapStride: number, windowStride: number): { first: Int32Array; offset: Int32Array } {
+  const first = new Int32Array(size + 1);
+  const offset: number[] = [];
+  for (let u = 0; u < size; u++) {
+    for (let a = 0; a < k; a++) {
+      const start = u + p - a * d;
+      if (start >= 0 && start % s === 0 && start / s < windows) offset.push(a * tapStride + (start / s) * windowStride);
+    }
+    first[u + 1] = offset.length;
+  }
+  return { first, offset: Int32Array.from(offset) };
+}
+
+/**
  * F.fold, the adjoint of unfold: cols [N, C·kh·kw, OH·OW] → [N, C, H, W]. Each output pixel sums
  * the column entries that unfold took from it: the kernel positions (a, b), in that order, whose
  * window start u + ph − a·dh is a multiple of the stride inside the OH rows (and the same across).
  */
 export function foldKernel(cols: TypedArray, win: Window2d, oh: number, ow: number, outShape: readonly number[], dtype: DType): TypedArray {
   const [n, c, h, w] = outShape;
-  const [kh, kw] = win.kernel, [sh, sw] = win.stride, [ph, pw] = win.padding, [dh, dw] = win.dilation;
+  const [kh, kw] = win.kernel;
   const l = oh * ow;
+  const rows = taps(h, kh, win.stride[0], win.padding[0], win.dilation[0], oh, kw * l, ow);
+  const across = taps(w, kw, win.stride[1], win.padding[1], win.dilation[1], ow, l, 1);
+  const rowFirst = rows.first, rowOffset = rows.offset, colFirst = across.first, colOffset = across.offset;
   const out = allocate(dtype, n * c * h * w);
   let o = 0;
   for (let plane = 0; plane < n * c; plane++) {
     const base = plane * kh * kw * l;
     for (let u = 0; u < h; u++) {
+      const r0 = rowFirst[u], r1 = rowFirst[u + 1];
       for (let v = 0; v < w; v++, o++) {
+        const c0 = colFirst[v], c1 = colFirst[v + 1];
         let acc = 0;
-        for (let a = 0; a < kh; a++) {
-          const ru = u + ph - a * dh;
-          if (ru < 0 || ru % sh !== 0 || ru / sh >= oh) continue;
-          for (let b = 0; b < kw; b++) {
-            const qv = v + pw - b * dw;
-            if (qv < 0 || qv % sw !== 0 || qv / sw >= ow) continue;
-            acc += cols[base + (a * kw + b) * l + (ru / sh) * ow + qv / sw];
-          }
+        for (let i = r0; i < r1; i++) {
+          const row = base + rowOffset[i];
+          for (let j = c0; j < c1; j++) acc += cols[row + colOffset[j]];
         }
         out[o] = acc;
       }
