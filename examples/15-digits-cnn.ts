@@ -8,7 +8,7 @@
  *
  * What to look at: the validation accuracy climbing past 95% within a few hundred steps; the
  * per-layer histograms and the gradient flow of cnn.conv1, cnn.conv2 and cnn.head; in the graph,
- * each conv layer is a group (pad, the im2col gather of its windows, one matmul, the bias).
+ * each conv layer is a group (unfold, which lays its windows out as columns, one matmul, the bias).
  */
 import { nn, optim, losses, data, defineTraining, type Tensor } from 'backprop-lens';
 

@@ -1,20 +1,23 @@
 /**
  * Convolutions and pooling over PyTorch's layouts ([N, C, H, W], [N, C, L]) with its options and
- * semantics. They are composites of ops that already have kernels, gradients and WGSL: the input
- * is padded, its windows are gathered into columns (im2col, one `gather` with a constant index),
- * and then a matmul (convolution), a mean (average pooling) or a gather at each window's first
- * largest element (max pooling) finishes the job. Their gradients are the chain rule through those
- * ops, so second derivatives and the GPU path come with them. One primitive is new: `poolArgmax`,
- * which finds each window's largest element (it has no gradient; the gather that follows carries it).
+ * semantics. Two primitives move the sliding windows: `unfold` lays each window's pixels out as a
+ * column (im2col, zero padding included) and `fold` sums columns back into pixels; each is the
+ * other's gradient. The rest are composites on top of them: a convolution is an unfold and a
+ * matmul, average pooling an unfold and a mean, max pooling an unfold and a pick of each window's
+ * first largest element (found by a third primitive, `poolArgmax`, which has no gradient: the pick
+ * carries it). So their gradients, second derivatives and the GPU path come from those ops, and a
+ * backward pass costs what the forward does (fold is a gather over at most kh·kw columns per pixel).
  */
 import { ShapeError } from '../errors';
 import { shapeString } from '../shape';
 import { Tensor, tensor } from '../tensor';
-import { poolArgmaxProgram } from '../backends/webgpu/pool';
-import { pad, reshape, gather, permute, scatterAdd, slice } from './layout';
-import { add } from './elementwise';
+import { foldKernel, poolArgmaxKernel, unfoldKernel } from '../backends/cpu/window';
+import { foldProgram, poolArgmaxProgram, unfoldProgram } from '../backends/webgpu/window';
+import { pad, reshape, gather, permute, slice } from './layout';
+import { add, equal, where } from './elementwise';
 import { mean } from './composite';
 import { matmul } from './matmul';
+import { sum } from './reduce';
 import { defineComposite, primitive, type Composite, type Op, type Run } from './registry';
 
 type Pair = [number, number];
@@ -40,6 +43,16 @@ export interface Conv1dOptions {
   groups?: number;
 }
 
+/** `F.unfold` and `F.fold`'s options (their kernel size is an argument of its own). */
+export interface UnfoldOptions {
+  /** Step between windows (default 1). */
+  stride?: IntPair;
+  /** Zeros on each side (default 0): unfold reads them as 0, fold drops what lands on them. */
+  padding?: IntPair;
+  /** Spacing between kernel elements (default 1). */
+  dilation?: IntPair;
+}
+
 export interface PoolOptions {
   /** Step between windows (default: the kernel size, as in PyTorch). */
   stride?: IntPair;
@@ -57,11 +70,26 @@ function pair(v: IntPair, op: string, what: string, min: number): Pair {
 /** Output size along one axis (PyTorch's formula, floor mode). */
 const outSize = (n: number, k: number, s: number, p: number, d: number) => Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
 
-interface Window {
+/** A sliding window along (height, width): unfold's and fold's attributes. */
+export interface WindowAttrs extends Record<string, unknown> {
   kernel: Pair;
   stride: Pair;
   padding: Pair;
   dilation: Pair;
+}
+
+function windowOf(kernelSize: IntPair, options: UnfoldOptions, op: string): WindowAttrs {
+  return {
+    kernel: pair(kernelSize, op, 'kernelSize', 1),
+    stride: pair(options.stride ?? 1, op, 'stride', 1),
+    padding: pair(options.padding ?? 0, op, 'padding', 0),
+    dilation: pair(options.dilation ?? 1, op, 'dilation', 1),
+  };
+}
+
+/** How many windows fit along each axis of an H×W plane (less than 1 when none does). */
+function windowCounts(h: number, w: number, win: WindowAttrs): Pair {
+  return [outSize(h, win.kernel[0], win.stride[0], win.padding[0], win.dilation[0]), outSize(w, win.kernel[1], win.stride[1], win.padding[1], win.dilation[1])];
 }
 
 function spatial(x: Tensor, op: string, what: string): [number, number, number, number] {
@@ -70,9 +98,8 @@ function spatial(x: Tensor, op: string, what: string): [number, number, number, 
   return x.shape as [number, number, number, number];
 }
 
-function outputHW(h: number, w: number, win: Window, op: string, x: Tensor): Pair {
-  const oh = outSize(h, win.kernel[0], win.stride[0], win.padding[0], win.dilation[0]);
-  const ow = outSize(w, win.kernel[1], win.stride[1], win.padding[1], win.dilation[1]);
+function outputHW(h: number, w: number, win: WindowAttrs, op: string, x: Tensor): Pair {
+  const [oh, ow] = windowCounts(h, w, win);
   if (oh < 1 || ow < 1) {
     throw new ShapeError(`${op}: the input ${shapeString(x.shape)} is smaller than the kernel ${win.kernel.join('×')}${win.dilation.some((d) => d > 1) ? ` dilated ${win.dilation.join('×')}` : ''} with padding ${win.padding.join('×')}: the output would be ${oh}×${ow}`);
   }
@@ -80,18 +107,56 @@ function outputHW(h: number, w: number, win: Window, op: string, x: Tensor): Pai
 }
 
 /**
- * The columns of every window of a padded [N, C, Hp, Wp] input: [N, C, kh·kw, OH·OW], in the order
- * (kernel row, kernel column) × (output row, output column), from one gather of the flat plane.
+ * The sliding windows of x [N, C, H, W] as columns (PyTorch's `F.unfold`, im2col):
+ * [N, C·kh·kw, L], row c·kh·kw + a·kw + b holding kernel position (a, b) of channel c for each of
+ * the L = OH·OW windows (row-major), with zero padding on each side.
  */
-function im2col(xp: Tensor, win: Window, oh: number, ow: number): Tensor {
-  const [n, c, hp, wp] = xp.shape;
-  const [kh, kw] = win.kernel, [sh, sw] = win.stride, [dh, dw] = win.dilation;
-  const idx = new Int32Array(kh * kw * oh * ow);
-  let i = 0;
-  for (let a = 0; a < kh; a++) for (let b = 0; b < kw; b++) for (let r = 0; r < oh; r++) for (let q = 0; q < ow; q++) idx[i++] = (r * sh + a * dh) * wp + q * sw + b * dw;
-  const cols = gather(reshape(xp, [n, c, hp * wp]), tensor(idx, { dtype: 'int32' }), 2);
-  return reshape(cols, [n, c, kh * kw, oh * ow]);
+export const unfold: Op<(x: Tensor, kernelSize: IntPair, options?: UnfoldOptions) => Tensor, 'primitive', false> = primitive({
+  call: (run: Run<WindowAttrs>) => (x, kernelSize, options = {}) => run([x], windowOf(kernelSize, options, 'unfold')),
+  method: false,
+  name: 'unfold', symbol: 'unfold', category: 'layout', arity: 1, torch: 'F.unfold',
+  formula: 'the gradient is folded back: each pixel gets the sum of the gradients of the column entries that hold it',
+  shape: ([x], win) => {
+    const [n, c, h, w] = spatial(x, 'unfold', 'the input');
+    const [oh, ow] = outputHW(h, w, win, 'unfold', x);
+    return [n, c * win.kernel[0] * win.kernel[1], oh * ow];
+  },
+  forward: ([x], win, _s, dtype) => unfoldKernel(x.data, x.shape, win, ...windowCounts(x.shape[2], x.shape[3], win), dtype),
+  vjp: (g, [x], _o, win) => [fold(g, [x.shape[2], x.shape[3]], win.kernel, win)],
+  gpu: (rt, [x], win, out) => rt.run(unfoldProgram(x.shape, win, ...windowCounts(x.shape[2], x.shape[3], win), x.dtype, rt.limits), [x], out),
+});
+
+export interface FoldAttrs extends WindowAttrs {
+  outputSize: Pair;
 }
+
+/**
+ * The adjoint of unfold (PyTorch's `F.fold`, col2im): columns [N, C·kh·kw, L] summed into
+ * [N, C, H, W] of `outputSize` [H, W] (or H×H), each pixel the sum of the column entries that unfold
+ * would have taken from it; entries that land in the padding are dropped. L must be the number of
+ * windows that fit.
+ */
+export const fold: Op<(x: Tensor, outputSize: IntPair, kernelSize: IntPair, options?: UnfoldOptions) => Tensor, 'primitive', false> = primitive({
+  call: (run: Run<FoldAttrs>) => (x, outputSize, kernelSize, options = {}) => run([x], { outputSize: pair(outputSize, 'fold', 'outputSize', 1), ...windowOf(kernelSize, options, 'fold') }),
+  method: false,
+  name: 'fold', symbol: 'fold', category: 'layout', arity: 1, torch: 'F.fold',
+  formula: 'the gradient is unfolded: each column entry gets the gradient of the pixel it was added to (0 for the padding)',
+  shape: ([x], win) => {
+    if (!(x instanceof Tensor)) throw new TypeError('fold: the input must be a tensor');
+    if (x.rank !== 3) throw new ShapeError(`fold: the input must be 3-D [N, C·kh·kw, L], got ${shapeString(x.shape)}`);
+    const [n, rows, l] = x.shape;
+    const [kh, kw] = win.kernel, [h, w] = win.outputSize;
+    if (rows % (kh * kw) !== 0) throw new ShapeError(`fold: the input ${shapeString(x.shape)} has ${rows} rows, not a multiple of the ${kh}×${kw} kernel's ${kh * kw} positions`);
+    const [oh, ow] = windowCounts(h, w, win);
+    if (oh < 1 || ow < 1 || oh * ow !== l) {
+      throw new ShapeError(`fold: an output of ${h}×${w} has ${Math.max(oh, 0)}×${Math.max(ow, 0)} windows of the kernel ${kh}×${kw} (stride ${win.stride.join('×')}, padding ${win.padding.join('×')}, dilation ${win.dilation.join('×')}), but the input ${shapeString(x.shape)} has ${l} columns`);
+    }
+    return [n, rows / (kh * kw), h, w];
+  },
+  forward: ([x], win, outShape, dtype) => foldKernel(x.data, win, ...windowCounts(outShape[2], outShape[3], win), outShape, dtype),
+  vjp: (g, _i, _o, win) => [unfold(g, win.kernel, win)],
+  gpu: (rt, [x], win, out) => rt.run(foldProgram(win, ...windowCounts(out[2], out[3], win), out, x.dtype, rt.limits), [x], out),
+});
 
 /** 'same' padding: PyTorch's split of d·(k − 1) zeros, the odd one after. */
 function samePadding(k: Pair, d: Pair): { before: Pair; after: Pair } {
@@ -123,19 +188,22 @@ export const conv2d: Composite<(x: Tensor, weight: Tensor, bias?: Tensor | null,
     const stride = pair(options.stride ?? 1, op, 'stride', 1);
     const dilation = pair(options.dilation ?? 1, op, 'dilation', 1);
     const p = options.padding ?? 0;
-    let before: Pair, after: Pair;
+    let padding: Pair;
+    let xin = x;
     if (p === 'same') {
       if (stride[0] !== 1 || stride[1] !== 1) throw new ShapeError(`${op}: padding 'same' needs stride 1 (as in PyTorch), got stride ${stride.join('×')}`);
-      ({ before, after } = samePadding(kernel, dilation));
+      const { before, after } = samePadding(kernel, dilation);
+      // unfold pads both sides alike: an odd total's extra zero (bottom, right) is padded here
+      if (after[0] > before[0] || after[1] > before[1]) xin = pad(x, [0, 0, 0, 0], [0, 0, after[0] - before[0], after[1] - before[1]]);
+      padding = before;
     } else {
-      before = after = p === 'valid' ? [0, 0] : pair(p, op, 'padding', 0);
+      padding = p === 'valid' ? [0, 0] : pair(p, op, 'padding', 0);
     }
-    const win: Window = { kernel, stride, dilation, padding: [0, 0] };
-    const xp = before.some((v) => v > 0) || after.some((v) => v > 0) ? pad(x, [0, 0, before[0], before[1]], [0, 0, after[0], after[1]]) : x;
-    const [oh, ow] = outputHW(xp.shape[2], xp.shape[3], win, op, x);
+    const win: WindowAttrs = { kernel, stride, dilation, padding };
+    const [oh, ow] = outputHW(xin.shape[2], xin.shape[3], win, op, x);
     const k = cg * kh * kw;
-    // [N, C, kh·kw, L] → [N, groups, C/groups·kh·kw, L]; weight [groups, O/groups, C/groups·kh·kw]
-    const cols = reshape(im2col(xp, win, oh, ow), [n, groups, k, oh * ow]);
+    // [N, C·kh·kw, L] → [N, groups, C/groups·kh·kw, L]; weight [groups, O/groups, C/groups·kh·kw]
+    const cols = reshape(unfold(xin, kernel, win), [n, groups, k, oh * ow]);
     const wm = reshape(weight, [1, groups, o / groups, k]);
     let y = reshape(matmul(wm, cols), [n, o, oh, ow]);
     if (bias) y = add(y, reshape(bias, [o, 1, 1]));
@@ -177,7 +245,8 @@ export interface ConvTranspose2dOptions {
  * input): x [N, C_in, H, W], weight [C_in, C_out/groups, kh, kw] → [N, C_out, OH, OW] with
  * OH = (H − 1)·stride − 2·padding + dilation·(kh − 1) + outputPadding + 1. Written as a convolution:
  * the input spread out by the stride (zeros between its pixels), padded by dilation·(k − 1), then
- * convolved with the kernel flipped and its channel axes swapped; `padding` crops the result.
+ * convolved with the kernel flipped and its channel axes swapped; `padding` crops the result. The
+ * spread is a fold with a 1×1 kernel: each pixel lands on its own spot of the stride grid.
  */
 export const convTranspose2d: Composite<(x: Tensor, weight: Tensor, bias?: Tensor | null, options?: ConvTranspose2dOptions) => Tensor, false> = defineComposite(
   'convTranspose2d',
@@ -203,32 +272,27 @@ export const convTranspose2d: Composite<(x: Tensor, weight: Tensor, bias?: Tenso
     if (oh < 1 || ow < 1) throw new ShapeError(`${op}: padding ${ph}×${pw} leaves no output (${oh}×${ow}) for the input ${shapeString(x.shape)}`);
     // the input spread out: pixel (i, j) at (i·sh, j·sw) of a (H − 1)·sh + 1 by (W − 1)·sw + 1 plane
     const hs = (h - 1) * sh + 1, ws = (w - 1) * sw + 1;
-    let spread = x;
-    if (sh > 1 || sw > 1) {
-      const at = new Int32Array(h * w);
-      for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) at[i * w + j] = i * sh * ws + j * sw;
-      spread = reshape(scatterAdd(reshape(x, [n, c, h * w]), tensor(at, { dtype: 'int32' }), 2, [n, c, hs * ws]), [n, c, hs, ws]);
-    }
-    // zeros around it: dilation·(k − 1) on each side (the crop by padding comes after), output padding below and right
-    const [eh, ew] = [dh * (kh - 1), dw * (kw - 1)];
-    const padded = pad(spread, [0, 0, eh, ew], [0, 0, eh + oph, ew + opw]);
+    const spread = sh > 1 || sw > 1 ? fold(reshape(x, [n, c, h * w]), [hs, ws], 1, { stride: [sh, sw] }) : x;
+    // zeros around it: output padding below and right here, dilation·(k − 1) on each side as the
+    // convolution's padding (the crop by padding comes after)
+    const below = oph || opw ? pad(spread, [0, 0, 0, 0], [0, 0, oph, opw]) : spread;
     // the kernel flipped, its channel axes swapped within each group: [out, in/groups, kh, kw]
     const cg = c / groups;
     const swapped = reshape(permute(reshape(weight, [groups, cg, og, kh, kw]), [0, 2, 1, 3, 4]), [o, cg, kh, kw]);
     const rev = (k: number) => Array.from({ length: k }, (_, i) => k - 1 - i);
     const flipped = gather(gather(swapped, rev(kh), 2), rev(kw), 3);
-    const full = conv2d(padded, flipped, bias, { dilation: [dh, dw], groups });
+    const full = conv2d(below, flipped, bias, { padding: [dh * (kh - 1), dw * (kw - 1)], dilation: [dh, dw], groups });
     return ph || pw ? slice(full, [0, 0, ph, pw], [n, o, ph + oh, pw + ow]) : full;
   },
 );
 
-function poolWindow(x: Tensor, kernelSize: IntPair, options: PoolOptions, op: string): Window & { out: Pair } {
+function poolWindow(x: Tensor, kernelSize: IntPair, options: PoolOptions, op: string): WindowAttrs & { out: Pair } {
   const [, , h, w] = spatial(x, op, 'the input');
   const kernel = pair(kernelSize, op, 'kernelSize', 1);
   const stride = pair(options.stride ?? kernel, op, 'stride', 1);
   const padding = pair(options.padding ?? 0, op, 'padding', 0);
   if (padding[0] > kernel[0] / 2 || padding[1] > kernel[1] / 2) throw new ShapeError(`${op}: padding ${padding.join('×')} must be at most half the kernel ${kernel.join('×')} (as in PyTorch)`);
-  const win: Window = { kernel, stride, padding, dilation: [1, 1] };
+  const win: WindowAttrs = { kernel, stride, padding, dilation: [1, 1] };
   return { ...win, out: outputHW(h, w, win, op, x) };
 }
 
@@ -238,61 +302,37 @@ export interface PoolAttrs extends Record<string, unknown> {
   padding: Pair;
 }
 
-/** Flat index (into x) of the first largest element of each pooling window, with −∞ padding; NaN counts as largest (PyTorch's max_pool2d). */
-export function poolArgmaxKernel(x: ArrayLike<number>, shape: readonly number[], a: PoolAttrs, out: readonly number[]): Int32Array {
-  const [n, c, h, w] = shape;
-  const [oh, ow] = [out[2], out[3]];
-  const res = new Int32Array(n * c * oh * ow);
-  let i = 0;
-  for (let plane = 0; plane < n * c; plane++) {
-    const base = plane * h * w;
-    for (let r = 0; r < oh; r++) {
-      const r0 = r * a.stride[0] - a.padding[0];
-      for (let q = 0; q < ow; q++) {
-        const q0 = q * a.stride[1] - a.padding[1];
-        let best = -Infinity;
-        let at = -1;
-        for (let u = Math.max(0, r0); u < Math.min(h, r0 + a.kernel[0]); u++) {
-          for (let v = Math.max(0, q0); v < Math.min(w, q0 + a.kernel[1]); v++) {
-            const val = x[base + u * w + v];
-            if (val > best || Number.isNaN(val) || at < 0) {
-              best = val;
-              at = base + u * w + v;
-            }
-          }
-        }
-        res[i++] = at;
-      }
-    }
-  }
-  return res;
-}
-
-/** Where each max-pooling window's largest element is: its flat index in x (int32, no gradient). */
+/** Where each max-pooling window's largest element is: its position a·kw + b in the window (int32, no gradient). */
 export const poolArgmax: Op<(x: Tensor, attrs: PoolAttrs) => Tensor, 'primitive', false> = primitive({
   call: (run: Run<PoolAttrs>) => (x, attrs) => run([x], attrs),
   method: false,
   name: 'poolArgmax', symbol: 'argmax', category: 'reduce', arity: 1, nondifferentiable: true,
-  formula: "the flat index of each window's largest element (the first one, NaN counting as largest, as PyTorch's max_pool2d); an index has no gradient",
+  formula: "the position a·kw + b in each window of its largest element (the first one, NaN counting as largest, as PyTorch's max_pool2d); a position has no gradient",
   shape: ([x], a) => {
     const win = poolWindow(x, a.kernel, { stride: a.stride, padding: a.padding }, 'maxPool2d');
     return [x.shape[0], x.shape[1], win.out[0], win.out[1]];
   },
   dtype: () => 'int32',
-  forward: ([x], a, outShape) => poolArgmaxKernel(x.data, x.shape, a, outShape),
-  gpu: (rt, [x], a, out) => rt.run(poolArgmaxProgram(x.shape, a, out, rt.limits), [x], out),
+  forward: ([x], a, outShape) => poolArgmaxKernel(x.data, x.shape, a, outShape[2], outShape[3]),
+  gpu: (rt, [x], a, out) => rt.run(poolArgmaxProgram(x.shape, a, out[2], out[3], rt.limits), [x], out),
 });
 
 /**
  * 2-D max pooling (`F.max_pool2d`): the largest element of each kh×kw window, padded with −∞; the
- * gradient goes to that element alone (the first, on ties, as in PyTorch).
+ * gradient goes to that element alone (the first, on ties, as in PyTorch), and an element in
+ * several windows adds up what each gives it.
  */
 export const maxPool2d: Composite<(x: Tensor, kernelSize: IntPair, options?: PoolOptions) => Tensor, false> = defineComposite(
   'maxPool2d',
   (x: Tensor, kernelSize: IntPair, options: PoolOptions = {}) => {
     const win = poolWindow(x, kernelSize, options, 'maxPool2d');
-    const at = poolArgmax(x, { kernel: win.kernel, stride: win.stride, padding: win.padding });
-    return reshape(gather(reshape(x, [-1]), reshape(at, [-1]), 0), at.shape);
+    const [n, c] = x.shape, [oh, ow] = win.out, k = win.kernel[0] * win.kernel[1];
+    const at = reshape(poolArgmax(x, { kernel: win.kernel, stride: win.stride, padding: win.padding }), [n, c, 1, oh * ow]);
+    // each window's column keeps the chosen entry and zeros: the sum is that entry, and its gradient
+    // goes to it alone (unfold's zero padding is never chosen, so it stands in for −∞ here)
+    const cols = reshape(unfold(x, win.kernel, win), [n, c, k, oh * ow]);
+    const positions = tensor(Int32Array.from({ length: k }, (_, i) => i), { dtype: 'int32', shape: [k, 1] });
+    return reshape(sum(where(equal(at, positions), cols, 0), 2), [n, c, oh, ow]);
   },
 );
 
@@ -301,10 +341,9 @@ export const avgPool2d: Composite<(x: Tensor, kernelSize: IntPair, options?: Poo
   'avgPool2d',
   (x: Tensor, kernelSize: IntPair, options: PoolOptions = {}) => {
     const win = poolWindow(x, kernelSize, options, 'avgPool2d');
-    const [ph, pw] = win.padding;
-    const xp = ph || pw ? pad(x, [0, 0, ph, pw], [0, 0, ph, pw]) : x;
-    const cols = im2col(xp, { ...win, padding: [0, 0] }, win.out[0], win.out[1]);
-    return reshape(mean(cols, 2), [x.shape[0], x.shape[1], win.out[0], win.out[1]]);
+    const [n, c] = x.shape, [oh, ow] = win.out;
+    const cols = reshape(unfold(x, win.kernel, win), [n, c, win.kernel[0] * win.kernel[1], oh * ow]);
+    return reshape(mean(cols, 2), [n, c, oh, ow]);
   },
 );
 

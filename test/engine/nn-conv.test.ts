@@ -1,7 +1,7 @@
 /** nn.conv2d / conv1d / pooling / flatten layers: PyTorch's default init, shapes and options, errors, and per-channel layer health. */
 import assert from 'node:assert/strict';
 import { LayerRecorder } from '../../engine/stats/layers';
-import { losses, nn, randn, tensor, type Tensor } from '../../engine/index';
+import { fold, losses, maxPool2d, nn, param, randn, tensor, unfold, type Tensor } from '../../engine/index';
 
 const bounds = (t: Tensor) => {
   let lo = Infinity, hi = -Infinity;
@@ -49,6 +49,32 @@ describe('nn: convolution and pooling layers', () => {
     assert.deepEqual(nn.flatten().forward(x).shape, [2, 60]);
     assert.deepEqual(nn.flatten(0, 1).forward(x).shape, [6, 4, 5]);
     assert.deepEqual(nn.flatten(-2).forward(x).shape, [2, 3, 20]);
+  });
+
+  it("unfold lays windows out as PyTorch's F.unfold does, and fold(unfold(x)) is x times the number of windows over each pixel", () => {
+    const x = tensor([1, 2, 3, 4, 5, 6], { shape: [1, 1, 2, 3], dtype: 'float64' });
+    const cols = unfold(x, 2);
+    assert.deepEqual(cols.shape, [1, 4, 2]);
+    assert.deepEqual(Array.from(cols.data), [1, 2, 2, 3, 4, 5, 5, 6]);
+    assert.deepEqual(Array.from(fold(cols, [2, 3], 2).data), [1, 4, 3, 4, 10, 6]);
+    // a 1×1 kernel with a stride spreads pixels onto the stride grid
+    assert.deepEqual(Array.from(fold(tensor([1, 2, 3, 4], { shape: [1, 1, 4] }), [3, 3], 1, { stride: 2 }).data), [1, 0, 2, 0, 0, 0, 3, 0, 4]);
+    assert.throws(() => fold(cols, [3, 3], 2), /an output of 3×3 has 2×2 windows .* but the input \[1, 4, 2\] has 2 columns/);
+    assert.throws(() => fold(tensor([1, 2, 3], { shape: [1, 3, 1] }), [2, 2], 2), /3 rows, not a multiple of the 2×2 kernel's 4 positions/);
+  });
+
+  it("maxPool2d keeps PyTorch's choice: NaN wins its window, −∞ padding, the first of tied largest gets the whole gradient, overlapping windows add up", () => {
+    const x = param(tensor([1, 5, 5, 5, 2, 0, 3, NaN, 4], { shape: [1, 1, 3, 3], dtype: 'float64' }));
+    const y = maxPool2d(x, 2, { stride: 1 });
+    assert.deepEqual(Array.from(y.data), [5, 5, NaN, NaN]);
+    y.mul(tensor([1, 2, 3, 4], { shape: [1, 1, 2, 2], dtype: 'float64' })).sum().backward();
+    assert.deepEqual(Array.from(x.grad!.data), [0, 3, 0, 0, 0, 0, 0, 7, 0]);
+    // windows [pad, x0], [x0, x1], [x1, x2], [x2, pad] of −∞ values: each takes its first element that is not padding
+    const m = param(tensor([-Infinity, -Infinity, -Infinity], { shape: [1, 1, 1, 3], dtype: 'float64' }));
+    const z = maxPool2d(m, [1, 2], { stride: 1, padding: [0, 1] });
+    assert.deepEqual(Array.from(z.data), [-Infinity, -Infinity, -Infinity, -Infinity]);
+    z.mul(tensor([1, 2, 3, 4], { shape: [1, 1, 1, 4], dtype: 'float64' })).sum().backward();
+    assert.deepEqual(Array.from(m.grad!.data), [3, 3, 4]);
   });
 
   it('refuses bad options and inputs with messages in PyTorch terms', () => {

@@ -337,6 +337,29 @@ export const OP_ROWS: OpRow[] = [
     },
   })),
   ...([
+    ['3×2 kernel, stride 1', [3, 2], {}],
+    ['stride > kernel, padding > kernel, dilation', [2, 2], { stride: [3, 2], padding: [3, 1], dilation: [1, 2] }],
+    ['1×1 kernel, stride 2 (windows overlap nowhere)', 1, { stride: 2 }],
+    ['overlapping windows with padding (pixels in several columns)', 3, { padding: 1, stride: [1, 2] }],
+  ] as const).flatMap(([title, kernel, o]: readonly [string, number | readonly [number, number], { stride?: number | readonly [number, number]; padding?: number | readonly [number, number]; dilation?: readonly [number, number] }]): OpRow[] => {
+    const opts = { stride: o.stride, padding: o.padding, dilation: o.dilation };
+    // [N, C, H, W] = [2, 2, 5, 7]: unfold's input, fold's output size
+    const windows = (k: number, s: number, p: number, d: number, n: number) => Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
+    const pairOf = (v: number | readonly [number, number] | undefined, dflt: number) => (v === undefined ? [dflt, dflt] : typeof v === 'number' ? [v, v] : v);
+    const [k, s, p, d] = [pairOf(kernel, 0), pairOf(o.stride, 1), pairOf(o.padding, 0), pairOf(o.dilation, 1)];
+    const l = windows(k[0], s[0], p[0], d[0], 5) * windows(k[1], s[1], p[1], d[1], 7);
+    return [
+      { op: 'unfold', title, build: (rng) => {
+        const x = p64(anyReal(rng, 2 * 2 * 5 * 7), [2, 2, 5, 7], 'x');
+        return { params: [x], run: () => F.unfold(x, kernel, opts) };
+      } },
+      { op: 'fold', title, build: (rng) => {
+        const cols = p64(anyReal(rng, 2 * 2 * k[0] * k[1] * l), [2, 2 * k[0] * k[1], l], 'cols');
+        return { params: [cols], run: () => F.fold(cols, [5, 7], kernel, opts) };
+      } },
+    ];
+  }),
+  ...([
     ['stride 2, padding 1, output padding 1', { stride: 2, padding: 1, outputPadding: 1 }],
     ['two groups, dilation 2, stride 3×1', { groups: 2, dilation: [2, 1] as [number, number], stride: [3, 1] as [number, number] }],
   ] as const).map(([title, o]): OpRow => ({

@@ -270,6 +270,40 @@ function scatterAddCases(r: Rand): Case[] {
   return out;
 }
 
+type Pair = [number, number];
+const window2d = (kernel: Pair, stride: Pair = [1, 1], padding: Pair = [0, 0], dilation: Pair = [1, 1]) => ({ kernel, stride, padding, dilation });
+type Window2d = ReturnType<typeof window2d>;
+const windowsAlong = (n: number, k: number, s: number, p: number, d: number) => Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
+
+/** The shape classes of sliding windows, as [N, C, H, W] planes and windows over them. */
+const WINDOWS: [string, number[], Window2d][] = [
+  ['3×3, padding 1 (a conv layer)', [2, 3, 7, 6], window2d([3, 3], [1, 1], [1, 1])],
+  ['padding larger than the kernel', [1, 2, 5, 4], window2d([2, 2], [1, 1], [3, 2])],
+  ['stride larger than the kernel', [2, 1, 9, 8], window2d([2, 1], [3, 4])],
+  ['dilation, odd sizes', [1, 3, 9, 7], window2d([3, 2], [2, 1], [1, 0], [2, 3])],
+  ['1×1 kernel, stride 2', [3, 2, 5, 5], window2d([1, 1], [2, 2])],
+  ['overlapping windows over many pixels', [2, 4, 16, 15], window2d([3, 3], [1, 1], [1, 1])],
+];
+
+function unfoldCases(r: Rand): Case[] {
+  return [
+    ...WINDOWS.map(([title, shape, win]): Case => ({ title: `${title} ${fmt(shape)}`, inputs: [gen(r, shape, real())], attrs: win })),
+    { title: 'int32 data [1,2,3,3], 2×2 with padding 1', inputs: [i32(whole(-9, 9)(r, 18), [1, 2, 3, 3])], attrs: window2d([2, 2], [1, 1], [1, 1]) },
+  ];
+}
+
+/** fold's columns for the windows over a plane of `shape` (its output). */
+function foldCases(r: Rand): Case[] {
+  const cols = ([n, c, h, w]: number[], win: Window2d) => {
+    const l = windowsAlong(h, win.kernel[0], win.stride[0], win.padding[0], win.dilation[0]) * windowsAlong(w, win.kernel[1], win.stride[1], win.padding[1], win.dilation[1]);
+    return [n, c * win.kernel[0] * win.kernel[1], l];
+  };
+  return [
+    ...WINDOWS.map(([title, shape, win]): Case => ({ title: `${title} into ${fmt(shape)}`, inputs: [gen(r, cols(shape, win), real())], attrs: { ...win, outputSize: shape.slice(2) }, scale: 'sum' })),
+    { title: 'int32 data into [1,2,3,3], 2×2 with padding 1', inputs: [i32(whole(-9, 9)(r, 128), [1, 8, 16])], attrs: { ...window2d([2, 2], [1, 1], [1, 1]), outputSize: [3, 3] } },
+  ];
+}
+
 /** Cases by op name: every registry op. */
 export const TABLE: Record<string, (r: Rand) => Case[]> = {
   add: (r) => [...binaryCases(r, real()), nonFiniteCase(true)],
@@ -457,6 +491,8 @@ export const TABLE: Record<string, (r: Rand) => Case[]> = {
   },
   gather: gatherCases,
   scatterAdd: scatterAddCases,
+  unfold: unfoldCases,
+  fold: foldCases,
   poolArgmax: (r) => {
     const win = (kernel: [number, number], stride: [number, number], padding: [number, number]) => ({ kernel, stride, padding });
     const at = (title: string, shape: number[], attrs: ReturnType<typeof win>, values: Values = real()): Case => ({ title: `${title} ${fmt(shape)}`, inputs: [gen(r, shape, values)], attrs });

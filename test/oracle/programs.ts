@@ -255,7 +255,7 @@ function convGen(ctx: Ctx, dims: 1 | 2): Stmt | null {
     // the input in the weight's dtype on both sides (PyTorch's convolutions do not promote)
     ts: `${name}(${x.name}.to('${x.dtype}'), ${wv.name}, ${b ? b.name : 'null'}, { stride: ${one(stride)}, padding: ${tsPad}, dilation: ${one(dilation)}, groups: ${g} })`,
     py: `F.${name}(${x.name}.to(torch.${x.dtype}), ${wv.name}, ${b ? b.name : 'None'}, stride=${onePy(stride)}, padding=${pyPad}, dilation=${onePy(dilation)}, groups=${g})`,
-    inputs: [x.name, wv.name, ...(b ? [b.name] : [])], ops: dims === 2 ? ['conv2d', 'gather', 'matmul'] : ['conv1d', 'conv2d', 'gather', 'matmul'],
+    inputs: [x.name, wv.name, ...(b ? [b.name] : [])], ops: dims === 2 ? ['conv2d', 'unfold', 'matmul'] : ['conv1d', 'conv2d', 'unfold', 'matmul'],
   };
 }
 
@@ -274,7 +274,45 @@ function poolGen(ctx: Ctx, kind: 'max' | 'avg'): Stmt | null {
     val: derive(ctx, [n, c, ...out], [x], x.bound, kind === 'max' ? x.lo : Math.min(0, x.lo)),
     ts: `${name}(${x.name}, ${jsArr(k)}, { stride: ${jsArr(stride)}, padding: ${jsArr(padding)} })`,
     py: `F.${kind}_pool2d(${x.name}, ${pyTuple(k)}, stride=${pyTuple(stride)}, padding=${pyTuple(padding)})`,
-    inputs: [x.name], ops: kind === 'max' ? ['maxPool2d', 'poolArgmax', 'gather'] : ['avgPool2d', 'gather', 'mean'],
+    inputs: [x.name], ops: kind === 'max' ? ['maxPool2d', 'poolArgmax', 'unfold', 'equal', 'where', 'sum'] : ['avgPool2d', 'unfold', 'mean'],
+  };
+}
+
+/** A window for unfold / fold over a plane of `size`: the same hard cases as convGen's (padding above the kernel, stride above it, dilation, 1×1). */
+function windowGen(rng: Rng, size: number[]) {
+  const k = size.map(() => pick(rng, [1, 2, 3, 3]));
+  const stride = size.map(() => pick(rng, [1, 1, 2, 4]));
+  const dilation = size.map(() => pick(rng, [1, 1, 2]));
+  const padding = size.map((_, i) => pick(rng, [0, 0, 1, k[i] + 1]));
+  const out = size.map((d, i) => outLen(d, k[i], stride[i], padding[i], dilation[i]));
+  const ts = `${jsArr(k)}, { stride: ${jsArr(stride)}, padding: ${jsArr(padding)}, dilation: ${jsArr(dilation)} }`;
+  const py = `kernel_size=${pyTuple(k)}, dilation=${pyTuple(dilation)}, padding=${pyTuple(padding)}, stride=${pyTuple(stride)}`;
+  return { k, out, ts, py };
+}
+
+/** F.unfold of a 4-D value: [N, C·kh·kw, L]. */
+function unfoldGen(ctx: Ctx): Stmt | null {
+  const x = spatialInput(ctx, 2, 1);
+  const [n, c, h, w] = x.shape;
+  const win = windowGen(ctx.rng, [h, w]);
+  if (win.out.some((d) => d < 1)) return null;
+  return {
+    val: derive(ctx, [n, c * win.k[0] * win.k[1], win.out[0] * win.out[1]], [x], x.bound, Math.min(0, x.lo)),
+    ts: `unfold(${x.name}, ${win.ts})`, py: `F.unfold(${x.name}, ${win.py})`, inputs: [x.name], ops: ['unfold'],
+  };
+}
+
+/** F.fold into a plane of 2…7 × 2…7: a value of the columns' shape [N, C·kh·kw, L] (an existing one or a fresh leaf). */
+function foldGen(ctx: Ctx): Stmt | null {
+  const rng = ctx.rng;
+  const size = [2 + rng.int(6), 2 + rng.int(6)];
+  const win = windowGen(rng, size);
+  if (win.out.some((d) => d < 1)) return null;
+  const shape = [1 + rng.int(2), (1 + rng.int(2)) * win.k[0] * win.k[1], win.out[0] * win.out[1]];
+  const x = operand(ctx, (v) => v.shape.length === 3 && v.shape.every((d, i) => d === shape[i]), () => newLeafVal(ctx, shape))!;
+  return {
+    val: derive(ctx, [shape[0], shape[1] / (win.k[0] * win.k[1]), ...size], [x], x.bound * win.k[0] * win.k[1]),
+    ts: `fold(${x.name}, ${jsArr(size)}, ${win.ts})`, py: `F.fold(${x.name}, output_size=${pyTuple(size)}, ${win.py})`, inputs: [x.name], ops: ['fold'],
   };
 }
 
@@ -534,9 +572,11 @@ export const GENERATORS: Record<string, Gen> = {
       val: derive(ctx, [n, og * groups, ...out], b ? [x, wv, b] : [x, wv], x.bound * wv.bound * c * k[0] * k[1] + (b ? b.bound : 0)),
       ts: `convTranspose2d(${x.name}.to('${x.dtype}'), ${wv.name}, ${b ? b.name : 'null'}, { stride: ${jsArr(stride)}, padding: ${jsArr(padding)}, outputPadding: ${jsArr(outputPadding)}, dilation: ${jsArr(dilation)}, groups: ${groups} })`,
       py: `F.conv_transpose2d(${x.name}.to(torch.${x.dtype}), ${wv.name}, ${b ? b.name : 'None'}, stride=${pyTuple(stride)}, padding=${pyTuple(padding)}, output_padding=${pyTuple(outputPadding)}, dilation=${pyTuple(dilation)}, groups=${groups})`,
-      inputs: [x.name, wv.name, ...(b ? [b.name] : [])], ops: ['convTranspose2d', 'conv2d', 'scatterAdd', 'gather'],
+      inputs: [x.name, wv.name, ...(b ? [b.name] : [])], ops: ['convTranspose2d', 'conv2d', 'unfold', 'matmul', 'gather', ...(stride.some((s) => s > 1) ? ['fold'] : [])],
     };
   },
+  unfold: unfoldGen,
+  fold: foldGen,
   maxPool2d: (ctx) => poolGen(ctx, 'max'),
   avgPool2d: (ctx) => poolGen(ctx, 'avg'),
   adaptiveAvgPool2d: (ctx) => {
@@ -772,7 +812,7 @@ export function generate(id: string, opts: GenerateOptions): Program {
   return { id, stmts, out: out.name, secondOrder: second };
 }
 
-const TS_IMPORTS = 'param, scalar, tensor, where, clamp, linear, concat, pad, scatterAdd, sumTo, losses, conv2d, conv1d, maxPool2d, avgPool2d, adaptiveAvgPool2d, layerNorm, groupNorm, embedding, scaledDotProductAttention, convTranspose2d';
+const TS_IMPORTS = 'param, scalar, tensor, where, clamp, linear, concat, pad, scatterAdd, sumTo, losses, conv2d, conv1d, unfold, fold, maxPool2d, avgPool2d, adaptiveAvgPool2d, layerNorm, groupNorm, embedding, scaledDotProductAttention, convTranspose2d';
 
 /** The program as a Backprop Lens model file: every value named, the output exported. */
 export function toTypeScript(p: Program): string {

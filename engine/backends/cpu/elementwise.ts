@@ -51,13 +51,22 @@ function isTrailingVector(shape: readonly number[], outShape: readonly number[])
   return shape[r - 1] === outShape[outShape.length - 1] && shape[r - 1] > 1;
 }
 
-/** where(cond, a, b) with broadcasting of all three. */
+/** where(cond, a, b) with broadcasting of all three; a fast path when each is whole or a single value. */
 export function whereKernel(
   c: TypedArray, cShape: readonly number[],
   a: TypedArray, aShape: readonly number[],
   b: TypedArray, bShape: readonly number[],
   outShape: readonly number[], dtype: DType,
 ): TypedArray {
+  let size = 1;
+  for (const d of outShape) size *= d;
+  if ([c, a, b].every((t) => t.length === size || t.length === 1)) {
+    const out = allocate(dtype, size);
+    // stride 1 for a whole operand, 0 for a single value
+    const sc = c.length === size ? 1 : 0, sa = a.length === size ? 1 : 0, sb = b.length === size ? 1 : 0;
+    for (let i = 0; i < size; i++) out[i] = c[i * sc] !== 0 ? a[i * sa] : b[i * sb];
+    return out;
+  }
   const offC = stridedOffsets(outShape, broadcastStrides(cShape, outShape));
   const offA = stridedOffsets(outShape, broadcastStrides(aShape, outShape));
   const offB = stridedOffsets(outShape, broadcastStrides(bShape, outShape));

@@ -76,7 +76,9 @@ export function gatherProgram(shape: readonly number[], idxSize: number, axis: n
 
 /**
  * The adjoint of gather (inputs: values, indices): each output element sums the values whose index
- * points at it. No float atomics in WGSL, so every output element scans the indices.
+ * points at it. No float atomics in WGSL, so every output element scans the indices: O(outputs ·
+ * indices), fine for an embedding's rows, quadratic for an image's pixels (the sliding windows of
+ * conv.ts have fold, which visits only the kernel positions that reach a pixel).
  */
 export function scatterAddProgram(outShape: readonly number[], idxSize: number, axis: number, dtypes: readonly GpuDType[], limits: GpuLimits): Program {
   const { outer, dim, inner } = dims(outShape, axis);
