@@ -101,6 +101,11 @@ describe('training by Graph IR replay', function () {
     ['adamw, clipNorm 0.5', optim.adamw({ lr: 0.01, clipNorm: 0.5 })],
     ['adamax, weight decay', optim.adamax({ lr: 0.01, weightDecay: 0.01 })],
     ['nadam, clipValue 0.1', optim.nadam({ lr: 0.01, clipValue: 0.1 })],
+    // the textbook variants (rules.ts renders them like the rest)
+    ['sgd with Nesterov in the look-ahead form', optim.sgd({ lr: 0.1, momentum: 0.9, nesterov: 'lookahead' })],
+    ['adagrad, eps inside the root', optim.adagrad({ lr: 0.1, eps: 1e-3, epsInsideSqrt: true })],
+    ['rmsprop, eps inside the root', optim.rmsprop({ lr: 0.01, eps: 1e-4, epsInsideSqrt: true })],
+    ['adam without bias correction, eps inside the root', optim.adam({ lr: 0.01, eps: 1e-4, biasCorrection: false, epsInsideSqrt: true })],
   ] as const) {
     it(`moons (examples/08) with ${name}: the loss history matches the CPU run`, async () => {
       // batch 48 of 160 training points: every epoch ends with a batch of 16, a second program
