@@ -363,7 +363,8 @@ describe('the trajectory of a model with few parameters', () => {
     assert.deepEqual(t.points.map((p) => p.step), [0, ...trainer.history.map((h) => h.step)]);
     // step 1: ∂/∂w = b = 0.5, ∂/∂b = Σw = 10
     assert.deepEqual(t.points[1].values.map((v) => Math.round(v * 1e12) / 1e12), [0.95, 1.95, 2.95, 3.95, -0.5]);
-    const big = new Trainer(defineTraining({ params: [param(tensor(new Array(17).fill(1)))], loss: () => big.params[0].sum(), optimizer: optim.sgd(), steps: 1 }));
+    const v = param(tensor(new Array(17).fill(1)));
+    const big = new Trainer(defineTraining({ params: [v], loss: () => v.sum(), optimizer: optim.sgd(), steps: 1 }));
     big.run();
     assert.equal(big.result().trajectory, undefined);
   });
