@@ -15,6 +15,7 @@ export { backward, backwardSteps, topoOrder, forwardOrder, zeroGrad, type Backwa
 export { summarize, countNonFinite, type TensorStats, type Histogram } from './stats/summary';
 export { firstNonFiniteForward, firstNonFiniteBackward, describeNode, type NonFiniteFinding } from './stats/nonfinite';
 export { gradcheck, type GradcheckResult, type ParamCheck, type GradcheckOptions } from './check/gradcheck';
+export { jacobian } from './check/jacobian';
 export * as nn from './nn/index';
 export * as init from './init';
 export * as losses from './losses';

@@ -95,6 +95,24 @@ export interface BoundaryReport {
   standardized: boolean;
 }
 
+
+/** The Hessian of the loss with respect to every parameter element, at the current parameters (small models). */
+export interface HessianReport {
+  step: number;
+  /** One name per parameter element: `w`, or `w[1]` / `w[0,2]` for an element of a tensor. */
+  names: string[];
+  /** ∇L at the parameters. */
+  gradient: number[];
+  /** H[i][j] = ∂²L/∂θᵢ∂θⱼ (central differences of backward's gradient, step h; symmetrized). */
+  hessian: number[][];
+  /** The Hessian's eigenvalues, ascending. */
+  eigenvalues: number[];
+  /** What the point is: a minimum, maximum or saddle where the gradient is (nearly) zero. */
+  kind: CriticalKind;
+  h: number;
+  on: string;
+}
+
 export type AnalysisKind = 'gradcheck' | 'landscape' | 'playground' | 'boundary';
 
 /** What the webview asks for. */

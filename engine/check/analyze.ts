@@ -4,12 +4,13 @@
  * two numbers). Each returns the JSON report of engine/check/analysis.ts.
  */
 import type { Tensor } from '../tensor';
-import { noGrad } from '../ops/context';
+import { noGrad, withSubstitutes } from '../ops/context';
+import { param } from '../tensor';
 import type { Trainer } from '../train/trainer';
-import type { AnalysisRequest, GradcheckReport, LandscapeReport, PlaygroundReport, SurfaceName } from './analysis';
+import type { AnalysisRequest, GradcheckReport, HessianReport, LandscapeReport, PlaygroundReport, SurfaceName } from './analysis';
 import { gradcheck } from './gradcheck';
 import { lossLandscape } from './landscape';
-import { playgroundOn, SURFACES, surfaceProblem, valueOf, type TwoParamProblem } from './hessian';
+import { classifyPoint, hessianFrom, playgroundOn, SURFACES, surfaceProblem, symmetricEigenvalues, valueOf, type TwoParamProblem } from './hessian';
 
 /** Settings of the panel's gradient check: float64 centered differences, sampled on large tensors. */
 export const GRADCHECK = { h: 1e-6, rtol: 1e-4, atol: 1e-7, maxPerParam: 256, seed: 0 } as const;
@@ -31,6 +32,54 @@ function gradcheckAt(trainer: Trainer): GradcheckReport {
       passed: c.passed,
     })),
   };
+}
+
+/** The Hessian is for small problems: one backward pass per element and side, an n × n matrix. */
+export const HESSIAN_MAX_PARAMS = 64;
+const HESSIAN_H = 1e-4;
+
+export function hessianReport(trainer: Trainer): HessianReport {
+  return trainer.analyze(() => hessianAt(trainer));
+}
+
+function hessianAt(trainer: Trainer): HessianReport {
+  const params = trainer.params;
+  const n = params.reduce((k, p) => k + p.size, 0);
+  if (n > HESSIAN_MAX_PARAMS) throw new Error(`The Hessian is computed for models of up to ${HESSIAN_MAX_PARAMS} parameter values; this one has ${n}. Use the loss landscape for larger models.`);
+  const { loss, on } = trainer.objective('data');
+  // float64 copies stand in for the parameters (as in gradcheck): the differences are taken in
+  // float64 whatever the model's dtype, and the parameters are untouched
+  const copies = params.map((p) => param(p, { dtype: 'float64' }));
+  const gradientAt = (x: readonly number[]): number[] => {
+    let k = 0;
+    for (const c of copies) {
+      for (let i = 0; i < c.size; i++) c.data[i] = x[k++];
+      c.grad = null;
+    }
+    loss().backward();
+    return copies.flatMap((c) => (c.grad ? Array.from(c.grad.data as ArrayLike<number>) : new Array<number>(c.size).fill(0)));
+  };
+  const x0 = copies.flatMap((c) => Array.from(c.data as ArrayLike<number>));
+  return withSubstitutes(new Map(params.map((p, k) => [p, copies[k]])), () => {
+    const gradient = gradientAt(x0);
+    const hessian = hessianFrom(gradientAt, x0, HESSIAN_H);
+    const eigenvalues = symmetricEigenvalues(hessian);
+    const names = params.flatMap((p, k) => {
+      const name = trainer.paramNames[k] ?? `param ${k}`;
+      if (p.size === 1) return [name];
+      return Array.from({ length: p.size }, (_, i) => `${name}[${unravel(i, p.shape).join(',')}]`);
+    });
+    return { step: trainer.stepsTaken, names, gradient, hessian, eigenvalues, kind: classifyPoint(gradient, eigenvalues), h: HESSIAN_H, on };
+  });
+}
+
+function unravel(i: number, shape: readonly number[]): number[] {
+  const out = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    out[d] = i % shape[d];
+    i = Math.floor(i / shape[d]);
+  }
+  return out;
 }
 
 /** Loss evaluations of a landscape (1-D and 2-D slices). */

@@ -1,5 +1,6 @@
 /** Neural-network building blocks, PyTorch-style, with lowerCamelCase factories. */
 import * as F from '../ops/functional';
+import type { KinkOptions } from '../ops/activations';
 import type { Tensor } from '../tensor';
 import { Activation, BatchNorm1d, Dropout, Linear, Sequential, type BatchNormOptions, type LinearOptions } from './layers';
 import type { Module } from './module';
@@ -43,8 +44,10 @@ export const conv1d = (inChannels: number, outChannels: number, kernelSize: numb
 export const linear = (inFeatures: number, outFeatures: number, opts?: LinearOptions) => new Linear(inFeatures, outFeatures, opts);
 /** Chains modules: the output of each is the input of the next. */
 export const sequential = (...layers: Module[]) => new Sequential(...layers);
-export const relu = () => new Activation('relu', (x: Tensor) => F.relu(x));
-export const leakyRelu = (alpha = 0.01) => new Activation('leakyRelu', (x: Tensor) => F.leakyRelu(x, alpha));
+/** ReLU; `{ gradAtZero: 1 }` makes relu′(0) = 1 (PyTorch's, the default, is 0). */
+export const relu = (opts?: KinkOptions) => new Activation('relu', (x: Tensor) => F.relu(x, opts));
+/** Leaky ReLU, slope α below 0; `{ gradAtZero: 1 }` makes its derivative at 0 equal 1 (PyTorch's is α). */
+export const leakyRelu = (alpha = 0.01, opts?: KinkOptions) => new Activation('leakyRelu', (x: Tensor) => F.leakyRelu(x, alpha, opts));
 export const elu = (alpha = 1) => new Activation('elu', (x: Tensor) => F.elu(x, alpha));
 export const sigmoid = () => new Activation('sigmoid', (x: Tensor) => F.sigmoid(x));
 export const tanh = () => new Activation('tanh', (x: Tensor) => F.tanh(x));

@@ -17,7 +17,11 @@ export { OPTIMIZER_NAMES, type OptimizerName };
 export interface BaseOptions {
   /** Learning rate (step size). */
   lr?: number;
-  /** L2 penalty added to the gradient (`g += weightDecay · w`); AdamW decouples it instead. */
+  /**
+   * L2 penalty added to the gradient (`g += weightDecay · w`, PyTorch's weight_decay); AdamW
+   * decouples it instead. It is the gradient of (weightDecay/2)·‖W‖², so a loss with the penalty
+   * λ‖W‖² (as lecture notes write it) is `weightDecay: 2λ`; a penalty (λ/2)‖W‖² is `weightDecay: λ`.
+   */
   weightDecay?: number;
   /** Rescale all gradients together so their global L2 norm is at most this (before the update). */
   clipNorm?: number;
@@ -43,6 +47,13 @@ function checkNumber(name: string, key: string, v: number | undefined, lo: numbe
   if (v === undefined) return;
   const bad = typeof v !== 'number' || !Number.isFinite(v) || (loOpen ? v <= lo : v < lo) || v > hi;
   if (bad) throw new Error(`optim.${name}: ${key} must be a number ${loOpen ? '>' : '≥'} ${lo}${hi < Infinity ? ` and ≤ ${hi}` : ''}, got ${String(v)}`);
+}
+
+/** A boolean option: its default when absent, else it must be true or false. */
+function checkFlag(name: string, key: string, v: boolean | undefined, fallback: boolean): boolean {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw new Error(`optim.${name}: ${key} must be true or false, got ${JSON.stringify(v)}`);
+  return v;
 }
 
 export abstract class Optimizer {
@@ -223,4 +234,4 @@ export function clipGradValue(params: Iterable<Tensor>, clipValue: number): void
   }
 }
 
-export { checkNumber };
+export { checkFlag, checkNumber };

@@ -16,11 +16,11 @@ import { parseRule, type Stmt } from './expr';
 /** An optimizer's settings, as its `config()` reports them. */
 export type Config = Readonly<Record<string, number | boolean | string>>;
 
-export interface SgdConfig { momentum: number; dampening: number; nesterov: boolean }
-export interface AdagradConfig { lrDecay: number; initialAccumulatorValue: number; eps: number }
-export interface RmspropConfig { alpha: number; eps: number; momentum: number; centered: boolean }
+export interface SgdConfig { momentum: number; dampening: number; nesterov: boolean | 'lookahead' }
+export interface AdagradConfig { lrDecay: number; initialAccumulatorValue: number; eps: number; epsInsideSqrt: boolean }
+export interface RmspropConfig { alpha: number; eps: number; momentum: number; centered: boolean; epsInsideSqrt: boolean }
 export interface AdadeltaConfig { rho: number; eps: number }
-export interface AdamConfig { beta1: number; beta2: number; eps: number; amsgrad: boolean }
+export interface AdamConfig { beta1: number; beta2: number; eps: number; amsgrad: boolean; biasCorrection: boolean; epsInsideSqrt: boolean }
 export interface AdamaxConfig { beta1: number; beta2: number; eps: number }
 export interface NadamConfig { beta1: number; beta2: number; eps: number; momentumDecay: number }
 
@@ -44,15 +44,19 @@ export interface RuleDecl<C> {
   decoupledDecay?: boolean;
 }
 
+/** √(r) + ε, or √(r + ε) with the textbook's `epsInsideSqrt` (Goodfellow et al., Alg. 8.5). */
+const root = (r: string, epsInside: boolean) => (epsInside ? `sqrt(${r} + eps)` : `(sqrt(${r}) + eps)`);
+
 const adam: RuleDecl<AdamConfig> = {
   slots: (c) => ({ m: 0, v: 0, ...(c.amsgrad ? { vMax: 0 } : {}) }),
-  scalars: (c, { t }) => ({ bc1: 1 - c.beta1 ** t, sqrtBc2: Math.sqrt(1 - c.beta2 ** t) }),
-  update: (c) => [
-    'm = beta1*m + (1 - beta1)*g',
-    'v = beta2*v + (1 - beta2)*g*g',
-    c.amsgrad && 'vMax = max(vMax, v)',
-    `w = w - lr/bc1*m / (sqrt(${c.amsgrad ? 'vMax' : 'v'})/sqrtBc2 + eps)`,
-  ],
+  scalars: (c, { t }) => ({ bc1: 1 - c.beta1 ** t, bc2: 1 - c.beta2 ** t, sqrtBc2: Math.sqrt(1 - c.beta2 ** t) }),
+  update: (c) => {
+    const v = c.amsgrad ? 'vMax' : 'v';
+    // bias-corrected: PyTorch's lr/(1 − β₁ᵗ)·m / (√v/√(1 − β₂ᵗ) + ε); inside: lr·m̂ / √(v̂ + ε)
+    const step = c.biasCorrection === false ? `lr*m / ${root(v, c.epsInsideSqrt)}`
+      : c.epsInsideSqrt ? `lr/bc1*m / sqrt(${v}/bc2 + eps)` : `lr/bc1*m / (sqrt(${v})/sqrtBc2 + eps)`;
+    return ['m = beta1*m + (1 - beta1)*g', 'v = beta2*v + (1 - beta2)*g*g', c.amsgrad && 'vMax = max(vMax, v)', `w = w - ${step}`];
+  },
 };
 
 /** Dozat's momentum schedule μₜ = β₁·(1 − ½·0.96^(t·ψ)). */
@@ -60,8 +64,14 @@ const nadamMu = (c: NadamConfig, t: number) => c.beta1 * (1 - 0.5 * 0.96 ** (t *
 
 export const RULES: { readonly [K in OptimizerName]: RuleDecl<ConfigOf[K]> } = {
   sgd: {
-    slots: (c) => ({ ...(c.momentum ? { momentumBuffer: 0 } : {}) }),
-    update: (c) => (c.momentum === 0 ? ['w = w - lr*g'] : [
+    slots: (c): Record<string, number> => (c.nesterov === 'lookahead' ? { velocity: 0 } : c.momentum ? { momentumBuffer: 0 } : {}),
+    update: (c) => (c.nesterov === 'lookahead' ? [
+      // w holds the look-ahead point θ + μv (where g was taken), so θ = w − μv before the step;
+      // v ← μv − lr·g; θ ← θ + v; w ← θ + μv, the next look-ahead point
+      'let theta = w - momentum*velocity',
+      'velocity = momentum*velocity - lr*g',
+      'w = theta + velocity + momentum*velocity',
+    ] : c.momentum === 0 ? ['w = w - lr*g'] : [
       'momentumBuffer = t == 1 ? g : momentum*momentumBuffer + (1 - dampening)*g',
       `w = w - lr*${c.nesterov ? '(g + momentum*momentumBuffer)' : 'momentumBuffer'}`,
     ]),
@@ -69,14 +79,14 @@ export const RULES: { readonly [K in OptimizerName]: RuleDecl<ConfigOf[K]> } = {
   adagrad: {
     slots: (c) => ({ sum: c.initialAccumulatorValue }),
     scalars: (c, { t, lr }) => ({ clr: lr / (1 + (t - 1) * c.lrDecay) }),
-    update: () => ['sum = sum + g*g', 'w = w - clr*g / (sqrt(sum) + eps)'],
+    update: (c) => ['sum = sum + g*g', `w = w - clr*g / ${root('sum', c.epsInsideSqrt)}`],
   },
   rmsprop: {
     slots: (c) => ({ squareAvg: 0, ...(c.centered ? { gradAvg: 0 } : {}), ...(c.momentum > 0 ? { momentumBuffer: 0 } : {}) }),
     update: (c) => [
       'squareAvg = alpha*squareAvg + (1 - alpha)*g*g',
       c.centered && 'gradAvg = alpha*gradAvg + (1 - alpha)*g',
-      `let avg = sqrt(${c.centered ? 'squareAvg - gradAvg*gradAvg' : 'squareAvg'}) + eps`,
+      `let avg = ${root(c.centered ? 'squareAvg - gradAvg*gradAvg' : 'squareAvg', c.epsInsideSqrt)}`,
       ...(c.momentum > 0 ? ['momentumBuffer = momentum*momentumBuffer + g/avg', 'w = w - lr*momentumBuffer'] : ['w = w - lr*g/avg']),
     ],
   },

@@ -87,6 +87,18 @@ export interface TrainResult {
   diagnosis: Finding[];
   /** The test set's loss and (classification) accuracy at the end, when the file gave one. */
   test?: { loss: number; accuracy: number | null };
+  /** The parameters' values along the run, for models of up to TRAJECTORY_MAX_VALUES values. */
+  trajectory?: Trajectory;
+}
+
+/** Models with up to this many parameter values record their trajectory (the iterates a lecture draws). */
+export const TRAJECTORY_MAX_VALUES = 16;
+
+/** The parameters' values (flattened in `params` order) at step 0 and after each step the history keeps. */
+export interface Trajectory {
+  /** One per value: the parameter's name, or `name[i]` for an element of a tensor with several. */
+  names: string[];
+  points: { step: number; values: number[] }[];
 }
 
 /** Default interval of layer summaries and diagnosis: about 100 records for the run. */
@@ -112,6 +124,8 @@ export class Trainer {
   readonly validation: Dataset | null;
   readonly history: HistoryEntry[] = [];
   readonly layerHistory: LayerHistory[] = [];
+  /** Null when the model has more than TRAJECTORY_MAX_VALUES parameter values. */
+  readonly trajectory: Trajectory | null;
   findings: Finding[] = [];
   private loader: DataLoader | null;
   private readonly initial: Float64Array[];
@@ -161,6 +175,11 @@ export class Trainer {
     this.params = spec.model ? named.map(([, p]) => p) : [...(spec.params ?? [])];
     this.names = spec.model ? named.map(([n]) => n) : this.params.map((p, i) => p.name ?? `param ${i}`);
     this.initial = this.params.map((p) => Float64Array.from(p.data as ArrayLike<number>));
+    const values = this.params.reduce((n, p) => n + p.size, 0);
+    this.trajectory = values > 0 && values <= TRAJECTORY_MAX_VALUES ? {
+      names: this.params.flatMap((p, i) => (p.size === 1 ? [this.names[i]] : Array.from({ length: p.size }, (_, k) => `${this.names[i]}[${k}]`))),
+      points: [{ step: 0, values: this.initial.flatMap((d) => Array.from(d)) }],
+    } : null;
     this.restoreInitialState = this.saveState();
     this.optimizer = resolveOptimizer(spec.optimizer!, overrides).create(this.params);
     const schedule = overrides.schedule;
@@ -331,7 +350,10 @@ export class Trainer {
         this.updateFindings(t + 1, this.layerHistory[this.layerHistory.length - 1].layers);
       }
     }
-    if (this.keepsHistory(entry)) this.history.push(entry);
+    if (this.keepsHistory(entry)) {
+      this.history.push(entry);
+      this.recordPoint(entry.step);
+    }
     return entry;
   }
 
@@ -340,6 +362,11 @@ export class Trainer {
    * `historyEvery`-th, and a loss that is not finite. One rule for steps taken here and steps
    * adopted from elsewhere, so a run keeps the same entries wherever it ran.
    */
+  /** The parameters' values now, as the trajectory's point at `step`. */
+  private recordPoint(step: number): void {
+    this.trajectory?.points.push({ step, values: this.params.flatMap((p) => Array.from(p.data as ArrayLike<number>)) });
+  }
+
   keepsHistory(e: HistoryEntry): boolean {
     const s = e.step;
     return s === 1 || s === this.totalSteps || s % this.logEvery === 0 || s % this.historyEvery === 0 || !Number.isFinite(e.loss);
@@ -409,6 +436,8 @@ export class Trainer {
     });
     params.forEach((v, i) => this.params[i].data.set(v));
     for (const p of this.params) p.grad = null;
+    // the steps taken elsewhere leave no values in between: the trajectory gets the adopted point
+    if (step > this.stepsTaken) this.recordPoint(step);
     const loggedAt = this.layerHistory.length ? this.layerHistory[this.layerHistory.length - 1].step : 0;
     // the loader has served one batch per step taken here: move it on to the adopted step
     this.loader?.skip(step - this.stepsTaken);
@@ -449,6 +478,7 @@ export class Trainer {
     this.optimizer.reset();
     this.history.length = 0;
     this.layerHistory.length = 0;
+    this.trajectory?.points.splice(1);
     this.loggedLosses = [];
     this.loggedSteps = [];
     this.findings = [];
@@ -496,6 +526,7 @@ export class Trainer {
       steps: this.stepsTaken, stoppedEarly: this.stopReason, batchSize: this.batchSize, seed: this.seed,
       history: this.history, params: this.paramValues(), layers: this.layerHistory, diagnosis: this.findings,
       ...(this.test ? { test: this.evaluate(this.test) } : {}),
+      ...(this.trajectory ? { trajectory: { names: this.trajectory.names, points: this.trajectory.points.slice() } } : {}),
     };
   }
 }

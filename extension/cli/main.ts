@@ -4,6 +4,7 @@
  *   backprop-lens trace FILE [--json] [--at-step N] [--timeout MS] [--memory MB] [--max-elements N] [--max-nodes N]
  *   backprop-lens report FILE -o OUT.html [same options, without --json]
  *   backprop-lens train FILE [--json] [--optimizer NAME] [--lr X] [--schedule NAME] [--steps N] [--batch-size N] [--seed N]
+ *   backprop-lens hessian|landscape|playground FILE [--json] [--at-step N] [their options, training options]
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -19,6 +20,9 @@ import { OPTIMIZER_NAMES, type OptimizerName } from '../../engine/optim/optimize
 import { SCHEDULE_PRESETS, type SchedulePreset } from '../../engine/optim/schedules';
 import type { TrainingOverrides, TrainResult } from '../../engine/train/trainer';
 import { trainText } from './train-text';
+import { hessianText, landscapeText, playgroundText } from './analysis-text';
+import type { AnalysisRequest, SurfaceName } from '../../engine/check/analysis';
+import type { TrainOptions } from '../runner/types';
 
 const USAGE = `Usage: backprop-lens <command> FILE [options]
 
@@ -32,6 +36,13 @@ Commands:
                  (every value up to 64 of them, else a summary of each tensor), the layers at the
                  last logged step and the diagnosis, or "no problems found"
                  (a .py script: run it with PyTorch; what its watch(model) records)
+  hessian FILE   the Hessian of a training file's loss at its parameters (up to 64 values): the
+                 matrix, its eigenvalues, and whether the point is a minimum, maximum or saddle
+  landscape FILE the loss along a random filter-normalized direction through the parameters
+                 (and a 2-D slice with --2d), as the panel's loss landscape card
+  playground FILE  optimizers from the same start on a two-parameter loss (the file's, or a
+                 built-in surface): where each ends and what the point is, as the panel's card
+                 (hessian, landscape and playground take --at-step N: after N training steps)
 
 Options:
   --json             trace: print the snapshot as JSON (stdout) instead of a table
@@ -45,6 +56,15 @@ Options:
   --python PATH      the Python (with PyTorch) that runs a .py FILE (default: BPL_PYTHON, else
                      python3 or python on PATH, else /usr/bin/python3)
   -h, --help         show this help
+
+Analysis options:
+  --json             hessian, landscape, playground: print the report as JSON (stdout)
+  --range X          landscape: α (and β) from −X to X (default 1)
+  --2d               landscape: also the 2-D slice
+  --direction-seed N landscape: seed of the random directions (default 0)
+  --surface NAME     playground: file (default; the file's loss of two numbers), saddle, bowl, rosenbrock
+  --runs LIST        playground: optimizer:lr pairs, e.g. sgd:0.05,adam:0.1 (default sgd:0.05,rmsprop:0.01,adam:0.1)
+  --play-steps N     playground: steps per optimizer (default 100)
 
 Training options (override the file's spec):
   --json             print { history, params, layers, diagnosis, … } as JSON (stdout)
@@ -113,6 +133,8 @@ export async function main(argv: string[]): Promise<number> {
         timeout: { type: 'string' }, memory: { type: 'string' }, 'max-elements': { type: 'string' }, 'max-nodes': { type: 'string' },
         'at-step': { type: 'string' }, python: { type: 'string' },
         optimizer: { type: 'string' }, lr: { type: 'string' }, schedule: { type: 'string' }, steps: { type: 'string' }, 'batch-size': { type: 'string' }, seed: { type: 'string' },
+        range: { type: 'string' }, '2d': { type: 'boolean' }, 'direction-seed': { type: 'string' },
+        surface: { type: 'string' }, runs: { type: 'string' }, 'play-steps': { type: 'string' },
       },
     });
   } catch (err) {
@@ -125,13 +147,21 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const [command, file] = positionals;
-  const known = command === 'trace' || command === 'report' || command === 'train';
+  const analysis = command === 'hessian' || command === 'landscape' || command === 'playground';
+  const known = command === 'trace' || command === 'report' || command === 'train' || analysis;
   if (!known || !file) {
     say(process.stderr, `backprop-lens: ${command ? (known ? 'missing FILE' : `unknown command '${command}'`) : 'missing command'}\n\n${USAGE}\n`);
     return 1;
   }
   const trainFlags = (['optimizer', 'lr', 'schedule', 'steps', 'batch-size', 'seed'] as const).filter((k) => values[k] !== undefined);
-  const usageError = command === 'report'
+  const analysisFlags = ANALYSIS_FLAGS.filter((k) => values[k] !== undefined);
+  const ownFlags: readonly string[] = command === 'landscape' ? ['range', '2d', 'direction-seed'] : command === 'playground' ? ['surface', 'runs', 'play-steps'] : [];
+  const strayAnalysisFlag = analysisFlags.find((k) => !ownFlags.includes(k));
+  const usageError = strayAnalysisFlag ? `--${strayAnalysisFlag} applies to ${ANALYSIS_FLAG_OF[strayAnalysisFlag]}`
+    : analysis ? (values.output !== undefined ? `-o/--output applies to report only (${command} writes to stdout)`
+      : values['max-nodes'] !== undefined || values['max-elements'] !== undefined ? '--max-nodes and --max-elements apply to trace and report'
+        : trainFlags.length && values['at-step'] === undefined ? `--${trainFlags[0]} applies to train (or with --at-step)` : null)
+    : command === 'report'
     ? (values.output === undefined || values.output === '' ? 'report needs the HTML file to write: -o OUT.html' : values.json ? '--json applies to trace and train (report writes HTML to -o)' : null)
     : values.output !== undefined ? `-o/--output applies to report only (${command} writes to stdout)`
       : command !== 'train' && trainFlags.length && values['at-step'] === undefined ? `--${trainFlags[0]} applies to train (or with --at-step)`
@@ -151,7 +181,9 @@ export async function main(argv: string[]): Promise<number> {
   let opts;
   let overrides: TrainingOverrides;
   let atStep: number | null = null;
+  let request: AnalysisRequest | { kind: 'hessian' } | null = null;
   try {
+    if (analysis) request = analysisRequest(command, values);
     if (values['at-step'] !== undefined) {
       atStep = Number(values['at-step']);
       if (!Number.isInteger(atStep) || atStep < 0) throw new Error(`--at-step expects an integer ≥ 0, got '${values['at-step']}'`);
@@ -167,7 +199,11 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
   const runner = new ModelRunner(__dirname);
-  if (isPythonFile(file) && atStep !== null) {
+  if (isPythonFile(file) && (atStep !== null || analysis)) {
+    if (analysis) {
+      say(process.stderr, `backprop-lens: ${command} applies to TypeScript training files (\`export default defineTraining({ … })\`)\n`);
+      return 1;
+    }
     say(process.stderr, 'backprop-lens: --at-step applies to TypeScript training files (a PyTorch file traces the pass it runs)\n');
     return 1;
   }
@@ -178,6 +214,13 @@ export async function main(argv: string[]): Promise<number> {
     } catch (err) {
       say(process.stderr, `backprop-lens: ${(err as Error).message}\n`);
       return 1;
+    }
+  }
+  if (request) {
+    try {
+      return await inspect(runner, file, atStep ?? 0, request, { ...opts, overrides }, !!values.json);
+    } finally {
+      runner.dispose();
     }
   }
   if (command === 'train') {
@@ -236,6 +279,57 @@ function trainOverrides(v: Record<string, string | boolean | undefined>): Traini
     o.seed = seed;
   }
   return o;
+}
+
+const ANALYSIS_FLAG_OF = { range: 'landscape', '2d': 'landscape', 'direction-seed': 'landscape', surface: 'playground', runs: 'playground', 'play-steps': 'playground' } as const;
+const ANALYSIS_FLAGS = Object.keys(ANALYSIS_FLAG_OF) as (keyof typeof ANALYSIS_FLAG_OF)[];
+const PLAYGROUND_RUNS = 'sgd:0.05,rmsprop:0.01,adam:0.1';
+
+/** The analysis command's request, from its flags (the panel's defaults where a flag is absent). */
+function analysisRequest(command: 'hessian' | 'landscape' | 'playground', v: Record<string, string | boolean | undefined>): AnalysisRequest | { kind: 'hessian' } {
+  if (command === 'hessian') return { kind: 'hessian' };
+  if (command === 'landscape') {
+    const range = v.range === undefined ? 1 : Number(v.range);
+    if (!(range >= 1e-6 && range <= 100)) throw new Error(`--range expects a number from 1e-6 to 100, got '${String(v.range)}'`);
+    const seed = v['direction-seed'] === undefined ? 0 : Number(v['direction-seed']);
+    if (!Number.isInteger(seed) || seed < 0) throw new Error(`--direction-seed expects an integer ≥ 0, got '${String(v['direction-seed'])}'`);
+    return { kind: 'landscape', twoD: v['2d'] === true, range, seed };
+  }
+  const surfaces: readonly SurfaceName[] = ['file', 'saddle', 'bowl', 'rosenbrock'];
+  const surface = (v.surface ?? 'file') as SurfaceName;
+  if (!surfaces.includes(surface)) throw new Error(`--surface must be one of ${surfaces.join(', ')}, got '${String(v.surface)}'`);
+  const runs = String(v.runs ?? PLAYGROUND_RUNS).split(',').map((pair) => {
+    const [name, lrText, extra] = pair.trim().split(':');
+    const lr = Number(lrText);
+    if (!OPTIMIZER_NAMES.includes(name as OptimizerName) || lrText === undefined || extra !== undefined || !(lr >= 0 && lr <= 1e6)) {
+      throw new Error(`--runs expects optimizer:lr pairs such as sgd:0.05,adam:0.1 (optimizers: ${OPTIMIZER_NAMES.join(', ')}), got '${pair}'`);
+    }
+    return { optimizer: name as OptimizerName, lr };
+  });
+  const steps = v['play-steps'] === undefined ? 100 : Number(v['play-steps']);
+  if (!Number.isInteger(steps) || steps < 1 || steps > 100_000) throw new Error(`--play-steps expects an integer from 1 to 100000, got '${String(v['play-steps'])}'`);
+  return { kind: 'playground', surface, runs, steps };
+}
+
+/** Runs the training file to the step, asks it the analysis and prints the report (text or JSON). */
+async function inspect(runner: ModelRunner, file: string, step: number, request: AnalysisRequest | { kind: 'hessian' }, opts: TrainOptions, json: boolean): Promise<number> {
+  const out = await runner.inspectAtStep(file, step, request, {
+    ...opts, onLog: (l) => say(json || l.stream === 'stderr' ? process.stderr : process.stdout, `${l.text}\n`),
+  });
+  if (!out.ok) {
+    for (const e of out.errors) say(process.stderr, `${formatError(e)}\n`);
+    return 1;
+  }
+  const a = out.answer;
+  const report = 'hessian' in a ? a.hessian : 'result' in a ? a.result.report : null;
+  if (!report) {
+    say(process.stderr, 'backprop-lens: the model worker answered with a graph instead of an analysis\n');
+    return 1;
+  }
+  if (json) sayJson(JSON.stringify(report, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x)));
+  else if ('hessian' in a) say(process.stdout, `${hessianText(a.hessian)}\n`);
+  else if ('result' in a) say(process.stdout, `${a.result.kind === 'landscape' ? landscapeText(a.result.report) : a.result.kind === 'playground' ? playgroundText(a.result.report) : JSON.stringify(a.result.report)}\n`);
+  return 0;
 }
 
 /** NaN and ±Infinity as strings, like the trace JSON. */

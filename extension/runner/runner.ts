@@ -150,14 +150,26 @@ export class ModelRunner {
    * (`backprop-lens trace FILE --at-step N`).
    */
   async graphAtStep(file: string, step: number, opts: TrainOptions = {}): Promise<RunOutcome> {
+    const t0 = performance.now();
+    const o = await this.inspectAtStep(file, step, { kind: 'graph' }, opts);
+    const timings = { bundleMs: 0, runMs: performance.now() - t0 };
+    if (!o.ok) return { ok: false, file: o.file, errors: o.errors, logs: o.logs, timings, files: [o.file] };
+    if (!('graph' in o.answer)) return { ok: false, file: o.file, errors: [internal(o.file, 'The model worker answered a graph request with an analysis.')], logs: o.logs, timings, files: [o.file] };
+    return { ok: true, file: o.file, snapshot: o.answer.graph.snapshot, logs: o.logs, timings, files: [o.file] };
+  }
+
+  /**
+   * Asks a training file's run, paused at training step `step`, about its parameters there (the
+   * graph, a gradient check, the Hessian, a landscape, a playground run), as the panel's cards do
+   * (`backprop-lens hessian|landscape|playground FILE --at-step N`).
+   */
+  async inspectAtStep(file: string, step: number, request: InspectRequest, opts: TrainOptions = {}): Promise<
+    { ok: true; file: string; answer: Exclude<InspectOutcome, { ok: false }>; logs: LogLine[] } | { ok: false; file: string; errors: RunError[]; logs: LogLine[] }
+  > {
     file = path.resolve(file);
     if (!Number.isInteger(step) || step < 0) throw new Error(`the training step must be an integer ≥ 0, got ${step}`);
     const logs: LogLine[] = [];
-    const t0 = performance.now();
-    const outcome = (o: { snapshot: GraphSnapshot } | { errors: RunError[] }): RunOutcome => {
-      const timings = { bundleMs: 0, runMs: performance.now() - t0 };
-      return 'snapshot' in o ? { ok: true, file, snapshot: o.snapshot, logs, timings, files: [file] } : { ok: false, file, errors: o.errors, logs, timings, files: [file] };
-    };
+    const failed = (errors: RunError[]) => ({ ok: false as const, file, errors, logs });
     let reached!: () => void;
     const at = new Promise<null>((resolve) => (reached = () => resolve(null)));
     let last: TrainProgress | null = null;
@@ -176,16 +188,15 @@ export class ModelRunner {
     try {
       if (step > 0) run.step(step);
       const ended = await Promise.race([at, run.done]);
-      if (ended && !ended.ok) return outcome({ errors: ended.errors });
+      if (ended && !ended.ok) return failed(ended.errors);
       const progress = last as TrainProgress | null;
       if (!progress || progress.step < step) {
         const message = `The file trains ${progress?.total ?? 0} steps; there is no training step ${step} to show.`;
-        return outcome({ errors: [{ kind: 'runtime', file, line: null, column: null, message }] });
+        return failed([{ kind: 'runtime', file, line: null, column: null, message }]);
       }
-      const o = await run.inspect({ kind: 'graph' });
-      if (!o.ok) return outcome({ errors: [o.error] });
-      if (!('graph' in o)) return outcome({ errors: [internal(file, 'The model worker answered a graph request with an analysis.')] });
-      return outcome({ snapshot: o.graph.snapshot });
+      const o = await run.inspect(request);
+      if (!o.ok) return failed([o.error]);
+      return { ok: true, file, answer: o, logs };
     } finally {
       run.cancel();
     }
@@ -422,7 +433,7 @@ export class ModelRunner {
         const id = ++inspectId;
         return new Promise<InspectOutcome>((resolve) => {
           const limit = INSPECT_TIMEOUT_FACTOR * timeoutMs;
-          const what = { graph: 'graph of the current step', gradcheck: 'gradient check', landscape: 'loss landscape', playground: 'optimizer playground', boundary: 'decision boundary' }[request.kind];
+          const what = { graph: 'graph of the current step', gradcheck: 'gradient check', hessian: 'Hessian', landscape: 'loss landscape', playground: 'optimizer playground', boundary: 'decision boundary' }[request.kind];
           const timer = setTimeout(() => void onTimeout(what), limit);
           inspections.set(id, { resolve, timer });
           proc.post({ type: 'inspect', id, request });

@@ -26,7 +26,7 @@ import { buildNameIndex, originalSpelling, siteKey } from './names';
 import { BundleMap } from './sourcemap';
 import { apiMessage, type Api } from './apiNames';
 import { defaultExportLine } from '../modelFiles';
-import { fileSurfaceTitle, gradcheckReport, landscapeReport, playgroundReport } from '../../engine/check/analyze';
+import { fileSurfaceTitle, gradcheckReport, hessianReport, landscapeReport, playgroundReport } from '../../engine/check/analyze';
 import { boundaryReport } from '../../engine/check/boundary';
 import type { InspectOutcome, InspectRequest, LogLine, RunError, RunErrorKind, WorkerInput, WorkerMessage } from './types';
 
@@ -311,6 +311,8 @@ function inspect(trainer: Trainer, request: InspectRequest): InspectOutcome {
         return { ok: true, graph: { step: trainer.stepsTaken, snapshot: stepSnapshot(trainer, null) } };
       case 'gradcheck':
         return { ok: true, result: { kind: 'gradcheck', report: gradcheckReport(trainer) } };
+      case 'hessian':
+        return { ok: true, hessian: hessianReport(trainer) };
       case 'landscape':
         return { ok: true, result: { kind: 'landscape', report: landscapeReport(trainer, request) } };
       case 'playground':

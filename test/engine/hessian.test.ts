@@ -5,6 +5,8 @@
  */
 import * as assert from 'node:assert/strict';
 import { SURFACES, classifyPoint, gradientAt, hessian, playground, symmetricEigenvalues } from '../../engine/check/hessian';
+import { jacobian, tensor } from '../../engine/index';
+import * as F from '../../engine/ops/functional';
 
 const close = (a: number, b: number, tol = 1e-6) => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${a} ≉ ${b}`);
 
@@ -69,5 +71,23 @@ describe('hessian and the optimizer playground', () => {
     assert.ok(sgd.points.length < 201, 'the run stops at the first non-finite loss');
     assert.notEqual(adam.end.kind, 'diverged');
     assert.ok(Number.isFinite(adam.end.loss) && adam.end.loss < adam.losses[0]);
+  });
+});
+
+describe('jacobian(f, x)', () => {
+  it('of A·x is A; of Σx² is 2x in x\'s shape; of a constant is zeros; x keeps its values and gets no gradient', () => {
+    const A = tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'float64' });
+    const x = tensor([0.5, -1, 2], { dtype: 'float64' });
+    const J = jacobian((v) => F.matmul(A, v), x);
+    assert.deepEqual(J.shape, [2, 3]);
+    assert.deepEqual(Array.from(J.data), [1, 2, 3, 4, 5, 6]);
+    const X = tensor([[1, -2], [3, 0.5]], { dtype: 'float64' });
+    const G = jacobian((v) => F.sum(F.mul(v, v)), X);
+    assert.deepEqual(G.shape, [2, 2]);
+    assert.deepEqual(Array.from(G.data), [2, -4, 6, 1]);
+    assert.deepEqual(Array.from(jacobian(() => tensor([1, 2], { dtype: 'float64' }), x).data), [0, 0, 0, 0, 0, 0]);
+    assert.deepEqual(Array.from(x.data), [0.5, -1, 2]);
+    assert.equal(x.grad, null);
+    assert.throws(() => jacobian((v) => v, tensor([1, 2], { dtype: 'int32' })), /jacobian: x must be float32 or float64/);
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { OPS, Rng, gradcheck, losses, param, tensor } from '../../engine/index';
+import { OPS, Rng, gradcheck, losses, nn, param, scalar, tensor, type Tensor } from '../../engine/index';
 import * as F from '../../engine/ops/functional';
 import { NONDIFFERENTIABLE, OP_ROWS } from './op-table';
 import { c64, values } from './helpers';
@@ -64,6 +64,58 @@ describe('losses at their kinks', () => {
     const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
     const want = [0, 0, 0, 2].map((v, i) => (sigmoid(v) - t.data[i]) / 4);
     Array.from(x.grad!.data).forEach((g, i) => assert.ok(Math.abs(g - want[i]) < 1e-15, `element ${i}: ${g}, want ${want[i]}`));
+  });
+});
+
+describe('activations at their kinks: relu′(0) and leakyRelu′(0)', () => {
+  const X = [-1, 0, 0, 2, -0];
+  /** The local gradients at X, by backward through a tensor graph and through a scalar (tape) graph. */
+  const grads = (f: (x: Tensor) => Tensor) => {
+    const x = param(tensor(X, { dtype: 'float64' }));
+    f(x).sum().backward();
+    const perScalar = X.map((v) => {
+      const s = scalar(v);
+      f(s).backward();
+      return s.grad!.item();
+    });
+    return { tensor: Array.from(x.grad!.data), scalar: perScalar };
+  };
+  const cases: [string, (x: Tensor) => Tensor, number[]][] = [
+    ['relu, PyTorch\'s relu′(0) = 0', (x) => F.relu(x), [0, 0, 0, 1, 0]],
+    ['relu { gradAtZero: 1 }', (x) => F.relu(x, { gradAtZero: 1 }), [0, 1, 1, 1, 1]],
+    ['relu { gradAtZero: 0.5 } (a subgradient)', (x) => F.relu(x, { gradAtZero: 0.5 }), [0, 0.5, 0.5, 1, 0.5]],
+    ['leakyRelu 0.1, PyTorch\'s leakyRelu′(0) = α', (x) => F.leakyRelu(x, 0.1), [0.1, 0.1, 0.1, 1, 0.1]],
+    ['leakyRelu 0.1 { gradAtZero: 1 }', (x) => F.leakyRelu(x, 0.1, { gradAtZero: 1 }), [0.1, 1, 1, 1, 1]],
+    ['leakyRelu 0.1 { gradAtZero: 0 }', (x) => F.leakyRelu(x, 0.1, { gradAtZero: 0 }), [0.1, 0, 0, 1, 0]],
+    ['nn.relu({ gradAtZero: 1 })', (x) => nn.relu({ gradAtZero: 1 }).forward(x), [0, 1, 1, 1, 1]],
+    ['nn.leakyRelu(0.2, { gradAtZero: 1 })', (x) => nn.leakyRelu(0.2, { gradAtZero: 1 }).forward(x), [0.2, 1, 1, 1, 1]],
+  ];
+  for (const [what, f, want] of cases) {
+    it(`${what}: at ${JSON.stringify(X)} the gradient is ${JSON.stringify(want)}, tensor and scalar graphs alike; values unchanged`, () => {
+      const g = grads(f);
+      assert.deepEqual(g.tensor, want);
+      assert.deepEqual(g.scalar, want);
+      const base = what.startsWith('leaky') || what.includes('leaky') ? F.leakyRelu(tensor(X), what.includes('0.2') ? 0.2 : 0.1) : F.relu(tensor(X));
+      assert.deepEqual(Array.from(f(tensor(X)).data), Array.from(base.data));
+    });
+  }
+
+  it('the option is an attribute of the op (traced and replayed with it), absent by default', () => {
+    const x = param(tensor([0], { dtype: 'float64' }));
+    assert.deepEqual(F.relu(x).attrs, {});
+    assert.deepEqual(F.relu(x, { gradAtZero: 1 }).attrs, { gradAtZero: 1 });
+    assert.deepEqual(F.leakyRelu(x, 0.1, { gradAtZero: 1 }).attrs, { alpha: 0.1, gradAtZero: 1 });
+    assert.throws(() => F.relu(x, { gradAtZero: NaN }), /relu: gradAtZero must be a finite number/);
+  });
+
+  it('second derivatives stay zero (createGraph through the mask)', () => {
+    const x = param(tensor([0, 1.5], { dtype: 'float64' }));
+    F.relu(x, { gradAtZero: 1 }).mul(x).sum().backward({ createGraph: true }); // d/dx x·relu(x) = relu(x) + x·relu′(x)
+    const g = x.grad!;
+    assert.deepEqual(Array.from(g.data), [0, 3]);
+    x.grad = null;
+    g.sum().backward(); // d²/dx² = 2·relu′(x) (the mask's own derivative is 0)
+    assert.deepEqual(Array.from(x.grad!.data), [2, 2]);
   });
 });
 

@@ -19,11 +19,15 @@ const tree = (line: string) => show(parse(line)[0].value);
 
 /** Every optimizer with each of its options on, as its config() reports them. */
 function configs(): { name: optim.OptimizerName; config: Config; label: string }[] {
-  const variants: [optim.OptimizerName, Record<string, number | boolean>][] = [
+  const variants: [optim.OptimizerName, Record<string, number | boolean | string>][] = [
     ['sgd', {}], ['sgd', { momentum: 0.9 }], ['sgd', { momentum: 0.9, dampening: 0.3 }], ['sgd', { momentum: 0.9, nesterov: true }],
     ['adagrad', {}], ['adagrad', { lrDecay: 0.1, initialAccumulatorValue: 0.2 }],
     ['rmsprop', {}], ['rmsprop', { centered: true }], ['rmsprop', { momentum: 0.5 }], ['rmsprop', { centered: true, momentum: 0.5 }],
     ['adadelta', {}], ['adam', {}], ['adam', { amsgrad: true }], ['adamw', {}], ['adamw', { amsgrad: true }], ['adamax', {}], ['nadam', {}],
+    // the textbook variants
+    ['sgd', { momentum: 0.9, nesterov: 'lookahead' }], ['adagrad', { epsInsideSqrt: true }], ['rmsprop', { centered: true, epsInsideSqrt: true }],
+    ['adam', { epsInsideSqrt: true }], ['adam', { biasCorrection: false }], ['adam', { amsgrad: true, biasCorrection: false, epsInsideSqrt: true }],
+    ['adamw', { biasCorrection: false, epsInsideSqrt: true }],
   ];
   const out: { name: optim.OptimizerName; config: Config; label: string }[] = [];
   for (const [name, o] of variants) {

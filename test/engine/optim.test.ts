@@ -583,6 +583,150 @@ describe('optimizers', function () {
     });
   });
 
+  describe('the textbook variants (Goodfellow et al., Deep Learning, ch. 8), one option away from PyTorch\'s defaults', function () {
+    // The references are the book's algorithms, one element at a time, written from the text (not
+    // from engine/optim): δ is the optimizer's eps, ε its lr, ρ its alpha / beta.
+    const book = {
+      /** Alg. 8.4 with δ under the root: r ← r + g²; θ ← θ − ε·g/√(δ + r). */
+      adagradInside: (lr: number, delta: number) => (): ElementRule => {
+        let r = 0;
+        return (w, g) => { r += g * g; return w - (lr / Math.sqrt(delta + r)) * g; };
+      },
+      /** Alg. 8.5: r ← ρr + (1 − ρ)g²; θ ← θ − ε/√(δ + r)·g. */
+      rmsprop: (lr: number, rho: number, delta: number) => (): ElementRule => {
+        let r = 0;
+        return (w, g) => { r = rho * r + (1 - rho) * g * g; return w - (lr / Math.sqrt(delta + r)) * g; };
+      },
+      /** Alg. 8.7, the correction optional and δ outside or inside the root. */
+      adam: (lr: number, rho1: number, rho2: number, delta: number, o: { corrected: boolean; inside: boolean }) => (): ElementRule => {
+        let s = 0, r = 0;
+        return (w, g, t) => {
+          s = rho1 * s + (1 - rho1) * g;
+          r = rho2 * r + (1 - rho2) * g * g;
+          const sHat = o.corrected ? s / (1 - rho1 ** t) : s;
+          const rHat = o.corrected ? r / (1 - rho2 ** t) : r;
+          return w - (lr * sHat) / (o.inside ? Math.sqrt(rHat + delta) : Math.sqrt(rHat) + delta);
+        };
+      },
+      /**
+       * Alg. 8.3: θ̃ ← θ + αv; g at θ̃; v ← αv − εg; θ ← θ + v. The parameter we compare is where the
+       * next gradient is taken, θ̃ = θ + αv (the gradients are given, as if taken there).
+       */
+      nesterov: (lr: number, alpha: number, weightDecay = 0) => (): ElementRule => {
+        let v = 0, theta: number | null = null;
+        return (w, g) => {
+          theta ??= w; // θ̃ = θ at the start (v = 0)
+          const lookAhead = theta + alpha * v;
+          g += weightDecay * lookAhead;
+          v = alpha * v - lr * g;
+          theta += v;
+          return theta + alpha * v;
+        };
+      },
+    };
+    const cases: { name: string; ours: (ps: Tensor[]) => Optimizer; ref: () => ElementRule }[] = [
+      { name: 'adagrad, eps inside the root', ours: (ps) => optim.adagrad(ps, { lr: 0.2, eps: 0.05, epsInsideSqrt: true }), ref: book.adagradInside(0.2, 0.05) },
+      { name: 'rmsprop, eps inside the root (Alg. 8.5)', ours: (ps) => optim.rmsprop(ps, { lr: 0.02, alpha: 0.9, eps: 0.1, epsInsideSqrt: true }), ref: book.rmsprop(0.02, 0.9, 0.1) },
+      { name: 'adam (Alg. 8.7, PyTorch\'s form)', ours: (ps) => optim.adam(ps, { lr: 0.05, eps: 0.1 }), ref: book.adam(0.05, 0.9, 0.999, 0.1, { corrected: true, inside: false }) },
+      { name: 'adam, eps inside the root', ours: (ps) => optim.adam(ps, { lr: 0.05, eps: 0.1, epsInsideSqrt: true }), ref: book.adam(0.05, 0.9, 0.999, 0.1, { corrected: true, inside: true }) },
+      { name: 'adam without bias correction', ours: (ps) => optim.adam(ps, { lr: 0.05, eps: 0.1, biasCorrection: false }), ref: book.adam(0.05, 0.9, 0.999, 0.1, { corrected: false, inside: false }) },
+      { name: 'adam without bias correction, eps inside', ours: (ps) => optim.adam(ps, { lr: 0.05, beta1: 0.8, beta2: 0.9, eps: 0.1, biasCorrection: false, epsInsideSqrt: true }), ref: book.adam(0.05, 0.8, 0.9, 0.1, { corrected: false, inside: true }) },
+      { name: 'sgd, Nesterov in the look-ahead form (Alg. 8.3)', ours: (ps) => optim.sgd(ps, { lr: 0.03, momentum: 0.8, nesterov: 'lookahead' }), ref: book.nesterov(0.03, 0.8) },
+      { name: 'sgd, Nesterov look-ahead, weight decay at the look-ahead point', ours: (ps) => optim.sgd(ps, { lr: 0.03, momentum: 0.8, nesterov: 'lookahead', weightDecay: 0.1 }), ref: book.nesterov(0.03, 0.8, 0.1) },
+    ];
+    for (const c of cases) {
+      it(`${c.name}: 20 steps, float64, within 1e-10 of the book's formula`, function () {
+        const pr = makeProblem(301);
+        assertTrajectoriesClose(c.name, runOurs(pr, c.ours), runRef(pr, c.ref), pr.w0, 1e-10);
+      });
+    }
+
+    it('each option changes the trajectory (so the cases above test something)', function () {
+      const pr = makeProblem(301);
+      const last = (make: (ps: Tensor[]) => Optimizer) => runOurs(pr, make).at(-1)!.flatMap((a) => Array.from(a));
+      const differ = (a: number[], b: number[]) => Math.max(...a.map((x, i) => Math.abs(x - b[i])));
+      const pairs: [string, (ps: Tensor[]) => Optimizer, (ps: Tensor[]) => Optimizer][] = [
+        ['adagrad epsInsideSqrt', (ps) => optim.adagrad(ps, { lr: 0.2, eps: 0.05, epsInsideSqrt: true }), (ps) => optim.adagrad(ps, { lr: 0.2, eps: 0.05 })],
+        ['rmsprop epsInsideSqrt', (ps) => optim.rmsprop(ps, { lr: 0.02, eps: 0.1, epsInsideSqrt: true }), (ps) => optim.rmsprop(ps, { lr: 0.02, eps: 0.1 })],
+        ['adam epsInsideSqrt', (ps) => optim.adam(ps, { lr: 0.05, eps: 0.1, epsInsideSqrt: true }), (ps) => optim.adam(ps, { lr: 0.05, eps: 0.1 })],
+        ['adam biasCorrection', (ps) => optim.adam(ps, { lr: 0.05, biasCorrection: false }), (ps) => optim.adam(ps, { lr: 0.05 })],
+      ];
+      for (const [what, a, b] of pairs) assert.ok(differ(last(a), last(b)) > 1e-3, `${what} makes no difference on this problem`);
+    });
+
+    it('adam without bias correction, hand-computed (w0 = 1, g = 0.5, lr 0.1, eps 0): m = 0.05, v = 2.5e-4, w = 1 − 0.1·0.05/0.0158114 = 0.6837722', function () {
+      const [corrected] = scalarSteps((ps) => optim.adam(ps, { lr: 0.1, eps: 0 }), 1, [0.5]);
+      const [plain] = scalarSteps((ps) => optim.adam(ps, { lr: 0.1, eps: 0, biasCorrection: false }), 1, [0.5]);
+      close(corrected, 0.9, 1e-12, 'bias-corrected: the first step is lr·sign(g)');
+      close(plain, 0.6837722, 1e-7, 'uncorrected: lr·(1 − β₁)/√(1 − β₂)·sign(g)');
+    });
+
+    it('eps inside the root, hand-computed (w0 = 0, g = 1, lr 1, eps 1): adagrad −1/√2, rmsprop (alpha 0.75) −1/√1.25, adam −1/√2', function () {
+      close(scalarSteps((ps) => optim.adagrad(ps, { lr: 1, eps: 1, epsInsideSqrt: true }), 0, [1])[0], -1 / Math.SQRT2, 1e-12, 'adagrad');
+      close(scalarSteps((ps) => optim.rmsprop(ps, { lr: 1, alpha: 0.75, eps: 1, epsInsideSqrt: true }), 0, [1])[0], -1 / Math.sqrt(1.25), 1e-12, 'rmsprop: r = 0.25');
+      close(scalarSteps((ps) => optim.adam(ps, { lr: 1, eps: 1, epsInsideSqrt: true }), 0, [1])[0], -1 / Math.SQRT2, 1e-12, 'adam: m̂ = 1, v̂ = 1');
+      close(scalarSteps((ps) => optim.rmsprop(ps, { lr: 1, alpha: 0.5, eps: 1, centered: true, epsInsideSqrt: true }), 0, [2])[0], -2 / Math.sqrt(2 - 1 + 1), 1e-12, 'rmsprop centered: v = 2, ḡ = 1');
+    });
+
+    it('Nesterov look-ahead on f(θ) = θ² through autograd (θ0 = 1, lr 0.1, μ 0.9), and with lr changed between steps it is not PyTorch\'s', function () {
+      // step 1: g(1) = 2, v = −0.2, θ = 0.8, w = θ + μv = 0.62
+      // step 2: g(0.62) = 1.24, v = −0.18 − 0.124 = −0.304, θ = 0.496, w = 0.496 − 0.2736 = 0.2224 (PyTorch's w₂ too)
+      // with lr 0.05 at step 2: v = −0.18 − 0.062 = −0.242, θ = 0.558, w = 0.558 − 0.2178 = 0.3402;
+      // PyTorch's buffer is in gradient units: b = 0.9·2 + 1.24 = 3.04, w = 0.62 − 0.05·(1.24 + 2.736) = 0.4212
+      const run = (nesterov: true | 'lookahead', lrs: number[]) => {
+        const x = p64([1], []);
+        const opt = optim.sgd([x], { lr: lrs[0], momentum: 0.9, nesterov });
+        return lrs.map((lr) => {
+          opt.zeroGrad();
+          opt.lr = lr;
+          x.pow(2).backward();
+          opt.step();
+          return { w: x.data[0], velocity: opt.stateOf(x)!.velocity?.[0] };
+        });
+      };
+      const [a1, a2] = run('lookahead', [0.1, 0.1]);
+      close(a1.w, 0.62, 1e-12, 'look-ahead point after step 1');
+      close(a1.velocity!, -0.2, 1e-12, 'velocity after step 1');
+      close(a1.w - 0.9 * a1.velocity!, 0.8, 1e-12, 'θ after step 1 (the slide\'s)');
+      close(a2.w, 0.2224, 1e-12, 'look-ahead point after step 2');
+      close(a2.w - 0.9 * a2.velocity!, 0.496, 1e-12, 'θ after step 2');
+      close(run(true, [0.1, 0.1])[1].w, 0.2224, 1e-12, 'PyTorch\'s form, constant lr: the same points');
+      close(run('lookahead', [0.1, 0.05])[1].w, 0.3402, 1e-12, 'look-ahead form, lr 0.05 at step 2');
+      close(run(true, [0.1, 0.05])[1].w, 0.4212, 1e-12, 'PyTorch\'s form, lr 0.05 at step 2');
+    });
+
+    it('weightDecay = 2λ is the penalty λ‖W‖² added to the loss (20 steps of SGD with momentum through autograd)', function () {
+      const lambda = 0.05;
+      const run = (penaltyInLoss: boolean) => {
+        const w = p64([0.5, -1, 2], [3]);
+        const target = tensor([1, 0.5, -0.5], { dtype: 'float64' });
+        const opt = optim.sgd([w], { lr: 0.1, momentum: 0.9, weightDecay: penaltyInLoss ? 0 : 2 * lambda });
+        for (let t = 0; t < 20; t++) {
+          opt.zeroGrad();
+          const data = w.sub(target).pow(2).sum();
+          (penaltyInLoss ? data.add(w.pow(2).sum().mul(lambda)) : data).backward();
+          opt.step();
+        }
+        return Array.from(w.data);
+      };
+      const viaLoss = run(true), viaDecay = run(false);
+      viaLoss.forEach((v, i) => close(viaDecay[i], v, 1e-12, `w[${i}]`));
+      assert.ok(Math.abs(viaLoss[0] - 1) > 0.01, 'the penalty moved the weights away from the target');
+    });
+
+    it('refuses a textbook option where it does not apply, or of the wrong type', function () {
+      assert.throws(() => optim.adamax({ biasCorrection: false }), /optim\.adamax: biasCorrection is an option of adam and adamw only/);
+      assert.throws(() => optim.nadam({ epsInsideSqrt: true }), /optim\.nadam: epsInsideSqrt is an option of adam and adamw only/);
+      assert.throws(() => optim.adam({ biasCorrection: 0 as never }), /optim\.adam: biasCorrection must be true or false, got 0/);
+      assert.throws(() => optim.sgd({ momentum: 0.9, nesterov: 'ahead' as never }), /nesterov must be true, false or 'lookahead', got "ahead"/);
+      assert.throws(() => optim.sgd({ nesterov: 'lookahead' }), /nesterov needs momentum > 0/);
+      assert.deepEqual(
+        [optim.adam([param([1])]).config().biasCorrection, optim.adam([param([1])]).config().epsInsideSqrt, optim.rmsprop([param([1])]).config().epsInsideSqrt],
+        [true, false, false], 'PyTorch\'s forms are the defaults',
+      );
+    });
+  });
+
   describe('clipping', function () {
     it('clipNorm rescales all gradients together to the max norm, before the update', function () {
       // gradients (3, 4) and (12): global norm 13; clipped to 6.5 they halve (to within the 1e-6 that keeps the division safe)
@@ -777,10 +921,10 @@ describe('optimizers', function () {
       const ps = p();
       const cfg = (o: Optimizer) => o.config();
       assert.deepEqual(cfg(optim.sgd(ps)), { optimizer: 'sgd', lr: 0.01, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0 });
-      assert.deepEqual(cfg(optim.adam(ps)), { optimizer: 'adam', lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8, amsgrad: false, weightDecay: 0 });
-      assert.deepEqual(cfg(optim.adamw(ps)), { optimizer: 'adamw', lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8, amsgrad: false, weightDecay: 0.01 });
-      assert.deepEqual(cfg(optim.rmsprop(ps)), { optimizer: 'rmsprop', lr: 0.01, alpha: 0.99, eps: 1e-8, momentum: 0, centered: false, weightDecay: 0 });
-      assert.deepEqual(cfg(optim.adagrad(ps)), { optimizer: 'adagrad', lr: 0.01, lrDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, weightDecay: 0 });
+      assert.deepEqual(cfg(optim.adam(ps)), { optimizer: 'adam', lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8, amsgrad: false, biasCorrection: true, epsInsideSqrt: false, weightDecay: 0 });
+      assert.deepEqual(cfg(optim.adamw(ps)), { optimizer: 'adamw', lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8, amsgrad: false, biasCorrection: true, epsInsideSqrt: false, weightDecay: 0.01 });
+      assert.deepEqual(cfg(optim.rmsprop(ps)), { optimizer: 'rmsprop', lr: 0.01, alpha: 0.99, eps: 1e-8, momentum: 0, centered: false, epsInsideSqrt: false, weightDecay: 0 });
+      assert.deepEqual(cfg(optim.adagrad(ps)), { optimizer: 'adagrad', lr: 0.01, lrDecay: 0, initialAccumulatorValue: 0, eps: 1e-10, epsInsideSqrt: false, weightDecay: 0 });
       assert.deepEqual(cfg(optim.adadelta(ps)), { optimizer: 'adadelta', lr: 1, rho: 0.9, eps: 1e-6, weightDecay: 0 });
       assert.deepEqual(cfg(optim.adamax(ps)), { optimizer: 'adamax', lr: 0.002, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
       assert.deepEqual(cfg(optim.nadam(ps)), { optimizer: 'nadam', lr: 0.002, beta1: 0.9, beta2: 0.999, eps: 1e-8, momentumDecay: 0.004, weightDecay: 0 });

@@ -339,6 +339,37 @@ describe('Trainer', () => {
   });
 });
 
+describe('the trajectory of a model with few parameters', () => {
+  it('x² from 10 with SGD lr 0.2: the points are 10·0.6ᵗ from step 0, named after the parameter; reset keeps only the start', () => {
+    const x = param(10, { dtype: 'float64' }).named('x');
+    const trainer = new Trainer(defineTraining({ params: [x], loss: () => x.pow(2), optimizer: optim.sgd({ lr: 0.2 }), steps: 10 }));
+    trainer.run();
+    const t = trainer.result().trajectory!;
+    assert.deepEqual(t.names, ['x']);
+    assert.deepEqual(t.points.map((p) => p.step), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    // x ← x − 0.2·2x = 0.6·x
+    t.points.forEach((p) => assert.ok(Math.abs(p.values[0] - 10 * 0.6 ** p.step) <= 1e-12, `step ${p.step}: ${p.values[0]}`));
+    trainer.reset();
+    assert.deepEqual(trainer.trajectory!.points, [{ step: 0, values: [10] }]);
+  });
+
+  it('tensors are flattened with element names; the values follow the history\'s steps; more than 16 values: none', () => {
+    const w = param(tensor([[1, 2], [3, 4]], { dtype: 'float64' })).named('w');
+    const b = param(0.5, { dtype: 'float64' }).named('b');
+    const trainer = new Trainer(defineTraining({ params: [w, b], loss: () => w.sum().mul(b), optimizer: optim.sgd({ lr: 0.1 }), steps: 3 }));
+    trainer.run();
+    const t = trainer.result().trajectory!;
+    assert.deepEqual(t.names, ['w[0]', 'w[1]', 'w[2]', 'w[3]', 'b']);
+    assert.deepEqual(t.points.map((p) => p.step), [0, ...trainer.history.map((h) => h.step)]);
+    // step 1: ∂/∂w = b = 0.5, ∂/∂b = Σw = 10
+    assert.deepEqual(t.points[1].values.map((v) => Math.round(v * 1e12) / 1e12), [0.95, 1.95, 2.95, 3.95, -0.5]);
+    const v = param(tensor(new Array(17).fill(1)));
+    const big = new Trainer(defineTraining({ params: [v], loss: () => v.sum(), optimizer: optim.sgd(), steps: 1 }));
+    big.run();
+    assert.equal(big.result().trajectory, undefined);
+  });
+});
+
 describe('layer summaries', () => {
   it('pair each linear layer with the activation after it and summarize the real tensors', () => {
     const model = nn.sequential(nn.linear(3, 5, { seed: 1 }), nn.relu(), nn.dropout(0), nn.linear(5, 2, { seed: 2 }), nn.sigmoid()).named('m');

@@ -4,7 +4,8 @@
  * every optimizer; graphs that change from step to step are refused with a reason.
  */
 import assert from 'node:assert/strict';
-import { Trainer, data, defineTraining, losses, nn, optim, tensor, type Tensor } from '../../engine/index';
+import { Trainer, data, defineTraining, losses, nn, optim, param, tensor, type Tensor } from '../../engine/index';
+import * as F from '../../engine/ops/functional';
 import { subset } from '../../engine/data/index';
 import { GpuTrainer } from '../../engine/train/gpu';
 import { gpuTrainerFor, planOf } from '../../engine/train/plan';
@@ -101,6 +102,11 @@ describe('training by Graph IR replay', function () {
     ['adamw, clipNorm 0.5', optim.adamw({ lr: 0.01, clipNorm: 0.5 })],
     ['adamax, weight decay', optim.adamax({ lr: 0.01, weightDecay: 0.01 })],
     ['nadam, clipValue 0.1', optim.nadam({ lr: 0.01, clipValue: 0.1 })],
+    // the textbook variants (rules.ts renders them like the rest)
+    ['sgd with Nesterov in the look-ahead form', optim.sgd({ lr: 0.1, momentum: 0.9, nesterov: 'lookahead' })],
+    ['adagrad, eps inside the root', optim.adagrad({ lr: 0.1, eps: 1e-3, epsInsideSqrt: true })],
+    ['rmsprop, eps inside the root', optim.rmsprop({ lr: 0.01, eps: 1e-4, epsInsideSqrt: true })],
+    ['adam without bias correction, eps inside the root', optim.adam({ lr: 0.01, eps: 1e-4, biasCorrection: false, epsInsideSqrt: true })],
   ] as const) {
     it(`moons (examples/08) with ${name}: the loss history matches the CPU run`, async () => {
       // batch 48 of 160 training points: every epoch ends with a batch of 16, a second program
@@ -111,6 +117,31 @@ describe('training by Graph IR replay', function () {
       assert.notEqual(cpu.history[119].loss, cpu.history[0].loss);
     });
   }
+
+  it('relu′(0) and leakyRelu′(0) as options: the replayed backward on WebGPU takes the same steps from a kink as the CPU', async () => {
+    const { rt } = await nodeGpu();
+    const run = (gradAtZero: number | undefined) => {
+      const x = param(tensor([0, 0, 1, -1], { dtype: 'float32' }));
+      const y = param(tensor([0, -0.5], { dtype: 'float32' }));
+      const opts = gradAtZero === undefined ? undefined : { gradAtZero };
+      return defineTraining({ params: [x, y], loss: () => F.relu(x, opts).sum().add(F.leakyRelu(y, 0.1, opts).sum()), optimizer: optim.sgd({ lr: 0.1 }), steps: 3 });
+    };
+    for (const [gradAtZero, want] of [[undefined, [[0, 0, 0.7, -1], [-0.03, -0.53]]], [1, [[-0.1, -0.1, 0.7, -1], [-0.12, -0.53]]]] as const) {
+      const made = gpuTrainerFor(rt, new Trainer(run(gradAtZero)));
+      assert.ok('trainer' in made, 'reason' in made ? made.reason : '');
+      await made.trainer.run();
+      const params = await made.trainer.readParams();
+      made.trainer.dispose();
+      const cpu = new Trainer(run(gradAtZero));
+      cpu.run();
+      // relu: 0 stays at 0 with PyTorch's relu′(0) = 0, steps to −0.1 with 1 (then relu′ = 0); leaky: α·lr per step below 0
+      want.forEach((w, i) => w.forEach((v, j) => {
+        assert.ok(Math.abs(params[i][j] - v) <= 1e-6, `gradAtZero ${gradAtZero}: GPU param ${i}[${j}] ${params[i][j]}, want ${v}`);
+        assert.ok(Math.abs(cpu.params[i].data[j] - v) <= 1e-6, `gradAtZero ${gradAtZero}: CPU param ${i}[${j}] ${cpu.params[i].data[j]}, want ${v}`);
+      }));
+    }
+    assert.deepEqual(rt.takeErrors(), [], 'no WebGPU errors');
+  });
 
   it('a CNN (examples/15: conv2d, ReLU, max pooling, a linear head) on the digits trains on WebGPU to the CPU run\'s loss history', async () => {
     class Cnn extends nn.Module {

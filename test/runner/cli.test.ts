@@ -200,4 +200,82 @@ export default big.sum().add(q);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /timeout error/);
   });
+
+  describe('hessian | landscape | playground FILE: the panel\'s analysis cards in the terminal', () => {
+    // L(a, b) = (a − 1)² + 3(b + 2)² + a·b: gradient (2(a − 1) + b, 6(b + 2) + a), Hessian [[2, 1], [1, 6]]
+    // everywhere (eigenvalues 4 ∓ √5); the minimum solves 2a + b = 2, a + 6b = −12: a = 24/11, b = −26/11
+    const MODEL = `import { defineTraining, optim, param } from 'backprop-lens';
+const a = param(0.5).named('a');
+const b = param(1).named('b');
+export default defineTraining({
+  params: [a, b], steps: 400, optimizer: optim.sgd({ lr: 0.1 }),
+  loss: () => a.sub(1).pow(2).add(b.add(2).pow(2).mul(3)).add(a.mul(b)),
+});
+`;
+    let file: string;
+    before(() => (file = writeFile(tmp(), 'two.ts', MODEL)));
+
+    it('hessian --json: the matrix, the gradient and the eigenvalues of the closed form; a minimum once trained there', () => {
+      const r = cli('hessian', file, '--json');
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(r.stdout) as Json;
+      assert.deepEqual(doc.names, ['a', 'b']);
+      assert.equal(doc.step, 0);
+      const close = (x: number, y: number, what: string) => assert.ok(Math.abs(x - y) <= 1e-6, `${what}: ${x}, want ${y}`);
+      [[2, 1], [1, 6]].forEach((row, i) => row.forEach((v, j) => close(doc.hessian[i][j], v, `H[${i}][${j}]`)));
+      close(doc.gradient[0], 2 * (0.5 - 1) + 1, '∂L/∂a');
+      close(doc.gradient[1], 6 * (1 + 2) + 0.5, '∂L/∂b');
+      close(doc.eigenvalues[0], 4 - Math.sqrt(5), 'λ₁');
+      close(doc.eigenvalues[1], 4 + Math.sqrt(5), 'λ₂');
+      assert.equal(doc.kind, 'not critical');
+      const trained = JSON.parse(cli('hessian', file, '--json', '--at-step', '400').stdout) as Json;
+      assert.equal(trained.step, 400);
+      assert.equal(trained.kind, 'minimum');
+      const text = cli('hessian', file);
+      assert.equal(text.code, 0);
+      assert.match(text.stdout, /eigenvalues {2}1\.76\d* {2}6\.23/);
+      assert.match(text.stdout, /point {8}not critical/);
+    });
+
+    it('landscape --json: 41 offsets from −range to range through L(θ) at α = 0; --2d adds the grid', () => {
+      const r = cli('landscape', file, '--json', '--range', '0.5', '--2d');
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(r.stdout) as Json;
+      assert.equal(doc.alphas.length, 41);
+      assert.equal(doc.alphas[0], -0.5);
+      assert.equal(doc.alphas[40], 0.5);
+      const L0 = (0.5 - 1) ** 2 + 3 * 3 ** 2 + 0.5;
+      assert.ok(Math.abs(doc.center - L0) < 1e-5, `center ${doc.center}, L(θ) ${L0}`);
+      assert.ok(Math.abs(doc.losses1d[20] - L0) < 1e-5);
+      assert.equal(doc.losses2d.length, doc.betas.length);
+      assert.match(cli('landscape', file).stdout, /Loss landscape around the parameters at step 0/);
+    });
+
+    it('playground: the file\'s two numbers, each optimizer\'s end point and verdict; a built-in surface; bad flags refused', () => {
+      const r = cli('playground', file, '--json', '--runs', 'sgd:0.1,adam:0.05', '--play-steps', '300');
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(r.stdout) as Json;
+      assert.equal(doc.surface, 'file');
+      assert.deepEqual(doc.start, [0.5, 1]);
+      assert.deepEqual(doc.trajectories.map((t: Json) => [t.optimizer, t.lr, t.points.length]), [['sgd', 0.1, 301], ['adam', 0.05, 301]]);
+      const sgd = doc.trajectories[0].end;
+      assert.ok(Math.abs(sgd.point[0] - 24 / 11) < 1e-4 && Math.abs(sgd.point[1] + 26 / 11) < 1e-4, `sgd ends at ${sgd.point}`);
+      assert.equal(sgd.kind, 'minimum');
+      const text = cli('playground', file, '--surface', 'saddle', '--runs', 'sgd:0.05');
+      assert.equal(text.code, 0, text.stderr);
+      assert.match(text.stdout, /Optimizer playground on .*saddle/);
+      assert.match(text.stdout, /sgd +0\.05/);
+      for (const [args, re] of [
+        [['playground', file, '--runs', 'lion:0.1'], /--runs expects optimizer:lr pairs/],
+        [['playground', file, '--surface', 'moon'], /--surface must be one of file, saddle, bowl, rosenbrock/],
+        [['hessian', file, '--range', '2'], /--range applies to landscape/],
+        [['hessian', file, '--lr', '2'], /--lr applies to train \(or with --at-step\)/],
+        [['hessian', path.join(ROOT, 'examples', '08-moons-mlp.ts')], /The Hessian is computed for models of up to 64 parameter values; this one has 65/],
+      ] as const) {
+        const bad = cli(...args);
+        assert.equal(bad.code, 1, args.join(' '));
+        assert.match(bad.stderr, re);
+      }
+    });
+  });
 });

@@ -46,6 +46,10 @@ describe('training: runner and CLI', function () {
       assert.equal(r.steps, 10);
       assert.equal(r.params[0].name, 'x');
       assert.ok(Math.abs(r.params[0].value[0] - 10 * 0.6 ** 10) < 1e-5, `x = ${r.params[0].value[0]}`);
+      // one parameter: the result carries its trajectory, x = 10·0.6ᵗ from step 0 (float32)
+      assert.deepEqual(r.trajectory!.names, ['x']);
+      assert.deepEqual(r.trajectory!.points.map((p) => p.step), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      r.trajectory!.points.forEach((p) => assert.ok(Math.abs(p.values[0] - 10 * 0.6 ** p.step) < 1e-5, `step ${p.step}: ${p.values[0]}`));
     });
 
     it('08: the moons MLP learns (training and validation loss fall) with no warnings', async () => {
@@ -54,6 +58,7 @@ describe('training: runner and CLI', function () {
       assert.ok(lastLoss(r) < 0.3 * firstLoss(r), `loss ${firstLoss(r)} → ${lastLoss(r)}`);
       assert.ok(val[val.length - 1].valLoss! < 0.5 * val[0].valLoss!);
       assert.deepEqual(r.diagnosis.filter((d) => d.severity !== 'info').map((d) => d.message), []);
+      assert.equal(r.trajectory, undefined, 'no trajectory for 65 parameter values');
       assert.deepEqual(r.params.map((p) => [p.name, p.shape]), [['model.layers.0.weight', [16, 2]], ['model.layers.0.bias', [16]], ['model.layers.2.weight', [1, 16]], ['model.layers.2.bias', [1]]]);
     });
 
