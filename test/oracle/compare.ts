@@ -99,11 +99,15 @@ export interface CompareOptions {
   scale?: { value: number; grad: number };
 }
 
+/**
+ * One node of both graphs, compared. Integer tensors (class labels, indices) are int32 in the engine
+ * (WebGPU has no 64-bit integers) and int64 in PyTorch, whose indexing ops want that: the same values.
+ */
 export function compareNode(name: string, ours: Side | undefined, torch: Side, tally: Tally, opts: CompareOptions = {}): string[] {
   const grads = opts.grads ?? true;
   if (!ours) return [`${name}: missing from our graph`];
   const out: string[] = [];
-  if (ours.dtype !== torch.dtype) out.push(`${name}: dtype ${ours.dtype}, PyTorch ${torch.dtype}`);
+  if (ours.dtype !== torch.dtype && !(ours.dtype === 'int32' && torch.dtype === 'int64')) out.push(`${name}: dtype ${ours.dtype}, PyTorch ${torch.dtype}`);
   if (ours.shape.length !== torch.shape.length || ours.shape.some((d, i) => d !== torch.shape[i])) {
     out.push(`${name}: shape [${ours.shape}], PyTorch [${torch.shape}]`);
     return out;

@@ -120,10 +120,10 @@ def minimize_quadratic(g):
 
 
 def mlp_step(scopes, activation):
-    """One training step's loss: the first minibatch (the snapshot's two data constants) through the
+    """One training step's loss: the first minibatch (the traced step names it x and y) through the
     layers, binary cross-entropy on the logits."""
     def twin(g):
-        x, y = g.constants()
+        x, y = g.leaf('x'), g.leaf('y')
         h = x
         for i, scope in enumerate(scopes):
             h = linear(h, g, scope)
@@ -173,9 +173,9 @@ def x_exp_x_derivatives(g):
 
 
 def digits_cnn(g):
-    """One training step's loss of the CNN: the first minibatch (the snapshot's first two data
-    constants: the images and their labels) through conv, ReLU, max pooling twice and the linear head."""
-    x, y = g.constants()[:2]
+    """One training step's loss of the CNN: the first minibatch (x, the images, and y, their labels)
+    through conv, ReLU, max pooling twice and the linear head."""
+    x, y = g.leaf('x'), g.leaf('y')
     hs = [x.reshape(-1, 1, 8, 8)]
     for conv in ('cnn.conv1', 'cnn.conv2'):
         hs.append(F.max_pool2d(F.relu(F.conv2d(hs[-1], g.leaf(conv + '.weight'), g.leaf(conv + '.bias'), padding=1)), 2))
@@ -184,10 +184,9 @@ def digits_cnn(g):
 
 
 def char_attention(g):
-    """One training step of the character model: the first minibatch (the snapshot's first two data
-    constants) through the embeddings, one causal attention head (PyTorch's MultiheadAttention
+    """One training step of the character model: the first minibatch (x and y) through the embeddings, one causal attention head (PyTorch's MultiheadAttention
     arithmetic with one head, written out) and the linear head, cross-entropy on the next character."""
-    x, y = g.constants()[:2]
+    x, y = g.leaf('x'), g.leaf('y')
     ids = x.to(torch.int32)
     positions = torch.arange(8, dtype=torch.int32)
     h = F.embedding(ids, g.leaf('model.embed.weight')) + F.embedding(positions, g.leaf('model.position.weight'))
