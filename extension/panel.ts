@@ -230,6 +230,7 @@ export class GraphPanel {
     for (const f of outcome.files) this.files.add(f);
     const ms = `${Math.round(outcome.timings.bundleMs)} ms bundle, ${Math.round(outcome.timings.runMs)} ms run`;
     if (outcome.ok) {
+      outcome.snapshot.sourceHash = textHash(contents ?? readText(this.file));
       this.snapshot = this.traced = outcome.snapshot;
       this.lastErrors = [];
       output.appendLine(`[${this.fileName}] traced ${outcome.snapshot.nodes.length} nodes (${ms})`);
@@ -478,5 +479,24 @@ function modified(file: string): number {
     return fs.statSync(file).mtimeMs;
   } catch {
     return -1;
+  }
+}
+
+/** FNV-1a (32 bits, hex) of a file's text: enough to tell one saved version from the next. */
+export function textHash(text: string | null): string {
+  if (text === null) return '';
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
+
+function readText(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return null;
   }
 }

@@ -28,7 +28,7 @@ export type { Finding, FindingCode } from '../engine/stats/diagnosis';
 export type { TrainingInfo } from '../engine/trace/snapshot';
 export type { OptimizerName, SchedulePreset, GpuPlan };
 export { OPTIMIZER_NAMES, SCHEDULE_PRESETS, SCHEDULE_PRESET_NOTES };
-export type { AnalysisRequest, AnalysisResult, AnalysisKind, GradcheckReport, GradcheckParam, LandscapeReport, PlaygroundReport, BoundaryReport, PlaygroundTrajectory, SurfaceName, CriticalKind } from '../engine/check/analysis';
+export type { AnalysisRequest, AnalysisResult, AnalysisKind, GradcheckReport, GradcheckParam, LandscapeReport, PlaygroundReport, BoundaryReport, TraceReport, PlaygroundRun, PlaygroundTrajectory, SurfaceName, CriticalKind } from '../engine/check/analysis';
 
 // ---------------------------------------------------------------------------------------------
 // the parts of messages
@@ -110,11 +110,12 @@ const ANALYSIS_REQUEST = tagged('kind', {
   landscape: { twoD: boolean, range: number({ min: 1e-6, max: 100 }), seed: int(0, 2 ** 31) },
   playground: {
     surface: oneOf(SURFACES),
-    runs: array(object({ optimizer: oneOf(OPTIMIZER_NAMES), lr: number({ min: 0, max: 1e6 }) }), { min: 1, max: OPTIMIZER_NAMES.length * 4 }),
+    runs: array(object({ optimizer: oneOf(OPTIMIZER_NAMES), lr: number({ min: 0, max: 1e6 }), momentum: optional(number({ min: 0, max: 0.9999 })), nesterov: optional(boolean) }), { min: 1, max: OPTIMIZER_NAMES.length * 4 }),
     steps: int(1, 100_000),
     start: optional(tuple(number({ min: -1e6, max: 1e6 }), number({ min: -1e6, max: 1e6 }))),
   },
   boundary: {},
+  trace: {},
 });
 
 const RUN_ERROR_KINDS = ['syntax', 'runtime', 'shape', 'timeout', 'memory', 'export', 'too-large', 'settings', 'cancelled', 'internal'] as const satisfies readonly RunErrorKind[];
@@ -191,6 +192,7 @@ const ANALYSIS_RESULT = opaque<AnalysisResult>('an analysis result', tagged('kin
   landscape: { report: object({}) },
   playground: { report: object({}) },
   boundary: { report: object({}) },
+  trace: { report: object({}) },
 }));
 
 const GPU_PLAN = opaque<GpuPlan>('a GPU plan', object({

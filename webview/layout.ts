@@ -260,6 +260,64 @@ function usual(req: LayoutRequest): LayoutResult {
   return run(req, false);
 }
 
+/**
+ * Inputs in the order the op takes them: dagre orders a layer to cross few edges and breaks ties
+ * either way, so `q = x.add(y)` could show y left of x. Where an op's inputs are sources that feed
+ * only it, sit in one layer side by side (nothing else between them) and share a parent cluster,
+ * they are placed again left to right (top to bottom across) in input order, in the same span with
+ * the same gaps; nothing else moves, and their edges are bent to the new start. Their only edges
+ * go to that op, so no crossing is added.
+ */
+export function orderInputs(req: LayoutRequest, r: LayoutResult): number {
+  const across = req.direction === 'TB' ? 'x' : 'y';
+  const along = req.direction === 'TB' ? 'y' : 'x';
+  const size = (k: string) => { const n = sizes.get(k)!; return req.direction === 'TB' ? n.width : n.height; };
+  const sizes = new Map(req.nodes.map((n) => [n.key, n]));
+  const out = new Map<string, number>();
+  const into = new Map<string, string[]>();
+  const edgesFrom = new Map<string, string[]>();
+  for (const e of req.edges) {
+    out.set(e.from, (out.get(e.from) ?? 0) + 1);
+    const list = into.get(e.to) ?? [];
+    if (!list.includes(e.from)) list.push(e.from);
+    into.set(e.to, list);
+    edgesFrom.set(e.from, [...(edgesFrom.get(e.from) ?? []), e.key]);
+  }
+  const hasInputs = new Set(req.edges.map((e) => e.to));
+  let moved = 0;
+  for (const [, sources] of into) {
+    const pure = sources.filter((k) => out.get(k) === 1 && !hasInputs.has(k) && r.nodes[k] && sizes.has(k));
+    if (pure.length < 2) continue;
+    const level = r.nodes[pure[0]][along];
+    const parent = sizes.get(pure[0])!.parent;
+    const group = pure.filter((k) => Math.abs(r.nodes[k][along] - level) < 0.5 && sizes.get(k)!.parent === parent);
+    if (group.length < 2) continue;
+    const now = group.slice().sort((a, b) => r.nodes[a][across] - r.nodes[b][across]);
+    if (now.every((k, i) => k === group[i])) continue;
+    const lo = r.nodes[now[0]][across] - size(now[0]) / 2;
+    const hi = r.nodes[now[now.length - 1]][across] + size(now[now.length - 1]) / 2;
+    // nothing else of that layer may sit inside the span
+    const others = Object.entries(r.nodes).some(([k, pt]) => !group.includes(k) && sizes.has(k) && Math.abs(pt[along] - level) < 0.5 && pt[across] > lo && pt[across] < hi);
+    if (others) continue;
+    const gaps = now.slice(1).map((k, i) => r.nodes[k][across] - size(k) / 2 - (r.nodes[now[i]][across] + size(now[i]) / 2));
+    let at = lo;
+    group.forEach((k, i) => {
+      const centre = at + size(k) / 2;
+      const shift = centre - r.nodes[k][across];
+      r.nodes[k] = { ...r.nodes[k], [across]: centre };
+      // the edge leaves from the moved box: shift its points, fully at the start, not at all at the end
+      for (const ek of edgesFrom.get(k) ?? []) {
+        const pts = r.edges[ek];
+        if (!pts || pts.length < 2) continue;
+        r.edges[ek] = pts.map((pt, j) => ({ ...pt, [across]: pt[across] + shift * (1 - j / (pts.length - 1)) }));
+      }
+      at += size(k) + (gaps[i] ?? 0);
+    });
+    moved++;
+  }
+  return moved;
+}
+
 export function computeLayout(req: LayoutRequest): LayoutResult {
   const { depth, rank } = rankRequest(req);
   const { routed, straight } = splitLongEdges(req, rank);
@@ -274,6 +332,7 @@ export function computeLayout(req: LayoutRequest): LayoutResult {
     }
   }
   if (!r) r = { ...run(dagreReq, false, true), deep: true, ...(req.clusters.length ? { flattened: true } : {}) };
+  orderInputs(req, r);
   if (straight.length) {
     const size = new Map(req.nodes.map((n) => [n.key, n]));
     for (const e of straight) {

@@ -57,9 +57,20 @@ export type SurfaceName = 'saddle' | 'bowl' | 'rosenbrock' | 'file';
 /** What an end point is; 'diverged' when the loss there is NaN or infinite. */
 export type CriticalKind = 'minimum' | 'maximum' | 'saddle' | 'flat' | 'not critical' | 'diverged';
 
+/** One optimizer of the playground: its name, learning rate, and for sgd its momentum (0: none) and the Nesterov form. */
+export interface PlaygroundRun {
+  optimizer: OptimizerName;
+  lr: number;
+  momentum?: number;
+  nesterov?: boolean;
+}
+
 export interface PlaygroundTrajectory {
   optimizer: OptimizerName;
   lr: number;
+  /** sgd's momentum and Nesterov flag, when the run used them. */
+  momentum?: number;
+  nesterov?: boolean;
   /** Points visited, the start first. */
   points: [number, number][];
   losses: number[];
@@ -74,6 +85,12 @@ export interface PlaygroundReport {
   /** The loss on a grid covering the start and the trajectories: z[j][i] = f(xs[i], ys[j]). */
   grid: { xs: number[]; ys: number[]; z: number[][] };
   trajectories: PlaygroundTrajectory[];
+  /**
+   * The Hessian's eigenvalues at the start, ascending (null where they are not finite). Gradient
+   * descent with step η is stable along an eigenvector of curvature λ > 0 only while η < 2/λ: the
+   * card compares each plain SGD run's η with 2/λmax.
+   */
+  startEigenvalues?: number[] | null;
 }
 
 /**
@@ -113,18 +130,35 @@ export interface HessianReport {
   on: string;
 }
 
-export type AnalysisKind = 'gradcheck' | 'landscape' | 'playground' | 'boundary';
+/**
+ * The loss of a one-parameter problem along its parameter θ (`ys[i]` at `xs[i]`, null where it is not
+ * finite), and the run's iterates on it, in order: θ at each kept step and the loss there.
+ */
+export interface TraceReport {
+  step: number;
+  /** The parameter's name. */
+  name: string;
+  /** What the loss is evaluated on (the data, or the loss function). */
+  on: string;
+  xs: number[];
+  ys: (number | null)[];
+  iterates: { step: number; theta: number; loss: number | null }[];
+}
+
+export type AnalysisKind = 'gradcheck' | 'landscape' | 'playground' | 'boundary' | 'trace';
 
 /** What the webview asks for. */
 export type AnalysisRequest =
   | { kind: 'gradcheck' }
   | { kind: 'landscape'; twoD: boolean; range: number; seed: number }
-  | { kind: 'playground'; surface: SurfaceName; runs: { optimizer: OptimizerName; lr: number }[]; steps: number; start?: [number, number] }
-  | { kind: 'boundary' };
+  | { kind: 'playground'; surface: SurfaceName; runs: PlaygroundRun[]; steps: number; start?: [number, number] }
+  | { kind: 'boundary' }
+  | { kind: 'trace' };
 
 /** The answer: exactly one of the reports, or an error located in the user's file when it is theirs. */
 export type AnalysisResult =
   | { kind: 'gradcheck'; report: GradcheckReport }
   | { kind: 'landscape'; report: LandscapeReport }
   | { kind: 'playground'; report: PlaygroundReport }
-  | { kind: 'boundary'; report: BoundaryReport };
+  | { kind: 'boundary'; report: BoundaryReport }
+  | { kind: 'trace'; report: TraceReport };

@@ -10,7 +10,7 @@ import type { Trainer } from '../train/trainer';
 import type { AnalysisRequest, GradcheckReport, HessianReport, LandscapeReport, PlaygroundReport, SurfaceName } from './analysis';
 import { gradcheck } from './gradcheck';
 import { lossLandscape } from './landscape';
-import { classifyPoint, hessianFrom, playgroundOn, SURFACES, surfaceProblem, symmetricEigenvalues, valueOf, type TwoParamProblem } from './hessian';
+import { classifyPoint, gradientOf, hessianFrom, playgroundOn, SURFACES, surfaceProblem, symmetricEigenvalues, valueOf, type TwoParamProblem } from './hessian';
 
 /** Settings of the panel's gradient check: float64 centered differences, sampled on large tensors. */
 export const GRADCHECK = { h: 1e-6, rtol: 1e-4, atol: 1e-7, maxPerParam: 256, seed: 0 } as const;
@@ -172,7 +172,10 @@ function playgroundAt(req: Extract<AnalysisRequest, { kind: 'playground' }>, tra
     const xs = Array.from({ length: GRID }, (_, i) => xr[0] + ((xr[1] - xr[0]) * i) / (GRID - 1));
     const ys = Array.from({ length: GRID }, (_, j) => yr[0] + ((yr[1] - yr[0]) * j) / (GRID - 1));
     const z = ys.map((y) => xs.map((x) => valueOf(problem, [x, y])));
-    return { surface: req.surface, title, start, steps: req.steps, grid: { xs, ys, z }, trajectories };
+    // the curvature at the start: plain gradient descent is stable on it for η < 2/λmax
+    const h = symmetricEigenvalues(hessianFrom((x) => gradientOf(problem, x), start));
+    const startEigenvalues = h.every(Number.isFinite) ? h : null;
+    return { surface: req.surface, title, start, steps: req.steps, grid: { xs, ys, z }, trajectories, startEigenvalues };
   } finally {
     restore?.();
   }

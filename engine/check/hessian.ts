@@ -7,8 +7,7 @@
 import { param, type Tensor } from '../tensor';
 import { noGrad } from '../ops/context';
 import { spec as optimizerSpec } from '../optim/index';
-import type { OptimizerName } from '../optim/names';
-import type { CriticalKind, PlaygroundTrajectory } from './analysis';
+import type { CriticalKind, PlaygroundRun, PlaygroundTrajectory } from './analysis';
 import { ShapeError } from '../errors';
 
 /** ∇f at `x` (float64), from the engine's backward pass. */
@@ -138,16 +137,18 @@ export function gradientOf(pr: TwoParamProblem, x: readonly number[]): number[] 
 }
 
 /** Runs each optimizer from `start` for `steps` steps on f; returns the paths and what each end point is. */
-export function playground(f: (p: Tensor) => Tensor, start: [number, number], runs: { optimizer: OptimizerName; lr: number }[], steps = 100): Trajectory[] {
+export function playground(f: (p: Tensor) => Tensor, start: [number, number], runs: PlaygroundRun[], steps = 100): Trajectory[] {
   return playgroundOn(surfaceProblem(f), start, runs, steps);
 }
 
 /** The playground on any two-parameter problem; the problem's parameters end where the last run ended. */
-export function playgroundOn(pr: TwoParamProblem, start: [number, number], runs: { optimizer: OptimizerName; lr: number }[], steps = 100): Trajectory[] {
+export function playgroundOn(pr: TwoParamProblem, start: [number, number], runs: PlaygroundRun[], steps = 100): Trajectory[] {
   if (!Number.isInteger(steps) || steps < 1 || steps > 100_000) throw new Error(`playground: steps must be an integer from 1 to 100,000, got ${steps}`);
-  return runs.map(({ optimizer, lr }) => {
+  return runs.map(({ optimizer, lr, momentum, nesterov }) => {
     pr.set(start);
-    const opt = optimizerSpec(optimizer, { lr }).create(pr.params);
+    // sgd's momentum and Nesterov form, when asked for (PyTorch's torch.optim.SGD semantics)
+    const heavy = optimizer === 'sgd' && !!momentum;
+    const opt = optimizerSpec(optimizer, heavy ? { lr, momentum, nesterov: !!nesterov } : { lr }).create(pr.params);
     const points: [number, number][] = [[start[0], start[1]]];
     const losses: number[] = [];
     for (let i = 0; i < steps; i++) {
@@ -164,6 +165,6 @@ export function playgroundOn(pr: TwoParamProblem, start: [number, number], runs:
     const grad = Number.isFinite(loss) ? gradientOf(pr, end) : [NaN, NaN];
     const eigenvalues = Number.isFinite(loss) ? symmetricEigenvalues(hessianFrom((x) => gradientOf(pr, x), end)) : [NaN, NaN];
     const kind = Number.isFinite(loss) ? classifyPoint(grad, eigenvalues) : 'diverged';
-    return { optimizer, lr, points, losses, end: { point: end, loss, grad, eigenvalues, kind } };
+    return { optimizer, lr, ...(heavy ? { momentum, nesterov: !!nesterov } : {}), points, losses, end: { point: end, loss, grad, eigenvalues, kind } };
   });
 }

@@ -133,6 +133,8 @@ export interface GraphSnapshot {
   layers?: LayerStats[];
   /** Set when the file exports a defineTraining spec: the graph is one training step's, and the panel can train. */
   training?: TrainingInfo;
+  /** A short hash of the model file's text that was traced (set by the panel): the training view tells file versions apart by it. */
+  sourceHash?: string;
   /** Set for a PyTorch file: the PyTorch and the Python that ran it (the panel says which). */
   runtime?: { kind: 'pytorch'; torch: string; python: string; pythonVersion: string };
 }
@@ -148,6 +150,8 @@ export interface TrainingInfo {
   dataset: { name: string; size: number; features: number; task: string; validation: number; imageShape?: number[] } | null;
   /** Title of the file's loss when its parameters hold exactly two numbers (the playground can run on it). */
   surface?: string | null;
+  /** How many numbers the parameters hold (one: the training view can draw the trace of θ on the loss curve). */
+  parameters?: number;
   /**
    * A PyTorch script that trains itself and calls `watch(model)`: the panel runs it and watches
    * (pause and single steps take effect at its next watched step); its optimizer, schedule and

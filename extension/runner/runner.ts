@@ -433,7 +433,7 @@ export class ModelRunner {
         const id = ++inspectId;
         return new Promise<InspectOutcome>((resolve) => {
           const limit = INSPECT_TIMEOUT_FACTOR * timeoutMs;
-          const what = { graph: 'graph of the current step', gradcheck: 'gradient check', hessian: 'Hessian', landscape: 'loss landscape', playground: 'optimizer playground', boundary: 'decision boundary' }[request.kind];
+          const what = { graph: 'graph of the current step', gradcheck: 'gradient check', hessian: 'Hessian', landscape: 'loss landscape', playground: 'optimizer playground', boundary: 'decision boundary', trace: 'trace of the parameter' }[request.kind];
           const timer = setTimeout(() => void onTimeout(what), limit);
           inspections.set(id, { resolve, timer });
           proc.post({ type: 'inspect', id, request });

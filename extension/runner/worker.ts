@@ -28,6 +28,7 @@ import { apiMessage, type Api } from './apiNames';
 import { defaultExportLine } from '../modelFiles';
 import { fileSurfaceTitle, gradcheckReport, hessianReport, landscapeReport, playgroundReport } from '../../engine/check/analyze';
 import { boundaryReport } from '../../engine/check/boundary';
+import { traceReport } from '../../engine/check/trace1d';
 import type { InspectOutcome, InspectRequest, LogLine, RunError, RunErrorKind, WorkerInput, WorkerMessage } from './types';
 
 const input = workerData as WorkerInput;
@@ -319,6 +320,8 @@ function inspect(trainer: Trainer, request: InspectRequest): InspectOutcome {
         return { ok: true, result: { kind: 'playground', report: playgroundReport(request, trainer) } };
       case 'boundary':
         return { ok: true, result: { kind: 'boundary', report: boundaryReport(trainer) } };
+      case 'trace':
+        return { ok: true, result: { kind: 'trace', report: traceReport(trainer) } };
       default: {
         const never: never = request;
         return { ok: false, error: runError('internal', `unknown inspection ${JSON.stringify(never)}`, null) };
@@ -394,6 +397,7 @@ function snapshotOf(output: Tensor, traced: Traced, recorder: LayerRecorder, tra
       batchSize: trainer.batchSize, seed: trainer.seed,
       dataset: data ? { name: data.name, size: data.size, features: data.features, task: data.task, validation: trainer.validation?.size ?? 0, ...(data.imageShape ? { imageShape: data.imageShape.slice() } : {}) } : null,
       surface: fileSurfaceTitle(trainer),
+      parameters: trainer.params.reduce((n, q) => n + q.size, 0),
     };
   }
   snapshot.diagnosis.push(...findings.map((f) => atLayerNode(f, snapshot)));

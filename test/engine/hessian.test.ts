@@ -54,6 +54,26 @@ describe('hessian and the optimizer playground', () => {
     t.end.eigenvalues.forEach((v, i) => close(v, [2, 4][i], 1e-4));
   });
 
+  it('sgd with momentum and with Nesterov in the playground: the heavy-ball recurrence of torch.optim.SGD, step by step', () => {
+    const lr = 0.05, mu = 0.9;
+    const [heavy, nest] = playground(SURFACES.bowl.f, [-1.5, 1.8], [{ optimizer: 'sgd', lr, momentum: mu }, { optimizer: 'sgd', lr, momentum: mu, nesterov: true }], 40);
+    assert.equal(heavy.momentum, mu);
+    assert.equal(nest.nesterov, true);
+    for (const [t, nesterov] of [[heavy, false], [nest, true]] as const) {
+      // PyTorch: v ← μv + g (v = g at the first step); the step is v, or g + μv with Nesterov; θ ← θ − lr·step
+      let p = [-1.5, 1.8], v: number[] | null = null;
+      t.points.forEach(([x, y], k) => {
+        close(x, p[0], 1e-9);
+        close(y, p[1], 1e-9);
+        if (k === t.points.length - 1) return;
+        const g = [4 * p[0], 2 * p[1]];
+        v = v ? v.map((vi, i) => mu * vi + g[i]) : g.slice();
+        const d = nesterov ? g.map((gi, i) => gi + mu * v![i]) : v;
+        p = p.map((pi, i) => pi - lr * d[i]);
+      });
+    }
+  });
+
   it('at the saddle the Hessian says saddle; every optimizer leaves it along −y²', () => {
     const runs = playground(SURFACES.saddle.f, [1, 0.01], [{ optimizer: 'sgd', lr: 0.05 }, { optimizer: 'adam', lr: 0.05 }, { optimizer: 'rmsprop', lr: 0.01 }], 80);
     for (const r of runs) {

@@ -80,9 +80,9 @@ describe('protocol: parseWebviewMessage', () => {
     const r = parseWebviewMessage({ type: 'revealSource', file: '/w/a.ts', line: 2, column: 1, evil: 'rm -rf /' });
     assert.ok(r.ok);
     assert.deepEqual(r.message, { type: 'revealSource', file: '/w/a.ts', line: 2, column: 1 });
-    const a = parseWebviewMessage({ type: 'analyze', requestId: 1, request: { kind: 'playground', surface: 'bowl', runs: [{ optimizer: 'sgd', lr: 0.1, momentum: 0.9 }], steps: 5, extra: [] } });
+    const a = parseWebviewMessage({ type: 'analyze', requestId: 1, request: { kind: 'playground', surface: 'bowl', runs: [{ optimizer: 'sgd', lr: 0.1, momentum: 0.9, dampening: 0.5 }], steps: 5, extra: [] } });
     assert.ok(a.ok);
-    assert.deepEqual(a.message, { type: 'analyze', requestId: 1, request: { kind: 'playground', surface: 'bowl', runs: [{ optimizer: 'sgd', lr: 0.1 }], steps: 5 } });
+    assert.deepEqual(a.message, { type: 'analyze', requestId: 1, request: { kind: 'playground', surface: 'bowl', runs: [{ optimizer: 'sgd', lr: 0.1, momentum: 0.9 }], steps: 5 } });
   });
 
   it('says where a message is wrong', () => {
@@ -170,6 +170,7 @@ describe('protocol: parseWebviewMessage', () => {
     rejects({ type: 'analyze', requestId: 1, request: { kind: 'playground', surface: 'bowl', runs: [], steps: 10 } });
     rejects({ type: 'analyze', requestId: 1, request: { kind: 'playground', surface: 'bowl', runs: [{ optimizer: 'lbfgs', lr: 0.1 }], steps: 10 } });
     rejects({ type: 'analyze', requestId: 1, request: { kind: 'playground', surface: 'bowl', runs: [{ optimizer: 'adam', lr: 0.1 }], steps: 1e9 } });
+    rejects({ type: 'analyze', requestId: 1, request: { kind: 'playground', surface: 'bowl', runs: [{ optimizer: 'sgd', lr: 0.1, momentum: 1 }], steps: 10 } });
     rejects({ type: 'analyze', requestId: 1, request: { kind: 'playground', surface: 'bowl', runs: [{ optimizer: 'adam', lr: 0.1 }], steps: 10, start: [1] } });
     rejects({ type: 'train', action: 'run', overrides: { steps: 0 } });
     rejects({ type: 'train', action: 'run', overrides: { steps: 2.5 } });

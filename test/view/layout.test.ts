@@ -5,7 +5,7 @@
  * coordinates, no two nodes overlapping, every edge pointing the way the graph flows.
  */
 import assert from 'node:assert/strict';
-import { DEEP, computeLayout, depthOf, type LayoutRequest, type LayoutResult } from '../../webview/layout';
+import { DEEP, computeLayout, depthOf, orderInputs, type LayoutRequest, type LayoutResult } from '../../webview/layout';
 
 type Req = Omit<LayoutRequest, 'id' | 'direction'>;
 
@@ -147,5 +147,41 @@ describe('layout of deep graphs', function () {
     assert.equal(l.deep, undefined);
     assert.equal(l.flattened, undefined);
     assert.ok(l.clusters.g, 'the group has its box');
+  });
+});
+
+describe('inputs in the order the op takes them', () => {
+  /** (x + y)·z as the view model gives it: x, y feed q; q and z feed f (in that input order). */
+  const addmul = (widths: Record<string, number> = {}): Req => ({
+    nodes: ['x', 'y', 'z', 'q', 'f'].map((k) => ({ key: k, width: widths[k] ?? 110, height: 58, parent: null })),
+    clusters: [],
+    edges: [
+      { key: 'x->q', from: 'x', to: 'q' }, { key: 'y->q', from: 'y', to: 'q' },
+      { key: 'q->f', from: 'q', to: 'f' }, { key: 'z->f', from: 'z', to: 'f' },
+    ],
+  });
+
+  for (const direction of ['TB', 'LR'] as const) {
+    it(`x is before y across the layer (${direction}), with nodes of different widths; the layout stays drawable`, () => {
+      for (const widths of [{}, { x: 160, y: 90 }, { x: 80, y: 150 }] as Record<string, number>[]) {
+        const req = addmul(widths);
+        const l = computeLayout({ id: 1, direction, ...req });
+        const across = (k: string) => (direction === 'TB' ? l.nodes[k].x : l.nodes[k].y);
+        assert.ok(across('x') < across('y'), `x (${across('x')}) before y (${across('y')}) with widths ${JSON.stringify(widths)}`);
+        checkDrawable(req, l, direction);
+        // each moved edge still starts at its node and ends where it did
+        for (const k of ['x', 'y']) {
+          const pts = l.edges[`${k}->q`];
+          assert.ok(Math.abs((direction === 'TB' ? pts[0].x : pts[0].y) - across(k)) < (direction === 'TB' ? req.nodes.find((n) => n.key === k)!.width : 58) / 2 + 1e-6, `${k}'s edge leaves its box`);
+        }
+      }
+    });
+  }
+
+  it('a source that feeds two ops is left where dagre put it (moving it could add crossings)', () => {
+    const req = addmul();
+    req.edges.push({ key: 'y->f', from: 'y', to: 'f' });
+    const plain = computeLayout({ id: 1, direction: 'TB', ...req });
+    assert.equal(orderInputs({ id: 1, direction: 'TB', ...req }, structuredClone(plain)), 0);
   });
 });

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import type { AnalysisRequest, AnalysisResult, GraphSnapshot, WebviewMessage } from '../../extension/protocol';
 import { ModelRunner, type TrainingRun } from '../../extension/runner/runner';
 import type { InspectOutcome } from '../../extension/runner/types';
+import { formatNumber } from '../../engine/format';
 import { ROOT, screenshotPath, traceModels, usePanels, type PanelPage } from './harness';
 import type { ThemeName } from './themes';
 
@@ -32,7 +33,11 @@ describe('webview: analysis tools and the graph that follows training', function
   let runner: ModelRunner;
   let run: TrainingRun;
   let moons: GraphSnapshot;
-  const reports: Partial<Record<'gradcheck' | 'landscape' | 'playground' | 'boundary', AnalysisResult>> = {};
+  const reports: Partial<Record<'gradcheck' | 'landscape' | 'playground' | 'boundary' | 'momentum', AnalysisResult>> = {};
+  const MOMENTUM: Extract<AnalysisRequest, { kind: 'playground' }> = {
+    kind: 'playground', surface: 'bowl', steps: 60,
+    runs: [{ optimizer: 'sgd', lr: 0.05 }, { optimizer: 'sgd', lr: 0.05, momentum: 0.9, nesterov: false }, { optimizer: 'sgd', lr: 0.05, momentum: 0.9, nesterov: true }],
+  };
   let stepGraph: { step: number; snapshot: GraphSnapshot };
   const PLAYGROUND: Extract<AnalysisRequest, { kind: 'playground' }> = {
     kind: 'playground', surface: 'rosenbrock', steps: 200,
@@ -54,6 +59,7 @@ describe('webview: analysis tools and the graph that follows training', function
     reports.gradcheck = resultOf(await run.inspect({ kind: 'gradcheck' }));
     reports.landscape = resultOf(await run.inspect({ kind: 'landscape', twoD: true, range: 1, seed: 0 }));
     reports.playground = resultOf(await run.inspect(PLAYGROUND));
+    reports.momentum = resultOf(await run.inspect(MOMENTUM));
     const stepped = new Promise<void>((resolve) => (reached = resolve));
     run.step(25);
     await stepped;
@@ -169,7 +175,44 @@ describe('webview: analysis tools and the graph that follows training', function
     assert.ok(await count(p, `${q('playground-plot')} path.pg-contour`) >= 5, 'contours of the surface');
     const kinds = await p.page.$$eval(`${q('playground-verdicts')} td.pg-kind`, (tds: any[]) => tds.map((td) => td.dataset.kind));
     assert.deepEqual(kinds, r.report.trajectories.map((t) => t.end.kind));
+    // the curvature at the start against the step: Rosenbrock's Hessian at (x, y) is
+    // [[2 − 400(y − 3x²), −400x], [−400x, 200]]; gradient descent is stable for η < 2/λmax
+    const [x0, y0] = r.report.start;
+    const [a, b, c] = [2 - 400 * (y0 - 3 * x0 * x0), -400 * x0, 200];
+    const lmax = (a + c) / 2 + Math.hypot((a - c) / 2, b);
+    const got = r.report.startEigenvalues!;
+    assert.ok(Math.abs(Math.max(...got) / lmax - 1) < 1e-6, `λmax ${Math.max(...got)} vs ${lmax}`);
+    const num = (v: number) => formatNumber(v).replace(/^-/, '−').replace('e-', 'e−'); // the cards' number text
+    const status = await p.page.innerText(q('playground-status'));
+    assert.ok(status.includes(`λmax = ${num(Math.max(...got))}`) && status.includes(`2/λmax = ${num(2 / Math.max(...got))}; sgd at lr 0.05 is above it`), status);
+    const lrCells = await p.page.$$eval(`${q('playground-verdicts')} td[data-col="lr"]`, (tds: any[]) => tds.map((td) => td.classList.contains('warn')));
+    assert.deepEqual(lrCells, r.report.trajectories.map((t) => t.optimizer === 'sgd' && t.lr > 2 / lmax));
     await p.page.locator(q('playground')).screenshot({ path: screenshotPath('playground-dark') });
+  });
+
+  it('optimizer playground: plain sgd, heavy-ball momentum and Nesterov side by side, each labelled with its momentum', async () => {
+    const p = await trainingPanel({ theme: 'light', viewport: { width: 620, height: 1400 } });
+    await p.page.selectOption(q('playground-surface'), 'bowl');
+    await p.page.fill(q('playground-steps'), '60');
+    for (const name of ['rmsprop', 'adam']) await p.page.uncheck(q(`playground-opt-${name}`));
+    for (const key of ['sgd', 'momentum', 'nesterov']) {
+      await p.page.check(q(`playground-opt-${key}`));
+      await p.page.fill(q(`playground-lr-${key}`), '0.05');
+    }
+    const r = reports.momentum as Extract<AnalysisResult, { kind: 'playground' }>;
+    const sent = await runTool(p, 'playground-run', r);
+    assert.deepEqual(sent.request, MOMENTUM);
+    await p.page.waitForSelector(`${q('playground-plot')} path.trajectory`);
+    const names = await p.page.$$eval(`${q('playground-verdicts')} .pg-name`, (ns: any[]) => ns.map((n) => n.textContent));
+    assert.deepEqual(names, ['sgd', 'sgd (momentum 0.9)', 'sgd (momentum 0.9, Nesterov)']);
+    const styles = await p.page.$$eval(`${q('playground-plot')} path.trajectory`, (ps: any[]) => ps.map((x) => x.getAttribute('class')));
+    assert.deepEqual(styles, ['trajectory opt-sgd', 'trajectory opt-momentum', 'trajectory opt-nesterov']);
+    // the three runs differ: momentum's path is not plain descent's
+    assert.notDeepEqual(r.report.trajectories[1].points[5], r.report.trajectories[0].points[5]);
+    // a momentum of 1 or more is refused before anything is sent
+    await p.page.fill(q('playground-momentum-momentum'), '1');
+    await p.page.waitForFunction((s: string) => /momentum of sgd, momentum must be above 0 and below 1/.test(document.querySelector(s)?.textContent ?? ''), `${q('playground')} .an-invalid`);
+    await p.page.locator(q('playground')).screenshot({ path: screenshotPath('playground-momentum-light') });
   });
 
   it('the graph follows training: a trainGraph message shows the step\'s values, and says which step', async () => {

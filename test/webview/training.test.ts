@@ -22,6 +22,7 @@ const example = (name: string) => fs.readFileSync(path.join(ROOT, 'examples', na
 const MODELS = {
   moons: example('08-moons-mlp.ts'),
   vanishing: example('09-deep-sigmoid-vanishing.ts'),
+  quadratic: example('07-minimize-quadratic.ts'),
   addmul: `import { scalar } from 'backprop-lens';
 const x = scalar(-2);
 const f = x.add(scalar(5)).mul(scalar(-4));
@@ -394,7 +395,70 @@ describe('webview: training view in Chromium', function () {
     for (let runId = 4; runId <= 8; runId++) await deliver(p, runId, t2, o2);
     // runs 3‥7 are kept (run 8 is the current one); the oldest, run 3, made way
     assert.equal(await count(p, 'path.loss-compare'), 4);
-    assert.deepEqual(await p.page.$$eval('.lg-compare', (els: any[]) => els.map((e) => e.textContent.trim())), ['sgd · lr 0.1 (2)', 'sgd · lr 0.1 (3)', 'sgd · lr 0.1 (4)', 'sgd · lr 0.1 (5)']);
+    assert.deepEqual(await p.page.$$eval('.lg-compare', (els: any[]) => els.map((e) => e.textContent.trim())), ['sgd · lr 0.1 · 40 steps (2)', 'sgd · lr 0.1 · 40 steps (3)', 'sgd · lr 0.1 · 40 steps (4)', 'sgd · lr 0.1 · 40 steps (5)']);
+  });
+
+  it('after the file changes the view says so and offers to train the new version; the compared runs are labelled by file version', async () => {
+    const p = await panel({ theme: 'light', viewport: { width: 620, height: 900 } });
+    const moons = traced.moons.snapshot;
+    await p.showSnapshot({ ...moons, sourceHash: '0000000a' }, 1);
+    await p.page.click(q('view-training'));
+    await p.page.waitForSelector(`${q('training-view')}[data-file-version="1"]`);
+    const o = { steps: 20 };
+    const t = await train('moons', o);
+    await deliver(p, 1, t, o);
+    assert.equal(await p.page.isVisible(q('file-changed')), false);
+    // the same text traced again (Re-run): still version 1
+    await p.showSnapshot({ ...moons, sourceHash: '0000000a' }, 2);
+    assert.equal(await attr(p, q('training-view'), 'data-file-version'), '1');
+    assert.equal(await p.page.isVisible(q('file-changed')), false);
+    // a saved edit: version 2, and the finished run is of version 1
+    await p.showSnapshot({ ...moons, sourceHash: '0000000b' }, 3);
+    await p.page.waitForSelector(`${q('file-changed')}:not([hidden])`);
+    assert.match(await text(p, 'file-changed'), /The file changed since this run started \(it trains version 1; the file is at version 2\)/);
+    const before = (await trainMessages(p)).length;
+    await p.page.click(q('file-changed-rerun'));
+    const sent = (await trainMessages(p)).slice(before);
+    assert.deepEqual(sent.map((m) => m.action), ['reset', 'run']);
+    await p.page.screenshot({ path: screenshotPath('training-file-changed-light') });
+    // the new run trains version 2: the notice goes, the old run is labelled with its version
+    await deliver(p, 4, t, o);
+    assert.equal(await p.page.isVisible(q('file-changed')), false);
+    assert.deepEqual(await p.page.$$eval('.lg-compare', (els: any[]) => els.map((e) => e.textContent.trim())), ['file v1 · adam · lr 0.01 · 20 steps']);
+  });
+
+  it('one parameter: the trace card draws the loss against x with the iterates of the run on it (x ← 0.6·x on x²)', async () => {
+    // the report a finished run of examples/07 gives, from the model worker
+    const run = await runner.train(traced.quadratic.file, { keepAlive: true, progressMs: 0 });
+    const done = await run.done;
+    assert.ok(done.ok);
+    const answer = await run.inspect({ kind: 'trace' });
+    run.cancel();
+    assert.ok(answer.ok && 'result' in answer && answer.result.kind === 'trace');
+    const report = answer.result.report;
+    // gradient descent on x² with lr 0.2 multiplies x by 0.6 each step, from 10
+    assert.equal(report.iterates.length, 11);
+    report.iterates.forEach((it, t) => {
+      assert.equal(it.step, t);
+      assert.ok(Math.abs(it.theta - 10 * 0.6 ** t) <= 1e-5 * 10 * 0.6 ** t, `step ${t}: x = ${it.theta}`);
+      assert.ok(Math.abs(it.loss! - it.theta ** 2) <= 1e-6 * it.theta ** 2 + 1e-12, `step ${t}: loss ${it.loss} vs x² ${it.theta ** 2}`);
+    });
+    report.xs.forEach((x, i) => assert.ok(Math.abs(report.ys[i]! - x * x) <= 1e-5 * Math.max(1, x * x), `curve at ${x}`));
+    const p = await trainingPanel('quadratic', { theme: 'dark', viewport: { width: 620, height: 1200 } });
+    await p.page.waitForSelector(`${q('trace')}:not([hidden])`);
+    await p.page.click(q('trace-run'));
+    const sent = (await p.posted()).filter((m) => m.type === 'analyze').pop() as Extract<WebviewMessage, { type: 'analyze' }>;
+    assert.deepEqual(sent.request, { kind: 'trace' });
+    await p.send({ type: 'analysis', requestId: sent.requestId, result: answer.result });
+    await p.page.waitForSelector(`${q('trace-plot')}:not([hidden]) circle.trace-iterate`);
+    const steps = await p.page.$$eval(`${q('trace-plot')} circle.trace-iterate`, (cs: any[]) => cs.map((c) => Number(c.dataset.step)));
+    assert.deepEqual(steps, report.iterates.map((it) => it.step));
+    assert.equal(Number(await attr(p, `${q('trace-plot')} path.trace-steps`, 'data-points')), 11);
+    assert.match(await text(p, 'trace-status'), /^x: 10 → 0\.060\d* in 10 drawn steps; loss 100 → /);
+    await p.page.locator(q('trace')).screenshot({ path: screenshotPath('trace-quadratic-dark') });
+    // a model of many parameters has no trace card
+    const m = await trainingPanel('moons');
+    assert.equal(await m.page.isVisible(q('trace')), false);
   });
 
   it('draws bursts of progress once per frame', async () => {

@@ -4,12 +4,12 @@
  * over the surface's contour lines, and what each one ended on (from the Hessian's eigenvalues).
  */
 import * as d3 from 'd3';
-import { OPTIMIZER_NAMES, type OptimizerName, type PlaygroundReport, type PlaygroundTrajectory, type SurfaceName } from '../../extension/protocol';
+import { OPTIMIZER_NAMES, type OptimizerName, type PlaygroundReport, type PlaygroundRun, type PlaygroundTrajectory, type SurfaceName } from '../../extension/protocol';
 import { button, el, setDisabled } from '../dom';
 import { AnalysisState, count, num, setStatus, statusLine, uniqueId } from './analysisCard';
 import { LOG_RATIO, MARGIN, card, chartSvg, leftAxis, placeYLabel, tick, widthOf } from './chart';
 
-export type PlaygroundRequest = { kind: 'playground'; surface: SurfaceName; runs: { optimizer: OptimizerName; lr: number }[]; steps: number };
+export type PlaygroundRequest = { kind: 'playground'; surface: SurfaceName; runs: PlaygroundRun[]; steps: number };
 
 const SURFACES: { value: SurfaceName; label: string }[] = [
   { value: 'saddle', label: 'x² − y² (saddle)' },
@@ -17,8 +17,10 @@ const SURFACES: { value: SurfaceName; label: string }[] = [
   { value: 'rosenbrock', label: 'Rosenbrock' },
 ];
 
-const DEFAULTS: Record<OptimizerName, { lr: number; on: boolean }> = {
+const DEFAULTS: Record<string, { lr: number; on: boolean }> = {
   sgd: { lr: 0.05, on: true },
+  momentum: { lr: 0.005, on: false },
+  nesterov: { lr: 0.005, on: false },
   adagrad: { lr: 0.5, on: false },
   rmsprop: { lr: 0.01, on: true },
   adadelta: { lr: 1, on: false },
@@ -37,6 +39,14 @@ const FAR = 2000;
 
 const INTRO = 'Runs each checked optimizer from the same start on a two-parameter surface and draws the path it takes over the surface’s contour lines.';
 const EXPLAIN = 'The verdict comes from the Hessian’s eigenvalues at the end point, once the gradient there is (nearly) zero: all positive, a minimum; all negative, a maximum; mixed signs, a saddle; some zero, flat. Where the gradient is not zero the point is not critical: the optimizer has not settled. Diverged: the loss became NaN or infinite (the learning rate is too high).';
+
+/** How a run is named: `sgd`, or `sgd (momentum 0.9, Nesterov)`. */
+export function runLabel(t: { optimizer: string; momentum?: number; nesterov?: boolean }): string {
+  return t.momentum ? `${t.optimizer} (momentum ${num(t.momentum)}${t.nesterov ? ', Nesterov' : ''})` : t.optimizer;
+}
+
+/** Plain gradient descent (no momentum): the runs the 2/λmax limit is about. */
+const plainSgd = (t: { optimizer: string; momentum?: number }) => t.optimizer === 'sgd' && !t.momentum;
 
 /** A small line in the optimizer's colour and dash (legend, table, checkbox). */
 function swatch(name: string): SVGSVGElement {
@@ -72,7 +82,19 @@ function clipSegment(a: [number, number], b: [number, number], x0: number, y0: n
   return [[a[0] + t0 * dx, a[1] + t0 * dy], [a[0] + t1 * dx, a[1] + t1 * dy]];
 }
 
-interface OptRow { name: OptimizerName; box: HTMLInputElement; lr: HTMLInputElement }
+interface OptRow { key: string; name: OptimizerName; label: string; box: HTMLInputElement; lr: HTMLInputElement; momentum?: HTMLInputElement; nesterov: boolean }
+
+/** The rows of the optimizer list: every optimizer, and sgd with momentum and with Nesterov momentum after sgd. */
+const ROWS: { key: string; optimizer: OptimizerName; label: string; momentum: boolean; nesterov: boolean }[] = OPTIMIZER_NAMES.flatMap((name) => [
+  { key: name, optimizer: name, label: name, momentum: false, nesterov: false },
+  ...(name === 'sgd' ? [
+    { key: 'momentum', optimizer: name, label: 'sgd, momentum', momentum: true, nesterov: false },
+    { key: 'nesterov', optimizer: name, label: 'sgd, Nesterov', momentum: true, nesterov: true },
+  ] : []),
+]);
+
+/** The row (and style) a run belongs to. */
+const rowKey = (t: { optimizer: string; momentum?: number; nesterov?: boolean }): string => (t.optimizer === 'sgd' && t.momentum ? (t.nesterov ? 'nesterov' : 'momentum') : t.optimizer);
 
 export class PlaygroundCard {
   readonly root: HTMLElement;
@@ -122,20 +144,29 @@ export class PlaygroundCard {
     controls.append(surfaceField, stepsField, this.runButton);
 
     const list = el('div', { class: 'pg-opts', role: 'group', 'aria-label': 'Optimizers and learning rates' });
-    for (const name of OPTIMIZER_NAMES) {
-      const d = DEFAULTS[name] ?? { lr: 0.1, on: false };
-      const item = el('div', { class: `pg-opt opt-${name}`, 'data-optimizer': name });
-      const label = el('label', { class: 'tr-check', title: `Run ${name}` });
-      const box = el('input', { type: 'checkbox', 'data-testid': `playground-opt-${name}` });
+    for (const row of ROWS) {
+      const { key, optimizer } = row;
+      const d = DEFAULTS[key] ?? { lr: 0.1, on: false };
+      const item = el('div', { class: `pg-opt opt-${key}`, 'data-optimizer': key });
+      const label = el('label', { class: 'tr-check', title: `Run ${row.label}` });
+      const box = el('input', { type: 'checkbox', 'data-testid': `playground-opt-${key}` });
       box.checked = d.on;
       box.addEventListener('change', validate);
-      label.append(box, swatch(name), el('span', { class: 'pg-opt-name' }, name));
-      const lr = el('input', { type: 'number', class: 'tr-input an-input-lr', 'data-testid': `playground-lr-${name}`, 'aria-label': `${name} learning rate`, title: `${name} learning rate`, min: '0', step: 'any', value: String(d.lr) });
+      label.append(box, swatch(key), el('span', { class: 'pg-opt-name' }, row.label));
+      const lr = el('input', { type: 'number', class: 'tr-input an-input-lr', 'data-testid': `playground-lr-${key}`, 'aria-label': `${row.label} learning rate`, title: `${row.label} learning rate`, min: '0', step: 'any', value: String(d.lr) });
       lr.addEventListener('input', validate);
       lr.addEventListener('keydown', onEnter);
       item.append(label, el('span', { class: 'tr-field-label', 'aria-hidden': 'true' }, 'lr'), lr);
+      // sgd with momentum (heavy ball) and in Nesterov's form, beside plain sgd: μ is set per row
+      let momentum: HTMLInputElement | undefined;
+      if (row.momentum) {
+        momentum = el('input', { type: 'number', class: 'tr-input an-input-lr', 'data-testid': `playground-momentum-${key}`, 'aria-label': `${row.label} momentum`, title: `${row.label}: momentum μ`, min: '0', max: '0.9999', step: 'any', value: '0.9' });
+        momentum.addEventListener('input', validate);
+        momentum.addEventListener('keydown', onEnter);
+        item.append(el('span', { class: 'tr-field-label', 'aria-hidden': 'true' }, 'μ'), momentum);
+      }
       list.append(item);
-      this.opts.push({ name, box, lr });
+      this.opts.push({ key, name: optimizer, label: row.label, box, lr, momentum, nesterov: row.nesterov });
     }
     this.invalid = el('div', { class: 'an-invalid', role: 'alert' });
     this.status = statusLine('playground-status');
@@ -185,13 +216,17 @@ export class PlaygroundCard {
     const badSteps = !(Number.isInteger(steps) && steps >= 1 && steps <= MAX_STEPS);
     this.mark(this.steps, badSteps);
     let error: string | null = badSteps ? `Steps must be a whole number from 1 to ${count(MAX_STEPS)}.` : null;
-    const runs: { optimizer: OptimizerName; lr: number }[] = [];
+    const runs: PlaygroundRun[] = [];
     for (const o of this.opts) {
       const lr = Number(o.lr.value.trim() || NaN);
       const bad = o.box.checked && !(lr > 0 && lr <= MAX_LR);
       this.mark(o.lr, bad);
-      if (bad) error ??= `The learning rate of ${o.name} must be a number above 0, up to 1e6.`;
-      else if (o.box.checked) runs.push({ optimizer: o.name, lr });
+      const momentum = o.momentum ? Number(o.momentum.value.trim() || NaN) : 0;
+      const badMomentum = !!o.momentum && o.box.checked && !(momentum > 0 && momentum < 1);
+      if (o.momentum) this.mark(o.momentum, badMomentum);
+      if (bad) error ??= `The learning rate of ${o.label} must be a number above 0, up to 1e6.`;
+      else if (badMomentum) error ??= `The momentum of ${o.label} must be above 0 and below 1.`;
+      else if (o.box.checked) runs.push(o.momentum ? { optimizer: o.name, lr, momentum, nesterov: o.nesterov } : { optimizer: o.name, lr });
     }
     if (error) return error;
     if (!runs.length) return 'Check at least one optimizer.';
@@ -361,20 +396,20 @@ export class PlaygroundCard {
       })
       .attr('data-optimizer', (t) => t.optimizer);
     g.select<SVGPathElement>('path.trajectory')
-      .attr('class', (t) => `trajectory opt-${t.optimizer}`)
+      .attr('class', (t) => `trajectory opt-${rowKey(t)}`)
       .attr('data-optimizer', (t) => t.optimizer)
       .attr('data-lr', (t) => t.lr)
       .attr('data-points', (t) => t.points.filter(finite).length)
       .attr('d', pathOf)
-      .select('title').text((t) => `${t.optimizer}, lr ${num(t.lr)}: ${t.points.length - 1} steps to ${pointText(t.end.point)}`);
+      .select('title').text((t) => `${runLabel(t)}, lr ${num(t.lr)}: ${t.points.length - 1} steps to ${pointText(t.end.point)}`);
     g.select<SVGCircleElement>('circle.pg-end')
-      .attr('class', (t) => `pg-end opt-${t.optimizer}`)
+      .attr('class', (t) => `pg-end opt-${rowKey(t)}`)
       .attr('data-optimizer', (t) => t.optimizer)
       // an end point off the plot (a diverging run) is not drawn on its edge as if it were there: its path leaves through the edge, the table gives the point
       .attr('hidden', (t) => (inPlot(t.end.point) ? null : ''))
       .attr('cx', (t) => (inPlot(t.end.point) ? x(t.end.point[0]) : 0))
       .attr('cy', (t) => (inPlot(t.end.point) ? y(t.end.point[1]) : 0))
-      .select('title').text((t) => `${t.optimizer} ends at ${pointText(t.end.point)}: ${t.end.kind}`);
+      .select('title').text((t) => `${runLabel(t)} ends at ${pointText(t.end.point)}: ${t.end.kind}`);
     const start = r.start;
     this.startMark.raise()
       .attr('hidden', finite(start) ? null : '')
@@ -387,7 +422,7 @@ export class PlaygroundCard {
     const items = [
       { key: 'start', run: null as PlaygroundTrajectory | null },
       { key: 'end', run: null as PlaygroundTrajectory | null },
-      ...r.trajectories.map((t, i) => ({ key: `run-${i}-${t.optimizer}-${t.lr}`, run: t })),
+      ...r.trajectories.map((t, i) => ({ key: `run-${i}-${runLabel(t)}-${t.lr}`, run: t })),
     ];
     d3.select(this.legend).selectAll<HTMLElement, (typeof items)[number]>('.lg-item')
       .data(items, (d) => d.key)
@@ -395,7 +430,7 @@ export class PlaygroundCard {
         const item = el('span', { class: 'lg-item' });
         if (d.run) {
           item.dataset.optimizer = d.run.optimizer;
-          item.append(swatch(d.run.optimizer), el('span', {}, `${d.run.optimizer} (lr ${num(d.run.lr)})`));
+          item.append(swatch(rowKey(d.run)), el('span', {}, `${runLabel(d.run)}, lr ${num(d.run.lr)}`));
         } else {
           item.append(el('span', { class: `pg-marker pg-marker-${d.key}`, 'aria-hidden': 'true' }), el('span', {}, d.key === 'start' ? 'start' : 'end point'));
         }
@@ -407,6 +442,7 @@ export class PlaygroundCard {
   private drawTable(r: PlaygroundReport): void {
     type Row = { t: PlaygroundTrajectory; key: string };
     const rows: Row[] = r.trajectories.map((t, i) => ({ t, key: `${i}-${t.optimizer}` }));
+    const limit = stabilityLimit(r);
     d3.select(this.tbody).selectAll<HTMLTableRowElement, Row>('tr')
       .data(rows, (d) => d.key)
       .join((enter) => enter.append('tr').each(function () {
@@ -420,12 +456,15 @@ export class PlaygroundCard {
         this.dataset.optimizer = t.optimizer;
         const cells = this.cells;
         const holder = cells[0].querySelector('.pg-name-swatch')!;
-        if (holder.firstElementChild?.getAttribute('class') !== `pg-swatch opt-${t.optimizer}`) holder.replaceChildren(swatch(t.optimizer));
-        cells[0].querySelector('.pg-name')!.textContent = t.optimizer;
+        if (holder.firstElementChild?.getAttribute('class') !== `pg-swatch opt-${rowKey(t)}`) holder.replaceChildren(swatch(rowKey(t)));
+        cells[0].querySelector('.pg-name')!.textContent = runLabel(t);
         cells[1].textContent = t.end.kind;
         cells[1].dataset.kind = t.end.kind;
         cells[1].title = `gradient norm ${num(Math.hypot(...t.end.grad))}`;
         cells[2].textContent = num(t.lr);
+        const over = plainSgd(t) && limit !== null && t.lr > limit;
+        cells[2].classList.toggle('warn', over);
+        cells[2].title = limit === null ? '' : over ? `above 2/λmax = ${num(limit)}: gradient descent is unstable at the start's curvature` : `below 2/λmax = ${num(limit)}`;
         cells[3].textContent = pointText(t.end.point);
         cells[4].textContent = num(t.end.loss);
         cells[5].textContent = `[${t.end.eigenvalues.map(num).join(', ')}]`;
@@ -437,7 +476,22 @@ const pointText = (p: readonly number[]): string => `(${num(p[0])}, ${num(p[1])}
 
 function summary(r: PlaygroundReport): string {
   const n = r.trajectories.length;
-  const diverged = r.trajectories.filter((t) => !Number.isFinite(t.end.loss) || !t.points.every((p) => Number.isFinite(p[0]) && Number.isFinite(p[1]))).map((t) => t.optimizer);
+  const diverged = r.trajectories.filter((t) => !Number.isFinite(t.end.loss) || !t.points.every((p) => Number.isFinite(p[0]) && Number.isFinite(p[1]))).map((t) => runLabel(t));
   const base = `${r.title}: ${count(n)} optimizer${n === 1 ? '' : 's'}, ${count(r.steps)} steps from ${pointText(r.start)}.`;
-  return diverged.length ? `${base} Diverged (NaN or ∞): ${diverged.join(', ')}.` : base;
+  const parts = [diverged.length ? `${base} Diverged (NaN or ∞): ${diverged.join(', ')}.` : base];
+  const limit = stabilityLimit(r);
+  if (limit !== null) {
+    const lmax = Math.max(...r.startEigenvalues!);
+    const over = r.trajectories.filter((t) => plainSgd(t) && t.lr > limit).map((t) => `lr ${num(t.lr)}`);
+    parts.push(`At the start the largest curvature (Hessian eigenvalue) is λmax = ${num(lmax)}: plain gradient descent is stable there for η < 2/λmax = ${num(limit)}${over.length ? `; sgd at ${over.join(', ')} is above it` : ''}.`);
+  }
+  return parts.join(' ');
+}
+
+/** 2/λmax at the start, where the largest eigenvalue is positive (else there is no such limit). */
+export function stabilityLimit(r: PlaygroundReport): number | null {
+  const e = r.startEigenvalues;
+  if (!e || !e.length) return null;
+  const lmax = Math.max(...e);
+  return lmax > 0 ? 2 / lmax : null;
 }

@@ -31,6 +31,8 @@ export interface Run {
   overrides: TrainOverrides;
   /** Where it runs (WebGPU and its adapter, or the CPU and why), once the host knows. */
   backend: TrainBackend | null;
+  /** The version of the model file it trains (1 for the first text traced, counting each change). */
+  fileVersion: number;
 }
 
 /** A finished or reset run, kept as a faint loss curve. */
@@ -38,6 +40,10 @@ export interface PastRun {
   /** Its own id (a run restarted under the same runId is kept apart). */
   id: number;
   label: string;
+  /** What the label is made of: the settings part, which of its kind it is (2 for the second), and the file version (shown once there are several). */
+  settings: string;
+  uses: number;
+  fileVersion: number;
   points: { step: number; loss: number }[];
   visible: boolean;
   /** Colour slot 0‥3 (free slots are reused, so colours stay put while a run is kept). */
@@ -52,6 +58,8 @@ export class TrainingRuns {
   private labelUses = new Map<string, number>();
   /** Bumped on every change, so the view redraws only when something moved. */
   version = 0;
+  /** The model file's versions seen (hashes of its traced text), oldest first; the last is the file now. */
+  private hashes: string[] = [];
 
   constructor(public info: TrainingInfo | null = null, private readonly sentOverrides: () => TrainOverrides = () => ({})) {}
 
@@ -60,6 +68,20 @@ export class TrainingRuns {
     this.current = null;
     this.past = [];
     this.labelUses.clear();
+    this.hashes = [];
+    this.version++;
+  }
+
+  /** The version number of the file as last traced (1, 2, …; 0 before any trace said). */
+  get fileVersion(): number {
+    return this.hashes.length;
+  }
+
+  /** A new trace of the file, with the hash of its text: a text not seen last is a new version. */
+  traced(hash: string | undefined): void {
+    if (!hash || this.hashes[this.hashes.length - 1] === hash) return;
+    this.hashes.push(hash);
+    this.relabel();
     this.version++;
   }
 
@@ -107,10 +129,20 @@ export class TrainingRuns {
     while (this.past.length >= MAX_COMPARE) this.past.shift();
     const used = new Set(this.past.map((r) => r.slot));
     const slot = [0, 1, 2, 3].find((s) => !used.has(s)) ?? 0;
-    const base = this.label(run.overrides);
-    const uses = (this.labelUses.get(base) ?? 0) + 1;
-    this.labelUses.set(base, uses);
-    this.past.push({ id: ++this.pastSeq, label: uses > 1 ? `${base} (${uses})` : base, points, visible: true, slot });
+    const settings = this.label(run.overrides);
+    const key = `${run.fileVersion}|${settings}`;
+    const uses = (this.labelUses.get(key) ?? 0) + 1;
+    this.labelUses.set(key, uses);
+    this.past.push({ id: ++this.pastSeq, label: '', settings, uses, fileVersion: run.fileVersion, points, visible: true, slot });
+    this.relabel();
+  }
+
+  /** Labels from what each run used; the same settings on the same file again get (2), (3)…; the file version once there are several. */
+  private relabel(): void {
+    for (const r of this.past) {
+      const version = this.hashes.length > 1 && r.fileVersion > 0 ? `file v${r.fileVersion} · ` : '';
+      r.label = `${version}${r.settings}${r.uses > 1 ? ` (${r.uses})` : ''}`;
+    }
   }
 
   toggle(id: number): void {
@@ -124,12 +156,18 @@ export class TrainingRuns {
     this.version++;
   }
 
-  /** `adam · lr 0.01 · cosine`: the optimizer, learning rate and (a chosen) schedule a run used. */
+  /**
+   * `adam · lr 0.01 · cosine · 300 steps`: the optimizer and learning rate, and the schedule, steps
+   * and batch size where they are not the file's (a kept run's label adds its file version).
+   */
   label(o: TrainOverrides): string {
     const opt = o.optimizer ?? String(this.info?.optimizer.optimizer ?? 'optimizer');
     const lr = o.lr ?? this.info?.optimizer.lr;
-    const base = typeof lr === 'number' ? `${opt} · lr ${formatNumber(lr)}` : opt;
-    return o.schedule && o.schedule !== 'constant' ? `${base} · ${o.schedule}` : base;
+    const parts = [typeof lr === 'number' ? `${opt} · lr ${formatNumber(lr)}` : opt];
+    if (o.schedule && o.schedule !== 'constant') parts.push(o.schedule);
+    if (o.steps !== undefined && o.steps !== this.info?.steps) parts.push(`${o.steps} steps`);
+    if (o.batchSize !== undefined && o.batchSize !== this.info?.batchSize) parts.push(`batch ${o.batchSize}`);
+    return parts.join(' · ');
   }
 
   private runFor(runId: number): Run {
@@ -137,7 +175,7 @@ export class TrainingRuns {
     if (!this.current) {
       this.current = {
         runId, history: [], layers: [], keptLayers: new StepReservoir(MAX_LAYER_HISTORY), findings: [], step: 0, total: this.info?.steps ?? 0, stepsPerSecond: 0,
-        status: 'idle', message: null, overrides: { ...this.sentOverrides() }, backend: null,
+        status: 'idle', message: null, overrides: { ...this.sentOverrides() }, backend: null, fileVersion: this.fileVersion,
       };
     }
     return this.current;

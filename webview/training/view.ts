@@ -4,11 +4,11 @@
  * happens at most once per animation frame, and only while the view is shown.
  */
 import type {
-  AnalysisKind, AnalysisRequest, Finding, GradcheckReport, GraphSnapshot, HostMessage, LandscapeReport, BoundaryReport, LayerHistory, LayerStats, PlaygroundReport,
+  AnalysisKind, AnalysisRequest, Finding, GradcheckReport, GraphSnapshot, HostMessage, LandscapeReport, BoundaryReport, TraceReport, LayerHistory, LayerStats, PlaygroundReport,
   TrainAction, TrainOverrides, TrainingInfo, WebviewMessage,
 } from '../../extension/protocol';
 import { isHealthFinding } from '../../engine/stats/diagnosis';
-import { el } from '../dom';
+import { button, el } from '../dom';
 import { ActivationTable } from './activationTable';
 import { TrainControls } from './controls';
 import { FindingsList } from './findings';
@@ -22,6 +22,7 @@ import { LossChart } from './lossChart';
 import { AccuracyChart } from './accuracyChart';
 import { LrChart } from './lrChart';
 import { BoundaryCard } from './boundaryCard';
+import { TraceCard } from './traceCard';
 import { TrainingRuns } from './runs';
 
 export type TrainMessage = Extract<HostMessage, { type: 'trainProgress' | 'trainStatus' | 'analysis' }>;
@@ -33,7 +34,7 @@ export interface TrainingViewEvents {
   selectParam(name: string): void;
 }
 
-type Analyses = { gradcheck: AnalysisState<GradcheckReport>; landscape: AnalysisState<LandscapeReport>; playground: AnalysisState<PlaygroundReport>; boundary: AnalysisState<BoundaryReport> };
+type Analyses = { gradcheck: AnalysisState<GradcheckReport>; landscape: AnalysisState<LandscapeReport>; playground: AnalysisState<PlaygroundReport>; boundary: AnalysisState<BoundaryReport>; trace: AnalysisState<TraceReport> };
 const idle = () => ({ pending: false, report: null, error: null });
 
 export class TrainingView {
@@ -60,7 +61,8 @@ export class TrainingView {
   private readonly gradcheck: GradcheckCard;
   private readonly landscape: LandscapeCard;
   private readonly playground: PlaygroundCard;
-  private analyses: Analyses = { gradcheck: idle(), landscape: idle(), playground: idle(), boundary: idle() };
+  private analyses: Analyses = { gradcheck: idle(), landscape: idle(), playground: idle(), boundary: idle(), trace: idle() };
+  private readonly trace = new TraceCard({ run: () => this.analyze({ kind: 'trace' }) });
   private readonly boundary = new BoundaryCard({ run: () => this.analyze({ kind: 'boundary' }) });
   /** The request each tool waits for (a newer request replaces an older one). */
   private readonly waiting: Partial<Record<AnalysisKind, number>> = {};
@@ -81,8 +83,14 @@ export class TrainingView {
     this.landscape = new LandscapeCard({ run: (o) => this.analyze({ kind: 'landscape', ...o }) });
     this.playground = new PlaygroundCard({ run: (r) => this.analyze(r) });
     const grid = el('div', { class: 'tr-grid' });
-    grid.append(this.loss.root, this.accuracy.root, this.boundary.root, this.lr.root, this.findings.root, this.gradFlow.root, this.activations.root, this.histograms.root, this.gradcheck.root, this.landscape.root, this.playground.root);
-    this.root.append(this.controls.root, grid);
+    grid.append(this.loss.root, this.accuracy.root, this.boundary.root, this.trace.root, this.lr.root, this.findings.root, this.gradFlow.root, this.activations.root, this.histograms.root, this.gradcheck.root, this.landscape.root, this.playground.root);
+    // the file changed since the run started: say so, and offer the run again on the new text
+    this.changed = el('div', { class: 'tr-file-changed', 'data-testid': 'file-changed', role: 'status' });
+    this.changedText = el('span', {});
+    this.changed.append(el('i', { class: 'codicon codicon-info', 'aria-hidden': 'true' }), this.changedText,
+      button('debug-restart', 'Train the new version', () => this.rerun(), 'file-changed-rerun'));
+    this.changed.hidden = true;
+    this.root.append(this.controls.root, this.changed, grid);
     let width = 0;
     new ResizeObserver(() => {
       if (this.root.clientWidth !== width) {
@@ -92,19 +100,31 @@ export class TrainingView {
     }).observe(this.root);
   }
 
+  private readonly changed: HTMLElement;
+  private readonly changedText: HTMLElement;
+
+  /** Starts over on the file as it is now, with the settings in the inputs (the run that was shown stays as a compare line). */
+  private rerun(): void {
+    const o = this.controls.overrides();
+    if (!o) return;
+    this.train('reset', o);
+    this.train('run', o);
+  }
+
   /** A new trace. Runs of the same file stay (to compare before and after an edit); another file starts afresh. */
   setSnapshot(s: GraphSnapshot): void {
     const info = s.training ?? null;
     const fileChanged = s.file !== this.file;
     if (fileChanged) {
       this.runs.clear();
-      this.analyses = { gradcheck: idle(), landscape: idle(), playground: idle(), boundary: idle() };
+      this.analyses = { gradcheck: idle(), landscape: idle(), playground: idle(), boundary: idle(), trace: idle() };
       this.events.gradcheck([]);
     }
     if (info && (fileChanged || JSON.stringify(info) !== JSON.stringify(this.info))) this.controls.setInfo(info);
     this.file = s.file;
     this.info = info;
     this.runs.info = info;
+    this.runs.traced(s.sourceHash);
     this.traced = {
       layers: Array.isArray(s.layers) ? s.layers : [],
       findings: s.diagnosis.filter(isHealthFinding),
@@ -175,6 +195,10 @@ export class TrainingView {
     const latest = logged[logged.length - 1] ?? null;
     const reported = !!run && (run.history.length > 0 || run.layers.length > 0);
     this.controls.render(run, this.info);
+    const stale = !!run && run.step > 0 && run.fileVersion > 0 && run.fileVersion < this.runs.fileVersion && !(this.info?.watched || this.info?.log);
+    this.changed.hidden = !stale;
+    if (stale) this.changedText.textContent = ` The file changed since this run started (it trains version ${run!.fileVersion}; the file is at version ${this.runs.fileVersion}).`;
+    this.root.dataset.fileVersion = String(this.runs.fileVersion);
     this.loss.render(run, this.runs.past);
     this.accuracy.render(run);
     this.lr.render(run);
@@ -188,6 +212,7 @@ export class TrainingView {
     this.landscape.render(this.analyses.landscape, canAnalyze);
     this.playground.render(this.analyses.playground, this.info?.surface ?? null);
     this.boundary.render(this.analyses.boundary, this.info, canAnalyze);
+    this.trace.render(this.analyses.trace, this.info, canAnalyze);
     this.root.dataset.runId = String(run?.runId ?? '');
     this.root.dataset.history = String(run?.history.length ?? 0);
     this.root.dataset.step = String(run?.step ?? 0);
