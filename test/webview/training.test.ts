@@ -23,6 +23,7 @@ const MODELS = {
   moons: example('08-moons-mlp.ts'),
   vanishing: example('09-deep-sigmoid-vanishing.ts'),
   quadratic: example('07-minimize-quadratic.ts'),
+  digits: example('15-digits-cnn.ts'),
   addmul: `import { scalar } from 'backprop-lens';
 const x = scalar(-2);
 const f = x.add(scalar(5)).mul(scalar(-4));
@@ -459,6 +460,23 @@ describe('webview: training view in Chromium', function () {
     // a model of many parameters has no trace card
     const m = await trainingPanel('moons');
     assert.equal(await m.page.isVisible(q('trace')), false);
+  });
+
+  it('the digits CNN (examples/15, 40 steps): per-layer histograms of the conv filters and gradient flow through cnn.conv1, cnn.conv2 and cnn.head (light)', async () => {
+    const p = await trainingPanel('digits', { theme: 'light', viewport: { width: 620, height: 1600 } });
+    const o = { steps: 40 };
+    const t = await train('digits', o);
+    await deliver(p, 1, t, o);
+    const layers = await p.page.$$eval(`${q('grad-flow')} g.gf-layer`, (gs: any[]) => gs.map((g) => g.dataset.layer));
+    assert.deepEqual(layers, ['cnn.conv1', 'cnn.conv2', 'cnn.head']);
+    await p.page.selectOption(q('hist-layer'), 'cnn.conv1');
+    await p.page.waitForSelector(`${q('histograms')} path.hist-ridge`);
+    const ridges = await count(p, `${q('histograms')} path.hist-ridge`);
+    assert.equal(ridges, Math.min(30, t.result.layers.length));
+    assert.match(await text(p, 'hist-caption'), /· 72 values ·/); // cnn.conv1's weight: 8 filters × 1 channel × 3 × 3
+    await p.page.locator(q('grad-flow')).scrollIntoViewIfNeeded();
+    await p.page.screenshot({ path: screenshotPath('training-digits-cnn-light'), fullPage: true });
+    await assertReadable(p);
   });
 
   it('draws bursts of progress once per frame', async () => {
