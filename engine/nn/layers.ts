@@ -114,6 +114,13 @@ export interface BatchNormOptions {
   momentum?: number;
   affine?: boolean;
   dtype?: DType;
+  /**
+   * What evaluation uses for the spread: `'variance'` (PyTorch's default) keeps a running average of
+   * the batch variance (unbiased, n/(n − 1)) and divides by √(runningVar + ε); `'std'` (as some
+   * lecture notes write it) keeps a running average of the batch's σ_B = √(σ²_B + ε), the very
+   * number training divides by, and divides by it. Both averages use `momentum`.
+   */
+  running?: 'variance' | 'std';
 }
 
 const BATCH_NORM_1D = declareComposite('batchNorm1d');
@@ -124,11 +131,13 @@ const DROPOUT = declareComposite('dropout');
 export class BatchNorm1d extends Module {
   weight: Tensor | null;
   bias: Tensor | null;
-  /** Running mean and (unbiased) variance, updated in training mode; not trainable. */
+  /** Running mean and (unbiased) variance, updated in training mode; not trainable. With `running: 'std'`, also a running σ, which evaluation uses. */
   runningMean: Tensor;
   runningVar: Tensor;
+  runningStd: Tensor | null;
   readonly eps: number;
   readonly momentum: number;
+  readonly running: 'variance' | 'std';
   constructor(readonly numFeatures: number, opts: BatchNormOptions = {}) {
     super();
     if (!Number.isInteger(numFeatures) || numFeatures <= 0) throw new Error(`batchNorm1d: numFeatures must be a positive integer, got ${numFeatures}`);
@@ -138,8 +147,11 @@ export class BatchNorm1d extends Module {
     const affine = opts.affine ?? true;
     this.weight = affine ? param(init.ones([numFeatures], { dtype })) : null;
     this.bias = affine ? param(init.zeros([numFeatures], { dtype })) : null;
+    this.running = opts.running ?? 'variance';
+    if (this.running !== 'variance' && this.running !== 'std') throw new Error(`batchNorm: running must be 'variance' or 'std', got ${JSON.stringify(opts.running)}`);
     this.runningMean = init.zeros([numFeatures], { dtype }).named('runningMean');
     this.runningVar = init.ones([numFeatures], { dtype }).named('runningVar');
+    this.runningStd = this.running === 'std' ? init.ones([numFeatures], { dtype }).named('runningStd') : null;
   }
   /** The composite's name and the input layout it normalizes ([N, C] here; [N, C, H, W] for batchNorm2d). */
   protected get kind(): { name: string; rank: number; layout: string } {
@@ -165,7 +177,14 @@ export class BatchNorm1d extends Module {
           const m = this.momentum;
           this.runningMean = F.add(F.mul(this.runningMean, 1 - m), F.mul(mean.detach(), m)).named('runningMean');
           this.runningVar = F.add(F.mul(this.runningVar, 1 - m), F.mul(varBiased.detach(), (m * n) / (n - 1))).named('runningVar');
+          if (this.runningStd) this.runningStd = F.add(F.mul(this.runningStd, 1 - m), F.mul(F.sqrt(F.add(varBiased.detach(), this.eps)), m)).named('runningStd');
         });
+      } else if (this.runningStd) {
+        // evaluation divides by the running σ itself (it already holds ε)
+        let y = F.div(F.sub(x, perChannel(this.runningMean)), perChannel(this.runningStd));
+        if (this.weight) y = F.mul(y, perChannel(this.weight));
+        if (this.bias) y = F.add(y, perChannel(this.bias));
+        return y;
       } else {
         mean = this.runningMean;
         varBiased = this.runningVar;
