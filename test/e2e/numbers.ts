@@ -120,6 +120,30 @@ async function checkInspector(wb: Workbench, s: GraphSnapshot, drawn: Set<number
     const bad = cells.map((c, i) => (parseNumbers(c).length === 1 && close(parseNumbers(c)[0], payload[i]) ? null : `[${i}] "${c}" vs ${payload[i]}`)).filter(Boolean);
     if (cells.length !== payload.length || bad.length) problems.push(`${label} inspector ${which} of ${n.name ?? n.op}#${n.id}: ${cells.length} cells for ${payload.length} values; ${bad.slice(0, 4).join(', ')}`);
   }
+  // one element's chain rule (TypeScript files: their ops can be applied again in the panel): the
+  // terms through each op that uses the tensor add up to the element's gradient in the CLI snapshot
+  if (!label.endsWith('.py') && n.grad && n.id !== s.output) {
+    const e = n.size - 1;
+    await wb.view().locator(`table.values-grad td[data-index="${e}"]`).click();
+    await wb.view().locator(`[data-testid="element-chain"][data-element="${e}"]`).waitFor({ timeout: 10_000 });
+    const totals = await wb.view().locator('[data-testid="element-terms"]').evaluateAll((els) => els.map((x) => Number(x.getAttribute('data-total'))));
+    const sum = totals.reduce((a, b) => a + b, 0);
+    if (!totals.length || !close(sum, n.grad[e])) problems.push(`${label} element ${e} of ${n.name ?? n.op}#${n.id}: its chain rule's terms add up to ${sum} (${totals.join(' + ')}), the CLI's gradient is ${n.grad[e]}`);
+  }
+}
+
+/** The lecture's f(x) = x·sin(x²) + 1: the output's inspector draws the tangent at x = −2, its slope the CLI's ∂f/∂x. */
+async function checkTangent(wb: Workbench, s: GraphSnapshot, label: string, problems: string[]): Promise<void> {
+  const x = s.nodes.find((n) => n.name === 'x');
+  const node = wb.view().locator(`g.node[data-id="${s.output}"]`).first();
+  await node.focus();
+  await node.press('Enter');
+  const tangent = wb.view().locator('[data-testid="tangent"]');
+  await tangent.waitFor({ timeout: 10_000 });
+  const slope = Number(await tangent.getAttribute('data-slope'));
+  if (!x || x.scalarGrad === null || !close(slope, x.scalarGrad) || Math.abs(slope - -5.99) > 0.005) problems.push(`${label}: the tangent's slope is ${slope}, the CLI's ∂f/∂x is ${x?.scalarGrad}`);
+  await tangent.scrollIntoViewIfNeeded();
+  await wb.screenshot('24-numbers-14-tangent');
 }
 
 /** Opens `file` alone and shows its graph; resolves once the panel has drawn it. */
@@ -144,6 +168,7 @@ export async function caseNumbers(wb: Workbench, workspace: string): Promise<voi
     await checkChain(wb, s, file, problems);
     await checkInspector(wb, s, new Set((await faces(wb)).filter((f) => !f.collapsed).map((f) => f.id)), file, problems);
     if (file.startsWith('05-')) await wb.screenshot('19-numbers-05-deep-tanh');
+    if (file.startsWith('14-')) await checkTangent(wb, s, file, problems);
     if (file.endsWith('.py')) assert.match((await wb.testId('status').textContent()) ?? '', /PyTorch \d/, `${file}: the status line names the PyTorch that ran`);
     if (file.startsWith('12-')) await wb.screenshot('21-numbers-12-pytorch-mlp');
   }
