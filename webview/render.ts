@@ -11,7 +11,7 @@ import { CLUSTER_LABEL } from './layout';
 import type { ViewCluster } from './groups';
 import { G, ICON, ICON_GAP, type ViewEdge, type ViewModel, type ViewNode } from './viewModel';
 import { clusterText, faceText, fullName, signClass, tensorBrief } from './format';
-import { graphGradScale } from './gradScale';
+import { gradScaleOf, graphGradScale } from './gradScale';
 
 export interface Transform { x: number; y: number; k: number }
 
@@ -49,23 +49,6 @@ function meanAbs(p: Float64Array | null): number | null {
   let s = 0;
   for (const v of p) s += Math.abs(v);
   return s / p.length;
-}
-
-/** log10 magnitude → [0, 1] over the range seen in this graph. */
-function logScale(values: Iterable<number | null>): (v: number | null) => number {
-  let lo = Infinity, hi = -Infinity;
-  for (const v of values) {
-    if (v === null || !(v > 0) || !Number.isFinite(v)) continue;
-    const l = Math.log10(v);
-    lo = Math.min(lo, l);
-    hi = Math.max(hi, l);
-  }
-  return (v) => {
-    if (v === null || !Number.isFinite(v)) return v === null ? 0 : 1;
-    if (!(v > 0)) return 0;
-    if (hi <= lo) return 1;
-    return Math.max(0.08, (Math.log10(v) - lo) / (hi - lo));
-  };
 }
 
 const curve = d3.line<Point>().x((p) => p.x).y((p) => p.y).curve(d3.curveBasis);
@@ -151,7 +134,7 @@ export class GraphView {
 
     // the graph's one scale (gradScale.ts): the legend beside the graph reads the same ends
     this.gradScale = graphGradScale(s);
-    this.edgeScale = logScale(vm.edges.map((e) => e.gradMagnitude));
+    this.edgeScale = gradScaleOf(vm.edges.map((e) => e.gradMagnitude));
 
     const clusters = vm.clusters.filter((c) => layout.clusters[c.key]);
     const toggle = (c: ViewCluster) => this.events.toggle(c.key);

@@ -2,7 +2,8 @@
  * What the three analysis cards (gradient check, loss landscape, optimizer playground) share: the
  * state they draw, how they write numbers, unique ids for clip paths, and their status line.
  */
-import { el } from '../dom';
+import { button, el } from '../dom';
+import { card, chartSvg } from './chart';
 import { formatNumber } from '../format';
 
 /** What the view knows about one analysis: a request under way, its last report, or why it failed. */
@@ -38,4 +39,26 @@ export function statusLine(testId: string): HTMLElement {
 export function setStatus(e: HTMLElement, text: string, error = false): void {
   if (e.textContent !== text) e.textContent = text;
   e.classList.toggle('error', error);
+}
+
+/**
+ * The frame of a card that draws one report on request (decision boundary, trace of the parameter):
+ * the heading with a step label, a Draw button, the status line and one chart; hidden until the
+ * training view says the card applies.
+ */
+export function drawCard(o: { title: string; testId: string; icon: string; buttonTitle: string; chartLabel: string; run(): void }) {
+  const c = card(o.title, o.testId);
+  c.root.classList.add('an-card');
+  c.root.hidden = true;
+  const sub = el('span', { class: 'tr-sub' });
+  c.head.append(sub);
+  const runButton = button(o.icon, 'Draw', () => o.run(), `${o.testId}-run`, false);
+  runButton.title = o.buttonTitle;
+  const controls = el('div', { class: 'an-controls' });
+  controls.append(runButton);
+  const status = statusLine(`${o.testId}-status`);
+  const chart = chartSvg(c.body, o.chartLabel);
+  chart.svg.attr('data-testid', `${o.testId}-plot`);
+  c.body.prepend(controls, status);
+  return { root: c.root, body: c.body, sub, runButton, status, chart };
 }

@@ -6,9 +6,9 @@
  */
 import * as d3 from 'd3';
 import type { BoundaryReport, TrainingInfo } from '../../extension/protocol';
-import { button, el, setDisabled } from '../dom';
-import { AnalysisState, setStatus, statusLine } from './analysisCard';
-import { AXIS_LABEL, card, chartSvg, leftAxis, placeYLabel, tick, widthOf } from './chart';
+import { setDisabled } from '../dom';
+import { AnalysisState, drawCard, setStatus } from './analysisCard';
+import { AXIS_LABEL, chartSvg, leftAxis, placeYLabel, tick, widthOf } from './chart';
 
 const MAX_SIDE = 340;
 const MARGIN = { top: 8, right: 12, bottom: 22 + AXIS_LABEL };
@@ -27,23 +27,13 @@ export class BoundaryCard {
   private last: { report: BoundaryReport | null; pending: boolean; error: string | null; width: number } | null = null;
 
   constructor(events: { run(): void }) {
-    const c = card('Decision boundary', 'boundary');
-    this.root = c.root;
-    this.root.classList.add('an-card');
-    this.body = c.body;
-    this.sub = el('span', { class: 'tr-sub' });
-    c.head.append(this.sub);
-    this.runButton = button('symbol-color', 'Draw', () => events.run(), 'boundary-run', false);
-    this.runButton.title = 'Draw the decision boundary at the current parameters';
-    const controls = el('div', { class: 'an-controls' });
-    controls.append(this.runButton);
-    this.status = statusLine('boundary-status');
-    this.chart = chartSvg(c.body, 'Predicted class over the two input features, with the training points');
-    this.chart.svg.attr('data-testid', 'boundary-plot');
+    ({ root: this.root, body: this.body, sub: this.sub, runButton: this.runButton, status: this.status, chart: this.chart } = drawCard({
+      title: 'Decision boundary', testId: 'boundary', icon: 'symbol-color', run: () => events.run(),
+      buttonTitle: 'Draw the decision boundary at the current parameters',
+      chartLabel: 'Predicted class over the two input features, with the training points',
+    }));
     this.cells = this.chart.marks.append('g').attr('class', 'boundary-cells');
     this.dots = this.chart.marks.append('g').attr('class', 'boundary-points');
-    c.body.prepend(controls, this.status);
-    this.root.hidden = true;
   }
 
   render(s: AnalysisState<BoundaryReport>, info: TrainingInfo | null, enabled: boolean): void {

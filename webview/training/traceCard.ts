@@ -6,10 +6,10 @@
  */
 import * as d3 from 'd3';
 import type { TraceReport, TrainingInfo } from '../../extension/protocol';
-import { button, el, setDisabled } from '../dom';
+import { setDisabled } from '../dom';
 import { fullName } from '../format';
-import { AnalysisState, num, setStatus, statusLine } from './analysisCard';
-import { AXIS_LABEL, card, chartSvg, extentOf, leftAxis, placeYLabel, tick, widthOf } from './chart';
+import { AnalysisState, drawCard, num, setStatus } from './analysisCard';
+import { AXIS_LABEL, chartSvg, extentOf, leftAxis, placeYLabel, tick, widthOf } from './chart';
 
 const HEIGHT = 240;
 const MARGIN = { top: 10, right: 16, bottom: 22 + AXIS_LABEL };
@@ -28,24 +28,14 @@ export class TraceCard {
   private last: { report: TraceReport | null; pending: boolean; error: string | null; width: number } | null = null;
 
   constructor(events: { run(): void }) {
-    const c = card('Trace of the parameter', 'trace');
-    this.root = c.root;
-    this.root.classList.add('an-card');
-    this.body = c.body;
-    this.sub = el('span', { class: 'tr-sub' });
-    c.head.append(this.sub);
-    this.runButton = button('debug-line-by-line', 'Draw', () => events.run(), 'trace-run', false);
-    this.runButton.title = 'Draw the loss curve and the iterates of the run so far';
-    const controls = el('div', { class: 'an-controls' });
-    controls.append(this.runButton);
-    this.status = statusLine('trace-status');
-    this.chart = chartSvg(c.body, 'The loss against the parameter, with the iterates of the run');
-    this.chart.svg.attr('data-testid', 'trace-plot');
+    ({ root: this.root, body: this.body, sub: this.sub, runButton: this.runButton, status: this.status, chart: this.chart } = drawCard({
+      title: 'Trace of the parameter', testId: 'trace', icon: 'debug-line-by-line', run: () => events.run(),
+      buttonTitle: 'Draw the loss curve and the iterates of the run so far',
+      chartLabel: 'The loss against the parameter, with the iterates of the run',
+    }));
     this.chart.marks.append('path').attr('class', 'trace-curve');
     this.chart.marks.append('path').attr('class', 'trace-steps');
     this.chart.marks.append('g').attr('class', 'trace-iterates');
-    c.body.prepend(controls, this.status);
-    this.root.hidden = true;
   }
 
   render(s: AnalysisState<TraceReport>, info: TrainingInfo | null, enabled: boolean): void {
