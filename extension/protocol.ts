@@ -14,7 +14,7 @@ import type { GraphSnapshot } from '../engine/trace/snapshot';
 import type { RunError, RunErrorKind, TrainProgress } from './runner/types';
 import { OPTIMIZER_NAMES, type OptimizerName } from '../engine/optim/names';
 import { SCHEDULE_PRESETS, SCHEDULE_PRESET_NOTES, type SchedulePreset } from '../engine/optim/schedules';
-import type { AnalysisRequest, AnalysisResult, SurfaceName } from '../engine/check/analysis';
+import { ANALYSIS_KINDS, type AnalysisRequest, type AnalysisResult, type SurfaceName } from '../engine/check/analysis';
 import { array, boolean, budget, int, nullable, number, object, oneOf, opaque, optional, parse, record, refine, string, tagged, tuple, typedArray, unknown, type Infer } from './contract';
 import type { GpuPlan } from '../engine/train/plan';
 
@@ -28,7 +28,7 @@ export type { Finding, FindingCode } from '../engine/stats/diagnosis';
 export type { TrainingInfo } from '../engine/trace/snapshot';
 export type { OptimizerName, SchedulePreset, GpuPlan };
 export { OPTIMIZER_NAMES, SCHEDULE_PRESETS, SCHEDULE_PRESET_NOTES };
-export type { AnalysisRequest, AnalysisResult, AnalysisKind, GradcheckReport, GradcheckParam, LandscapeReport, PlaygroundReport, BoundaryReport, TraceReport, PlaygroundRun, PlaygroundTrajectory, SurfaceName, CriticalKind } from '../engine/check/analysis';
+export type { AnalysisRequest, AnalysisResult, AnalysisKind, GradcheckReport, GradcheckParam, HessianReport, LandscapeReport, PlaygroundReport, BoundaryReport, TraceReport, PlaygroundRun, PlaygroundTrajectory, SurfaceName, CriticalKind } from '../engine/check/analysis';
 
 // ---------------------------------------------------------------------------------------------
 // the parts of messages
@@ -107,6 +107,7 @@ const SURFACES = ['saddle', 'bowl', 'rosenbrock', 'file'] as const satisfies rea
 /** Gradient check, loss landscape (at the current training step) or an optimizer playground run. */
 const ANALYSIS_REQUEST = tagged('kind', {
   gradcheck: {},
+  hessian: {},
   landscape: { twoD: boolean, range: number({ min: 1e-6, max: 100 }), seed: int(0, 2 ** 31) },
   playground: {
     surface: oneOf(SURFACES),
@@ -189,6 +190,7 @@ const TRAIN_PROGRESS = opaque<TrainProgress>('training progress', object({
 
 const ANALYSIS_RESULT = opaque<AnalysisResult>('an analysis result', tagged('kind', {
   gradcheck: { report: object({}) },
+  hessian: { report: object({}) },
   landscape: { report: object({}) },
   playground: { report: object({}) },
   boundary: { report: object({}) },
@@ -224,6 +226,8 @@ export const HOST_MESSAGES = tagged('type', {
   trainStatus: { runId: id, status: oneOf(TRAIN_STATUSES), step: int(0), total: int(0), overrides: TRAIN_OVERRIDES, message: optional(hostText), backend: optional(TRAIN_BACKEND) },
   /** The answer to an `analyze` request: a report, or why there is none. */
   analysis: { requestId: id, result: nullable(ANALYSIS_RESULT), error: optional(RUN_ERROR) },
+  /** Analyses computed before anyone asked (the standalone report): per tool, a report or why there is none. */
+  analyses: { answers: array(object({ kind: oneOf(ANALYSIS_KINDS), result: nullable(ANALYSIS_RESULT), error: optional(RUN_ERROR) }), { max: ANALYSIS_KINDS.length }) },
   /** The graph now shows training step `step` of run `runId` (a traced pass at the current parameters). */
   trainGraph: { runId: id, step: int(0), snapshot: SNAPSHOT },
   /**

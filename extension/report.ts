@@ -19,12 +19,18 @@ import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { snapshotToJSON, type GraphSnapshot, type GraphSnapshotJSON } from '../engine/trace/snapshot';
+import type { TrainResult } from '../engine/train/trainer';
+import type { AnalysisRequest } from '../engine/check/analysis';
+import type { InspectOutcome } from './runner/types';
+import type { HostMessage } from './protocol';
 
 export interface ReportOptions {
   /** The page title (plain text). */
   title: string;
   /** The folder with the built webview files (media/: webview.js, webview.css, layout-worker.js, codicons/). */
   mediaDir: string;
+  /** A training file's whole run and the analyses after its last step (ModelRunner.reportRun): the training view shows them. */
+  training?: { result: TrainResult; analyses: { request: AnalysisRequest; outcome: InspectOutcome }[] };
 }
 
 /** Light and dark colours for the --vscode-* variables the webview styles with (VS Code's Light/Dark Modern). */
@@ -64,8 +70,8 @@ const WORKER_BOOTSTRAP = `(function(){try{var e=document.getElementById("layout-
 const SNAPSHOT_BOOTSTRAP = `(function(){var dark=window.matchMedia&&window.matchMedia("(prefers-color-scheme: dark)");` +
   `function theme(){var d=!!(dark&&dark.matches);document.body.classList.toggle("vscode-dark",d);document.body.classList.toggle("vscode-light",!d);` +
   `document.body.dataset.vscodeThemeKind=d?"vscode-dark":"vscode-light"}theme();if(dark&&dark.addEventListener)dark.addEventListener("change",theme);` +
-  `var s=JSON.parse(document.getElementById("snapshot").textContent);var file=String(s.file||"");` +
-  `window.dispatchEvent(new MessageEvent("message",{data:{type:"snapshot",runId:1,file:file,fileName:file.split(/[\\\\/]/).pop()||file,snapshot:s}}))})();`;
+  `var m=JSON.parse(document.getElementById("messages").textContent);` +
+  `for(var i=0;i<m.length;i++)window.dispatchEvent(new MessageEvent("message",{data:m[i]}))})();`;
 
 const escAttr = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 const escText = (s: string) => s.replace(/[&<>]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -95,19 +101,58 @@ function readMedia(mediaDir: string, rel: string, encoding?: 'utf8'): string | B
   }
 }
 
-/** One self-contained, offline HTML page that shows `snapshot` with the webview bundle. */
 /** Paths relative to the model's folder: a shared report does not reveal where the author keeps files. */
-function shareable(s: GraphSnapshotJSON): GraphSnapshotJSON {
-  const dir = path.dirname(s.file);
-  const rel = (f: string) => path.relative(dir, f).split(path.sep).join('/') || path.basename(f);
+function relativeTo(file: string): (f: string) => string {
+  const dir = path.dirname(file);
+  return (f: string) => path.relative(dir, f).split(path.sep).join('/') || path.basename(f);
+}
+
+type Located = { source: { file: string } | null };
+const relSources = <T extends Located>(list: readonly T[], rel: (f: string) => string): T[] =>
+  list.map((d) => (d.source ? { ...d, source: { ...d.source, file: rel(d.source.file) } } : d));
+
+function shareable(s: GraphSnapshotJSON, report: boolean): GraphSnapshotJSON {
+  const rel = relativeTo(s.file);
   return {
     ...s,
     file: path.basename(s.file),
-    nodes: s.nodes.map((n) => (n.source ? { ...n, source: { ...n.source, file: rel(n.source.file) } } : n)),
-    diagnosis: s.diagnosis.map((d) => (d.source ? { ...d, source: { ...d.source, file: rel(d.source.file) } } : d)),
+    nodes: relSources(s.nodes as (GraphSnapshotJSON['nodes'][number] & Located)[], rel),
+    diagnosis: relSources(s.diagnosis, rel),
+    ...(report && s.training ? { training: { ...s.training, report: true } } : {}),
   };
 }
 
+/**
+ * What the page shows, as the host messages VS Code would send: the graph; for a training file
+ * also its whole run (as one progress report and the final status) and the analyses after it.
+ */
+function reportMessages(snapshot: GraphSnapshot, o: ReportOptions): unknown[] {
+  const json = shareable(snapshotToJSON(snapshot), !!o.training);
+  const messages: unknown[] = [{ type: 'snapshot', runId: 1, file: json.file, fileName: json.file, snapshot: json }];
+  const t = o.training;
+  if (!t) return messages;
+  const rel = relativeTo(snapshot.file);
+  const r = t.result;
+  const total = snapshot.training?.steps ?? r.steps;
+  const progress: Extract<HostMessage, { type: 'trainProgress' }> = {
+    type: 'trainProgress', runId: 1,
+    progress: { step: r.steps, total, history: r.history, layers: r.layers, findings: relSources(r.diagnosis, rel), stepsPerSecond: 0, paused: false },
+  };
+  const status: Extract<HostMessage, { type: 'trainStatus' }> = {
+    type: 'trainStatus', runId: 1, status: r.stoppedEarly ? 'stopped' : 'done', step: r.steps, total, overrides: {},
+    ...(r.stoppedEarly ? { message: r.stoppedEarly } : {}),
+  };
+  const analyses: Extract<HostMessage, { type: 'analyses' }> = {
+    type: 'analyses',
+    answers: t.analyses.map(({ request, outcome }) => outcome.ok
+      ? { kind: request.kind, result: 'result' in outcome ? outcome.result : null }
+      : { kind: request.kind, result: null, error: { ...outcome.error, file: rel(outcome.error.file), stack: undefined } }),
+  };
+  messages.push(progress, status, analyses);
+  return messages;
+}
+
+/** One self-contained, offline HTML page that shows `snapshot` with the webview bundle. */
 export function reportHtml(snapshot: GraphSnapshot, o: ReportOptions): string {
   const webviewJs = inlineText(stripSourceMap(readMedia(o.mediaDir, 'webview.js', 'utf8')), 'script', 'webview.js');
   const webviewCss = inlineText(stripSourceMap(readMedia(o.mediaDir, 'webview.css', 'utf8')), 'style', 'webview.css');
@@ -147,7 +192,7 @@ export function reportHtml(snapshot: GraphSnapshot, o: ReportOptions): string {
 </head>
 <body data-layout-worker="" class="vscode-light">
 <div id="app" role="application" aria-label="Backprop Lens graph"></div>
-<script type="application/json" id="snapshot">${scriptJson(shareable(snapshotToJSON(snapshot)))}</script>
+<script type="application/json" id="messages">${scriptJson(reportMessages(snapshot, o))}</script>
 <script type="application/json" id="layout-worker-src">${scriptJson(workerJs)}</script>
 <script>${scripts[0]}</script>
 <script>${scripts[1]}</script>

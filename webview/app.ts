@@ -139,6 +139,7 @@ export class App {
       case 'trainProgress':
       case 'trainStatus':
       case 'analysis':
+      case 'analyses':
         this.training.handle(m);
         break;
       case 'trainGraph':

@@ -145,11 +145,14 @@ export interface TraceReport {
   iterates: { step: number; theta: number; loss: number | null }[];
 }
 
-export type AnalysisKind = 'gradcheck' | 'landscape' | 'playground' | 'boundary' | 'trace';
+/** The analysis tools, in the order the training view shows their cards. */
+export const ANALYSIS_KINDS = ['gradcheck', 'hessian', 'landscape', 'playground', 'boundary', 'trace'] as const;
+export type AnalysisKind = (typeof ANALYSIS_KINDS)[number];
 
 /** What the webview asks for. */
 export type AnalysisRequest =
   | { kind: 'gradcheck' }
+  | { kind: 'hessian' }
   | { kind: 'landscape'; twoD: boolean; range: number; seed: number }
   | { kind: 'playground'; surface: SurfaceName; runs: PlaygroundRun[]; steps: number; start?: [number, number] }
   | { kind: 'boundary' }
@@ -158,7 +161,57 @@ export type AnalysisRequest =
 /** The answer: exactly one of the reports, or an error located in the user's file when it is theirs. */
 export type AnalysisResult =
   | { kind: 'gradcheck'; report: GradcheckReport }
+  | { kind: 'hessian'; report: HessianReport }
   | { kind: 'landscape'; report: LandscapeReport }
   | { kind: 'playground'; report: PlaygroundReport }
   | { kind: 'boundary'; report: BoundaryReport }
   | { kind: 'trace'; report: TraceReport };
+
+/** The Hessian is for small problems: one backward pass per element and side, an n × n matrix. */
+export const HESSIAN_MAX_PARAMS = 64;
+
+/** The loss landscape's request as its card starts (2-D slice, α and β in ±1, seed 0). */
+export const DEFAULT_LANDSCAPE = { kind: 'landscape', twoD: true, range: 1, seed: 0 } as const satisfies AnalysisRequest;
+
+/** The playground's runs as its card starts: one optimizer of each family, at a rate that suits the built-in surfaces. */
+export const DEFAULT_PLAYGROUND_RUNS: readonly PlaygroundRun[] = [{ optimizer: 'sgd', lr: 0.05 }, { optimizer: 'rmsprop', lr: 0.01 }, { optimizer: 'adam', lr: 0.1 }];
+export const DEFAULT_PLAYGROUND_STEPS = 100;
+
+/** What a training view knows of the file that decides which tools apply (a subset of the snapshot's TrainingInfo). */
+export interface AnalysisTarget {
+  /** How many numbers the parameters hold. */
+  parameters?: number;
+  /** The title of the file's loss of two numbers, when it has exactly two. */
+  surface?: string | null;
+  dataset: { features: number; task: string } | null;
+}
+
+/**
+ * The tools that apply to a training file, in card order: the Hessian for up to HESSIAN_MAX_PARAMS
+ * numbers, the decision boundary for a classifier of two features, the trace of the parameter for a
+ * one-parameter problem; the gradient check, the landscape and the playground always.
+ */
+export function analysesFor(t: AnalysisTarget): AnalysisKind[] {
+  const n = t.parameters;
+  const d = t.dataset;
+  return ANALYSIS_KINDS.filter((k) =>
+    k === 'hessian' ? n !== undefined && n <= HESSIAN_MAX_PARAMS
+      : k === 'boundary' ? !!d && d.features === 2 && (d.task === 'binary' || d.task === 'multiclass')
+        : k === 'trace' ? n === 1
+          : true);
+}
+
+/**
+ * The request the standalone report computes for each tool: the cards' defaults, with the 2-D slice
+ * only where there are two directions to take, and the playground on the file's own loss where it has one.
+ */
+export function defaultRequest(kind: AnalysisKind, t: AnalysisTarget): AnalysisRequest {
+  switch (kind) {
+    case 'landscape':
+      return { ...DEFAULT_LANDSCAPE, twoD: DEFAULT_LANDSCAPE.twoD && t.parameters !== 1 };
+    case 'playground':
+      return { kind, surface: t.surface ? 'file' : 'saddle', runs: DEFAULT_PLAYGROUND_RUNS.map((r) => ({ ...r })), steps: DEFAULT_PLAYGROUND_STEPS };
+    default:
+      return { kind };
+  }
+}

@@ -7,7 +7,7 @@ import type { Tensor } from '../tensor';
 import { noGrad, withSubstitutes } from '../ops/context';
 import { param } from '../tensor';
 import type { Trainer } from '../train/trainer';
-import type { AnalysisRequest, GradcheckReport, HessianReport, LandscapeReport, PlaygroundReport, SurfaceName } from './analysis';
+import { HESSIAN_MAX_PARAMS, type AnalysisRequest, type GradcheckReport, type HessianReport, type LandscapeReport, type PlaygroundReport, type SurfaceName } from './analysis';
 import { gradcheck } from './gradcheck';
 import { lossLandscape } from './landscape';
 import { classifyPoint, gradientOf, hessianFrom, playgroundOn, SURFACES, surfaceProblem, symmetricEigenvalues, valueOf, type TwoParamProblem } from './hessian';
@@ -34,8 +34,6 @@ function gradcheckAt(trainer: Trainer): GradcheckReport {
   };
 }
 
-/** The Hessian is for small problems: one backward pass per element and side, an n × n matrix. */
-export const HESSIAN_MAX_PARAMS = 64;
 const HESSIAN_H = 1e-4;
 
 export function hessianReport(trainer: Trainer): HessianReport {

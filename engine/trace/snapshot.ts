@@ -160,6 +160,11 @@ export interface TrainingInfo {
   watched?: boolean;
   /** A training log read from a file (Open Training Log): a finished run to look at, nothing to run. */
   log?: boolean;
+  /**
+   * A standalone report (`backprop-lens report`): the run and the analyses were computed when it was
+   * written and are shown as they are; nothing runs.
+   */
+  report?: boolean;
 }
 
 export interface SnapshotOptions {

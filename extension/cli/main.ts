@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatNumber, shapeText, tensorBrief } from '../../engine/format';
 import { snapshotToJSON, type GraphSnapshot } from '../../engine/trace/snapshot';
-import { reportHtml } from '../report';
+import { reportHtml, type ReportOptions } from '../report';
 import { terminalJson, terminalText, visibleName } from '../safe-text';
 import { ModelRunner, isPythonFile } from '../runner/runner';
 import { findPython, type PythonInfo } from '../runner/python';
@@ -21,7 +21,7 @@ import { SCHEDULE_PRESETS, type SchedulePreset } from '../../engine/optim/schedu
 import type { TrainingOverrides, TrainResult } from '../../engine/train/trainer';
 import { trainText } from './train-text';
 import { hessianText, landscapeText, playgroundText } from './analysis-text';
-import type { AnalysisRequest, SurfaceName } from '../../engine/check/analysis';
+import { analysesFor, defaultRequest, DEFAULT_LANDSCAPE, DEFAULT_PLAYGROUND_RUNS, DEFAULT_PLAYGROUND_STEPS, type AnalysisRequest, type SurfaceName } from '../../engine/check/analysis';
 import type { TrainOptions } from '../runner/types';
 
 const USAGE = `Usage: backprop-lens <command> FILE [options]
@@ -31,6 +31,9 @@ Commands:
                  (a .py file: run it with PyTorch and trace the torch ops it ran)
   report FILE    the same trace as one standalone HTML page (the graph view, snapshot embedded,
                  works offline in any browser): backprop-lens report FILE -o OUT.html
+                 (a training file's report also trains it and holds the run and, after its last
+                 step, the cards of the training view: gradient check, Hessian, landscape,
+                 playground, decision boundary and trace where they apply)
   train FILE     run the file's \`export default defineTraining({ … })\` headless and print the
                  loss at the logged steps (with the validation loss), the final parameters
                  (every value up to 64 of them, else a summary of each tensor), the layers at the
@@ -49,6 +52,7 @@ Options:
   --at-step N        trace, report: a training file's graph at training step N (trained there
                      first, as the panel's graph after N steps; training options apply)
   -o, --output FILE  report: the HTML file to write (required)
+  --graph-only       report: the graph alone (a training file is not trained)
   --timeout MS       stop the model after MS milliseconds (default 10000)
   --memory MB        heap limit of the model's worker (default 2048)
   --max-elements N   tensors up to N elements carry values in the JSON (default 4096)
@@ -110,12 +114,13 @@ function table(s: GraphSnapshot): string {
 }
 
 /** Writes the standalone HTML report; the media files sit next to dist/ (the CLI bundle's folder). */
-function writeReport(snapshot: GraphSnapshot, file: string, output: string): number {
+function writeReport(snapshot: GraphSnapshot, file: string, output: string, training?: ReportOptions['training']): number {
   try {
-    const html = reportHtml(snapshot, { title: `Backprop Lens — ${path.basename(file)}`, mediaDir: path.join(__dirname, '..', 'media') });
+    const html = reportHtml(snapshot, { title: `Backprop Lens — ${path.basename(file)}`, mediaDir: path.join(__dirname, '..', 'media'), training });
     fs.mkdirSync(path.dirname(path.resolve(output)), { recursive: true });
     fs.writeFileSync(output, html);
-    say(process.stdout, `wrote ${output} (${Math.round(Buffer.byteLength(html) / 1024)} KiB, ${snapshot.nodes.length} nodes): open it in any browser\n`);
+    const run = training ? `, ${training.result.steps} training steps, ${training.analyses.filter((a) => a.outcome.ok).length} analyses` : '';
+    say(process.stdout, `wrote ${output} (${Math.round(Buffer.byteLength(html) / 1024)} KiB, ${snapshot.nodes.length} nodes${run}): open it in any browser\n`);
     return 0;
   } catch (err) {
     say(process.stderr, `backprop-lens: cannot write the report ${output}: ${(err as Error).message}\n`);
@@ -131,7 +136,7 @@ export async function main(argv: string[]): Promise<number> {
       options: {
         json: { type: 'boolean' }, output: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' },
         timeout: { type: 'string' }, memory: { type: 'string' }, 'max-elements': { type: 'string' }, 'max-nodes': { type: 'string' },
-        'at-step': { type: 'string' }, python: { type: 'string' },
+        'at-step': { type: 'string' }, python: { type: 'string' }, 'graph-only': { type: 'boolean' },
         optimizer: { type: 'string' }, lr: { type: 'string' }, schedule: { type: 'string' }, steps: { type: 'string' }, 'batch-size': { type: 'string' }, seed: { type: 'string' },
         range: { type: 'string' }, '2d': { type: 'boolean' }, 'direction-seed': { type: 'string' },
         surface: { type: 'string' }, runs: { type: 'string' }, 'play-steps': { type: 'string' },
@@ -158,6 +163,7 @@ export async function main(argv: string[]): Promise<number> {
   const ownFlags: readonly string[] = command === 'landscape' ? ['range', '2d', 'direction-seed'] : command === 'playground' ? ['surface', 'runs', 'play-steps'] : [];
   const strayAnalysisFlag = analysisFlags.find((k) => !ownFlags.includes(k));
   const usageError = strayAnalysisFlag ? `--${strayAnalysisFlag} applies to ${ANALYSIS_FLAG_OF[strayAnalysisFlag]}`
+    : values['graph-only'] && command !== 'report' ? '--graph-only applies to report'
     : analysis ? (values.output !== undefined ? `-o/--output applies to report only (${command} writes to stdout)`
       : values['max-nodes'] !== undefined || values['max-elements'] !== undefined ? '--max-nodes and --max-elements apply to trace and report'
         : trainFlags.length && values['at-step'] === undefined ? `--${trainFlags[0]} applies to train (or with --at-step)` : null)
@@ -181,7 +187,7 @@ export async function main(argv: string[]): Promise<number> {
   let opts;
   let overrides: TrainingOverrides;
   let atStep: number | null = null;
-  let request: AnalysisRequest | { kind: 'hessian' } | null = null;
+  let request: AnalysisRequest | null = null;
   try {
     if (analysis) request = analysisRequest(command, values);
     if (values['at-step'] !== undefined) {
@@ -242,7 +248,17 @@ export async function main(argv: string[]): Promise<number> {
       for (const e of out.errors) say(process.stderr, `${formatError(e)}\n`);
       return 1;
     }
-    if (command === 'report') return writeReport(out.snapshot, file, values.output as string);
+    if (command === 'report') {
+      const t = out.snapshot.training;
+      if (!t || t.watched || values['graph-only']) return writeReport(out.snapshot, file, values.output as string);
+      // a training file: its run, and each tool of the training view after the run's last step
+      const r = await runner.reportRun(file, atStep ?? 0, () => analysesFor(t).map((k) => defaultRequest(k, t)), { ...opts, overrides, onLog });
+      if (!r.ok) {
+        for (const e of r.errors) say(process.stderr, `${formatError(e)}\n`);
+        return 1;
+      }
+      return writeReport(out.snapshot, file, values.output as string, { result: r.result, analyses: r.analyses });
+    }
     if (values.json) sayJson(JSON.stringify(snapshotToJSON(out.snapshot)));
     else say(process.stdout, `${table(out.snapshot)}\n`);
     return 0;
@@ -283,15 +299,16 @@ function trainOverrides(v: Record<string, string | boolean | undefined>): Traini
 
 const ANALYSIS_FLAG_OF = { range: 'landscape', '2d': 'landscape', 'direction-seed': 'landscape', surface: 'playground', runs: 'playground', 'play-steps': 'playground' } as const;
 const ANALYSIS_FLAGS = Object.keys(ANALYSIS_FLAG_OF) as (keyof typeof ANALYSIS_FLAG_OF)[];
-const PLAYGROUND_RUNS = 'sgd:0.05,rmsprop:0.01,adam:0.1';
+/** The playground card's runs, as the flag writes them. */
+const PLAYGROUND_RUNS = DEFAULT_PLAYGROUND_RUNS.map((r) => `${r.optimizer}:${r.lr}`).join(',');
 
 /** The analysis command's request, from its flags (the panel's defaults where a flag is absent). */
-function analysisRequest(command: 'hessian' | 'landscape' | 'playground', v: Record<string, string | boolean | undefined>): AnalysisRequest | { kind: 'hessian' } {
+function analysisRequest(command: 'hessian' | 'landscape' | 'playground', v: Record<string, string | boolean | undefined>): AnalysisRequest {
   if (command === 'hessian') return { kind: 'hessian' };
   if (command === 'landscape') {
-    const range = v.range === undefined ? 1 : Number(v.range);
+    const range = v.range === undefined ? DEFAULT_LANDSCAPE.range : Number(v.range);
     if (!(range >= 1e-6 && range <= 100)) throw new Error(`--range expects a number from 1e-6 to 100, got '${String(v.range)}'`);
-    const seed = v['direction-seed'] === undefined ? 0 : Number(v['direction-seed']);
+    const seed = v['direction-seed'] === undefined ? DEFAULT_LANDSCAPE.seed : Number(v['direction-seed']);
     if (!Number.isInteger(seed) || seed < 0) throw new Error(`--direction-seed expects an integer ≥ 0, got '${String(v['direction-seed'])}'`);
     return { kind: 'landscape', twoD: v['2d'] === true, range, seed };
   }
@@ -306,13 +323,13 @@ function analysisRequest(command: 'hessian' | 'landscape' | 'playground', v: Rec
     }
     return { optimizer: name as OptimizerName, lr };
   });
-  const steps = v['play-steps'] === undefined ? 100 : Number(v['play-steps']);
+  const steps = v['play-steps'] === undefined ? DEFAULT_PLAYGROUND_STEPS : Number(v['play-steps']);
   if (!Number.isInteger(steps) || steps < 1 || steps > 100_000) throw new Error(`--play-steps expects an integer from 1 to 100000, got '${String(v['play-steps'])}'`);
   return { kind: 'playground', surface, runs, steps };
 }
 
 /** Runs the training file to the step, asks it the analysis and prints the report (text or JSON). */
-async function inspect(runner: ModelRunner, file: string, step: number, request: AnalysisRequest | { kind: 'hessian' }, opts: TrainOptions, json: boolean): Promise<number> {
+async function inspect(runner: ModelRunner, file: string, step: number, request: AnalysisRequest, opts: TrainOptions, json: boolean): Promise<number> {
   const out = await runner.inspectAtStep(file, step, request, {
     ...opts, onLog: (l) => say(json || l.stream === 'stderr' ? process.stderr : process.stdout, `${l.text}\n`),
   });
@@ -321,14 +338,13 @@ async function inspect(runner: ModelRunner, file: string, step: number, request:
     return 1;
   }
   const a = out.answer;
-  const report = 'hessian' in a ? a.hessian : 'result' in a ? a.result.report : null;
-  if (!report) {
+  if (!('result' in a)) {
     say(process.stderr, 'backprop-lens: the model worker answered with a graph instead of an analysis\n');
     return 1;
   }
-  if (json) sayJson(JSON.stringify(report, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x)));
-  else if ('hessian' in a) say(process.stdout, `${hessianText(a.hessian)}\n`);
-  else if ('result' in a) say(process.stdout, `${a.result.kind === 'landscape' ? landscapeText(a.result.report) : a.result.kind === 'playground' ? playgroundText(a.result.report) : JSON.stringify(a.result.report)}\n`);
+  const r = a.result;
+  if (json) sayJson(JSON.stringify(r.report, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x)));
+  else say(process.stdout, `${r.kind === 'hessian' ? hessianText(r.report) : r.kind === 'landscape' ? landscapeText(r.report) : r.kind === 'playground' ? playgroundText(r.report) : JSON.stringify(r.report)}\n`);
   return 0;
 }
 

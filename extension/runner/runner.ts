@@ -9,6 +9,7 @@ import { BundleMap } from './sourcemap';
 import { ModelProcess, warmModelProcesses } from './model-process';
 import { findPython, pythonPackageDir, runPythonTrace, runPythonTrain, type PythonInfo } from './python';
 import type { GraphSnapshot } from '../../engine/trace/snapshot';
+import type { AnalysisRequest } from '../../engine/check/analysis';
 import type { Checkpoint, TrainResult } from '../../engine/train/trainer';
 import type { GpuPlanOrReason } from '../../engine/train/plan';
 import { IDLE, isTimed, reduce, type RunEvent } from '../../engine/train/lifecycle';
@@ -166,6 +167,49 @@ export class ModelRunner {
   async inspectAtStep(file: string, step: number, request: InspectRequest, opts: TrainOptions = {}): Promise<
     { ok: true; file: string; answer: Exclude<InspectOutcome, { ok: false }>; logs: LogLine[] } | { ok: false; file: string; errors: RunError[]; logs: LogLine[] }
   > {
+    const p = await this.pausedAt(file, step, opts);
+    if (!p.ok) return p;
+    try {
+      const o = await p.run.inspect(request);
+      if (!o.ok) return { ok: false, file: p.file, errors: [o.error], logs: p.logs };
+      return { ok: true, file: p.file, answer: o, logs: p.logs };
+    } finally {
+      p.run.cancel();
+    }
+  }
+
+  /**
+   * What the standalone report shows of a training file: its graph at training step `step`, then
+   * the whole run, then every analysis tool that applies to it at the run's end (the panel cards'
+   * default requests; a tool that fails says why in its card). `requests` picks them from the
+   * graph's training info.
+   */
+  async reportRun(file: string, step: number, requests: (snapshot: GraphSnapshot) => AnalysisRequest[], opts: TrainOptions = {}): Promise<
+    | { ok: true; file: string; snapshot: GraphSnapshot; result: TrainResult; analyses: { request: AnalysisRequest; outcome: InspectOutcome }[]; logs: LogLine[] }
+    | { ok: false; file: string; errors: RunError[]; logs: LogLine[] }
+  > {
+    const p = await this.pausedAt(file, step, opts);
+    if (!p.ok) return p;
+    const failed = (errors: RunError[]) => ({ ok: false as const, file: p.file, errors, logs: p.logs });
+    try {
+      const g = await p.run.inspect({ kind: 'graph' });
+      if (!g.ok) return failed([g.error]);
+      if (!('graph' in g)) return failed([internal(p.file, 'The model worker answered a graph request with an analysis.')]);
+      p.run.resume();
+      const done = await p.run.done;
+      if (!done.ok) return failed(done.errors);
+      const analyses: { request: AnalysisRequest; outcome: InspectOutcome }[] = [];
+      for (const request of requests(g.graph.snapshot)) analyses.push({ request, outcome: await p.run.inspect(request) });
+      return { ok: true, file: p.file, snapshot: g.graph.snapshot, result: done.result, analyses, logs: p.logs };
+    } finally {
+      p.run.cancel();
+    }
+  }
+
+  /** A training run kept alive and paused after `step` steps (or an error: no such step, a failed start). */
+  private async pausedAt(file: string, step: number, opts: TrainOptions): Promise<
+    { ok: true; file: string; run: TrainingRun; logs: LogLine[] } | { ok: false; file: string; errors: RunError[]; logs: LogLine[] }
+  > {
     file = path.resolve(file);
     if (!Number.isInteger(step) || step < 0) throw new Error(`the training step must be an integer ≥ 0, got ${step}`);
     const logs: LogLine[] = [];
@@ -185,6 +229,7 @@ export class ModelRunner {
         if (p.step >= step && (p.paused || p.step === p.total)) reached();
       },
     });
+    let kept = false;
     try {
       if (step > 0) run.step(step);
       const ended = await Promise.race([at, run.done]);
@@ -194,11 +239,10 @@ export class ModelRunner {
         const message = `The file trains ${progress?.total ?? 0} steps; there is no training step ${step} to show.`;
         return failed([{ kind: 'runtime', file, line: null, column: null, message }]);
       }
-      const o = await run.inspect(request);
-      if (!o.ok) return failed([o.error]);
-      return { ok: true, file, answer: o, logs };
+      kept = true;
+      return { ok: true, file, run, logs };
     } finally {
-      run.cancel();
+      if (!kept) run.cancel();
     }
   }
 

@@ -3,7 +3,7 @@ import type { GraphSnapshot } from '../../engine/trace/snapshot';
 import type { Checkpoint, HistoryEntry, LayerHistory, TrainingOverrides, TrainResult } from '../../engine/train/trainer';
 import type { GpuPlanOrReason } from '../../engine/train/plan';
 import type { Finding } from '../../engine/stats/diagnosis';
-import type { AnalysisRequest, AnalysisResult, HessianReport } from '../../engine/check/analysis';
+import type { AnalysisRequest, AnalysisResult } from '../../engine/check/analysis';
 
 export type RunErrorKind = 'syntax' | 'runtime' | 'shape' | 'timeout' | 'memory' | 'export' | 'too-large' | 'settings' | 'cancelled' | 'internal';
 
@@ -92,13 +92,11 @@ export type WorkerMessage =
   | { type: 'train-plan'; plan: GpuPlanOrReason };
 
 /** What a paused (or finished) training run can be asked about its current parameters. */
-/** `hessian`: the CLI's (the panel does not ask for it). */
-export type InspectRequest = AnalysisRequest | { kind: 'graph' } | { kind: 'hessian' };
+export type InspectRequest = AnalysisRequest | { kind: 'graph' };
 
 export type InspectOutcome =
   | { ok: true; result: AnalysisResult }
   | { ok: true; graph: { step: number; snapshot: GraphSnapshot } }
-  | { ok: true; hessian: HessianReport }
   | { ok: false; error: RunError };
 
 /** Messages from the runner to a training worker. */

@@ -313,7 +313,7 @@ function inspect(trainer: Trainer, request: InspectRequest): InspectOutcome {
       case 'gradcheck':
         return { ok: true, result: { kind: 'gradcheck', report: gradcheckReport(trainer) } };
       case 'hessian':
-        return { ok: true, hessian: hessianReport(trainer) };
+        return { ok: true, result: { kind: 'hessian', report: hessianReport(trainer) } };
       case 'landscape':
         return { ok: true, result: { kind: 'landscape', report: landscapeReport(trainer, request) } };
       case 'playground':

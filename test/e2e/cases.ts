@@ -392,6 +392,12 @@ export async function caseTrain(wb: Workbench): Promise<void> {
   // the graph is the file's own again, not the last step's of the run that was reset
   await wb.view().locator('#app[data-train-step=""]').waitFor({ timeout: 30_000 });
   assert.doesNotMatch((await wb.testId('status').textContent()) ?? '', /at training step/);
+  // the first Step after the reset takes step 1 of a new run, and the graph follows to it
+  await wb.testId('train-step').click();
+  await wb.until('step 1 of the new run', async () => (await trainStatus(wb)).step === 1);
+  await wb.view().locator('#app[data-train-step="1"]').waitFor({ timeout: 30_000 });
+  await wb.testId('view-graph').click();
+  assert.match((await wb.testId('status').textContent()) ?? '', /at training step 1\b/);
 }
 
 /** Model processes (model-host.js) that code-server's extension host started (a process of this machine). */

@@ -106,6 +106,26 @@ describe('TrainingSession (panel training)', function () {
     assert.equal(resets(), 1, 'the panel goes back to the file\'s own graph');
   });
 
+  it('the first Step after a Reset takes step 1 of a new run, from the initial weights, and the graph follows to it', async () => {
+    const { s, until, untilGraph, graphs, messages } = session(MOONS);
+    await s.handle('run', { steps: 40 });
+    await until((m) => m.type === 'trainStatus' && m.status === 'done');
+    const first = messages.find((m) => m.type === 'trainProgress' && m.progress.history.length > 0);
+    const firstLoss = first?.type === 'trainProgress' ? first.progress.history[0].loss : NaN;
+    const trained = s.state.runId;
+    s.reset();
+    const count = messages.length;
+    graphs.length = 0;
+    await s.handle('step');
+    const stepped = await until((m) => messages.indexOf(m) >= count && m.type === 'trainProgress' && m.progress.paused && m.progress.step === 1);
+    assert.ok(stepped.type === 'trainProgress' && stepped.runId > trained && stepped.runId === s.state.runId, 'the step belongs to a new run');
+    // the same first loss as the run before the reset: it starts again from the file's initial weights
+    assert.equal(stepped.type === 'trainProgress' && stepped.progress.history[0]?.loss, firstLoss);
+    const graph = await untilGraph(1);
+    assert.ok(graph.nodes.length > 0, 'the graph at step 1');
+    assert.deepEqual(s.state.lifecycle, { kind: 'paused', settled: true });
+  });
+
   it('pause stops the steps; run resumes the same run', async () => {
     const { s, until, messages } = session(MOONS);
     await s.handle('run', { steps: 1_000_000 });

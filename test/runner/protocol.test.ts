@@ -163,7 +163,7 @@ describe('protocol: parseWebviewMessage', () => {
     rejects({ type: 'train', action: 'run', overrides: { lr: Number.NaN } });
     rejects({ type: 'train', action: 'run', overrides: { schedule: 'warp' } });
     rejects({ type: 'analyze', request: { kind: 'gradcheck' } }, 'no requestId');
-    rejects({ type: 'analyze', requestId: 1, request: { kind: 'hessian' } });
+    rejects({ type: 'analyze', requestId: 1, request: { kind: 'jacobian' } });
     rejects({ type: 'analyze', requestId: 1, request: { kind: 'landscape', twoD: 'yes', range: 1, seed: 0 } });
     rejects({ type: 'analyze', requestId: 1, request: { kind: 'landscape', twoD: true, range: 0, seed: 0 } });
     rejects({ type: 'analyze', requestId: 1, request: { kind: 'playground', surface: 'moon', runs: [{ optimizer: 'adam', lr: 0.1 }], steps: 10 } });
@@ -251,6 +251,7 @@ describe('protocol: parseHostMessage', () => {
     { type: 'trainStatus', runId: 1, status: 'error', step: 2, total: 10, overrides, message: 'NaN loss', backend: { kind: 'webgpu', adapter: 'swiftshader' } },
     { type: 'analysis', requestId: 1, result: { kind: 'gradcheck', report: { params: [] } as never } },
     { type: 'analysis', requestId: 2, result: null, error: { kind: 'runtime', message: 'boom', file: '/w/m.ts', line: null, column: null } },
+    { type: 'analyses', answers: [{ kind: 'hessian', result: { kind: 'hessian', report: { names: [] } as never } }, { kind: 'trace', result: null, error: { kind: 'runtime', message: 'no', file: 'm.ts', line: null, column: null } }] },
     { type: 'trainGraph', runId: 1, step: 5, snapshot },
     { type: 'gpuTrain', runId: 1, plan: { programs: [], params: [], totalSteps: 10 } as never, paused: true, software: false },
     { type: 'gpuControl', runId: 1, action: 'resume' },
@@ -287,7 +288,10 @@ describe('protocol: parseHostMessage', () => {
       { type: 'highlightLines', file: '/w/m.ts', lines: new Array(100_001).fill(1) },
       { type: 'trainStatus', runId: 1, status: 'running', step: 0, total: 10, overrides: { lr: -1 } },
       { type: 'trainProgress', runId: 1, progress: { step: 1, total: 2, history: {}, layers: [], findings: [], stepsPerSecond: 1, paused: false } },
-      { type: 'analysis', requestId: 1, result: { kind: 'hessian', report: {} } },
+      { type: 'analysis', requestId: 1, result: { kind: 'jacobian', report: {} } },
+      { type: 'analyses', answers: [{ kind: 'hessian', result: { kind: 'hessian', report: 'big' } }] },
+      { type: 'analyses', answers: [{ kind: 'jacobian', result: null }] },
+      { type: 'analyses', answers: new Array(7).fill({ kind: 'trace', result: null }) },
       { type: 'gpuTrain', runId: 1, plan: { programs: [] }, paused: true, software: false },
       { type: 'gpuControl', runId: 1, action: 'explode' },
       { type: 'selectNode', node: 1 },

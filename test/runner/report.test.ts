@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { reportHtml } from '../../extension/report';
+import { formatNumber } from '../../engine/format';
 import { ROOT, ensureBuilt, useTempDir, writeFile } from './helpers';
 
 const BIN = path.join(ROOT, 'bin', 'backprop-lens.js');
@@ -80,21 +81,24 @@ describe('CLI: backprop-lens report', function () {
       assert.match(csp, /script-src 'sha256-[^']+'/);
       assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
       assert.doesNotMatch(html, /<(script|link|img)[^>]+(src|href)="(https?:|\/\/|\.\/|[a-z]+\.(js|css))/i, 'nothing is loaded from outside the file');
-      const json = /<script type="application\/json" id="snapshot">([^<]*)<\/script>/.exec(html)?.[1];
-      assert.ok(json, 'the snapshot script element');
-      const doc = JSON.parse(json);
+      const json = /<script type="application\/json" id="messages">([^<]*)<\/script>/.exec(html)?.[1];
+      assert.ok(json, 'the messages script element');
+      const [message, ...rest] = JSON.parse(json);
+      assert.equal(message.type, 'snapshot');
+      assert.deepEqual(rest, [], 'a file without training: the graph alone');
+      const doc = message.snapshot;
       assert.deepEqual(doc.nodes.map((n: any) => n.name).filter(Boolean).sort(), ['f', 'q', 'x', 'y', 'z']);
     });
 
     it('keeps hostile names inside the JSON (no `</script>` or `<!--` can end it early)', () => {
-      const doc = JSON.parse(/<script type="application\/json" id="snapshot">([^<]*)<\/script>/.exec(html)?.[1] ?? '{}');
+      const doc = JSON.parse(/<script type="application\/json" id="messages">([^<]*)<\/script>/.exec(html)?.[1] ?? '[{}]')[0].snapshot;
       const evil = '</script><img src=x onerror="window.__pwned=1"><!--';
       doc.nodes[0].name = evil;
       const page = reportHtml(doc, { title: evil, mediaDir: path.join(ROOT, 'media') });
       assert.ok(!page.includes('<img src=x'), 'the name is not markup');
-      const json = /<script type="application\/json" id="snapshot">([^<]*)<\/script>/.exec(page)?.[1];
-      assert.ok(json, 'the snapshot element is intact');
-      assert.equal(JSON.parse(json).nodes[0].name, evil, 'and the name survives as text');
+      const json = /<script type="application\/json" id="messages">([^<]*)<\/script>/.exec(page)?.[1];
+      assert.ok(json, 'the messages element is intact');
+      assert.equal(JSON.parse(json)[0].snapshot.nodes[0].name, evil, 'and the name survives as text');
     });
 
     it('renders the graph with values and gradients, no network, no CSP violation, no console error', async () => {
@@ -139,6 +143,95 @@ describe('CLI: backprop-lens report', function () {
       assert.deepEqual(violations, [], 'CSP violations');
       assert.deepEqual(consoleErrors, [], 'console errors');
       assert.equal(layout, 'worker', 'the layout ran in the embedded worker');
+    });
+  });
+
+  describe('a training file (examples/07-minimize-quadratic.ts): the run and the training view\'s tools', () => {
+    const FILE = 'examples/07-minimize-quadratic.ts';
+    let out: string;
+    let stdout: string;
+    let browser: Browser;
+    before(async function () {
+      this.timeout(120_000);
+      out = path.join(tmp(), 'quadratic.html');
+      const r = cli('report', FILE, '-o', out);
+      assert.equal(r.code, 0, r.stderr);
+      stdout = r.stdout;
+      browser = await chromium.launch({ executablePath: findChromium(), args: [...CHROMIUM_ARGS, '--disable-gpu'] });
+    });
+    after(async () => {
+      await browser?.close();
+    });
+
+    it('says what it holds; --graph-only holds the graph alone, and is refused by other commands', () => {
+      assert.match(stdout, /wrote .*quadratic\.html \(\d+ KiB, 3 nodes, 10 training steps, 5 analyses\)/);
+      const graphOnly = path.join(tmp(), 'graph-only.html');
+      const g = cli('report', FILE, '-o', graphOnly, '--graph-only');
+      assert.equal(g.code, 0, g.stderr);
+      assert.match(g.stdout, /3 nodes\): open it/);
+      const messages = JSON.parse(/<script type="application\/json" id="messages">([^<]*)<\/script>/.exec(fs.readFileSync(graphOnly, 'utf8'))![1]) as { type: string }[];
+      assert.deepEqual(messages.map((m) => m.type), ['snapshot']);
+      const refused = cli('trace', FILE, '--graph-only');
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /--graph-only applies to report/);
+    });
+
+    it('shows the run and each tool as the CLI computes them, with nothing to run, no CSP violation, no console error', async () => {
+      // the oracle: the CLI's own commands on the same file
+      const train = JSON.parse(cli('train', FILE, '--json').stdout) as { history: { step: number; loss: number }[] };
+      const hessian = JSON.parse(cli('hessian', FILE, '--at-step', '10', '--json').stdout) as { eigenvalues: number[]; hessian: number[][] };
+      const context = await browser.newContext({ viewport: { width: 1000, height: 1400 }, reducedMotion: 'reduce' });
+      const page = await context.newPage();
+      const consoleErrors: string[] = [];
+      page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+      page.on('pageerror', (e) => consoleErrors.push(String(e)));
+      await page.addInitScript({ content: 'globalThis.__name = (f) => f;' });
+      await page.addInitScript(() => {
+        (window as any).__violations = [];
+        document.addEventListener('securitypolicyviolation', (e: any) => (window as any).__violations.push(`${e.violatedDirective} ${e.blockedURI}`));
+      });
+      await page.goto(pathToFileURL(out).href);
+      await page.waitForSelector('#app[data-rendered]', { timeout: 30_000 });
+      await page.click('[data-testid="view-training"]');
+      await page.waitForSelector('[data-testid="training-view"].report[data-status="done"]');
+      await page.waitForSelector('[data-testid="hessian-matrix"] tbody td');
+      await page.waitForSelector('[data-testid="trace-plot"]:not([hidden])');
+      await page.waitForSelector('[data-testid="playground-plot"] path.trajectory');
+      const got = await page.evaluate(() => {
+        const view = document.querySelector('[data-testid="training-view"]');
+        const visible = (id: string) => { const e = document.querySelector(`[data-testid="${id}"]`); return !!e && e.getClientRects().length > 0; };
+        const text = (id: string) => document.querySelector(`[data-testid="${id}"]`)?.textContent ?? '';
+        return {
+          samples: view.dataset.lossSamples, step: view.dataset.step,
+          run: visible('train-run'), note: visible('train-report-note'), hessianRun: visible('hessian-run'),
+          cell: document.querySelector('[data-testid="hessian-matrix"] tbody td').textContent,
+          hessian: text('hessian-status'), landscape: text('landscape-status'), gradcheck: text('gradcheck-status'), trace: text('trace-status'),
+          cards: ['gradcheck', 'hessian', 'landscape', 'playground', 'trace', 'boundary'].filter(visible),
+        };
+      });
+      fs.mkdirSync(RESULTS, { recursive: true });
+      await page.screenshot({ path: path.join(RESULTS, 'report-training.png'), fullPage: true });
+      const violations: string[] = await page.evaluate(() => (window as any).__violations);
+      await context.close();
+      // the loss curve is the CLI's run, sample for sample
+      for (const pair of got.samples.split(' ')) {
+        const [step, loss] = pair.split(':').map(Number);
+        assert.equal(loss, train.history.find((h) => h.step === step)!.loss, `loss at step ${step}`);
+      }
+      assert.equal(got.step, '10');
+      assert.equal(got.run, false, 'no Run button in a report');
+      assert.equal(got.hessianRun, false, 'no Compute button in a report');
+      assert.equal(got.note, true, 'the report says what it is');
+      assert.deepEqual(got.cards, ['gradcheck', 'hessian', 'landscape', 'playground', 'trace'], 'one card per tool that applies (no boundary: no 2-D data)');
+      // the card's numbers are the engine's format of the CLI's (a real minus sign)
+      const fmt = (v: number) => formatNumber(v).replace(/^-/, '\u2212').replace('e-', 'e\u2212');
+      assert.equal(got.cell, fmt(hessian.hessian[0][0]));
+      assert.ok(got.hessian.startsWith(`At step 10 (1 parameter value, on the loss function): eigenvalue ${fmt(hessian.eigenvalues[0])};`), got.hessian);
+      assert.match(got.landscape, /along a random filter-normalized direction d₁ around the parameters at step 10 \(1 element, seed 0\)/);
+      assert.match(got.gradcheck, /^All 1 parameter pass at step 10/);
+      assert.match(got.trace, /^x: 10 → 0\.06047 in 10 drawn steps/);
+      assert.deepEqual(violations, [], 'CSP violations');
+      assert.deepEqual(consoleErrors, [], 'console errors');
     });
   });
 

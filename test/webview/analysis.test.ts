@@ -265,6 +265,47 @@ describe('webview: analysis tools and the graph that follows training', function
     assert.equal(await p.page.isVisible(q('boundary')), false);
   });
 
+  it('Hessian: shown for a model of at most 64 values; Compute asks for it; every cell carries its number and sign, the summary the eigenvalues', async function () {
+    this.timeout(120_000);
+    const file = path.join(ROOT, 'examples', '10-xor-train.ts');
+    const xor = (await traceModels({ xor: fs.readFileSync(file, 'utf8') })).xor.snapshot;
+    const xorRun = await runner.train(file, { paused: true, keepAlive: true, progressMs: 0 });
+    let report: Extract<AnalysisResult, { kind: 'hessian' }>;
+    try {
+      report = resultOf(await xorRun.inspect({ kind: 'hessian' })) as Extract<AnalysisResult, { kind: 'hessian' }>;
+    } finally {
+      xorRun.cancel();
+    }
+    const r = report.report;
+    const n = r.names.length;
+    assert.equal(n, xor.training!.parameters);
+    for (const theme of ['light', 'high-contrast'] as const) {
+      const p = await panel({ theme, viewport: { width: 620, height: 1400 } });
+      await p.showSnapshot(xor, 1);
+      await p.page.click(q('view-training'));
+      await p.page.waitForSelector(`${q('training-view')}[data-renders]`);
+      assert.equal(await p.page.isVisible(q('hessian')), true);
+      const sent = await runTool(p, 'hessian-run', report);
+      assert.deepEqual(sent.request, { kind: 'hessian' });
+      await p.page.waitForSelector(`${q('hessian-matrix')} tbody td`);
+      const cells = await p.page.$$eval(`${q('hessian-matrix')} tbody td`, (tds: any[]) => tds.map((td) => ({ cls: td.className, title: td.title })));
+      assert.equal(cells.length, n * n);
+      cells.forEach((c, k) => {
+        const v = r.hessian[Math.floor(k / n)][k % n];
+        assert.equal(c.cls, v > 0 ? 'pos' : v < 0 ? 'neg' : '', `cell ${k}`);
+        assert.ok(c.title.endsWith(` = ${formatNumber(v).replace(/^-/, '−').replace('e-', 'e−')}`), `cell ${k}: ${c.title} vs ${v}`);
+      });
+      const status = await p.page.innerText(q('hessian-status'));
+      const fmt = (v: number) => formatNumber(v).replace(/^-/, '−').replace('e-', 'e−');
+      assert.ok(status.includes(`eigenvalues from ${fmt(r.eigenvalues[0])} to ${fmt(r.eigenvalues[n - 1])}`), status);
+      assert.match(status, new RegExp(`^At step 0 \\(${n} parameter values`));
+      await p.page.locator(q('hessian')).screenshot({ path: screenshotPath(`hessian-${theme}`) });
+    }
+    // the moons model has 65 values: no Hessian card
+    const m = await trainingPanel();
+    assert.equal(await m.page.isVisible(q('hessian')), false);
+  });
+
   for (const theme of THEMES) {
     it(`the analysis cards stay readable in a narrow panel (${theme})`, async () => {
       const p = await trainingPanel({ theme, viewport: { width: 360, height: 900 } });

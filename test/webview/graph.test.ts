@@ -399,6 +399,25 @@ describe('webview: graph panel in Chromium', function () {
     assert.ok(kept, 'the same DOM elements were updated, not recreated');
   });
 
+  it('nodes keep their place and size from the first forward step to the last backward step (gradient rows do not move them)', async () => {
+    const p = await panel();
+    await p.showSnapshot(snap('mlp'), 1);
+    const place = () => p.page.$$eval('g.node', (els: any[]) => els.map((g) => {
+      const b = g.getBBox();
+      return `${g.dataset.id} ${g.getAttribute('transform')} ${Math.round(b.width)}×${Math.round(b.height)}`;
+    }));
+    const view = () => p.page.$eval('svg g.viewport', (g: any) => g.getAttribute('transform'));
+    await p.page.click('[data-testid="mode-forward"]');
+    await p.send({ type: 'command', command: 'first' });
+    const before = { nodes: await place(), view: await view() };
+    assert.ok((await nodes(p)).every((n) => n.grad === ''), 'no gradient rows at the first forward step');
+    await p.page.click('[data-testid="mode-backward"]');
+    await p.send({ type: 'command', command: 'last' });
+    assert.ok((await nodes(p)).some((n) => n.grad !== ''), 'gradient rows at the last backward step');
+    assert.deepEqual(await place(), before.nodes);
+    assert.equal(await view(), before.view, 'the view did not pan or zoom');
+  });
+
   it('shows running, errors (keeping the old graph dimmed) and Restricted Mode', async () => {
     const p = await panel({ theme: 'dark' });
     const { snapshot, file } = traced.addmul;

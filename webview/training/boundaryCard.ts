@@ -5,7 +5,7 @@
  * classification data.
  */
 import * as d3 from 'd3';
-import type { BoundaryReport, TrainingInfo } from '../../extension/protocol';
+import type { BoundaryReport } from '../../extension/protocol';
 import { setDisabled } from '../dom';
 import { AnalysisState, drawCard, setStatus } from './analysisCard';
 import { AXIS_LABEL, chartSvg, leftAxis, placeYLabel, tick, widthOf } from './chart';
@@ -36,10 +36,10 @@ export class BoundaryCard {
     this.dots = this.chart.marks.append('g').attr('class', 'boundary-points');
   }
 
-  render(s: AnalysisState<BoundaryReport>, info: TrainingInfo | null, enabled: boolean): void {
-    const d = info?.dataset;
-    this.root.hidden = !d || d.features !== 2 || (d.task !== 'binary' && d.task !== 'multiclass');
-    if (this.root.hidden) return;
+  /** `applies`: a classifier of two features (analysesFor). */
+  render(s: AnalysisState<BoundaryReport>, applies: boolean, enabled: boolean): void {
+    this.root.hidden = !applies;
+    if (!applies) return;
     const r = s.report;
     const width = r ? widthOf(this.body) : 0;
     const last = this.last;

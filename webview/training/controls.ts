@@ -58,6 +58,7 @@ export class TrainControls {
   private readonly buttons: HTMLElement;
   /** A PyTorch script that trains itself (TrainingInfo.watched): no settings to override. */
   private watched = false;
+  private readonly reportNote: HTMLElement;
   private running = false;
   private error: string | null = null;
 
@@ -101,15 +102,21 @@ export class TrainControls {
     this.progress.classList.add('tr-progress');
     this.backend = el('span', { class: 'tr-backend', 'data-testid': 'train-backend' });
     status.append(this.statusText, this.progress, this.backend);
-    this.root.append(buttons, settings, status);
+    this.reportNote = el('div', { class: 'tr-report-note', 'data-testid': 'train-report-note' },
+      'A report: this run and the tools below were computed by backprop-lens report with these settings, after the last step. Open the file in VS Code to train it again.');
+    this.reportNote.hidden = true;
+    this.root.append(buttons, settings, status, this.reportNote);
   }
 
   /** The file's settings (a new trace): fill the inputs. A watched PyTorch script has none to override: the inputs are hidden. */
   setInfo(info: TrainingInfo): void {
     this.watched = !!info.watched;
     this.settings.hidden = this.watched;
-    // a training log is a finished run to look at: nothing to run
-    this.buttons.hidden = !!info.log;
+    // a training log and a standalone report are finished runs to look at: nothing to run
+    this.buttons.hidden = !!info.log || !!info.report;
+    this.settings.inert = !!info.report;
+    this.reportNote.hidden = !info.report;
+    this.settings.classList.toggle('readonly', !!info.report);
     if (this.watched) {
       this.validate();
       return;

@@ -7,6 +7,7 @@
 import * as d3 from 'd3';
 import type { LandscapeReport } from '../../extension/protocol';
 import { button, el, setDisabled } from '../dom';
+import { DEFAULT_LANDSCAPE } from '../../engine/check/analysis';
 import { AnalysisState, count, num, setStatus, statusLine, uniqueId } from './analysisCard';
 import { AXIS_LABEL, LOG_RATIO, MARGIN, chartSvg, card, extentOf, leftAxis, logTicks, lossAxis, padDomain, placeYLabel, tick, widthOf } from './chart';
 
@@ -75,7 +76,7 @@ export class LandscapeCard {
     this.runButton.title = 'Compute the loss around the current parameters';
     const twoLabel = el('label', { class: 'tr-check', title: 'Also compute the 2-D slice (a grid of losses: slower)' });
     this.twoD = el('input', { type: 'checkbox', 'data-testid': 'landscape-2d-toggle' });
-    this.twoD.checked = true;
+    this.twoD.checked = DEFAULT_LANDSCAPE.twoD;
     twoLabel.append(this.twoD, el('span', {}, '2-D'));
     const validate = () => this.updateButton();
     const field = (label: string, title: string, input: HTMLInputElement) => {
@@ -87,8 +88,8 @@ export class LandscapeCard {
       wrap.append(el('span', { class: 'tr-field-label' }, label), input);
       return wrap;
     };
-    this.range = el('input', { type: 'number', class: 'tr-input an-input-short', 'data-testid': 'landscape-range', 'aria-label': 'Range of α and β', min: '0.01', max: '100', step: 'any', value: '1' });
-    this.seed = el('input', { type: 'number', class: 'tr-input an-input-short', 'data-testid': 'landscape-seed', 'aria-label': 'Seed of the random directions', min: '0', step: '1', value: '0' });
+    this.range = el('input', { type: 'number', class: 'tr-input an-input-short', 'data-testid': 'landscape-range', 'aria-label': 'Range of α and β', min: '0.01', max: '100', step: 'any', value: String(DEFAULT_LANDSCAPE.range) });
+    this.seed = el('input', { type: 'number', class: 'tr-input an-input-short', 'data-testid': 'landscape-seed', 'aria-label': 'Seed of the random directions', min: '0', step: '1', value: String(DEFAULT_LANDSCAPE.seed) });
     const controls = el('div', { class: 'an-controls' });
     controls.append(
       this.runButton,
@@ -349,7 +350,7 @@ function summary(r: LandscapeReport, bad1: number, bad2: number, total2: number)
   const what = two
     ? 'L(θ + α·d₁ + β·d₂) along random filter-normalized directions d₁, d₂'
     : 'L(θ + α·d₁) along a random filter-normalized direction d₁';
-  const parts = [`${what} around the parameters at step ${r.step} (${count(r.parameters)} elements, seed ${r.seed}), on ${r.on}; L(θ) = ${num(r.center)}.`];
+  const parts = [`${what} around the parameters at step ${r.step} (${count(r.parameters)} element${r.parameters === 1 ? '' : 's'}, seed ${r.seed}), on ${r.on}; L(θ) = ${num(r.center)}.`];
   const n1 = Math.min(r.alphas.length, r.losses1d.length);
   if (bad1) parts.push(`${count(bad1)} of ${count(n1)} points of the line are not finite (NaN or ∞) and left out.`);
   if (bad2) parts.push(`${count(bad2)} of ${count(total2)} grid cells are not finite (NaN or ∞), drawn hatched.`);

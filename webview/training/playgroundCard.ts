@@ -6,6 +6,7 @@
 import * as d3 from 'd3';
 import { OPTIMIZER_NAMES, type OptimizerName, type PlaygroundReport, type PlaygroundRun, type PlaygroundTrajectory, type SurfaceName } from '../../extension/protocol';
 import { button, el, setDisabled } from '../dom';
+import { DEFAULT_PLAYGROUND_RUNS, DEFAULT_PLAYGROUND_STEPS } from '../../engine/check/analysis';
 import { AnalysisState, count, num, setStatus, statusLine, uniqueId } from './analysisCard';
 import { LOG_RATIO, MARGIN, card, chartSvg, leftAxis, placeYLabel, tick, widthOf } from './chart';
 
@@ -17,18 +18,11 @@ const SURFACES: { value: SurfaceName; label: string }[] = [
   { value: 'rosenbrock', label: 'Rosenbrock' },
 ];
 
-const DEFAULTS: Record<string, { lr: number; on: boolean }> = {
-  sgd: { lr: 0.05, on: true },
-  momentum: { lr: 0.005, on: false },
-  nesterov: { lr: 0.005, on: false },
-  adagrad: { lr: 0.5, on: false },
-  rmsprop: { lr: 0.01, on: true },
-  adadelta: { lr: 1, on: false },
-  adam: { lr: 0.1, on: true },
-  adamw: { lr: 0.1, on: false },
-  adamax: { lr: 0.1, on: false },
-  nadam: { lr: 0.1, on: false },
+/** Each row's learning rate as the card starts; the rows of DEFAULT_PLAYGROUND_RUNS start checked, at their rates. */
+const RATES: Record<string, number> = {
+  sgd: 0.05, momentum: 0.005, nesterov: 0.005, adagrad: 0.5, rmsprop: 0.01, adadelta: 1, adam: 0.1, adamw: 0.1, adamax: 0.1, nadam: 0.1,
 };
+const startsChecked = (key: string) => DEFAULT_PLAYGROUND_RUNS.find((r) => r.optimizer === key && !r.momentum);
 
 const MAX_STEPS = 100_000;
 const MAX_LR = 1e6;
@@ -119,7 +113,7 @@ export class PlaygroundCard {
   private last: { report: PlaygroundReport | null; pending: boolean; error: string | null; file: string | null; width: number } | null = null;
 
   constructor(private readonly events: { run(req: PlaygroundRequest): void }) {
-    const c = card('Optimizer playground', 'playground');
+    const c = card('Optimizer playground', 'playground', true);
     this.root = c.root;
     this.root.classList.add('an-card');
     this.body = c.body;
@@ -133,7 +127,7 @@ export class PlaygroundCard {
     this.fileOption = el('option', { value: 'file' });
     const surfaceField = el('label', { class: 'tr-field an-field-wide' });
     surfaceField.append(el('span', { class: 'tr-field-label' }, 'surface'), this.surface);
-    this.steps = el('input', { type: 'number', class: 'tr-input an-input-short', 'data-testid': 'playground-steps', 'aria-label': 'Steps per optimizer', min: '1', max: String(MAX_STEPS), step: '1', value: '100' });
+    this.steps = el('input', { type: 'number', class: 'tr-input an-input-short', 'data-testid': 'playground-steps', 'aria-label': 'Steps per optimizer', min: '1', max: String(MAX_STEPS), step: '1', value: String(DEFAULT_PLAYGROUND_STEPS) });
     this.steps.addEventListener('input', validate);
     this.steps.addEventListener('keydown', onEnter);
     const stepsField = el('label', { class: 'tr-field' });
@@ -146,7 +140,8 @@ export class PlaygroundCard {
     const list = el('div', { class: 'pg-opts', role: 'group', 'aria-label': 'Optimizers and learning rates' });
     for (const row of ROWS) {
       const { key, optimizer } = row;
-      const d = DEFAULTS[key] ?? { lr: 0.1, on: false };
+      const on = startsChecked(key);
+      const d = { lr: on?.lr ?? RATES[key] ?? 0.1, on: !!on };
       const item = el('div', { class: `pg-opt opt-${key}`, 'data-optimizer': key });
       const label = el('label', { class: 'tr-check', title: `Run ${row.label}` });
       const box = el('input', { type: 'checkbox', 'data-testid': `playground-opt-${key}` });
@@ -205,7 +200,13 @@ export class PlaygroundCard {
     this.explain.hidden = true;
 
     c.body.prepend(controls, list, this.invalid, this.status);
-    c.body.append(this.legend, this.tableWrap, this.explain);
+    // the plot is as wide as its surface needs (one unit is as long on both axes): where the card is
+    // wider, the legend and the table stand beside it instead of below
+    const main = el('div', { class: 'pg-main' });
+    const side = el('div', { class: 'pg-side' });
+    side.append(this.legend, this.tableWrap, this.explain);
+    main.append(this.chart.svg.node()!, side);
+    c.body.append(main);
     this.updateButton();
   }
 
@@ -321,7 +322,8 @@ export class PlaygroundCard {
     xAxis.attr('transform', `translate(0,${bottom})`)
       .call(d3.axisBottom(x).ticks(Math.max(3, Math.floor(inner / 80))).tickSizeOuter(0).tickFormat(tick));
     xLabel.attr('x', left + inner / 2).attr('y', height - 4).text('x');
-    svg.attr('width', width).attr('height', height).attr('viewBox', `0 0 ${width} ${height}`).attr('data-surface', r.surface);
+    const used = Math.min(width, left + inner + MARGIN.right);
+    svg.attr('width', used).attr('height', height).attr('viewBox', `0 0 ${used} ${height}`).attr('data-surface', r.surface);
     this.clipRect.attr('x', left).attr('y', MARGIN.top).attr('width', inner).attr('height', bottom - MARGIN.top);
 
     // contour lines (and faint filled bands) of the surface

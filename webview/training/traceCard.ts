@@ -5,7 +5,7 @@
  * hold one number.
  */
 import * as d3 from 'd3';
-import type { TraceReport, TrainingInfo } from '../../extension/protocol';
+import type { TraceReport } from '../../extension/protocol';
 import { setDisabled } from '../dom';
 import { fullName } from '../format';
 import { AnalysisState, drawCard, num, setStatus } from './analysisCard';
@@ -38,9 +38,10 @@ export class TraceCard {
     this.chart.marks.append('g').attr('class', 'trace-iterates');
   }
 
-  render(s: AnalysisState<TraceReport>, info: TrainingInfo | null, enabled: boolean): void {
-    this.root.hidden = info?.parameters !== 1;
-    if (this.root.hidden) return;
+  /** `applies`: a problem of one parameter (analysesFor). */
+  render(s: AnalysisState<TraceReport>, applies: boolean, enabled: boolean): void {
+    this.root.hidden = !applies;
+    if (!applies) return;
     const r = s.report;
     const width = r ? widthOf(this.body) : 0;
     setDisabled(this.runButton, !enabled || s.pending);

@@ -4,16 +4,18 @@
  * happens at most once per animation frame, and only while the view is shown.
  */
 import type {
-  AnalysisKind, AnalysisRequest, Finding, GradcheckReport, GraphSnapshot, HostMessage, LandscapeReport, BoundaryReport, TraceReport, LayerHistory, LayerStats, PlaygroundReport,
+  AnalysisKind, AnalysisRequest, Finding, GradcheckReport, GraphSnapshot, HessianReport, HostMessage, LandscapeReport, BoundaryReport, TraceReport, LayerHistory, LayerStats, PlaygroundReport,
   TrainAction, TrainOverrides, TrainingInfo, WebviewMessage,
 } from '../../extension/protocol';
 import { isHealthFinding } from '../../engine/stats/diagnosis';
+import { analysesFor } from '../../engine/check/analysis';
 import { button, el } from '../dom';
 import { ActivationTable } from './activationTable';
 import { TrainControls } from './controls';
 import { FindingsList } from './findings';
 import type { AnalysisState } from './analysisCard';
 import { GradcheckCard } from './gradcheckCard';
+import { HessianCard } from './hessianCard';
 import { LandscapeCard } from './landscapeCard';
 import { PlaygroundCard } from './playgroundCard';
 import { GradFlow } from './gradFlow';
@@ -25,7 +27,7 @@ import { BoundaryCard } from './boundaryCard';
 import { TraceCard } from './traceCard';
 import { TrainingRuns } from './runs';
 
-export type TrainMessage = Extract<HostMessage, { type: 'trainProgress' | 'trainStatus' | 'analysis' }>;
+export type TrainMessage = Extract<HostMessage, { type: 'trainProgress' | 'trainStatus' | 'analysis' | 'analyses' }>;
 
 export interface TrainingViewEvents {
   /** A gradient check finished: the parameters that failed (by name), to mark in the graph. */
@@ -34,8 +36,9 @@ export interface TrainingViewEvents {
   selectParam(name: string): void;
 }
 
-type Analyses = { gradcheck: AnalysisState<GradcheckReport>; landscape: AnalysisState<LandscapeReport>; playground: AnalysisState<PlaygroundReport>; boundary: AnalysisState<BoundaryReport>; trace: AnalysisState<TraceReport> };
+type Analyses = { gradcheck: AnalysisState<GradcheckReport>; hessian: AnalysisState<HessianReport>; landscape: AnalysisState<LandscapeReport>; playground: AnalysisState<PlaygroundReport>; boundary: AnalysisState<BoundaryReport>; trace: AnalysisState<TraceReport> };
 const idle = () => ({ pending: false, report: null, error: null });
+const allIdle = (): Analyses => ({ gradcheck: idle(), hessian: idle(), landscape: idle(), playground: idle(), boundary: idle(), trace: idle() });
 
 export class TrainingView {
   readonly root: HTMLElement;
@@ -61,7 +64,8 @@ export class TrainingView {
   private readonly gradcheck: GradcheckCard;
   private readonly landscape: LandscapeCard;
   private readonly playground: PlaygroundCard;
-  private analyses: Analyses = { gradcheck: idle(), landscape: idle(), playground: idle(), boundary: idle(), trace: idle() };
+  private analyses: Analyses = allIdle();
+  private readonly hessian = new HessianCard({ run: () => this.analyze({ kind: 'hessian' }) });
   private readonly trace = new TraceCard({ run: () => this.analyze({ kind: 'trace' }) });
   private readonly boundary = new BoundaryCard({ run: () => this.analyze({ kind: 'boundary' }) });
   /** The request each tool waits for (a newer request replaces an older one). */
@@ -83,7 +87,7 @@ export class TrainingView {
     this.landscape = new LandscapeCard({ run: (o) => this.analyze({ kind: 'landscape', ...o }) });
     this.playground = new PlaygroundCard({ run: (r) => this.analyze(r) });
     const grid = el('div', { class: 'tr-grid' });
-    grid.append(this.loss.root, this.accuracy.root, this.boundary.root, this.trace.root, this.lr.root, this.findings.root, this.gradFlow.root, this.activations.root, this.histograms.root, this.gradcheck.root, this.landscape.root, this.playground.root);
+    grid.append(this.loss.root, this.accuracy.root, this.boundary.root, this.trace.root, this.lr.root, this.findings.root, this.gradFlow.root, this.activations.root, this.histograms.root, this.gradcheck.root, this.hessian.root, this.landscape.root, this.playground.root);
     // the file changed since the run started: say so, and offer the run again on the new text
     this.changed = el('div', { class: 'tr-file-changed', 'data-testid': 'file-changed', role: 'status' });
     this.changedText = el('span', {});
@@ -117,7 +121,7 @@ export class TrainingView {
     const fileChanged = s.file !== this.file;
     if (fileChanged) {
       this.runs.clear();
-      this.analyses = { gradcheck: idle(), landscape: idle(), playground: idle(), boundary: idle(), trace: idle() };
+      this.analyses = allIdle();
       this.events.gradcheck([]);
     }
     if (info && (fileChanged || JSON.stringify(info) !== JSON.stringify(this.info))) this.controls.setInfo(info);
@@ -135,6 +139,7 @@ export class TrainingView {
   handle(m: TrainMessage): void {
     if (m.type === 'trainProgress') this.runs.progress(m.runId, m.progress);
     else if (m.type === 'trainStatus') this.runs.status(m.runId, m.status, m.step, m.total, m.overrides, m.message, m.backend);
+    else if (m.type === 'analyses') this.computed(m);
     else this.answered(m);
     this.schedule();
   }
@@ -157,9 +162,17 @@ export class TrainingView {
       this.analyses[kind] = { pending: false, report: r.report, error: null } as never;
       if (r.kind === 'gradcheck') this.events.gradcheck(r.report.params.filter((p) => !p.passed).map((p) => p.name));
     } else {
-      const e = m.error;
-      const where = e?.line ? `${e.file.split(/[\\/]/).pop()}:${e.line}: ` : '';
-      this.analyses[kind] = { ...this.analyses[kind], pending: false, error: e ? `${where}${e.message}` : 'No answer.' } as never;
+      this.analyses[kind] = { ...this.analyses[kind], pending: false, error: m.error ? errorText(m.error) : 'No answer.' } as never;
+    }
+  }
+
+  /** Analyses computed before anyone asked (the standalone report carries them): each card shows its own. */
+  private computed(m: Extract<HostMessage, { type: 'analyses' }>): void {
+    for (const a of m.answers) {
+      if (a.result && a.result.kind !== a.kind) continue;
+      delete this.waiting[a.kind];
+      this.analyses[a.kind] = a.result ? { pending: false, report: a.result.report, error: null } as never
+        : { pending: false, report: null, error: a.error ? errorText(a.error) : 'No answer.' } as never;
     }
   }
 
@@ -206,13 +219,17 @@ export class TrainingView {
     this.gradFlow.render(latest?.layers ?? [], latest?.step ?? null);
     this.activations.render(latest?.layers ?? [], latest?.step ?? null);
     this.histograms.render(logged);
-    // the analysis tools drive a TypeScript training spec; a watched PyTorch script is only watched
-    const canAnalyze = !!this.info && !this.info.watched;
+    // the analysis tools drive a TypeScript training spec; a watched PyTorch script is only watched,
+    // and a standalone report shows what was computed when it was written
+    const canAnalyze = !!this.info && !this.info.watched && !this.info.report;
+    const applies = new Set(this.info && !this.info.watched ? analysesFor(this.info) : []);
+    this.root.classList.toggle('report', !!this.info?.report);
     this.gradcheck.render(this.analyses.gradcheck, canAnalyze);
+    this.hessian.render(this.analyses.hessian, applies.has('hessian'), canAnalyze);
     this.landscape.render(this.analyses.landscape, canAnalyze);
     this.playground.render(this.analyses.playground, this.info?.surface ?? null);
-    this.boundary.render(this.analyses.boundary, this.info, canAnalyze);
-    this.trace.render(this.analyses.trace, this.info, canAnalyze);
+    this.boundary.render(this.analyses.boundary, applies.has('boundary'), canAnalyze);
+    this.trace.render(this.analyses.trace, applies.has('trace'), canAnalyze);
     this.root.dataset.runId = String(run?.runId ?? '');
     this.root.dataset.history = String(run?.history.length ?? 0);
     this.root.dataset.step = String(run?.step ?? 0);
@@ -222,6 +239,11 @@ export class TrainingView {
     this.root.dataset.version = String(this.runs.version);
     this.root.dataset.renders = String(++this.renders);
   }
+}
+
+/** A failed analysis, located in the user's file where it is theirs. */
+function errorText(e: { file: string; line: number | null; message: string }): string {
+  return `${e.line ? `${e.file.split(/[\\/]/).pop()}:${e.line}: ` : ''}${e.message}`;
 }
 
 /** `step:loss` at the first step and about every tenth of the history (full precision: tests compare runs by it). */
