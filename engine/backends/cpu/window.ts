@@ -15,6 +15,18 @@ export interface Window2d {
   readonly dilation: Pair;
 }
 
+/** Per kernel column b, the windows q (from ≤ q < to) whose column v = q·sw − pw + b·dw falls inside a row of width w. */
+function columnRuns(win: Window2d, w: number, ow: number): { from: Int32Array; to: Int32Array } {
+  const kw = win.kernel[1], sw = win.stride[1], pw = win.padding[1], dw = win.dilation[1];
+  const from = new Int32Array(kw), to = new Int32Array(kw);
+  for (let b = 0; b < kw; b++) {
+    const shift = b * dw - pw;
+    from[b] = Math.min(ow, Math.max(0, Math.ceil(-shift / sw)));
+    to[b] = Math.max(from[b], Math.min(ow, Math.floor((w - 1 - shift) / sw) + 1));
+  }
+  return { from, to };
+}
+
 /**
  * F.unfold: x [N, C, H, W] → [N, C·kh·kw, OH·OW], out[n, c·kh·kw + a·kw + b, r·OW + q] =
  * x[n, c, r·sh − ph + a·dh, q·sw − pw + b·dw], 0 where that falls in the padding.
@@ -23,21 +35,20 @@ export function unfoldKernel(x: TypedArray, shape: readonly number[], win: Windo
   const [n, c, h, w] = shape;
   const [kh, kw] = win.kernel, [sh, sw] = win.stride, [ph, pw] = win.padding, [dh, dw] = win.dilation;
   const out = allocate(dtype, n * c * kh * kw * oh * ow);
+  // the inner loop copies each run of windows inside the row without a test per pixel (the rest stays 0, the padding)
+  const { from: qFrom, to: qTo } = columnRuns(win, w, ow);
   let o = 0;
   for (let plane = 0; plane < n * c; plane++) {
     const base = plane * h * w;
     for (let a = 0; a < kh; a++) {
       for (let b = 0; b < kw; b++) {
-        for (let r = 0; r < oh; r++) {
+        const from = qFrom[b], to = qTo[b], shift = b * dw - pw;
+        for (let r = 0; r < oh; r++, o += ow) {
           const u = r * sh - ph + a * dh;
-          if (u < 0 || u >= h) {
-            o += ow;
-            continue;
-          }
-          for (let q = 0; q < ow; q++, o++) {
-            const v = q * sw - pw + b * dw;
-            if (v >= 0 && v < w) out[o] = x[base + u * w + v];
-          }
+          if (u < 0 || u >= h) continue;
+          const row = base + u * w + shift;
+          if (sw === 1) for (let q = from; q < to; q++) out[o + q] = x[row + q];
+          else for (let q = from; q < to; q++) out[o + q] = x[row + q * sw];
         }
       }
     }
@@ -46,50 +57,33 @@ export function unfoldKernel(x: TypedArray, shape: readonly number[], win: Windo
 }
 
 /**
- * Along one axis of fold's output: for each position u, the kernel taps a that reach it (u + p − a·d
- * = r·s for a window 0 ≤ r < windows), in kernel order, as CSR lists of `tapStride·a + r·windowStride`.
- */
-function taps(size: number, k: number, s: number, p: number, d: number, windows: number, tapStride: number, windowStride: number): { first: Int32Array; offset: Int32Array } {
-  const first = new Int32Array(size + 1);
-  const offset: number[] = [];
-  for (let u = 0; u < size; u++) {
-    for (let a = 0; a < k; a++) {
-      const start = u + p - a * d;
-      if (start >= 0 && start % s === 0 && start / s < windows) offset.push(a * tapStride + (start / s) * windowStride);
-    }
-    first[u + 1] = offset.length;
-  }
-  return { first, offset: Int32Array.from(offset) };
-}
-
-/**
  * F.fold, the adjoint of unfold: cols [N, C·kh·kw, OH·OW] → [N, C, H, W]. Each output pixel sums
- * the column entries that unfold took from it: the kernel positions (a, b), in that order, whose
- * window start u + ph − a·dh is a multiple of the stride inside the OH rows (and the same across).
+ * the column entries that unfold took from it, in kernel order (a, b) — the order the WGSL twin
+ * gathers them in — in float64 before the one rounding to the output's dtype. Done as unfold's
+ * loops run backwards: each column row is added into one plane's float64 sums.
  */
 export function foldKernel(cols: TypedArray, win: Window2d, oh: number, ow: number, outShape: readonly number[], dtype: DType): TypedArray {
   const [n, c, h, w] = outShape;
-  const [kh, kw] = win.kernel;
-  const l = oh * ow;
-  const rows = taps(h, kh, win.stride[0], win.padding[0], win.dilation[0], oh, kw * l, ow);
-  const across = taps(w, kw, win.stride[1], win.padding[1], win.dilation[1], ow, l, 1);
-  const rowFirst = rows.first, rowOffset = rows.offset, colFirst = across.first, colOffset = across.offset;
+  const [kh, kw] = win.kernel, [sh, sw] = win.stride, [ph, pw] = win.padding, [dh, dw] = win.dilation;
+  const { from: qFrom, to: qTo } = columnRuns(win, w, ow);
   const out = allocate(dtype, n * c * h * w);
+  const sums = new Float64Array(h * w);
   let o = 0;
   for (let plane = 0; plane < n * c; plane++) {
-    const base = plane * kh * kw * l;
-    for (let u = 0; u < h; u++) {
-      const r0 = rowFirst[u], r1 = rowFirst[u + 1];
-      for (let v = 0; v < w; v++, o++) {
-        const c0 = colFirst[v], c1 = colFirst[v + 1];
-        let acc = 0;
-        for (let i = r0; i < r1; i++) {
-          const row = base + rowOffset[i];
-          for (let j = c0; j < c1; j++) acc += cols[row + colOffset[j]];
+    sums.fill(0);
+    for (let a = 0; a < kh; a++) {
+      for (let b = 0; b < kw; b++) {
+        const from = qFrom[b], to = qTo[b], shift = b * dw - pw;
+        for (let r = 0; r < oh; r++, o += ow) {
+          const u = r * sh - ph + a * dh;
+          if (u < 0 || u >= h) continue;
+          const row = u * w + shift;
+          if (sw === 1) for (let q = from; q < to; q++) sums[row + q] += cols[o + q];
+          else for (let q = from; q < to; q++) sums[row + q * sw] += cols[o + q];
         }
-        out[o] = acc;
       }
     }
+    out.set(sums, plane * h * w);
   }
   return out;
 }
