@@ -88,7 +88,7 @@ export function elementChainSection(s: GraphSnapshot, n: SnapshotNode, element: 
   sec.append(head);
   const value = n.value?.[element];
   const grad = n.grad?.[element];
-  sec.append(el('div', { class: 'mono' }, `${name} = ${fmt(value)}${grad !== undefined ? ` · ∂L/∂${name} = ${fmt(grad)}` : ''}`));
+  sec.append(el('div', { class: 'mono' }, `${name} = ${fmt(value)}${grad !== undefined ? `, ∂L/∂${name} = ${fmt(grad)}` : ''}`));
   const chains = consumerChains(s, n, element);
   if (!chains.length) {
     sec.append(el('div', { class: 'hint' }, n.id === s.output ? 'The output: ∂L/∂L = 1.' : 'No op sends a gradient to this tensor.'));

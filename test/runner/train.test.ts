@@ -382,6 +382,17 @@ export default defineTraining({
   });
 
   describe('backprop-lens train', () => {
+    it('--json carries the parameter trajectory of a small model (x = 10·0.6ᵗ on x², examples/07) and none for the 65 values of the moons MLP', () => {
+      const r = cli('train', path.join(EXAMPLES, '07-minimize-quadratic.ts'), '--json');
+      assert.equal(r.code, 0, r.stderr);
+      const doc = JSON.parse(r.stdout) as TrainResult;
+      assert.deepEqual(doc.trajectory!.names, ['x']);
+      assert.deepEqual(doc.trajectory!.points.map((pt) => pt.step), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      doc.trajectory!.points.forEach((pt) => assert.ok(Math.abs(pt.values[0] - 10 * 0.6 ** pt.step) < 1e-5, `step ${pt.step}: ${pt.values[0]}`));
+      const big = JSON.parse(cli('train', path.join(EXAMPLES, '08-moons-mlp.ts'), '--json', '--steps', '2').stdout) as TrainResult;
+      assert.equal(big.trajectory, undefined);
+    });
+
     it('--json prints { history, params, layers, diagnosis } with the issue\'s fields', () => {
       const r = cli('train', path.join(EXAMPLES, '08-moons-mlp.ts'), '--json', '--steps', '40');
       assert.equal(r.code, 0, r.stderr);

@@ -187,6 +187,37 @@ describe('webview: analysis tools and the graph that follows training', function
     assert.ok(status.includes(`λmax = ${num(Math.max(...got))}`) && status.includes(`2/λmax = ${num(2 / Math.max(...got))}; sgd at lr 0.05 is above it`), status);
     const lrCells = await p.page.$$eval(`${q('playground-verdicts')} td[data-col="lr"]`, (tds: any[]) => tds.map((td) => td.classList.contains('warn')));
     assert.deepEqual(lrCells, r.report.trajectories.map((t) => t.optimizer === 'sgd' && t.lr > 2 / lmax));
+    // sgd diverges (off to 1e130): its path leaves through the plot's edge, clipped there, and its
+    // end is not drawn on the edge as if it were there; the ends that are on the plot are inside it
+    const geometry = await p.page.evaluate(() => {
+      const svg = document.querySelector('[data-testid="playground-plot"]');
+      const marks = svg.querySelector('path.trajectory').parentElement.parentElement.parentElement;
+      const clip = svg.querySelector(`${(marks.getAttribute('clip-path') ?? '').replace(/^url\((.*)\)$/, '$1')} rect`);
+      // the clip rectangle in the svg's user space (its viewBox is its size: one unit is one pixel)
+      const o = svg.getBoundingClientRect();
+      const [cx, cy, cw, ch] = ['x', 'y', 'width', 'height'].map((k) => Number(clip.getAttribute(k)));
+      const plot = { left: o.left + cx, right: o.left + cx + cw, top: o.top + cy, bottom: o.top + cy + ch };
+      const ends = [...svg.querySelectorAll('circle.pg-end')].map((c: any) => {
+        const b = c.getBoundingClientRect();
+        return { opt: c.dataset.optimizer, hidden: c.hasAttribute('hidden'), x: b.left + b.width / 2, y: b.top + b.height / 2 };
+      });
+      const table = document.querySelector('[data-testid="playground-verdicts"]').getBoundingClientRect();
+      const box = svg.getBoundingClientRect();
+      return { plot: { left: plot.left, right: plot.right, top: plot.top, bottom: plot.bottom }, ends, svgRight: box.right, tableLeft: table.left, tableTop: table.top, svgBottom: box.bottom };
+    });
+    for (const e of geometry.ends) {
+      const t = r.report.trajectories.find((tr) => tr.optimizer === e.opt)!;
+      const [ex, ey] = t.end.point;
+      const offPlot = !(Number.isFinite(ex) && Number.isFinite(ey)) || t.end.kind === 'diverged';
+      if (offPlot) assert.ok(e.hidden, `${e.opt}'s end (${ex}, ${ey}) is off the plot: not drawn`);
+      if (!e.hidden) {
+        assert.ok(e.x >= geometry.plot.left - 0.5 && e.x <= geometry.plot.right + 0.5 && e.y >= geometry.plot.top - 0.5 && e.y <= geometry.plot.bottom + 0.5, `${e.opt}'s end at (${e.x}, ${e.y}) lies inside the plot ${JSON.stringify(geometry.plot)}`);
+      }
+    }
+    assert.ok(geometry.ends.some((e) => e.opt === 'sgd' && e.hidden), 'the diverged sgd run has no end point on the plot');
+    // the card spans the view: the table stands beside the plot, not under it
+    assert.ok(geometry.tableLeft >= geometry.svgRight, `the table (left ${geometry.tableLeft}) beside the plot (right ${geometry.svgRight})`);
+    assert.ok(geometry.tableTop < geometry.svgBottom, 'and level with it');
     await p.page.locator(q('playground')).screenshot({ path: screenshotPath('playground-dark') });
   });
 
@@ -306,18 +337,20 @@ describe('webview: analysis tools and the graph that follows training', function
     assert.equal(await m.page.isVisible(q('hessian')), false);
   });
 
-  for (const theme of THEMES) {
-    it(`the analysis cards stay readable in a narrow panel (${theme})`, async () => {
-      const p = await trainingPanel({ theme, viewport: { width: 360, height: 900 } });
-      for (const [button, kind] of [['gradcheck-run', 'gradcheck'], ['landscape-run', 'landscape'], ['playground-run', 'playground']] as const) {
+  // narrow, the default width beside the editor, and maximized
+  for (const theme of THEMES) for (const width of [360, 620, 1280]) {
+    it(`the analysis cards stay readable at ${width} px (${theme})`, async () => {
+      const p = await trainingPanel({ theme, viewport: { width, height: 900 } });
+      for (const [button, kind] of [['gradcheck-run', 'gradcheck'], ['landscape-run', 'landscape'], ['playground-run', 'playground'], ['boundary-run', 'boundary']] as const) {
         await runTool(p, button, reports[kind]!);
       }
+      await p.page.waitForSelector(`${q('boundary-plot')}:not([hidden]) rect.boundary-cell`);
       await p.page.waitForSelector(`${q('playground-plot')} path.trajectory`);
       await p.page.waitForSelector(`${q('landscape-2d')} rect.landscape-cell`);
       const problems: string[] = await p.page.evaluate(() => {
         const out: string[] = [];
         const inside = (b: any, r: any) => b.left >= r.left - 1 && b.right <= r.right + 1 && b.top >= r.top - 1 && b.bottom <= r.bottom + 1;
-        for (const id of ['gradcheck', 'landscape', 'playground']) {
+        for (const id of ['gradcheck', 'landscape', 'playground', 'boundary']) {
           const card = document.querySelector(`[data-testid="${id}"]`);
           if (card.scrollWidth > card.clientWidth + 1) out.push(`${id} is wider than its box (${card.scrollWidth} > ${card.clientWidth})`);
           // each row's name and verdict are on screen without scrolling sideways (the other columns may scroll)
@@ -337,7 +370,7 @@ describe('webview: analysis tools and the graph that follows training', function
         return out;
       });
       assert.deepEqual(problems, []);
-      for (const id of ['gradcheck', 'landscape', 'playground']) await p.page.locator(q(id)).screenshot({ path: screenshotPath(`${id}-narrow-${theme}`) });
+      for (const id of ['gradcheck', 'landscape', 'playground', 'boundary']) await p.page.locator(q(id)).screenshot({ path: screenshotPath(`${id}-${width}-${theme}`) });
     });
   }
 });

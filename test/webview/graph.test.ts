@@ -49,6 +49,11 @@ const yhat = layer2.forward(h);
 const loss = losses.mse(yhat, Y);
 export default loss;
 `,
+  batch6: `import { tensor, nn, losses } from 'backprop-lens';
+const X = tensor([[0.5, -1], [1, 0.25], [-1.5, 2], [0.75, 1], [2, -0.5], [-1, 1.5]], { dtype: 'float64' });
+const layer = nn.linear(2, 1, { dtype: 'float64', seed: 3 }).named('layer');
+export default losses.mse(layer.forward(X), tensor([[1], [0], [1], [0], [1], [0]], { dtype: 'float64' }));
+`,
   nan: `import { scalar } from 'backprop-lens';
 const a = scalar(2);
 const b = scalar(-3);
@@ -962,6 +967,36 @@ describe('webview: graph panel in Chromium', function () {
     await p.page.screenshot({ path: screenshotPath('inspector-element-chain-dark') });
     await p.page.click('[data-testid="element-chain"] a.node-link');
     await p.page.waitForSelector('[data-testid="element-hint"]');
+  });
+
+  it("one element's chain rule over six examples: the four largest terms in numbers, the other two summed as \"2 more terms\", and the total is the gradient", async () => {
+    const p = await panel({ theme: 'light' });
+    const s = snap('batch6');
+    await p.showSnapshot(s, 1);
+    if ((await p.page.getAttribute('[data-testid="collapse-all"]', 'data-state')) === 'collapsed') await p.page.click('[data-testid="collapse-all"]');
+    const w = s.nodes.find((n) => n.leaf === 'param' && n.shape.length === 2)!;
+    assert.deepEqual(w.shape, [1, 2]);
+    const g = p.page.locator(`g.node[data-id="${w.id}"]`).first();
+    await g.focus();
+    await g.press('Enter');
+    await p.page.waitForSelector('[data-testid="element-hint"]');
+    await p.page.click('table.values-value td[data-index="1"]');
+    await p.page.waitForSelector('[data-testid="element-chain"]');
+    // ∂L/∂W[0,1] = Σₖ ∂L/∂Z[k,0]·X[k,1], k over the six examples
+    const step = s.backward.find((st) => st.inputs.some((i) => i.input === w.id))!;
+    const X = s.nodes[s.nodes[step.node].inputs.find((i) => i !== w.id)!];
+    const products = [0, 1, 2, 3, 4, 5].map((k) => step.upstreamGrad![k] * X.value![k * 2 + 1]);
+    const order = products.map((v, k) => ({ v, k })).sort((a, b) => Math.abs(b.v) - Math.abs(a.v) || a.k - b.k);
+    const terms = p.page.locator('[data-testid="element-terms"]');
+    assert.equal(Number(await terms.getAttribute('data-terms')), 6);
+    const line = (await terms.textContent()) ?? '';
+    for (const { k } of order.slice(0, 4)) assert.ok(line.includes(`[m = [${k}, 0]]`), `the term for k = ${k} in: ${line}`);
+    for (const { k } of order.slice(4)) assert.ok(!line.includes(`[m = [${k}, 0]]`), `k = ${k} is one of the two summed: ${line}`);
+    const rest = order.slice(4).reduce((a, t) => a + t.v, 0);
+    assert.ok(line.includes(`+ ${fmtChain(rest)} (2 more terms) = `), `the two smallest summed (${rest}): ${line}`);
+    const total = Number(await terms.getAttribute('data-total'));
+    assert.ok(Math.abs(total - w.grad![1]) <= 1e-14 * products.reduce((a, v) => a + Math.abs(v), 0), `total ${total} vs the gradient ${w.grad![1]}`);
+    await p.page.locator('[data-testid="element-chain"]').screenshot({ path: screenshotPath('inspector-element-chain-more-light') });
   });
 
   it('gradient magnitudes on one log scale: the legend gives its ends, the per-layer strip puts the 13 layers of a vanishing tanh stack on it', async () => {
