@@ -359,6 +359,21 @@ describe('webview: training view in Chromium', function () {
     await assertReadable(p);
   });
 
+  it('a real run at the default width (620 px) and maximized (1280 px), in light, dark and high contrast: readable, screenshots', async () => {
+    const o = { steps: 60 };
+    const t = await train('moons', o);
+    for (const theme of ['light', 'dark', 'high-contrast'] as const) {
+      for (const width of [620, 1280]) {
+        const p = await trainingPanel('moons', { theme, viewport: { width, height: 2400 } });
+        await deliver(p, 1, t, o);
+        await p.page.waitForSelector(`${q('histograms')} svg path.hist-ridge`);
+        assert.equal(await text(p, 'train-status'), 'step 60 / 60 · done');
+        await assertReadable(p);
+        await p.page.screenshot({ path: screenshotPath(`training-moons-${width}-${theme}`) });
+      }
+    }
+  });
+
   it('a new run id starts over and keeps the previous runs as compare lines (at most 4)', async () => {
     const p = await trainingPanel('moons', { theme: 'light', viewport: { width: 1280, height: 1500 } });
     const o1 = { steps: 60 };
