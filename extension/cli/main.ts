@@ -252,7 +252,7 @@ export async function main(argv: string[]): Promise<number> {
       const t = out.snapshot.training;
       if (!t || t.watched || values['graph-only']) return writeReport(out.snapshot, file, values.output as string);
       // a training file: its run, and each tool of the training view after the run's last step
-      const r = await runner.reportRun(file, atStep ?? 0, () => analysesFor(t).map((k) => defaultRequest(k, t)), { ...opts, overrides, onLog });
+      const r = await runner.reportRun(file, analysesFor(t).map((k) => defaultRequest(k, t)), { ...opts, overrides, onLog });
       if (!r.ok) {
         for (const e of r.errors) say(process.stderr, `${formatError(e)}\n`);
         return 1;

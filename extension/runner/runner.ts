@@ -179,28 +179,23 @@ export class ModelRunner {
   }
 
   /**
-   * What the standalone report shows of a training file: its graph at training step `step`, then
-   * the whole run, then every analysis tool that applies to it at the run's end (the panel cards'
-   * default requests; a tool that fails says why in its card). `requests` picks them from the
-   * graph's training info.
+   * What the standalone report shows of a training file besides its graph: the whole run, then the
+   * answers to `requests` (the training view's tools) after its last step; a tool that fails says
+   * why in its card.
    */
-  async reportRun(file: string, step: number, requests: (snapshot: GraphSnapshot) => AnalysisRequest[], opts: TrainOptions = {}): Promise<
-    | { ok: true; file: string; snapshot: GraphSnapshot; result: TrainResult; analyses: { request: AnalysisRequest; outcome: InspectOutcome }[]; logs: LogLine[] }
+  async reportRun(file: string, requests: readonly AnalysisRequest[], opts: TrainOptions = {}): Promise<
+    | { ok: true; file: string; result: TrainResult; analyses: { request: AnalysisRequest; outcome: InspectOutcome }[]; logs: LogLine[] }
     | { ok: false; file: string; errors: RunError[]; logs: LogLine[] }
   > {
-    const p = await this.pausedAt(file, step, opts);
+    const p = await this.pausedAt(file, 0, opts);
     if (!p.ok) return p;
-    const failed = (errors: RunError[]) => ({ ok: false as const, file: p.file, errors, logs: p.logs });
     try {
-      const g = await p.run.inspect({ kind: 'graph' });
-      if (!g.ok) return failed([g.error]);
-      if (!('graph' in g)) return failed([internal(p.file, 'The model worker answered a graph request with an analysis.')]);
       p.run.resume();
       const done = await p.run.done;
-      if (!done.ok) return failed(done.errors);
+      if (!done.ok) return { ok: false, file: p.file, errors: done.errors, logs: p.logs };
       const analyses: { request: AnalysisRequest; outcome: InspectOutcome }[] = [];
-      for (const request of requests(g.graph.snapshot)) analyses.push({ request, outcome: await p.run.inspect(request) });
-      return { ok: true, file: p.file, snapshot: g.graph.snapshot, result: done.result, analyses, logs: p.logs };
+      for (const request of requests) analyses.push({ request, outcome: await p.run.inspect(request) });
+      return { ok: true, file: p.file, result: done.result, analyses, logs: p.logs };
     } finally {
       p.run.cancel();
     }
