@@ -537,3 +537,59 @@ export async function caseTrainWebGpu(wb: Workbench, workspace: string, cpuLosse
     fs.rmSync(settings, { force: true });
   }
 }
+
+/**
+ * The panel in each of VS Code's theme kinds, at the default width beside the editor and with the
+ * editor group maximized: the graph, and the training view of a finished moons run with its
+ * playground and decision boundary drawn. Each card must fit its box (nothing wider than the card)
+ * in every combination; the screenshots are for a person to look at.
+ */
+export async function caseThemes(wb: Workbench, workspace: string): Promise<void> {
+  const settings = path.join(workspace, '.vscode', 'settings.json');
+  fs.mkdirSync(path.dirname(settings), { recursive: true });
+  await openTraining(wb, MOONS);
+  await wb.testId('train-steps').fill('60');
+  await wb.testId('train-run').click();
+  await wb.until('the 60-step run to finish', async () => (await trainStatus(wb)).status === 'done', 60_000);
+  await wb.testId('playground-run').click();
+  await wb.testId('playground-plot').locator('path.trajectory').first().waitFor({ timeout: 30_000 });
+  await wb.testId('boundary-run').click();
+  await wb.testId('boundary-plot').locator('rect.boundary-cell').first().waitFor({ timeout: 30_000 });
+  const width = async () => Math.round((await wb.view().locator('#app').boundingBox())?.width ?? 0);
+  /** Cards whose content is wider than the card (a clipped table or chart). */
+  const overflowing = () => wb.view().locator('body').evaluate((body: any) => [...body.querySelectorAll('.tr-card')]
+    .filter((c: any) => c.getClientRects().length > 0 && c.scrollWidth > c.clientWidth + 1)
+    .map((c: any) => `${c.dataset.testid} (${c.scrollWidth} > ${c.clientWidth})`));
+  try {
+    for (const [theme, kind, slug] of [
+      ['Default High Contrast', 'vscode-high-contrast', 'hc'], ['Default Light Modern', 'vscode-light', 'light'], ['Default Dark Modern', 'vscode-dark', 'dark'],
+    ] as const) {
+      fs.writeFileSync(settings, JSON.stringify({ 'workbench.colorTheme': theme }, null, 2));
+      await wb.view().locator(`body.${kind}`).waitFor({ timeout: 30_000 });
+      const normal = await width();
+      await wb.runCommand('View: Toggle Maximize Editor Group');
+      const maximized = await wb.until('the panel to widen', async () => {
+        const w = await width();
+        return w > normal + 100 ? w : null;
+      });
+      for (const [layout, w] of [['maximized', maximized], ['default', normal]] as const) {
+        if (layout === 'default') {
+          await wb.runCommand('View: Toggle Maximize Editor Group');
+          await wb.until('the panel to narrow again', async () => (await width()) === normal);
+        }
+        await wb.testId('view-training').click();
+        assert.deepEqual(await overflowing(), [], `${theme}, ${layout} (${w} px): every card fits its box`);
+        await wb.testId('playground').scrollIntoViewIfNeeded();
+        await wb.screenshot(`30-theme-${slug}-${layout}-playground`);
+        await wb.testId('loss-chart').scrollIntoViewIfNeeded();
+        await wb.screenshot(`30-theme-${slug}-${layout}-training`);
+        await wb.testId('view-graph').click();
+        await wb.view().locator('g.node').first().waitFor();
+        await wb.screenshot(`30-theme-${slug}-${layout}-graph`);
+      }
+      console.log(`      ${theme}: panel ${normal} px, maximized ${maximized} px`);
+    }
+  } finally {
+    fs.rmSync(settings, { force: true });
+  }
+}
