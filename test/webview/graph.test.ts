@@ -63,6 +63,7 @@ const e = d.mul(a);
 const f = e.add(b);
 export default f;
 `,
+  tanh05: fs.readFileSync(path.join(ROOT, 'examples', '05-deep-tanh-vanishing.ts'), 'utf8'),
   deep: `import { tensor, nn, losses } from 'backprop-lens';
 const X = tensor([[0.5, -1], [1, 0.25]], { dtype: 'float64' });
 const Y = tensor([[1], [0]], { dtype: 'float64' });
@@ -1043,6 +1044,35 @@ describe('webview: graph panel in Chromium', function () {
       await p.page.screenshot({ path: screenshotPath(`grad-strip-deep-${theme}`) });
       await p.page.selectOption('[data-testid="heat-scale"]', 'tensor');
     }
+  });
+
+  it('examples/05 (ten tanh layers): fit, collapse-all and left-to-right keep the per-layer gradient strip, falling toward the input; the value heatmap has its legend', async () => {
+    const p = await panel({ theme: 'dark' });
+    const s = snap('tanh05');
+    await p.showSnapshot(s, 1);
+    const strip = async () => {
+      await p.page.waitForSelector('[data-testid="grad-strip"]:not([hidden])');
+      return p.page.$$eval('[data-testid="grad-strip-layers"] g.gs-row', (gs: any[]) => gs.map((g) => ({ layer: g.dataset.layer, mean: Number(g.dataset.mean) })));
+    };
+    const want = (s.layers ?? []).slice().sort((a, b) => a.depth - b.depth).map((l) => l.name);
+    assert.equal(want.length, 10);
+    for (const [what, act] of [
+      ['fit', () => p.send({ type: 'command', command: 'fit' })],
+      ['collapse-all', () => p.page.click('[data-testid="collapse-all"]')],
+      ['left-to-right', () => p.page.click('[data-testid="direction"]')],
+    ] as const) {
+      await act();
+      const rows = await strip();
+      assert.deepEqual(rows.map((r) => r.layer), want, `${what}: one row per layer, input first`);
+      assert.ok(rows[0].mean < rows[rows.length - 1].mean / 100, `${what}: the gradient vanishes toward the input (${rows[0].mean} vs ${rows[rows.length - 1].mean})`);
+      await p.page.screenshot({ path: screenshotPath(`vanishing-05-${what}-dark`) });
+    }
+    // a weight's value heatmap says how it is coloured
+    const w = s.nodes.find((n) => n.leaf === 'param' && n.scope === 'layer0' && n.shape.length === 2)!;
+    await p.page.click('[data-testid="grad-strip-layers"] g.gs-row[data-layer="layer0"]');
+    await p.page.waitForSelector('[data-testid="heatmap-value"]');
+    const largest = Math.max(...Array.from(w.value!, Math.abs));
+    assert.equal(await text(p, 'heat-legend-value'), `Colour: sign; opacity: |x| against this tensor's largest, ${formatNumber(largest)}.`);
   });
 
   it("the lecture's f(x) = x·sin(x²) + 1: the output and x show f against x with the tangent at −2, its slope the gradient (−5.99)", async () => {

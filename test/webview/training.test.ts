@@ -24,6 +24,17 @@ const MODELS = {
   vanishing: example('09-deep-sigmoid-vanishing.ts'),
   quadratic: example('07-minimize-quadratic.ts'),
   digits: example('15-digits-cnn.ts'),
+  // a zero-initialized network: every hidden unit is the same one, the loss sits at ln 2
+  symmetric: `import { nn, optim, losses, data, defineTraining } from 'backprop-lens';
+export default defineTraining({
+  model: nn.sequential(nn.linear(2, 8, { init: 'zeros' }), nn.tanh(), nn.linear(8, 1, { init: 'zeros' })).named('net'),
+  data: data.moons({ n: 200, noise: 0.1, seed: 0 }),
+  loss: losses.bceWithLogits,
+  optimizer: optim.sgd({ lr: 0.5 }),
+  batchSize: 50,
+  steps: 200,
+});
+`,
   addmul: `import { scalar } from 'backprop-lens';
 const x = scalar(-2);
 const f = x.add(scalar(5)).mul(scalar(-4));
@@ -539,6 +550,22 @@ describe('webview: training view in Chromium', function () {
     assert.ok(means[0] < means[6] / 100, `mean |grad| ${means.join(', ')}`);
     assert.equal(await count(p, `${q('activation-table')} tbody tr`), 7);
     await p.page.screenshot({ path: screenshotPath('training-vanishing-dark') });
+    await assertReadable(p);
+  });
+
+  it('a zero-initialized network: the symmetric-units and loss-plateau findings of a real run, with their fixes', async () => {
+    const p = await trainingPanel('symmetric', { theme: 'light', viewport: { width: 620, height: 1500 } });
+    const o = { steps: 200 };
+    const t = await train('symmetric', o);
+    await deliver(p, 1, t, o);
+    for (const code of ['symmetric-units', 'loss-plateau']) {
+      const f = t.result.diagnosis.find((d) => d.code === code);
+      assert.ok(f, `${code} in ${t.result.diagnosis.map((d) => d.code).join()}`);
+      const item = `${q('diagnosis')} li.finding[data-code="${code}"]`;
+      assert.equal(await p.page.locator(`${item} .finding-message`).innerText(), f.message);
+      assert.deepEqual(await p.page.$$eval(`${item} .finding-fixes li`, (els: any[]) => els.map((e) => e.textContent)), f.fixes.map((x) => x.title));
+    }
+    await p.page.locator(q('diagnosis')).screenshot({ path: screenshotPath('training-symmetric-light') });
     await assertReadable(p);
   });
 
