@@ -18,7 +18,7 @@ export async function buildWasmKernels() {
   const { kernelsWat } = await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`);
   const wabt = await wabtInit();
   const assemble = (relaxed) => {
-    const module = wabt.parseWat('kernels.wat', kernelsWat({ relaxed }), { simd: true, relaxed_simd: relaxed });
+    const module = wabt.parseWat('kernels.wat', kernelsWat({ relaxed }), { simd: true, relaxed_simd: relaxed, bulk_memory: true });
     try {
       module.validate();
       return Buffer.from(module.toBinary({}).buffer).toString('base64');

@@ -4,6 +4,7 @@
  * same positions in the same order, so both backends sum a fold in the same order.
  */
 import { allocate, type DType, type TypedArray } from '../../dtype';
+import { wasmFold, wasmUnfold } from './wasm/gemm';
 
 type Pair = readonly [number, number];
 
@@ -15,16 +16,19 @@ export interface Window2d {
   readonly dilation: Pair;
 }
 
-/** Per kernel column b, the windows q (from ≤ q < to) whose column v = q·sw − pw + b·dw falls inside a row of width w. */
-function columnRuns(win: Window2d, w: number, ow: number): { from: Int32Array; to: Int32Array } {
+/**
+ * Per kernel column b, the windows q (from ≤ q < to) whose column v = q·sw + shift falls inside a
+ * row of width w, shift = b·dw − pw.
+ */
+function columnRuns(win: Window2d, w: number, ow: number): { from: Int32Array; to: Int32Array; shift: Int32Array } {
   const kw = win.kernel[1], sw = win.stride[1], pw = win.padding[1], dw = win.dilation[1];
-  const from = new Int32Array(kw), to = new Int32Array(kw);
+  const from = new Int32Array(kw), to = new Int32Array(kw), shift = new Int32Array(kw);
   for (let b = 0; b < kw; b++) {
-    const shift = b * dw - pw;
-    from[b] = Math.min(ow, Math.max(0, Math.ceil(-shift / sw)));
-    to[b] = Math.max(from[b], Math.min(ow, Math.floor((w - 1 - shift) / sw) + 1));
+    shift[b] = b * dw - pw;
+    from[b] = Math.min(ow, Math.max(0, Math.ceil(-shift[b] / sw)));
+    to[b] = Math.max(from[b], Math.min(ow, Math.floor((w - 1 - shift[b]) / sw) + 1));
   }
-  return { from, to };
+  return { from, to, shift };
 }
 
 /**
@@ -36,7 +40,9 @@ export function unfoldKernel(x: TypedArray, shape: readonly number[], win: Windo
   const [kh, kw] = win.kernel, [sh, sw] = win.stride, [ph, pw] = win.padding, [dh, dw] = win.dilation;
   const out = allocate(dtype, n * c * kh * kw * oh * ow);
   // the inner loop copies each run of windows inside the row without a test per pixel (the rest stays 0, the padding)
-  const { from: qFrom, to: qTo } = columnRuns(win, w, ow);
+  const runs = columnRuns(win, w, ow);
+  if (wasmUnfold(x, shape, win, oh, ow, runs, out)) return out;
+  const { from: qFrom, to: qTo } = runs;
   let o = 0;
   for (let plane = 0; plane < n * c; plane++) {
     const base = plane * h * w;
@@ -65,8 +71,10 @@ export function unfoldKernel(x: TypedArray, shape: readonly number[], win: Windo
 export function foldKernel(cols: TypedArray, win: Window2d, oh: number, ow: number, outShape: readonly number[], dtype: DType): TypedArray {
   const [n, c, h, w] = outShape;
   const [kh, kw] = win.kernel, [sh, sw] = win.stride, [ph, pw] = win.padding, [dh, dw] = win.dilation;
-  const { from: qFrom, to: qTo } = columnRuns(win, w, ow);
+  const runs = columnRuns(win, w, ow);
   const out = allocate(dtype, n * c * h * w);
+  if (wasmFold(cols, outShape, win, oh, ow, runs, out)) return out;
+  const { from: qFrom, to: qTo } = runs;
   const sums = new Float64Array(h * w);
   let o = 0;
   for (let plane = 0; plane < n * c; plane++) {

@@ -1,5 +1,6 @@
 /**
- * The WebAssembly matrix product behind `matmulKernel` (engine/backends/cpu/matmul.ts): loads the
+ * The WebAssembly matrix product behind `matmulKernel` (engine/backends/cpu/matmul.ts), and the
+ * unfold behind `unfoldKernel` (../window.ts): loads the
  * kernels that wat.ts describes and the build assembled, once and synchronously (the module is a few
  * KB), and multiplies through the module's own memory: the operands are copied in (converted to the
  * result's element type on the way), the product copied out. Where the runtime has no WebAssembly
@@ -16,11 +17,17 @@ interface WasmMemory {
   grow(pages: number): number;
 }
 type Gemm = (a: number, b: number, c: number, m: number, k: number, n: number, transA: number, transB: number, work: number) => void;
+type Unfold = (x: number, planes: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, ph: number, dh: number, oh: number, ow: number, runs: number, dst: number) => void;
+type Fold = (cols: number, planes: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, ph: number, dh: number, oh: number, ow: number, runs: number, sums: number, dst: number) => void;
 /** What the module exports (wat.ts). */
 interface Kernels {
   memory: WasmMemory;
   gemm_f32: Gemm;
   gemm_f64: Gemm;
+  unfold_f32: Unfold;
+  unfold_f64: Unfold;
+  fold_f32: Fold;
+  fold_f64: Fold;
 }
 interface WasmApi {
   validate(bytes: Uint8Array): boolean;
@@ -115,6 +122,65 @@ export function wasmMatmul(
     gemm(one.a, one.b, one.c, m, k, n, sA, sB, 0);
     c.set(new View(buffer, one.c, m * n), i * m * n);
   }
+  return true;
+}
+
+/**
+ * unfold (im2col) of x [N, C, H, W] in WebAssembly: the same values in the same places as the
+ * JavaScript kernel (../window.ts), which computes `runs` (per kernel column b, the windows
+ * [from, to) inside a row, and the shift b·dw − pw) and calls this. Returns false, having done
+ * nothing, where the JavaScript loops should do it (no SIMD module, an integer dtype, too large).
+ */
+export function wasmUnfold(x: TypedArray, shape: readonly number[], win: WasmWindow, oh: number, ow: number, runs: WasmRuns, out: TypedArray): boolean {
+  return windowed('unfold', x, shape, win, oh, ow, runs, out, 0);
+}
+
+/**
+ * fold (col2im) in WebAssembly: cols [N, C·kh·kw, OH·OW] summed into out [N, C, H, W] (`shape`), in
+ * the JavaScript kernel's order and with its float64 sums, so the results are the same bits.
+ */
+export function wasmFold(cols: TypedArray, shape: readonly number[], win: WasmWindow, oh: number, ow: number, runs: WasmRuns, out: TypedArray): boolean {
+  return windowed('fold', cols, shape, win, oh, ow, runs, out, shape[2] * shape[3] * 8);
+}
+
+/** Kernel size, stride, padding and dilation along (height, width). */
+export interface WasmWindow {
+  readonly kernel: readonly [number, number];
+  readonly stride: readonly [number, number];
+  readonly padding: readonly [number, number];
+  readonly dilation: readonly [number, number];
+}
+/** Per kernel column b: the windows [from, to) inside a row, and the shift b·dw − pw. */
+export interface WasmRuns { from: Int32Array; to: Int32Array; shift: Int32Array }
+
+/** Copies `input` in, runs unfold or fold over [N, C, H, W] = `shape` into `out`, copies it out. */
+function windowed(op: 'unfold' | 'fold', input: TypedArray, shape: readonly number[], win: WasmWindow, oh: number, ow: number, runs: WasmRuns, out: TypedArray, scratchBytes: number): boolean {
+  if (out instanceof Int32Array || input instanceof Int32Array) return false;
+  const kern = kernels();
+  if (!kern) return false;
+  const f64 = out instanceof Float64Array;
+  const size = f64 ? 8 : 4;
+  const View = f64 ? Float64Array : Float32Array;
+  const [n, c, h, w] = shape;
+  const kw = win.kernel[1];
+  const inAt = WORK_BYTES;
+  const runsAt = align(inAt + input.length * size);
+  const sumsAt = align(runsAt + kw * 12);
+  const dst = align(sumsAt + scratchBytes);
+  const end = dst + out.length * size;
+  if (end > MAX_MEMORY_BYTES || !reserve(kern.memory, end)) return false;
+  const buffer = kern.memory.buffer;
+  new View(buffer, inAt, input.length).set(input);
+  const r = new Int32Array(buffer, runsAt, kw * 3);
+  for (let b = 0; b < kw; b++) {
+    r[3 * b] = runs.from[b];
+    r[3 * b + 1] = runs.to[b];
+    r[3 * b + 2] = runs.shift[b];
+  }
+  const args = [inAt, n * c, h, w, win.kernel[0], kw, win.stride[0], win.stride[1], win.padding[0], win.dilation[0], oh, ow, runsAt] as const;
+  if (op === 'unfold') (f64 ? kern.unfold_f64 : kern.unfold_f32)(...args, dst);
+  else (f64 ? kern.fold_f64 : kern.fold_f32)(...args, sumsAt, dst);
+  out.set(new View(buffer, dst, out.length));
   return true;
 }
 

@@ -56,7 +56,7 @@ export interface KernelOptions {
 export function kernelsWat({ relaxed }: KernelOptions): string {
   return `(module
   (memory (export "memory") 1)
-${[F32, F64].map((t) => [...tiles(t).flatMap((tile) => [packRows(t, tile), packColumns(t, tile)]), microKernel(t, relaxed), gemm(t)].join('\n')).join('\n')}
+${[F32, F64].map((t) => [...tiles(t).flatMap((tile) => [packRows(t, tile), packColumns(t, tile)]), microKernel(t, relaxed), gemm(t), unfold(t), fold(t)].join('\n')).join('\n')}
 )
 `;
 }
@@ -277,5 +277,141 @@ function gemm(t: ElementType): string {
         (br $nBlocks)))
       (local.set $p0 (i32.add (local.get $p0) (i32.const ${KC})))
       (br $kBlocks)))
+  )`;
+}
+
+/**
+ * PyTorch's unfold (im2col) of planes [P = N·C, H, W] into rows of windows: for each plane, kernel
+ * row a and column b, OH rows of OW values, row r holding x[u = r·sh − ph + a·dh, q·sw + shift(b)]
+ * for the windows q inside the row and 0 elsewhere (the padding). `runs` holds, per kernel column b,
+ * three i32: the first and one past the last window q inside the row (computed by the caller, as the
+ * JavaScript kernel does), and the shift b·dw − pw. The output is zeroed once; each run is then
+ * copied 16 bytes at a time (stride 1) or value by value. Rows are short (OW values), so a bulk
+ * memory instruction per row would cost more than the copy.
+ */
+function unfold(t: ElementType): string {
+  const s = t.bytes;
+  return `
+  (func (export "unfold_${t.name}") (param $x i32) (param $planes i32) (param $h i32) (param $w i32) (param $kh i32) (param $kw i32)
+      (param $sh i32) (param $sw i32) (param $ph i32) (param $dh i32) (param $oh i32) (param $ow i32) (param $runs i32) (param $dst i32)
+    (local $plane i32) (local $a i32) (local $b i32) (local $r i32) (local $u i32) (local $base i32) (local $src i32)
+    (local $from i32) (local $to i32) (local $shift i32) (local $q i32) (local $rowBytes i32) (local $out i32) (local $end i32)
+    (local.set $rowBytes (i32.mul (local.get $ow) (i32.const ${s})))
+    (memory.fill (local.get $dst) (i32.const 0)
+      (i32.mul (i32.mul (i32.mul (local.get $planes) (i32.mul (local.get $kh) (local.get $kw))) (local.get $oh)) (local.get $rowBytes)))
+    (block $planesDone (loop $planesLoop
+      (br_if $planesDone (i32.ge_u (local.get $plane) (local.get $planes)))
+      (local.set $base (i32.add (local.get $x) (i32.mul (local.get $plane) (i32.mul (i32.mul (local.get $h) (local.get $w)) (i32.const ${s})))))
+      (local.set $a (i32.const 0))
+      (block $aDone (loop $aLoop
+        (br_if $aDone (i32.ge_u (local.get $a) (local.get $kh)))
+        (local.set $b (i32.const 0))
+        (block $bDone (loop $bLoop
+          (br_if $bDone (i32.ge_u (local.get $b) (local.get $kw)))
+          (local.set $from (i32.load (i32.add (local.get $runs) (i32.mul (local.get $b) (i32.const 12)))))
+          (local.set $to (i32.load offset=4 (i32.add (local.get $runs) (i32.mul (local.get $b) (i32.const 12)))))
+          (local.set $shift (i32.load offset=8 (i32.add (local.get $runs) (i32.mul (local.get $b) (i32.const 12)))))
+          (local.set $r (i32.const 0))
+          (block $rDone (loop $rLoop
+            (br_if $rDone (i32.ge_u (local.get $r) (local.get $oh)))
+            (local.set $u (i32.add (i32.sub (i32.mul (local.get $r) (local.get $sh)) (local.get $ph)) (i32.mul (local.get $a) (local.get $dh))))
+            (if (i32.and (i32.ge_s (local.get $u) (i32.const 0)) (i32.lt_s (local.get $u) (local.get $h)))
+              (then
+                ;; the run of row u: out[q] = x[u·w + q·sw + shift] for from ≤ q < to
+                (local.set $out (i32.add (local.get $dst) (i32.mul (local.get $from) (i32.const ${s}))))
+                (local.set $src (i32.add (local.get $base) (i32.mul (i32.add (i32.mul (local.get $u) (local.get $w))
+                  (i32.add (i32.mul (local.get $from) (local.get $sw)) (local.get $shift))) (i32.const ${s}))))
+                (local.set $end (i32.add (local.get $dst) (i32.mul (local.get $to) (i32.const ${s}))))
+                (if (i32.eq (local.get $sw) (i32.const 1))
+                  (then
+                    (block $vDone (loop $vLoop
+                      (br_if $vDone (i32.gt_s (i32.add (local.get $out) (i32.const 16)) (local.get $end)))
+                      (v128.store (local.get $out) (v128.load (local.get $src)))
+                      (local.set $out (i32.add (local.get $out) (i32.const 16)))
+                      (local.set $src (i32.add (local.get $src) (i32.const 16)))
+                      (br $vLoop)))))
+                (local.set $q (i32.mul (local.get $sw) (i32.const ${s})))
+                (block $qDone (loop $qLoop
+                  (br_if $qDone (i32.ge_u (local.get $out) (local.get $end)))
+                  (${t.name}.store (local.get $out) (${t.name}.load (local.get $src)))
+                  (local.set $out (i32.add (local.get $out) (i32.const ${s})))
+                  (local.set $src (i32.add (local.get $src) (local.get $q)))
+                  (br $qLoop)))))
+            (local.set $dst (i32.add (local.get $dst) (local.get $rowBytes)))
+            (local.set $r (i32.add (local.get $r) (i32.const 1)))
+            (br $rLoop)))
+          (local.set $b (i32.add (local.get $b) (i32.const 1)))
+          (br $bLoop)))
+        (local.set $a (i32.add (local.get $a) (i32.const 1)))
+        (br $aLoop)))
+      (local.set $plane (i32.add (local.get $plane) (i32.const 1)))
+      (br $planesLoop)))
+  )`;
+}
+
+/**
+ * PyTorch's fold (col2im), the adjoint of unfold: each column value is added to the pixel unfold
+ * took it from, visiting the columns in unfold's order (plane, a, b, r, q), so every pixel sums its
+ * values in kernel order, as the JavaScript kernel and the WGSL twin do. The sums of a plane are kept
+ * in float64 (`sums`, H·W values) and rounded once to the output's type.
+ */
+function fold(t: ElementType): string {
+  const s = t.bytes;
+  const load = t.name === 'f32' ? (p: string) => `(f64.promote_f32 (f32.load ${p}))` : (p: string) => `(f64.load ${p})`;
+  const store = t.name === 'f32' ? (p: string, v: string) => `(f32.store ${p} (f32.demote_f64 ${v}))` : (p: string, v: string) => `(f64.store ${p} ${v})`;
+  return `
+  (func (export "fold_${t.name}") (param $cols i32) (param $planes i32) (param $h i32) (param $w i32) (param $kh i32) (param $kw i32)
+      (param $sh i32) (param $sw i32) (param $ph i32) (param $dh i32) (param $oh i32) (param $ow i32) (param $runs i32) (param $sums i32) (param $dst i32)
+    (local $plane i32) (local $a i32) (local $b i32) (local $r i32) (local $u i32) (local $col i32) (local $sum i32)
+    (local $from i32) (local $to i32) (local $shift i32) (local $q i32) (local $step i32) (local $i i32) (local $hw i32)
+    (local.set $hw (i32.mul (local.get $h) (local.get $w)))
+    (block $planesDone (loop $planesLoop
+      (br_if $planesDone (i32.ge_u (local.get $plane) (local.get $planes)))
+      (memory.fill (local.get $sums) (i32.const 0) (i32.mul (local.get $hw) (i32.const 8)))
+      (local.set $a (i32.const 0))
+      (block $aDone (loop $aLoop
+        (br_if $aDone (i32.ge_u (local.get $a) (local.get $kh)))
+        (local.set $b (i32.const 0))
+        (block $bDone (loop $bLoop
+          (br_if $bDone (i32.ge_u (local.get $b) (local.get $kw)))
+          (local.set $from (i32.load (i32.add (local.get $runs) (i32.mul (local.get $b) (i32.const 12)))))
+          (local.set $to (i32.load offset=4 (i32.add (local.get $runs) (i32.mul (local.get $b) (i32.const 12)))))
+          (local.set $shift (i32.load offset=8 (i32.add (local.get $runs) (i32.mul (local.get $b) (i32.const 12)))))
+          (local.set $r (i32.const 0))
+          (block $rDone (loop $rLoop
+            (br_if $rDone (i32.ge_u (local.get $r) (local.get $oh)))
+            (local.set $u (i32.add (i32.sub (i32.mul (local.get $r) (local.get $sh)) (local.get $ph)) (i32.mul (local.get $a) (local.get $dh))))
+            (if (i32.and (i32.ge_s (local.get $u) (i32.const 0)) (i32.lt_s (local.get $u) (local.get $h)))
+              (then
+                ;; sums[u·w + q·sw + shift] += cols[row r, q] for from ≤ q < to
+                (local.set $q (local.get $from))
+                (local.set $col (i32.add (local.get $cols) (i32.mul (local.get $from) (i32.const ${s}))))
+                (local.set $sum (i32.add (local.get $sums) (i32.mul (i32.add (i32.mul (local.get $u) (local.get $w))
+                  (i32.add (i32.mul (local.get $from) (local.get $sw)) (local.get $shift))) (i32.const 8))))
+                (local.set $step (i32.mul (local.get $sw) (i32.const 8)))
+                (block $qDone (loop $qLoop
+                  (br_if $qDone (i32.ge_s (local.get $q) (local.get $to)))
+                  (f64.store (local.get $sum) (f64.add (f64.load (local.get $sum)) ${load('(local.get $col)')}))
+                  (local.set $col (i32.add (local.get $col) (i32.const ${s})))
+                  (local.set $sum (i32.add (local.get $sum) (local.get $step)))
+                  (local.set $q (i32.add (local.get $q) (i32.const 1)))
+                  (br $qLoop)))))
+            (local.set $cols (i32.add (local.get $cols) (i32.mul (local.get $ow) (i32.const ${s}))))
+            (local.set $r (i32.add (local.get $r) (i32.const 1)))
+            (br $rLoop)))
+          (local.set $b (i32.add (local.get $b) (i32.const 1)))
+          (br $bLoop)))
+        (local.set $a (i32.add (local.get $a) (i32.const 1)))
+        (br $aLoop)))
+      ;; the plane's sums, rounded once
+      (local.set $i (i32.const 0))
+      (block $iDone (loop $iLoop
+        (br_if $iDone (i32.ge_u (local.get $i) (local.get $hw)))
+        ${store('(local.get $dst)', '(f64.load (i32.add (local.get $sums) (i32.mul (local.get $i) (i32.const 8))))')}
+        (local.set $dst (i32.add (local.get $dst) (i32.const ${s})))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $iLoop)))
+      (local.set $plane (i32.add (local.get $plane) (i32.const 1)))
+      (br $planesLoop)))
   )`;
 }
