@@ -16,7 +16,7 @@ const node = { ...common, platform: 'node', format: 'cjs', target: 'node18' };
 await buildWasmKernels();
 
 const builds = [
-  { ...node, entryPoints: { worker: 'extension/runner/worker.ts', 'model-host': 'extension/runner/model-host.ts', bundler: 'extension/runner/bundler-worker.ts', cli: 'extension/cli/main.ts' }, outdir: 'dist', external: ['esbuild-wasm'] },
+  { ...node, entryPoints: { worker: 'extension/runner/worker.ts', 'gemm-thread': 'extension/runner/gemm-thread.ts', 'model-host': 'extension/runner/model-host.ts', bundler: 'extension/runner/bundler-worker.ts', cli: 'extension/cli/main.ts' }, outdir: 'dist', external: ['esbuild-wasm'] },
 ];
 for (const extra of ['extension/extension.ts']) {
   if (existsSync(join(root, extra))) builds.push({ ...node, entryPoints: { extension: extra }, outdir: 'dist', external: ['vscode', 'esbuild-wasm'] });

@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as util from 'node:util';
 import * as vm from 'node:vm';
@@ -30,8 +31,12 @@ import { fileSurfaceTitle, gradcheckReport, hessianReport, landscapeReport, play
 import { boundaryReport } from '../../engine/check/boundary';
 import { traceReport } from '../../engine/check/trace1d';
 import type { InspectOutcome, InspectRequest, LogLine, RunError, RunErrorKind, WorkerInput, WorkerMessage } from './types';
+import { installGemmThread } from './gemm-threads';
 
 const input = workerData as WorkerInput;
+// large matrix products share their rows with a second thread where there is a second core
+// (BACKPROP_LENS_THREADS=0 in the environment keeps them on one, to compare)
+if ((os.availableParallelism?.() ?? os.cpus().length) >= 2 && process.env.BACKPROP_LENS_THREADS !== '0') installGemmThread(path.join(__dirname, 'gemm-thread.js'));
 const post = (m: WorkerMessage) => parentPort!.postMessage(m);
 const bundleMap = new BundleMap(input.map, input.bundlePath);
 

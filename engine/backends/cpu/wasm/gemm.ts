@@ -96,6 +96,47 @@ export function wasmMatmul(
   c: TypedArray, m: number, k: number, n: number,
 ): boolean {
   if (c instanceof Int32Array) return false;
+  // one large product with A's rows stored whole: the rows of C may be shared with a second thread
+  if (rowSplitter && aOffsets.length === 1 && !transA && m >= 2 * SPLIT_MIN_ROWS && m * k * n >= SPLIT_MIN_MACS && kernels() &&
+    !(a instanceof Int32Array) && !(b instanceof Int32Array) && a.constructor === c.constructor && b.constructor === c.constructor) {
+    const A = a.subarray(aOffsets[0], aOffsets[0] + m * k) as FloatArray, B = b.subarray(bOffsets[0], bOffsets[0] + n * k) as FloatArray;
+    if (rowSplitter(A, B, transB, c as FloatArray, m, k, n)) return true;
+  }
+  return oneThread(a, aOffsets, transA, b, bOffsets, transB, c, m, k, n);
+}
+
+type FloatArray = Float32Array | Float64Array;
+
+/**
+ * Computes C = A·op(B) for the rows of C it chooses with another thread and the rest with
+ * `wasmMatmulRows` on this one; false (having done nothing) where it cannot now. A, B and C have
+ * one element type. The model process installs one (extension/runner/gemm-threads.ts); elsewhere
+ * (the webview, where the main thread may not block) there is none.
+ */
+export type RowSplitter = (a: FloatArray, b: FloatArray, transB: boolean, c: FloatArray, m: number, k: number, n: number) => boolean;
+
+let rowSplitter: RowSplitter | null = null;
+
+/** Products of at least this many multiply-adds are worth a second thread (about 0.1 ms of the kernel; the hand-off costs ~0.05 ms). */
+export const SPLIT_MIN_MACS = 2 ** 22;
+/** …and each thread gets at least this many rows. */
+export const SPLIT_MIN_ROWS = 16;
+
+/** Installs (or, with null, removes) the row splitter of large products. */
+export function setRowSplitter(s: RowSplitter | null): void {
+  rowSplitter = s;
+}
+
+/** Rows [0, m) of C = A·op(B) on this thread, A m×k stored by rows: the splitter's own half, and the other thread's. */
+export function wasmMatmulRows(a: FloatArray, b: FloatArray, transB: boolean, c: FloatArray, m: number, k: number, n: number): boolean {
+  return oneThread(a, [0], false, b, [0], transB, c, m, k, n);
+}
+
+function oneThread(
+  a: TypedArray, aOffsets: ArrayLike<number>, transA: boolean,
+  b: TypedArray, bOffsets: ArrayLike<number>, transB: boolean,
+  c: TypedArray, m: number, k: number, n: number,
+): boolean {
   const kern = kernels();
   if (!kern) return false;
   const f64 = c instanceof Float64Array;
