@@ -1,7 +1,9 @@
 /**
- * What the panel's analysis tools compute, as plain JSON: the gradient check at the current
- * parameters, the loss landscape around them, and the optimizer playground. Shared by the engine,
- * the model worker, the extension and the webview (no vscode, no DOM).
+ * What the panel's analysis tools compute, as plain JSON: the gradient check and the Hessian at the
+ * current parameters, the loss landscape around them, the optimizer playground, the decision
+ * boundary and the trace of a single parameter; which of them apply to a file and what each card
+ * asks for first. Shared by the engine, the model worker, the extension and the webview (no vscode,
+ * no DOM).
  */
 import type { OptimizerName } from '../optim/names';
 
