@@ -95,6 +95,14 @@ export abstract class Optimizer {
   /** The hyperparameters, for display and for the training JSON (and what the update rule reads). */
   abstract config(): Record<string, number | boolean | string>;
 
+  /**
+   * The optimizer as the file set it up: config() with the learning rate it was given (baseLr), not
+   * the one a schedule has set for the current step. What a run reports as its optimizer.
+   */
+  settings(): Record<string, number | boolean | string> {
+    return { ...this.config(), lr: this.baseLr };
+  }
+
   /** Clears every parameter's gradient. */
   zeroGrad(): void {
     for (const p of this.params) p.grad = null;

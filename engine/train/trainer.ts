@@ -521,7 +521,7 @@ export class Trainer {
 
   result(): TrainResult {
     return {
-      optimizer: this.optimizer.config(),
+      optimizer: this.optimizer.settings(),
       schedule: { kind: this.schedule.kind, options: this.schedule.options },
       steps: this.stepsTaken, stoppedEarly: this.stopReason, batchSize: this.batchSize, seed: this.seed,
       history: this.history, params: this.paramValues(), layers: this.layerHistory, diagnosis: this.findings,

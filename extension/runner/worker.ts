@@ -398,7 +398,7 @@ function snapshotOf(output: Tensor, traced: Traced, recorder: LayerRecorder, tra
   snapshot.layers = layers;
   if (trainer) {
     snapshot.training = {
-      optimizer: trainer.optimizer.config(), schedule: trainer.schedule.kind, steps: trainer.totalSteps,
+      optimizer: trainer.optimizer.settings(), schedule: trainer.schedule.kind, steps: trainer.totalSteps,
       batchSize: trainer.batchSize, seed: trainer.seed,
       dataset: data ? { name: data.name, size: data.size, features: data.features, task: data.task, validation: trainer.validation?.size ?? 0, ...(data.imageShape ? { imageShape: data.imageShape.slice() } : {}) } : null,
       surface: fileSurfaceTitle(trainer),

@@ -593,3 +593,67 @@ export async function caseThemes(wb: Workbench, workspace: string): Promise<void
     fs.rmSync(settings, { force: true });
   }
 }
+
+/**
+ * More of the training view in real VS Code, as a student uses it: the cosine schedule drawn in the
+ * Learning rate card and the loss smoothed; then the file edited in the editor and saved while the
+ * finished run is shown: the view says the run trains an older version, "Train the new version"
+ * trains the saved text, and the earlier run stays as a compare line labelled with its version.
+ * Also examples/05's per-layer gradient strip in the graph view (ten layers, vanishing toward the input).
+ */
+export async function caseTrainingTools(wb: Workbench, workspace: string): Promise<void> {
+  await wb.runCommand('View: Close All Editors');
+  await wb.openFile('05-deep-tanh-vanishing.ts');
+  await wb.runCommand('Backprop Lens: Show Graph');
+  const strip = wb.testId('grad-strip-layers');
+  await strip.locator('g.gs-row').first().waitFor({ timeout: 30_000 });
+  const rows = await strip.locator('g.gs-row').evaluateAll((gs: any[]) => gs.map((g) => ({ layer: g.dataset.layer, mean: Number(g.dataset.mean) })));
+  assert.deepEqual(rows.map((r) => r.layer), Array.from({ length: 10 }, (_, i) => `layer${i}`));
+  assert.ok(rows[0].mean < rows[9].mean / 100, `the gradient vanishes toward the input: ${rows[0].mean} vs ${rows[9].mean}`);
+  await wb.screenshot('31-gradient-strip-05');
+
+  const file = path.join(workspace, MOONS);
+  const original = fs.readFileSync(file, 'utf8');
+  try {
+    await openTraining(wb, MOONS);
+    await wb.testId('train-steps').fill('60');
+    await wb.testId('train-schedule').selectOption('cosine');
+    await wb.testId('train-run').click();
+    await wb.until('the 60-step cosine run to finish', async () => (await trainStatus(wb)).status === 'done', 60_000);
+    const lr = wb.testId('lr-chart');
+    assert.equal(Number(await lr.locator('path.lr-line').getAttribute('data-points')), 60, 'the rate of every step is drawn');
+    // the rate input keeps the file's 0.01 (the graph that follows the run once wrote the last scheduled rate there)
+    assert.equal(await wb.testId('train-lr').inputValue(), '0.01');
+    await wb.testId('loss-smoothing').selectOption('0.9');
+    await wb.testId('loss-chart').locator('path.loss-raw').waitFor();
+    assert.equal(await wb.testId('loss-chart').locator('svg').first().getAttribute('data-smoothing'), '0.9');
+    await lr.scrollIntoViewIfNeeded();
+    await wb.screenshot('32-training-lr-smoothing');
+
+    // edit the learning rate in the editor (0.01 → 0.02) and save
+    const line = lineIn(workspace, /optim\.adam\(\{ lr: 0\.01 \}\)/, MOONS);
+    const column = original.split('\n')[line - 1].indexOf('0.01') + 5;
+    await wb.focusEditor(MOONS);
+    await wb.goToLine(line, column);
+    await wb.page.keyboard.press('Backspace');
+    await wb.page.keyboard.type('2');
+    await wb.page.keyboard.press('Control+S');
+    await wb.until('the saved edit on disk', async () => /optim\.adam\(\{ lr: 0\.02 \}\)/.test(fs.readFileSync(file, 'utf8')));
+    const notice = wb.testId('file-changed');
+    await notice.waitFor({ state: 'visible', timeout: 30_000 });
+    assert.match((await notice.textContent()) ?? '', /The file changed since this run started \(it trains version 1; the file is at version 2\)/);
+    await wb.screenshot('33-training-file-changed');
+    await wb.testId('file-changed-rerun').click();
+    await wb.until('the new version\'s run to finish', async () => (await trainStatus(wb)).status === 'done' && !(await notice.isVisible()), 60_000);
+    const compare = await wb.view().locator('.lg-compare').allTextContents();
+    assert.equal(compare.length, 1, `one compare line: ${compare.join(' | ')}`);
+    assert.match(compare[0].trim(), /^file v1 · adam · lr 0\.01 · cosine · 60 steps$/);
+    await wb.testId('loss-chart').scrollIntoViewIfNeeded();
+    await wb.screenshot('34-training-compare-versions');
+  } finally {
+    if (fs.readFileSync(file, 'utf8') !== original) {
+      fs.writeFileSync(file, original);
+      await wb.runCommand('File: Revert File').catch(() => undefined);
+    }
+  }
+}

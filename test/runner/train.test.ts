@@ -326,6 +326,15 @@ export default defineTraining({ params: [x], steps: 5, loss: () => x.pow(2).sum(
       }
     });
 
+    it('reports the optimizer as the file set it (its learning rate, not the one a schedule has reached), in the graph and in train --json', async () => {
+      // a cosine schedule takes the rate from 0.01 to almost 0 by the end: the panel's lr input must keep 0.01
+      const s = expectOk(await runner().graphAtStep(MOONS, 50, { overrides: { schedule: 'cosine', steps: 60 } }));
+      assert.equal(s.training!.optimizer.lr, 0.01);
+      const r = ok(await train(MOONS, { overrides: { schedule: 'cosine', steps: 60 } }));
+      assert.equal(r.optimizer.lr, 0.01);
+      assert.ok(r.history[r.history.length - 1].lr < 1e-4, 'the schedule did lower the rate');
+    });
+
     it('at step 0 it is the graph Show Graph traces', async () => {
       const a = expectOk(await runner().graphAtStep(MOONS, 0));
       const b = expectOk(await runner().run(MOONS));
