@@ -487,11 +487,17 @@ export class Trainer {
     this.loader = this.train ? new DataLoader(this.train, this.batchSize!, { seed: this.seed }) : null;
   }
 
+  /** The scale of the file's inputs (its dataset does not change: computed once, at the first logged step). */
+  private rawScale: ReturnType<typeof inputScale> | null | undefined;
+
   private updateFindings(step: number, layers: LayerStats[]): void {
-    const raw = this.spec.data && 'task' in this.spec.data ? this.spec.data : this.train;
+    if (this.rawScale === undefined) {
+      const raw = this.spec.data && 'task' in this.spec.data ? this.spec.data : this.train;
+      this.rawScale = raw ? inputScale(raw) : null;
+    }
     const now = diagnose({
       layers, step, losses: this.loggedLosses, lossSteps: this.loggedSteps, chanceLoss: this.chanceLoss,
-      inputs: raw ? { ...inputScale(raw), standardized: !!this.spec.standardize } : undefined,
+      inputs: this.rawScale ? { ...this.rawScale, standardized: !!this.spec.standardize } : undefined,
       settings: this.settings,
     });
     // keep the first occurrence of a problem that has gone away (e.g. a loss spike), replace the
