@@ -16,11 +16,18 @@ export interface Window2d {
   readonly dilation: Pair;
 }
 
+/** Per kernel column b: the windows [from, to) inside a row, and the shift b·dw − pw. */
+export interface ColumnRuns {
+  from: Int32Array;
+  to: Int32Array;
+  shift: Int32Array;
+}
+
 /**
  * Per kernel column b, the windows q (from ≤ q < to) whose column v = q·sw + shift falls inside a
  * row of width w, shift = b·dw − pw.
  */
-function columnRuns(win: Window2d, w: number, ow: number): { from: Int32Array; to: Int32Array; shift: Int32Array } {
+function columnRuns(win: Window2d, w: number, ow: number): ColumnRuns {
   const kw = win.kernel[1], sw = win.stride[1], pw = win.padding[1], dw = win.dilation[1];
   const from = new Int32Array(kw), to = new Int32Array(kw), shift = new Int32Array(kw);
   for (let b = 0; b < kw; b++) {
@@ -37,28 +44,16 @@ function columnRuns(win: Window2d, w: number, ow: number): { from: Int32Array; t
  */
 export function unfoldKernel(x: TypedArray, shape: readonly number[], win: Window2d, oh: number, ow: number, dtype: DType): TypedArray {
   const [n, c, h, w] = shape;
-  const [kh, kw] = win.kernel, [sh, sw] = win.stride, [ph, pw] = win.padding, [dh, dw] = win.dilation;
-  const out = allocate(dtype, n * c * kh * kw * oh * ow);
-  // the inner loop copies each run of windows inside the row without a test per pixel (the rest stays 0, the padding)
+  const out = allocate(dtype, n * c * win.kernel[0] * win.kernel[1] * oh * ow);
   const runs = columnRuns(win, w, ow);
   if (wasmUnfold(x, shape, win, oh, ow, runs, out)) return out;
-  const { from: qFrom, to: qTo } = runs;
-  let o = 0;
-  for (let plane = 0; plane < n * c; plane++) {
-    const base = plane * h * w;
-    for (let a = 0; a < kh; a++) {
-      for (let b = 0; b < kw; b++) {
-        const from = qFrom[b], to = qTo[b], shift = b * dw - pw;
-        for (let r = 0; r < oh; r++, o += ow) {
-          const u = r * sh - ph + a * dh;
-          if (u < 0 || u >= h) continue;
-          const row = base + u * w + shift;
-          if (sw === 1) for (let q = from; q < to; q++) out[o + q] = x[row + q];
-          else for (let q = from; q < to; q++) out[o + q] = x[row + q * sw];
-        }
-      }
-    }
-  }
+  const sw = win.stride[1];
+  // each run of windows inside the row is copied without a test per pixel (the rest stays 0, the padding)
+  windowRows(shape, win, oh, ow, runs, (plane, o, row, from, to) => {
+    const at = plane * h * w + row;
+    if (sw === 1) for (let q = from; q < to; q++) out[o + q] = x[at + q];
+    else for (let q = from; q < to; q++) out[o + q] = x[at + q * sw];
+  });
   return out;
 }
 
@@ -70,30 +65,49 @@ export function unfoldKernel(x: TypedArray, shape: readonly number[], win: Windo
  */
 export function foldKernel(cols: TypedArray, win: Window2d, oh: number, ow: number, outShape: readonly number[], dtype: DType): TypedArray {
   const [n, c, h, w] = outShape;
-  const [kh, kw] = win.kernel, [sh, sw] = win.stride, [ph, pw] = win.padding, [dh, dw] = win.dilation;
   const runs = columnRuns(win, w, ow);
   const out = allocate(dtype, n * c * h * w);
   if (wasmFold(cols, outShape, win, oh, ow, runs, out)) return out;
-  const { from: qFrom, to: qTo } = runs;
+  const sw = win.stride[1];
   const sums = new Float64Array(h * w);
+  let current = 0;
+  windowRows(outShape, win, oh, ow, runs, (plane, o, row, from, to) => {
+    if (plane !== current) {
+      out.set(sums, current * h * w);
+      sums.fill(0);
+      current = plane;
+    }
+    if (sw === 1) for (let q = from; q < to; q++) sums[row + q] += cols[o + q];
+    else for (let q = from; q < to; q++) sums[row + q * sw] += cols[o + q];
+  });
+  if (n * c > 0) out.set(sums, current * h * w);
+  return out;
+}
+
+/**
+ * The rows of unfold's columns in their order (plane, kernel row a, kernel column b, window row r)
+ * that lie inside the input: `visit(plane, o, row, from, to)` with o the flat index of the column
+ * row's first value, row = u·W + shift(b) the offset in the plane of window 0's pixel (u the input
+ * row), and the windows [from, to) that fall inside it. Rows in the padding are skipped.
+ */
+function windowRows(
+  shape: readonly number[], win: Window2d, oh: number, ow: number, runs: ColumnRuns,
+  visit: (plane: number, o: number, row: number, from: number, to: number) => void,
+): void {
+  const [n, c, h, w] = shape;
+  const [kh, kw] = win.kernel, sh = win.stride[0], ph = win.padding[0], dh = win.dilation[0];
   let o = 0;
   for (let plane = 0; plane < n * c; plane++) {
-    sums.fill(0);
     for (let a = 0; a < kh; a++) {
       for (let b = 0; b < kw; b++) {
-        const from = qFrom[b], to = qTo[b], shift = b * dw - pw;
+        const from = runs.from[b], to = runs.to[b], shift = runs.shift[b];
         for (let r = 0; r < oh; r++, o += ow) {
           const u = r * sh - ph + a * dh;
-          if (u < 0 || u >= h) continue;
-          const row = u * w + shift;
-          if (sw === 1) for (let q = from; q < to; q++) sums[row + q] += cols[o + q];
-          else for (let q = from; q < to; q++) sums[row + q * sw] += cols[o + q];
+          if (u >= 0 && u < h) visit(plane, o, u * w + shift, from, to);
         }
       }
     }
-    out.set(sums, plane * h * w);
   }
-  return out;
 }
 
 /**

@@ -8,6 +8,7 @@
  * JavaScript kernel does the work.
  */
 import type { TypedArray } from '../../../dtype';
+import type { ColumnRuns, Window2d } from '../window';
 import { relaxedSimdKernels, simdKernels } from './kernels.generated';
 import { WORK_BYTES } from './wat';
 
@@ -172,7 +173,7 @@ function oneThread(
  * [from, to) inside a row, and the shift b·dw − pw) and calls this. Returns false, having done
  * nothing, where the JavaScript loops should do it (no SIMD module, an integer dtype, too large).
  */
-export function wasmUnfold(x: TypedArray, shape: readonly number[], win: WasmWindow, oh: number, ow: number, runs: WasmRuns, out: TypedArray): boolean {
+export function wasmUnfold(x: TypedArray, shape: readonly number[], win: Window2d, oh: number, ow: number, runs: ColumnRuns, out: TypedArray): boolean {
   return windowed('unfold', x, shape, win, oh, ow, runs, out, 0);
 }
 
@@ -180,22 +181,12 @@ export function wasmUnfold(x: TypedArray, shape: readonly number[], win: WasmWin
  * fold (col2im) in WebAssembly: cols [N, C·kh·kw, OH·OW] summed into out [N, C, H, W] (`shape`), in
  * the JavaScript kernel's order and with its float64 sums, so the results are the same bits.
  */
-export function wasmFold(cols: TypedArray, shape: readonly number[], win: WasmWindow, oh: number, ow: number, runs: WasmRuns, out: TypedArray): boolean {
+export function wasmFold(cols: TypedArray, shape: readonly number[], win: Window2d, oh: number, ow: number, runs: ColumnRuns, out: TypedArray): boolean {
   return windowed('fold', cols, shape, win, oh, ow, runs, out, shape[2] * shape[3] * 8);
 }
 
-/** Kernel size, stride, padding and dilation along (height, width). */
-export interface WasmWindow {
-  readonly kernel: readonly [number, number];
-  readonly stride: readonly [number, number];
-  readonly padding: readonly [number, number];
-  readonly dilation: readonly [number, number];
-}
-/** Per kernel column b: the windows [from, to) inside a row, and the shift b·dw − pw. */
-export interface WasmRuns { from: Int32Array; to: Int32Array; shift: Int32Array }
-
 /** Copies `input` in, runs unfold or fold over [N, C, H, W] = `shape` into `out`, copies it out. */
-function windowed(op: 'unfold' | 'fold', input: TypedArray, shape: readonly number[], win: WasmWindow, oh: number, ow: number, runs: WasmRuns, out: TypedArray, scratchBytes: number): boolean {
+function windowed(op: 'unfold' | 'fold', input: TypedArray, shape: readonly number[], win: Window2d, oh: number, ow: number, runs: ColumnRuns, out: TypedArray, scratchBytes: number): boolean {
   if (out instanceof Int32Array || input instanceof Int32Array) return false;
   const kern = kernels();
   if (!kern) return false;

@@ -280,48 +280,75 @@ function gemm(t: ElementType): string {
   )`;
 }
 
+/** Parameters and locals of the loops unfold and fold share (windowLoops). */
+const WINDOW_PARAMS = '(param $planes i32) (param $h i32) (param $w i32) (param $kh i32) (param $kw i32) (param $sh i32) (param $sw i32) (param $ph i32) (param $dh i32) (param $oh i32) (param $ow i32) (param $runs i32)';
+const WINDOW_LOCALS = '(local $plane i32) (local $a i32) (local $b i32) (local $r i32) (local $u i32) (local $from i32) (local $to i32) (local $shift i32) (local $q i32)';
+
 /**
- * PyTorch's unfold (im2col) of planes [P = N·C, H, W] into rows of windows: for each plane, kernel
- * row a and column b, OH rows of OW values, row r holding x[u = r·sh − ph + a·dh, q·sw + shift(b)]
- * for the windows q inside the row and 0 elsewhere (the padding). `runs` holds, per kernel column b,
- * three i32: the first and one past the last window q inside the row (computed by the caller, as the
- * JavaScript kernel does), and the shift b·dw − pw. The output is zeroed once; each run is then
- * copied 16 bytes at a time (stride 1) or value by value. Rows are short (OW values), so a bulk
- * memory instruction per row would cost more than the copy.
+ * The loops unfold and fold share, in unfold's order: for each plane, kernel row a and column b
+ * (with $from, $to and $shift of column b read from `runs`: per b three i32, the first and one past
+ * the last window q inside a row, and b·dw − pw, as the JavaScript kernel computes them), and each
+ * window row r, the input row $u = r·sh − ph + a·dh. `inRow` runs where $u is inside the plane;
+ * `$rows` (a local of the caller) is the address of row r of the columns and moves on by OW values
+ * of `s` bytes a row. `planeStart` and `planeEnd` run around each plane.
  */
-function unfold(t: ElementType): string {
-  const s = t.bytes;
+function windowLoops(s: number, o: { planeStart: string; inRow: string; planeEnd: string }): string {
+  const run = (offset: number) => `(i32.load offset=${offset} (i32.add (local.get $runs) (i32.mul (local.get $b) (i32.const 12))))`;
   return `
-  (func (export "unfold_${t.name}") (param $x i32) (param $planes i32) (param $h i32) (param $w i32) (param $kh i32) (param $kw i32)
-      (param $sh i32) (param $sw i32) (param $ph i32) (param $dh i32) (param $oh i32) (param $ow i32) (param $runs i32) (param $dst i32)
-    (local $plane i32) (local $a i32) (local $b i32) (local $r i32) (local $u i32) (local $base i32) (local $src i32)
-    (local $from i32) (local $to i32) (local $shift i32) (local $q i32) (local $rowBytes i32) (local $out i32) (local $end i32)
-    (local.set $rowBytes (i32.mul (local.get $ow) (i32.const ${s})))
-    (memory.fill (local.get $dst) (i32.const 0)
-      (i32.mul (i32.mul (i32.mul (local.get $planes) (i32.mul (local.get $kh) (local.get $kw))) (local.get $oh)) (local.get $rowBytes)))
     (block $planesDone (loop $planesLoop
       (br_if $planesDone (i32.ge_u (local.get $plane) (local.get $planes)))
-      (local.set $base (i32.add (local.get $x) (i32.mul (local.get $plane) (i32.mul (i32.mul (local.get $h) (local.get $w)) (i32.const ${s})))))
+      ${o.planeStart}
       (local.set $a (i32.const 0))
       (block $aDone (loop $aLoop
         (br_if $aDone (i32.ge_u (local.get $a) (local.get $kh)))
         (local.set $b (i32.const 0))
         (block $bDone (loop $bLoop
           (br_if $bDone (i32.ge_u (local.get $b) (local.get $kw)))
-          (local.set $from (i32.load (i32.add (local.get $runs) (i32.mul (local.get $b) (i32.const 12)))))
-          (local.set $to (i32.load offset=4 (i32.add (local.get $runs) (i32.mul (local.get $b) (i32.const 12)))))
-          (local.set $shift (i32.load offset=8 (i32.add (local.get $runs) (i32.mul (local.get $b) (i32.const 12)))))
+          (local.set $from ${run(0)})
+          (local.set $to ${run(4)})
+          (local.set $shift ${run(8)})
           (local.set $r (i32.const 0))
           (block $rDone (loop $rLoop
             (br_if $rDone (i32.ge_u (local.get $r) (local.get $oh)))
             (local.set $u (i32.add (i32.sub (i32.mul (local.get $r) (local.get $sh)) (local.get $ph)) (i32.mul (local.get $a) (local.get $dh))))
             (if (i32.and (i32.ge_s (local.get $u) (i32.const 0)) (i32.lt_s (local.get $u) (local.get $h)))
-              (then
+              (then ${o.inRow}))
+            (local.set $rows (i32.add (local.get $rows) (i32.mul (local.get $ow) (i32.const ${s}))))
+            (local.set $r (i32.add (local.get $r) (i32.const 1)))
+            (br $rLoop)))
+          (local.set $b (i32.add (local.get $b) (i32.const 1)))
+          (br $bLoop)))
+        (local.set $a (i32.add (local.get $a) (i32.const 1)))
+        (br $aLoop)))
+      ${o.planeEnd}
+      (local.set $plane (i32.add (local.get $plane) (i32.const 1)))
+      (br $planesLoop)))`;
+}
+
+/**
+ * PyTorch's unfold (im2col) of planes [P = N·C, H, W] into rows of windows (windowLoops): row r of
+ * kernel position (a, b) holds x[u, q·sw + shift(b)] for the windows q inside the row and 0
+ * elsewhere (the padding). The output is zeroed once; each run is then copied 16 bytes at a time
+ * (stride 1) or value by value. Rows are short (OW values), so a bulk memory instruction per row
+ * would cost more than the copy.
+ */
+function unfold(t: ElementType): string {
+  const s = t.bytes;
+  return `
+  (func (export "unfold_${t.name}") (param $x i32) ${WINDOW_PARAMS} (param $dst i32)
+    ${WINDOW_LOCALS} (local $rows i32) (local $base i32) (local $src i32) (local $out i32) (local $end i32) (local $step i32)
+    (local.set $rows (local.get $dst))
+    (memory.fill (local.get $dst) (i32.const 0)
+      (i32.mul (i32.mul (i32.mul (local.get $planes) (i32.mul (local.get $kh) (local.get $kw))) (local.get $oh)) (i32.mul (local.get $ow) (i32.const ${s}))))
+    (local.set $step (i32.mul (local.get $sw) (i32.const ${s})))
+    ${windowLoops(s, {
+    planeStart: `(local.set $base (i32.add (local.get $x) (i32.mul (local.get $plane) (i32.mul (i32.mul (local.get $h) (local.get $w)) (i32.const ${s})))))`,
+    inRow: `
                 ;; the run of row u: out[q] = x[u·w + q·sw + shift] for from ≤ q < to
-                (local.set $out (i32.add (local.get $dst) (i32.mul (local.get $from) (i32.const ${s}))))
+                (local.set $out (i32.add (local.get $rows) (i32.mul (local.get $from) (i32.const ${s}))))
                 (local.set $src (i32.add (local.get $base) (i32.mul (i32.add (i32.mul (local.get $u) (local.get $w))
                   (i32.add (i32.mul (local.get $from) (local.get $sw)) (local.get $shift))) (i32.const ${s}))))
-                (local.set $end (i32.add (local.get $dst) (i32.mul (local.get $to) (i32.const ${s}))))
+                (local.set $end (i32.add (local.get $rows) (i32.mul (local.get $to) (i32.const ${s}))))
                 (if (i32.eq (local.get $sw) (i32.const 1))
                   (then
                     (block $vDone (loop $vLoop
@@ -330,79 +357,49 @@ function unfold(t: ElementType): string {
                       (local.set $out (i32.add (local.get $out) (i32.const 16)))
                       (local.set $src (i32.add (local.get $src) (i32.const 16)))
                       (br $vLoop)))))
-                (local.set $q (i32.mul (local.get $sw) (i32.const ${s})))
                 (block $qDone (loop $qLoop
                   (br_if $qDone (i32.ge_u (local.get $out) (local.get $end)))
                   (${t.name}.store (local.get $out) (${t.name}.load (local.get $src)))
                   (local.set $out (i32.add (local.get $out) (i32.const ${s})))
-                  (local.set $src (i32.add (local.get $src) (local.get $q)))
-                  (br $qLoop)))))
-            (local.set $dst (i32.add (local.get $dst) (local.get $rowBytes)))
-            (local.set $r (i32.add (local.get $r) (i32.const 1)))
-            (br $rLoop)))
-          (local.set $b (i32.add (local.get $b) (i32.const 1)))
-          (br $bLoop)))
-        (local.set $a (i32.add (local.get $a) (i32.const 1)))
-        (br $aLoop)))
-      (local.set $plane (i32.add (local.get $plane) (i32.const 1)))
-      (br $planesLoop)))
+                  (local.set $src (i32.add (local.get $src) (local.get $step)))
+                  (br $qLoop)))`,
+    planeEnd: '',
+  })}
   )`;
 }
 
 /**
  * PyTorch's fold (col2im), the adjoint of unfold: each column value is added to the pixel unfold
- * took it from, visiting the columns in unfold's order (plane, a, b, r, q), so every pixel sums its
- * values in kernel order, as the JavaScript kernel and the WGSL twin do. The sums of a plane are kept
- * in float64 (`sums`, H·W values) and rounded once to the output's type.
+ * took it from, visiting the columns in unfold's order (windowLoops), so every pixel sums its values
+ * in kernel order, as the JavaScript kernel and the WGSL twin do. The sums of a plane are kept in
+ * float64 (`sums`, H·W values) and rounded once to the output's type.
  */
 function fold(t: ElementType): string {
   const s = t.bytes;
   const load = t.name === 'f32' ? (p: string) => `(f64.promote_f32 (f32.load ${p}))` : (p: string) => `(f64.load ${p})`;
   const store = t.name === 'f32' ? (p: string, v: string) => `(f32.store ${p} (f32.demote_f64 ${v}))` : (p: string, v: string) => `(f64.store ${p} ${v})`;
   return `
-  (func (export "fold_${t.name}") (param $cols i32) (param $planes i32) (param $h i32) (param $w i32) (param $kh i32) (param $kw i32)
-      (param $sh i32) (param $sw i32) (param $ph i32) (param $dh i32) (param $oh i32) (param $ow i32) (param $runs i32) (param $sums i32) (param $dst i32)
-    (local $plane i32) (local $a i32) (local $b i32) (local $r i32) (local $u i32) (local $col i32) (local $sum i32)
-    (local $from i32) (local $to i32) (local $shift i32) (local $q i32) (local $step i32) (local $i i32) (local $hw i32)
+  (func (export "fold_${t.name}") (param $cols i32) ${WINDOW_PARAMS} (param $sums i32) (param $dst i32)
+    ${WINDOW_LOCALS} (local $rows i32) (local $col i32) (local $sum i32) (local $step i32) (local $i i32) (local $hw i32)
+    (local.set $rows (local.get $cols))
     (local.set $hw (i32.mul (local.get $h) (local.get $w)))
-    (block $planesDone (loop $planesLoop
-      (br_if $planesDone (i32.ge_u (local.get $plane) (local.get $planes)))
-      (memory.fill (local.get $sums) (i32.const 0) (i32.mul (local.get $hw) (i32.const 8)))
-      (local.set $a (i32.const 0))
-      (block $aDone (loop $aLoop
-        (br_if $aDone (i32.ge_u (local.get $a) (local.get $kh)))
-        (local.set $b (i32.const 0))
-        (block $bDone (loop $bLoop
-          (br_if $bDone (i32.ge_u (local.get $b) (local.get $kw)))
-          (local.set $from (i32.load (i32.add (local.get $runs) (i32.mul (local.get $b) (i32.const 12)))))
-          (local.set $to (i32.load offset=4 (i32.add (local.get $runs) (i32.mul (local.get $b) (i32.const 12)))))
-          (local.set $shift (i32.load offset=8 (i32.add (local.get $runs) (i32.mul (local.get $b) (i32.const 12)))))
-          (local.set $r (i32.const 0))
-          (block $rDone (loop $rLoop
-            (br_if $rDone (i32.ge_u (local.get $r) (local.get $oh)))
-            (local.set $u (i32.add (i32.sub (i32.mul (local.get $r) (local.get $sh)) (local.get $ph)) (i32.mul (local.get $a) (local.get $dh))))
-            (if (i32.and (i32.ge_s (local.get $u) (i32.const 0)) (i32.lt_s (local.get $u) (local.get $h)))
-              (then
+    (local.set $step (i32.mul (local.get $sw) (i32.const 8)))
+    ${windowLoops(s, {
+    planeStart: '(memory.fill (local.get $sums) (i32.const 0) (i32.mul (local.get $hw) (i32.const 8)))',
+    inRow: `
                 ;; sums[u·w + q·sw + shift] += cols[row r, q] for from ≤ q < to
                 (local.set $q (local.get $from))
-                (local.set $col (i32.add (local.get $cols) (i32.mul (local.get $from) (i32.const ${s}))))
+                (local.set $col (i32.add (local.get $rows) (i32.mul (local.get $from) (i32.const ${s}))))
                 (local.set $sum (i32.add (local.get $sums) (i32.mul (i32.add (i32.mul (local.get $u) (local.get $w))
                   (i32.add (i32.mul (local.get $from) (local.get $sw)) (local.get $shift))) (i32.const 8))))
-                (local.set $step (i32.mul (local.get $sw) (i32.const 8)))
                 (block $qDone (loop $qLoop
                   (br_if $qDone (i32.ge_s (local.get $q) (local.get $to)))
                   (f64.store (local.get $sum) (f64.add (f64.load (local.get $sum)) ${load('(local.get $col)')}))
                   (local.set $col (i32.add (local.get $col) (i32.const ${s})))
                   (local.set $sum (i32.add (local.get $sum) (local.get $step)))
                   (local.set $q (i32.add (local.get $q) (i32.const 1)))
-                  (br $qLoop)))))
-            (local.set $cols (i32.add (local.get $cols) (i32.mul (local.get $ow) (i32.const ${s}))))
-            (local.set $r (i32.add (local.get $r) (i32.const 1)))
-            (br $rLoop)))
-          (local.set $b (i32.add (local.get $b) (i32.const 1)))
-          (br $bLoop)))
-        (local.set $a (i32.add (local.get $a) (i32.const 1)))
-        (br $aLoop)))
+                  (br $qLoop)))`,
+    planeEnd: `
       ;; the plane's sums, rounded once
       (local.set $i (i32.const 0))
       (block $iDone (loop $iLoop
@@ -410,8 +407,7 @@ function fold(t: ElementType): string {
         ${store('(local.get $dst)', '(f64.load (i32.add (local.get $sums) (i32.mul (local.get $i) (i32.const 8))))')}
         (local.set $dst (i32.add (local.get $dst) (i32.const ${s})))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $iLoop)))
-      (local.set $plane (i32.add (local.get $plane) (i32.const 1)))
-      (br $planesLoop)))
+        (br $iLoop)))`,
+  })}
   )`;
 }
