@@ -4,7 +4,7 @@
  * happens at most once per animation frame, and only while the view is shown.
  */
 import type {
-  AnalysisKind, AnalysisRequest, Finding, GradcheckReport, GraphSnapshot, HessianReport, HostMessage, LandscapeReport, BoundaryReport, TraceReport, LayerHistory, LayerStats, PlaygroundReport,
+  AnalysisKind, AnalysisRequest, AnalysisResult, Finding, GradcheckReport, GraphSnapshot, HessianReport, HostMessage, LandscapeReport, BoundaryReport, TraceReport, LayerHistory, LayerStats, PlaygroundReport,
   TrainAction, TrainOverrides, TrainingInfo, WebviewMessage,
 } from '../../extension/protocol';
 import { isHealthFinding } from '../../engine/stats/diagnosis';
@@ -156,23 +156,22 @@ export class TrainingView {
   private answered(m: Extract<HostMessage, { type: 'analysis' }>): void {
     const kind = (Object.keys(this.waiting) as AnalysisKind[]).find((k) => this.waiting[k] === m.requestId);
     if (!kind) return; // an answer to a request that a newer one replaced
-    delete this.waiting[kind];
-    const r = m.result;
-    if (r && r.kind === kind) {
-      this.analyses[kind] = { pending: false, report: r.report, error: null } as never;
-      if (r.kind === 'gradcheck') this.events.gradcheck(r.report.params.filter((p) => !p.passed).map((p) => p.name));
-    } else {
-      this.analyses[kind] = { ...this.analyses[kind], pending: false, error: m.error ? errorText(m.error) : 'No answer.' } as never;
-    }
+    this.settle(kind, m.result, m.error);
   }
 
   /** Analyses computed before anyone asked (the standalone report carries them): each card shows its own. */
   private computed(m: Extract<HostMessage, { type: 'analyses' }>): void {
-    for (const a of m.answers) {
-      if (a.result && a.result.kind !== a.kind) continue;
-      delete this.waiting[a.kind];
-      this.analyses[a.kind] = a.result ? { pending: false, report: a.result.report, error: null } as never
-        : { pending: false, report: null, error: a.error ? errorText(a.error) : 'No answer.' } as never;
+    for (const a of m.answers) this.settle(a.kind, a.result, a.error);
+  }
+
+  /** A tool's report, or why there is none (a report of another kind counts as none); failed gradient checks are marked in the graph. */
+  private settle(kind: AnalysisKind, r: AnalysisResult | null, error: { file: string; line: number | null; message: string } | undefined): void {
+    delete this.waiting[kind];
+    if (r && r.kind === kind) {
+      this.analyses[kind] = { pending: false, report: r.report, error: null } as never;
+      if (r.kind === 'gradcheck') this.events.gradcheck(r.report.params.filter((p) => !p.passed).map((p) => p.name));
+    } else {
+      this.analyses[kind] = { ...this.analyses[kind], pending: false, error: error ? errorText(error) : 'No answer.' } as never;
     }
   }
 
