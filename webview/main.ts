@@ -2,6 +2,7 @@
 performance.mark('bpl:script');
 import { App } from './app';
 import { createHost } from './host';
+import { PANELS_CHANNEL, releaseServiceWorkerOnClose } from './serviceWorker';
 
 const host = createHost();
 const root = document.getElementById('app') ?? document.body.appendChild(document.createElement('div'));
@@ -15,3 +16,16 @@ host.onMessage((m) => {
 });
 performance.mark('bpl:ready');
 host.post({ type: 'ready' });
+if (host.kind === 'vscode') {
+  try {
+    releaseServiceWorkerOnClose({
+      hostname: location.hostname,
+      serviceWorker: navigator.serviceWorker,
+      channel: () => new BroadcastChannel(PANELS_CHANNEL),
+      onPageHide: (f) => addEventListener('pagehide', f),
+      id: `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`,
+    });
+  } catch {
+    // without these APIs the next panel opens as VS Code opens it
+  }
+}

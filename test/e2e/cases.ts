@@ -657,3 +657,65 @@ export async function caseTrainingTools(wb: Workbench, workspace: string): Promi
     }
   }
 }
+
+/**
+ * Webviews on an origin of their own, as VS Code desktop and vscode.dev serve them (the page comes
+ * through webviewsOnOwnOrigin): VS Code registers its webview service worker under a URL with the
+ * webview's id, so a new panel would find the last one's registration and wait about a second for
+ * Chromium to swap the workers. The last panel of ours to close unregisters it
+ * (webview/serviceWorker.ts), so the next panel registers afresh: VS Code's own webview page logs
+ * "No service worker controller found" instead of "Found unexpected service worker controller".
+ * The panel's content reloaded in place (Developer: Reload Webviews) still loads through the worker.
+ */
+export async function caseOwnOrigin(wb: Workbench): Promise<void> {
+  const page = wb.page;
+  const logs: string[] = [];
+  page.on('console', (m) => logs.push(m.text()));
+  const webviewFrame = () => page.frames().find((f) => /^http:\/\/[0-9a-v]{52}\.localhost:\d+\/.*\/pre\/index\.html/.test(f.url()));
+  const registrations = async () => (await webviewFrame()!.evaluate(() => (globalThis as any).navigator.serviceWorker.getRegistrations().then((r: unknown[]) => r.length))) as number;
+
+  await wb.openFile(MODEL);
+  await showGraphFromPalette(wb);
+  await expectGraph(wb, { timeout: 120_000 });
+  const frame = await wb.until('the graph webview on a <52-digit hash>.localhost origin', async () => webviewFrame());
+  const origin = new URL(frame.url()).origin;
+  assert.equal(await registrations(), 1, 'VS Code registered its service worker for the panel');
+
+  // reloaded in place, the panel's content still loads (through the registration it kept)
+  await wb.view().locator('#app').evaluate((el: any) => (el.dataset.beforeReload = '1'));
+  await wb.runCommand('Developer: Reload Webviews');
+  // a new document: its #app has no mark, and it draws the graph
+  await wb.view().locator('#app[data-rendered]:not([data-before-reload])').waitFor({ state: 'attached', timeout: 60_000 });
+  await expectGraph(wb);
+
+  // closed, the last panel leaves no registration behind, looked at from a frame of that origin outside
+  // the worker's scope, in the workbench page (an iframe's registrations are the workbench site's)
+  await wb.runCommand('View: Close All Editors');
+  await wb.graphTab(MODEL).waitFor({ state: 'detached', timeout: 15_000 });
+  const probeUrl = `${origin}/healthz`;
+  await page.evaluate((src) => {
+    const f = (globalThis as any).document.createElement('iframe');
+    f.id = 'bpl-sw-probe';
+    f.src = src;
+    f.style.display = 'none';
+    (globalThis as any).document.body.appendChild(f);
+  }, probeUrl);
+  try {
+    const probe = await wb.until('the probe frame', async () => page.frames().find((f) => f.url() === probeUrl));
+    const count = async () => (await probe.evaluate(() => (globalThis as any).navigator.serviceWorker.getRegistrations().then((r: unknown[]) => r.length))) as number;
+    await wb.until('the service-worker registration to be gone', async () => (await count()) === 0, 15_000);
+  } finally {
+    await page.evaluate(() => (globalThis as any).document.getElementById('bpl-sw-probe')?.remove());
+  }
+
+  // so the next panel registers afresh instead of waiting for a swap
+  logs.length = 0;
+  await wb.openFile(MODEL);
+  await showGraphFromPalette(wb);
+  await expectGraph(wb);
+  assert.ok(logs.some((l) => l.includes('No service worker controller found')), `VS Code's webview page registered afresh (its log: ${logs.filter((l) => /service worker/i.test(l)).join(' | ') || 'nothing about its service worker'})`);
+  assert.ok(!logs.some((l) => l.includes('Found unexpected service worker controller')), 'the new panel found no old worker to swap');
+  await wb.screenshot('35-own-origin-reopened');
+  await wb.runCommand('View: Close All Editors');
+}
+

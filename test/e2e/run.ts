@@ -22,11 +22,11 @@ import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import type { CodeServer } from '../../scripts/code-server.mjs';
 import { buildIntegration } from '../integration/build';
-import { caseCodeLens, caseDiagnostics, caseReload, caseRestricted, caseRevealSource, caseShowGraph, caseStepBackward, caseTrain, caseTrainClose, caseTrainVanishing, caseTrainTorch, caseTrainCnn, caseTrainWebGpu, caseThemes, caseTrainingTools } from './cases';
+import { caseCodeLens, caseDiagnostics, caseReload, caseRestricted, caseRevealSource, caseShowGraph, caseStepBackward, caseTrain, caseTrainClose, caseTrainVanishing, caseTrainTorch, caseTrainCnn, caseTrainWebGpu, caseThemes, caseTrainingTools, caseOwnOrigin } from './cases';
 import { ModelRunner } from '../../extension/runner/runner';
 import { Harness } from './harness';
 import { caseNumbers, caseNumbersAtSteps } from './numbers';
-import { SCREENSHOT_DIR, Workbench } from './workbench';
+import { OWN_ORIGIN_CHROMIUM_ARGS, SCREENSHOT_DIR, webviewsOnOwnOrigin, Workbench } from './workbench';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const WATCHDOG_MS = 12 * 60_000;
@@ -146,7 +146,8 @@ async function main(): Promise<number> {
       ['l. numbers: a training file at steps 0, 1 and 5: the panel shows trace --at-step N\'s numbers', (wb, ws) => caseNumbersAtSteps(wb, ws)],
     ];
     const integrationName = 'integration suite (vscode API) inside code-server';
-    if (trustedCases.some(([n]) => want(n)) || want(integrationName)) {
+    const ownOriginName = 'r. webviews on an origin of their own (as VS Code desktop and vscode.dev): a reloaded panel still draws; the last panel closed leaves no service-worker registration, so the next registers afresh';
+    if (trustedCases.some(([n]) => want(n)) || want(integrationName) || want(ownOriginName)) {
       const ws = workspaceCopy('trusted');
       const resultsFile = path.join(tmp, 'integration-results.json');
       const extDir = cs.prepareExtensionsDir(path.join(tmp, 'extensions'), [integration.hostExtension]);
@@ -191,6 +192,27 @@ async function main(): Promise<number> {
           if (r.failures > 0) throw new Error(`${r.failures} integration test(s) failed`);
           if (r.passes === 0) throw new Error('the integration suite ran no tests');
         }, shot);
+      }
+      if (want(ownOriginName)) {
+        if (!ready) h.skip(ownOriginName, 'the workbench did not load');
+        else {
+          // a second window of the same code-server, in a browser of its own (see OWN_ORIGIN_CHROMIUM_ARGS)
+          const own = await chromium.launch({ executablePath, headless: process.env.E2E_HEADED !== '1', args: [...CHROMIUM_ARGS, ...OWN_ORIGIN_CHROMIUM_ARGS] });
+          try {
+            const p = await (await own.newContext({ viewport: VIEWPORT })).newPage(); // a context: the case opens a second page in it
+            p.setDefaultTimeout(20_000);
+            p.on('pageerror', (e) => consoleLog.push(`[own origin] pageerror: ${e.message}`));
+            await webviewsOnOwnOrigin(p, new URL(server.url).port);
+            const owb = new Workbench(p);
+            await h.case(ownOriginName, async () => {
+              await p.goto(server.folderUrl);
+              await owb.waitReady();
+              await caseOwnOrigin(owb);
+            }, (slug) => owb.screenshot(slug).then(() => undefined));
+          } finally {
+            await own.close();
+          }
+        }
       }
       ready = false;
       await page.close();

@@ -245,3 +245,29 @@ export class Workbench {
     }
   }
 }
+
+/**
+ * Chromium flags for a page served through `webviewsOnOwnOrigin`: a page fulfilled by page.route has
+ * no address, so Chromium would count it as public and refuse its WebSocket to 127.0.0.1.
+ */
+export const OWN_ORIGIN_CHROMIUM_ARGS = ['--disable-features=LocalNetworkAccessChecks'];
+
+/**
+ * Serves the webviews of the code-server at `port` as VS Code desktop and vscode.dev serve them: each
+ * extension's webview type on an origin of its own. code-server puts every webview on the workbench's
+ * origin; here its page is rewritten on the way to the browser so that its webview endpoint is
+ * `http://{{uuid}}.localhost:PORT/...` (VS Code fills in `{{uuid}}` as vscode.dev fills in
+ * `{{uuid}}.vscode-cdn.net`, with the 52-digit hash its webview page checks) and its frame-src allows it.
+ */
+export async function webviewsOnOwnOrigin(page: Page, port: string): Promise<void> {
+  await page.route((u) => u.port === port && u.pathname === '/', async (route) => {
+    const res = await route.fetch();
+    const body = (await res.text()).replace(/(&quot;webviewEndpoint&quot;:&quot;)([^&]+)(&quot;)/, (_, a: string, rel: string, z: string) => `${a}http://{{uuid}}.localhost:${port}/${rel.replace(/^\.?\//, '')}${z}`);
+    if (!body.includes(`{{uuid}}.localhost:${port}`)) throw new Error('the workbench page has no webviewEndpoint to rewrite');
+    const headers = { ...res.headers() };
+    delete headers['content-encoding']; // the body is decoded text now
+    delete headers['content-length'];
+    headers['content-security-policy'] = (headers['content-security-policy'] ?? '').replace('frame-src ', `frame-src http://*.localhost:${port} `);
+    await route.fulfill({ response: res, body, headers });
+  });
+}
