@@ -204,12 +204,17 @@ export class App {
     }
   }
 
-  /** Selects a node; a node the user picked in the graph or the inspector also opens its source line. */
+  /**
+   * Selects a node; a node the user picked in the graph or the inspector also opens its source line,
+   * and is brought into view when it is outside (picked with the keyboard, or a link in the inspector).
+   */
   private select(id: number, fromUser: boolean): void {
     const n = this.state.graph?.snapshot.nodes[id];
     if (!n) return;
     this.dispatch({ type: 'select', id });
-    if (fromUser) this.revealSource(n);
+    if (!fromUser) return;
+    this.revealSource(n);
+    this.pane.view.reveal(id);
   }
 
   /** A parameter picked in the training view: shown selected in the graph. */

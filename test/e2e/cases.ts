@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { formatNumber } from '../../engine/format';
 import { approx, parseNumbers, Workbench } from './workbench';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -719,3 +720,104 @@ export async function caseOwnOrigin(wb: Workbench): Promise<void> {
   await wb.runCommand('View: Close All Editors');
 }
 
+const XOR_GRAPH = '06-xor-mlp.ts';
+const XOR_TRAIN = '10-xor-train.ts';
+const cliJson = <T>(...args: string[]): T => JSON.parse(execFileSync(process.execPath, [path.join(ROOT, 'bin', 'backprop-lens.js'), ...args, '--json'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 2 ** 20 }).trim().split('\n').pop()!) as T;
+/** The training view's number format (webview/training/analysisCard.ts num). */
+const panelNum = (v: number) => formatNumber(v).replace(/^-/, '−').replace('e-', 'e−');
+
+/**
+ * The tensor lesson and the training tools in real VS Code, against the CLI's numbers:
+ * - one element's chain rule: a click on hidden.weight[2, 1] of examples/06 writes
+ *   ∂L/∂W[2,1] = Σₖ ∂L/∂Z[k,2]·X[k,1] with one term per example whose input is not 0, and the
+ *   terms add up to the gradient `trace --json` has for that element;
+ * - the inspector, once open, leaves the selected node in view (the weight, then the output);
+ * - at the last backward step nothing animates forever; the gradient legend gives its log scale's ends;
+ * - a trained XOR (examples/10): the Hessian card's eigenvalues are `hessian --at-step 300`'s, and
+ *   the histograms keep the whole run (the first logged step and the last);
+ * - the vanishing example's Quick Fix menu lists each fix once.
+ */
+export async function caseTensorsAndTools(wb: Workbench, workspace: string): Promise<void> {
+  // ── one element's chain rule ──
+  const snap = cliJson<{ nodes: { id: number; name: string | null; op: string; shape: number[]; value?: number[]; grad?: number[]; inputs?: number[] }[]; output: number }>('trace', path.join(workspace, XOR_GRAPH));
+  const w = snap.nodes.find((n) => n.name === 'weight' && n.shape.join() === '4,2')!;
+  const X = snap.nodes.find((n) => n.name === 'X')!;
+  assert.ok(w && X?.value && w.grad, 'the CLI snapshot has the hidden weight, its gradient and the inputs');
+  await wb.runCommand('View: Close All Editors');
+  await wb.openFile(XOR_GRAPH);
+  await wb.runCommand('Backprop Lens: Show Graph');
+  await wb.graphTab(XOR_GRAPH).waitFor({ state: 'visible', timeout: 30_000 });
+  await wb.view().locator('g.node').first().waitFor({ state: 'visible', timeout: 60_000 });
+  // the last backward step (where a graph opens): every gradient is there
+  const last = wb.testId('step-last');
+  if ((await last.getAttribute('aria-disabled')) !== 'true') await last.click();
+  const collapse = wb.view().locator('[data-testid="collapse-all"]');
+  if ((await collapse.getAttribute('data-state')) === 'collapsed') await collapse.click();
+  const wNode = wb.view().locator(`g.node[data-id="${w.id}"]`).first();
+  await wNode.waitFor({ state: 'visible' });
+  await wNode.focus();
+  await wNode.press('Enter');
+  await wb.testId('element-hint').waitFor({ state: 'visible' });
+  // the inspector leaves the output node and the selected one in view
+  const inView = async (id: number) => wb.view().locator('g.viewport').evaluate((vp: any, nodeId) => {
+    const box = vp.ownerSVGElement.getBoundingClientRect();
+    const r = vp.ownerDocument.querySelector(`g.node[data-id="${nodeId}"] rect.box`)?.getBoundingClientRect();
+    return !!r && r.top >= box.top - 1 && r.bottom <= box.bottom + 1 && r.left >= box.left - 1 && r.right <= box.right + 1;
+  }, id);
+  await wb.until('the selected weight in view beside the inspector', async () => inView(w.id), 10_000);
+  await wb.view().locator('table.values-value td[data-index="5"]').click();
+  await wb.testId('element-chain').waitFor({ state: 'visible' });
+  const terms = wb.testId('element-terms');
+  const nonzero = [0, 1, 2, 3].filter((k) => X.value![k * 2 + 1] !== 0).length;
+  assert.equal(Number(await terms.getAttribute('data-terms')), nonzero, 'one term per example whose X[k, 1] is not 0');
+  const total = Number(await terms.getAttribute('data-total'));
+  assert.ok(Math.abs(total - w.grad![5]) <= 1e-12 * Math.max(1e-300, Math.abs(w.grad![5])), `the terms add up to ${total}; the CLI's ∂L/∂W[2,1] is ${w.grad![5]}`);
+  assert.match((await wb.view().locator('[data-testid="element-chain"] h3').textContent()) ?? '', /Element \[2, 1\]/);
+  // the output node, selected in turn, is in view beside the inspector too
+  const outNode = wb.view().locator(`g.node[data-id="${snap.output}"]`).first();
+  await outNode.focus();
+  await outNode.press('Enter');
+  await wb.until('the selected output node in view beside the inspector', async () => inView(snap.output), 10_000);
+  // nothing animates forever
+  const animations = await wb.view().locator('body').evaluate((b: any) => b.ownerDocument.getAnimations().map((a: any) => a.effect.getComputedTiming().endTime as number));
+  assert.ok(animations.every((t: number) => Number.isFinite(t)), `every animation ends: ${animations.join(', ')}`);
+  // the gradient legend: one log scale's ends
+  const lo = parseNumbers(await wb.testId('grad-legend-lo').textContent())[0];
+  const hi = parseNumbers(await wb.testId('grad-legend-hi').textContent())[0];
+  assert.ok(lo > 0 && hi >= lo, `legend ends ${lo} … ${hi}`);
+  await wb.screenshot('36-element-chain');
+
+  // ── a trained XOR: the Hessian card against the CLI; histograms over the whole run ──
+  await openTraining(wb, XOR_TRAIN);
+  await wb.testId('train-run').click();
+  await wb.until('the XOR run to finish its 300 steps', async () => {
+    const s = await trainStatus(wb);
+    return s.status === 'done' && s.step === 300;
+  }, 90_000);
+  const cli = cliJson<{ eigenvalues: number[] }>('hessian', path.join(workspace, XOR_TRAIN), '--at-step', '300');
+  await wb.testId('hessian-run').click();
+  const eig = wb.testId('hessian-eigenvalues');
+  await eig.waitFor({ state: 'visible', timeout: 60_000 });
+  assert.equal((await eig.textContent())?.trim(), `eigenvalues (ascending): ${cli.eigenvalues.map(panelNum).join(', ')}`);
+  const ridges = await wb.view().locator('path.hist-ridge').evaluateAll((els: any[]) => els.map((e) => Number(e.dataset.step)));
+  assert.ok(ridges.length >= 2 && Math.min(...ridges) === 1, `the first logged step is kept after training: ${ridges.join(', ')}`);
+  assert.equal(Math.max(...ridges), 300, 'and the last');
+  await wb.screenshot('37-hessian-xor');
+
+  // ── the vanishing example's Quick Fixes, each once ──
+  await openTraining(wb, VANISHING);
+  await wb.testId('train-run').click();
+  await wb.until('the vanishing run to finish', async () => (await trainStatus(wb)).status === 'done', 90_000);
+  await wb.focusEditor(VANISHING);
+  await wb.until('a gradient-health diagnostic in the editor', async () => (await wb.problemCounts()).warnings + (await wb.problemCounts()).errors > 0, 30_000);
+  await wb.page.keyboard.press('F8'); // the next problem
+  await wb.page.keyboard.press('Escape');
+  await wb.page.keyboard.press('Control+.');
+  const rows = wb.page.locator('.action-widget .monaco-list-row.action');
+  await rows.first().waitFor({ state: 'visible', timeout: 15_000 });
+  const titles = (await rows.evaluateAll((els: any[]) => els.map((e) => (e.getAttribute('aria-label') ?? e.textContent ?? '').trim()))).filter((t: string) => t);
+  await wb.screenshot('38-quick-fixes');
+  await wb.page.keyboard.press('Escape');
+  assert.ok(titles.length >= 1, 'the finding offers fixes');
+  assert.equal(new Set(titles).size, titles.length, `each fix once: ${titles.join(' | ')}`);
+}
