@@ -95,6 +95,22 @@ export interface PlaygroundReport {
   startEigenvalues?: number[] | null;
 }
 
+/** How a playground run is named: `sgd`, or `sgd (momentum 0.9, Nesterov)` (numbers written by `fmt`). */
+export function playgroundRunLabel(t: { optimizer: string; momentum?: number; nesterov?: boolean }, fmt: (v: number) => string): string {
+  return t.momentum ? `${t.optimizer} (momentum ${fmt(t.momentum)}${t.nesterov ? ', Nesterov' : ''})` : t.optimizer;
+}
+
+/** Plain gradient descent (sgd without momentum): the runs the 2/λmax limit is about. */
+export const isPlainSgd = (t: { optimizer: string; momentum?: number }): boolean => t.optimizer === 'sgd' && !t.momentum;
+
+/** 2/λmax at the playground's start, where the largest eigenvalue is positive (else there is no such limit). */
+export function stabilityLimit(r: Pick<PlaygroundReport, 'startEigenvalues'>): number | null {
+  const e = r.startEigenvalues;
+  if (!e || !e.length) return null;
+  const lmax = Math.max(...e);
+  return lmax > 0 ? 2 / lmax : null;
+}
+
 /**
  * A classifier of two input features, drawn over its input plane: the predicted class on a grid
  * (`cls[j·nx + i]` at (xs[i], ys[j])) with the model's confidence in it, and the training points.

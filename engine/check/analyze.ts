@@ -109,20 +109,27 @@ const VIEW: Record<Exclude<SurfaceName, 'file'>, { x: [number, number]; y: [numb
 };
 const GRID = 61;
 
-/** The file's loss as a two-parameter problem, when its parameters hold exactly two numbers. */
-export function fileProblem(trainer: Trainer): TwoParamProblem | null {
+/**
+ * The file's loss as a two-parameter problem, when its parameters hold exactly two numbers. Float64
+ * copies stand in for the parameters (as in the Hessian and the gradient check): the paths and the
+ * curvature are the loss's own whatever the model's dtype (central differences of float32 gradients
+ * put λmax of a quadratic 0.1 % off), and the parameters are untouched. Use it inside `within`.
+ */
+export function fileProblem(trainer: Trainer): (TwoParamProblem & { within<T>(fn: () => T): T }) | null {
   const params = trainer.params;
   if (params.reduce((n, p) => n + p.size, 0) !== 2) return null;
   const { loss } = trainer.objective('batch');
-  const flat = (): [number, number] => params.flatMap((p) => Array.from(p.data as ArrayLike<number>)) as [number, number];
+  const copies = params.map((p) => param(p, { dtype: 'float64' }));
+  const substitutes = new Map(params.map((p, k) => [p, copies[k]]));
   return {
-    params,
+    params: copies,
     set: (x) => {
       let k = 0;
-      for (const p of params) for (let i = 0; i < p.size; i++) p.data[i] = x[k++];
+      for (const c of copies) for (let i = 0; i < c.size; i++) c.data[i] = x[k++];
     },
-    get: flat,
+    get: () => copies.flatMap((c) => Array.from(c.data as ArrayLike<number>)) as [number, number],
     loss: loss as () => Tensor,
+    within: (fn) => withSubstitutes(substitutes, fn),
   };
 }
 
@@ -138,15 +145,14 @@ export function playgroundReport(req: Extract<AnalysisRequest, { kind: 'playgrou
 
 function playgroundAt(req: Extract<AnalysisRequest, { kind: 'playground' }>, trainer: Trainer | null): PlaygroundReport {
   let problem: TwoParamProblem, title: string, start: [number, number], view: { x: [number, number]; y: [number, number] };
-  let restore: (() => void) | null = null;
+  let within: <T>(fn: () => T) => T = (fn) => fn();
   if (req.surface === 'file') {
     const p = trainer && fileProblem(trainer);
     if (!p) throw new Error('The playground runs on the file\'s loss only when its parameters hold exactly two numbers (for example `param([1, 2])` or two scalars).');
     problem = p;
-    const initial = p.get();
-    restore = () => p.set(initial);
+    within = p.within;
     title = fileSurfaceTitle(trainer!)!;
-    start = req.start ?? initial;
+    start = req.start ?? p.get();
     const r = Math.max(1, Math.abs(start[0]), Math.abs(start[1]));
     view = { x: [start[0] - r, start[0] + r], y: [start[1] - r, start[1] + r] };
   } else {
@@ -156,7 +162,7 @@ function playgroundAt(req: Extract<AnalysisRequest, { kind: 'playground' }>, tra
     start = req.start ?? s.start;
     view = VIEW[req.surface];
   }
-  try {
+  return within(() => {
     const trajectories = playgroundOn(problem, start, req.runs, req.steps);
     // the view: the surface's own, widened to the paths (at most 3× in each direction)
     const widen = ([lo, hi]: [number, number], vs: number[]): [number, number] => {
@@ -174,7 +180,5 @@ function playgroundAt(req: Extract<AnalysisRequest, { kind: 'playground' }>, tra
     const h = symmetricEigenvalues(hessianFrom((x) => gradientOf(problem, x), start));
     const startEigenvalues = h.every(Number.isFinite) ? h : null;
     return { surface: req.surface, title, start, steps: req.steps, grid: { xs, ys, z }, trajectories, startEigenvalues };
-  } finally {
-    restore?.();
-  }
+  });
 }

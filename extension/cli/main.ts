@@ -21,7 +21,7 @@ import { SCHEDULE_PRESETS, type SchedulePreset } from '../../engine/optim/schedu
 import type { TrainingOverrides, TrainResult } from '../../engine/train/trainer';
 import { trainText } from './train-text';
 import { hessianText, landscapeText, playgroundText } from './analysis-text';
-import { analysesFor, defaultRequest, DEFAULT_LANDSCAPE, DEFAULT_PLAYGROUND_RUNS, DEFAULT_PLAYGROUND_STEPS, type AnalysisRequest, type SurfaceName } from '../../engine/check/analysis';
+import { analysesFor, defaultRequest, DEFAULT_LANDSCAPE, DEFAULT_PLAYGROUND_RUNS, DEFAULT_PLAYGROUND_STEPS, type AnalysisRequest, type PlaygroundRun, type SurfaceName } from '../../engine/check/analysis';
 import type { TrainOptions } from '../runner/types';
 
 const USAGE = `Usage: backprop-lens <command> FILE [options]
@@ -67,7 +67,8 @@ Analysis options:
   --2d               landscape: also the 2-D slice
   --direction-seed N landscape: seed of the random directions (default 0)
   --surface NAME     playground: file (default; the file's loss of two numbers), saddle, bowl, rosenbrock
-  --runs LIST        playground: optimizer:lr pairs, e.g. sgd:0.05,adam:0.1 (default sgd:0.05,rmsprop:0.01,adam:0.1)
+  --runs LIST        playground: optimizer:lr pairs, e.g. sgd:0.05,adam:0.1 (default sgd:0.05,rmsprop:0.01,adam:0.1);
+                     sgd takes a momentum and Nesterov's form: sgd:0.01:0.9, sgd:0.01:0.9:nesterov
   --play-steps N     playground: steps per optimizer (default 100)
 
 Training options (override the file's spec):
@@ -300,7 +301,7 @@ function trainOverrides(v: Record<string, string | boolean | undefined>): Traini
 const ANALYSIS_FLAG_OF = { range: 'landscape', '2d': 'landscape', 'direction-seed': 'landscape', surface: 'playground', runs: 'playground', 'play-steps': 'playground' } as const;
 const ANALYSIS_FLAGS = Object.keys(ANALYSIS_FLAG_OF) as (keyof typeof ANALYSIS_FLAG_OF)[];
 /** The playground card's runs, as the flag writes them. */
-const PLAYGROUND_RUNS = DEFAULT_PLAYGROUND_RUNS.map((r) => `${r.optimizer}:${r.lr}`).join(',');
+const PLAYGROUND_RUNS = DEFAULT_PLAYGROUND_RUNS.map((r) => `${r.optimizer}:${r.lr}${r.momentum ? `:${r.momentum}${r.nesterov ? ':nesterov' : ''}` : ''}`).join(',');
 
 /** The analysis command's request, from its flags (the panel's defaults where a flag is absent). */
 function analysisRequest(command: 'hessian' | 'landscape' | 'playground', v: Record<string, string | boolean | undefined>): AnalysisRequest {
@@ -315,13 +316,17 @@ function analysisRequest(command: 'hessian' | 'landscape' | 'playground', v: Rec
   const surfaces: readonly SurfaceName[] = ['file', 'saddle', 'bowl', 'rosenbrock'];
   const surface = (v.surface ?? 'file') as SurfaceName;
   if (!surfaces.includes(surface)) throw new Error(`--surface must be one of ${surfaces.join(', ')}, got '${String(v.surface)}'`);
-  const runs = String(v.runs ?? PLAYGROUND_RUNS).split(',').map((pair) => {
-    const [name, lrText, extra] = pair.trim().split(':');
+  const runs = String(v.runs ?? PLAYGROUND_RUNS).split(',').map((pair): PlaygroundRun => {
+    const [name, lrText, momentumText, nesterovText, extra] = pair.trim().split(':');
     const lr = Number(lrText);
-    if (!OPTIMIZER_NAMES.includes(name as OptimizerName) || lrText === undefined || extra !== undefined || !(lr >= 0 && lr <= 1e6)) {
-      throw new Error(`--runs expects optimizer:lr pairs such as sgd:0.05,adam:0.1 (optimizers: ${OPTIMIZER_NAMES.join(', ')}), got '${pair}'`);
+    const momentum = momentumText === undefined ? 0 : Number(momentumText);
+    const bad = !OPTIMIZER_NAMES.includes(name as OptimizerName) || lrText === undefined || !(lr >= 0 && lr <= 1e6) || extra !== undefined
+      || (momentumText !== undefined && (name !== 'sgd' || !(momentum >= 0 && momentum < 1)))
+      || (nesterovText !== undefined && (nesterovText !== 'nesterov' || !(momentum > 0)));
+    if (bad) {
+      throw new Error(`--runs expects optimizer:lr pairs such as sgd:0.05,adam:0.1, and for sgd a momentum from 0 to 1 and Nesterov's form, as in sgd:0.01:0.9 or sgd:0.01:0.9:nesterov (optimizers: ${OPTIMIZER_NAMES.join(', ')}), got '${pair}'`);
     }
-    return { optimizer: name as OptimizerName, lr };
+    return momentum ? { optimizer: 'sgd', lr, momentum, ...(nesterovText ? { nesterov: true } : {}) } : { optimizer: name as OptimizerName, lr };
   });
   const steps = v['play-steps'] === undefined ? DEFAULT_PLAYGROUND_STEPS : Number(v['play-steps']);
   if (!Number.isInteger(steps) || steps < 1 || steps > 100_000) throw new Error(`--play-steps expects an integer from 1 to 100000, got '${String(v['play-steps'])}'`);

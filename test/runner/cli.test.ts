@@ -3,6 +3,7 @@
  * Checks the JSON contract of the issue (field names and types) and the exit codes.
  */
 import * as assert from 'node:assert/strict';
+import { formatNumber } from '../../engine/format';
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { ROOT, ensureBuilt, lineOf, useTempDir, writeFile } from './helpers';
@@ -265,8 +266,36 @@ export default defineTraining({
       assert.equal(text.code, 0, text.stderr);
       assert.match(text.stdout, /Optimizer playground on .*saddle/);
       assert.match(text.stdout, /sgd +0\.05/);
+      // sgd with heavy-ball momentum and in Nesterov's form (PyTorch's): v ← μ·v + g; θ ← θ − lr·v, or θ ← θ − lr·(g + μ·v)
+      // (the playground works on float64 copies of the file's parameters)
+      const grad = ([a, b]: number[]) => [2 * (a - 1) + b, 6 * (b + 2) + a];
+      const m = JSON.parse(cli('playground', file, '--json', '--runs', 'sgd:0.05:0.9,sgd:0.05:0.9:nesterov', '--play-steps', '2').stdout) as Json;
+      assert.deepEqual(m.trajectories.map((t: Json) => [t.optimizer, t.lr, t.momentum, t.nesterov ?? false]), [['sgd', 0.05, 0.9, false], ['sgd', 0.05, 0.9, true]]);
+      for (const [i, nesterov] of [[0, false], [1, true]] as const) {
+        let th = [0.5, 1], v = [0, 0];
+        const want = [th];
+        for (let step = 0; step < 2; step++) {
+          const g = grad(th);
+          v = v.map((vi, j) => 0.9 * vi + g[j]);
+          th = th.map((x, j) => x - 0.05 * (nesterov ? g[j] + 0.9 * v[j] : v[j]));
+          want.push(th);
+        }
+        m.trajectories[i].points.forEach((p: number[], k: number) => p.forEach((x, j) => assert.ok(Math.abs(x - want[k][j]) < 1e-12, `${nesterov ? 'Nesterov' : 'momentum'} step ${k}: ${p} vs ${want[k]}`)));
+      }
+      // 2/λmax at the start: λmax = 4 + √5 (the closed-form Hessian); plain sgd above it is marked
+      const limit = 2 / (4 + Math.sqrt(5));
+      const t2 = cli('playground', file, '--runs', `sgd:0.3,sgd:0.33,sgd:0.33:0.5`, '--play-steps', '5');
+      assert.equal(t2.code, 0, t2.stderr);
+      assert.ok(t2.stdout.includes(`λmax = ${formatNumber(4 + Math.sqrt(5))}: plain gradient descent is stable there for lr < 2/λmax = ${formatNumber(limit)}.`), t2.stdout);
+      const row = (label: RegExp) => t2.stdout.split('\n').find((l) => label.test(l)) ?? '';
+      assert.ok(!row(/^sgd +0\.3 /).includes('2/λmax'), 'sgd at 0.3 is below the limit');
+      assert.ok(row(/^sgd +0\.33/).includes('0.33 > 2/λmax'), 'sgd at 0.33 is above it');
+      assert.ok(!row(/^sgd \(momentum 0\.5\)/).includes('2/λmax'), 'the limit is about plain gradient descent');
       for (const [args, re] of [
         [['playground', file, '--runs', 'lion:0.1'], /--runs expects optimizer:lr pairs/],
+        [['playground', file, '--runs', 'adam:0.1:0.9'], /for sgd a momentum from 0 to 1/],
+        [['playground', file, '--runs', 'sgd:0.1:1.5'], /for sgd a momentum from 0 to 1/],
+        [['playground', file, '--runs', 'sgd:0.1:0.9:heavy'], /sgd:0.01:0.9:nesterov/],
         [['playground', file, '--surface', 'moon'], /--surface must be one of file, saddle, bowl, rosenbrock/],
         [['hessian', file, '--range', '2'], /--range applies to landscape/],
         [['hessian', file, '--lr', '2'], /--lr applies to train \(or with --at-step\)/],

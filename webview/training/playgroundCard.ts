@@ -6,7 +6,7 @@
 import * as d3 from 'd3';
 import { OPTIMIZER_NAMES, type OptimizerName, type PlaygroundReport, type PlaygroundRun, type PlaygroundTrajectory, type SurfaceName } from '../../extension/protocol';
 import { button, el, setDisabled } from '../dom';
-import { DEFAULT_PLAYGROUND_RUNS, DEFAULT_PLAYGROUND_STEPS } from '../../engine/check/analysis';
+import { DEFAULT_PLAYGROUND_RUNS, DEFAULT_PLAYGROUND_STEPS, isPlainSgd, playgroundRunLabel, stabilityLimit } from '../../engine/check/analysis';
 import { AnalysisState, count, num, setStatus, statusLine, uniqueId } from './analysisCard';
 import { LOG_RATIO, MARGIN, card, chartSvg, leftAxis, placeYLabel, tick, widthOf } from './chart';
 
@@ -34,12 +34,9 @@ const FAR = 2000;
 const INTRO = 'Runs each checked optimizer from the same start on a two-parameter surface and draws the path it takes over the surface’s contour lines.';
 const EXPLAIN = 'The verdict comes from the Hessian’s eigenvalues at the end point, once the gradient there is (nearly) zero: all positive, a minimum; all negative, a maximum; mixed signs, a saddle; some zero, flat. Where the gradient is not zero the point is not critical: the optimizer has not settled. Diverged: the loss became NaN or infinite (the learning rate is too high).';
 
-/** How a run is named: `sgd`, or `sgd (momentum 0.9, Nesterov)`. */
-export function runLabel(t: { optimizer: string; momentum?: number; nesterov?: boolean }): string {
-  return t.momentum ? `${t.optimizer} (momentum ${num(t.momentum)}${t.nesterov ? ', Nesterov' : ''})` : t.optimizer;
-}
+/** How a run is named in the card: `sgd`, or `sgd (momentum 0.9, Nesterov)`. */
+const runLabel = (t: { optimizer: string; momentum?: number; nesterov?: boolean }): string => playgroundRunLabel(t, num);
 
-/** Plain gradient descent (no momentum): the runs the 2/λmax limit is about. */
 const plainSgd = (t: { optimizer: string; momentum?: number }) => t.optimizer === 'sgd' && !t.momentum;
 
 /** A small line in the optimizer's colour and dash (legend, table, checkbox). */
@@ -464,7 +461,7 @@ export class PlaygroundCard {
         cells[1].dataset.kind = t.end.kind;
         cells[1].title = `gradient norm ${num(Math.hypot(...t.end.grad))}`;
         cells[2].textContent = num(t.lr);
-        const over = plainSgd(t) && limit !== null && t.lr > limit;
+        const over = isPlainSgd(t) && limit !== null && t.lr > limit;
         cells[2].classList.toggle('warn', over);
         cells[2].title = limit === null ? '' : over ? `above 2/λmax = ${num(limit)}: gradient descent is unstable at the start's curvature` : `below 2/λmax = ${num(limit)}`;
         cells[3].textContent = pointText(t.end.point);
@@ -484,16 +481,8 @@ function summary(r: PlaygroundReport): string {
   const limit = stabilityLimit(r);
   if (limit !== null) {
     const lmax = Math.max(...r.startEigenvalues!);
-    const over = r.trajectories.filter((t) => plainSgd(t) && t.lr > limit).map((t) => `lr ${num(t.lr)}`);
+    const over = r.trajectories.filter((t) => isPlainSgd(t) && t.lr > limit).map((t) => `lr ${num(t.lr)}`);
     parts.push(`At the start the largest curvature (Hessian eigenvalue) is λmax = ${num(lmax)}: plain gradient descent is stable there for η < 2/λmax = ${num(limit)}${over.length ? `; sgd at ${over.join(', ')} is above it` : ''}.`);
   }
   return parts.join(' ');
-}
-
-/** 2/λmax at the start, where the largest eigenvalue is positive (else there is no such limit). */
-export function stabilityLimit(r: PlaygroundReport): number | null {
-  const e = r.startEigenvalues;
-  if (!e || !e.length) return null;
-  const lmax = Math.max(...e);
-  return lmax > 0 ? 2 / lmax : null;
 }
