@@ -1024,6 +1024,21 @@ describe('webview: graph panel in Chromium', function () {
         assert.ok(Math.abs(r.width - Math.max(2, span * at)) < 0.01, `${r.layer}: width ${r.width} at ${at}`);
       }
       assert.ok(rows[0].width < rows[rows.length - 1].width, 'the input side is shorter: the gradient vanished there');
+      // every node's ∂ bar is on the same scale: its length is the node's mean |∂L/∂x| on it (at least 2 px)
+      const bars = await p.page.$$eval('g.node[data-id]', (gs: any[]) => gs.map((g) => ({
+        id: Number(g.dataset.id), box: Number(g.querySelector('rect.box')?.getAttribute('width')),
+        x: Number(g.querySelector('rect.gradbar')?.getAttribute('x')), width: Number(g.querySelector('rect.gradbar')?.getAttribute('width') ?? 0),
+      })));
+      let checked = 0;
+      for (const b of bars) {
+        const n = s.nodes[b.id];
+        if (!n.grad) continue;
+        const mag = n.grad.reduce((a, v) => a + Math.abs(v), 0) / n.grad.length;
+        const at = mag > 0 ? Math.max(0.08, (Math.log10(mag) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) : 0;
+        assert.ok(Math.abs(b.width - Math.max(2, (b.box - 2 * b.x) * at)) < 0.01, `node ${b.id} (${n.name ?? n.op}): bar ${b.width} px for ${mag} at ${at} of the scale`);
+        checked++;
+      }
+      assert.ok(checked >= 20, `${checked} node bars checked`);
       // a row selects its layer's weight
       await p.page.click('[data-testid="grad-strip-layers"] g.gs-row[data-layer="layer3"]');
       const w = s.nodes.find((n) => n.leaf === 'param' && n.scope === 'layer3')!;
