@@ -49,6 +49,22 @@ export function signClass(v: number | null | undefined): 'pos' | 'neg' | 'zero' 
   return v > 0 ? 'pos' : v < 0 ? 'neg' : 'zero';
 }
 
+/** The largest finite |x| of a tensor: a heatmap's per-tensor scale. */
+export function largestAbs(values: ArrayLike<number>): number {
+  let max = 0;
+  for (let i = 0; i < values.length; i++) if (Number.isFinite(values[i])) max = Math.max(max, Math.abs(values[i]));
+  return max;
+}
+
+/** A heatmap cell's opacity on the per-tensor scale: |x| against the tensor's largest (non-finite cells opaque). */
+export function tensorOpacity(v: number, max: number): number {
+  if (!Number.isFinite(v)) return 1;
+  return max > 0 ? 0.15 + 0.85 * (Math.abs(v) / max) : 0.15;
+}
+
+/** What a per-tensor heatmap's colours mean (the inspector's legend, a node thumbnail's tooltip). */
+export const tensorHeatLegend = (max: number): string => `Colour: sign; opacity: |x| against this tensor's largest, ${fmt(max)}.`;
+
 /** What a node is called in formulas: its name, else `op#id` (shown as `fullName`). */
 export const nodeRef = (n: SnapshotNode): string => fullName(n.name ?? (n.op === 'leaf' ? n.label : `${n.op}#${n.id}`));
 

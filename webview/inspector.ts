@@ -8,7 +8,7 @@
 import * as d3 from 'd3';
 import type { GraphSnapshot, SnapshotNode, TensorPayload, TensorStats, TensorWhich } from '../extension/protocol';
 import { backwardChain, forwardChain, gradientStory } from './chainRule';
-import { basename, escapeBidi, fmt, fullName, nodeRef, shapeText, signClass, tick } from './format';
+import { basename, escapeBidi, fmt, fullName, largestAbs, nodeRef, shapeText, signClass, tensorHeatLegend, tensorOpacity, tick } from './format';
 import type { StepView } from './stepper';
 import type { NonFinite } from './nonfinite';
 import { el, button } from './dom';
@@ -291,14 +291,13 @@ function heatmap(data: Float64Array, shape: readonly number[], which: TensorWhic
   const cols = shape[shape.length - 1] || 1;
   const rows = Math.ceil(data.length / cols);
   const cell = Math.max(2, Math.min(HEAT_CELL, Math.floor(HEAT_WIDTH / cols)));
-  let max = 0;
-  for (const v of data) if (Number.isFinite(v)) max = Math.max(max, Math.abs(v));
+  const max = largestAbs(data);
   const wrap = el('div', { class: `heatmap heatmap-${which}`, 'data-testid': `heatmap-${which}`, 'data-scale': shared ? 'graph' : 'tensor' });
   // opacity: |x| against this tensor's largest, or its place on the graph's log scale of gradients
   const opacity = (v: number) => {
     if (!Number.isFinite(v)) return 1;
     if (shared) return v === 0 ? 0.08 : 0.08 + 0.92 * Math.min(1, shared(Math.abs(v)));
-    return max > 0 ? 0.15 + 0.85 * (Math.abs(v) / max) : 0.15;
+    return tensorOpacity(v, max);
   };
   const svg = d3.select(wrap).append('svg')
     .attr('width', cols * cell).attr('height', rows * cell)
@@ -313,7 +312,7 @@ function heatmap(data: Float64Array, shape: readonly number[], which: TensorWhic
     .append('title').text((d) => `[${d.r}, ${d.c}] = ${fmt(d.v)}`);
   const legend = shared
     ? `Colour: sign; opacity: |x| on the graph's log scale of mean gradients, ${tick(10 ** shared.lo!)} … ${tick(10 ** shared.hi!)}.`
-    : `Colour: sign; opacity: |x| against this tensor's largest, ${fmt(max)}.`;
+    : tensorHeatLegend(max);
   wrap.append(el('div', { class: 'hint heat-legend', 'data-testid': `heat-legend-${which}` }, legend));
   return wrap;
 }

@@ -10,7 +10,7 @@ import type { StepView } from './stepper';
 import { CLUSTER_LABEL } from './layout';
 import type { ViewCluster } from './groups';
 import { G, ICON, ICON_GAP, type ViewEdge, type ViewModel, type ViewNode } from './viewModel';
-import { clusterText, faceText, fullName, signClass, tensorBrief } from './format';
+import { clusterText, faceText, fullName, largestAbs, signClass, tensorBrief, tensorHeatLegend, tensorOpacity } from './format';
 import { gradScaleOf, graphGradScale } from './gradScale';
 
 export interface Transform { x: number; y: number; k: number }
@@ -505,8 +505,7 @@ function layoutNode(el: SVGGElement, n: ViewNode): void {
   heat.selectAll('*').remove();
   if (n.heat && n.node.value) {
     const values = n.node.value;
-    let max = 0;
-    for (const v of values) if (Number.isFinite(v)) max = Math.max(max, Math.abs(v));
+    const max = largestAbs(values);
     const top = G.padY + (n.hasGradRow ? 3 : 2) * n.line + 2;
     const step = G.cell + G.cellGap;
     heat.attr('transform', `translate(${G.padX},${top})`);
@@ -515,6 +514,8 @@ function layoutNode(el: SVGGElement, n: ViewNode): void {
       .attr('y', (_, i) => Math.floor(i / n.heat!.cols) * step)
       .attr('width', G.cell).attr('height', G.cell)
       .attr('class', (v) => `cell ${signClass(v)}`)
-      .attr('fill-opacity', (v) => (Number.isFinite(v) ? (max ? 0.15 + 0.85 * Math.abs(v) / max : 0.15) : 1));
+      .attr('fill-opacity', (v) => tensorOpacity(v, max));
+    // its legend, on hover: the thumbnail is on this tensor's own scale
+    heat.append('title').text(`Values. ${tensorHeatLegend(max)}`);
   }
 }

@@ -1000,6 +1000,24 @@ describe('webview: graph panel in Chromium', function () {
     await p.page.locator('[data-testid="element-chain"]').screenshot({ path: screenshotPath('inspector-element-chain-more-light') });
   });
 
+  it("a node's value thumbnail is on its own tensor's scale and says so on hover: opacity |x| against the tensor's largest", async () => {
+    const p = await panel({ theme: 'light' });
+    const s = snap('mlp');
+    await p.showSnapshot(s, 1);
+    if ((await p.page.getAttribute('[data-testid="collapse-all"]', 'data-state')) === 'collapsed') await p.page.click('[data-testid="collapse-all"]');
+    const thumbs = await p.page.$$eval('g.node[data-id] g.heat', (gs: any[]) => gs.filter((g) => g.querySelector('rect')).map((g) => ({
+      id: Number(g.closest('g.node').dataset.id), title: g.querySelector(':scope > title')?.textContent ?? '',
+      opacity: Array.from(g.querySelectorAll('rect'), (r: any) => Number(r.getAttribute('fill-opacity'))),
+    })));
+    assert.ok(thumbs.length >= 3, `${thumbs.length} thumbnails`);
+    for (const t of thumbs) {
+      const values = s.nodes[t.id].value!;
+      const max = Math.max(...Array.from(values, (v) => (Number.isFinite(v) ? Math.abs(v) : 0)));
+      assert.equal(t.title, `Values. Colour: sign; opacity: |x| against this tensor's largest, ${formatNumber(max)}.`, `node ${t.id}`);
+      t.opacity.forEach((o, i) => assert.ok(Math.abs(o - (max > 0 ? 0.15 + 0.85 * Math.abs(values[i]) / max : 0.15)) < 1e-9, `node ${t.id} cell ${i}: ${o}`));
+    }
+  });
+
   it('gradient magnitudes on one log scale: the legend gives its ends, the per-layer strip puts the 13 layers of a vanishing tanh stack on it', async () => {
     for (const theme of ['dark', 'light'] as const) {
       const p = await panel({ theme });
