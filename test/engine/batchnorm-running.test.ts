@@ -39,6 +39,34 @@ describe("batch norm's running statistics", () => {
     assert.ok(bn.namedBuffers().some(([k]) => k === 'runningStd'), 'the running σ is a buffer (saved, restored with the module)');
   });
 
+  it("batchNorm2d with running: 'std' averages each channel's σ over N, H and W, and evaluation divides by it", () => {
+    const eps = 1e-5, m = 0.1;
+    const bn = nn.batchNorm2d(2, { dtype: 'float64', running: 'std', momentum: m, eps });
+    // x [N=2, C=2, H=1, W=3], two batches
+    const xs = [
+      [[[[1, 2, 0]], [[3, -1, 4]]], [[[0.5, 4, 2]], [[-2, 0, 1]]]],
+      [[[[2, 5, -1]], [[1, 1, 0]]], [[[3, 0.5, 2]], [[4, -3, 2]]]],
+    ];
+    let mu = [0, 0], sigma = [1, 1];
+    for (const x of xs) {
+      bn.forward(tensor(x, { dtype: 'float64' }));
+      for (let c = 0; c < 2; c++) {
+        const vals = x.flatMap((ex) => ex[c][0]);
+        const mean = vals.reduce((a, v) => a + v, 0) / vals.length;
+        const v = vals.reduce((a, t) => a + (t - mean) ** 2, 0) / vals.length;
+        mu[c] = (1 - m) * mu[c] + m * mean;
+        sigma[c] = (1 - m) * sigma[c] + m * Math.sqrt(v + eps);
+      }
+    }
+    const near = (a: ArrayLike<number>, b: number[]) => b.forEach((v, i) => assert.ok(Math.abs(a[i] - v) < 1e-12, `${a[i]} vs ${v}`));
+    near(bn.runningMean.data, mu);
+    near(bn.runningStd!.data, sigma);
+    bn.train(false);
+    const x = [[[[0.3, -0.7, 1]], [[2, 1, -1]]]];
+    const y = bn.forward(tensor(x, { dtype: 'float64' })).data;
+    x[0].forEach((ch, c) => ch[0].forEach((v, j) => assert.ok(Math.abs(y[c * 3 + j] - (v - mu[c]) / sigma[c]) < 1e-12, `channel ${c}, ${j}`)));
+  });
+
   it("the default is PyTorch's running variance (no running σ); a wrong option says so", () => {
     const bn = nn.batchNorm1d(2, { dtype: 'float64' });
     assert.equal(bn.runningStd, null);
