@@ -69,6 +69,9 @@ export async function caseShowGraph(wb: Workbench): Promise<void> {
   // op nodes carry their op
   assert.match((await wb.node('q').getAttribute('data-op')) ?? '', /add/);
   assert.match((await wb.node('f').getAttribute('data-op')) ?? '', /mul/);
+  // the inputs in the order the code uses them: x (left) before y, above q = x + y
+  const [bx, by, bq] = await Promise.all(['x', 'y', 'q'].map((n) => wb.node(n).boundingBox()));
+  assert.ok(bx && by && bq && bx.x + bx.width <= by.x && bx.y + bx.height <= bq.y, `x at ${bx?.x}, y at ${by?.x}, q below them at ${bq?.y}`);
   await wb.screenshot('02-graph');
 }
 
@@ -733,8 +736,9 @@ const panelNum = (v: number) => formatNumber(v).replace(/^-/, '−').replace('e-
  *   terms add up to the gradient `trace --json` has for that element;
  * - the inspector, once open, leaves the selected node in view (the weight, then the output);
  * - at the last backward step nothing animates forever; the gradient legend gives its log scale's ends;
- * - a trained XOR (examples/10): the Hessian card's eigenvalues are `hessian --at-step 300`'s, and
- *   the histograms keep the whole run (the first logged step and the last);
+ * - a trained XOR (examples/10): the Hessian card's eigenvalues are `hessian --at-step 300`'s, the
+ *   histograms keep the whole run (the first logged step and the last), and the gradient check's
+ *   verdicts are on screen beside the editor;
  * - the vanishing example's Quick Fix menu lists each fix once.
  */
 export async function caseTensorsAndTools(wb: Workbench, workspace: string): Promise<void> {
@@ -758,6 +762,8 @@ export async function caseTensorsAndTools(wb: Workbench, workspace: string): Pro
   await wNode.focus();
   await wNode.press('Enter');
   await wb.testId('element-hint').waitFor({ state: 'visible' });
+  // a node picked in the graph opens its line in the editor: wait for it, so that it lands before what follows
+  await wb.waitCursor(lineIn(workspace, /^const hidden = nn\.linear/, XOR_GRAPH));
   // the inspector leaves the output node and the selected one in view
   const inView = async (id: number) => wb.view().locator('g.viewport').evaluate((vp: any, nodeId) => {
     const box = vp.ownerSVGElement.getBoundingClientRect();
@@ -778,6 +784,7 @@ export async function caseTensorsAndTools(wb: Workbench, workspace: string): Pro
   await outNode.focus();
   await outNode.press('Enter');
   await wb.until('the selected output node in view beside the inspector', async () => inView(snap.output), 10_000);
+  await wb.waitCursor(lineIn(workspace, /^const loss = /, XOR_GRAPH));
   // nothing animates forever
   const animations = await wb.view().locator('body').evaluate((b: any) => b.ownerDocument.getAnimations().map((a: any) => a.effect.getComputedTiming().endTime as number));
   assert.ok(animations.every((t: number) => Number.isFinite(t)), `every animation ends: ${animations.join(', ')}`);
@@ -803,6 +810,17 @@ export async function caseTensorsAndTools(wb: Workbench, workspace: string): Pro
   assert.ok(ridges.length >= 2 && Math.min(...ridges) === 1, `the first logged step is kept after training: ${ridges.join(', ')}`);
   assert.equal(Math.max(...ridges), 300, 'and the last');
   await wb.screenshot('37-hessian-xor');
+  // the gradient check beside the editor: every parameter's verdict is on screen, no sideways scrolling
+  await wb.testId('gradcheck-run').click();
+  const verdicts = wb.view().locator('[data-testid="gradcheck-table"] td[data-col="verdict"]');
+  await verdicts.first().waitFor({ state: 'visible', timeout: 60_000 });
+  await verdicts.first().scrollIntoViewIfNeeded();
+  const panelBox = (await wb.page.locator('iframe.webview.ready').boundingBox())!;
+  const vb = (await verdicts.first().boundingBox())!;
+  assert.ok(vb.x >= panelBox.x && vb.x + vb.width <= panelBox.x + panelBox.width + 0.5, `the verdict column (${vb.x}…${vb.x + vb.width}) inside the panel (${panelBox.x}…${panelBox.x + panelBox.width})`);
+  const words = await verdicts.evaluateAll((tds: any[]) => tds.map((td) => td.textContent.trim()));
+  assert.equal(words.length, 4, 'XOR\'s four parameters');
+  assert.ok(words.every((w: string) => /pass/i.test(w)), `backprop agrees with the differences: ${words.join(', ')}`);
 
   // ── the vanishing example's Quick Fixes, each once ──
   await openTraining(wb, VANISHING);

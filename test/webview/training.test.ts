@@ -327,6 +327,16 @@ describe('webview: training view in Chromium', function () {
     const labels = await p.page.$$eval(`${q('grad-flow')} g.axis-x g.tick text`, (ts: any[]) => ts.map((t) => t.textContent));
     assert.equal(labels.length, last.layers.length);
     labels.forEach((label, i) => assert.ok(!/^\d+$/.test(label) && last.layers[i].name.endsWith(`.${label}`), `bar ${i}: "${label}" for ${last.layers[i].name}`));
+    // the bars stand in the middle of the plot's width, in order, none off it (not crowded into one half)
+    const geo = await p.page.$eval(`${q('grad-flow')} svg`, (svg: any) => {
+      const axis = svg.querySelector('g.axis-x path.domain').getBoundingClientRect();
+      const bars = Array.from(svg.querySelectorAll('g.gf-layer rect.gf-max'), (r: any) => r.getBoundingClientRect()).map((b: any) => [b.left, b.right]);
+      return { axis: [axis.left, axis.right], bars };
+    });
+    const [from, to] = [geo.bars[0][0], geo.bars[geo.bars.length - 1][1]];
+    assert.ok(from >= geo.axis[0] && to <= geo.axis[1], `bars ${from}…${to} within the axis ${geo.axis}`);
+    assert.ok(Math.abs((from + to) / 2 - (geo.axis[0] + geo.axis[1]) / 2) < 2, `the bars are centred: ${from}…${to} on ${geo.axis}`);
+    geo.bars.slice(1).forEach((b, i) => assert.ok(b[0] > geo.bars[i][1], `bar ${i + 1} after bar ${i}`));
     const rows = await p.page.$$eval(`${q('activation-table')} tbody tr`, (trs: any[]) => trs.map((tr) => Array.from(tr.children, (td: any) => td.textContent)));
     assert.deepEqual(rows, last.layers.map((l) => [l.name, l.activation ?? 'none', formatNumber(l.output!.mean!), formatNumber(l.output!.std!), percent(l.saturated), percent(l.dead), formatNumber(l.updateRatio!)]));
     assert.equal(rows[0][1], 'relu');
