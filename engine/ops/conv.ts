@@ -203,9 +203,12 @@ export const conv2d: Composite<(x: Tensor, weight: Tensor, bias?: Tensor | null,
     const [oh, ow] = outputHW(xin.shape[2], xin.shape[3], win, op, x);
     const k = cg * kh * kw;
     // [N, C·kh·kw, L] → [N, groups, C/groups·kh·kw, L]; weight [groups, O/groups, C/groups·kh·kw]
-    const cols = reshape(unfold(xin, kernel, win), [n, groups, k, oh * ow]);
-    const wm = reshape(weight, [1, groups, o / groups, k]);
-    let y = reshape(matmul(wm, cols), [n, o, oh, ow]);
+    // (one group: the columns as they come, [O, k]·[N, k, L], without copying them into a 4-D shape)
+    const cols = unfold(xin, kernel, win);
+    const product = groups === 1
+      ? matmul(reshape(weight, [o, k]), cols)
+      : matmul(reshape(weight, [1, groups, o / groups, k]), reshape(cols, [n, groups, k, oh * ow]));
+    let y = reshape(product, [n, o, oh, ow]);
     if (bias) y = add(y, reshape(bias, [o, 1, 1]));
     return y;
   },
