@@ -584,6 +584,19 @@ export async function caseThemes(wb: Workbench, workspace: string): Promise<void
         await wb.testId('view-training').click();
         assert.deepEqual(await overflowing(), [], `${theme}, ${layout} (${w} px): every card fits its box`);
         await wb.testId('playground').scrollIntoViewIfNeeded();
+        // every end point drawn lies inside the plot (a diverged run's is not drawn on its edge)
+        const ends = await wb.testId('playground-plot').evaluate((svg: any) => {
+          const marks = svg.querySelector('path.trajectory').parentElement.parentElement.parentElement;
+          const clip = svg.querySelector(`${(marks.getAttribute('clip-path') ?? '').replace(/^url\((.*)\)$/, '$1')} rect`);
+          const o = svg.getBoundingClientRect();
+          const [cx, cy, cw, ch] = ['x', 'y', 'width', 'height'].map((k) => Number(clip.getAttribute(k)));
+          return [...svg.querySelectorAll('circle.pg-end')].filter((c: any) => !c.hasAttribute('hidden')).map((c: any) => {
+            const b = c.getBoundingClientRect();
+            const x = b.left + b.width / 2, y = b.top + b.height / 2;
+            return { opt: c.dataset.optimizer, x, y, inside: x >= o.left + cx - 0.5 && x <= o.left + cx + cw + 0.5 && y >= o.top + cy - 0.5 && y <= o.top + cy + ch + 0.5 };
+          });
+        });
+        assert.ok(ends.length > 0 && ends.every((e: { inside: boolean }) => e.inside), `${theme}, ${layout}: end points inside the plot: ${JSON.stringify(ends)}`);
         await wb.screenshot(`30-theme-${slug}-${layout}-playground`);
         await wb.testId('loss-chart').scrollIntoViewIfNeeded();
         await wb.screenshot(`30-theme-${slug}-${layout}-training`);
@@ -593,6 +606,14 @@ export async function caseThemes(wb: Workbench, workspace: string): Promise<void
       }
       console.log(`      ${theme}: panel ${normal} px, maximized ${maximized} px`);
     }
+    // a setting changed after a finished run: Run again uses it (and says so), then nothing differs
+    await wb.testId('view-training').click();
+    await wb.testId('train-lr').fill('0.02');
+    await wb.testId('train-lr').press('Tab');
+    const pending = wb.testId('train-pending');
+    await wb.until('the changed-setting note', async () => ((await pending.isVisible()) ? ((await pending.textContent()) ?? '').trim() : null) === 'changed: Run again uses it');
+    await wb.testId('train-run').click();
+    await wb.until('the run with the new rate to finish, its setting no longer pending', async () => (await trainStatus(wb)).status === 'done' && !(await pending.isVisible()), 60_000);
   } finally {
     fs.rmSync(settings, { force: true });
   }
