@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatNumber } from '../../engine/format';
+import { THRESHOLDS } from '../../engine/stats/diagnosis';
 import type { TrainResult } from '../../engine/train/trainer';
 import type { HostMessage, TrainOverrides, TrainProgress, TrainStatus, WebviewMessage } from '../../extension/protocol';
 import { ModelRunner } from '../../extension/runner/runner';
@@ -559,6 +560,12 @@ describe('webview: training view in Chromium', function () {
     assert.equal(means.length, 7);
     assert.ok(means[0] < means[6] / 100, `mean |grad| ${means.join(', ')}`);
     assert.equal(await count(p, `${q('activation-table')} tbody tr`), 7);
+    // the update/weight ratio of a layer out of the healthy range is marked, and only such a layer's
+    const lastLogged = t.result.layers[t.result.layers.length - 1].layers;
+    const ratios = lastLogged.map((l) => l.updateRatio);
+    const marked = await p.page.$$eval(`${q('activation-table')} td[data-col="update/weight"]`, (tds: any[]) => tds.map((td) => td.classList.contains('warn')));
+    assert.deepEqual(marked, ratios.map((r) => typeof r === 'number' && (r > THRESHOLDS.updateRatioHigh || r < THRESHOLDS.updateRatioLow)), `ratios ${ratios.join(', ')}`);
+    assert.ok(marked[0], `the input layer, whose gradient vanished, barely moves: ${ratios[0]}`);
     await p.page.screenshot({ path: screenshotPath('training-vanishing-dark') });
     await assertReadable(p);
   });
