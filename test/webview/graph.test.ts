@@ -1018,9 +1018,9 @@ describe('webview: graph panel in Chromium', function () {
     }
   });
 
-  it('gradient magnitudes on one log scale: the legend gives its ends, the per-layer strip puts the 13 layers of a vanishing tanh stack on it', async () => {
-    for (const theme of ['dark', 'light'] as const) {
-      const p = await panel({ theme });
+  it('gradient magnitudes on one log scale: the legend gives its ends, the per-layer strip puts the 13 layers of a vanishing tanh stack on it (dark, light, high contrast; 620 and 1280 px)', async () => {
+    for (const [theme, width] of [['dark', 1280], ['light', 620], ['high-contrast', 620], ['high-contrast', 1280]] as const) {
+      const p = await panel({ theme, viewport: { width, height: 900 } });
       const s = snap('deep');
       await p.showSnapshot(s, 1);
       await p.page.waitForSelector('[data-testid="grad-strip"]:not([hidden])');
@@ -1074,7 +1074,7 @@ describe('webview: graph panel in Chromium', function () {
       assert.ok(Math.abs(Math.max(...shared) - (0.08 + 0.92 * Math.max(0.08, at))) < 1e-9, `the largest cell sits at ${at} of the graph's scale: ${Math.max(...shared)}`);
       assert.ok(Math.max(...shared) < 0.6, 'a vanished gradient looks faint on the shared scale');
       assert.match(await text(p, 'heat-legend-grad'), /graph's log scale of mean gradients/);
-      await p.page.screenshot({ path: screenshotPath(`grad-strip-deep-${theme}`) });
+      await p.page.screenshot({ path: screenshotPath(`grad-strip-deep-${theme}-${width}`) });
       await p.page.selectOption('[data-testid="heat-scale"]', 'tensor');
     }
   });
