@@ -760,7 +760,10 @@ const panelNum = (v: number) => formatNumber(v).replace(/^-/, '−').replace('e-
  * - a trained XOR (examples/10): the Hessian card's eigenvalues are `hessian --at-step 300`'s, the
  *   histograms keep the whole run (the first logged step and the last), and the gradient check's
  *   verdicts are on screen beside the editor;
- * - the vanishing example's Quick Fix menu lists each fix once.
+ * - the gradient heatmap's legend, per tensor and on the graph's scale;
+ * - the vanishing example's Quick Fix menu lists each fix once, matched to its sigmoid layers, and the
+ *   file has no TypeScript error;
+ * - examples/07's trace card draws the run's 11 iterates.
  */
 export async function caseTensorsAndTools(wb: Workbench, workspace: string): Promise<void> {
   // ── one element's chain rule ──
@@ -800,6 +803,12 @@ export async function caseTensorsAndTools(wb: Workbench, workspace: string): Pro
   const total = Number(await terms.getAttribute('data-total'));
   assert.ok(Math.abs(total - w.grad![5]) <= 1e-12 * Math.max(1e-300, Math.abs(w.grad![5])), `the terms add up to ${total}; the CLI's ∂L/∂W[2,1] is ${w.grad![5]}`);
   assert.match((await wb.view().locator('[data-testid="element-chain"] h3').textContent()) ?? '', /Element \[2, 1\]/);
+  // the gradient heatmap's legend, per tensor and then on the graph's one scale
+  assert.match((await wb.testId('heat-legend-grad').textContent()) ?? '', /against this tensor's largest/);
+  await wb.testId('heat-scale').selectOption('graph');
+  await wb.view().locator('[data-testid="heatmap-grad"][data-scale="graph"]').waitFor();
+  assert.match((await wb.testId('heat-legend-grad').textContent()) ?? '', /graph's log scale of mean gradients/);
+  await wb.testId('heat-scale').selectOption('tensor');
   // the output node, selected in turn, is in view beside the inspector too
   const outNode = wb.view().locator(`g.node[data-id="${snap.output}"]`).first();
   await outNode.focus();
@@ -859,4 +868,22 @@ export async function caseTensorsAndTools(wb: Workbench, workspace: string): Pro
   await wb.page.keyboard.press('Escape');
   assert.ok(titles.length >= 1, 'the finding offers fixes');
   assert.equal(new Set(titles).size, titles.length, `each fix once: ${titles.join(' | ')}`);
+  // matched to a sigmoid network: ReLU with He init as one fix, or Xavier for the sigmoid
+  assert.ok(titles.some((t: string) => /ReLU with He init/.test(t)) && titles.some((t: string) => /Xavier/.test(t)), titles.join(' | '));
+  // examples/09 type-checks in VS Code: its only problems are the gradient-health findings
+  const problems = ((await (await wb.openProblems()).textContent()) ?? '');
+  assert.match(problems, /Backprop Lens/);
+  assert.doesNotMatch(problems, /ts\(\d+\)/, `a TypeScript problem: ${problems.slice(0, 500)}`);
+  await wb.closePanel();
+
+  // ── one parameter: the trace card draws the run's iterates x ← 0.6·x on x² ──
+  await openTraining(wb, '07-minimize-quadratic.ts');
+  await wb.testId('train-run').click();
+  await wb.until('the 10 steps of examples/07', async () => (await trainStatus(wb)).status === 'done', 60_000);
+  await wb.testId('trace-run').click();
+  const iterates = wb.view().locator('[data-testid="trace-plot"] circle.trace-iterate');
+  await iterates.first().waitFor({ timeout: 30_000 });
+  assert.deepEqual(await iterates.evaluateAll((cs: any[]) => cs.map((c) => Number(c.dataset.step))), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  await wb.testId('trace').scrollIntoViewIfNeeded();
+  await wb.screenshot('39-trace-quadratic');
 }

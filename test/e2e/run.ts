@@ -139,7 +139,7 @@ async function main(): Promise<number> {
       ['i. train the vanishing example: the diagnosis names the layer and the fixes; histograms', (wb) => caseTrainVanishing(wb)],
       ['p. high contrast, light and dark, at the default width and maximized: graph, training view, playground and boundary fit', (wb, ws) => caseThemes(wb, ws)],
       ['q. the training view\'s tools: gradient strip of examples/05, cosine LR card, smoothing, the file-changed notice and a run of the saved version', (wb, ws) => caseTrainingTools(wb, ws)],
-      ['s. tensors and tools against the CLI: one element\'s chain rule adds up to its gradient, the inspector keeps the output in view, nothing animates forever, the Hessian card, whole-run histograms, each Quick Fix once', (wb, ws) => caseTensorsAndTools(wb, ws)],
+      ['s. tensors and tools against the CLI: one element\'s chain rule adds up to its gradient, the inspector keeps the output in view, nothing animates forever, the Hessian card, the gradient check on screen, whole-run histograms, each Quick Fix once, the trace card', (wb, ws) => caseTensorsAndTools(wb, ws)],
       ['o. train the digits CNN in the panel: validation accuracy of 95% or more in the Accuracy card', (wb) => caseTrainCnn(wb)],
       ['n. train a PyTorch script that calls watch(model): its loss as the CLI has it, histograms, the vanishing layer named', (wb, ws) => caseTrainTorch(wb, ws)],
       ['j. train XOR and moons on WebGPU in the panel: the loss history matches the CPU run', (wb, ws) => caseTrainWebGpu(wb, ws, cpuLosses)],
