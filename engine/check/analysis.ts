@@ -100,8 +100,9 @@ export function playgroundRunLabel(t: { optimizer: string; momentum?: number; ne
   return t.momentum ? `${t.optimizer} (momentum ${fmt(t.momentum)}${t.nesterov ? ', Nesterov' : ''})` : t.optimizer;
 }
 
-/** Plain gradient descent (sgd without momentum): the runs the 2/λmax limit is about. */
-export const isPlainSgd = (t: { optimizer: string; momentum?: number }): boolean => t.optimizer === 'sgd' && !t.momentum;
+/** A plain gradient descent run (sgd without momentum, the runs the limit is about) whose rate is above 2/λmax (`limit`). */
+export const aboveStabilityLimit = (t: { optimizer: string; momentum?: number; lr: number }, limit: number | null): boolean =>
+  t.optimizer === 'sgd' && !t.momentum && limit !== null && t.lr > limit;
 
 /** 2/λmax at the playground's start, where the largest eigenvalue is positive (else there is no such limit). */
 export function stabilityLimit(r: Pick<PlaygroundReport, 'startEigenvalues'>): number | null {

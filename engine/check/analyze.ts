@@ -36,6 +36,16 @@ function gradcheckAt(trainer: Trainer): GradcheckReport {
 
 const HESSIAN_H = 1e-4;
 
+/**
+ * Float64 copies standing in for `params` (as in gradcheck): differences are taken in float64
+ * whatever the model's dtype, and the parameters are untouched. Run the loss inside `within`.
+ */
+function float64Copies(params: readonly Tensor[]): { copies: Tensor[]; within<T>(fn: () => T): T } {
+  const copies = params.map((p) => param(p, { dtype: 'float64' }));
+  const substitutes = new Map(params.map((p, k) => [p, copies[k]]));
+  return { copies, within: (fn) => withSubstitutes(substitutes, fn) };
+}
+
 export function hessianReport(trainer: Trainer): HessianReport {
   return trainer.analyze(() => hessianAt(trainer));
 }
@@ -45,9 +55,7 @@ function hessianAt(trainer: Trainer): HessianReport {
   const n = params.reduce((k, p) => k + p.size, 0);
   if (n > HESSIAN_MAX_PARAMS) throw new Error(`The Hessian is computed for models of up to ${HESSIAN_MAX_PARAMS} parameter values; this one has ${n}. Use the loss landscape for larger models.`);
   const { loss, on } = trainer.objective('data');
-  // float64 copies stand in for the parameters (as in gradcheck): the differences are taken in
-  // float64 whatever the model's dtype, and the parameters are untouched
-  const copies = params.map((p) => param(p, { dtype: 'float64' }));
+  const { copies, within } = float64Copies(params);
   const gradientAt = (x: readonly number[]): number[] => {
     let k = 0;
     for (const c of copies) {
@@ -58,7 +66,7 @@ function hessianAt(trainer: Trainer): HessianReport {
     return copies.flatMap((c) => (c.grad ? Array.from(c.grad.data as ArrayLike<number>) : new Array<number>(c.size).fill(0)));
   };
   const x0 = copies.flatMap((c) => Array.from(c.data as ArrayLike<number>));
-  return withSubstitutes(new Map(params.map((p, k) => [p, copies[k]])), () => {
+  return within(() => {
     const gradient = gradientAt(x0);
     const hessian = hessianFrom(gradientAt, x0, HESSIAN_H);
     const eigenvalues = symmetricEigenvalues(hessian);
@@ -110,17 +118,16 @@ const VIEW: Record<Exclude<SurfaceName, 'file'>, { x: [number, number]; y: [numb
 const GRID = 61;
 
 /**
- * The file's loss as a two-parameter problem, when its parameters hold exactly two numbers. Float64
- * copies stand in for the parameters (as in the Hessian and the gradient check): the paths and the
- * curvature are the loss's own whatever the model's dtype (central differences of float32 gradients
- * put λmax of a quadratic 0.1 % off), and the parameters are untouched. Use it inside `within`.
+ * The file's loss as a two-parameter problem, when its parameters hold exactly two numbers, on
+ * float64 copies of them (float64Copies, as the Hessian): the paths and the curvature are the loss's
+ * own whatever the model's dtype (central differences of float32 gradients put λmax of a quadratic
+ * 0.1 % off). Use it inside `within`.
  */
 export function fileProblem(trainer: Trainer): (TwoParamProblem & { within<T>(fn: () => T): T }) | null {
   const params = trainer.params;
   if (params.reduce((n, p) => n + p.size, 0) !== 2) return null;
   const { loss } = trainer.objective('batch');
-  const copies = params.map((p) => param(p, { dtype: 'float64' }));
-  const substitutes = new Map(params.map((p, k) => [p, copies[k]]));
+  const { copies, within } = float64Copies(params);
   return {
     params: copies,
     set: (x) => {
@@ -129,7 +136,7 @@ export function fileProblem(trainer: Trainer): (TwoParamProblem & { within<T>(fn
     },
     get: () => copies.flatMap((c) => Array.from(c.data as ArrayLike<number>)) as [number, number],
     loss: loss as () => Tensor,
-    within: (fn) => withSubstitutes(substitutes, fn),
+    within,
   };
 }
 

@@ -4,7 +4,7 @@
  * file: they go through visibleName, and everything printed goes through the CLI's `say`.
  */
 import { formatNumber } from '../../engine/format';
-import { isPlainSgd, playgroundRunLabel, stabilityLimit, type HessianReport, type LandscapeReport, type PlaygroundReport } from '../../engine/check/analysis';
+import { aboveStabilityLimit, playgroundRunLabel, stabilityLimit, type HessianReport, type LandscapeReport, type PlaygroundReport } from '../../engine/check/analysis';
 import { visibleName } from '../safe-text';
 
 const num = (x: number) => formatNumber(x);
@@ -47,11 +47,10 @@ export function landscapeText(r: LandscapeReport): string {
 export function playgroundText(r: PlaygroundReport): string {
   const out = [`Optimizer playground on ${visibleName(r.title)}, from (${r.start.map(num).join(', ')}), ${r.steps} steps`, ''];
   const limit = stabilityLimit(r);
-  const over = (t: PlaygroundReport['trajectories'][number]) => isPlainSgd(t) && limit !== null && t.lr > limit;
   out.push(...columns([
     ['optimizer', 'lr', 'end point', 'loss', '|gradient|', 'Hessian eigenvalues', 'verdict'],
     ...r.trajectories.map((t) => [
-      playgroundRunLabel(t, num), `${num(t.lr)}${over(t) ? ' > 2/λmax' : ''}`, `(${t.end.point.map(num).join(', ')})`, num(t.end.loss), num(Math.hypot(...t.end.grad)),
+      playgroundRunLabel(t, num), `${num(t.lr)}${aboveStabilityLimit(t, limit) ? ' > 2/λmax' : ''}`, `(${t.end.point.map(num).join(', ')})`, num(t.end.loss), num(Math.hypot(...t.end.grad)),
       t.end.eigenvalues.map(num).join(', '), t.end.kind,
     ]),
   ]));

@@ -24,6 +24,9 @@ import { hessianText, landscapeText, playgroundText } from './analysis-text';
 import { analysesFor, defaultRequest, DEFAULT_LANDSCAPE, DEFAULT_PLAYGROUND_RUNS, DEFAULT_PLAYGROUND_STEPS, type AnalysisRequest, type PlaygroundRun, type SurfaceName } from '../../engine/check/analysis';
 import type { TrainOptions } from '../runner/types';
 
+/** The playground card's runs, as the flag writes them. */
+const PLAYGROUND_RUNS = DEFAULT_PLAYGROUND_RUNS.map((r) => `${r.optimizer}:${r.lr}${r.momentum ? `:${r.momentum}${r.nesterov ? ':nesterov' : ''}` : ''}`).join(',');
+
 const USAGE = `Usage: backprop-lens <command> FILE [options]
 
 Commands:
@@ -67,7 +70,7 @@ Analysis options:
   --2d               landscape: also the 2-D slice
   --direction-seed N landscape: seed of the random directions (default 0)
   --surface NAME     playground: file (default; the file's loss of two numbers), saddle, bowl, rosenbrock
-  --runs LIST        playground: optimizer:lr pairs, e.g. sgd:0.05,adam:0.1 (default sgd:0.05,rmsprop:0.01,adam:0.1);
+  --runs LIST        playground: optimizer:lr pairs, e.g. sgd:0.05,adam:0.1 (default ${PLAYGROUND_RUNS});
                      sgd takes a momentum and Nesterov's form: sgd:0.01:0.9, sgd:0.01:0.9:nesterov
   --play-steps N     playground: steps per optimizer (default 100)
 
@@ -300,8 +303,6 @@ function trainOverrides(v: Record<string, string | boolean | undefined>): Traini
 
 const ANALYSIS_FLAG_OF = { range: 'landscape', '2d': 'landscape', 'direction-seed': 'landscape', surface: 'playground', runs: 'playground', 'play-steps': 'playground' } as const;
 const ANALYSIS_FLAGS = Object.keys(ANALYSIS_FLAG_OF) as (keyof typeof ANALYSIS_FLAG_OF)[];
-/** The playground card's runs, as the flag writes them. */
-const PLAYGROUND_RUNS = DEFAULT_PLAYGROUND_RUNS.map((r) => `${r.optimizer}:${r.lr}${r.momentum ? `:${r.momentum}${r.nesterov ? ':nesterov' : ''}` : ''}`).join(',');
 
 /** The analysis command's request, from its flags (the panel's defaults where a flag is absent). */
 function analysisRequest(command: 'hessian' | 'landscape' | 'playground', v: Record<string, string | boolean | undefined>): AnalysisRequest {

@@ -81,6 +81,21 @@ export default loss;
 
 interface NodeInfo { id: number; name: string; op: string; cls: string; value: string; grad: string }
 
+/** Expands every collapsed group (a graph with groups may open collapsed). */
+async function expandAll(p: PanelPage): Promise<void> {
+  if ((await p.page.getAttribute('[data-testid="collapse-all"]', 'data-state')) === 'collapsed') await p.page.click('[data-testid="collapse-all"]');
+}
+
+/** Opens node `id` in the inspector with the keyboard and picks its element `index` in the value table: its chain rule is written. */
+async function pickElement(p: PanelPage, id: number, index: number): Promise<void> {
+  const g = p.page.locator(`g.node[data-id="${id}"]`).first();
+  await g.focus();
+  await g.press('Enter');
+  await p.page.waitForSelector('[data-testid="element-hint"]');
+  await p.page.click(`table.values-value td[data-index="${index}"]`);
+  await p.page.waitForSelector('[data-testid="element-chain"]');
+}
+
 async function nodes(p: PanelPage): Promise<NodeInfo[]> {
   return p.page.$$eval('g.node', (els: any[]) => els.map((g) => ({
     id: Number(g.dataset.id), name: g.dataset.name, op: g.dataset.op, cls: g.getAttribute('class'),
@@ -812,7 +827,7 @@ describe('webview: graph panel in Chromium', function () {
       await g.press('Enter');
     };
     // expanded, so the conv group's weight is drawn
-    if ((await p.page.getAttribute('[data-testid="collapse-all"]', 'data-state')) === 'collapsed') await p.page.click('[data-testid="collapse-all"]');
+    await expandAll(p);
     const w = s.nodes.find((n) => n.leaf === 'param' && n.shape.length === 4)!;
     assert.deepEqual(w.shape, [3, 2, 3, 3]);
     await select(w.id);
@@ -937,15 +952,10 @@ describe('webview: graph panel in Chromium', function () {
     const p = await panel({ theme: 'dark' });
     const s = snap('mlp');
     await p.showSnapshot(s, 1);
-    if ((await p.page.getAttribute('[data-testid="collapse-all"]', 'data-state')) === 'collapsed') await p.page.click('[data-testid="collapse-all"]');
+    await expandAll(p);
     const w = s.nodes.find((n) => n.leaf === 'param' && n.scope === 'layer1' && n.shape.length === 2)!;
     assert.deepEqual(w.shape, [8, 3]);
-    const g = p.page.locator(`g.node[data-id="${w.id}"]`).first();
-    await g.focus();
-    await g.press('Enter');
-    await p.page.waitForSelector('[data-testid="element-hint"]');
-    await p.page.click('table.values-value td[data-index="7"]');
-    await p.page.waitForSelector('[data-testid="element-chain"]');
+    await pickElement(p, w.id, 7);
     // by hand from the snapshot: the matmul Z = X·Wᵀ, X [4, 3]; ∂L/∂W[2,1] = Σₖ ∂L/∂Z[k,2]·X[k,1]
     const step = s.backward.find((st) => st.inputs.some((i) => i.input === w.id))!;
     const mm = s.nodes[step.node];
@@ -974,15 +984,10 @@ describe('webview: graph panel in Chromium', function () {
     const p = await panel({ theme: 'light' });
     const s = snap('batch6');
     await p.showSnapshot(s, 1);
-    if ((await p.page.getAttribute('[data-testid="collapse-all"]', 'data-state')) === 'collapsed') await p.page.click('[data-testid="collapse-all"]');
+    await expandAll(p);
     const w = s.nodes.find((n) => n.leaf === 'param' && n.shape.length === 2)!;
     assert.deepEqual(w.shape, [1, 2]);
-    const g = p.page.locator(`g.node[data-id="${w.id}"]`).first();
-    await g.focus();
-    await g.press('Enter');
-    await p.page.waitForSelector('[data-testid="element-hint"]');
-    await p.page.click('table.values-value td[data-index="1"]');
-    await p.page.waitForSelector('[data-testid="element-chain"]');
+    await pickElement(p, w.id, 1);
     // ∂L/∂W[0,1] = Σₖ ∂L/∂Z[k,0]·X[k,1], k over the six examples
     const step = s.backward.find((st) => st.inputs.some((i) => i.input === w.id))!;
     const X = s.nodes[s.nodes[step.node].inputs.find((i) => i !== w.id)!];
@@ -1004,7 +1009,7 @@ describe('webview: graph panel in Chromium', function () {
     const p = await panel({ theme: 'light' });
     const s = snap('mlp');
     await p.showSnapshot(s, 1);
-    if ((await p.page.getAttribute('[data-testid="collapse-all"]', 'data-state')) === 'collapsed') await p.page.click('[data-testid="collapse-all"]');
+    await expandAll(p);
     const thumbs = await p.page.$$eval('g.node[data-id] g.heat', (gs: any[]) => gs.filter((g) => g.querySelector('rect')).map((g) => ({
       id: Number(g.closest('g.node').dataset.id), title: g.querySelector(':scope > title')?.textContent ?? '',
       opacity: Array.from(g.querySelectorAll('rect'), (r: any) => Number(r.getAttribute('fill-opacity'))),

@@ -6,7 +6,7 @@
 import * as d3 from 'd3';
 import { OPTIMIZER_NAMES, type OptimizerName, type PlaygroundReport, type PlaygroundRun, type PlaygroundTrajectory, type SurfaceName } from '../../extension/protocol';
 import { button, el, setDisabled } from '../dom';
-import { DEFAULT_PLAYGROUND_RUNS, DEFAULT_PLAYGROUND_STEPS, isPlainSgd, playgroundRunLabel, stabilityLimit } from '../../engine/check/analysis';
+import { DEFAULT_PLAYGROUND_RUNS, DEFAULT_PLAYGROUND_STEPS, aboveStabilityLimit, playgroundRunLabel, stabilityLimit } from '../../engine/check/analysis';
 import { AnalysisState, count, num, setStatus, statusLine, uniqueId } from './analysisCard';
 import { LOG_RATIO, MARGIN, card, chartSvg, leftAxis, placeYLabel, tick, widthOf } from './chart';
 
@@ -37,7 +37,6 @@ const EXPLAIN = 'The verdict comes from the Hessian’s eigenvalues at the end p
 /** How a run is named in the card: `sgd`, or `sgd (momentum 0.9, Nesterov)`. */
 const runLabel = (t: { optimizer: string; momentum?: number; nesterov?: boolean }): string => playgroundRunLabel(t, num);
 
-const plainSgd = (t: { optimizer: string; momentum?: number }) => t.optimizer === 'sgd' && !t.momentum;
 
 /** A small line in the optimizer's colour and dash (legend, table, checkbox). */
 function swatch(name: string): SVGSVGElement {
@@ -461,7 +460,7 @@ export class PlaygroundCard {
         cells[1].dataset.kind = t.end.kind;
         cells[1].title = `gradient norm ${num(Math.hypot(...t.end.grad))}`;
         cells[2].textContent = num(t.lr);
-        const over = isPlainSgd(t) && limit !== null && t.lr > limit;
+        const over = aboveStabilityLimit(t, limit);
         cells[2].classList.toggle('warn', over);
         cells[2].title = limit === null ? '' : over ? `above 2/λmax = ${num(limit)}: gradient descent is unstable at the start's curvature` : `below 2/λmax = ${num(limit)}`;
         cells[3].textContent = pointText(t.end.point);
@@ -481,7 +480,7 @@ function summary(r: PlaygroundReport): string {
   const limit = stabilityLimit(r);
   if (limit !== null) {
     const lmax = Math.max(...r.startEigenvalues!);
-    const over = r.trajectories.filter((t) => isPlainSgd(t) && t.lr > limit).map((t) => `lr ${num(t.lr)}`);
+    const over = r.trajectories.filter((t) => aboveStabilityLimit(t, limit)).map((t) => `lr ${num(t.lr)}`);
     parts.push(`At the start the largest curvature (Hessian eigenvalue) is λmax = ${num(lmax)}: plain gradient descent is stable there for η < 2/λmax = ${num(limit)}${over.length ? `; sgd at ${over.join(', ')} is above it` : ''}.`);
   }
   return parts.join(' ');

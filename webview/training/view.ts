@@ -10,6 +10,7 @@ import type {
 import { isHealthFinding } from '../../engine/stats/diagnosis';
 import { analysesFor } from '../../engine/check/analysis';
 import { button, el } from '../dom';
+import { basename } from '../format';
 import { ActivationTable } from './activationTable';
 import { TrainControls } from './controls';
 import { FindingsList } from './findings';
@@ -242,7 +243,7 @@ export class TrainingView {
 
 /** A failed analysis, located in the user's file where it is theirs. */
 function errorText(e: { file: string; line: number | null; message: string }): string {
-  return `${e.line ? `${e.file.split(/[\\/]/).pop()}:${e.line}: ` : ''}${e.message}`;
+  return `${e.line ? `${basename(e.file)}:${e.line}: ` : ''}${e.message}`;
 }
 
 /** `step:loss` at the first step and about every tenth of the history (full precision: tests compare runs by it). */
