@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs a benchmark from bench/ the way model code runs: bundled by esbuild (as dist/worker.js bundles
-// the engine), not through tsx's per-module CommonJS wrappers, which cost the scalar path ~2×.
+// the engine), not through tsx's per-module CommonJS wrappers, which cost the scalar path ~2×, and in a
+// Node with the V8 options of a model process.
 // Usage: node scripts/bench.mjs bench/engine.ts [args passed to the benchmark]
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
@@ -26,5 +27,11 @@ await build({
   external: ['@tensorflow/*', 'webgpu', 'wabt'],
   logLevel: 'warning',
 });
-const r = spawnSync(process.execPath, ['--enable-source-maps', outfile, ...args], { stdio: 'inherit', cwd: root });
+// the V8 options a model process gets (relaxed SIMD on Node 20: extension/runner/model-process.ts)
+const probe = await build({
+  stdin: { contents: "export { modelExecArgv } from './extension/runner/model-process';", resolveDir: root, loader: 'ts' },
+  bundle: true, platform: 'node', format: 'esm', write: false, logLevel: 'warning',
+});
+const { modelExecArgv } = await import(`data:text/javascript;base64,${Buffer.from(probe.outputFiles[0].text).toString('base64')}`);
+const r = spawnSync(process.execPath, [...modelExecArgv(), '--enable-source-maps', outfile, ...args], { stdio: 'inherit', cwd: root });
 process.exit(r.status ?? 1);

@@ -21,7 +21,7 @@ export async function buildWasmKernels() {
     const module = wabt.parseWat('kernels.wat', kernelsWat({ relaxed }), { simd: true, relaxed_simd: relaxed, bulk_memory: true });
     try {
       module.validate();
-      return Buffer.from(module.toBinary({}).buffer).toString('base64');
+      return Buffer.from(module.toBinary({ write_debug_names: !!process.env.WASM_NAMES }).buffer).toString('base64');
     } finally {
       module.destroy();
     }

@@ -121,6 +121,14 @@ export function isSubstituting(): boolean {
   return substitutes !== null;
 }
 
+/**
+ * Whether the nodes an op creates now go unseen: no gradients recorded, no tracer, no substitution.
+ * A composite may then compute its result with one fused kernel instead of its ops (conv2d does).
+ */
+export function isUnobserved(): boolean {
+  return !gradEnabled && substitutes === null && (hooksSuspended > 0 || hooks.onNode === undefined);
+}
+
 export function getHooks(): OpHooks | null {
   return hooksSuspended > 0 ? null : hooks;
 }

@@ -7,11 +7,14 @@
  * first largest element (found by a third primitive, `poolArgmax`, which has no gradient: the pick
  * carries it). So their gradients, second derivatives and the GPU path come from those ops, and a
  * backward pass costs what the forward does (fold is a gather over at most kh·kw columns per pixel).
+ * Where nothing records a forward (no gradient, no tracer: evaluation, inference), conv2d with one
+ * group skips the stored columns: one WebAssembly kernel gathers them from the input as its matrix
+ * product goes (conv2dKernel), with the bits the unfold and matmul would give.
  */
 import { ShapeError } from '../errors';
 import { shapeString } from '../shape';
 import { Tensor, tensor } from '../tensor';
-import { foldKernel, poolArgmaxKernel, unfoldKernel } from '../backends/cpu/window';
+import { conv2dKernel, foldKernel, poolArgmaxKernel, unfoldKernel } from '../backends/cpu/window';
 import { foldProgram, poolArgmaxProgram, unfoldProgram } from '../backends/webgpu/window';
 import { pad, reshape, gather, permute, slice } from './layout';
 import { add, equal, where } from './elementwise';
@@ -19,6 +22,7 @@ import { mean } from './composite';
 import { matmul } from './matmul';
 import { sum } from './reduce';
 import { defineComposite, primitive, type Composite, type Op, type Run } from './registry';
+import { isUnobserved } from './context';
 
 type Pair = [number, number];
 
@@ -202,13 +206,21 @@ export const conv2d: Composite<(x: Tensor, weight: Tensor, bias?: Tensor | null,
     const win: WindowAttrs = { kernel, stride, dilation, padding };
     const [oh, ow] = outputHW(xin.shape[2], xin.shape[3], win, op, x);
     const k = cg * kh * kw;
-    // [N, C·kh·kw, L] → [N, groups, C/groups·kh·kw, L]; weight [groups, O/groups, C/groups·kh·kw]
-    // (one group: the columns as they come, [O, k]·[N, k, L], without copying them into a 4-D shape)
-    const cols = unfold(xin, kernel, win);
-    const product = groups === 1
-      ? matmul(reshape(weight, [o, k]), cols)
-      : matmul(reshape(weight, [1, groups, o / groups, k]), reshape(cols, [n, groups, k, oh * ow]));
-    let y = reshape(product, [n, o, oh, ow]);
+    let y: Tensor;
+    // Nothing records this forward (no gradient, no tracer): one group's product straight from the
+    // input, its columns never stored (the same bits as the unfold and matmul below).
+    const direct = groups === 1 && isUnobserved() && xin.dtype === weight.dtype ? conv2dKernel(xin.data, xin.shape, weight.data, o, win, oh, ow, xin.dtype) : null;
+    if (direct) {
+      y = new Tensor(direct, [n, o, oh, ow]);
+    } else {
+      // [N, C·kh·kw, L] → [N, groups, C/groups·kh·kw, L]; weight [groups, O/groups, C/groups·kh·kw]
+      // (one group: the columns as they come, [O, k]·[N, k, L], without copying them into a 4-D shape)
+      const cols = unfold(xin, kernel, win);
+      const product = groups === 1
+        ? matmul(reshape(weight, [o, k]), cols)
+        : matmul(reshape(weight, [1, groups, o / groups, k]), reshape(cols, [n, groups, k, oh * ow]));
+      y = reshape(product, [n, o, oh, ow]);
+    }
     if (bias) y = add(y, reshape(bias, [o, 1, 1]));
     return y;
   },

@@ -8,7 +8,7 @@ import { allocate, type DType, type TypedArray } from '../../dtype';
 import { wasmMatmul } from './wasm/gemm';
 
 /** Below this many multiply-adds, copying into WebAssembly memory and back costs more than it saves. */
-const MIN_WASM_WORK = 2048;
+export const MIN_WASM_WORK = 2048;
 
 /**
  * A batch of products C_i[m×n] = op(A_i)·op(B_i): A_i is the matrix of `a` at element offset

@@ -4,7 +4,8 @@
  * same positions in the same order, so both backends sum a fold in the same order.
  */
 import { allocate, type DType, type TypedArray } from '../../dtype';
-import { wasmFold, wasmUnfold } from './wasm/gemm';
+import { wasmConv2d, wasmFold, wasmUnfold } from './wasm/gemm';
+import { MIN_WASM_WORK } from './matmul';
 
 type Pair = readonly [number, number];
 
@@ -63,6 +64,19 @@ export function unfoldKernel(x: TypedArray, shape: readonly number[], win: Windo
  * gathers them in — in float64 before the one rounding to the output's dtype. Done as unfold's
  * loops run backwards: each column row is added into one plane's float64 sums.
  */
+/**
+ * A convolution with one group, x [N, C, H, W] (`shape`) by weight [O, C·kh·kw] into
+ * [N, O, OH·OW], without storing the unfolded columns (WebAssembly: wasmConv2d), or null where it
+ * cannot (no SIMD here, an integer dtype, too large) or should not (a product small enough for
+ * matmulKernel's JavaScript loops): then the composite's unfold and matmul do it. Its values are
+ * the bits of those, the WebAssembly matmul of the weight and unfold(x).
+ */
+export function conv2dKernel(x: TypedArray, shape: readonly number[], weight: TypedArray, o: number, win: Window2d, oh: number, ow: number, dtype: DType): TypedArray | null {
+  if (dtype === 'int32' || shape[0] * o * oh * ow * (weight.length / o) < MIN_WASM_WORK) return null;
+  const out = allocate(dtype, shape[0] * o * oh * ow);
+  return wasmConv2d(x, shape, weight, o, win, oh, ow, out) ? out : null;
+}
+
 export function foldKernel(cols: TypedArray, win: Window2d, oh: number, ow: number, outShape: readonly number[], dtype: DType): TypedArray {
   const [n, c, h, w] = outShape;
   const runs = columnRuns(win, w, ow);

@@ -10,7 +10,7 @@
 import type { TypedArray } from '../../../dtype';
 import type { ColumnRuns, Window2d } from '../window';
 import { relaxedSimdKernels, simdKernels } from './kernels.generated';
-import { WORK_BYTES } from './wat';
+import { CONV_DESC, WORK_BYTES } from './wat';
 
 /** The little of the WebAssembly API used here (the engine's libraries have no DOM types). */
 interface WasmMemory {
@@ -19,6 +19,7 @@ interface WasmMemory {
 }
 type Gemm = (a: number, b: number, c: number, m: number, k: number, n: number, transA: number, transB: number, work: number) => void;
 type Unfold = (x: number, planes: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, ph: number, dh: number, oh: number, ow: number, runs: number, dst: number) => void;
+type Pad = (x: number, planes: number, h: number, w: number, ph: number, pw: number, dst: number) => void;
 type Fold = (cols: number, planes: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number, ph: number, dh: number, oh: number, ow: number, runs: number, sums: number, dst: number) => void;
 /** What the module exports (wat.ts). */
 interface Kernels {
@@ -29,6 +30,10 @@ interface Kernels {
   unfold_f64: Unfold;
   fold_f32: Fold;
   fold_f64: Fold;
+  pad_f32: Pad;
+  pad_f64: Pad;
+  convGemm_f32: Gemm;
+  convGemm_f64: Gemm;
 }
 interface WasmApi {
   validate(bytes: Uint8Array): boolean;
@@ -64,6 +69,19 @@ function load(): { kernels: Kernels | null; kind: WasmKernelKind } {
     // a Content-Security-Policy without 'wasm-unsafe-eval' refuses to compile: the JavaScript kernels it is
   }
   return { kernels: null, kind: 'none' };
+}
+
+/**
+ * Whether this runtime validates the relaxed-SIMD kernels as it starts (Electron, Chromium and
+ * Node ≥ 22 do; Node 20 only with --experimental-wasm-relaxed-simd: extension/runner/model-process.ts).
+ */
+export function validatesRelaxedSimd(): boolean {
+  const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+  try {
+    return wasm?.validate(decode(relaxedSimdKernels)) ?? false;
+  } catch {
+    return false;
+  }
 }
 
 function kernels(): Kernels | null {
@@ -213,6 +231,56 @@ function windowed(op: 'unfold' | 'fold', input: TypedArray, shape: readonly numb
   if (op === 'unfold') (f64 ? kern.unfold_f64 : kern.unfold_f32)(...args, dst);
   else (f64 ? kern.fold_f64 : kern.fold_f32)(...args, sumsAt, dst);
   out.set(new View(buffer, dst, out.length));
+  return true;
+}
+
+/**
+ * A convolution with one group in WebAssembly, its columns never stored: y [N, O, OH·OW] =
+ * weight [O, C·kh·kw] · im2col(x) per image, x [N, C, H, W] = `shape`, with convGemm gathering each
+ * panel of the columns from a zero-padded copy of x (wat.ts, packWindows). The products are the
+ * matmul kernel's, in its k order. x, weight and y have one float type. Returns false, having done
+ * nothing, where the composite (unfold, then matmul) should do it: no SIMD here, an integer or mixed
+ * dtype, too large for the capped memory.
+ */
+export function wasmConv2d(x: TypedArray, shape: readonly number[], weight: TypedArray, o: number, win: Window2d, oh: number, ow: number, y: TypedArray): boolean {
+  if (y instanceof Int32Array || x.constructor !== y.constructor || weight.constructor !== y.constructor) return false;
+  const kern = kernels();
+  if (!kern) return false;
+  const f64 = y instanceof Float64Array;
+  const size = f64 ? 8 : 4;
+  const View = f64 ? Float64Array : Float32Array;
+  const [n, c, h, w] = shape;
+  const [kh, kw] = win.kernel, [sh, sw] = win.stride, [ph, pw] = win.padding, [dh, dw] = win.dilation;
+  const hp = h + 2 * ph, wp = w + 2 * pw;
+  const k = c * kh * kw, l = oh * ow;
+  const desc = WORK_BYTES;
+  const xAt = align(desc + CONV_DESC.bytes);
+  const xpAt = align(xAt + x.length * size);
+  const wAt = align(xpAt + n * c * hp * wp * size);
+  const yAt = align(wAt + weight.length * size);
+  const end = yAt + y.length * size;
+  if (end > MAX_MEMORY_BYTES || !reserve(kern.memory, end)) return false;
+  const buffer = kern.memory.buffer;
+  new View(buffer, xAt, x.length).set(x);
+  new View(buffer, wAt, weight.length).set(weight);
+  (f64 ? kern.pad_f64 : kern.pad_f32)(xAt, n * c, h, w, ph, pw, xpAt);
+  const d = new Int32Array(buffer, desc, CONV_DESC.lanes / 4);
+  const field = (offset: number, value: number) => (d[offset / 4] = value);
+  field(CONV_DESC.plane, hp * wp * size);
+  field(CONV_DESC.kh, kh);
+  field(CONV_DESC.kw, kw);
+  field(CONV_DESC.rowStep, sh * wp * size);
+  field(CONV_DESC.colStep, sw * size);
+  field(CONV_DESC.kernelRow, dh * wp * size);
+  field(CONV_DESC.kernelCol, dw * size);
+  field(CONV_DESC.ow, ow);
+  field(CONV_DESC.windows, l);
+  const gemm = f64 ? kern.convGemm_f64 : kern.convGemm_f32;
+  for (let i = 0; i < n; i++) {
+    field(CONV_DESC.xp, xpAt + i * c * hp * wp * size);
+    gemm(wAt, desc, yAt + i * o * l * size, o, k, l, 0, 0, 0);
+  }
+  y.set(new View(buffer, yAt, y.length));
   return true;
 }
 

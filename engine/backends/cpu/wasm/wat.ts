@@ -56,7 +56,7 @@ export interface KernelOptions {
 export function kernelsWat({ relaxed }: KernelOptions): string {
   return `(module
   (memory (export "memory") 1)
-${[F32, F64].map((t) => [...tiles(t).flatMap((tile) => [packRows(t, tile), packColumns(t, tile)]), microKernel(t, relaxed), gemm(t), unfold(t), fold(t)].join('\n')).join('\n')}
+${[F32, F64].map((t) => [...tiles(t).flatMap((tile) => [packRows(t, tile), packColumns(t, tile)]), microKernel(t, relaxed), gemm(t, GEMM), unfold(t), fold(t), pad(t), packWindows(t), gemm(t, CONV_GEMM)].join('\n')).join('\n')}
 )
 `;
 }
@@ -200,18 +200,43 @@ function microKernel(t: ElementType, relaxed: boolean): string {
   )`;
 }
 
+/** A product's B operand: how its panels are packed, and the name of the product that packs them so. */
+interface GemmVariant {
+  name: string;
+  /** Packs B's columns j0 … j0+nc, k-range p0 … p0+kc, into panels of NR at $work (locals of gemm). */
+  packB: (t: ElementType) => string;
+}
+
+/** B a stored matrix, k×n or (transB) n×k. */
+const GEMM: GemmVariant = {
+  name: 'gemm',
+  packB: (t) => `(if (local.get $transB)
+          (then (call $packRows${nr(t.lanes)}_${t.name} (local.get $b) (local.get $k) (local.get $n) (local.get $j0) (local.get $nc) (local.get $p0) (local.get $kc) (local.get $work)))
+          (else (call $packColumns${nr(t.lanes)}_${t.name} (local.get $b) (local.get $k) (local.get $n) (local.get $j0) (local.get $nc) (local.get $p0) (local.get $kc) (local.get $work))))`,
+};
+
+/**
+ * B the columns of a convolution (im2col) that are never stored: `b` is the address of a window
+ * descriptor (CONV_DESC) and each panel is gathered from the zero-padded input (packWindows).
+ */
+const CONV_GEMM: GemmVariant = {
+  name: 'convGemm',
+  packB: (t) => `(call $packWindows_${t.name} (local.get $b) (local.get $j0) (local.get $nc) (local.get $p0) (local.get $kc) (local.get $work))`,
+};
+
 /**
  * gemm(a, b, c, m, k, n, transA, transB, work): C = op(A)·op(B), C m×n, all row-major at the given
  * byte addresses, with WORK_BYTES of working memory at `work`; A is stored m×k (k×m when transA),
- * B k×n (n×k when transB). k ≥ 1.
+ * B k×n (n×k when transB). k ≥ 1. convGemm: the same with B a convolution's columns gathered from
+ * its input (`b` a window descriptor; transB unused).
  */
-function gemm(t: ElementType): string {
+function gemm(t: ElementType, variant: GemmVariant): string {
   const s = t.bytes;
   const NR = nr(t.lanes);
   const packAAt = KC * NC * 8;
   const scratchAt = packAAt + MC * KC * 8;
   return `
-  (func (export "gemm_${t.name}") (param $a i32) (param $b i32) (param $c i32) (param $m i32) (param $k i32) (param $n i32) (param $transA i32) (param $transB i32) (param $work i32)
+  (func (export "${variant.name}_${t.name}") (param $a i32) (param $b i32) (param $c i32) (param $m i32) (param $k i32) (param $n i32) (param $transA i32) (param $transB i32) (param $work i32)
     (local $p0 i32) (local $kc i32) (local $j0 i32) (local $nc i32) (local $i0 i32) (local $mc i32) (local $jr i32) (local $ir i32)
     (local $packA i32) (local $scratch i32) (local $accumulate i32) (local $tileA i32) (local $tileB i32) (local $cTile i32)
     (local $rows i32) (local $cols i32) (local $r i32) (local $q i32) (local $to i32) (local $from i32)
@@ -225,9 +250,7 @@ function gemm(t: ElementType): string {
       (block $nDone (loop $nBlocks
         (br_if $nDone (i32.ge_u (local.get $j0) (local.get $n)))
         (local.set $nc (select (i32.const ${NC}) (i32.sub (local.get $n) (local.get $j0)) (i32.lt_u (i32.const ${NC}) (i32.sub (local.get $n) (local.get $j0)))))
-        (if (local.get $transB)
-          (then (call $packRows${NR}_${t.name} (local.get $b) (local.get $k) (local.get $n) (local.get $j0) (local.get $nc) (local.get $p0) (local.get $kc) (local.get $work)))
-          (else (call $packColumns${NR}_${t.name} (local.get $b) (local.get $k) (local.get $n) (local.get $j0) (local.get $nc) (local.get $p0) (local.get $kc) (local.get $work))))
+        ${variant.packB(t)}
         (local.set $i0 (i32.const 0))
         (block $mDone (loop $mBlocks
           (br_if $mDone (i32.ge_u (local.get $i0) (local.get $m)))
@@ -409,5 +432,171 @@ function fold(t: ElementType): string {
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $iLoop)))`,
   })}
+  )`;
+}
+
+/**
+ * The window descriptor convGemm's `b` points at: i32 fields at these byte offsets, then NR i32 of
+ * scratch (a panel's lane offsets). Byte figures are of the padded input (packWindows).
+ */
+export const CONV_DESC = {
+  /** Address of the image's padded planes [C, Hp, Wp]. */
+  xp: 0,
+  /** Bytes of a padded plane, Hp·Wp·size. */
+  plane: 4,
+  kh: 8,
+  kw: 12,
+  /** Bytes from one output row's windows to the next's: sh·Wp·size. */
+  rowStep: 16,
+  /** Bytes from one output column's window to the next's: sw·size. */
+  colStep: 20,
+  /** Bytes between kernel rows: dh·Wp·size. */
+  kernelRow: 24,
+  /** Bytes between kernel columns: dw·size. */
+  kernelCol: 28,
+  ow: 32,
+  /** Windows per image, OH·OW. */
+  windows: 36,
+  lanes: 40,
+  bytes: 40 + 8 * 4,
+} as const;
+
+/**
+ * pad(x, planes, h, w, ph, pw, dst): the planes [P, H, W] at x copied into [P, H + 2·ph, W + 2·pw]
+ * at dst with zeros around, so that every window of a convolution reads inside its plane.
+ */
+function pad(t: ElementType): string {
+  const s = t.bytes;
+  return `
+  (func (export "pad_${t.name}") (param $x i32) (param $planes i32) (param $h i32) (param $w i32) (param $ph i32) (param $pw i32) (param $dst i32)
+    (local $wp i32) (local $rows i32) (local $row i32) (local $src i32) (local $out i32) (local $end i32) (local $r i32)
+    (local.set $wp (i32.add (local.get $w) (i32.shl (local.get $pw) (i32.const 1))))
+    (memory.fill (local.get $dst) (i32.const 0) (i32.mul (i32.mul (local.get $planes)
+      (i32.mul (i32.add (local.get $h) (i32.shl (local.get $ph) (i32.const 1))) (local.get $wp))) (i32.const ${s})))
+    (local.set $src (local.get $x))
+    ;; row r of a plane lands ph rows down and pw columns in; a plane ends 2·ph padded rows further
+    (local.set $out (i32.add (local.get $dst) (i32.mul (i32.add (i32.mul (local.get $ph) (local.get $wp)) (local.get $pw)) (i32.const ${s}))))
+    (block $planesDone (loop $planesLoop
+      (br_if $planesDone (i32.eqz (local.get $planes)))
+      (local.set $r (i32.const 0))
+      (block $rowsDone (loop $rowsLoop
+        (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $h)))
+        (local.set $row (local.get $out))
+        (local.set $end (i32.add (local.get $src) (i32.mul (local.get $w) (i32.const ${s}))))
+        (block $vDone (loop $vLoop
+          (br_if $vDone (i32.gt_u (i32.add (local.get $src) (i32.const 16)) (local.get $end)))
+          (v128.store (local.get $row) (v128.load (local.get $src)))
+          (local.set $row (i32.add (local.get $row) (i32.const 16)))
+          (local.set $src (i32.add (local.get $src) (i32.const 16)))
+          (br $vLoop)))
+        (block $qDone (loop $qLoop
+          (br_if $qDone (i32.ge_u (local.get $src) (local.get $end)))
+          (${t.name}.store (local.get $row) (${t.name}.load (local.get $src)))
+          (local.set $row (i32.add (local.get $row) (i32.const ${s})))
+          (local.set $src (i32.add (local.get $src) (i32.const ${s})))
+          (br $qLoop)))
+        (local.set $out (i32.add (local.get $out) (i32.mul (local.get $wp) (i32.const ${s}))))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $rowsLoop)))
+      (local.set $out (i32.add (local.get $out) (i32.mul (i32.mul (i32.shl (local.get $ph) (i32.const 1)) (local.get $wp)) (i32.const ${s}))))
+      (local.set $planes (i32.sub (local.get $planes) (i32.const 1)))
+      (br $planesLoop)))
+  )`;
+}
+
+/**
+ * packWindows(desc, j0, nc, p0, kc, dst): convGemm's B panels, the columns j0 … j0+nc of im2col
+ * (window l = oy·OW + ox) for the rows p0 … p0+kc (kernel position (c, i, j), c·kh·kw + i·kw + j),
+ * gathered from the padded input: B[(c, i, j), l] = xp[c, oy·sh + i·dh, ox·sw + j·dw]. Per panel
+ * each lane's window offset is computed once; a vector of lanes whose windows lie at consecutive
+ * addresses (stride 1 inside one output row) is then one 16-byte load per kernel position, the
+ * others a load per lane. Lanes past the last window are zeros (gemm's panels are whole).
+ */
+function packWindows(t: ElementType): string {
+  const s = t.bytes;
+  const NR = nr(t.lanes);
+  const V = NR / t.lanes;
+  const D = CONV_DESC;
+  const field = (f: number) => `(i32.load offset=${f} (local.get $desc))`;
+  const laneAt = (q: number) => `(i32.load offset=${D.lanes + 4 * q} (local.get $desc))`;
+  const locals: string[] = [];
+  for (let v = 0; v < V; v++) locals.push(`(local $fast${v} i32) (local $off${v} i32)`);
+  const flags: string[] = [];
+  for (let v = 0; v < V; v++) {
+    const first = v * t.lanes, last = first + t.lanes - 1;
+    flags.push(`(local.set $off${v} ${laneAt(first)})`);
+    flags.push(`(local.set $fast${v} (i32.and (i32.ge_s ${laneAt(last)} (i32.const 0))
+        (i32.eq (i32.sub ${laneAt(last)} (local.get $off${v})) (i32.const ${(t.lanes - 1) * s}))))`);
+  }
+  const gather: string[] = [];
+  for (let v = 0; v < V; v++) {
+    const lanes: string[] = [];
+    for (let q = 0; q < t.lanes; q++) {
+      const lane = v * t.lanes + q;
+      lanes.push(`(local.set $lo ${laneAt(lane)})
+              (${t.name}.store offset=${lane * s} (local.get $out) (if (result ${t.name}) (i32.lt_s (local.get $lo) (i32.const 0))
+                (then (${t.name}.const 0)) (else (${t.name}.load (i32.add (local.get $base) (local.get $lo))))))`);
+    }
+    gather.push(`(if (local.get $fast${v})
+            (then (v128.store offset=${v * 16} (local.get $out) (v128.load (i32.add (local.get $base) (local.get $off${v})))))
+            (else
+              ${lanes.join('\n              ')}))`);
+  }
+  return `
+  (func $packWindows_${t.name} (param $desc i32) (param $j0 i32) (param $nc i32) (param $p0 i32) (param $kc i32) (param $dst i32)
+    (local $jr i32) (local $l i32) (local $oy i32) (local $ox i32) (local $q i32) (local $ow i32) (local $out i32) (local $p i32)
+    (local $khw i32) (local $r i32) (local $i i32) (local $j i32) (local $koff i32) (local $base i32) (local $lo i32)
+    (local $kh i32) (local $kw i32) (local $kernelRow i32) (local $kernelCol i32) (local $plane i32) (local $xp i32)
+    ${locals.join(' ')}
+    (local.set $xp ${field(D.xp)})
+    (local.set $ow ${field(D.ow)})
+    (local.set $kh ${field(D.kh)})
+    (local.set $kw ${field(D.kw)})
+    (local.set $kernelRow ${field(D.kernelRow)})
+    (local.set $kernelCol ${field(D.kernelCol)})
+    (local.set $plane ${field(D.plane)})
+    (local.set $khw (i32.mul (local.get $kh) (local.get $kw)))
+    (block $panelsDone (loop $panels
+      (br_if $panelsDone (i32.ge_u (local.get $jr) (local.get $nc)))
+      ;; each lane's window: its offset in a plane, or −1 past the last window
+      (local.set $l (i32.add (local.get $j0) (local.get $jr)))
+      (local.set $oy (i32.div_u (local.get $l) (local.get $ow)))
+      (local.set $ox (i32.rem_u (local.get $l) (local.get $ow)))
+      (local.set $q (i32.const 0))
+      (loop $lanes
+        (i32.store offset=${D.lanes} (i32.add (local.get $desc) (i32.shl (local.get $q) (i32.const 2)))
+          (select
+            (i32.add (i32.mul (local.get $oy) ${field(D.rowStep)}) (i32.mul (local.get $ox) ${field(D.colStep)}))
+            (i32.const -1)
+            (i32.lt_u (i32.add (local.get $l) (local.get $q)) ${field(D.windows)})))
+        (if (i32.eq (local.tee $ox (i32.add (local.get $ox) (i32.const 1))) (local.get $ow))
+          (then (local.set $ox (i32.const 0)) (local.set $oy (i32.add (local.get $oy) (i32.const 1)))))
+        (br_if $lanes (i32.lt_u (local.tee $q (i32.add (local.get $q) (i32.const 1))) (i32.const ${NR}))))
+      ${flags.join('\n      ')}
+      ;; kernel position p0: channel p0 / (kh·kw), row i, column j
+      (local.set $r (i32.rem_u (local.get $p0) (local.get $khw)))
+      (local.set $i (i32.div_u (local.get $r) (local.get $kw)))
+      (local.set $j (i32.rem_u (local.get $r) (local.get $kw)))
+      (local.set $koff (i32.add (i32.mul (i32.div_u (local.get $p0) (local.get $khw)) (local.get $plane))
+        (i32.add (i32.mul (local.get $i) (local.get $kernelRow)) (i32.mul (local.get $j) (local.get $kernelCol)))))
+      (local.set $out (i32.add (local.get $dst) (i32.mul (i32.mul (local.get $jr) (local.get $kc)) (i32.const ${s}))))
+      (local.set $p (i32.const 0))
+      (loop $positions
+        (local.set $base (i32.add (local.get $xp) (local.get $koff)))
+        ${gather.join('\n        ')}
+        (local.set $out (i32.add (local.get $out) (i32.const ${NR * s})))
+        ;; the next kernel position: j, then i, then the channel
+        (local.set $koff (i32.add (local.get $koff) (local.get $kernelCol)))
+        (if (i32.eq (local.tee $j (i32.add (local.get $j) (i32.const 1))) (local.get $kw))
+          (then
+            (local.set $j (i32.const 0))
+            (local.set $koff (i32.add (local.get $koff) (i32.sub (local.get $kernelRow) (i32.mul (local.get $kw) (local.get $kernelCol)))))
+            (if (i32.eq (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $kh))
+              (then
+                (local.set $i (i32.const 0))
+                (local.set $koff (i32.add (local.get $koff) (i32.sub (local.get $plane) (i32.mul (local.get $kh) (local.get $kernelRow)))))))))
+        (br_if $positions (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc))))
+      (local.set $jr (i32.add (local.get $jr) (i32.const ${NR})))
+      (br $panels)))
   )`;
 }
