@@ -254,7 +254,8 @@ export function wasmConv2d(x: TypedArray, shape: readonly number[], weight: Type
   const hp = h + 2 * ph, wp = w + 2 * pw;
   const k = c * kh * kw, l = oh * ow;
   const desc = WORK_BYTES;
-  const xAt = align(desc + CONV_DESC.bytes);
+  const koffAt = align(desc + CONV_DESC.bytes);
+  const xAt = align(koffAt + k * 4);
   const xpAt = align(xAt + x.length * size);
   const wAt = align(xpAt + n * c * hp * wp * size);
   const yAt = align(wAt + weight.length * size);
@@ -265,7 +266,11 @@ export function wasmConv2d(x: TypedArray, shape: readonly number[], weight: Type
   new View(buffer, wAt, weight.length).set(weight);
   (f64 ? kern.pad_f64 : kern.pad_f32)(xAt, n * c, h, w, ph, pw, xpAt);
   const d = new Int32Array(buffer, desc, CONV_DESC.lanes / 4);
+  // each kernel position's offset in an image's padded planes (bytes), in the columns' row order
+  const koff = new Int32Array(buffer, koffAt, k);
+  for (let ci = 0, r = 0; ci < c; ci++) for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) koff[r++] = (ci * hp * wp + i * dh * wp + j * dw) * size;
   const field = (offset: number, value: number) => (d[offset / 4] = value);
+  field(CONV_DESC.koff, koffAt);
   field(CONV_DESC.plane, hp * wp * size);
   field(CONV_DESC.kh, kh);
   field(CONV_DESC.kw, kw);

@@ -56,7 +56,7 @@ export interface KernelOptions {
 export function kernelsWat({ relaxed }: KernelOptions): string {
   return `(module
   (memory (export "memory") 1)
-${[F32, F64].map((t) => [...tiles(t).flatMap((tile) => [packRows(t, tile), packColumns(t, tile)]), microKernel(t, relaxed), gemm(t, GEMM), unfold(t), fold(t), pad(t), packWindows(t), gemm(t, CONV_GEMM)].join('\n')).join('\n')}
+${[F32, F64].map((t) => [...tiles(t).flatMap((tile) => [packRows(t, tile), packColumns(t, tile)]), microKernel(t, relaxed), gemm(t, GEMM), unfold(t), fold(t), pad(t), packWindows(t), microKernel(t, relaxed, true), gemm(t, CONV_GEMM)].join('\n')).join('\n')}
 )
 `;
 }
@@ -156,7 +156,7 @@ function packColumns(t: ElementType, tile: number): string {
  * is stored at c (row stride ldc bytes), added to what is there when `accumulate` (k blocks after
  * the first).
  */
-function microKernel(t: ElementType, relaxed: boolean): string {
+function microKernel(t: ElementType, relaxed: boolean, windows = false): string {
   const s = t.bytes;
   const v = vec(t);
   const acc = (r: number, q: number) => `$c${r}_${q}`;
@@ -165,7 +165,13 @@ function microKernel(t: ElementType, relaxed: boolean): string {
   for (let q = 0; q < VECTORS; q++) locals.push(`(local $b${q} v128)`);
   const madd = (x: string, y: string, z: string) => (relaxed ? `(${v}.relaxed_madd ${x} ${y} ${z})` : `(${v}.add ${z} (${v}.mul ${x} ${y}))`);
   const step: string[] = [];
-  for (let q = 0; q < VECTORS; q++) step.push(`(local.set $b${q} (v128.load offset=${q * 16} (local.get $bp)))`);
+  if (windows) {
+    // B read where it lies: vector q of step p at $base_q + koff[p] (the panel's windows, the kernel position's offset)
+    step.push('(local.set $ko (i32.load (local.get $bp)))');
+    for (let q = 0; q < VECTORS; q++) step.push(`(local.set $b${q} (v128.load (i32.add (local.get $base${q}) (local.get $ko))))`);
+  } else {
+    for (let q = 0; q < VECTORS; q++) step.push(`(local.set $b${q} (v128.load offset=${q * 16} (local.get $bp)))`);
+  }
   for (let r = 0; r < MR; r++) {
     step.push(`(local.set $a (v128.load${s * 8}_splat offset=${r * s} (local.get $ap)))`);
     for (let q = 0; q < VECTORS; q++) step.push(`(local.set ${acc(r, q)} ${madd('(local.get $a)', `(local.get $b${q})`, `(local.get ${acc(r, q)})`)})`);
@@ -182,14 +188,14 @@ function microKernel(t: ElementType, relaxed: boolean): string {
     return out.join('\n        ');
   };
   return `
-  ;; tile_${t.name}(ap, bp, kc, c, ldc, accumulate)
-  (func $tile_${t.name} (param $ap i32) (param $bp i32) (param $kc i32) (param $c i32) (param $ldc i32) (param $accumulate i32)
-    (local $a v128) (local $row i32)
+  ;; ${windows ? `tileWindows_${t.name}(ap, bp = koff, kc, c, ldc, accumulate, base0, base1)` : `tile_${t.name}(ap, bp, kc, c, ldc, accumulate)`}
+  (func $${windows ? 'tileWindows' : 'tile'}_${t.name} (param $ap i32) (param $bp i32) (param $kc i32) (param $c i32) (param $ldc i32) (param $accumulate i32)${windows ? Array.from({ length: VECTORS }, (_, q) => ` (param $base${q} i32)`).join('') : ''}
+    (local $a v128) (local $row i32)${windows ? ' (local $ko i32)' : ''}
     ${locals.join(' ')}
     (loop $k
       ${step.join('\n      ')}
       (local.set $ap (i32.add (local.get $ap) (i32.const ${MR * s})))
-      (local.set $bp (i32.add (local.get $bp) (i32.const ${VECTORS * 16})))
+      (local.set $bp (i32.add (local.get $bp) (i32.const ${windows ? 4 : VECTORS * 16})))
       (br_if $k (local.tee $kc (i32.sub (local.get $kc) (i32.const 1)))))
     (local.set $row (local.get $c))
     (if (local.get $accumulate)
@@ -203,6 +209,8 @@ function microKernel(t: ElementType, relaxed: boolean): string {
 /** A product's B operand: how its panels are packed, and the name of the product that packs them so. */
 interface GemmVariant {
   name: string;
+  /** Calls the micro-kernel for B panel $jr into C at `c` (row stride `ldc` bytes). */
+  tile?: (t: ElementType, c: string, ldc: string, accumulate: string) => string;
   /** Packs B's columns j0 … j0+nc, k-range p0 … p0+kc, into panels of NR at $work (locals of gemm). */
   packB: (t: ElementType) => string;
 }
@@ -222,6 +230,14 @@ const GEMM: GemmVariant = {
 const CONV_GEMM: GemmVariant = {
   name: 'convGemm',
   packB: (t) => `(call $packWindows_${t.name} (local.get $b) (local.get $j0) (local.get $nc) (local.get $p0) (local.get $kc) (local.get $work))`,
+  // a panel whose windows packWindows left where they lie is read there (its entry in the panel table)
+  tile: (t, c, ldc, accumulate) => {
+    const entry = `(i32.add (local.get $b) (i32.add (i32.const ${CONV_DESC.panels}) (i32.mul (i32.div_u (local.get $jr) (i32.const ${nr(t.lanes)})) (i32.const ${4 * (VECTORS + 1)}))))`;
+    const bases = Array.from({ length: VECTORS }, (_, q) => `(i32.load offset=${4 * (q + 1)} ${entry})`).join(' ');
+    return `(if (i32.load ${entry})
+                    (then (call $tileWindows_${t.name} (local.get $tileA) (i32.add (i32.load offset=${CONV_DESC.koff} (local.get $b)) (i32.shl (local.get $p0) (i32.const 2))) (local.get $kc) ${c} ${ldc} ${accumulate} ${bases}))
+                    (else (call $tile_${t.name} (local.get $tileA) (local.get $tileB) (local.get $kc) ${c} ${ldc} ${accumulate})))`;
+  },
 };
 
 /**
@@ -235,6 +251,8 @@ function gemm(t: ElementType, variant: GemmVariant): string {
   const NR = nr(t.lanes);
   const packAAt = KC * NC * 8;
   const scratchAt = packAAt + MC * KC * 8;
+  const tile = (c: string, ldc: string, accumulate: string) => variant.tile?.(t, c, ldc, accumulate)
+    ?? `(call $tile_${t.name} (local.get $tileA) (local.get $tileB) (local.get $kc) ${c} ${ldc} ${accumulate})`;
   return `
   (func (export "${variant.name}_${t.name}") (param $a i32) (param $b i32) (param $c i32) (param $m i32) (param $k i32) (param $n i32) (param $transA i32) (param $transB i32) (param $work i32)
     (local $p0 i32) (local $kc i32) (local $j0 i32) (local $nc i32) (local $i0 i32) (local $mc i32) (local $jr i32) (local $ir i32)
@@ -274,10 +292,10 @@ function gemm(t: ElementType, variant: GemmVariant): string {
                 (i32.add (local.get $j0) (local.get $jr))) (i32.const ${s}))))
               (if (i32.and (i32.eq (local.get $rows) (i32.const ${MR})) (i32.eq (local.get $cols) (i32.const ${NR})))
                 (then
-                  (call $tile_${t.name} (local.get $tileA) (local.get $tileB) (local.get $kc) (local.get $cTile) (i32.mul (local.get $n) (i32.const ${s})) (local.get $accumulate)))
+                  ${tile('(local.get $cTile)', `(i32.mul (local.get $n) (i32.const ${s}))`, '(local.get $accumulate)')})
                 (else
                   ;; a tile over the edge of C: computed whole into the scratch tile, its valid part copied
-                  (call $tile_${t.name} (local.get $tileA) (local.get $tileB) (local.get $kc) (local.get $scratch) (i32.const ${NR * s}) (i32.const 0))
+                  ${tile('(local.get $scratch)', `(i32.const ${NR * s})`, '(i32.const 0)')}
                   (local.set $r (i32.const 0))
                   (loop $copyRows
                     (local.set $q (i32.const 0))
@@ -457,8 +475,13 @@ export const CONV_DESC = {
   ow: 32,
   /** Windows per image, OH·OW. */
   windows: 36,
-  lanes: 40,
-  bytes: 40 + 8 * 4,
+  /** Address of the kernel positions' offsets: K i32, koff[c·kh·kw + i·kw + j] = c·plane + i·kernelRow + j·kernelCol. */
+  koff: 40,
+  /** NR i32: a panel's lane offsets (packWindows' scratch). */
+  lanes: 44,
+  /** Per panel of the n block: whether it is read where it lies (i32), then each vector's base address. */
+  panels: 44 + 8 * 4,
+  bytes: 44 + 8 * 4 + (NC / 4) * 4 * (VECTORS + 1),
 } as const;
 
 /**
@@ -546,7 +569,7 @@ function packWindows(t: ElementType): string {
   (func $packWindows_${t.name} (param $desc i32) (param $j0 i32) (param $nc i32) (param $p0 i32) (param $kc i32) (param $dst i32)
     (local $jr i32) (local $l i32) (local $oy i32) (local $ox i32) (local $q i32) (local $ow i32) (local $out i32) (local $p i32)
     (local $khw i32) (local $r i32) (local $i i32) (local $j i32) (local $koff i32) (local $base i32) (local $lo i32)
-    (local $kh i32) (local $kw i32) (local $kernelRow i32) (local $kernelCol i32) (local $plane i32) (local $xp i32)
+    (local $kh i32) (local $kw i32) (local $kernelRow i32) (local $kernelCol i32) (local $plane i32) (local $xp i32) (local $entry i32)
     ${locals.join(' ')}
     (local.set $xp ${field(D.xp)})
     (local.set $ow ${field(D.ow)})
@@ -573,6 +596,11 @@ function packWindows(t: ElementType): string {
           (then (local.set $ox (i32.const 0)) (local.set $oy (i32.add (local.get $oy) (i32.const 1)))))
         (br_if $lanes (i32.lt_u (local.tee $q (i32.add (local.get $q) (i32.const 1))) (i32.const ${NR}))))
       ${flags.join('\n      ')}
+      ;; a panel whose every vector lies at consecutive addresses is read there by the micro-kernel
+      (local.set $entry (i32.add (local.get $desc) (i32.add (i32.const ${D.panels}) (i32.mul (i32.div_u (local.get $jr) (i32.const ${NR})) (i32.const ${4 * (V + 1)})))))
+      (i32.store (local.get $entry) (i32.and ${Array.from({ length: V }, (_, v) => `(local.get $fast${v})`).reduce((a, b) => `(i32.and ${a} ${b})`)} (i32.const 1)))
+      ${Array.from({ length: V }, (_, v) => `(i32.store offset=${4 * (v + 1)} (local.get $entry) (i32.add (local.get $xp) (local.get $off${v})))`).join('\n      ')}
+      (if (i32.eqz (i32.load (local.get $entry))) (then
       ;; kernel position p0: channel p0 / (kh·kw), row i, column j
       (local.set $r (i32.rem_u (local.get $p0) (local.get $khw)))
       (local.set $i (i32.div_u (local.get $r) (local.get $kw)))
@@ -595,7 +623,7 @@ function packWindows(t: ElementType): string {
               (then
                 (local.set $i (i32.const 0))
                 (local.set $koff (i32.add (local.get $koff) (i32.sub (local.get $plane) (i32.mul (local.get $kh) (local.get $kernelRow)))))))))
-        (br_if $positions (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc))))
+        (br_if $positions (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc))))))
       (local.set $jr (i32.add (local.get $jr) (i32.const ${NR})))
       (br $panels)))
   )`;
