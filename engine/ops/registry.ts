@@ -196,7 +196,7 @@ function unaryDef<A extends Attrs>(spec: UnarySpec<A>, attrsOf?: (...params: num
     nondifferentiable: spec.grad === null,
     shape: ([x]) => (x.shape.length === 0 ? SCALAR_SHAPE : x.shape.slice()),
     dtype: spec.dtype ? ([x]) => spec.dtype!(x) : ([x]) => floatOf(x.dtype),
-    forward: ([x], attrs, _shape, dtype) => unaryKernel(x.data, attrs === NO_ATTRS ? (fn as (x: number) => number) : (v) => fn(v, attrs), dtype),
+    forward: ([x], attrs, _shape, dtype) => attrs === NO_ATTRS ? unaryKernel(x.data, fn as (x: number) => number, dtype, name) : unaryKernel(x.data, (v) => fn(v, attrs), dtype),
     pointwise: (a, _b, _c, attrs) => fn(a, attrs),
     attrsOf,
     localGrads: spec.grad ?? undefined,
@@ -232,7 +232,7 @@ function binaryDef(spec: BinarySpec): OpDef {
       // rounded to float32 first (a comparison with it can flip otherwise)
       const common = resultDType([a, b]);
       const at = (t: Tensor) => (common === 'float32' && t.dtype === 'float64' ? Float32Array.from(t.data) : t.data);
-      return binaryKernel(at(a), a.shape, at(b), b.shape, outShape, fn, dtype);
+      return binaryKernel(at(a), a.shape, at(b), b.shape, outShape, fn, dtype, name);
     },
     pointwise: fn,
     localGrads: spec.grad ?? undefined,

@@ -197,11 +197,26 @@ export abstract class Optimizer {
   }
 }
 
-/** L2 norm over all gradients together (nulls skipped). */
+/**
+ * L2 norm over all gradients together (nulls skipped). Four running sums, so the loop is not one
+ * chain of dependent additions (it runs every step, over every parameter).
+ */
 export function globalNorm(grads: readonly (ArrayLike<number> | null)[]): number {
-  let sq = 0;
-  for (const g of grads) if (g) for (let i = 0; i < g.length; i++) sq += g[i] * g[i];
-  return Math.sqrt(sq);
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (const g of grads) {
+    if (!g) continue;
+    const n = g.length, whole = n - (n % 4);
+    let i = 0;
+    for (; i < whole; i += 4) {
+      const a = g[i], b = g[i + 1], c = g[i + 2], d = g[i + 3];
+      s0 += a * a;
+      s1 += b * b;
+      s2 += c * c;
+      s3 += d * d;
+    }
+    for (; i < n; i++) s0 += g[i] * g[i];
+  }
+  return Math.sqrt(s0 + s1 + (s2 + s3));
 }
 
 function gradsOf(params: Iterable<Tensor>): { p: Tensor; g: Tensor }[] {

@@ -11,7 +11,7 @@ import { validatesRelaxedSimd, wasmKernelKind } from '../../engine/backends/cpu/
 import { modelExecArgv } from '../../extension/runner/model-process';
 
 const root = join(__dirname, '../..');
-const KERNEL_TESTS = ['test/engine/matmul-kernel.test.ts', 'test/engine/window-kernel.test.ts'];
+const KERNEL_TESTS = ['test/engine/matmul-kernel.test.ts', 'test/engine/window-kernel.test.ts', 'test/engine/elementwise-kernel.test.ts'];
 
 describe('relaxed-SIMD kernels', () => {
   it('a model process gets relaxed SIMD, and the kernel tests pass on it', function () {

@@ -1,25 +1,47 @@
 import { allocate, type DType, type TypedArray } from '../../dtype';
 import { broadcastStrides, stridedOffsets } from './strided';
+import { wasmBinary, wasmUnary } from './wasm/gemm';
+import { BINARY_LAYOUT } from './wasm/wat';
 
 export type UnaryFn = (x: number) => number;
 export type BinaryFn = (a: number, b: number) => number;
 
-export function unaryKernel(x: TypedArray, fn: UnaryFn, dtype: DType): TypedArray {
+/**
+ * out = fn(x) elementwise. `simd`: the op's name where its fn does not depend on attributes, so the
+ * WebAssembly kernel of that name (wat.ts's SIMD_UNARY) may do the work; the loop here is the
+ * fallback and the reference.
+ */
+export function unaryKernel(x: TypedArray, fn: UnaryFn, dtype: DType, simd?: string): TypedArray {
   const n = x.length;
   const out = allocate(dtype, n);
+  if (simd !== undefined && wasmUnary(simd, x, out)) return out;
   for (let i = 0; i < n; i++) out[i] = fn(x[i]);
   return out;
 }
 
-/** Binary elementwise op with NumPy broadcasting; fast paths for equal shapes, scalars and row vectors. */
+/**
+ * Binary elementwise op with NumPy broadcasting; fast paths for equal shapes, scalars and row
+ * vectors, which the WebAssembly kernel of the op's name (`simd`, wat.ts's SIMD_BINARY) takes where
+ * it has one.
+ */
 export function binaryKernel(
   a: TypedArray, aShape: readonly number[],
   b: TypedArray, bShape: readonly number[],
-  outShape: readonly number[], fn: BinaryFn, dtype: DType,
+  outShape: readonly number[], fn: BinaryFn, dtype: DType, simd?: string,
 ): TypedArray {
   let size = 1;
   for (const d of outShape) size *= d;
   const out = allocate(dtype, size);
+  if (simd !== undefined) {
+    const L = BINARY_LAYOUT;
+    const [layout, m] = a.length === size && b.length === size ? [L.same, size]
+      : b.length === 1 && a.length === size ? [L.scalarB, size]
+      : a.length === 1 && b.length === size ? [L.scalarA, size]
+      : a.length === size && isTrailingVector(bShape, outShape) ? [L.rowB, b.length]
+      : b.length === size && isTrailingVector(aShape, outShape) ? [L.rowA, a.length]
+      : [-1, 0];
+    if (layout >= 0 && wasmBinary(simd, a, b, out, layout, m)) return out;
+  }
   if (a.length === size && b.length === size) {
     for (let i = 0; i < size; i++) out[i] = fn(a[i], b[i]);
   } else if (b.length === 1 && a.length === size) {

@@ -33,6 +33,10 @@ export function reduceKernel(x: TypedArray, shape: readonly number[], axes: read
       for (let i = 0; i < run; i++) t += x[base + i];
       acc[o] = t;
     }
+  } else if (kind === 'sum' && axes.every((a, i) => a === i)) {
+    // reducing the leading axes (a bias's gradient over the batch): whole rows added in, in the
+    // order the general loop adds them
+    for (let base = 0; base < n; base += outSize) for (let j = 0; j < outSize; j++) acc[j] += x[base + j];
   } else {
     const off = stridedOffsets(shape, outStrides);
     if (kind === 'sum') for (let i = 0; i < n; i++) acc[off[i]] += x[i];

@@ -10,7 +10,7 @@
 import type { TypedArray } from '../../../dtype';
 import type { ColumnRuns, Window2d } from '../window';
 import { relaxedSimdKernels, simdKernels } from './kernels.generated';
-import { CONV_DESC, WORK_BYTES } from './wat';
+import { CONV_DESC, SIMD_BINARY, SIMD_UNARY, WORK_BYTES } from './wat';
 
 /** The little of the WebAssembly API used here (the engine's libraries have no DOM types). */
 interface WasmMemory {
@@ -35,6 +35,8 @@ interface Kernels {
   convGemm_f32: Gemm;
   convGemm_f64: Gemm;
 }
+type UnaryKernel = (x: number, out: number, n: number) => void;
+type BinaryKernel = (a: number, b: number, out: number, n: number, layout: number, m: number) => void;
 interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;
@@ -286,6 +288,54 @@ export function wasmConv2d(x: TypedArray, shape: readonly number[], weight: Type
     gemm(wAt, desc, yAt + i * o * l * size, o, k, l, 0, 0, 0);
   }
   y.set(new View(buffer, yAt, y.length));
+  return true;
+}
+
+/** Below this many values an elementwise op stays in JavaScript (the calls and copies would cost more). */
+const MIN_ELEMENTWISE = 256;
+
+function floatView(a: TypedArray): typeof Float32Array | typeof Float64Array | null {
+  return a instanceof Float32Array ? Float32Array : a instanceof Float64Array ? Float64Array : null;
+}
+
+/**
+ * out = op(x) in WebAssembly SIMD for the ops of wat.ts's SIMD_UNARY (by op name), x and out of one
+ * float type; false, having done nothing, where the JavaScript loop should do it (another op, an
+ * integer or mixed type, too few values, no SIMD here).
+ */
+export function wasmUnary(name: string, x: TypedArray, out: TypedArray): boolean {
+  const View = floatView(out);
+  if (!View || x.constructor !== View || x.length < MIN_ELEMENTWISE || !(name in SIMD_UNARY)) return false;
+  const kern = kernels();
+  if (!kern) return false;
+  const size = View.BYTES_PER_ELEMENT;
+  const xAt = WORK_BYTES, outAt = align(xAt + x.length * size), end = outAt + out.length * size;
+  if (end > MAX_MEMORY_BYTES || !reserve(kern.memory, end)) return false;
+  const buffer = kern.memory.buffer;
+  new View(buffer, xAt, x.length).set(x);
+  (kern as unknown as Record<string, UnaryKernel>)[`unary_${name}_${size === 8 ? 'f64' : 'f32'}`](xAt, outAt, out.length);
+  out.set(new View(buffer, outAt, out.length));
+  return true;
+}
+
+/**
+ * out = op(a, b) in WebAssembly SIMD for the ops of SIMD_BINARY, the operands lined up as `layout`
+ * says (wat.ts's BINARY_LAYOUT; m the repeated row's length); a, b and out of one float type. False,
+ * having done nothing, where the JavaScript loop should do it.
+ */
+export function wasmBinary(name: string, a: TypedArray, b: TypedArray, out: TypedArray, layout: number, m: number): boolean {
+  const View = floatView(out);
+  if (!View || a.constructor !== View || b.constructor !== View || out.length < MIN_ELEMENTWISE || m < 4 || !(name in SIMD_BINARY)) return false;
+  const kern = kernels();
+  if (!kern) return false;
+  const size = View.BYTES_PER_ELEMENT;
+  const aAt = WORK_BYTES, bAt = align(aAt + a.length * size), outAt = align(bAt + b.length * size), end = outAt + out.length * size;
+  if (end > MAX_MEMORY_BYTES || !reserve(kern.memory, end)) return false;
+  const buffer = kern.memory.buffer;
+  new View(buffer, aAt, a.length).set(a);
+  new View(buffer, bAt, b.length).set(b);
+  (kern as unknown as Record<string, BinaryKernel>)[`binary_${name}_${size === 8 ? 'f64' : 'f32'}`](aAt, bAt, outAt, out.length, layout, m);
+  out.set(new View(buffer, outAt, out.length));
   return true;
 }
 

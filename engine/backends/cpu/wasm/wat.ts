@@ -56,7 +56,8 @@ export interface KernelOptions {
 export function kernelsWat({ relaxed }: KernelOptions): string {
   return `(module
   (memory (export "memory") 1)
-${[F32, F64].map((t) => [...tiles(t).flatMap((tile) => [packRows(t, tile), packColumns(t, tile)]), microKernel(t, relaxed), gemm(t, GEMM), unfold(t), fold(t), pad(t), packWindows(t), microKernel(t, relaxed, true), gemm(t, CONV_GEMM)].join('\n')).join('\n')}
+${[F32, F64].map((t) => [...tiles(t).flatMap((tile) => [packRows(t, tile), packColumns(t, tile)]), microKernel(t, relaxed), gemm(t, GEMM), unfold(t), fold(t), pad(t), packWindows(t), microKernel(t, relaxed, true), gemm(t, CONV_GEMM),
+    ...Object.keys(SIMD_UNARY).map((name) => elementwiseUnary(t, name)), ...Object.keys(SIMD_BINARY).map((name) => elementwiseBinary(t, name))].join('\n')).join('\n')}
 )
 `;
 }
@@ -626,5 +627,112 @@ function packWindows(t: ElementType): string {
         (br_if $positions (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc))))))
       (local.set $jr (i32.add (local.get $jr) (i32.const ${NR})))
       (br $panels)))
+  )`;
+}
+
+/**
+ * Elementwise ops with a SIMD kernel, by the name of their op (engine/ops): each the op's scalar
+ * `fn` on 128-bit vectors, to the bit (NaN in gives NaN out, signed zeros as `fn` gives them;
+ * test/engine/elementwise-kernel.test.ts holds every one to its op). `v` is f32x4 or f64x2, the
+ * operands are local.get expressions.
+ */
+const ZERO = '(v128.const i64x2 0 0)';
+export const SIMD_UNARY: Readonly<Record<string, (v: string, t: string, x: string) => string>> = {
+  neg: (v, _t, x) => `(${v}.neg ${x})`,
+  abs: (v, _t, x) => `(${v}.abs ${x})`,
+  sqrt: (v, _t, x) => `(${v}.sqrt ${x})`,
+  square: (v, _t, x) => `(${v}.mul ${x} ${x})`,
+  // x > 0 ? x : x !== x ? x : 0 is max(x, +0): max gives NaN for NaN, and +0 for −0
+  relu: (v, _t, x) => `(${v}.max ${x} ${ZERO})`,
+  // x > 0 ? 1 : x !== x ? x : 0
+  step: (v, t, x) => `(v128.bitselect ${x} (v128.and (${v}.splat (${t}.const 1)) (${v}.gt ${x} ${ZERO})) (${v}.ne ${x} ${x}))`,
+};
+export const SIMD_BINARY: Readonly<Record<string, (v: string, a: string, b: string) => string>> = {
+  add: (v, a, b) => `(${v}.add ${a} ${b})`,
+  sub: (v, a, b) => `(${v}.sub ${a} ${b})`,
+  mul: (v, a, b) => `(${v}.mul ${a} ${b})`,
+  div: (v, a, b) => `(${v}.div ${a} ${b})`,
+  // a > b || a !== a ? a : b, and a < b || a !== a ? a : b
+  maximum: (v, a, b) => `(v128.bitselect ${a} ${b} (v128.or (${v}.gt ${a} ${b}) (${v}.ne ${a} ${a})))`,
+  minimum: (v, a, b) => `(v128.bitselect ${a} ${b} (v128.or (${v}.lt ${a} ${b}) (${v}.ne ${a} ${a})))`,
+};
+
+/** How a binary kernel's operands line up (elementwise.ts picks it): whole both, one a single value, one a row repeated along the other. */
+export const BINARY_LAYOUT = { same: 0, scalarB: 1, scalarA: 2, rowB: 3, rowA: 4 } as const;
+
+/**
+ * A loop over `bytes` (at least 16) of vectors at offset $i: the last vector overlaps the one
+ * before it where the length is not a whole number of vectors (every kernel here writes out of
+ * place, so a value computed twice is the same value).
+ */
+function vectorLoop(i: string, last: string, bytes: string, label: string, body: string): string {
+  return `(local.set ${i} (i32.const 0))
+      (local.set ${last} (i32.sub ${bytes} (i32.const 16)))
+      (block $${label}Done (loop $${label}
+        ${body}
+        (br_if $${label}Done (i32.ge_s (local.get ${i}) (local.get ${last})))
+        (local.set ${i} (i32.add (local.get ${i}) (i32.const 16)))
+        (if (i32.gt_s (local.get ${i}) (local.get ${last})) (then (local.set ${i} (local.get ${last}))))
+        (br $${label})))`;
+}
+
+/** unary_<op>_<t>(x, out, n): out = op(x) over n ≥ lanes values. */
+function elementwiseUnary(t: ElementType, name: string): string {
+  const v = vec(t);
+  const at = (p: string) => `(i32.add (local.get ${p}) (local.get $i))`;
+  return `
+  (func (export "unary_${name}_${t.name}") (param $x i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $last i32) (local $a v128)
+    ${vectorLoop('$i', '$last', `(i32.mul (local.get $n) (i32.const ${t.bytes}))`, 'v', `(local.set $a (v128.load ${at('$x')}))
+        (v128.store ${at('$out')} ${SIMD_UNARY[name](v, t.name, '(local.get $a)')})`)}
+  )`;
+}
+
+/**
+ * binary_<op>_<t>(a, b, out, n, layout, m): out = op(a, b) over n values, the operands lined up
+ * as BINARY_LAYOUT says (m: the repeated row's length); every run of whole values is ≥ lanes long.
+ */
+function elementwiseBinary(t: ElementType, name: string): string {
+  const v = vec(t);
+  const s = t.bytes;
+  const op = SIMD_BINARY[name](v, '(local.get $va)', '(local.get $vb)');
+  const load = (p: string, off: string) => `(v128.load (i32.add (local.get ${p}) ${off}))`;
+  const splat = (p: string) => `(${v}.splat (${t.name}.load (local.get ${p})))`;
+  const store = (off: string) => `(v128.store (i32.add (local.get $out) ${off}) ${op})`;
+  const whole = (va: string, vb: string) => vectorLoop('$i', '$last', '(local.get $bytes)', 'v', `${va}${vb}
+        ${store('(local.get $i)')}`);
+  const rows = (row: 'a' | 'b') => {
+    const full = row === 'a' ? '$b' : '$a';
+    const at = '(i32.add (local.get $base) (local.get $j))';
+    const va = row === 'a' ? `(local.set $va ${load('$a', '(local.get $j)')})` : `(local.set $va ${load(full, at)})`;
+    const vb = row === 'b' ? `(local.set $vb ${load('$b', '(local.get $j)')})` : `(local.set $vb ${load(full, at)})`;
+    return `(local.set $base (i32.const 0))
+      (block $rowsDone (loop $rows
+        (br_if $rowsDone (i32.ge_u (local.get $base) (local.get $bytes)))
+        ${vectorLoop('$j', '$lastJ', `(i32.mul (local.get $m) (i32.const ${s}))`, 'r', `${va}${vb}
+          ${store(at)}`)}
+        (local.set $base (i32.add (local.get $base) (i32.mul (local.get $m) (i32.const ${s}))))
+        (br $rows)))`;
+  };
+  const L = BINARY_LAYOUT;
+  return `
+  (func (export "binary_${name}_${t.name}") (param $a i32) (param $b i32) (param $out i32) (param $n i32) (param $layout i32) (param $m i32)
+    (local $i i32) (local $last i32) (local $j i32) (local $lastJ i32) (local $base i32) (local $bytes i32) (local $va v128) (local $vb v128)
+    (local.set $bytes (i32.mul (local.get $n) (i32.const ${s})))
+    (if (i32.eq (local.get $layout) (i32.const ${L.same})) (then
+      ${whole(`(local.set $va ${load('$a', '(local.get $i)')})`, `(local.set $vb ${load('$b', '(local.get $i)')})`)}
+      (return)))
+    (if (i32.eq (local.get $layout) (i32.const ${L.scalarB})) (then
+      (local.set $vb ${splat('$b')})
+      ${whole(`(local.set $va ${load('$a', '(local.get $i)')})`, '')}
+      (return)))
+    (if (i32.eq (local.get $layout) (i32.const ${L.scalarA})) (then
+      (local.set $va ${splat('$a')})
+      ${whole('', `(local.set $vb ${load('$b', '(local.get $i)')})`)}
+      (return)))
+    (if (i32.eq (local.get $layout) (i32.const ${L.rowB})) (then
+      ${rows('b')}
+      (return)))
+    ${rows('a')}
   )`;
 }
