@@ -1,10 +1,10 @@
 /** Reductions over axes (sum, max, min) and the broadcast/unbroadcast pair gradients use. */
-import { allocate, floatOf } from '../dtype';
+import { floatOf } from '../dtype';
 import { ShapeError } from '../errors';
 import { broadcastAxes, broadcastShapes, normalizeAxes, reducedShape, sameShape, shapeString } from '../shape';
 import type { Tensor } from '../tensor';
 import { reduceKernel } from '../backends/cpu/reduce';
-import { broadcastStrides, stridedOffsets } from '../backends/cpu/strided';
+import { broadcastKernel } from '../backends/cpu/layout';
 import { broadcastProgram } from '../backends/webgpu/layout';
 import { reduceProgram } from '../backends/webgpu/reduce';
 import { div, equal, mul } from './elementwise';
@@ -71,12 +71,7 @@ export const broadcastTo: Op<(x: Tensor, shape: readonly number[]) => Tensor, 'p
     if (!sameShape(b, shape)) throw new ShapeError(`broadcastTo: cannot broadcast ${shapeString(x.shape)} to ${shapeString(shape)}`);
     return shape.slice();
   },
-  forward: ([x], { shape }, _s, dtype) => {
-    const off = stridedOffsets(shape, broadcastStrides(x.shape, shape));
-    const out = allocate(dtype, off.length);
-    for (let i = 0; i < off.length; i++) out[i] = x.data[off[i]];
-    return out;
-  },
+  forward: ([x], { shape }, _s, dtype) => broadcastKernel(x.data, x.shape, shape, dtype),
   vjp: (g, [x]) => [sumTo(g, x.shape)],
   gpu: (rt, [x], _attrs, out) => rt.run(broadcastProgram(x.shape, out, x.dtype, rt.limits), [x], out),
 });

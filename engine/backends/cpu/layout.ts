@@ -1,7 +1,7 @@
-/** Data movement kernels: permute, slice/pad, concat, gather/scatter-add. */
+/** Data movement kernels: permute, slice/pad, concat, gather/scatter-add, broadcast. */
 import { allocate, type DType, type TypedArray } from '../../dtype';
 import { stridesOf } from '../../shape';
-import { stridedOffsets } from './strided';
+import { broadcastStrides, stridedOffsets } from './strided';
 
 export function permuteKernel(x: TypedArray, shape: readonly number[], perm: readonly number[], dtype: DType): TypedArray {
   const inStrides = stridesOf(shape);
@@ -118,3 +118,26 @@ export function scatterAddKernel(g: TypedArray, indices: TypedArray, axis: numbe
   }
   return out;
 }
+
+/**
+ * x broadcast to `shape` (NumPy's rules): a single value fills it, x repeated whole along leading
+ * axes is copied block by block, anything else goes through the strided offsets.
+ */
+export function broadcastKernel(x: TypedArray, xShape: readonly number[], shape: readonly number[], dtype: DType): TypedArray {
+  let size = 1;
+  for (const d of shape) size *= d;
+  const out = allocate(dtype, size);
+  if (x.length === 1) return out.fill(x[0]);
+  // x's axes (less leading 1s) are the output's last axes: out is x, size / x.length times
+  let lead = 0;
+  while (lead < xShape.length - 1 && xShape[lead] === 1) lead++;
+  const trailing = xShape.length - lead;
+  if (trailing <= shape.length && xShape.slice(lead).every((d, i) => d === shape[shape.length - trailing + i]) && out.constructor === x.constructor) {
+    for (let at = 0; at < size; at += x.length) out.set(x, at);
+    return out;
+  }
+  const off = stridedOffsets(shape, broadcastStrides(xShape, shape));
+  for (let i = 0; i < size; i++) out[i] = x[off[i]];
+  return out;
+}
+
