@@ -12,9 +12,19 @@
  *
  * Intermediates stay in float64; a value is rounded only when stored into a float32 weight. The
  * trees keep the formulas' order of operations, so results are those of the hand-written loops.
+ *
+ * A run over at least WASM_MIN values goes to the WebAssembly twin of `exec` (wat.ts's vm: the same
+ * instructions on f64x2, the same operations in the same order, float32 arrays rounded where the
+ * loops here store into them), about twice as fast with its copies; these loops stay the fallback
+ * and the reference it is tested against (test/engine/optim-wasm.test.ts).
  */
 import type { TypedArray } from '../dtype';
 import { compare, evalScalar, rateOf, show, type BinaryOp, type CompareOp, type Expr, type Stmt, type UnaryOp } from './expr';
+import { wasmVectorProgram, type VmSlot } from '../backends/cpu/wasm/gemm';
+import { VM_CMP, VM_FN, VM_OP } from '../backends/cpu/wasm/wat';
+
+/** Below this many values a run stays in JavaScript (laying the program out in WebAssembly costs more). */
+const WASM_MIN = 4096;
 
 /** `scale·x[i] + add` (`− add` when `subtract`); `x`, `scale` and `add` are frame indices. */
 interface Operand {
@@ -55,10 +65,18 @@ export class VectorProgram {
   private readonly namedEnd: number;
   private readonly stepCells: { ref: number; e: Expr }[] = [];
 
+  /** Frame indices of the named arrays the statements assign. */
+  private readonly targets: number[];
+  /** Runs in WebAssembly where it can (`setVectorProgramWasm`); the JavaScript loops are the reference. */
+  private readonly wasm = wasmEvaluator;
+  /** The code as the WebAssembly evaluator reads it (encode), made on its first run there. */
+  private words: Int32Array | undefined;
+
   constructor(stmts: readonly Stmt[], private readonly names: readonly string[]) {
     for (const _ of names) this.frame.push(new Float64Array(0));
     this.namedEnd = this.frame.length;
     this.code = new Compiler(this, names.map((_, k) => NEG_ZERO + 1 + k)).statements(stmts, names);
+    this.targets = stmts.map((st) => names.indexOf(st.target)).filter((k) => k >= 0).map((k) => NEG_ZERO + 1 + k);
   }
 
   /** Runs the assignments over the first `n` elements of `arrays` (one per name, in order; absent: unused). */
@@ -66,7 +84,22 @@ export class VectorProgram {
     const f = this.frame;
     for (let k = 0; k < this.names.length; k++) f[NEG_ZERO + 1 + k] = arrays[k] ?? f[NEG_ZERO + 1 + k];
     for (const { ref, e } of this.stepCells) f[ref][0] = evalScalar(e, scalars);
+    if (n >= WASM_MIN && this.wasm && this.runWasm(n, arrays)) return;
     for (let start = 0; start < n; start += CHUNK) exec(this.code, f, this.namedEnd, start, Math.min(CHUNK, n - start));
+  }
+
+  /** The same run in WebAssembly (wasmVectorProgram): false where it cannot, having done nothing. */
+  private runWasm(n: number, arrays: readonly (Arr | undefined)[]): boolean {
+    const named = arrays.slice(0, this.names.length);
+    if (named.some((a, k) => a !== undefined && named.indexOf(a) !== k)) return false; // one array under two names: in place, as the loops do it
+    this.words ??= Int32Array.from(encode(this.code));
+    const written = new Set(this.targets);
+    const slots: VmSlot[] = this.frame.map((a, k): VmSlot => {
+      if (k === ONES) return { kind: 'ones' };
+      if (k > NEG_ZERO && k < this.namedEnd) return { kind: 'named', array: arrays[k - NEG_ZERO - 1], written: written.has(k) };
+      return a.length === 1 ? { kind: 'cell', value: a[0] } : { kind: 'scratch' };
+    });
+    return wasmVectorProgram(this.words, slots, n, CHUNK);
   }
 
   /** @internal a chunk-sized float64 scratch array */
@@ -273,3 +306,40 @@ function selectLoop(
     d[dO + i] = (cmp === '>' ? l > r : cmp === '<' ? l < r : l === r) ? sx * x[xO + i] + cx : sy * y[yO + i] + cy;
   }
 }
+
+let wasmEvaluator = true;
+
+/** Turns the WebAssembly evaluator off (or back on) for programs made from now on, so tests can run the JavaScript reference. */
+export function setVectorProgramWasm(on: boolean): void {
+  wasmEvaluator = on;
+}
+
+/**
+ * The instructions as wat.ts's VM_OP words: operands [x, scale, add, subtract]; a branch's else and
+ * a jump's target as byte addresses from 0 (where wasmVectorProgram puts the code).
+ */
+function encode(code: readonly Instr[], out: number[] = []): number[] {
+  const operand = (o: Operand) => out.push(o.x, o.scale, o.add, o.subtract ? 1 : 0);
+  for (const ins of code) {
+    switch (ins.op) {
+      case 'binary': out.push(VM_OP.binary, VM_FN.binary[ins.fn], ins.d); operand(ins.a); operand(ins.b); break;
+      case 'ternary': out.push(VM_OP.ternary, VM_FN.ternary[ins.fn], ins.d); operand(ins.a); operand(ins.b); operand(ins.c); break;
+      case 'unary': out.push(VM_OP.unary, VM_FN.unary[ins.fn], ins.d); operand(ins.a); break;
+      case 'copy': out.push(VM_OP.unary, VM_FN.unary.id, ins.d); operand(ins.a); break;
+      case 'select': out.push(VM_OP.select, VM_CMP[ins.cmp], ins.d); operand(ins.a); operand(ins.b); operand(ins.then); operand(ins.else); break;
+      case 'branch': {
+        const at = out.length;
+        out.push(VM_OP.branch, VM_CMP[ins.cmp], ins.a, ins.b, 0);
+        encode(ins.then, out);
+        const jump = out.length;
+        out.push(VM_OP.jump, 0);
+        out[at + 4] = out.length * 4;
+        encode(ins.else, out);
+        out[jump + 1] = out.length * 4;
+        break;
+      }
+    }
+  }
+  return out;
+}
+

@@ -2,6 +2,7 @@
  * The relaxed-SIMD kernels (a fused multiply-add where the plain SIMD ones multiply, then add) are
  * what VS Code's Electron, Chromium (the webview) and every model process run; this Node 20 only
  * validates them with the flag the model process is given (modelExecArgv). So the kernel test files
+ * (the GEMM, the windows and conv2d's direct kernel, the elementwise kernels, the update rules' evaluator)
  * run again here in a Node started with that flag, and must find the relaxed kernels there and pass.
  */
 import assert from 'node:assert/strict';
@@ -11,7 +12,7 @@ import { validatesRelaxedSimd, wasmKernelKind } from '../../engine/backends/cpu/
 import { modelExecArgv } from '../../extension/runner/model-process';
 
 const root = join(__dirname, '../..');
-const KERNEL_TESTS = ['test/engine/matmul-kernel.test.ts', 'test/engine/window-kernel.test.ts', 'test/engine/elementwise-kernel.test.ts'];
+const KERNEL_TESTS = ['test/engine/matmul-kernel.test.ts', 'test/engine/window-kernel.test.ts', 'test/engine/elementwise-kernel.test.ts', 'test/engine/optim-wasm.test.ts'];
 
 describe('relaxed-SIMD kernels', () => {
   it('a model process gets relaxed SIMD, and the kernel tests pass on it', function () {

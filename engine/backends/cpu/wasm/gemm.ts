@@ -10,7 +10,7 @@
 import type { TypedArray } from '../../../dtype';
 import type { ColumnRuns, Window2d } from '../window';
 import { relaxedSimdKernels, simdKernels } from './kernels.generated';
-import { CONV_DESC, SIMD_BINARY, SIMD_UNARY, WORK_BYTES } from './wat';
+import { CONV_DESC, SIMD_BINARY, SIMD_UNARY, VM_NAMED_WORDS, WORK_BYTES } from './wat';
 
 /** The little of the WebAssembly API used here (the engine's libraries have no DOM types). */
 interface WasmMemory {
@@ -34,7 +34,9 @@ interface Kernels {
   pad_f64: Pad;
   convGemm_f32: Gemm;
   convGemm_f64: Gemm;
+  vm_run: VmRun;
 }
+type VmRun = (code: number, end: number, frame: number, named: number, count: number, n: number, chunk: number) => void;
 type UnaryKernel = (x: number, out: number, n: number) => void;
 type BinaryKernel = (a: number, b: number, out: number, n: number, layout: number, m: number) => void;
 interface WasmApi {
@@ -336,6 +338,71 @@ export function wasmBinary(name: string, a: TypedArray, b: TypedArray, out: Type
   new View(buffer, bAt, b.length).set(b);
   (kern as unknown as Record<string, BinaryKernel>)[`binary_${name}_${size === 8 ? 'f64' : 'f32'}`](aAt, bAt, outAt, out.length, layout, m);
   out.set(new View(buffer, outAt, out.length));
+  return true;
+}
+
+/** A frame slot of a vector program (engine/optim/evaluate.ts), as the WebAssembly evaluator lays it out. */
+export type VmSlot =
+  | { kind: 'ones' }
+  | { kind: 'scratch' }
+  | { kind: 'cell'; value: number }
+  /** A named array: its values, or undefined where the run does not pass it; `written` if an instruction assigns it. */
+  | { kind: 'named'; array: TypedArray | undefined; written: boolean };
+
+/**
+ * Runs a vector program's instructions (wat.ts's VM_OP encoding, jumps as byte addresses from 0,
+ * operands as frame slot indices) over the first n values of its named arrays, in chunks of `chunk`
+ * values, in WebAssembly: the same float64 operations in the same order as the JavaScript evaluator,
+ * so the same bits. False, having done nothing, where it cannot (no SIMD here, an int32 array, too
+ * large for the capped memory).
+ */
+export function wasmVectorProgram(code: Int32Array, slots: readonly VmSlot[], n: number, chunk: number): boolean {
+  const kern = kernels();
+  if (!kern) return false;
+  const named = slots.filter((x): x is Extract<VmSlot, { kind: 'named' }> => x.kind === 'named');
+  if (named.some((x) => x.array instanceof Int32Array)) return false;
+  const chunkBytes = (chunk + 2) * 8;
+  const frameAt = align(code.length * 4);
+  const namedAt = align(frameAt + slots.length * 4);
+  let at = align(namedAt + named.length * VM_NAMED_WORDS * 4);
+  const slotAt = slots.map((x) => {
+    const here = at;
+    at += x.kind === 'cell' ? 16 : chunkBytes;
+    return here;
+  });
+  // each array 16-aligned with room for one more value after it (the spare lane of an odd last chunk)
+  const dataAt = named.map((x) => {
+    const here = align(at);
+    if (x.array) at = here + (x.array.length + 1) * x.array.BYTES_PER_ELEMENT;
+    return here;
+  });
+  if (at > MAX_MEMORY_BYTES || !reserve(kern.memory, at)) return false;
+  const buffer = kern.memory.buffer;
+  new Int32Array(buffer, 0, code.length).set(code);
+  // a float32 array's slot: the low bit of its (16-aligned) address, so the evaluator rounds what it stores there
+  new Int32Array(buffer, frameAt, slots.length).set(slotAt.map((a, k) => {
+    const x = slots[k];
+    return x.kind === 'named' && x.array instanceof Float32Array ? a | 1 : a;
+  }));
+  const table = new Int32Array(buffer, namedAt, named.length * VM_NAMED_WORDS);
+  let j = 0;
+  slots.forEach((x, k) => {
+    if (x.kind === 'cell') new Float64Array(buffer, slotAt[k], 1)[0] = x.value;
+    else if (x.kind === 'ones') new Float64Array(buffer, slotAt[k], chunk + 2).fill(1);
+    else if (x.kind === 'named') {
+      const a = x.array;
+      table.set([dataAt[j], a ? a.BYTES_PER_ELEMENT : 0, x.written ? 1 : 0, slotAt[k], frameAt + 4 * k], j * VM_NAMED_WORDS);
+      if (a) (a instanceof Float32Array ? new Float32Array(buffer, dataAt[j], a.length) : new Float64Array(buffer, dataAt[j], a.length)).set(a);
+      j++;
+    }
+  });
+  kern.vm_run(0, code.length * 4, frameAt, namedAt, named.length, n, chunk);
+  j = 0;
+  for (const x of named) {
+    const a = x.array;
+    if (a && x.written) a.set(a instanceof Float32Array ? new Float32Array(buffer, dataAt[j], a.length) : new Float64Array(buffer, dataAt[j], a.length));
+    j++;
+  }
   return true;
 }
 

@@ -58,6 +58,7 @@ export function kernelsWat({ relaxed }: KernelOptions): string {
   (memory (export "memory") 1)
 ${[F32, F64].map((t) => [...tiles(t).flatMap((tile) => [packRows(t, tile), packColumns(t, tile)]), microKernel(t, relaxed), gemm(t, GEMM), unfold(t), fold(t), pad(t), packWindows(t), microKernel(t, relaxed, true), gemm(t, CONV_GEMM),
     ...Object.keys(SIMD_UNARY).map((name) => elementwiseUnary(t, name)), ...Object.keys(SIMD_BINARY).map((name) => elementwiseBinary(t, name))].join('\n')).join('\n')}
+${vm()}
 )
 `;
 }
@@ -734,5 +735,171 @@ function elementwiseBinary(t: ElementType, name: string): string {
       ${rows('b')}
       (return)))
     ${rows('a')}
+  )`;
+}
+
+/**
+ * The optimizers' update rules (engine/optim/evaluate.ts) on f64x2: the same compiled instructions,
+ * the same float64 operations in the same order, so the same bits as the JavaScript evaluator. The
+ * JavaScript side writes the instructions as i32 words (VM_OP, VM_FN, VM_CMP), a frame table (per
+ * frame slot, the address of its chunk of float64 values or of its one value) and a table of the
+ * named arrays (address, element type, written); `vm_run` then goes chunk by chunk: each named
+ * float32 array's chunk is read into its float64 slot, the instructions run over it, and the
+ * written ones are stored back (a float64 array is used where it lies: its frame entry is moved to
+ * each chunk, and the spare lane of an odd last chunk falls in the 16-byte padding after it). A
+ * float32 array's slot is marked in the frame table (its
+ * address's low bit) and rounded to float32 after each instruction that assigns it, as the
+ * JavaScript evaluator's store into the Float32Array rounds it (a later statement reads it rounded).
+ *
+ * Instructions, after the opcode: binary [fn, d, A, B], ternary [fn, d, A, B, C], unary [fn, d, A],
+ * select [cmp, d, A, B, then, else], branch [cmp, cellA, cellB, elseAt] (to elseAt when the
+ * comparison fails), jump [to]; an operand is [x, scale, add, subtract]: scale·x[i] ± add.
+ */
+export const VM_OP = { binary: 1, ternary: 2, unary: 3, select: 4, branch: 5, jump: 6 } as const;
+export const VM_FN = {
+  binary: { '+': 0, '-': 1, '*': 2, '/': 3, max: 4 },
+  ternary: { '+*': 0, '+/': 1, '-*': 2, '-/': 3 },
+  unary: { id: 0, neg: 1, sqrt: 2, abs: 3 },
+} as const;
+export const VM_CMP = { '>': 0, '<': 1, '==': 2 } as const;
+/** Named-array table entries: i32 words each. */
+export const VM_NAMED_WORDS = 5;
+
+function vm(): string {
+  const v = 'f64x2';
+  // operand q of the instruction at $pc, starting at word w: loads its scale and add into locals
+  const operand = (q: string, w: number) => `
+        (local.set $x${q} (i32.and (i32.load (i32.add (local.get $frame) (i32.shl (i32.load offset=${4 * w} (local.get $pc)) (i32.const 2)))) (i32.const -2)))
+        (local.set $s${q} (${v}.splat (f64.load (i32.load (i32.add (local.get $frame) (i32.shl (i32.load offset=${4 * (w + 1)} (local.get $pc)) (i32.const 2)))))))
+        (local.set $c${q} (${v}.splat (f64.load (i32.load (i32.add (local.get $frame) (i32.shl (i32.load offset=${4 * (w + 2)} (local.get $pc)) (i32.const 2)))))))
+        (if (i32.load offset=${4 * (w + 3)} (local.get $pc)) (then (local.set $c${q} (${v}.neg (local.get $c${q})))))`;
+  const read = (q: string) => `(${v}.add (${v}.mul (local.get $s${q}) (v128.load (i32.add (local.get $x${q}) (local.get $i)))) (local.get $c${q}))`;
+  // the destination's address; its low bit set: a float32 array, whose values are rounded to float32 as they are stored
+  const dest = (w: number) => `(local.set $d (i32.load (i32.add (local.get $frame) (i32.shl (i32.load offset=${4 * w} (local.get $pc)) (i32.const 2)))))
+        (local.set $round (i32.and (local.get $d) (i32.const 1)))
+        (local.set $d (i32.and (local.get $d) (i32.const -2)))`;
+  const rounded = `
+        (if (local.get $round) (then
+          (local.set $i (i32.const 0))
+          (block $rDone (loop $r
+            (br_if $rDone (i32.ge_u (local.get $i) (local.get $bytes)))
+            (v128.store (i32.add (local.get $d) (local.get $i)) (${v}.promote_low_f32x4 (f32x4.demote_f64x2_zero (v128.load (i32.add (local.get $d) (local.get $i))))))
+            (local.set $i (i32.add (local.get $i) (i32.const 16)))
+            (br $r)))))`;
+  const loop = (body: string) => `
+        (local.set $i (i32.const 0))
+        (block $done (loop $each
+          (br_if $done (i32.ge_u (local.get $i) (local.get $bytes)))
+          (v128.store (i32.add (local.get $d) (local.get $i)) ${body})
+          (local.set $i (i32.add (local.get $i) (i32.const 16)))
+          (br $each)))`;
+  // one loop per function, picked once per instruction
+  const cases = (fns: string[], bodies: string[]) => {
+    // nested blocks: the innermost holds the br_table; after block $fk ends comes function k's loop
+    let text = `(br_table ${fns.map((_, k) => `$f${k}`).join(' ')} $f${fns.length - 1} (local.get $fn))`;
+    for (let k = 0; k < fns.length; k++) text = `(block $f${k} ${text})\n        ${loop(bodies[k])}\n        (br $tail)`;
+    return `(block $tail ${text})`;
+  };
+  const A = read('A'), B = read('B'), C = read('C');
+  const binary = [`(${v}.add ${A} ${B})`, `(${v}.sub ${A} ${B})`, `(${v}.mul ${A} ${B})`, `(${v}.div ${A} ${B})`, `(${v}.max ${A} ${B})`];
+  const ternary = [`(${v}.add ${A} (${v}.mul ${B} ${C}))`, `(${v}.add ${A} (${v}.div ${B} ${C}))`, `(${v}.sub ${A} (${v}.mul ${B} ${C}))`, `(${v}.sub ${A} (${v}.div ${B} ${C}))`];
+  const unary = [A, `(${v}.neg ${A})`, `(${v}.sqrt ${A})`, `(${v}.abs ${A})`];
+  const select = ['gt', 'lt', 'eq'].map((c) => `(v128.bitselect ${read('C')} ${read('D')} (${v}.${c} ${A} ${B}))`);
+  const cmp = (a: string, b: string) => `(if (result i32) (i32.eqz (local.get $fn)) (then (f64.gt ${a} ${b}))
+          (else (if (result i32) (i32.eq (local.get $fn) (i32.const 1)) (then (f64.lt ${a} ${b})) (else (f64.eq ${a} ${b})))))`;
+  const cell = (w: number) => `(f64.load (i32.load (i32.add (local.get $frame) (i32.shl (i32.load offset=${4 * w} (local.get $pc)) (i32.const 2)))))`;
+  const O = VM_OP;
+  return `
+  ;; vm_chunk(code, codeEnd, frame, n): runs the instructions over n values (a chunk) of the frame's arrays
+  (func $vm_chunk (param $pc i32) (param $end i32) (param $frame i32) (param $n i32)
+    (local $op i32) (local $fn i32) (local $d i32) (local $i i32) (local $bytes i32) (local $round i32)
+    (local $xA i32) (local $sA v128) (local $cA v128) (local $xB i32) (local $sB v128) (local $cB v128)
+    (local $xC i32) (local $sC v128) (local $cC v128) (local $xD i32) (local $sD v128) (local $cD v128)
+    ;; whole vectors: an odd chunk's last lane is computed on the slot's spare value and not stored back
+    (local.set $bytes (i32.shl (i32.shr_u (i32.add (local.get $n) (i32.const 1)) (i32.const 1)) (i32.const 4)))
+    (block $stop (loop $next
+      (br_if $stop (i32.ge_u (local.get $pc) (local.get $end)))
+      (local.set $op (i32.load (local.get $pc)))
+      (local.set $fn (i32.load offset=4 (local.get $pc)))
+      (if (i32.eq (local.get $op) (i32.const ${O.binary})) (then
+        ${dest(2)}${operand('A', 3)}${operand('B', 7)}
+        ${cases(Object.keys(VM_FN.binary), binary)}${rounded}
+        (local.set $pc (i32.add (local.get $pc) (i32.const ${4 * 11})))
+        (br $next)))
+      (if (i32.eq (local.get $op) (i32.const ${O.ternary})) (then
+        ${dest(2)}${operand('A', 3)}${operand('B', 7)}${operand('C', 11)}
+        ${cases(Object.keys(VM_FN.ternary), ternary)}${rounded}
+        (local.set $pc (i32.add (local.get $pc) (i32.const ${4 * 15})))
+        (br $next)))
+      (if (i32.eq (local.get $op) (i32.const ${O.unary})) (then
+        ${dest(2)}${operand('A', 3)}
+        ${cases(Object.keys(VM_FN.unary), unary)}${rounded}
+        (local.set $pc (i32.add (local.get $pc) (i32.const ${4 * 7})))
+        (br $next)))
+      (if (i32.eq (local.get $op) (i32.const ${O.select})) (then
+        ${dest(2)}${operand('A', 3)}${operand('B', 7)}${operand('C', 11)}${operand('D', 15)}
+        ${cases(['gt', 'lt', 'eq'], select)}${rounded}
+        (local.set $pc (i32.add (local.get $pc) (i32.const ${4 * 19})))
+        (br $next)))
+      (if (i32.eq (local.get $op) (i32.const ${O.branch})) (then
+        (if ${cmp(cell(2), cell(3))}
+          (then (local.set $pc (i32.add (local.get $pc) (i32.const ${4 * 5}))))
+          (else (local.set $pc (i32.load offset=16 (local.get $pc)))))
+        (br $next)))
+      ;; jump
+      (local.set $pc (i32.load offset=4 (local.get $pc)))
+      (br $next)))
+  )
+
+  ;; vm_run(code, codeEnd, frame, named, count, n, chunk): the instructions over n values, chunk by chunk
+  (func (export "vm_run") (param $code i32) (param $end i32) (param $frame i32) (param $named i32) (param $count i32) (param $n i32) (param $chunk i32)
+    (local $start i32) (local $m i32) (local $k i32) (local $entry i32) (local $src i32) (local $slot i32) (local $i i32) (local $type i32)
+    (block $chunksDone (loop $chunks
+      (br_if $chunksDone (i32.ge_u (local.get $start) (local.get $n)))
+      (local.set $m (select (local.get $chunk) (i32.sub (local.get $n) (local.get $start)) (i32.lt_u (local.get $chunk) (i32.sub (local.get $n) (local.get $start)))))
+      ;; each named array's chunk into its float64 slot
+      (local.set $k (i32.const 0))
+      (block $inDone (loop $in
+        (br_if $inDone (i32.ge_u (local.get $k) (local.get $count)))
+        (local.set $entry (i32.add (local.get $named) (i32.mul (local.get $k) (i32.const ${4 * VM_NAMED_WORDS}))))
+        (local.set $type (i32.load offset=4 (local.get $entry)))
+        (local.set $slot (i32.load offset=12 (local.get $entry)))
+        (local.set $i (i32.const 0))
+        (if (i32.eq (local.get $type) (i32.const 4)) (then
+          (local.set $src (i32.add (i32.load (local.get $entry)) (i32.shl (local.get $start) (i32.const 2))))
+          ;; two values at a time (an odd chunk reads one value past it into the slot's spare lane)
+          (block $d (loop $l (br_if $d (i32.ge_u (local.get $i) (local.get $m)))
+            (v128.store (i32.add (local.get $slot) (i32.shl (local.get $i) (i32.const 3)))
+              (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 2))))))
+            (local.set $i (i32.add (local.get $i) (i32.const 2))) (br $l)))))
+        ;; a float64 array is read and written where it lies: its frame entry points at this chunk
+        (if (i32.eq (local.get $type) (i32.const 8)) (then
+          (i32.store (i32.load offset=16 (local.get $entry)) (i32.add (i32.load (local.get $entry)) (i32.shl (local.get $start) (i32.const 3))))))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $in)))
+      (call $vm_chunk (local.get $code) (local.get $end) (local.get $frame) (local.get $m))
+      ;; the written ones back
+      (local.set $k (i32.const 0))
+      (block $outDone (loop $out
+        (br_if $outDone (i32.ge_u (local.get $k) (local.get $count)))
+        (local.set $entry (i32.add (local.get $named) (i32.mul (local.get $k) (i32.const ${4 * VM_NAMED_WORDS}))))
+        (local.set $type (i32.load offset=4 (local.get $entry)))
+        (local.set $slot (i32.load offset=12 (local.get $entry)))
+        (local.set $i (i32.const 0))
+        (if (i32.load offset=8 (local.get $entry)) (then
+          (if (i32.eq (local.get $type) (i32.const 4)) (then
+            (local.set $src (i32.add (i32.load (local.get $entry)) (i32.shl (local.get $start) (i32.const 2))))
+            ;; two values at a time, the odd last one alone (nothing past the chunk is written)
+            (block $d (loop $l (br_if $d (i32.ge_u (i32.add (local.get $i) (i32.const 1)) (local.get $m)))
+              (v128.store64_lane 0 (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 2)))
+                (f32x4.demote_f64x2_zero (v128.load (i32.add (local.get $slot) (i32.shl (local.get $i) (i32.const 3))))))
+              (local.set $i (i32.add (local.get $i) (i32.const 2))) (br $l)))
+            (if (i32.lt_u (local.get $i) (local.get $m)) (then
+              (f32.store (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 2))) (f32.demote_f64 (f64.load (i32.add (local.get $slot) (i32.shl (local.get $i) (i32.const 3))))))))))
+))
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $out)))
+      (local.set $start (i32.add (local.get $start) (local.get $chunk)))
+      (br $chunks)))
   )`;
 }
