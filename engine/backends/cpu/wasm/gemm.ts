@@ -1,11 +1,13 @@
 /**
- * The WebAssembly matrix product behind `matmulKernel` (engine/backends/cpu/matmul.ts), and the
- * unfold behind `unfoldKernel` (../window.ts): loads the
- * kernels that wat.ts describes and the build assembled, once and synchronously (the module is a few
- * KB), and multiplies through the module's own memory: the operands are copied in (converted to the
- * result's element type on the way), the product copied out. Where the runtime has no WebAssembly
- * SIMD (or a Content-Security-Policy forbids compiling), `wasmMatmul` answers false and the
- * JavaScript kernel does the work.
+ * The engine's side of the WebAssembly kernels that wat.ts describes and the build assembled: loads
+ * them once and synchronously, and for each kernel copies its operands into the module's own memory
+ * (converted to the result's element type on the way), runs it and copies the result out. The matrix
+ * product behind `matmulKernel` (../matmul.ts, `wasmMatmul`, split across threads in the model
+ * process), unfold and fold behind ../window.ts, conv2d's direct kernel (`wasmConv2d`), the
+ * elementwise kernels behind ../elementwise.ts (`wasmUnary`, `wasmBinary`) and the optimizers'
+ * update rules (`wasmVectorProgram`, for engine/optim/evaluate.ts). Where the runtime has no
+ * WebAssembly SIMD (or a Content-Security-Policy forbids compiling) each answers false and the
+ * JavaScript kernel, the reference, does the work.
  */
 import type { TypedArray } from '../../../dtype';
 import type { ColumnRuns, Window2d } from '../window';

@@ -809,6 +809,11 @@ function vm(): string {
           (else (if (result i32) (i32.eq (local.get $fn) (i32.const 1)) (then (f64.lt ${a} ${b})) (else (f64.eq ${a} ${b})))))`;
   const cell = (w: number) => `(f64.load (i32.load (i32.add (local.get $frame) (i32.shl (i32.load offset=${4 * w} (local.get $pc)) (i32.const 2)))))`;
   const O = VM_OP;
+  // named array $k's table entry: its element type and its float64 slot
+  const entry = `(local.set $entry (i32.add (local.get $named) (i32.mul (local.get $k) (i32.const ${4 * VM_NAMED_WORDS}))))
+        (local.set $type (i32.load offset=4 (local.get $entry)))
+        (local.set $slot (i32.load offset=12 (local.get $entry)))
+        (local.set $i (i32.const 0))`;
   return `
   ;; vm_chunk(code, codeEnd, frame, n): runs the instructions over n values (a chunk) of the frame's arrays
   (func $vm_chunk (param $pc i32) (param $end i32) (param $frame i32) (param $n i32)
@@ -861,10 +866,7 @@ function vm(): string {
       (local.set $k (i32.const 0))
       (block $inDone (loop $in
         (br_if $inDone (i32.ge_u (local.get $k) (local.get $count)))
-        (local.set $entry (i32.add (local.get $named) (i32.mul (local.get $k) (i32.const ${4 * VM_NAMED_WORDS}))))
-        (local.set $type (i32.load offset=4 (local.get $entry)))
-        (local.set $slot (i32.load offset=12 (local.get $entry)))
-        (local.set $i (i32.const 0))
+        ${entry}
         (if (i32.eq (local.get $type) (i32.const 4)) (then
           (local.set $src (i32.add (i32.load (local.get $entry)) (i32.shl (local.get $start) (i32.const 2))))
           ;; two values at a time (an odd chunk reads one value past it into the slot's spare lane)
@@ -882,10 +884,7 @@ function vm(): string {
       (local.set $k (i32.const 0))
       (block $outDone (loop $out
         (br_if $outDone (i32.ge_u (local.get $k) (local.get $count)))
-        (local.set $entry (i32.add (local.get $named) (i32.mul (local.get $k) (i32.const ${4 * VM_NAMED_WORDS}))))
-        (local.set $type (i32.load offset=4 (local.get $entry)))
-        (local.set $slot (i32.load offset=12 (local.get $entry)))
-        (local.set $i (i32.const 0))
+        ${entry}
         (if (i32.load offset=8 (local.get $entry)) (then
           (if (i32.eq (local.get $type) (i32.const 4)) (then
             (local.set $src (i32.add (i32.load (local.get $entry)) (i32.shl (local.get $start) (i32.const 2))))
