@@ -1,7 +1,8 @@
 /**
  * Sliding windows over [N, C, H, W] planes: PyTorch's unfold (each window's pixels as a column),
  * its adjoint fold, and max pooling's argmax. The WGSL twins (backends/webgpu/window.ts) visit the
- * same positions in the same order, so both backends sum a fold in the same order.
+ * same positions in the same order, so both backends sum a fold in the same order. And conv2d's
+ * direct kernel, for a forward nothing records (conv2dKernel).
  */
 import { allocate, type DType, type TypedArray } from '../../dtype';
 import { wasmConv2d, wasmFold, wasmUnfold } from './wasm/gemm';
@@ -59,12 +60,6 @@ export function unfoldKernel(x: TypedArray, shape: readonly number[], win: Windo
 }
 
 /**
- * F.fold, the adjoint of unfold: cols [N, C·kh·kw, OH·OW] → [N, C, H, W]. Each output pixel sums
- * the column entries that unfold took from it, in kernel order (a, b) — the order the WGSL twin
- * gathers them in — in float64 before the one rounding to the output's dtype. Done as unfold's
- * loops run backwards: each column row is added into one plane's float64 sums.
- */
-/**
  * A convolution with one group, x [N, C, H, W] (`shape`) by weight [O, C·kh·kw] into
  * [N, O, OH·OW], without storing the unfolded columns (WebAssembly: wasmConv2d), or null where it
  * cannot (no SIMD here, an integer dtype, too large) or should not (a product small enough for
@@ -77,6 +72,12 @@ export function conv2dKernel(x: TypedArray, shape: readonly number[], weight: Ty
   return wasmConv2d(x, shape, weight, o, win, oh, ow, out) ? out : null;
 }
 
+/**
+ * F.fold, the adjoint of unfold: cols [N, C·kh·kw, OH·OW] → [N, C, H, W]. Each output pixel sums
+ * the column entries that unfold took from it, in kernel order (a, b) — the order the WGSL twin
+ * gathers them in — in float64 before the one rounding to the output's dtype. Done as unfold's
+ * loops run backwards: each column row is added into one plane's float64 sums.
+ */
 export function foldKernel(cols: TypedArray, win: Window2d, oh: number, ow: number, outShape: readonly number[], dtype: DType): TypedArray {
   const [n, c, h, w] = outShape;
   const runs = columnRuns(win, w, ow);
