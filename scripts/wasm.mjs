@@ -2,6 +2,8 @@
 // wabt and writes the bytes into a TypeScript module the engine imports, so every bundle (the model
 // process, the CLI, the webview) and tsx-run tests carry the kernel without a file to load at run time.
 // Run by scripts/build.mjs (so by `npm run build`, `npm ci` and `npm test`); alone: node scripts/wasm.mjs
+// WASM_NAMES=1 keeps the functions' names in the modules, so a CPU profile (node --cpu-prof) names the
+// kernels (tile_f32, packWindows_f32…) instead of wasm-function[N].
 import * as esbuild from 'esbuild';
 import wabtInit from 'wabt';
 import { readFileSync, writeFileSync } from 'node:fs';
