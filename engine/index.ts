@@ -13,6 +13,8 @@ export type { OpDef, OpCategory, Op, Composite } from './ops/registry';
 export { ShapeError, IndexError, OutputError } from './errors';
 export { backward, backwardSteps, topoOrder, forwardOrder, zeroGrad, type BackwardOptions, type BackwardStep, type InputStep } from './autograd';
 export { summarize, countNonFinite, type TensorStats, type Histogram } from './stats/summary';
+/** Which CPU kernels run here (as torch.backends.cpu.get_cpu_capability()): WebAssembly relaxed SIMD, SIMD, or 'none' (JavaScript). */
+export { wasmKernelKind as getCpuCapability, type WasmKernelKind as CpuCapability } from './backends/cpu/wasm/gemm';
 export { firstNonFiniteForward, firstNonFiniteBackward, describeNode, type NonFiniteFinding } from './stats/nonfinite';
 export { gradcheck, type GradcheckResult, type ParamCheck, type GradcheckOptions } from './check/gradcheck';
 export { jacobian } from './check/jacobian';

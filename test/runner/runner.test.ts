@@ -420,7 +420,17 @@ export default x.mul(3);
     assert.deepEqual(seen, want);
   });
 
-  it('logs of a failing run are kept', async () => {
+  it('a model process runs the relaxed-SIMD kernels (Node 20 is given its flag: modelExecArgv), as VS Code\'s Electron does', async () => {
+    const MODEL = `import { scalar, getCpuCapability } from 'backprop-lens';
+console.log(getCpuCapability());
+export default scalar(1).mul(2);
+`;
+    const { out } = await runModel(runner(), tmp(), 'kernels.ts', MODEL);
+    expectOk(out);
+    assert.deepEqual(out.logs, [{ stream: 'stdout', text: 'relaxed-simd' }]);
+  });
+
+    it('logs of a failing run are kept', async () => {
     const { out } = await runModel(runner(), tmp(), 'logs-fail.ts', `console.log('before');\nthrow new Error('after');\n`);
     assert.equal(expectError(out).kind, 'runtime');
     assert.deepEqual(out.logs, [{ stream: 'stdout', text: 'before' }]);
