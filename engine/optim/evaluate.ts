@@ -16,7 +16,8 @@
  * A run over at least WASM_MIN values goes to the WebAssembly twin of `exec` (wat.ts's vm: the same
  * instructions on f64x2, the same operations in the same order, float32 arrays rounded where the
  * loops here store into them), about twice as fast with its copies; these loops stay the fallback
- * and the reference it is tested against (test/engine/optim-wasm.test.ts).
+ * and the reference it is tested against (test/engine/optim-wasm.test.ts, with setWasmKernelsEnabled
+ * turning the WebAssembly kernels off).
  */
 import type { TypedArray } from '../dtype';
 import { compare, evalScalar, rateOf, show, type BinaryOp, type CompareOp, type Expr, type Stmt, type UnaryOp } from './expr';
@@ -66,9 +67,7 @@ export class VectorProgram {
   private readonly stepCells: { ref: number; e: Expr }[] = [];
 
   /** Frame indices of the named arrays the statements assign. */
-  private readonly targets: number[];
-  /** Runs in WebAssembly where it can (`setVectorProgramWasm`); the JavaScript loops are the reference. */
-  private readonly wasm = wasmEvaluator;
+  private readonly targets: ReadonlySet<number>;
   /** The code as the WebAssembly evaluator reads it (encode), made on its first run there. */
   private words: Int32Array | undefined;
 
@@ -76,7 +75,7 @@ export class VectorProgram {
     for (const _ of names) this.frame.push(new Float64Array(0));
     this.namedEnd = this.frame.length;
     this.code = new Compiler(this, names.map((_, k) => NEG_ZERO + 1 + k)).statements(stmts, names);
-    this.targets = stmts.map((st) => names.indexOf(st.target)).filter((k) => k >= 0).map((k) => NEG_ZERO + 1 + k);
+    this.targets = new Set(stmts.map((st) => names.indexOf(st.target)).filter((k) => k >= 0).map((k) => NEG_ZERO + 1 + k));
   }
 
   /** Runs the assignments over the first `n` elements of `arrays` (one per name, in order; absent: unused). */
@@ -84,7 +83,7 @@ export class VectorProgram {
     const f = this.frame;
     for (let k = 0; k < this.names.length; k++) f[NEG_ZERO + 1 + k] = arrays[k] ?? f[NEG_ZERO + 1 + k];
     for (const { ref, e } of this.stepCells) f[ref][0] = evalScalar(e, scalars);
-    if (n >= WASM_MIN && this.wasm && this.runWasm(n, arrays)) return;
+    if (n >= WASM_MIN && this.runWasm(n, arrays)) return;
     for (let start = 0; start < n; start += CHUNK) exec(this.code, f, this.namedEnd, start, Math.min(CHUNK, n - start));
   }
 
@@ -93,10 +92,9 @@ export class VectorProgram {
     const named = arrays.slice(0, this.names.length);
     if (named.some((a, k) => a !== undefined && named.indexOf(a) !== k)) return false; // one array under two names: in place, as the loops do it
     this.words ??= Int32Array.from(encode(this.code));
-    const written = new Set(this.targets);
     const slots: VmSlot[] = this.frame.map((a, k): VmSlot => {
       if (k === ONES) return { kind: 'ones' };
-      if (k > NEG_ZERO && k < this.namedEnd) return { kind: 'named', array: arrays[k - NEG_ZERO - 1], written: written.has(k) };
+      if (k > NEG_ZERO && k < this.namedEnd) return { kind: 'named', array: arrays[k - NEG_ZERO - 1], written: this.targets.has(k) };
       return a.length === 1 ? { kind: 'cell', value: a[0] } : { kind: 'scratch' };
     });
     return wasmVectorProgram(this.words, slots, n, CHUNK);
@@ -305,13 +303,6 @@ function selectLoop(
     const l = sa * a[aO + i] + ca, r = sb * b[bO + i] + cb;
     d[dO + i] = (cmp === '>' ? l > r : cmp === '<' ? l < r : l === r) ? sx * x[xO + i] + cx : sy * y[yO + i] + cy;
   }
-}
-
-let wasmEvaluator = true;
-
-/** Turns the WebAssembly evaluator off (or back on) for programs made from now on, so tests can run the JavaScript reference. */
-export function setVectorProgramWasm(on: boolean): void {
-  wasmEvaluator = on;
 }
 
 /**

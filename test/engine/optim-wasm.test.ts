@@ -8,8 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { Rng, optim, param, tensor, type Tensor } from '../../engine/index';
-import { setVectorProgramWasm } from '../../engine/optim/evaluate';
-import { wasmKernelKind } from '../../engine/backends/cpu/wasm/gemm';
+import { setWasmKernelsEnabled, wasmKernelKind } from '../../engine/backends/cpu/wasm/gemm';
 
 type Make = (params: Tensor[]) => { step(): void; stateOf(p: Tensor): Readonly<Record<string, Float64Array>> | undefined };
 const O = optim as unknown as Record<string, (params: Tensor[], options: Record<string, unknown>) => ReturnType<Make>>;
@@ -48,7 +47,7 @@ describe('update rules in WebAssembly', () => {
       const grads = Array.from({ length: 4 }, () => init.map((t) => tensor(Float64Array.from({ length: t.size }, () => rng.normal() * (rng.int(50) === 0 ? 0 : 1)), { shape: [...t.shape], dtype: t.dtype })));
       const run = (wasm: boolean) => {
         const params = init.map((t) => param(tensor(t)));
-        setVectorProgramWasm(wasm);
+        setWasmKernelsEnabled(wasm);
         try {
           const opt = O[name](params, options);
           for (const g of grads) {
@@ -57,7 +56,7 @@ describe('update rules in WebAssembly', () => {
           }
           return params.map((p) => ({ value: p.data, state: opt.stateOf(p) ?? {} }));
         } finally {
-          setVectorProgramWasm(true);
+          setWasmKernelsEnabled(true);
         }
       };
       const simd = run(true), js = run(false);

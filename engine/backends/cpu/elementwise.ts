@@ -32,30 +32,28 @@ export function binaryKernel(
   let size = 1;
   for (const d of outShape) size *= d;
   const out = allocate(dtype, size);
-  if (simd !== undefined) {
-    const L = BINARY_LAYOUT;
-    const [layout, m] = a.length === size && b.length === size ? [L.same, size]
-      : b.length === 1 && a.length === size ? [L.scalarB, size]
-      : a.length === 1 && b.length === size ? [L.scalarA, size]
-      : a.length === size && isTrailingVector(bShape, outShape) ? [L.rowB, b.length]
-      : b.length === size && isTrailingVector(aShape, outShape) ? [L.rowA, a.length]
-      : [-1, 0];
-    if (layout >= 0 && wasmBinary(simd, a, b, out, layout, m)) return out;
-  }
-  if (a.length === size && b.length === size) {
+  // how the operands line up, decided once for the WebAssembly kernel and the loops below alike
+  const L = BINARY_LAYOUT;
+  const layout = a.length === size && b.length === size ? L.same
+    : b.length === 1 && a.length === size ? L.scalarB
+    : a.length === 1 && b.length === size ? L.scalarA
+    : a.length === size && isTrailingVector(bShape, outShape) ? L.rowB
+    : b.length === size && isTrailingVector(aShape, outShape) ? L.rowA
+    : -1;
+  const m = layout === L.rowB ? b.length : layout === L.rowA ? a.length : size;
+  if (simd !== undefined && layout >= 0 && wasmBinary(simd, a, b, out, layout, m)) return out;
+  if (layout === L.same) {
     for (let i = 0; i < size; i++) out[i] = fn(a[i], b[i]);
-  } else if (b.length === 1 && a.length === size) {
+  } else if (layout === L.scalarB) {
     const bv = b[0];
     for (let i = 0; i < size; i++) out[i] = fn(a[i], bv);
-  } else if (a.length === 1 && b.length === size) {
+  } else if (layout === L.scalarA) {
     const av = a[0];
     for (let i = 0; i < size; i++) out[i] = fn(av, b[i]);
-  } else if (a.length === size && isTrailingVector(bShape, outShape)) {
-    const n = b.length;
-    for (let i = 0; i < size; i += n) for (let j = 0; j < n; j++) out[i + j] = fn(a[i + j], b[j]);
-  } else if (b.length === size && isTrailingVector(aShape, outShape)) {
-    const n = a.length;
-    for (let i = 0; i < size; i += n) for (let j = 0; j < n; j++) out[i + j] = fn(a[j], b[i + j]);
+  } else if (layout === L.rowB) {
+    for (let i = 0; i < size; i += m) for (let j = 0; j < m; j++) out[i + j] = fn(a[i + j], b[j]);
+  } else if (layout === L.rowA) {
+    for (let i = 0; i < size; i += m) for (let j = 0; j < m; j++) out[i + j] = fn(a[j], b[i + j]);
   } else {
     const offA = stridedOffsets(outShape, broadcastStrides(aShape, outShape));
     const offB = stridedOffsets(outShape, broadcastStrides(bShape, outShape));

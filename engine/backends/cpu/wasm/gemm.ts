@@ -362,7 +362,9 @@ export function wasmVectorProgram(code: Int32Array, slots: readonly VmSlot[], n:
   const kern = kernels();
   if (!kern) return false;
   const named = slots.filter((x): x is Extract<VmSlot, { kind: 'named' }> => x.kind === 'named');
-  if (named.some((x) => x.array instanceof Int32Array)) return false;
+  if (named.some((x) => x.array && !floatView(x.array))) return false;
+  // each named array's values in the module, as an array of its own type
+  const inModule = (a: TypedArray, at: number) => new (floatView(a)!)(kern.memory.buffer, at, a.length);
   const chunkBytes = (chunk + 2) * 8;
   const frameAt = align(code.length * 4);
   const namedAt = align(frameAt + slots.length * 4);
@@ -394,7 +396,7 @@ export function wasmVectorProgram(code: Int32Array, slots: readonly VmSlot[], n:
     else if (x.kind === 'named') {
       const a = x.array;
       table.set([dataAt[j], a ? a.BYTES_PER_ELEMENT : 0, x.written ? 1 : 0, slotAt[k], frameAt + 4 * k], j * VM_NAMED_WORDS);
-      if (a) (a instanceof Float32Array ? new Float32Array(buffer, dataAt[j], a.length) : new Float64Array(buffer, dataAt[j], a.length)).set(a);
+      if (a) inModule(a, dataAt[j]).set(a);
       j++;
     }
   });
@@ -402,7 +404,7 @@ export function wasmVectorProgram(code: Int32Array, slots: readonly VmSlot[], n:
   j = 0;
   for (const x of named) {
     const a = x.array;
-    if (a && x.written) a.set(a instanceof Float32Array ? new Float32Array(buffer, dataAt[j], a.length) : new Float64Array(buffer, dataAt[j], a.length));
+    if (a && x.written) a.set(inModule(a, dataAt[j]));
     j++;
   }
   return true;

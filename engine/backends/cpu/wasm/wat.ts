@@ -767,15 +767,17 @@ export const VM_NAMED_WORDS = 5;
 
 function vm(): string {
   const v = 'f64x2';
+  // the frame entry of the slot named by word w of the instruction at $pc
+  const slot = (w: number) => `(i32.load (i32.add (local.get $frame) (i32.shl (i32.load offset=${4 * w} (local.get $pc)) (i32.const 2))))`;
   // operand q of the instruction at $pc, starting at word w: loads its scale and add into locals
   const operand = (q: string, w: number) => `
-        (local.set $x${q} (i32.and (i32.load (i32.add (local.get $frame) (i32.shl (i32.load offset=${4 * w} (local.get $pc)) (i32.const 2)))) (i32.const -2)))
-        (local.set $s${q} (${v}.splat (f64.load (i32.load (i32.add (local.get $frame) (i32.shl (i32.load offset=${4 * (w + 1)} (local.get $pc)) (i32.const 2)))))))
-        (local.set $c${q} (${v}.splat (f64.load (i32.load (i32.add (local.get $frame) (i32.shl (i32.load offset=${4 * (w + 2)} (local.get $pc)) (i32.const 2)))))))
+        (local.set $x${q} (i32.and ${slot(w)} (i32.const -2)))
+        (local.set $s${q} (${v}.splat (f64.load ${slot(w + 1)})))
+        (local.set $c${q} (${v}.splat (f64.load ${slot(w + 2)})))
         (if (i32.load offset=${4 * (w + 3)} (local.get $pc)) (then (local.set $c${q} (${v}.neg (local.get $c${q})))))`;
   const read = (q: string) => `(${v}.add (${v}.mul (local.get $s${q}) (v128.load (i32.add (local.get $x${q}) (local.get $i)))) (local.get $c${q}))`;
   // the destination's address; its low bit set: a float32 array, whose values are rounded to float32 as they are stored
-  const dest = (w: number) => `(local.set $d (i32.load (i32.add (local.get $frame) (i32.shl (i32.load offset=${4 * w} (local.get $pc)) (i32.const 2)))))
+  const dest = (w: number) => `(local.set $d ${slot(w)})
         (local.set $round (i32.and (local.get $d) (i32.const 1)))
         (local.set $d (i32.and (local.get $d) (i32.const -2)))`;
   const rounded = `
@@ -793,21 +795,23 @@ function vm(): string {
           (v128.store (i32.add (local.get $d) (local.get $i)) ${body})
           (local.set $i (i32.add (local.get $i) (i32.const 16)))
           (br $each)))`;
-  // one loop per function, picked once per instruction
-  const cases = (fns: string[], bodies: string[]) => {
-    // nested blocks: the innermost holds the br_table; after block $fk ends comes function k's loop
-    let text = `(br_table ${fns.map((_, k) => `$f${k}`).join(' ')} $f${fns.length - 1} (local.get $fn))`;
-    for (let k = 0; k < fns.length; k++) text = `(block $f${k} ${text})\n        ${loop(bodies[k])}\n        (br $tail)`;
+  // one loop per function, picked once per instruction by its code (VM_FN, VM_CMP)
+  const cases = <K extends string>(codes: Readonly<Record<K, number>>, bodies: Readonly<Record<K, string>>) => {
+    const inOrder = (Object.keys(codes) as K[]).sort((p, q) => codes[p] - codes[q]).map((f) => bodies[f]);
+    // nested blocks: the innermost holds the br_table; after block $fk ends comes code k's loop
+    let text = `(br_table ${inOrder.map((_, k) => `$f${k}`).join(' ')} $f${inOrder.length - 1} (local.get $fn))`;
+    inOrder.forEach((body, k) => (text = `(block $f${k} ${text})\n        ${loop(body)}\n        (br $tail)`));
     return `(block $tail ${text})`;
   };
   const A = read('A'), B = read('B'), C = read('C');
-  const binary = [`(${v}.add ${A} ${B})`, `(${v}.sub ${A} ${B})`, `(${v}.mul ${A} ${B})`, `(${v}.div ${A} ${B})`, `(${v}.max ${A} ${B})`];
-  const ternary = [`(${v}.add ${A} (${v}.mul ${B} ${C}))`, `(${v}.add ${A} (${v}.div ${B} ${C}))`, `(${v}.sub ${A} (${v}.mul ${B} ${C}))`, `(${v}.sub ${A} (${v}.div ${B} ${C}))`];
-  const unary = [A, `(${v}.neg ${A})`, `(${v}.sqrt ${A})`, `(${v}.abs ${A})`];
-  const select = ['gt', 'lt', 'eq'].map((c) => `(v128.bitselect ${read('C')} ${read('D')} (${v}.${c} ${A} ${B}))`);
-  const cmp = (a: string, b: string) => `(if (result i32) (i32.eqz (local.get $fn)) (then (f64.gt ${a} ${b}))
-          (else (if (result i32) (i32.eq (local.get $fn) (i32.const 1)) (then (f64.lt ${a} ${b})) (else (f64.eq ${a} ${b})))))`;
-  const cell = (w: number) => `(f64.load (i32.load (i32.add (local.get $frame) (i32.shl (i32.load offset=${4 * w} (local.get $pc)) (i32.const 2)))))`;
+  const binary = { '+': `(${v}.add ${A} ${B})`, '-': `(${v}.sub ${A} ${B})`, '*': `(${v}.mul ${A} ${B})`, '/': `(${v}.div ${A} ${B})`, max: `(${v}.max ${A} ${B})` };
+  const ternary = { '+*': `(${v}.add ${A} (${v}.mul ${B} ${C}))`, '+/': `(${v}.add ${A} (${v}.div ${B} ${C}))`, '-*': `(${v}.sub ${A} (${v}.mul ${B} ${C}))`, '-/': `(${v}.sub ${A} (${v}.div ${B} ${C}))` };
+  const unary = { id: A, neg: `(${v}.neg ${A})`, sqrt: `(${v}.sqrt ${A})`, abs: `(${v}.abs ${A})` };
+  const compareOp = { '>': 'gt', '<': 'lt', '==': 'eq' } as const;
+  const select = Object.fromEntries(Object.entries(compareOp).map(([c, op]) => [c, `(v128.bitselect ${read('C')} ${read('D')} (${v}.${op} ${A} ${B}))`])) as Record<keyof typeof VM_CMP, string>;
+  const cmp = (a: string, b: string) => `(if (result i32) (i32.eq (local.get $fn) (i32.const ${VM_CMP['>']})) (then (f64.${compareOp['>']} ${a} ${b}))
+          (else (if (result i32) (i32.eq (local.get $fn) (i32.const ${VM_CMP['<']})) (then (f64.${compareOp['<']} ${a} ${b})) (else (f64.${compareOp['==']} ${a} ${b})))))`;
+  const cell = (w: number) => `(f64.load ${slot(w)})`;
   const O = VM_OP;
   // named array $k's table entry: its element type and its float64 slot
   const entry = `(local.set $entry (i32.add (local.get $named) (i32.mul (local.get $k) (i32.const ${4 * VM_NAMED_WORDS}))))
@@ -828,22 +832,22 @@ function vm(): string {
       (local.set $fn (i32.load offset=4 (local.get $pc)))
       (if (i32.eq (local.get $op) (i32.const ${O.binary})) (then
         ${dest(2)}${operand('A', 3)}${operand('B', 7)}
-        ${cases(Object.keys(VM_FN.binary), binary)}${rounded}
+        ${cases(VM_FN.binary, binary)}${rounded}
         (local.set $pc (i32.add (local.get $pc) (i32.const ${4 * 11})))
         (br $next)))
       (if (i32.eq (local.get $op) (i32.const ${O.ternary})) (then
         ${dest(2)}${operand('A', 3)}${operand('B', 7)}${operand('C', 11)}
-        ${cases(Object.keys(VM_FN.ternary), ternary)}${rounded}
+        ${cases(VM_FN.ternary, ternary)}${rounded}
         (local.set $pc (i32.add (local.get $pc) (i32.const ${4 * 15})))
         (br $next)))
       (if (i32.eq (local.get $op) (i32.const ${O.unary})) (then
         ${dest(2)}${operand('A', 3)}
-        ${cases(Object.keys(VM_FN.unary), unary)}${rounded}
+        ${cases(VM_FN.unary, unary)}${rounded}
         (local.set $pc (i32.add (local.get $pc) (i32.const ${4 * 7})))
         (br $next)))
       (if (i32.eq (local.get $op) (i32.const ${O.select})) (then
         ${dest(2)}${operand('A', 3)}${operand('B', 7)}${operand('C', 11)}${operand('D', 15)}
-        ${cases(['gt', 'lt', 'eq'], select)}${rounded}
+        ${cases(VM_CMP, select)}${rounded}
         (local.set $pc (i32.add (local.get $pc) (i32.const ${4 * 19})))
         (br $next)))
       (if (i32.eq (local.get $op) (i32.const ${O.branch})) (then
