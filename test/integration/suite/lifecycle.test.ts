@@ -116,12 +116,18 @@ describe('a panel\'s runs (lifecycle)', () => {
   });
 
   it('a retrace scheduled by typing does not run after its panel is closed', async () => {
-    const { m, editor } = await graphWhileTyping('zz-life-timer.ts', 300);
+    // The delay must outlast closing the tab, a round trip through the renderer that took over
+    // 300 ms once under CI's load (the retrace then ran before the panel was gone, as it should).
+    const delayMs = 2000;
+    const { m, editor } = await graphWhileTyping('zz-life-timer.ts', delayMs);
     const runs = m.runs();
     await editor.edit((e) => e.insert(new vscode.Position(0, 0), '// typed\n'));
+    const typed = Date.now();
     await vscode.window.tabGroups.close(graphTabs());
-    // an absence can only be seen by waiting: five times the retrace delay
-    await pause(1500);
+    const closing = Date.now() - typed;
+    assert.ok(closing < delayMs, `closing the panel took ${closing} ms, past the retrace delay: this test cannot tell`);
+    // an absence can only be seen by waiting: until twice the retrace delay has passed since typing
+    await pause(2 * delayMs - closing);
     assert.equal(m.runs(), runs, 'the closed panel\'s retrace ran the model');
   });
 
