@@ -327,7 +327,12 @@ export function* backwardSteps(root: Tensor, opts: BackwardOptions = {}): Genera
 
 /** Fills `.grad` for every node that requires grad and leads to `root` (a scalar, or pass `grad`). */
 export function backward(root: Tensor, opts: BackwardOptions = {}): void {
-  const pass = new BackwardPass(recordingFor(root, opts, false), opts.createGraph ?? false, false);
+  const rec = recordingFor(root, opts, false);
+  if (rec instanceof TapeRecording) {
+    rec.sweep(NumberOps);
+    return;
+  }
+  const pass = new BackwardPass(rec, opts.createGraph ?? false, false);
   while (pass.advance());
 }
 

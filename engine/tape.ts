@@ -27,9 +27,12 @@
  * `handle()`, which materializes rows as handles whose inputs are handles too. The tracer turns the
  * tape off: traced graphs are objects throughout.
  */
-import type { OpDef } from './ops/registry';
+import type { LocalGrads, OpDef } from './ops/registry';
 import type { Recording } from './autograd';
-import { NO_ATTRS, Tensor } from './tensor';
+import type { PointwiseOps } from './ops/functional';
+import { LocalKind, compileLocals, localValue, type Local } from './ops/number-grads';
+import { NO_ATTRS, Tensor, type TensorLike } from './tensor';
+import { isPlainRecording } from './ops/context';
 
 /** Input slot of an input that needs no gradient (its value is kept in the row). */
 export const CONST = -1;
@@ -56,13 +59,38 @@ const NEEDED1: readonly (readonly boolean[])[] = [[false], [true]];
 
 /** Ops seen on tapes; a row stores its op's index here. */
 const OP_TABLE: OpDef[] = [];
+/** Their local gradients, by the same index (one array load in the backward sweep). */
+const LOCAL_GRADS: LocalGrads[] = [];
 const OP_CODES = new Map<OpDef, number>();
+
+/** Compiled local gradients by op code and needed inputs (code · 4 + mask; see compileAll); null: not traceable. */
+const COMPILED: (Local[] | null | undefined)[] = [];
+
+/** Ops whose local gradients are compiled (a prefix of OP_TABLE). */
+let compiledOps = 0;
+
+/** Compiles the local gradients of every op seen so far, without attributes, for each set of needed inputs. */
+function compileAll(ops: PointwiseOps<number>): void {
+  for (; compiledOps < OP_TABLE.length; compiledOps++) {
+    const def = OP_TABLE[compiledOps];
+    // rows of an op whose default attributes are not NO_ATTRS (leakyRelu's α) always carry attributes
+    if (def.localGrads === undefined || (def.arity !== 1 && def.arity !== 2) || (def.attrsOf !== undefined && def.attrsOf() !== NO_ATTRS)) continue;
+    for (let mask = 1; mask < (def.arity === 1 ? 2 : 4); mask++) {
+      COMPILED[compiledOps * 4 + mask] = compileLocals(def.localGrads, def.arity, NO_ATTRS, def.arity === 1 ? NEEDED1[mask] : NEEDED[mask], ops);
+    }
+  }
+}
+
+const noLocalGrads: LocalGrads = () => {
+  throw new Error('internal: a row of an op without local gradients');
+};
 
 function opCode(def: OpDef): number {
   let code = OP_CODES.get(def);
   if (code === undefined) {
     code = OP_TABLE.length;
     OP_TABLE.push(def);
+    LOCAL_GRADS.push(def.localGrads ?? noLocalGrads);
     OP_CODES.set(def, code);
   }
   return code;
@@ -89,9 +117,11 @@ export class Tape {
   /** The op of each row, as an index into OP_TABLE. */
   ops: Uint16Array;
   /** Attributes of the rows whose op has some (leakyRelu's α…); the others use NO_ATTRS. */
-  private readonly rowAttrs = new Map<number, Readonly<Record<string, unknown>>>();
+  readonly rowAttrs = new Map<number, Readonly<Record<string, unknown>>>();
   /** External inputs: leaves and handles into older tapes (slot −2 − k is ext[k]). */
   readonly ext: Tensor[] = [];
+  /** Whether some external input is a handle into an older tape (else the backward pass stays on this tape). */
+  handlesIn = false;
   /** Materialized handles, one per row, so `.inputs` keeps its identity. */
   private handles: Map<number, Tensor> | null = null;
   /**
@@ -138,6 +168,7 @@ export class Tape {
   private reset(): void {
     for (const x of this.ext) if (x.extOf === this) x.extOf = null;
     this.ext.length = 0;
+    this.handlesIn = false;
     this.rowAttrs.clear();
     this.handles = null;
     this.gradGraphs = null;
@@ -164,34 +195,42 @@ export class Tape {
     return this.rowAttrs.get(row) ?? NO_ATTRS;
   }
 
-  /** The slot under which rows refer to `x`. */
+  /** The slot under which rows refer to `x`, an input that requires grad. */
   private slot(x: Tensor): number {
-    if (!x.requiresGrad) return CONST;
     if (x.tape === this && x.tapeGen === this.gen) return x.tapeIdx;
     if (x.extOf !== this) {
       x.extOf = this;
       x.extIdx = -2 - this.ext.length;
       this.ext.push(x);
+      if (x.tape !== null) this.handlesIn = true;
     }
     return x.extIdx;
   }
 
   /** Appends a row for `def` applied to one or two 0-d float64 inputs; returns its handle. */
   record(def: OpDef, inputs: readonly Tensor[], attrs: Readonly<Record<string, unknown>>, value: number): Tensor {
+    const a = inputs[0];
+    const b = inputs.length > 1 ? inputs[1] : undefined;
+    return this.push(def, opCode(def), attrs, value, a.requiresGrad ? a : null, a.scalarValue, b === undefined ? undefined : b.requiresGrad ? b : null, b === undefined ? 0 : b.scalarValue);
+  }
+
+  /**
+   * Appends a row: op `def` (`code` in OP_TABLE) with `attrs` gave `value` from inputs of values `va` and `vb`;
+   * an input given as null needs no gradient, an undefined `b` makes the op unary. Returns its handle.
+   */
+  push(def: OpDef, code: number, attrs: Readonly<Record<string, unknown>>, value: number, a: Tensor | null, va: number, b: Tensor | null | undefined, vb: number): Tensor {
     if (this.n === this.cap) this.grow();
     const row = this.n++;
     const out = Tensor.tapeNode(value, def, attrs, this, row);
-    const a = inputs[0];
+    if (attrs !== NO_ATTRS) this.rowAttrs.set(row, attrs);
     this.val[row] = value;
     this.ids[row] = out.id;
-    this.ops[row] = opCode(def);
-    if (attrs !== NO_ATTRS) this.rowAttrs.set(row, attrs);
-    this.ia[row] = this.slot(a);
-    this.va[row] = a.scalarValue;
-    if (inputs.length > 1) {
-      const b = inputs[1];
-      this.ib[row] = this.slot(b);
-      this.vb[row] = b.scalarValue;
+    this.ops[row] = code;
+    this.ia[row] = a === null ? CONST : this.slot(a);
+    this.va[row] = va;
+    if (b !== undefined) {
+      this.ib[row] = b === null ? CONST : this.slot(b);
+      this.vb[row] = vb;
       this.flags[row] = 2 << ARITY_SHIFT;
     } else {
       this.ib[row] = CONST;
@@ -259,6 +298,11 @@ export class Tape {
     }
   }
 
+  /** Whether some row's gradient carries a graph (see gradGraphs). */
+  hasGradGraphs(): boolean {
+    return this.gradGraphs !== null && this.gradGraphs.size > 0;
+  }
+
   /** Drops a row's gradient graph (its gradient is being recomputed as numbers). */
   clearGradGraph(row: number): void {
     if (this.gradGraphs !== null) this.gradGraphs.delete(row);
@@ -276,6 +320,11 @@ export class Tape {
       this.flags[row] &= ~FREED;
       this.freedRows--;
     }
+  }
+
+  /** Counts `k` rows marked freed by a sweep. */
+  countFreed(k: number): void {
+    this.freedRows += k;
   }
 
   /** Marks a row freed (once; `freedRows` counts rows, not calls). */
@@ -326,6 +375,48 @@ export function recordScalar(def: OpDef, inputs: readonly Tensor[], attrs: Reado
   let tape = current;
   if (tape === null || tape.full) tape = current = Tape.take();
   return tape.record(def, inputs, attrs, value);
+}
+
+/** An op's scalar function as the registry holds it (`OpDef.pointwise`). */
+export type Pointwise = (a: number, b: number, c: number, attrs: Readonly<Record<string, unknown>>) => number;
+
+/** The code rows store for `def` (its index in the op table), fixed once per op. */
+export function tapeCode(def: OpDef): number {
+  return opCode(def);
+}
+
+/** Whether the tape takes `x` as an operand as it is: a number, or a 0-d float64 tensor that is a row, a leaf or a constant. */
+function takes(x: TensorLike): boolean {
+  return typeof x === 'number' || (x instanceof Tensor && x.shape.length === 0 && x.dtype === 'float64' && (x.tape !== null || x.def === null || !x.requiresGrad));
+}
+
+/**
+ * The fast path of a differentiable pointwise op into the tape, for micrograd-style code that
+ * calls `add(act, mul(w, x))` tens of thousands of times a step: while recording is plain (gradients
+ * on; no composite, module scope, tracer or substitution), operands that are numbers or 0-d float64
+ * tensors the tape takes, at least one requiring grad. What `apply` does for them then comes down to
+ * the op's function and one row, which is what this does, without the tensors `apply` makes of
+ * numbers. Returns null for anything else, which goes through `apply` (the same row, made there).
+ */
+export function tapeBinary(def: OpDef, code: number, fn: Pointwise, a: TensorLike, b: TensorLike): Tensor | null {
+  if (!enabled || !isPlainRecording() || !takes(a) || !takes(b)) return null;
+  const ta = typeof a === 'number' || !a.requiresGrad ? null : a;
+  const tb = typeof b === 'number' || !b.requiresGrad ? null : b;
+  if (ta === null && tb === null) return null;
+  const va = typeof a === 'number' ? a : a.ownScalar;
+  const vb = typeof b === 'number' ? b : b.ownScalar;
+  let tape = current;
+  if (tape === null || tape.full) tape = current = Tape.take();
+  return tape.push(def, code, NO_ATTRS, fn(va, vb, 0, NO_ATTRS), ta, va, tb, vb);
+}
+
+/** tapeBinary for a unary op without attributes (relu, tanh, exp…). */
+export function tapeUnary(def: OpDef, code: number, fn: Pointwise, x: TensorLike): Tensor | null {
+  if (!enabled || !isPlainRecording() || !(x instanceof Tensor) || !x.requiresGrad || !takes(x)) return null;
+  const v = x.ownScalar;
+  let tape = current;
+  if (tape === null || tape.full) tape = current = Tape.take();
+  return tape.push(def, code, NO_ATTRS, fn(v, 0, 0, NO_ATTRS), x, v, undefined, 0);
 }
 
 function freedError(what: string): Error {
@@ -409,6 +500,32 @@ export class TapeRecording implements Recording {
     }
   }
 
+  /**
+   * The whole pass at once, for `backward()` (nothing stepped, no graph of the gradients): the
+   * driver's chain rule on numbers (`numberStep` in autograd.ts: contribution_i = upstream ·
+   * local_i, a local gradient of 1 passing the upstream through, added to the input's gradient) in
+   * one loop over each tape's columns (`sweepRows`), rows in the order `next()` gives them. The tape
+   * tests hold it to the bits of the object graph, which goes through `numberStep`.
+   */
+  sweep(ops: PointwiseOps<number>): void {
+    compileAll(ops);
+    for (const tape of this.tapes) {
+      const { ext } = tape;
+      // external inputs' gradients are summed in the same order, and set once the tape is done
+      const extGrad = new Float64Array(ext.length);
+      const extSeen = new Uint8Array(ext.length);
+      for (let k = 0; k < ext.length; k++) {
+        const g = ext[k].gradNumber();
+        extSeen[k] = g === null ? 0 : 1;
+        extGrad[k] = g ?? 0;
+      }
+      tape.countFreed(sweepRows(tape, ops, this.retainGraph, extGrad, extSeen));
+      for (let k = 0; k < ext.length; k++) if (extSeen[k] === 2) ext[k].setGradNumber(extGrad[k]);
+      tape.hi = -1;
+    }
+    if (!this.retainGraph) for (const done of this.tapes) done.retireIfFree();
+  }
+
   addNumber(i: number, c: number): boolean {
     const tape = this.tape!;
     const s = i === 0 ? tape.ia[this.row] : tape.ib[this.row];
@@ -418,6 +535,84 @@ export class TapeRecording implements Recording {
   node(): Tensor {
     throw new Error('internal: a tape pass runs on numbers (a stepped or createGraph pass walks materialized handles)');
   }
+}
+
+/**
+ * The rows of one tape in a backward sweep (see TapeRecording.sweep), last to first; returns how
+ * many it freed. External inputs' gradients are summed in `extGrad` (`extSeen`: 0 none yet, 1 one
+ * from before the pass, 2 added to by it).
+ * A function of its own so that V8 optimizes the loop alone: with the code around it, branches
+ * first taken late (the first layer's rows come last) left the optimized sweep on slow code.
+ */
+function sweepRows(tape: Tape, ops: PointwiseOps<number>, retain: boolean, extGrad: Float64Array, extSeen: Uint8Array): number {
+  const { flags, ops: codes, grad, val, va, vb, ia, ib } = tape;
+  const values1 = [0];
+  const values2 = [0, 0];
+  const add = (s: number, c: number): void => {
+    if (s >= 0) {
+      if ((flags[s] & HAS_GRAD) !== 0) grad[s] += c;
+      else {
+        grad[s] = c;
+        flags[s] |= HAS_GRAD;
+      }
+    } else {
+      const k = -2 - s;
+      if (extSeen[k] === 0) extGrad[k] = c;
+      else extGrad[k] += c;
+      extSeen[k] = 2;
+    }
+  };
+  const plain = tape.rowAttrs.size === 0;
+  let freed = 0;
+  for (let row = tape.hi; row >= 0; row--) {
+    const f = flags[row];
+    if ((f & MARK) === 0) continue;
+    if (retain) flags[row] = f & ~MARK;
+    else {
+      flags[row] = (f & ~MARK) | FREED;
+      if ((f & FREED) === 0) freed++;
+    }
+    if ((f & HAS_GRAD) === 0) continue;
+    const code = codes[row];
+    const upstream = grad[row];
+    const sa = ia[row];
+    const unary = f >> ARITY_SHIFT === 1;
+    if (unary && sa === CONST) continue;
+    const sb = unary ? CONST : ib[row];
+    const mask = (sa === CONST ? 0 : 1) | (sb === CONST ? 0 : 2);
+    const a = va[row];
+    const b = unary ? 0 : vb[row];
+    const out = val[row];
+    const attrs = plain ? NO_ATTRS : tape.attrsOf(row);
+    const compiled = attrs === NO_ATTRS ? COMPILED[code * 4 + mask] : null;
+    if (compiled != null) {
+      const la = compiled[0];
+      if (la.kind !== LocalKind.None) {
+        const l = localValue(la, a, b, out);
+        add(sa, l === 1 ? upstream : upstream * l);
+      }
+      if (!unary) {
+        const lb = compiled[1];
+        if (lb.kind !== LocalKind.None) {
+          const l = localValue(lb, a, b, out);
+          add(sb, l === 1 ? upstream : upstream * l);
+        }
+      }
+      continue;
+    }
+    // attributes, or local gradients that could not be compiled: the op's own, on numbers
+    const values = unary ? values1 : values2;
+    values[0] = a;
+    if (!unary) values[1] = b;
+    const locals = LOCAL_GRADS[code](ops, values, out, attrs, unary ? NEEDED1[1] : NEEDED[mask]);
+    const la = locals[0];
+    if (la !== null && sa !== CONST) add(sa, la === 1 ? upstream : upstream * (la as number));
+    if (!unary) {
+      const lb = locals[1];
+      if (lb !== null && sb !== CONST) add(sb, lb === 1 ? upstream : upstream * (lb as number));
+    }
+  }
+  return freed;
 }
 
 /** Adds `c` to the gradient of slot `s` (a row or an external input); returns whether it had one. */
@@ -456,24 +651,27 @@ function mark(root: Tape, row0: number): Tape[] {
       for (let j = 1; j < pending.length; j++) if (pending[j].serial > pending[k].serial) k = j;
       const tape = pending.splice(k, 1)[0];
       visited.push(tape);
-      const { grad, ia, ib, flags, ext } = tape;
+      const { grad, ia, ib, flags, ext, handlesIn } = tape;
+      const graphs = tape.hasGradGraphs();
+      /** Marks the input in slot `s` (a row of this tape, or a handle into an older one). */
+      const input = (s: number): void => {
+        if (s >= 0) flags[s] |= MARK;
+        else if (handlesIn && s !== CONST) {
+          const x = ext[-2 - s];
+          if (x.tape === null) return;
+          if (!x.tape.owns(x)) throw freedError(`${x.op}#${x.id}`);
+          enqueue(x.tape, x.tapeIdx);
+        }
+      };
       for (let row = tape.hi; row >= 0; row--) {
         const f = flags[row];
         if ((f & MARK) === 0) continue;
         if ((f & FREED) !== 0) throw freedError(`${tape.defOf(row).name}#${tape.ids[row]}`);
         flags[row] = f & ~HAS_GRAD;
         grad[row] = 0;
-        tape.clearGradGraph(row);
-        for (let k2 = 0; k2 < f >> ARITY_SHIFT; k2++) {
-          const s = k2 === 0 ? ia[row] : ib[row];
-          if (s >= 0) flags[s] |= MARK;
-          else if (s !== CONST) {
-            const x = ext[-2 - s];
-            if (x.tape === null) continue;
-            if (!x.tape.owns(x)) throw freedError(`${x.op}#${x.id}`);
-            enqueue(x.tape, x.tapeIdx);
-          }
-        }
+        if (graphs) tape.clearGradGraph(row);
+        input(ia[row]);
+        if (f >> ARITY_SHIFT > 1) input(ib[row]);
       }
     }
   } catch (e) {

@@ -19,6 +19,17 @@ export type TensorLike = Tensor | number;
 
 let nextId = 1;
 
+/** See Tensor.meta. */
+interface Meta {
+  isParam: boolean;
+  name: string | null;
+  group: GroupFrame | null;
+  scope: string | null;
+  source: SourceLocation | null;
+  extOf: Tape | null;
+  extIdx: number;
+}
+
 /**
  * Tensor storage: an n-dimensional array of numbers that remembers how it was computed. Leaves have `op === null`;
  * every other tensor is a node of the computational graph with its op, ordered inputs and attributes.
@@ -30,28 +41,22 @@ export class Tensor {
   /** Number of elements. */
   readonly size: number;
   dtype: DType;
-  /** The trainable-leaf flag: true for tensors created with `param()` or by a module. */
-  isParam = false;
   requiresGrad: boolean;
-  /** The user's name for this tensor: `.named()`, a module parameter name, or the traced variable name. */
-  name: string | null = null;
   /** The registry entry of the op that produced this tensor (kernel, gradient, formula); null for a leaf. */
   readonly def: OpDef | null;
   readonly attrs: Readonly<Record<string, unknown>>;
-  /** The innermost composite op (softmax, mse, linear…) this node was computed in. */
-  group: GroupFrame | null = null;
-  /** The module path this node was computed in, e.g. `mlp.layers.0`. */
-  scope: string | null = null;
-  source: SourceLocation | null = null;
   /** Scratch mark for graph walks (see autograd.ts). */
   visitMark = 0;
   /** @internal For a node recorded on the scalar tape (see tape.ts): its tape and row; else null. */
   tape: Tape | null = null;
   tapeIdx = -1;
   tapeGen = 0;
-  /** @internal The newest tape that uses this tensor as an external input, and its slot there. */
-  extOf: Tape | null = null;
-  extIdx = 0;
+  /**
+   * What few tensors carry (a name, a group, a scope, a source location, the parameter flag, a slot
+   * on a newer tape), made on the first write of one: a micrograd-style step makes ~70,000 tensors
+   * that carry none, and each field they all had cost its share of their allocation.
+   */
+  private meta: Meta | null = null;
   private inputList: readonly Tensor[] | null;
   private freed = false;
   // Storage. 0-d float64 results of elementwise ops keep their value as a number and create the
@@ -97,6 +102,65 @@ export class Tensor {
     return t;
   }
 
+  private get writable(): Meta {
+    if (this.meta === null) this.meta = { isParam: false, name: null, group: null, scope: null, source: null, extOf: null, extIdx: 0 };
+    return this.meta;
+  }
+
+  /** The trainable-leaf flag: true for tensors created with `param()` or by a module. */
+  get isParam(): boolean {
+    return this.meta !== null && this.meta.isParam;
+  }
+  set isParam(v: boolean) {
+    if (v || this.meta !== null) this.writable.isParam = v;
+  }
+
+  /** The user's name for this tensor: `.named()`, a module parameter name, or the traced variable name. */
+  get name(): string | null {
+    return this.meta === null ? null : this.meta.name;
+  }
+  set name(v: string | null) {
+    if (v !== null || this.meta !== null) this.writable.name = v;
+  }
+
+  /** The innermost composite op (softmax, mse, linear…) this node was computed in. */
+  get group(): GroupFrame | null {
+    return this.meta === null ? null : this.meta.group;
+  }
+  set group(v: GroupFrame | null) {
+    if (v !== null || this.meta !== null) this.writable.group = v;
+  }
+
+  /** The module path this node was computed in, e.g. `mlp.layers.0`. */
+  get scope(): string | null {
+    return this.meta === null ? null : this.meta.scope;
+  }
+  set scope(v: string | null) {
+    if (v !== null || this.meta !== null) this.writable.scope = v;
+  }
+
+  /** Where in the user's file this tensor was made (set by the tracer). */
+  get source(): SourceLocation | null {
+    return this.meta === null ? null : this.meta.source;
+  }
+  set source(v: SourceLocation | null) {
+    if (v !== null || this.meta !== null) this.writable.source = v;
+  }
+
+  /** @internal The newest tape that uses this tensor as an external input, and its slot there. */
+  get extOf(): Tape | null {
+    return this.meta === null ? null : this.meta.extOf;
+  }
+  set extOf(v: Tape | null) {
+    if (v !== null || this.meta !== null) this.writable.extOf = v;
+  }
+  get extIdx(): number {
+    return this.meta === null ? 0 : this.meta.extIdx;
+  }
+  set extIdx(v: number) {
+    this.writable.extIdx = v;
+  }
+
   /** The op's inputs, in order (empty for a leaf). */
   get inputs(): readonly Tensor[] {
     if (this.inputList === null) this.inputList = this.tape!.inputsOf(this);
@@ -140,6 +204,11 @@ export class Tensor {
       const stand = substituteOf(this);
       if (stand !== this) return stand.scalarValue;
     }
+    return this.storage === null ? this.value : this.storage[0];
+  }
+
+  /** @internal The first element of this tensor's own storage (no substitution: the tape's fast path runs only without one). */
+  get ownScalar(): number {
     return this.storage === null ? this.value : this.storage[0];
   }
 

@@ -25,6 +25,21 @@ let nextGroupId = 1;
 let hooks: OpHooks = {};
 let hooksSuspended = 0;
 let substitutes: ReadonlyMap<Tensor, Tensor> | null = null;
+/** See `isPlainRecording`; recomputed by `refresh` whenever the state above changes. */
+let plain = true;
+
+function refresh(): void {
+  plain = gradEnabled && currentGroup === null && currentScope === null && substitutes === null && (hooksSuspended > 0 || hooks.onNode === undefined);
+}
+
+/**
+ * Whether an op recorded now is recorded plainly: gradients on, outside every composite and module
+ * scope, no tracer watching nodes, no substitution. The scalar tape's fast path (tape.ts) needs
+ * nothing more than this one read.
+ */
+export function isPlainRecording(): boolean {
+  return plain;
+}
 
 export function isGradEnabled(): boolean {
   return gradEnabled;
@@ -39,10 +54,12 @@ export function noGrad<T>(fn: () => T): T {
 export function setGradEnabled<T>(enabled: boolean, fn: () => T): T {
   const saved = gradEnabled;
   gradEnabled = enabled;
+  refresh();
   try {
     return fn();
   } finally {
     gradEnabled = saved;
+    refresh();
   }
 }
 
@@ -50,10 +67,12 @@ export function setGradEnabled<T>(enabled: boolean, fn: () => T): T {
 export function composite<T>(name: string, fn: () => T): T {
   const saved = currentGroup;
   currentGroup = { id: nextGroupId++, name, parent: saved };
+  refresh();
   try {
     return fn();
   } finally {
     currentGroup = saved;
+    refresh();
   }
 }
 
@@ -65,10 +84,12 @@ export function getGroup(): GroupFrame | null {
 export function withScope<T>(scope: string | null, fn: () => T): T {
   const saved = currentScope;
   currentScope = scope;
+  refresh();
   try {
     return fn();
   } finally {
     currentScope = saved;
+    refresh();
   }
 }
 
@@ -80,8 +101,10 @@ export function getScope(): string | null {
 export function setHooks(next: OpHooks): () => void {
   const saved = hooks;
   hooks = next;
+  refresh();
   return () => {
     hooks = saved;
+    refresh();
   };
 }
 
@@ -105,10 +128,12 @@ export function announceLeaf(leaf: Tensor): Tensor {
 export function withSubstitutes<T>(map: ReadonlyMap<Tensor, Tensor>, fn: () => T): T {
   const saved = substitutes;
   substitutes = map;
+  refresh();
   try {
     return fn();
   } finally {
     substitutes = saved;
+    refresh();
   }
 }
 
@@ -141,10 +166,12 @@ export function enterBackwardMode(createGraph: boolean): boolean {
   const saved = gradEnabled;
   gradEnabled = createGraph;
   hooksSuspended++;
+  refresh();
   return saved;
 }
 
 export function exitBackwardMode(savedGradEnabled: boolean): void {
   gradEnabled = savedGradEnabled;
   hooksSuspended--;
+  refresh();
 }

@@ -18,7 +18,7 @@ import { floatOf, resultDType, type DType, type TypedArray } from '../dtype';
 import { SCALAR_SHAPE, broadcastShapes } from '../shape';
 import { NO_ATTRS, Tensor, asTensor, isScalar64, type TensorLike } from '../tensor';
 import { composite, getGroup, getHooks, getScope, isGradEnabled, isSubstituting, substituteOf } from './context';
-import { isTapeEnabled, recordScalar, tapeable } from '../tape';
+import { isTapeEnabled, recordScalar, tapeBinary, tapeCode, tapeUnary, tapeable, type Pointwise } from '../tape';
 import { binaryKernel, unaryKernel, whereKernel } from '../backends/cpu/elementwise';
 import { binaryProgram, unaryProgram, whereProgram } from '../backends/webgpu/elementwise';
 import type { GpuRuntime, GpuTensor } from '../backends/webgpu/runtime';
@@ -163,14 +163,38 @@ function dtypeFor(xs: readonly TensorLike[]): DType {
 function elementwiseOp<A extends Attrs>(def: OpDef<A>, method: boolean): Op<(...args: any[]) => Tensor, 'elementwise'> {
   const { arity, name } = def;
   const attrsOf = def.attrsOf;
-  // one function per arity (no rest arguments): scalar graphs call these hundreds of thousands of times
+  // one function per arity (no rest arguments): scalar graphs call these hundreds of thousands of
+  // times, and a differentiable op (without attributes, or with its default ones) tries the scalar
+  // tape's fast path first
   let call: (...args: any[]) => Tensor;
+  const taping = !def.nondifferentiable && def.pointwise !== undefined;
+  const code = taping ? tapeCode(def as unknown as OpDef) : -1;
   if (arity === 1 && attrsOf) {
-    call = (x: TensorLike, ...params: number[]) => apply(def, [asTensor(x, dtypeFor([x]), name)], attrsOf(...params));
+    const taped = taping ? (def.pointwise as Pointwise) : null;
+    call = (x: TensorLike, ...params: number[]) => {
+      const attrs = attrsOf(...params);
+      if (taped !== null && attrs === NO_ATTRS) {
+        const out = tapeUnary(def as unknown as OpDef, code, taped, x);
+        if (out !== null) return out;
+      }
+      return apply(def, [asTensor(x, dtypeFor([x]), name)], attrs);
+    };
   } else if (arity === 1) {
-    call = (x: TensorLike) => apply(def, [asTensor(x, x instanceof Tensor ? x.dtype : 'float32', name)]);
+    const taped = taping ? (def.pointwise as Pointwise) : null;
+    call = (x: TensorLike) => {
+      if (taped !== null) {
+        const out = tapeUnary(def as unknown as OpDef, code, taped, x);
+        if (out !== null) return out;
+      }
+      return apply(def, [asTensor(x, x instanceof Tensor ? x.dtype : 'float32', name)]);
+    };
   } else if (arity === 2) {
+    const taped = taping ? (def.pointwise as Pointwise) : null;
     call = (a: TensorLike, b: TensorLike) => {
+      if (taped !== null) {
+        const out = tapeBinary(def as unknown as OpDef, code, taped, a, b);
+        if (out !== null) return out;
+      }
       const d = a instanceof Tensor ? a.dtype : b instanceof Tensor ? b.dtype : 'float32';
       return apply(def, [asTensor(a, d, name), asTensor(b, d, name)]);
     };

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { OPS, Rng, Tensor, backwardSteps, scalar, tensor } from '../../engine/index';
+import { OPS, Rng, Tensor, backwardSteps, noGrad, scalar, tensor, withScope } from '../../engine/index';
 import * as F from '../../engine/ops/functional';
 import { setTapeEnabled } from '../../engine/tape';
 import { OP_ROWS, type Domain } from './op-table';
@@ -75,6 +75,37 @@ describe('scalar tape', () => {
         assert.equal(g1, g2, `seed ${seed}, x${i}: tape ${g1} vs objects ${g2}`);
       }
     }
+  });
+
+  it("the tape's fast path records what apply records: same values and gradients, to the bit", () => {
+    // inside a module scope the ops go through apply (the fast path takes only plain recording)
+    for (let seed = 1; seed <= 8; seed++) {
+      const fast = leavesFor(seed);
+      const yFast = randomGraph(seed, fast);
+      yFast.backward();
+      const slow = leavesFor(seed);
+      const ySlow = withScope('s', () => randomGraph(seed, slow));
+      assert.equal(ySlow.scope, 's', 'recorded through apply');
+      assert.notEqual(ySlow.tape, null);
+      ySlow.backward();
+      assert.equal(yFast.item(), ySlow.item(), `seed ${seed}: same forward value`);
+      fast.forEach((x, i) => assert.equal(x.grad?.item(), slow[i].grad?.item(), `seed ${seed}, x${i}`));
+    }
+  });
+
+  it('the fast path leaves to apply what it does not take: float32 scalars, tensors, no grad, a leaf gradient from before', () => {
+    const x = scalar(1.5, 'x');
+    const f32 = tensor(2, { dtype: 'float32' });
+    assert.equal(x.mul(f32).dtype, 'float64');
+    assert.equal(x.mul(tensor([1, 2], { dtype: 'float64' })).tape, null, 'a tensor input: an object node');
+    assert.equal(noGrad(() => x.mul(2)).tape, null, 'no grad: nothing recorded');
+    assert.equal(noGrad(() => x.mul(2)).requiresGrad, false);
+    const c = scalar(3).detach();
+    assert.equal(c.mul(2).requiresGrad, false, 'constants only: a constant');
+    // gradients add to what a leaf held before this pass
+    x.grad = scalar(10);
+    x.mul(x).add(x).backward();
+    assert.equal(x.grad!.item(), 10 + 2 * 1.5 + 1);
   });
 
   it('backwardSteps on a tape value materializes the graph and ends with the gradients of backward()', () => {
