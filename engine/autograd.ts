@@ -1,9 +1,12 @@
 /**
- * Reverse mode: one driver (`BackwardPass`) over a recording of the graph (the object graph, or the
- * scalar tape of tape.ts). `backwardSteps` runs it and yields one record per node: the upstream
- * gradient, and for each input the local gradient, the contribution and the input's accumulated
- * gradient. `backward()` runs the same pass to the end without the records, so the stepped pass and
- * the plain pass cannot disagree; both visit nodes in the reverse order of their creation.
+ * Reverse mode: one driver (`BackwardPass`) over the object graph. `backwardSteps` runs it and
+ * yields one record per node: the upstream gradient, and for each input the local gradient, the
+ * contribution and the input's accumulated gradient. `backward()` runs the same pass to the end
+ * without the records, so the stepped pass and the plain pass cannot disagree; both visit nodes in
+ * the reverse order of their creation. The one exception is `backward()` from a value of the scalar
+ * tape (micrograd-style graphs): it sweeps the tape's columns instead (`backwardTape` in tape.ts),
+ * with the same chain rule on numbers (`contribution`) in the same order, held to the bits of this
+ * driver by the tape tests; stepping such a graph materializes it and comes here.
  */
 import { allocate } from './dtype';
 import { shapeString } from './shape';
@@ -12,7 +15,8 @@ import { enterBackwardMode, exitBackwardMode } from './ops/context';
 import * as F from './ops/functional';
 import { NumberOps, TensorOps } from './ops/functional';
 import type { OpDef } from './ops/registry';
-import { TapeRecording } from './tape';
+import { backwardTape } from './tape';
+import { contribution } from './ops/number-grads';
 import { ShapeError } from './errors';
 
 export interface BackwardOptions {
@@ -121,8 +125,8 @@ function describe(t: Tensor): string {
 }
 
 /**
- * A recorded graph as the backward driver walks it, one node at a time, the last computed first:
- * the object graph (`ObjectRecording` below) or the scalar tape (`TapeRecording` in tape.ts). The
+ * A recorded graph as the backward driver walks it, one node at a time, the last computed first
+ * (`ObjectRecording` below: the object graph, a tape's rows materialized as handles). The
  * recording checks the graph, clears its gradients and seeds the output when it is made; it says
  * which node comes next and where its gradient goes; the driver (`BackwardPass`) applies the chain
  * rule. Its fields describe the current node.
@@ -229,8 +233,8 @@ class ObjectRecording implements Recording {
 const byId = (a: Tensor, b: Tensor) => a.id - b.id;
 
 /**
- * The one backward driver: walks a recording and applies the chain rule at each node, on numbers
- * (0-d float64 nodes and the tape: the op's scalar local gradients) or on tensors (upstream ⊙ local
+ * The backward driver: walks a recording and applies the chain rule at each node, on numbers
+ * (0-d float64 nodes: the op's scalar local gradients) or on tensors (upstream ⊙ local
  * summed to each input's shape, or the op's vector–Jacobian product). `backward()` runs it to the
  * end; `backwardSteps()` runs the same pass with `record` set and yields each node's record, so the
  * two agree by construction.
@@ -268,11 +272,11 @@ class BackwardPass {
     for (let i = 0; i < locals.length; i++) {
       const local = locals[i];
       if (local === null || !needed[i]) continue;
-      const contribution = local === 1 ? upstream : upstream * local;
-      const accumulated = rec.addNumber(i, contribution);
+      const c = contribution(upstream, local);
+      const accumulated = rec.addNumber(i, c);
       if (steps) {
         const input = node!.inputs[i];
-        steps.push({ index: i, input, localGrad: local, contribution: Tensor.scalarNode(contribution), accumulatedGrad: input.grad!, accumulated });
+        steps.push({ index: i, input, localGrad: local, contribution: Tensor.scalarNode(c), accumulatedGrad: input.grad!, accumulated });
       }
     }
     if (node) this.step = { index: this.index++, node, upstreamGrad: node.grad!, inputs: steps! };
@@ -306,33 +310,27 @@ class BackwardPass {
   }
 }
 
-/** The recording a pass from `root` walks: the tape itself for a plain pass from a tape value, else the object graph (tape rows materialized as handles). */
-function recordingFor(root: Tensor, opts: BackwardOptions, record: boolean): Recording {
+/** The object graph a pass from `root` walks (a tape value's rows materialized as handles: each node's record is wanted, or the gradients get a graph of their own). */
+function recordingFor(root: Tensor, opts: BackwardOptions): Recording {
   if (!(root instanceof Tensor)) throw new Error('backward: expected a tensor');
-  const createGraph = opts.createGraph ?? false;
-  if (root.tape !== null) {
-    // a micrograd-style graph: walked on its tape, unless each node's record is wanted or the
-    // gradients get a graph of their own (both need the nodes as objects)
-    if (!record && !createGraph) return new TapeRecording(root, seedGrad(root, opts).item(), retains(opts));
-    root = root.tape.canonical(root);
-  }
-  return new ObjectRecording(root, opts, createGraph);
+  if (root.tape !== null) root = root.tape.canonical(root);
+  return new ObjectRecording(root, opts, opts.createGraph ?? false);
 }
 
 /** The step-wise backward pass from `root`. Consuming it completely is exactly `root.backward(opts)`. */
 export function* backwardSteps(root: Tensor, opts: BackwardOptions = {}): Generator<BackwardStep, void, undefined> {
-  const pass = new BackwardPass(recordingFor(root, opts, true), opts.createGraph ?? false, true);
+  const pass = new BackwardPass(recordingFor(root, opts), opts.createGraph ?? false, true);
   while (pass.advance()) if (pass.step !== null) yield pass.step;
 }
 
 /** Fills `.grad` for every node that requires grad and leads to `root` (a scalar, or pass `grad`). */
 export function backward(root: Tensor, opts: BackwardOptions = {}): void {
-  const rec = recordingFor(root, opts, false);
-  if (rec instanceof TapeRecording) {
-    rec.sweep(NumberOps);
+  if (root instanceof Tensor && root.tape !== null && !opts.createGraph) {
+    // a micrograd-style graph, walked on its tape (see backwardTape)
+    backwardTape(root, seedGrad(root, opts).item(), retains(opts), NumberOps);
     return;
   }
-  const pass = new BackwardPass(rec, opts.createGraph ?? false, false);
+  const pass = new BackwardPass(recordingFor(root, opts), opts.createGraph ?? false, false);
   while (pass.advance());
 }
 

@@ -21,16 +21,20 @@
  * `graphFreed`, have no gradient and no inputs, and backward through them fails with the freed-graph
  * error. So an intermediate value's `.grad` can be read until the next graph is recorded.
  *
- * The backward pass over a tape is the one driver's in autograd.ts (the registry's local gradients
- * evaluated on numbers, as for any 0-d float64 node); `TapeRecording` below hands it the rows, in
- * the order an object graph's nodes are visited. Anything that needs the object graph (the stepper, snapshots, `.inputs`) gets it through
- * `handle()`, which materializes rows as handles whose inputs are handles too. The tracer turns the
- * tape off: traced graphs are objects throughout.
+ * Recording. An op on numbers and 0-d float64 values goes straight to a row (`tapeBinary`,
+ * `tapeUnary`) while recording is plain; `apply` records the others that fit (attributes, inside a
+ * composite or a module scope).
+ *
+ * `backward()` from a tape value sweeps the columns (`backwardTape`): the chain rule on numbers,
+ * each op's local gradients compiled once (ops/number-grads.ts), rows in the order an object graph's
+ * nodes are visited, so it gives what the driver in autograd.ts gives for the same graph as objects.
+ * Anything that needs the object graph (the stepper, a `createGraph` pass, snapshots, `.inputs`)
+ * gets it through `handle()`, which materializes rows as handles whose inputs are handles too, and
+ * goes through that driver. The tracer turns the tape off: traced graphs are objects throughout.
  */
 import type { LocalGrads, OpDef } from './ops/registry';
-import type { Recording } from './autograd';
 import type { PointwiseOps } from './ops/functional';
-import { LocalKind, compileLocals, localValue, type Local } from './ops/number-grads';
+import { LocalKind, compileLocals, contribution, localValue, type Local } from './ops/number-grads';
 import { NO_ATTRS, Tensor, type TensorLike } from './tensor';
 import { isPlainRecording } from './ops/context';
 
@@ -122,6 +126,8 @@ export class Tape {
   readonly ext: Tensor[] = [];
   /** Whether some external input is a handle into an older tape (else the backward pass stays on this tape). */
   handlesIn = false;
+  /** No backward pass has marked, freed or given a gradient to any row yet (see backwardTape). */
+  pristine = true;
   /** Materialized handles, one per row, so `.inputs` keeps its identity. */
   private handles: Map<number, Tensor> | null = null;
   /**
@@ -169,6 +175,7 @@ export class Tape {
     for (const x of this.ext) if (x.extOf === this) x.extOf = null;
     this.ext.length = 0;
     this.handlesIn = false;
+    this.pristine = true;
     this.rowAttrs.clear();
     this.handles = null;
     this.gradGraphs = null;
@@ -286,6 +293,7 @@ export class Tape {
   /** Sets the gradient of `h`'s row: its value, and the tensor itself when it carries a graph. */
   setGrad(h: Tensor, g: number | null, graph: Tensor | null = null): void {
     if (!this.owns(h)) return;
+    this.pristine = false;
     const row = h.tapeIdx;
     if (graph !== null) (this.gradGraphs ??= new Map()).set(row, graph);
     else this.gradGraphs?.delete(row);
@@ -314,6 +322,7 @@ export class Tape {
 
   setFreed(h: Tensor, freed: boolean): void {
     if (!this.owns(h)) return;
+    this.pristine = false;
     const row = h.tapeIdx;
     if (freed) this.freeRow(row);
     else if ((this.flags[row] & FREED) !== 0) {
@@ -385,26 +394,38 @@ export function tapeCode(def: OpDef): number {
   return opCode(def);
 }
 
-/** Whether the tape takes `x` as an operand as it is: a number, or a 0-d float64 tensor that is a row, a leaf or a constant. */
-function takes(x: TensorLike): boolean {
-  return typeof x === 'number' || (x instanceof Tensor && x.shape.length === 0 && x.dtype === 'float64' && (x.tape !== null || x.def === null || !x.requiresGrad));
-}
-
 /**
  * The fast path of a differentiable pointwise op into the tape, for micrograd-style code that
  * calls `add(act, mul(w, x))` tens of thousands of times a step: while recording is plain (gradients
  * on; no composite, module scope, tracer or substitution), operands that are numbers or 0-d float64
- * tensors the tape takes, at least one requiring grad. What `apply` does for them then comes down to
- * the op's function and one row, which is what this does, without the tensors `apply` makes of
- * numbers. Returns null for anything else, which goes through `apply` (the same row, made there).
+ * tensors the tape takes as they are (rows, leaves, constants), at least one requiring grad. What
+ * `apply` does for them then comes down to the op's function and one row, which is what this does,
+ * without the tensors `apply` makes of numbers. Returns null for anything else, which goes through
+ * `apply` (the same row, made there).
  */
 export function tapeBinary(def: OpDef, code: number, fn: Pointwise, a: TensorLike, b: TensorLike): Tensor | null {
-  if (!enabled || !isPlainRecording() || !takes(a) || !takes(b)) return null;
-  const ta = typeof a === 'number' || !a.requiresGrad ? null : a;
-  const tb = typeof b === 'number' || !b.requiresGrad ? null : b;
+  if (!enabled || !isPlainRecording()) return null;
+  let va: number;
+  let ta: Tensor | null = null;
+  if (typeof a === 'number') va = a;
+  else if (a instanceof Tensor && a.shape.length === 0 && a.dtype === 'float64') {
+    if (a.requiresGrad) {
+      if (a.tape === null && a.def !== null) return null; // an object node
+      ta = a;
+    }
+    va = a.ownScalar;
+  } else return null;
+  let vb: number;
+  let tb: Tensor | null = null;
+  if (typeof b === 'number') vb = b;
+  else if (b instanceof Tensor && b.shape.length === 0 && b.dtype === 'float64') {
+    if (b.requiresGrad) {
+      if (b.tape === null && b.def !== null) return null;
+      tb = b;
+    }
+    vb = b.ownScalar;
+  } else return null;
   if (ta === null && tb === null) return null;
-  const va = typeof a === 'number' ? a : a.ownScalar;
-  const vb = typeof b === 'number' ? b : b.ownScalar;
   let tape = current;
   if (tape === null || tape.full) tape = current = Tape.take();
   return tape.push(def, code, NO_ATTRS, fn(va, vb, 0, NO_ATTRS), ta, va, tb, vb);
@@ -412,7 +433,8 @@ export function tapeBinary(def: OpDef, code: number, fn: Pointwise, a: TensorLik
 
 /** tapeBinary for a unary op without attributes (relu, tanh, exp…). */
 export function tapeUnary(def: OpDef, code: number, fn: Pointwise, x: TensorLike): Tensor | null {
-  if (!enabled || !isPlainRecording() || !(x instanceof Tensor) || !x.requiresGrad || !takes(x)) return null;
+  if (!enabled || !isPlainRecording() || !(x instanceof Tensor) || !x.requiresGrad || x.shape.length !== 0 || x.dtype !== 'float64') return null;
+  if (x.tape === null && x.def !== null) return null;
   const v = x.ownScalar;
   let tape = current;
   if (tape === null || tape.full) tape = current = Tape.take();
@@ -427,124 +449,57 @@ function freedError(what: string): Error {
 }
 
 /**
- * The tape as the backward driver (autograd.ts) walks it: the rows that lead to `root`, tape by
- * tape, newest first, each tape's rows last to first — the order of creation reversed, as for an
- * object graph, so both accumulate gradients in the same order. The driver applies the chain rule;
- * this gives it each row's values and adds the contributions to the inputs' gradients.
+ * `backward()` from a tape value (nothing stepped, no graph of the gradients): the rows that lead
+ * to `root`, tape by tape, newest first, each tape's rows last to first — the order of creation
+ * reversed, as an object graph is walked, so both accumulate gradients in the same order — with
+ * the chain rule on numbers at each row (`contribution` of number-grads.ts, as the driver in
+ * autograd.ts applies it to 0-d nodes of an object graph), in one loop over each tape's columns.
+ * The tape tests hold the two to the bit on random graphs.
+ *
+ * Which rows lead to `root` is found by `mark` (it also clears their gradients and refuses rows an
+ * earlier pass freed), except on a pristine tape with no handles from older tapes (a training
+ * step's graph): there no row has a gradient or was freed, so a row leads to `root` exactly when
+ * the sweep hands it a gradient, and the mark pass is skipped.
  */
-export class TapeRecording implements Recording {
-  readonly numeric = true;
-  def!: OpDef;
-  attrs: Readonly<Record<string, unknown>> = NO_ATTRS;
-  upstream = 0;
-  out = 0;
-  readonly values1 = [0];
-  readonly values2 = [0, 0];
-  values: number[] = this.values1;
-  needed: readonly boolean[] = NEEDED1[0];
-  private readonly tapes: Tape[];
-  private t = 0;
-  private row = -1;
-  private tape: Tape | null = null;
-
-  /** Checks that no row the pass needs was freed (throwing leaves nothing marked), clears their gradients and seeds `root`. */
-  constructor(root: Tensor, seed: number, private readonly retainGraph: boolean) {
-    const rootTape = root.tape!;
-    if (!rootTape.owns(root)) throw freedError(`${root.op}#${root.id}`);
-    this.tapes = mark(rootTape, root.tapeIdx);
-    rootTape.grad[root.tapeIdx] = seed;
-    rootTape.flags[root.tapeIdx] |= HAS_GRAD;
-  }
-
-  next(): boolean {
-    for (;;) {
-      const tape = this.tape;
-      if (tape === null) {
-        if (this.t === this.tapes.length) {
-          if (!this.retainGraph) for (const done of this.tapes) done.retireIfFree();
-          return false;
-        }
-        this.tape = this.tapes[this.t++];
-        this.row = this.tape.hi + 1;
-        continue;
-      }
-      const { flags } = tape;
-      let row = this.row - 1;
-      while (row >= 0 && (flags[row] & MARK) === 0) row--;
-      if (row < 0) {
-        tape.hi = -1;
-        this.tape = null;
-        continue;
-      }
-      const f = flags[row];
-      flags[row] = f & ~MARK;
-      if (!this.retainGraph) tape.freeRow(row);
-      this.row = row;
-      if ((f & HAS_GRAD) === 0) continue;
-      this.def = OP_TABLE[tape.ops[row]];
-      this.attrs = tape.attrsOf(row);
-      this.upstream = tape.grad[row];
-      this.out = tape.val[row];
-      const sa = tape.ia[row];
-      if (f >> ARITY_SHIFT === 1) {
-        this.values = this.values1;
-        this.values1[0] = tape.va[row];
-        this.needed = NEEDED1[sa === CONST ? 0 : 1];
-      } else {
-        this.values = this.values2;
-        this.values2[0] = tape.va[row];
-        this.values2[1] = tape.vb[row];
-        this.needed = NEEDED[(sa === CONST ? 0 : 1) | (tape.ib[row] === CONST ? 0 : 2)];
-      }
-      return true;
+export function backwardTape(root: Tensor, seed: number, retain: boolean, ops: PointwiseOps<number>): void {
+  const rootTape = root.tape!;
+  if (!rootTape.owns(root)) throw freedError(`${root.op}#${root.id}`);
+  compileAll(ops);
+  const byGradient = rootTape.pristine && !rootTape.handlesIn;
+  let tapes: Tape[];
+  if (byGradient) {
+    rootTape.hi = root.tapeIdx;
+    tapes = [rootTape];
+  } else tapes = mark(rootTape, root.tapeIdx);
+  rootTape.grad[root.tapeIdx] = seed;
+  rootTape.flags[root.tapeIdx] |= HAS_GRAD;
+  for (const tape of tapes) {
+    tape.pristine = false;
+    const { ext } = tape;
+    // external inputs' gradients are summed in the same order, and set once the tape is done
+    const extGrad = new Float64Array(ext.length);
+    const extSeen = new Uint8Array(ext.length);
+    for (let k = 0; k < ext.length; k++) {
+      const g = ext[k].gradNumber();
+      extSeen[k] = g === null ? 0 : 1;
+      extGrad[k] = g ?? 0;
     }
+    tape.countFreed(sweepRows(tape, ops, retain, byGradient, extGrad, extSeen));
+    for (let k = 0; k < ext.length; k++) if (extSeen[k] === 2) ext[k].setGradNumber(extGrad[k]);
+    tape.hi = -1;
   }
-
-  /**
-   * The whole pass at once, for `backward()` (nothing stepped, no graph of the gradients): the
-   * driver's chain rule on numbers (`numberStep` in autograd.ts: contribution_i = upstream ·
-   * local_i, a local gradient of 1 passing the upstream through, added to the input's gradient) in
-   * one loop over each tape's columns (`sweepRows`), rows in the order `next()` gives them. The tape
-   * tests hold it to the bits of the object graph, which goes through `numberStep`.
-   */
-  sweep(ops: PointwiseOps<number>): void {
-    compileAll(ops);
-    for (const tape of this.tapes) {
-      const { ext } = tape;
-      // external inputs' gradients are summed in the same order, and set once the tape is done
-      const extGrad = new Float64Array(ext.length);
-      const extSeen = new Uint8Array(ext.length);
-      for (let k = 0; k < ext.length; k++) {
-        const g = ext[k].gradNumber();
-        extSeen[k] = g === null ? 0 : 1;
-        extGrad[k] = g ?? 0;
-      }
-      tape.countFreed(sweepRows(tape, ops, this.retainGraph, extGrad, extSeen));
-      for (let k = 0; k < ext.length; k++) if (extSeen[k] === 2) ext[k].setGradNumber(extGrad[k]);
-      tape.hi = -1;
-    }
-    if (!this.retainGraph) for (const done of this.tapes) done.retireIfFree();
-  }
-
-  addNumber(i: number, c: number): boolean {
-    const tape = this.tape!;
-    const s = i === 0 ? tape.ia[this.row] : tape.ib[this.row];
-    return accumulate(s, c, tape.grad, tape.flags, tape.ext);
-  }
-
-  node(): Tensor {
-    throw new Error('internal: a tape pass runs on numbers (a stepped or createGraph pass walks materialized handles)');
-  }
+  if (!retain) for (const done of tapes) done.retireIfFree();
 }
 
 /**
- * The rows of one tape in a backward sweep (see TapeRecording.sweep), last to first; returns how
- * many it freed. External inputs' gradients are summed in `extGrad` (`extSeen`: 0 none yet, 1 one
- * from before the pass, 2 added to by it).
+ * The rows of one tape in a backward pass (see backwardTape), from `tape.hi` down; returns how many
+ * it freed. The rows visited are the marked ones, or `byGradient` those that have a gradient.
+ * External inputs' gradients are summed in `extGrad` (`extSeen`: 0 none yet, 1 one from before
+ * the pass, 2 added to by it).
  * A function of its own so that V8 optimizes the loop alone: with the code around it, branches
  * first taken late (the first layer's rows come last) left the optimized sweep on slow code.
  */
-function sweepRows(tape: Tape, ops: PointwiseOps<number>, retain: boolean, extGrad: Float64Array, extSeen: Uint8Array): number {
+function sweepRows(tape: Tape, ops: PointwiseOps<number>, retain: boolean, byGradient: boolean, extGrad: Float64Array, extSeen: Uint8Array): number {
   const { flags, ops: codes, grad, val, va, vb, ia, ib } = tape;
   const values1 = [0];
   const values2 = [0, 0];
@@ -566,7 +521,7 @@ function sweepRows(tape: Tape, ops: PointwiseOps<number>, retain: boolean, extGr
   let freed = 0;
   for (let row = tape.hi; row >= 0; row--) {
     const f = flags[row];
-    if ((f & MARK) === 0) continue;
+    if ((f & (byGradient ? HAS_GRAD : MARK)) === 0) continue;
     if (retain) flags[row] = f & ~MARK;
     else {
       flags[row] = (f & ~MARK) | FREED;
@@ -589,13 +544,13 @@ function sweepRows(tape: Tape, ops: PointwiseOps<number>, retain: boolean, extGr
       const la = compiled[0];
       if (la.kind !== LocalKind.None) {
         const l = localValue(la, a, b, out);
-        add(sa, l === 1 ? upstream : upstream * l);
+        add(sa, contribution(upstream, l));
       }
       if (!unary) {
         const lb = compiled[1];
         if (lb.kind !== LocalKind.None) {
           const l = localValue(lb, a, b, out);
-          add(sb, l === 1 ? upstream : upstream * l);
+          add(sb, contribution(upstream, l));
         }
       }
       continue;
@@ -606,31 +561,15 @@ function sweepRows(tape: Tape, ops: PointwiseOps<number>, retain: boolean, extGr
     if (!unary) values[1] = b;
     const locals = LOCAL_GRADS[code](ops, values, out, attrs, unary ? NEEDED1[1] : NEEDED[mask]);
     const la = locals[0];
-    if (la !== null && sa !== CONST) add(sa, la === 1 ? upstream : upstream * (la as number));
+    if (la !== null && sa !== CONST) add(sa, contribution(upstream, la as number));
     if (!unary) {
       const lb = locals[1];
-      if (lb !== null && sb !== CONST) add(sb, lb === 1 ? upstream : upstream * (lb as number));
+      if (lb !== null && sb !== CONST) add(sb, contribution(upstream, lb as number));
     }
   }
   return freed;
 }
 
-/** Adds `c` to the gradient of slot `s` (a row or an external input); returns whether it had one. */
-function accumulate(s: number, c: number, grad: Float64Array, flags: Uint8Array, ext: readonly Tensor[]): boolean {
-  if (s >= 0) {
-    if ((flags[s] & HAS_GRAD) !== 0) {
-      grad[s] += c;
-      return true;
-    }
-    grad[s] = c;
-    flags[s] |= HAS_GRAD;
-    return false;
-  }
-  const x = ext[-2 - s];
-  const g = x.gradNumber();
-  x.setGradNumber(g === null ? c : g + c);
-  return g !== null;
-}
 
 /**
  * Marks every row that leads to `row` of `root` and clears its gradient; throws, leaving nothing
@@ -651,6 +590,7 @@ function mark(root: Tape, row0: number): Tape[] {
       for (let j = 1; j < pending.length; j++) if (pending[j].serial > pending[k].serial) k = j;
       const tape = pending.splice(k, 1)[0];
       visited.push(tape);
+      tape.pristine = false;
       const { grad, ia, ib, flags, ext, handlesIn } = tape;
       const graphs = tape.hasGradGraphs();
       /** Marks the input in slot `s` (a row of this tape, or a handle into an older one). */

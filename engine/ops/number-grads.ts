@@ -76,6 +76,15 @@ function standOps(ops: PointwiseOps<number>): PointwiseOps<Stand> {
   return out as unknown as PointwiseOps<Stand>;
 }
 
+/**
+ * The chain rule on numbers for one input: upstream · ∂node/∂input (a local gradient of 1 passes
+ * the upstream through as it is). The backward driver (autograd.ts) and the tape's sweep (tape.ts)
+ * both apply it, so both give the same doubles.
+ */
+export function contribution(upstream: number, local: number): number {
+  return local === 1 ? upstream : upstream * local;
+}
+
 /** The value of a compiled local gradient (not None) at inputs `a`, `b` and output `out`. */
 export function localValue(l: Local, a: number, b: number, out: number): number {
   switch (l.kind) {
