@@ -36,6 +36,7 @@ import type { LocalGrads, OpDef } from './ops/registry';
 import type { PointwiseOps } from './ops/functional';
 import { LocalKind, compileLocals, contribution, localValue, type Local } from './ops/number-grads';
 import { NO_ATTRS, Tensor, type TensorLike } from './tensor';
+import { SCALAR_SHAPE } from './shape';
 import { isPlainRecording } from './ops/context';
 
 /** Input slot of an input that needs no gradient (its value is kept in the row). */
@@ -45,6 +46,11 @@ const HAS_GRAD = 1;
 const FREED = 2;
 const MARK = 4;
 const ARITY_SHIFT = 4;
+/** Numbers per row in `num`, and where the inputs' values and the id sit among them (the output value first). */
+const NUM = 4;
+const A = 1;
+const B = 2;
+const ID = 3;
 
 /** Rows per tape before a new one starts (bounds what a dropped but still referenced graph can pin). */
 const MAX_ROWS = 1 << 18;
@@ -109,14 +115,14 @@ export class Tape {
   private cap: number;
   /** Rows freed by backward passes; when it reaches `n` the tape can be retired. */
   private freedRows = 0;
-  val: Float64Array;
-  va: Float64Array;
-  vb: Float64Array;
+  /**
+   * The numbers of each row, four to a row (one cache line for two rows): the output value, the
+   * inputs' values and the tensor id (ids are a creation order across tapes and objects alike).
+   */
+  num: Float64Array;
   grad: Float64Array;
-  /** Tensor ids of the rows (creation order across tapes and objects alike). */
-  ids: Float64Array;
-  ia: Int32Array;
-  ib: Int32Array;
+  /** The slots of each row's inputs, two to a row (the second CONST for a unary op). */
+  slots: Int32Array;
   flags: Uint8Array;
   /** The op of each row, as an index into OP_TABLE. */
   ops: Uint16Array;
@@ -140,13 +146,9 @@ export class Tape {
 
   constructor(cap: number) {
     this.cap = cap;
-    this.val = new Float64Array(cap);
-    this.va = new Float64Array(cap);
-    this.vb = new Float64Array(cap);
+    this.num = new Float64Array(cap * NUM);
     this.grad = new Float64Array(cap);
-    this.ids = new Float64Array(cap);
-    this.ia = new Int32Array(cap);
-    this.ib = new Int32Array(cap);
+    this.slots = new Int32Array(cap * 2);
     this.flags = new Uint8Array(cap);
     this.ops = new Uint16Array(cap);
   }
@@ -158,13 +160,9 @@ export class Tape {
       b.set(a);
       return b;
     };
-    this.val = copy(this.val, (k) => new Float64Array(k));
-    this.va = copy(this.va, (k) => new Float64Array(k));
-    this.vb = copy(this.vb, (k) => new Float64Array(k));
+    this.num = copy(this.num, (k) => new Float64Array(k * NUM));
     this.grad = copy(this.grad, (k) => new Float64Array(k));
-    this.ids = copy(this.ids, (k) => new Float64Array(k));
-    this.ia = copy(this.ia, (k) => new Int32Array(k));
-    this.ib = copy(this.ib, (k) => new Int32Array(k));
+    this.slots = copy(this.slots, (k) => new Int32Array(k * 2));
     this.flags = copy(this.flags, (k) => new Uint8Array(k));
     this.ops = copy(this.ops, (k) => new Uint16Array(k));
     this.cap = cap;
@@ -205,12 +203,15 @@ export class Tape {
   /** The slot under which rows refer to `x`, an input that requires grad. */
   private slot(x: Tensor): number {
     if (x.tape === this && x.tapeGen === this.gen) return x.tapeIdx;
-    if (x.extOf !== this) {
-      x.extOf = this;
-      x.extIdx = -2 - this.ext.length;
-      this.ext.push(x);
-      if (x.tape !== null) this.handlesIn = true;
-    }
+    return x.extOf === this ? x.extIdx : this.addExternal(x);
+  }
+
+  /** Makes `x` an external input of this tape; returns its slot. */
+  private addExternal(x: Tensor): number {
+    x.extOf = this;
+    x.extIdx = -2 - this.ext.length;
+    this.ext.push(x);
+    if (x.tape !== null) this.handlesIn = true;
     return x.extIdx;
   }
 
@@ -218,32 +219,48 @@ export class Tape {
   record(def: OpDef, inputs: readonly Tensor[], attrs: Readonly<Record<string, unknown>>, value: number): Tensor {
     const a = inputs[0];
     const b = inputs.length > 1 ? inputs[1] : undefined;
-    return this.push(def, opCode(def), attrs, value, a.requiresGrad ? a : null, a.scalarValue, b === undefined ? undefined : b.requiresGrad ? b : null, b === undefined ? 0 : b.scalarValue);
+    const sa = a.requiresGrad ? this.slot(a) : CONST;
+    const out = b === undefined
+      ? this.push(def, opCode(def), attrs, value, sa, a.scalarValue, CONST, 0, 1)
+      : this.push(def, opCode(def), attrs, value, sa, a.scalarValue, b.requiresGrad ? this.slot(b) : CONST, b.scalarValue, 2);
+    if (attrs !== NO_ATTRS) this.rowAttrs.set(out.tapeIdx, attrs);
+    return out;
+  }
+
+  /** The slot of an operand of the fast path, of kind `k` (see operandKind). */
+  slotOf(x: TensorLike, k: number): number {
+    return k === ROW ? (x as Tensor).tapeIdx : k === OTHER ? this.slot(x as Tensor) : CONST;
   }
 
   /**
-   * Appends a row: op `def` (`code` in OP_TABLE) with `attrs` gave `value` from inputs of values `va` and `vb`;
-   * an input given as null needs no gradient, an undefined `b` makes the op unary. Returns its handle.
+   * Appends a row: op `def` (`code` in OP_TABLE) with `attrs` gave `value` from `arity` inputs in
+   * slots `sa` and `sb` (CONST: no gradient needed) of values `va` and `vb`. Returns its handle.
    */
-  push(def: OpDef, code: number, attrs: Readonly<Record<string, unknown>>, value: number, a: Tensor | null, va: number, b: Tensor | null | undefined, vb: number): Tensor {
-    if (this.n === this.cap) this.grow();
-    const row = this.n++;
-    const out = Tensor.tapeNode(value, def, attrs, this, row);
-    if (attrs !== NO_ATTRS) this.rowAttrs.set(row, attrs);
-    this.val[row] = value;
-    this.ids[row] = out.id;
-    this.ops[row] = code;
-    this.ia[row] = a === null ? CONST : this.slot(a);
-    this.va[row] = va;
-    if (b !== undefined) {
-      this.ib[row] = b === null ? CONST : this.slot(b);
-      this.vb[row] = vb;
-      this.flags[row] = 2 << ARITY_SHIFT;
-    } else {
-      this.ib[row] = CONST;
-      this.flags[row] = 1 << ARITY_SHIFT;
-    }
+  push(def: OpDef, code: number, attrs: Readonly<Record<string, unknown>>, value: number, sa: number, va: number, sb: number, vb: number, arity: 1 | 2): Tensor {
+    const row = this.reserve();
+    const out = new Tensor(null, SCALAR_SHAPE, true, def, null, attrs, value, this, row);
+    this.write(row, code, value, sa, va, sb, vb, arity, out.id);
     return out;
+  }
+
+  /** The next row's index (the columns grown if full). */
+  reserve(): number {
+    if (this.n === this.cap) this.grow();
+    return this.n++;
+  }
+
+  /** Fills the columns of row `row` (see push); `id` is its handle's. */
+  write(row: number, code: number, value: number, sa: number, va: number, sb: number, vb: number, arity: 1 | 2, id: number): void {
+    const num = this.num;
+    const at = row * NUM;
+    num[at] = value;
+    num[at + A] = va;
+    num[at + B] = vb;
+    num[at + ID] = id;
+    this.slots[2 * row] = sa;
+    this.slots[2 * row + 1] = sb;
+    this.ops[row] = code;
+    this.flags[row] = arity << ARITY_SHIFT;
   }
 
   /** The handle for a row (one per row once asked for). */
@@ -251,7 +268,7 @@ export class Tape {
     if (this.handles === null) this.handles = new Map();
     let h = this.handles.get(row);
     if (h === undefined) {
-      h = Tensor.tapeNode(this.val[row], this.defOf(row), this.attrsOf(row), this, row, this.ids[row]);
+      h = Tensor.tapeNode(this.num[row * NUM], this.defOf(row), this.attrsOf(row), this, row, this.num[row * NUM + ID]);
       this.handles.set(row, h);
     }
     return h;
@@ -276,8 +293,8 @@ export class Tape {
     if (!this.owns(h)) return [];
     const row = h.tapeIdx;
     const at = (s: number, value: number): Tensor => (s >= 0 ? this.handle(s) : s === CONST ? Tensor.scalarNode(value) : this.ext[-2 - s]);
-    const out = [at(this.ia[row], this.va[row])];
-    if (this.flags[row] >> ARITY_SHIFT > 1) out.push(at(this.ib[row], this.vb[row]));
+    const out = [at(this.slots[2 * row], this.num[row * NUM + A])];
+    if (this.flags[row] >> ARITY_SHIFT > 1) out.push(at(this.slots[2 * row + 1], this.num[row * NUM + B]));
     return out;
   }
 
@@ -405,40 +422,54 @@ export function tapeCode(def: OpDef): number {
  */
 export function tapeBinary(def: OpDef, code: number, fn: Pointwise, a: TensorLike, b: TensorLike): Tensor | null {
   if (!enabled || !isPlainRecording()) return null;
-  let va: number;
-  let ta: Tensor | null = null;
-  if (typeof a === 'number') va = a;
-  else if (a instanceof Tensor && a.shape.length === 0 && a.dtype === 'float64') {
-    if (a.requiresGrad) {
-      if (a.tape === null && a.def !== null) return null; // an object node
-      ta = a;
-    }
-    va = a.ownScalar;
-  } else return null;
-  let vb: number;
-  let tb: Tensor | null = null;
-  if (typeof b === 'number') vb = b;
-  else if (b instanceof Tensor && b.shape.length === 0 && b.dtype === 'float64') {
-    if (b.requiresGrad) {
-      if (b.tape === null && b.def !== null) return null;
-      tb = b;
-    }
-    vb = b.ownScalar;
-  } else return null;
-  if (ta === null && tb === null) return null;
   let tape = current;
   if (tape === null || tape.full) tape = current = Tape.take();
-  return tape.push(def, code, NO_ATTRS, fn(va, vb, 0, NO_ATTRS), ta, va, tb, vb);
+  // a row of this tape (the common operand) is taken on two reads; others are checked in full
+  const ka = operandKind(a, tape);
+  const kb = operandKind(b, tape);
+  if (ka === NOT_TAKEN || kb === NOT_TAKEN || (ka === NO_GRAD && kb === NO_GRAD)) return null;
+  const va = typeof a === 'number' ? a : a.ownScalar;
+  const vb = typeof b === 'number' ? b : b.ownScalar;
+  const value = fn(va, vb, 0, NO_ATTRS);
+  // the handle is made here, not in push: V8 inlines this whole path only if its constructor is
+  // reached early (else every handle goes through the generic construct stub, ~30 % slower)
+  const row = tape.reserve();
+  const out = new Tensor(null, SCALAR_SHAPE, true, def, null, NO_ATTRS, value, tape, row);
+  tape.write(row, code, value, tape.slotOf(a, ka), va, tape.slotOf(b, kb), vb, 2, out.id);
+  return out;
 }
 
 /** tapeBinary for a unary op without attributes (relu, tanh, exp…). */
 export function tapeUnary(def: OpDef, code: number, fn: Pointwise, x: TensorLike): Tensor | null {
-  if (!enabled || !isPlainRecording() || !(x instanceof Tensor) || !x.requiresGrad || x.shape.length !== 0 || x.dtype !== 'float64') return null;
-  if (x.tape === null && x.def !== null) return null;
-  const v = x.ownScalar;
+  if (!enabled || !isPlainRecording()) return null;
   let tape = current;
   if (tape === null || tape.full) tape = current = Tape.take();
-  return tape.push(def, code, NO_ATTRS, fn(v, 0, 0, NO_ATTRS), x, v, undefined, 0);
+  const k = operandKind(x, tape);
+  if (k === NOT_TAKEN || k === NO_GRAD) return null;
+  const v = (x as Tensor).ownScalar;
+  const value = fn(v, 0, 0, NO_ATTRS);
+  const row = tape.reserve();
+  const out = new Tensor(null, SCALAR_SHAPE, true, def, null, NO_ATTRS, value, tape, row);
+  tape.write(row, code, value, tape.slotOf(x, k), v, CONST, 0, 1, out.id);
+  return out;
+}
+
+/** What an operand is to the tape's fast path: */
+const NOT_TAKEN = 0; // not a number or a 0-d float64 tensor the tape takes (an object node, a tensor…)
+const NO_GRAD = 1; // a number or a constant: its value is kept in the row
+const ROW = 2; // a row of the tape being recorded
+const OTHER = 3; // a leaf that requires grad, or a handle into another tape: an external input
+
+function operandKind(x: TensorLike, tape: Tape): number {
+  if (typeof x === 'number') return NO_GRAD;
+  if (x.tape === tape && x.tapeGen === tape.gen && x.requiresGrad) return ROW;
+  return otherKind(x);
+}
+
+function otherKind(x: TensorLike): number {
+  if (!(x instanceof Tensor) || x.shape.length !== 0 || x.dtype !== 'float64') return NOT_TAKEN;
+  if (!x.requiresGrad) return NO_GRAD;
+  return x.tape === null && x.def !== null ? NOT_TAKEN : OTHER;
 }
 
 function freedError(what: string): Error {
@@ -500,7 +531,7 @@ export function backwardTape(root: Tensor, seed: number, retain: boolean, ops: P
  * first taken late (the first layer's rows come last) left the optimized sweep on slow code.
  */
 function sweepRows(tape: Tape, ops: PointwiseOps<number>, retain: boolean, byGradient: boolean, extGrad: Float64Array, extSeen: Uint8Array): number {
-  const { flags, ops: codes, grad, val, va, vb, ia, ib } = tape;
+  const { flags, ops: codes, grad, num, slots } = tape;
   const values1 = [0];
   const values2 = [0, 0];
   const add = (s: number, c: number): void => {
@@ -530,14 +561,14 @@ function sweepRows(tape: Tape, ops: PointwiseOps<number>, retain: boolean, byGra
     if ((f & HAS_GRAD) === 0) continue;
     const code = codes[row];
     const upstream = grad[row];
-    const sa = ia[row];
+    const sa = slots[2 * row];
     const unary = f >> ARITY_SHIFT === 1;
     if (unary && sa === CONST) continue;
-    const sb = unary ? CONST : ib[row];
+    const sb = unary ? CONST : slots[2 * row + 1];
     const mask = (sa === CONST ? 0 : 1) | (sb === CONST ? 0 : 2);
-    const a = va[row];
-    const b = unary ? 0 : vb[row];
-    const out = val[row];
+    const a = num[row * NUM + A];
+    const b = unary ? 0 : num[row * NUM + B];
+    const out = num[row * NUM];
     const attrs = plain ? NO_ATTRS : tape.attrsOf(row);
     const compiled = attrs === NO_ATTRS ? COMPILED[code * 4 + mask] : null;
     if (compiled != null) {
@@ -591,7 +622,7 @@ function mark(root: Tape, row0: number): Tape[] {
       const tape = pending.splice(k, 1)[0];
       visited.push(tape);
       tape.pristine = false;
-      const { grad, ia, ib, flags, ext, handlesIn } = tape;
+      const { grad, slots, flags, ext, handlesIn } = tape;
       const graphs = tape.hasGradGraphs();
       /** Marks the input in slot `s` (a row of this tape, or a handle into an older one). */
       const input = (s: number): void => {
@@ -606,12 +637,12 @@ function mark(root: Tape, row0: number): Tape[] {
       for (let row = tape.hi; row >= 0; row--) {
         const f = flags[row];
         if ((f & MARK) === 0) continue;
-        if ((f & FREED) !== 0) throw freedError(`${tape.defOf(row).name}#${tape.ids[row]}`);
+        if ((f & FREED) !== 0) throw freedError(`${tape.defOf(row).name}#${tape.num[row * NUM + ID]}`);
         flags[row] = f & ~HAS_GRAD;
         grad[row] = 0;
         if (graphs) tape.clearGradGraph(row);
-        input(ia[row]);
-        if (f >> ARITY_SHIFT > 1) input(ib[row]);
+        input(slots[2 * row]);
+        if (f >> ARITY_SHIFT > 1) input(slots[2 * row + 1]);
       }
     }
   } catch (e) {

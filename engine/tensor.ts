@@ -19,6 +19,14 @@ export type TensorLike = Tensor | number;
 
 let nextId = 1;
 
+/** A gradient kept off the tape (see Tensor.gs): a tensor, or a number made a tensor on read; and the freed flag. */
+interface GradState {
+  tensor: Tensor | null;
+  value: number;
+  pending: boolean;
+  freed: boolean;
+}
+
 /** See Tensor.meta. */
 interface Meta {
   isParam: boolean;
@@ -28,6 +36,7 @@ interface Meta {
   source: SourceLocation | null;
   extOf: Tape | null;
   extIdx: number;
+  visitMark: number;
 }
 
 /**
@@ -38,19 +47,15 @@ export class Tensor {
   /** Creation order: ids increase as the program runs, so sorting by id gives the forward order. */
   readonly id: number;
   readonly shape: readonly number[];
-  /** Number of elements. */
-  readonly size: number;
   dtype: DType;
   requiresGrad: boolean;
   /** The registry entry of the op that produced this tensor (kernel, gradient, formula); null for a leaf. */
   readonly def: OpDef | null;
   readonly attrs: Readonly<Record<string, unknown>>;
-  /** Scratch mark for graph walks (see autograd.ts). */
-  visitMark = 0;
   /** @internal For a node recorded on the scalar tape (see tape.ts): its tape and row; else null. */
-  tape: Tape | null = null;
-  tapeIdx = -1;
-  tapeGen = 0;
+  tape: Tape | null;
+  tapeIdx: number;
+  tapeGen: number;
   /**
    * What few tensors carry (a name, a group, a scope, a source location, the parameter flag, a slot
    * on a newer tape), made on the first write of one: a micrograd-style step makes ~70,000 tensors
@@ -58,16 +63,14 @@ export class Tensor {
    */
   private meta: Meta | null = null;
   private inputList: readonly Tensor[] | null;
-  private freed = false;
   // Storage. 0-d float64 results of elementwise ops keep their value as a number and create the
   // typed array only when someone reads `.data`: scalar graphs (micrograd style) have hundreds of
   // thousands of nodes, and a typed array each made garbage collection dominate.
   private storage: TypedArray | null;
   private value: number;
   // Gradient. The scalar backward path accumulates numbers and `.grad` builds the tensor on read.
-  private gradTensor: Tensor | null = null;
-  private gradValue = 0;
-  private gradPending = false;
+  // Kept apart for the same reason as `meta`: a tape's handles keep theirs on the tape.
+  private gs: GradState | null = null;
 
   /** Internal: use tensor(), scalar(), param() or the ops to create tensors. */
   constructor(
@@ -79,32 +82,47 @@ export class Tensor {
     inputs: readonly Tensor[] | null = NO_INPUTS,
     attrs: Readonly<Record<string, unknown>> = NO_ATTRS,
     value = 0,
+    /** A tape row's handle: its tape and row (each field is written once: a scalar graph makes tens of thousands of handles). */
+    tape: Tape | null = null,
+    tapeIdx = -1,
   ) {
     this.id = nextId++;
     this.storage = data;
     this.value = value;
     this.shape = shape;
-    this.size = data === null ? 1 : data.length;
-    this.dtype = data === null || data instanceof Float64Array ? 'float64' : data instanceof Int32Array ? 'int32' : 'float32';
+    this.dtype = data === null ? 'float64' : dtypeOfStorage(data);
     this.requiresGrad = requiresGrad;
     this.def = def;
     this.inputList = inputs;
     this.attrs = attrs;
+    this.tape = tape;
+    this.tapeIdx = tapeIdx;
+    this.tapeGen = tape === null ? 0 : tape.gen;
   }
 
   /** @internal A handle for row `row` of a scalar tape (see tape.ts). */
   static tapeNode(value: number, def: OpDef, attrs: Readonly<Record<string, unknown>>, tape: Tape, row: number, id?: number): Tensor {
-    const t = new Tensor(null, SCALAR_SHAPE, true, def, null, attrs, value);
-    t.tape = tape;
-    t.tapeIdx = row;
-    t.tapeGen = tape.gen;
+    const t = new Tensor(null, SCALAR_SHAPE, true, def, null, attrs, value, tape, row);
     if (id !== undefined) (t as { id: number }).id = id;
     return t;
   }
 
   private get writable(): Meta {
-    if (this.meta === null) this.meta = { isParam: false, name: null, group: null, scope: null, source: null, extOf: null, extIdx: 0 };
+    if (this.meta === null) this.meta = { isParam: false, name: null, group: null, scope: null, source: null, extOf: null, extIdx: 0, visitMark: 0 };
     return this.meta;
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return this.storage === null ? 1 : this.storage.length;
+  }
+
+  /** Scratch mark for graph walks (see autograd.ts). */
+  get visitMark(): number {
+    return this.meta === null ? 0 : this.meta.visitMark;
+  }
+  set visitMark(v: number) {
+    this.writable.visitMark = v;
   }
 
   /** The trainable-leaf flag: true for tensors created with `param()` or by a module. */
@@ -169,11 +187,16 @@ export class Tensor {
 
   /** Set once a backward pass without retainGraph went through this node. */
   get graphFreed(): boolean {
-    return this.tape === null ? this.freed : this.tape.isFreed(this);
+    return this.tape === null ? this.gs !== null && this.gs.freed : this.tape.isFreed(this);
   }
   set graphFreed(f: boolean) {
-    if (this.tape === null) this.freed = f;
-    else this.tape.setFreed(this, f);
+    if (this.tape !== null) this.tape.setFreed(this, f);
+    else if (f || this.gs !== null) this.gradState.freed = f;
+  }
+
+  private get gradState(): GradState {
+    if (this.gs === null) this.gs = { tensor: null, value: 0, pending: false, freed: false };
+    return this.gs;
   }
 
   /** A 0-d float64 tensor whose value is held as a number (see `storage`). */
@@ -225,11 +248,13 @@ export class Tensor {
       const g = this.tape.gradOf(this);
       return g === null ? null : Tensor.scalarNode(g);
     }
-    if (this.gradPending) {
-      this.gradPending = false;
-      this.gradTensor = Tensor.scalarNode(this.gradValue);
+    const gs = this.gs;
+    if (gs === null) return null;
+    if (gs.pending) {
+      gs.pending = false;
+      gs.tensor = Tensor.scalarNode(gs.value);
     }
-    return this.gradTensor;
+    return gs.tensor;
   }
   set grad(g: Tensor | null) {
     if (this.tape !== null) {
@@ -237,15 +262,19 @@ export class Tensor {
       this.tape.setGrad(this, g === null ? null : g.item(), g !== null && g.requiresGrad ? g : null);
       return;
     }
-    this.gradTensor = g;
-    this.gradPending = false;
+    if (g === null && this.gs === null) return;
+    const gs = this.gradState;
+    gs.tensor = g;
+    gs.pending = false;
   }
 
   /** @internal The gradient of a one-element tensor as a number, or null if it has none. */
   gradNumber(): number | null {
     if (this.tape !== null) return this.tape.gradOf(this);
-    if (this.gradPending) return this.gradValue;
-    return this.gradTensor === null ? null : this.gradTensor.scalarValue;
+    const gs = this.gs;
+    if (gs === null) return null;
+    if (gs.pending) return gs.value;
+    return gs.tensor === null ? null : gs.tensor.scalarValue;
   }
 
   /** @internal Sets the gradient of a 0-d float64 tensor to a number (materialized on read). */
@@ -254,8 +283,9 @@ export class Tensor {
       this.tape.setGrad(this, v);
       return;
     }
-    this.gradValue = v;
-    this.gradPending = true;
+    const gs = this.gradState;
+    gs.value = v;
+    gs.pending = true;
   }
 
   get rank(): number {
@@ -312,6 +342,10 @@ export interface Tensor extends TensorMethods, TensorConveniences {
 const NO_INPUTS: readonly Tensor[] = Object.freeze([]);
 /** The attributes of ops that have none (shared, never mutated). */
 export const NO_ATTRS: Readonly<Record<string, unknown>> = Object.freeze({});
+
+function dtypeOfStorage(data: TypedArray): DType {
+  return data instanceof Float64Array ? 'float64' : data instanceof Int32Array ? 'int32' : 'float32';
+}
 
 /** 0-d float64 tensors take the allocation-free scalar path (micrograd-style graphs). */
 export function isScalar64(t: Tensor): boolean {
