@@ -203,6 +203,11 @@ export class Tape {
   /** The slot under which rows refer to `x`, an input that requires grad. */
   private slot(x: Tensor): number {
     if (x.tape === this && x.tapeGen === this.gen) return x.tapeIdx;
+    return this.external(x);
+  }
+
+  /** The slot of `x` as an external input (a leaf, or a handle into another tape). */
+  external(x: Tensor): number {
     return x.extOf === this ? x.extIdx : this.addExternal(x);
   }
 
@@ -225,11 +230,6 @@ export class Tape {
       : this.push(def, opCode(def), attrs, value, sa, a.scalarValue, b.requiresGrad ? this.slot(b) : CONST, b.scalarValue, 2);
     if (attrs !== NO_ATTRS) this.rowAttrs.set(out.tapeIdx, attrs);
     return out;
-  }
-
-  /** The slot of an operand of the fast path, of kind `k` (see operandKind). */
-  slotOf(x: TensorLike, k: number): number {
-    return k === ROW ? (x as Tensor).tapeIdx : k === OTHER ? this.slot(x as Tensor) : CONST;
   }
 
   /**
@@ -424,18 +424,18 @@ export function tapeBinary(def: OpDef, code: number, fn: Pointwise, a: TensorLik
   if (!enabled || !isPlainRecording()) return null;
   let tape = current;
   if (tape === null || tape.full) tape = current = Tape.take();
-  // a row of this tape (the common operand) is taken on two reads; others are checked in full
-  const ka = operandKind(a, tape);
-  const kb = operandKind(b, tape);
-  if (ka === NOT_TAKEN || kb === NOT_TAKEN || (ka === NO_GRAD && kb === NO_GRAD)) return null;
+  const sa = slotFor(a, tape);
+  const sb = slotFor(b, tape);
+  if (sa === NOT_TAKEN || sb === NOT_TAKEN || (sa === CONST && sb === CONST)) return null;
   const va = typeof a === 'number' ? a : a.ownScalar;
   const vb = typeof b === 'number' ? b : b.ownScalar;
   const value = fn(va, vb, 0, NO_ATTRS);
-  // the handle is made here, not in push: V8 inlines this whole path only if its constructor is
-  // reached early (else every handle goes through the generic construct stub, ~30 % slower)
+  // the handle is made here, not in push, and the path is kept short: V8 inlines it whole only
+  // if its budget reaches the constructor (else every handle goes through the generic construct
+  // stub, ~30 % slower, and which it is changed from run to run)
   const row = tape.reserve();
   const out = new Tensor(null, SCALAR_SHAPE, true, def, null, NO_ATTRS, value, tape, row);
-  tape.write(row, code, value, tape.slotOf(a, ka), va, tape.slotOf(b, kb), vb, 2, out.id);
+  tape.write(row, code, value, sa, va, sb, vb, 2, out.id);
   return out;
 }
 
@@ -444,32 +444,35 @@ export function tapeUnary(def: OpDef, code: number, fn: Pointwise, x: TensorLike
   if (!enabled || !isPlainRecording()) return null;
   let tape = current;
   if (tape === null || tape.full) tape = current = Tape.take();
-  const k = operandKind(x, tape);
-  if (k === NOT_TAKEN || k === NO_GRAD) return null;
+  const s = slotFor(x, tape);
+  if (s === NOT_TAKEN || s === CONST) return null;
   const v = (x as Tensor).ownScalar;
   const value = fn(v, 0, 0, NO_ATTRS);
   const row = tape.reserve();
   const out = new Tensor(null, SCALAR_SHAPE, true, def, null, NO_ATTRS, value, tape, row);
-  tape.write(row, code, value, tape.slotOf(x, k), v, CONST, 0, 1, out.id);
+  tape.write(row, code, value, s, v, CONST, 0, 1, out.id);
   return out;
 }
 
-/** What an operand is to the tape's fast path: */
-const NOT_TAKEN = 0; // not a number or a 0-d float64 tensor the tape takes (an object node, a tensor…)
-const NO_GRAD = 1; // a number or a constant: its value is kept in the row
-const ROW = 2; // a row of the tape being recorded
-const OTHER = 3; // a leaf that requires grad, or a handle into another tape: an external input
+/** What slotFor returns for an operand the fast path does not take (an object node, a tensor, a float32 value…). */
+const NOT_TAKEN = -1 << 30;
 
-function operandKind(x: TensorLike, tape: Tape): number {
-  if (typeof x === 'number') return NO_GRAD;
-  if (x.tape === tape && x.tapeGen === tape.gen && x.requiresGrad) return ROW;
-  return otherKind(x);
+/**
+ * The slot an operand of the fast path gets on `tape`: CONST for a number or a constant, its row
+ * for a row of this tape (the common case, two reads), else an external input's slot (a leaf
+ * that requires grad, or a handle into another tape), or NOT_TAKEN.
+ */
+function slotFor(x: TensorLike, tape: Tape): number {
+  if (typeof x === 'number') return CONST;
+  if (x.tape === tape && x.tapeGen === tape.gen && x.requiresGrad) return x.tapeIdx;
+  return otherSlot(x, tape);
 }
 
-function otherKind(x: TensorLike): number {
+function otherSlot(x: TensorLike, tape: Tape): number {
   if (!(x instanceof Tensor) || x.shape.length !== 0 || x.dtype !== 'float64') return NOT_TAKEN;
-  if (!x.requiresGrad) return NO_GRAD;
-  return x.tape === null && x.def !== null ? NOT_TAKEN : OTHER;
+  if (!x.requiresGrad) return CONST;
+  if (x.tape === null && x.def !== null) return NOT_TAKEN;
+  return tape.external(x);
 }
 
 function freedError(what: string): Error {
