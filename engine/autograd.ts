@@ -111,7 +111,7 @@ function seedGrad(root: Tensor, opts: BackwardOptions): Tensor {
   }
   const data = allocate(root.dtype === 'int32' ? 'float32' : root.dtype, 1);
   data[0] = 1;
-  return new Tensor(data, root.shape.slice());
+  return Tensor.leaf(data, root.shape.slice());
 }
 
 /** A gradient in the dtype of the tensor it belongs to (float32 params get float32 grads), differentiably. */

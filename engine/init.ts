@@ -21,7 +21,7 @@ function fill(shape: number[], opts: InitOptions, draw: (rng: Rng) => number, wh
   const data = allocate(checkDType(opts.dtype ?? 'float32', where), sizeOf(s));
   const rng = rngFor(opts.seed);
   for (let i = 0; i < data.length; i++) data[i] = draw(rng);
-  return announceLeaf(new Tensor(data, s));
+  return announceLeaf(Tensor.leaf(data, s));
 }
 
 /** Standard normal samples of the given shape. */

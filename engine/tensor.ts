@@ -76,16 +76,18 @@ export class Tensor {
   constructor(
     data: TypedArray | null,
     shape: Shape,
-    requiresGrad = false,
-    def: OpDef | null = null,
+    requiresGrad: boolean,
+    def: OpDef | null,
     /** null: a tape row, whose inputs are materialized on first read (see `inputs`). */
-    inputs: readonly Tensor[] | null = NO_INPUTS,
-    attrs: Readonly<Record<string, unknown>> = NO_ATTRS,
-    value = 0,
-    /** A tape row's handle: its tape and row (each field is written once: a scalar graph makes tens of thousands of handles). */
-    tape: Tape | null = null,
-    tapeIdx = -1,
+    inputs: readonly Tensor[] | null,
+    attrs: Readonly<Record<string, unknown>>,
+    value: number,
+    /** A tape row's handle: its tape and row, else null and -1. */
+    tape: Tape | null,
+    tapeIdx: number,
   ) {
+    // No defaults and each field written once: the scalar tape makes tens of thousands of tensors a
+    // step, and V8 inlines this constructor into that path only while its bytecode is small.
     this.id = nextId++;
     this.storage = data;
     this.value = value;
@@ -98,6 +100,11 @@ export class Tensor {
     this.tape = tape;
     this.tapeIdx = tapeIdx;
     this.tapeGen = tape === null ? 0 : tape.gen;
+  }
+
+  /** A leaf: values and shape, no op. */
+  static leaf(data: TypedArray, shape: Shape, requiresGrad = false): Tensor {
+    return new Tensor(data, shape, requiresGrad, null, NO_INPUTS, NO_ATTRS, 0, null, -1);
   }
 
   /** @internal A handle for row `row` of a scalar tape (see tape.ts). */
@@ -201,7 +208,7 @@ export class Tensor {
 
   /** A 0-d float64 tensor whose value is held as a number (see `storage`). */
   static scalarNode(value: number, requiresGrad = false, def: OpDef | null = null, inputs: readonly Tensor[] = NO_INPUTS, attrs: Readonly<Record<string, unknown>> = NO_ATTRS): Tensor {
-    return new Tensor(null, SCALAR_SHAPE, requiresGrad, def, inputs, attrs, value);
+    return new Tensor(null, SCALAR_SHAPE, requiresGrad, def, inputs, attrs, value, null, -1);
   }
 
   /** Row-major contiguous storage. */
@@ -322,7 +329,7 @@ export class Tensor {
 
   /** A leaf with the same values that does not track gradients. */
   detach(): Tensor {
-    return announceLeaf(new Tensor(this.data, this.shape.slice()));
+    return announceLeaf(Tensor.leaf(this.data, this.shape.slice()));
   }
 
   zeroGrad(): void {
@@ -339,7 +346,8 @@ export interface Tensor extends TensorMethods, TensorConveniences {
   backward(opts?: BackwardOptions): void;
 }
 
-const NO_INPUTS: readonly Tensor[] = Object.freeze([]);
+/** The inputs of a leaf (shared, never mutated). */
+export const NO_INPUTS: readonly Tensor[] = Object.freeze([]);
 /** The attributes of ops that have none (shared, never mutated). */
 export const NO_ATTRS: Readonly<Record<string, unknown>> = Object.freeze({});
 
@@ -432,7 +440,7 @@ export function tensor(value: number | unknown[] | TypedArray | Tensor, opts: Te
     if (sizeOf(target) !== data.length) throw new ShapeError(`tensor: ${data.length} values do not fill shape ${shapeString(target)}`);
     shape = target;
   }
-  const t = new Tensor(data, shape, opts.requiresGrad ?? false);
+  const t = Tensor.leaf(data, shape, opts.requiresGrad ?? false);
   if (opts.name !== undefined) t.name = opts.name;
   return announceLeaf(t);
 }
@@ -457,7 +465,7 @@ export function full(shape: number[], value: number, opts: TensorOptions = {}): 
   const s = checkShape(shape, 'full');
   const data = allocate(checkDType(opts.dtype ?? 'float32', 'full'), sizeOf(s));
   data.fill(value);
-  const t = announceLeaf(new Tensor(data, s, opts.requiresGrad ?? false));
+  const t = announceLeaf(Tensor.leaf(data, s, opts.requiresGrad ?? false));
   if (opts.name !== undefined) t.name = opts.name;
   return t;
 }
@@ -479,7 +487,7 @@ export function asTensor(x: TensorLike, dtype: DType, where: string): Tensor {
     if (dtype === 'float64') return Tensor.scalarNode(x);
     const data = allocate(dtype === 'int32' ? 'float32' : dtype, 1);
     data[0] = x;
-    return new Tensor(data, SCALAR_SHAPE);
+    return Tensor.leaf(data, SCALAR_SHAPE);
   }
   throw new Error(`${where}: expected a tensor or a number, got ${x === null ? 'null' : typeof x}`);
 }

@@ -26,10 +26,10 @@ export function jacobian(f: (x: Tensor) => Tensor, x: TensorLike): Tensor {
       seed.fill(0);
       seed[i] = 1;
       leaf.grad = null;
-      backward(y, { grad: new Tensor(seed.slice(), y.shape), retainGraph: true });
+      backward(y, { grad: Tensor.leaf(seed.slice(), y.shape), retainGraph: true });
       const row = leaf.grad as Tensor | null;
       if (row) out.set(row.data as ArrayLike<number>, i * n);
     }
   }
-  return new Tensor(out, [...y.shape, ...given.shape]);
+  return Tensor.leaf(out, [...y.shape, ...given.shape]);
 }

@@ -211,7 +211,7 @@ export const conv2d: Composite<(x: Tensor, weight: Tensor, bias?: Tensor | null,
     // input, its columns never stored (the same bits as the unfold and matmul below).
     const direct = groups === 1 && isUnobserved() && xin.dtype === weight.dtype ? conv2dKernel(xin.data, xin.shape, weight.data, o, win, oh, ow, xin.dtype) : null;
     if (direct) {
-      y = new Tensor(direct, [n, o, oh, ow]);
+      y = Tensor.leaf(direct, [n, o, oh, ow]);
     } else {
       // [N, C·kh·kw, L] → [N, groups, C/groups·kh·kw, L]; weight [groups, O/groups, C/groups·kh·kw]
       // (one group: the columns as they come, [O, k]·[N, k, L], without copying them into a 4-D shape)

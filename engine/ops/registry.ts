@@ -16,7 +16,7 @@
  */
 import { floatOf, resultDType, type DType, type TypedArray } from '../dtype';
 import { SCALAR_SHAPE, broadcastShapes } from '../shape';
-import { NO_ATTRS, Tensor, asTensor, isScalar64, type TensorLike } from '../tensor';
+import { NO_ATTRS, NO_INPUTS, Tensor, asTensor, isScalar64, type TensorLike } from '../tensor';
 import { composite, getGroup, getHooks, getScope, isGradEnabled, isSubstituting, substituteOf } from './context';
 import { isTapeEnabled, recordScalar, tapeBinary, tapeCode, tapeUnary, tapeable, type Pointwise } from '../tape';
 import { binaryKernel, unaryKernel, whereKernel } from '../backends/cpu/elementwise';
@@ -395,7 +395,7 @@ export function apply<A extends Attrs>(def: OpDef<A>, inputs: Tensor[], attrs: A
     const shape = def.shape(inputs, attrs);
     const dtype = def.dtype ? def.dtype(inputs, attrs) : inputs[0].dtype;
     const data = def.forward(inputs, attrs, shape, dtype);
-    out = new Tensor(data, shape, requiresGrad, def as unknown as OpDef, keepInputs ? inputs : undefined, attrs);
+    out = new Tensor(data, shape, requiresGrad, def as unknown as OpDef, keepInputs ? inputs : NO_INPUTS, attrs, 0, null, -1);
   }
   const group = getGroup();
   const scope = getScope();

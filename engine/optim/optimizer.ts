@@ -241,7 +241,7 @@ export function clipGradNorm(params: Iterable<Tensor>, maxNorm: number): number 
     for (const { p, g } of pairs) {
       const d = (g.data as TypedArray).slice();
       for (let i = 0; i < d.length; i++) d[i] *= k;
-      p.grad = new Tensor(d, g.shape);
+      p.grad = Tensor.leaf(d, g.shape);
     }
   }
   return norm;
@@ -253,7 +253,7 @@ export function clipGradValue(params: Iterable<Tensor>, clipValue: number): void
   for (const { p, g } of gradsOf(params)) {
     const d = (g.data as TypedArray).slice();
     for (let i = 0; i < d.length; i++) d[i] = Math.min(clipValue, Math.max(-clipValue, d[i]));
-    p.grad = new Tensor(d, g.shape);
+    p.grad = Tensor.leaf(d, g.shape);
   }
 }
 
