@@ -34,7 +34,7 @@
  */
 import type { LocalGrads, OpDef } from './ops/registry';
 import type { PointwiseOps } from './ops/functional';
-import { LocalKind, compileLocals, contribution, localValue, type Local } from './ops/number-grads';
+import { LocalKind, compileLocals, contribution } from './ops/number-grads';
 import { NO_ATTRS, Tensor, type TensorLike } from './tensor';
 import { SCALAR_SHAPE } from './shape';
 import { isPlainRecording } from './ops/context';
@@ -73,20 +73,37 @@ const OP_TABLE: OpDef[] = [];
 const LOCAL_GRADS: LocalGrads[] = [];
 const OP_CODES = new Map<OpDef, number>();
 
-/** Compiled local gradients by op code and needed inputs (code · 4 + mask; see compileAll); null: not traceable. */
-const COMPILED: (Local[] | null | undefined)[] = [];
+/**
+ * The local gradients of the ops without attributes, compiled (ops/number-grads.ts) and laid out
+ * for the sweep: at ((code · 4 + mask) · 2 + input), where mask has bit 0 for the first input and
+ * bit 1 for the second when they need a gradient, the input's LocalKind (GENERIC: call the op's
+ * localGrads), its constant and its function.
+ */
+const RECIPES = 1 << 13;
+const GENERIC = -1;
+const KIND = new Int8Array(RECIPES).fill(GENERIC);
+const CONSTANT = new Float64Array(RECIPES);
+const FN: (((a: number, b: number, out: number) => number) | null)[] = [];
 
 /** Ops whose local gradients are compiled (a prefix of OP_TABLE). */
 let compiledOps = 0;
 
 /** Compiles the local gradients of every op seen so far, without attributes, for each set of needed inputs. */
 function compileAll(ops: PointwiseOps<number>): void {
-  for (; compiledOps < OP_TABLE.length; compiledOps++) {
+  for (; compiledOps < OP_TABLE.length && (compiledOps + 1) * 8 <= RECIPES; compiledOps++) {
     const def = OP_TABLE[compiledOps];
     // rows of an op whose default attributes are not NO_ATTRS (leakyRelu's α) always carry attributes
     if (def.localGrads === undefined || (def.arity !== 1 && def.arity !== 2) || (def.attrsOf !== undefined && def.attrsOf() !== NO_ATTRS)) continue;
     for (let mask = 1; mask < (def.arity === 1 ? 2 : 4); mask++) {
-      COMPILED[compiledOps * 4 + mask] = compileLocals(def.localGrads, def.arity, NO_ATTRS, def.arity === 1 ? NEEDED1[mask] : NEEDED[mask], ops);
+      const locals = compileLocals(def.localGrads, def.arity, NO_ATTRS, def.arity === 1 ? NEEDED1[mask] : NEEDED[mask], ops);
+      if (locals === null) continue;
+      for (let i = 0; i < 2; i++) {
+        const at = (compiledOps * 4 + mask) * 2 + i;
+        const l = i < locals.length ? locals[i] : null;
+        KIND[at] = l === null ? LocalKind.None : l.kind;
+        CONSTANT[at] = l === null ? 0 : l.value;
+        FN[at] = l === null ? null : l.fn;
+      }
     }
   }
 }
@@ -573,19 +590,17 @@ function sweepRows(tape: Tape, ops: PointwiseOps<number>, retain: boolean, byGra
     const b = unary ? 0 : num[row * NUM + B];
     const out = num[row * NUM];
     const attrs = plain ? NO_ATTRS : tape.attrsOf(row);
-    const compiled = attrs === NO_ATTRS ? COMPILED[code * 4 + mask] : null;
-    if (compiled != null) {
-      const la = compiled[0];
-      if (la.kind !== LocalKind.None) {
-        const l = localValue(la, a, b, out);
+    const at = (code * 4 + mask) * 2;
+    const ka = attrs === NO_ATTRS ? KIND[at] : GENERIC;
+    if (ka !== GENERIC) {
+      if (ka !== LocalKind.None) {
+        const l = ka === LocalKind.Constant ? CONSTANT[at] : ka === LocalKind.A ? a : ka === LocalKind.B ? b : ka === LocalKind.Out ? out : FN[at]!(a, b, out);
         add(sa, contribution(upstream, l));
       }
-      if (!unary) {
-        const lb = compiled[1];
-        if (lb.kind !== LocalKind.None) {
-          const l = localValue(lb, a, b, out);
-          add(sb, contribution(upstream, l));
-        }
+      const kb = KIND[at + 1];
+      if (kb !== LocalKind.None) {
+        const l = kb === LocalKind.Constant ? CONSTANT[at + 1] : kb === LocalKind.A ? a : kb === LocalKind.B ? b : kb === LocalKind.Out ? out : FN[at + 1]!(a, b, out);
+        add(sb, contribution(upstream, l));
       }
       continue;
     }
