@@ -46,6 +46,8 @@ const HAS_GRAD = 1;
 const FREED = 2;
 const MARK = 4;
 const ARITY_SHIFT = 4;
+const ARITY_MASK = 0xf0;
+const OP_SHIFT = 8;
 /** Numbers per row in `num`, and where the inputs' values and the id sit among them (the output value first). */
 const NUM = 4;
 const A = 1;
@@ -140,9 +142,8 @@ export class Tape {
   grad: Float64Array;
   /** The slots of each row's inputs, two to a row (the second CONST for a unary op). */
   slots: Int32Array;
-  flags: Uint8Array;
-  /** The op of each row, as an index into OP_TABLE. */
-  ops: Uint16Array;
+  /** Each row's flags (the low byte: HAS_GRAD, FREED, MARK, arity) and its op, an index into OP_TABLE (from bit OP_SHIFT). */
+  flags: Uint32Array;
   /** Attributes of the rows whose op has some (leakyRelu's α…); the others use NO_ATTRS. */
   readonly rowAttrs = new Map<number, Readonly<Record<string, unknown>>>();
   /** External inputs: leaves and handles into older tapes (slot −2 − k is ext[k]). */
@@ -166,13 +167,12 @@ export class Tape {
     this.num = new Float64Array(cap * NUM);
     this.grad = new Float64Array(cap);
     this.slots = new Int32Array(cap * 2);
-    this.flags = new Uint8Array(cap);
-    this.ops = new Uint16Array(cap);
+    this.flags = new Uint32Array(cap);
   }
 
   private grow(): void {
     const cap = Math.min(this.cap * 2, MAX_ROWS);
-    const copy = <T extends Float64Array | Int32Array | Uint8Array | Uint16Array>(a: T, make: (n: number) => T): T => {
+    const copy = <T extends Float64Array | Int32Array | Uint32Array>(a: T, make: (n: number) => T): T => {
       const b = make(cap);
       b.set(a);
       return b;
@@ -180,8 +180,7 @@ export class Tape {
     this.num = copy(this.num, (k) => new Float64Array(k * NUM));
     this.grad = copy(this.grad, (k) => new Float64Array(k));
     this.slots = copy(this.slots, (k) => new Int32Array(k * 2));
-    this.flags = copy(this.flags, (k) => new Uint8Array(k));
-    this.ops = copy(this.ops, (k) => new Uint16Array(k));
+    this.flags = copy(this.flags, (k) => new Uint32Array(k));
     this.cap = cap;
   }
 
@@ -210,7 +209,7 @@ export class Tape {
   }
 
   defOf(row: number): OpDef {
-    return OP_TABLE[this.ops[row]];
+    return OP_TABLE[this.flags[row] >>> OP_SHIFT];
   }
 
   attrsOf(row: number): Readonly<Record<string, unknown>> {
@@ -276,8 +275,7 @@ export class Tape {
     num[at + ID] = id;
     this.slots[2 * row] = sa;
     this.slots[2 * row + 1] = sb;
-    this.ops[row] = code;
-    this.flags[row] = arity << ARITY_SHIFT;
+    this.flags[row] = (code << OP_SHIFT) | (arity << ARITY_SHIFT);
   }
 
   /** The handle for a row (one per row once asked for). */
@@ -311,7 +309,7 @@ export class Tape {
     const row = h.tapeIdx;
     const at = (s: number, value: number): Tensor => (s >= 0 ? this.handle(s) : s === CONST ? Tensor.scalarNode(value) : this.ext[-2 - s]);
     const out = [at(this.slots[2 * row], this.num[row * NUM + A])];
-    if (this.flags[row] >> ARITY_SHIFT > 1) out.push(at(this.slots[2 * row + 1], this.num[row * NUM + B]));
+    if ((this.flags[row] & ARITY_MASK) >> ARITY_SHIFT > 1) out.push(at(this.slots[2 * row + 1], this.num[row * NUM + B]));
     return out;
   }
 
@@ -551,7 +549,7 @@ export function backwardTape(root: Tensor, seed: number, retain: boolean, ops: P
  * first taken late (the first layer's rows come last) left the optimized sweep on slow code.
  */
 function sweepRows(tape: Tape, ops: PointwiseOps<number>, retain: boolean, byGradient: boolean, extGrad: Float64Array, extSeen: Uint8Array): number {
-  const { flags, ops: codes, grad, num, slots } = tape;
+  const { flags, grad, num, slots } = tape;
   const values1 = [0];
   const values2 = [0, 0];
   const add = (s: number, c: number): void => {
@@ -579,10 +577,10 @@ function sweepRows(tape: Tape, ops: PointwiseOps<number>, retain: boolean, byGra
       if ((f & FREED) === 0) freed++;
     }
     if ((f & HAS_GRAD) === 0) continue;
-    const code = codes[row];
+    const code = f >>> OP_SHIFT;
     const upstream = grad[row];
     const sa = slots[2 * row];
-    const unary = f >> ARITY_SHIFT === 1;
+    const unary = (f & ARITY_MASK) >> ARITY_SHIFT === 1;
     if (unary && sa === CONST) continue;
     const sb = unary ? CONST : slots[2 * row + 1];
     const mask = (sa === CONST ? 0 : 1) | (sb === CONST ? 0 : 2);
@@ -660,7 +658,7 @@ function mark(root: Tape, row0: number): Tape[] {
         grad[row] = 0;
         if (graphs) tape.clearGradGraph(row);
         input(slots[2 * row]);
-        if (f >> ARITY_SHIFT > 1) input(slots[2 * row + 1]);
+        if ((f & ARITY_MASK) >> ARITY_SHIFT > 1) input(slots[2 * row + 1]);
       }
     }
   } catch (e) {
