@@ -26,13 +26,16 @@ await build({
   external: ['@tensorflow/*', 'webgpu', 'wabt'],
   logLevel: 'warning',
 });
-// the V8 options a model process gets (relaxed SIMD on Node 20: extension/runner/model-process.ts)
+// the V8 options a model process gets (relaxed SIMD on Node 20: extension/runner/model-process.ts;
+// the inlining budget: extension/runner/v8-flags.ts)
 const probe = await build({
-  stdin: { contents: "export { modelExecArgv } from './extension/runner/model-process';", resolveDir: root, loader: 'ts' },
+  stdin: { contents: "export { modelExecArgv } from './extension/runner/model-process'; export { MODEL_V8_FLAGS } from './extension/runner/v8-flags';", resolveDir: root, loader: 'ts' },
   bundle: true, platform: 'node', format: 'esm', write: false, logLevel: 'warning',
 });
-const { modelExecArgv } = await import(`data:text/javascript;base64,${Buffer.from(probe.outputFiles[0].text).toString('base64')}`);
-// no --enable-source-maps: a model process runs without it, and with it V8 ran the scalar tape's
-// forward pass ~12 % slower here (stack traces of a failing benchmark point into the bundle instead)
-const r = spawnSync(process.execPath, [...modelExecArgv(), outfile, ...args], { stdio: 'inherit', cwd: root });
+const { modelExecArgv, MODEL_V8_FLAGS } = await import(`data:text/javascript;base64,${Buffer.from(probe.outputFiles[0].text).toString('base64')}`);
+// with the V8 flags a model process sets on itself (extension/runner/v8-flags.ts), given here on the
+// command line (this Node is known to have them); and no --enable-source-maps: a model process runs
+// without it, and with it V8 ran the scalar tape's forward pass ~12 % slower here (stack traces of a
+// failing benchmark point into the bundle instead)
+const r = spawnSync(process.execPath, [...modelExecArgv(), ...MODEL_V8_FLAGS, outfile, ...args], { stdio: 'inherit', cwd: root });
 process.exit(r.status ?? 1);

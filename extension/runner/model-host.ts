@@ -11,6 +11,9 @@
 import { Worker } from 'node:worker_threads';
 import { pausedLocation } from './busy';
 import type { HostToModel, ModelToHost } from './model-process';
+import { applyModelV8Flags } from './v8-flags';
+
+applyModelV8Flags();
 
 const send = (m: ModelToHost) => {
   if (process.connected) process.send!(m);

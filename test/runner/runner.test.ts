@@ -7,6 +7,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LIMITS, type LogLine } from '../../extension/runner/types';
+import { MODEL_V8_FLAGS } from '../../extension/runner/v8-flags';
 import { ROOT, expectError, expectOk, lineOf, columnOf, node, runModel, useRunner, useTempDir, writeFile } from './helpers';
 
 describe('ModelRunner', function () {
@@ -428,6 +429,16 @@ export default scalar(1).mul(2);
     const { out } = await runModel(runner(), tmp(), 'kernels.ts', MODEL);
     expectOk(out);
     assert.deepEqual(out.logs, [{ stream: 'stdout', text: 'relaxed-simd' }]);
+  });
+
+  it('a model process sets its V8 flags on itself before model code runs (v8-flags.ts: the inlining budget the scalar tape needs)', async () => {
+    const MODEL = `import { scalar } from 'backprop-lens';
+console.log(process.env.BACKPROP_LENS_V8_FLAGS);
+export default scalar(1).mul(2);
+`;
+    const { out } = await runModel(runner(), tmp(), 'v8-flags.ts', MODEL);
+    expectOk(out);
+    assert.deepEqual(out.logs, [{ stream: 'stdout', text: MODEL_V8_FLAGS.join(' ') }]);
   });
 
     it('logs of a failing run are kept', async () => {
