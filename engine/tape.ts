@@ -440,7 +440,10 @@ export function tapeCode(def: OpDef): number {
 export function tapeBinary(def: OpDef, code: number, fn: Pointwise, a: TensorLike, b: TensorLike): Tensor | null {
   if (!enabled || !isPlainRecording()) return null;
   let tape = current;
-  if (tape === null || tape.full) tape = current = Tape.take();
+  if (tape === null || tape.full) {
+    tape = newTapeFor(a, b);
+    if (tape === null) return null;
+  }
   const sa = slotFor(a, tape);
   const sb = slotFor(b, tape);
   if (sa === NOT_TAKEN || sb === NOT_TAKEN || (sa === CONST && sb === CONST)) return null;
@@ -460,7 +463,10 @@ export function tapeBinary(def: OpDef, code: number, fn: Pointwise, a: TensorLik
 export function tapeUnary(def: OpDef, code: number, fn: Pointwise, x: TensorLike): Tensor | null {
   if (!enabled || !isPlainRecording()) return null;
   let tape = current;
-  if (tape === null || tape.full) tape = current = Tape.take();
+  if (tape === null || tape.full) {
+    tape = newTapeFor(x, 0);
+    if (tape === null) return null;
+  }
   const s = slotFor(x, tape);
   if (s === NOT_TAKEN || s === CONST) return null;
   const v = (x as Tensor).ownScalar;
@@ -473,23 +479,39 @@ export function tapeUnary(def: OpDef, code: number, fn: Pointwise, x: TensorLike
 
 /** What slotFor returns for an operand the fast path does not take (an object node, a tensor, a float32 value…). */
 const NOT_TAKEN = -1 << 30;
+/** operandKind's answer for an external input. */
+const EXTERNAL = -1 << 29;
 
 /**
  * The slot an operand of the fast path gets on `tape`: CONST for a number or a constant, its row
- * for a row of this tape (the common case, two reads), else an external input's slot (a leaf
- * that requires grad, or a handle into another tape), or NOT_TAKEN.
+ * for a row of this tape (the common case, two reads), an external input's slot for a leaf that
+ * requires grad or a handle into another tape (made one here: when the other operand is not taken,
+ * the tape keeps an external input no row uses, which costs nothing), or NOT_TAKEN.
  */
 function slotFor(x: TensorLike, tape: Tape): number {
   if (typeof x === 'number') return CONST;
   if (x.tape === tape && x.tapeGen === tape.gen && x.requiresGrad) return x.tapeIdx;
-  return otherSlot(x, tape);
+  const kind = operandKind(x);
+  return kind === EXTERNAL ? tape.external(x as Tensor) : kind;
 }
 
-function otherSlot(x: TensorLike, tape: Tape): number {
+/**
+ * The tape for the first row of a new graph, if operands `a` and `b` make one (a unary op passes 0
+ * as `b`): taken only then, since the tape taken may be a retired one, whose handles then go stale.
+ * Apart from the fast path so as not to weigh on it (V8 inlines the fast path whole, see tapeBinary).
+ */
+function newTapeFor(a: TensorLike, b: TensorLike): Tape | null {
+  const takes = (x: TensorLike) => typeof x === 'number' || operandKind(x) !== NOT_TAKEN;
+  const grads = (x: TensorLike) => typeof x !== 'number' && x.requiresGrad;
+  if (!takes(a) || !takes(b) || !(grads(a) || grads(b))) return null;
+  return (current = Tape.take());
+}
+
+/** What an operand other than a number or a row of the current tape is to the fast path: NOT_TAKEN, CONST (no gradient) or EXTERNAL. */
+function operandKind(x: TensorLike): number {
   if (!(x instanceof Tensor) || x.shape.length !== 0 || x.dtype !== 'float64') return NOT_TAKEN;
   if (!x.requiresGrad) return CONST;
-  if (x.tape === null && x.def !== null) return NOT_TAKEN;
-  return tape.external(x);
+  return x.tape === null && x.def !== null ? NOT_TAKEN : EXTERNAL;
 }
 
 function freedError(what: string): Error {

@@ -186,6 +186,26 @@ describe('scalar tape', () => {
     assert.ok(close(w.grad!.item(), 2 * Math.tanh(2) * (1 - Math.tanh(2) ** 2) * 4), 'the failed backward changed nothing');
   });
 
+  it('ops that record nothing on the tape leave a retired tape alone: its gradients stay readable', () => {
+    const w = scalar(0.5, 'w');
+    const step = () => {
+      const h = w.mul(4).tanh();
+      h.mul(h).backward();
+      return h;
+    };
+    step();
+    const h = step(); // its tape is the first step's, retired again and next in line for reuse
+    const g = h.grad!.item();
+    // a tensor op, a float32 scalar op and an op on constants record no row and take no tape
+    tensor([1, 2], { dtype: 'float64' }).add(tensor([3, 4], { dtype: 'float64' }));
+    tensor(1, { dtype: 'float32' }).mul(2);
+    scalar(3).detach().mul(2);
+    assert.equal(h.grad?.item(), g, 'the intermediate gradient is readable until the next graph is recorded');
+    const next = w.mul(2);
+    assert.equal(next.tape, h.tape, 'the next graph takes the retired tape');
+    assert.equal(h.grad, null);
+  });
+
   it('values from an older tape flow into a newer one', () => {
     const x = scalar(2, 'x'), y = scalar(7, 'y');
     const a = x.mul(2);
