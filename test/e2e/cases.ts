@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatNumber } from '../../engine/format';
-import { approx, parseNumbers, Workbench } from './workbench';
+import { approx, parseNumbers, scrollIntoView, Workbench } from './workbench';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -82,7 +82,7 @@ export async function caseCodeLens(wb: Workbench): Promise<void> {
   await lens.waitFor({ state: 'visible', timeout: 20_000 });
   // it sits right above the `export default` line
   const exportLine = editor.locator('.view-line', { hasText: 'export default' }).first();
-  await exportLine.scrollIntoViewIfNeeded();
+  await scrollIntoView(exportLine);
   const [l, e] = [await lens.boundingBox(), await exportLine.boundingBox()];
   assert.ok(l && e, 'the CodeLens and the export line are on screen');
   assert.ok(l.y + l.height <= e.y + 1 && e.y - (l.y + l.height) < e.height, `the CodeLens (y=${l.y}) is directly above "export default" (y=${e.y})`);

@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import type { GraphSnapshot, SnapshotNode } from '../../extension/protocol';
 import { backwardChain } from '../../webview/chainRule';
 import { normalizeSnapshot } from '../../webview/snapshot';
-import { parseNumbers, type Workbench } from './workbench';
+import { parseNumbers, scrollIntoView, type Workbench } from './workbench';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -142,16 +142,7 @@ async function checkTangent(wb: Workbench, s: GraphSnapshot, label: string, prob
   await tangent.waitFor({ timeout: 10_000 });
   const slope = Number(await tangent.getAttribute('data-slope'));
   if (!x || x.scalarGrad === null || !close(slope, x.scalarGrad) || Math.abs(slope - -5.99) > 0.005) problems.push(`${label}: the tangent's slope is ${slope}, the CLI's ∂f/∂x is ${x?.scalarGrad}`);
-  // the inspector may draw the card again while it settles (CI once saw the element detached mid-scroll):
-  // scroll the one that is there then
-  for (let tries = 0; ; tries++) {
-    try {
-      await tangent.scrollIntoViewIfNeeded({ timeout: 10_000 });
-      break;
-    } catch (err) {
-      if (tries >= 2 || !/not attached/.test(String(err))) throw err;
-    }
-  }
+  await scrollIntoView(tangent);
   await wb.screenshot('24-numbers-14-tangent');
 }
 

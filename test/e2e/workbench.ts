@@ -19,6 +19,23 @@ export function approx(a: number, b: number): boolean {
   return Math.abs(a - b) <= 1e-3 * Math.max(1, Math.abs(b));
 }
 
+/**
+ * Scrolls `target` into view. Monaco and the inspector may draw an element again while it settles
+ * (a CodeLens or inline values arriving replace the editor's line elements): Playwright then finds
+ * the element detached mid-scroll (seen in CI for the export line and the tangent card), so the
+ * element that is there by then is scrolled, up to twice more.
+ */
+export async function scrollIntoView(target: Locator, timeout = 10_000): Promise<void> {
+  for (let tries = 0; ; tries++) {
+    try {
+      await target.scrollIntoViewIfNeeded({ timeout });
+      return;
+    } catch (err) {
+      if (tries >= 2 || !/not attached/.test(String(err))) throw err;
+    }
+  }
+}
+
 export class Workbench {
   constructor(readonly page: Page) {}
 
