@@ -89,6 +89,11 @@ const KIND = new Int8Array(RECIPES).fill(GENERIC);
 const CONSTANT = new Float64Array(RECIPES);
 const FN: (((a: number, b: number, out: number) => number) | null)[] = [];
 
+/** The local gradient of kind `kind` laid out at `at` (not None), at inputs `a`, `b` and output `out`: number-grads.ts's localValue on this layout. */
+function localAt(kind: number, at: number, a: number, b: number, out: number): number {
+  return kind === LocalKind.Constant ? CONSTANT[at] : kind === LocalKind.A ? a : kind === LocalKind.B ? b : kind === LocalKind.Out ? out : FN[at]!(a, b, out);
+}
+
 /** Ops whose local gradients are compiled (a prefix of OP_TABLE). */
 let compiledOps = 0;
 
@@ -116,7 +121,8 @@ const noLocalGrads: LocalGrads = () => {
   throw new Error('internal: a row of an op without local gradients');
 };
 
-function opCode(def: OpDef): number {
+/** The code rows store for `def` (its index in the op table), fixed once per op. */
+export function tapeCode(def: OpDef): number {
   let code = OP_CODES.get(def);
   if (code === undefined) {
     code = OP_TABLE.length;
@@ -244,8 +250,8 @@ export class Tape {
     const b = inputs.length > 1 ? inputs[1] : undefined;
     const sa = a.requiresGrad ? this.slot(a) : CONST;
     const out = b === undefined
-      ? this.push(def, opCode(def), attrs, value, sa, a.scalarValue, CONST, 0, 1)
-      : this.push(def, opCode(def), attrs, value, sa, a.scalarValue, b.requiresGrad ? this.slot(b) : CONST, b.scalarValue, 2);
+      ? this.push(def, tapeCode(def), attrs, value, sa, a.scalarValue, CONST, 0, 1)
+      : this.push(def, tapeCode(def), attrs, value, sa, a.scalarValue, b.requiresGrad ? this.slot(b) : CONST, b.scalarValue, 2);
     if (attrs !== NO_ATTRS) this.rowAttrs.set(out.tapeIdx, attrs);
     return out;
   }
@@ -256,7 +262,7 @@ export class Tape {
    */
   push(def: OpDef, code: number, attrs: Readonly<Record<string, unknown>>, value: number, sa: number, va: number, sb: number, vb: number, arity: 1 | 2): Tensor {
     const row = this.reserve();
-    const out = new Tensor(null, SCALAR_SHAPE, true, def, null, attrs, value, this, row);
+    const out = Tensor.tapeNode(value, def, attrs, this, row);
     this.write(row, code, value, sa, va, sb, vb, arity, out.id);
     return out;
   }
@@ -422,11 +428,6 @@ export function recordScalar(def: OpDef, inputs: readonly Tensor[], attrs: Reado
 
 /** An op's scalar function as the registry holds it (`OpDef.pointwise`). */
 export type Pointwise = (a: number, b: number, c: number, attrs: Readonly<Record<string, unknown>>) => number;
-
-/** The code rows store for `def` (its index in the op table), fixed once per op. */
-export function tapeCode(def: OpDef): number {
-  return opCode(def);
-}
 
 /**
  * The fast path of a differentiable pointwise op into the tape, for micrograd-style code that
@@ -620,12 +621,12 @@ function sweepRows(tape: Tape, ops: PointwiseOps<number>, retain: boolean, byGra
     const ka = attrs === NO_ATTRS ? KIND[at] : GENERIC;
     if (ka !== GENERIC) {
       if (ka !== LocalKind.None) {
-        const l = ka === LocalKind.Constant ? CONSTANT[at] : ka === LocalKind.A ? a : ka === LocalKind.B ? b : ka === LocalKind.Out ? out : FN[at]!(a, b, out);
+        const l = localAt(ka, at, a, b, out);
         add(sa, contribution(upstream, l));
       }
       const kb = KIND[at + 1];
       if (kb !== LocalKind.None) {
-        const l = kb === LocalKind.Constant ? CONSTANT[at + 1] : kb === LocalKind.A ? a : kb === LocalKind.B ? b : kb === LocalKind.Out ? out : FN[at + 1]!(a, b, out);
+        const l = localAt(kb, at + 1, a, b, out);
         add(sb, contribution(upstream, l));
       }
       continue;

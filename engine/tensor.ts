@@ -234,7 +234,7 @@ export class Tensor {
       const stand = substituteOf(this);
       if (stand !== this) return stand.scalarValue;
     }
-    return this.storage === null ? this.value : this.storage[0];
+    return this.ownScalar;
   }
 
   /** @internal The first element of this tensor's own storage (no substitution: the tape's fast path runs only without one). */
